@@ -1,0 +1,238 @@
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use url::Url;
+
+use super::{Inner, Microversion, MicroversionPolicy, ServiceClient, Session, parse_endpoint};
+use crate::auth::{AuthOptions, Interface, Scope, Secret};
+use crate::error::{Error, Result};
+
+/// How the waits poll: the client's defaults, each overridable per wait.
+///
+/// The interval starts at `initial_interval` and grows by `backoff_factor` after each
+/// check, up to `max_interval`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollPolicy {
+    /// Give up after this long; `None` waits forever. Default: 30 minutes.
+    pub timeout: Option<Duration>,
+    /// First interval between checks. Default: 1 s.
+    pub initial_interval: Duration,
+    /// Growth of the interval after each check. Default: 1.5.
+    pub backoff_factor: f64,
+    /// Largest interval. Default: 15 s.
+    pub max_interval: Duration,
+    /// Consecutive transient errors (5xx, connection failures) tolerated. Default: 3.
+    pub max_transient_errors: u32,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            timeout: Some(Duration::from_secs(30 * 60)),
+            initial_interval: Duration::from_secs(1),
+            backoff_factor: 1.5,
+            max_interval: Duration::from_secs(15),
+            max_transient_errors: 3,
+        }
+    }
+}
+
+/// Builds a [`ServiceClient`]. Made by [`ServiceClient::builder`],
+/// [`ServiceClient::with_token`] or [`ServiceClientBuilder::from_env`].
+///
+/// Defaults: public interface, any region (an error if the catalog has several), microversion
+/// negotiated, connect timeout 10 s, request timeout 60 s, TLS verified against the
+/// WebPKI roots, re-authentication on, responses up to 32 MiB.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ServiceClientBuilder {
+    pub(crate) auth: Option<AuthOptions>,
+    static_session: Option<(Url, Secret)>,
+    pub(crate) endpoint_override: Option<String>,
+    pub(crate) interface: Interface,
+    pub(crate) region: Option<String>,
+    pub(crate) policy: MicroversionPolicy,
+    connect_timeout: Duration,
+    timeout: Duration,
+    pub(crate) ca_bundle: Option<PathBuf>,
+    pub(crate) insecure: bool,
+    user_agent: String,
+    reauthenticate: bool,
+    max_response_bytes: u64,
+    poll: PollPolicy,
+}
+
+impl ServiceClientBuilder {
+    pub(crate) fn new(auth: Option<AuthOptions>) -> Self {
+        ServiceClientBuilder {
+            auth,
+            static_session: None,
+            endpoint_override: None,
+            interface: Interface::Public,
+            region: None,
+            policy: MicroversionPolicy::Negotiate,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+            ca_bundle: None,
+            insecure: false,
+            user_agent: concat!("cinder-snapshots/", env!("CARGO_PKG_VERSION")).to_owned(),
+            reauthenticate: true,
+            max_response_bytes: 32 << 20,
+            poll: PollPolicy::default(),
+        }
+    }
+
+    pub(crate) fn static_token(mut self, endpoint: &str, token: Secret) -> Result<Self> {
+        self.static_session = Some((parse_endpoint(endpoint)?, token));
+        Ok(self)
+    }
+
+    /// The token's scope (a project by id or name, a domain, or the default).
+    pub fn scope(mut self, scope: Scope) -> Self {
+        if let Some(auth) = &mut self.auth {
+            auth.scope = scope;
+        }
+        self
+    }
+
+    /// The region whose endpoint to use.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// The endpoint interface (public, internal, admin).
+    pub fn interface(mut self, interface: Interface) -> Self {
+        self.interface = interface;
+        self
+    }
+
+    /// Use this block-storage URL instead of the catalog's (with or without the project:
+    /// servers at 3.67 or later accept both).
+    pub fn endpoint_override(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_override = Some(url.into());
+        self
+    }
+
+    /// Negotiate the microversion (the default) or pin one.
+    pub fn microversion(mut self, policy: MicroversionPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Timeout to set up a connection (TCP and TLS). Default 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Timeout for one whole request, body included. Default 60 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Trust the certificates in this PEM file (instead of the WebPKI roots).
+    pub fn ca_bundle(mut self, path: impl AsRef<Path>) -> Self {
+        self.ca_bundle = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// Turn TLS certificate verification off. Only for tests: anyone on the path can then
+    /// read the token.
+    pub fn insecure(mut self, insecure: bool) -> Self {
+        self.insecure = insecure;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Re-authenticate and replay once when Cinder answers 401 (on by default when the
+    /// client holds a password or application credential).
+    pub fn reauthenticate(mut self, on: bool) -> Self {
+        self.reauthenticate = on;
+        self
+    }
+
+    /// Refuse response bodies larger than this. Default 32 MiB.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// The default polling of waits made with this client.
+    pub fn poll_policy(mut self, poll: PollPolicy) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// Checks the configuration and builds the client. No request is sent yet.
+    pub fn build(self) -> Result<ServiceClient> {
+        if let Some(auth) = &self.auth {
+            auth.validate()?;
+        }
+        if let MicroversionPolicy::Pinned(v) = self.policy {
+            if v < Microversion::BASE || v > Microversion::LATEST_KNOWN {
+                return Err(Error::Config(format!(
+                    "the pinned microversion {v} is outside what Cinder's v3 API and this crate support ({} to {})",
+                    Microversion::BASE,
+                    Microversion::LATEST_KNOWN
+                )));
+            }
+        }
+        let endpoint_override = self.endpoint_override.as_deref().map(parse_endpoint).transpose()?;
+
+        let mut tls = ureq::tls::TlsConfig::builder().disable_verification(self.insecure);
+        if let Some(path) = &self.ca_bundle {
+            tls = tls.root_certs(read_ca_bundle(path)?);
+        }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(self.connect_timeout))
+            .timeout_global(Some(self.timeout))
+            .tls_config(tls.build())
+            .build()
+            .new_agent();
+
+        let session = self.static_session.map(|(endpoint, token)| {
+            Arc::new(Session { token, refresh_at: None, endpoint: endpoint_override.clone().unwrap_or(endpoint), generation: 0 })
+        });
+        Ok(ServiceClient::from_parts(Inner {
+            agent,
+            auth: self.auth,
+            endpoint_override,
+            interface: self.interface,
+            region: self.region,
+            policy: self.policy,
+            reauthenticate: self.reauthenticate,
+            user_agent: self.user_agent,
+            max_response_bytes: self.max_response_bytes,
+            poll: self.poll,
+            session: RwLock::new(session),
+            flight: Mutex::new(()),
+            microversion: OnceLock::new(),
+        }))
+    }
+}
+
+fn read_ca_bundle(path: &Path) -> Result<ureq::tls::RootCerts> {
+    let pem = std::fs::read(path).map_err(|e| Error::Config(format!("cannot read the CA bundle {}: {e}", path.display())))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(Error::Config(format!("the CA bundle {} is not valid PEM: {e}", path.display()))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(Error::Config(format!("the CA bundle {} holds no certificate", path.display())));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}

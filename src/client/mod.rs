@@ -1,0 +1,425 @@
+//! The `ServiceClient`: one authenticated, microversion-aware path to the block-storage
+//! endpoint, shared by every resource call.
+//!
+//! Everything that crosses the network goes through here: the Keystone token request, the
+//! microversion discovery, and every Cinder request with its headers, error mapping and
+//! the one re-authentication after a 401.
+
+mod builder;
+mod env;
+mod microversion;
+mod request;
+
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use url::Url;
+
+pub use builder::{PollPolicy, ServiceClientBuilder};
+pub use microversion::{Microversion, MicroversionPolicy};
+pub use request::{Method, Request, Response};
+pub(crate) use request::{check_segment, query_string};
+
+use crate::auth::token::TokenBody;
+use crate::auth::{AuthOptions, Interface, Secret, select_endpoint};
+use crate::error::{ApiError, Error, Result, parse_fault};
+
+/// A blocking client for the block-storage (Cinder v3) endpoint.
+///
+/// Cheap to clone: clones share one connection pool, one token and one negotiated
+/// microversion. `Send + Sync`, so one client can serve many threads.
+///
+/// The client authenticates lazily, on its first request (or on
+/// [`authenticate`](Self::authenticate)). It refreshes the token shortly before it expires,
+/// and when Cinder answers 401 it re-authenticates once, shared by all threads that saw
+/// the 401, and replays the request once.
+///
+/// ```no_run
+/// use cinder_snapshots::{ServiceClient, snapshots};
+/// let client = ServiceClient::from_env()?;
+/// for snap in snapshots::list_detail(&client, &Default::default())? {
+///     let snap = snap?;
+///     println!("{} {}", snap.id, snap.status);
+/// }
+/// # Ok::<(), cinder_snapshots::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ServiceClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    agent: ureq::Agent,
+    /// Credentials; `None` for a client made from a ready token and endpoint.
+    auth: Option<AuthOptions>,
+    endpoint_override: Option<Url>,
+    interface: Interface,
+    region: Option<String>,
+    policy: MicroversionPolicy,
+    reauthenticate: bool,
+    user_agent: String,
+    max_response_bytes: u64,
+    poll: PollPolicy,
+    session: RwLock<Option<Arc<Session>>>,
+    /// Held while a token is fetched or the microversion discovered: one flight at a time.
+    flight: Mutex<()>,
+    microversion: OnceLock<Microversion>,
+}
+
+/// A token and the endpoint found with it.
+struct Session {
+    token: Secret,
+    refresh_at: Option<OffsetDateTime>,
+    endpoint: Url,
+    generation: u64,
+}
+
+impl Session {
+    fn is_fresh(&self) -> bool {
+        self.refresh_at.is_none_or(|at| OffsetDateTime::now_utc() < at)
+    }
+}
+
+/// A raw answer, before it is judged.
+struct Raw {
+    status: u16,
+    request_id: Option<String>,
+    retry_after: Option<String>,
+    subject_token: Option<String>,
+    body: Vec<u8>,
+}
+
+impl ServiceClient {
+    /// A builder for a client that authenticates with Keystone.
+    ///
+    /// ```no_run
+    /// use cinder_snapshots::{AuthOptions, Domain, Interface, Scope, ServiceClient};
+    /// let client = ServiceClient::builder(
+    ///     AuthOptions::password("https://keystone.example.com/v3", "ops", Domain::name("Default"), "secret"),
+    /// )
+    /// .scope(Scope::project_name("ops", Domain::name("Default")))
+    /// .region("RegionOne")
+    /// .interface(Interface::Public)
+    /// .build()?;
+    /// # Ok::<(), cinder_snapshots::Error>(())
+    /// ```
+    pub fn builder(auth: AuthOptions) -> ServiceClientBuilder {
+        ServiceClientBuilder::new(Some(auth))
+    }
+
+    /// A builder for a client that uses a ready token and endpoint, with no Keystone at all.
+    /// Such a client cannot re-authenticate: a 401 is returned as it is.
+    ///
+    /// ```no_run
+    /// use cinder_snapshots::ServiceClient;
+    /// let client = ServiceClient::with_token("https://cinder.example.com:8776/v3/PROJECT", "gAAAA...")?.build()?;
+    /// # Ok::<(), cinder_snapshots::Error>(())
+    /// ```
+    pub fn with_token(endpoint: &str, token: impl Into<Secret>) -> Result<ServiceClientBuilder> {
+        ServiceClientBuilder::new(None).static_token(endpoint, token.into())
+    }
+
+    /// A client configured from the standard `OS_*` environment variables; see
+    /// [`ServiceClientBuilder::from_env`] for the list.
+    pub fn from_env() -> Result<ServiceClient> {
+        ServiceClientBuilder::from_env()?.build()
+    }
+
+    fn from_parts(inner: Inner) -> Self {
+        ServiceClient { inner: Arc::new(inner) }
+    }
+
+    /// Authenticates (if not done yet), finds the endpoint and the microversion, so that
+    /// configuration errors show up now rather than at the first call.
+    pub fn authenticate(&self) -> Result<()> {
+        let session = self.session()?;
+        self.negotiated(&session)?;
+        Ok(())
+    }
+
+    /// The block-storage endpoint URL in use (authenticates if needed).
+    pub fn endpoint(&self) -> Result<Url> {
+        Ok(self.session()?.endpoint.clone())
+    }
+
+    /// The microversion sent with every request (authenticates and negotiates if needed).
+    pub fn microversion(&self) -> Result<Microversion> {
+        let session = self.session()?;
+        self.negotiated(&session)
+    }
+
+    /// The default polling policy of the waits made with this client.
+    pub fn poll_policy(&self) -> &PollPolicy {
+        &self.inner.poll
+    }
+
+    /// Sends a request to the block-storage endpoint and returns its successful answer;
+    /// an error status becomes [`Error::Api`].
+    pub fn send(&self, request: Request) -> Result<Response> {
+        for segment in &request.segments {
+            check_segment("path segment", segment)?;
+        }
+        let mut session = self.session()?;
+        let version = match request.microversion {
+            Some(v) => v,
+            None => self.negotiated(&session)?,
+        };
+        let mut replayed = false;
+        loop {
+            let url = build_url(&session.endpoint, &request.segments, &request.query);
+            let raw = self.exchange(&request, &url, &session.token, version)?;
+            if raw.status == 401 && !replayed && self.can_reauthenticate() {
+                replayed = true;
+                session = self.refresh(Some(session.generation))?;
+                continue;
+            }
+            return finish(raw, request.method, url);
+        }
+    }
+
+    fn can_reauthenticate(&self) -> bool {
+        self.inner.reauthenticate && self.inner.auth.as_ref().is_some_and(AuthOptions::can_reauthenticate)
+    }
+
+    /// The current session, fetching a token when there is none or it is about to expire.
+    fn session(&self) -> Result<Arc<Session>> {
+        let current = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone();
+        match current {
+            Some(s) if s.is_fresh() || !self.can_reauthenticate() => Ok(s),
+            Some(s) => self.refresh(Some(s.generation)),
+            None => self.refresh(None),
+        }
+    }
+
+    /// Fetches a new token unless another thread already replaced the session `stale`
+    /// names. Single-flight: one thread authenticates, the others wait and share its token.
+    fn refresh(&self, stale: Option<u64>) -> Result<Arc<Session>> {
+        let _flight = self.inner.flight.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone() {
+            if Some(s.generation) != stale && s.is_fresh() {
+                return Ok(s);
+            }
+        }
+        let Some(auth) = &self.inner.auth else {
+            return Err(Error::Config("the client has no credentials to authenticate with".into()));
+        };
+        let generation = stale.map_or(1, |g| g + 1);
+        let session = Arc::new(self.authenticate_with(auth, generation)?);
+        *self.inner.session.write().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
+        Ok(session)
+    }
+
+    /// One token request to Keystone, and the endpoint from its catalog.
+    fn authenticate_with(&self, auth: &AuthOptions, generation: u64) -> Result<Session> {
+        let url = auth.tokens_url()?;
+        let (method, request) = if auth.is_token_passthrough() {
+            // Validate the token we already have and read its catalog.
+            let token = match &auth.method {
+                crate::auth::AuthMethod::Token { token } => token.expose_secret(),
+                _ => "",
+            };
+            let req = ureq::http::Request::builder()
+                .method("GET")
+                .uri(url.as_str())
+                .header("X-Auth-Token", token)
+                .header("X-Subject-Token", token);
+            (Method::Get, self.run(req, None, Method::Get, &url)?)
+        } else {
+            let body = auth.request_body().to_string().into_bytes();
+            let req = ureq::http::Request::builder().method("POST").uri(url.as_str()).header("Content-Type", "application/json");
+            (Method::Post, self.run(req, Some(body), Method::Post, &url)?)
+        };
+        if !(200..300).contains(&request.status) {
+            let api = api_error(request, method, url.as_str());
+            return Err(Error::Auth { message: format!("Keystone refused the credentials: {api}"), api: Some(Box::new(api)) });
+        }
+        let token = request.subject_token.clone().filter(|t| !t.is_empty()).ok_or_else(|| Error::Auth {
+            message: format!("Keystone answered {method} {url} with HTTP {} but without an X-Subject-Token header", request.status),
+            api: None,
+        })?;
+        let body: TokenBody = serde_json::from_slice(&request.body).map_err(|e| Error::Decode {
+            what: "Keystone token",
+            method: method.to_string(),
+            url: url.to_string(),
+            status: request.status,
+            message: e.to_string(),
+            excerpt: crate::error::excerpt(&request.body),
+        })?;
+        let endpoint = match &self.inner.endpoint_override {
+            Some(url) => url.clone(),
+            None => {
+                let found = select_endpoint(&body.token.catalog, self.inner.interface, self.inner.region.as_deref())?;
+                parse_endpoint(&found)?
+            }
+        };
+        let refresh_at = body.token.expires_at.map(|expires| {
+            let lifetime = body.token.issued_at.map_or(Duration::from_secs(3600), |issued| (expires - issued).unsigned_abs());
+            expires - (lifetime / 4).min(Duration::from_secs(120))
+        });
+        Ok(Session { token: Secret::new(token), refresh_at, endpoint, generation })
+    }
+
+    /// The microversion to send: pinned, or negotiated once and shared by clones.
+    fn negotiated(&self, session: &Session) -> Result<Microversion> {
+        if let MicroversionPolicy::Pinned(v) = self.inner.policy {
+            return Ok(v);
+        }
+        if let Some(v) = self.inner.microversion.get() {
+            return Ok(*v);
+        }
+        let _flight = self.inner.flight.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(v) = self.inner.microversion.get() {
+            return Ok(*v);
+        }
+        let root = service_root(&session.endpoint);
+        let req = ureq::http::Request::builder().method("GET").uri(root.as_str());
+        let raw = self.run(req, None, Method::Get, &root)?;
+        // The unversioned root answers 300 Multiple Choices.
+        if !(200..=300).contains(&raw.status) {
+            let api = api_error(raw, Method::Get, root.as_str());
+            return Err(Error::Config(format!("microversion discovery failed ({api}); pin a microversion to skip discovery")));
+        }
+        let server_max = microversion::max_from_versions(&raw.body).map_err(|message| Error::Decode {
+            what: "version document",
+            method: "GET".into(),
+            url: root.to_string(),
+            status: raw.status,
+            message,
+            excerpt: crate::error::excerpt(&raw.body),
+        })?;
+        let version = server_max.min(Microversion::LATEST_KNOWN);
+        let _ = self.inner.microversion.set(version);
+        Ok(version)
+    }
+
+    /// One Cinder exchange with the client's headers.
+    fn exchange(&self, request: &Request, url: &Url, token: &Secret, version: Microversion) -> Result<Raw> {
+        let mut req = ureq::http::Request::builder()
+            .method(request.method.as_str())
+            .uri(url.as_str())
+            .header("X-Auth-Token", token.expose_secret())
+            .header("OpenStack-API-Version", format!("volume {version}"));
+        if request.body.is_some() {
+            req = req.header("Content-Type", "application/json");
+        }
+        self.run(req, request.body.clone(), request.method, url)
+    }
+
+    /// Sends one HTTP request and reads the answer, whatever its status.
+    fn run(&self, req: ureq::http::request::Builder, body: Option<Vec<u8>>, method: Method, url: &Url) -> Result<Raw> {
+        let req = req.header("Accept", "application/json").header("User-Agent", self.inner.user_agent.as_str());
+        let transport = |source: ureq::Error| Error::Transport { method: method.to_string(), url: url.to_string(), source };
+        let built = match body {
+            Some(b) => req.body(b).map(|r| self.inner.agent.run(r)),
+            None => req.body(()).map(|r| self.inner.agent.run(r)),
+        };
+        let mut resp = built.map_err(|e| transport(ureq::Error::Http(e)))?.map_err(transport)?;
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let request_id = header("x-openstack-request-id").or_else(|| header("x-compute-request-id"));
+        let retry_after = header("retry-after");
+        let subject_token = header("x-subject-token");
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().with_config().limit(self.inner.max_response_bytes).read_to_vec().map_err(transport)?;
+        Ok(Raw { status, request_id, retry_after, subject_token, body })
+    }
+}
+
+impl fmt::Debug for ServiceClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let session = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone();
+        f.debug_struct("ServiceClient")
+            .field("auth", &self.inner.auth)
+            .field("endpoint", &session.as_ref().map(|s| s.endpoint.as_str()).or(self.inner.endpoint_override.as_ref().map(Url::as_str)))
+            .field("interface", &self.inner.interface)
+            .field("region", &self.inner.region)
+            .field("microversion", &self.inner.microversion.get().copied().map(MicroversionPolicy::Pinned).unwrap_or(self.inner.policy))
+            .field("authenticated", &session.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Judges a raw answer: 2xx is a [`Response`], anything else an [`Error::Api`].
+fn finish(raw: Raw, method: Method, url: Url) -> Result<Response> {
+    if (200..300).contains(&raw.status) {
+        Ok(Response { status: raw.status, request_id: raw.request_id, body: raw.body, method, url: url.to_string() })
+    } else {
+        Err(Error::Api(Box::new(api_error(raw, method, url.as_str()))))
+    }
+}
+
+fn api_error(raw: Raw, method: Method, url: &str) -> ApiError {
+    let fault = parse_fault(&raw.body);
+    ApiError {
+        status: raw.status,
+        method: method.to_string(),
+        url: url.to_owned(),
+        fault: fault.name,
+        message: fault.message,
+        request_id: raw.request_id,
+        retry_after: raw.retry_after.as_deref().and_then(request::retry_after_seconds).or(fault.retry_after),
+    }
+}
+
+pub(crate) fn parse_endpoint(s: &str) -> Result<Url> {
+    let url = Url::parse(s.trim()).map_err(|e| Error::Config(format!("the endpoint {s:?} is not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(Error::Config(format!("the endpoint {s:?} is not an http(s) URL")));
+    }
+    Ok(url)
+}
+
+/// `endpoint` + `/seg/seg?query`, every segment percent-encoded.
+fn build_url(endpoint: &Url, segments: &[String], query: &[(String, String)]) -> Url {
+    let mut url = endpoint.clone();
+    let mut path = endpoint.path().trim_end_matches('/').to_owned();
+    for segment in segments {
+        path.push('/');
+        request::encode(segment, &mut path);
+    }
+    url.set_path(&path);
+    url.set_query(None);
+    if !query.is_empty() {
+        url.set_query(Some(&query_string(query)));
+    }
+    url
+}
+
+/// The unversioned root of a block-storage endpoint: everything before its `/v3` segment
+/// (`https://c/volume/v3/P` gives `https://c/volume/`).
+fn service_root(endpoint: &Url) -> Url {
+    let mut root = endpoint.clone();
+    let path = endpoint.path();
+    let prefix = match path.split('/').position(|seg| seg.starts_with("v3")) {
+        Some(i) => path.split('/').take(i).collect::<Vec<_>>().join("/"),
+        None => path.trim_end_matches('/').to_owned(),
+    };
+    root.set_path(&format!("{prefix}/"));
+    root.set_query(None);
+    root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_root_strips_the_versioned_part() {
+        for (endpoint, root) in [
+            ("http://127.0.0.1:8776/v3/27b1", "http://127.0.0.1:8776/"),
+            ("http://127.0.0.1:8776/v3", "http://127.0.0.1:8776/"),
+            ("https://c/volume/v3/p/", "https://c/volume/"),
+            ("https://c/volume", "https://c/volume/"),
+        ] {
+            assert_eq!(service_root(&Url::parse(endpoint).unwrap()).as_str(), root);
+        }
+    }
+
+    #[test]
+    fn urls_join_encoded_segments() {
+        let base = Url::parse("http://h:8776/v3/p/").unwrap();
+        let url = build_url(&base, &["snapshots".into(), "a b".into(), "metadata".into()], &[("k".into(), "x:y".into())]);
+        assert_eq!(url.as_str(), "http://h:8776/v3/p/snapshots/a%20b/metadata?k=x%3Ay");
+    }
+}

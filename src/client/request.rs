@@ -1,0 +1,214 @@
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use super::Microversion;
+use crate::error::{Error, Result, excerpt};
+
+/// The HTTP methods the Cinder and Keystone APIs use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+}
+
+impl Method {
+    /// The method's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request to the block-storage endpoint, for calls this crate has no function for.
+///
+/// The path is given as segments below the endpoint URL; each is percent-encoded as one
+/// path segment, and `""`, `.`, `..` and segments holding `/` are refused.
+///
+/// ```no_run
+/// use cinder_snapshots::{Microversion, Request, ServiceClient};
+/// let client = ServiceClient::from_env()?;
+/// let limits = client.send(Request::get(["limits"]))?.json::<serde_json::Value>("limits")?;
+/// let volume = client.send(
+///     Request::post(["volumes"]).json(serde_json::json!({"volume": {"size": 1}})),
+/// )?;
+/// # Ok::<(), cinder_snapshots::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub(crate) method: Method,
+    pub(crate) segments: Vec<String>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) microversion: Option<Microversion>,
+}
+
+impl Request {
+    /// A request with any method.
+    pub fn new<I, S>(method: Method, segments: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Request { method, segments: segments.into_iter().map(Into::into).collect(), query: Vec::new(), body: None, microversion: None }
+    }
+
+    /// A GET request.
+    pub fn get<I: IntoIterator<Item = S>, S: Into<String>>(segments: I) -> Self {
+        Self::new(Method::Get, segments)
+    }
+
+    /// A POST request.
+    pub fn post<I: IntoIterator<Item = S>, S: Into<String>>(segments: I) -> Self {
+        Self::new(Method::Post, segments)
+    }
+
+    /// A PUT request.
+    pub fn put<I: IntoIterator<Item = S>, S: Into<String>>(segments: I) -> Self {
+        Self::new(Method::Put, segments)
+    }
+
+    /// A DELETE request.
+    pub fn delete<I: IntoIterator<Item = S>, S: Into<String>>(segments: I) -> Self {
+        Self::new(Method::Delete, segments)
+    }
+
+    /// Adds query parameters, in order.
+    pub fn query<I, K, V>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.query.extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Sets a JSON body (sent with `Content-Type: application/json`).
+    pub fn json(mut self, body: serde_json::Value) -> Self {
+        self.body = Some(body.to_string().into_bytes());
+        self
+    }
+
+    /// Sends this microversion instead of the client's, as it is.
+    pub fn microversion(mut self, version: Microversion) -> Self {
+        self.microversion = Some(version);
+        self
+    }
+}
+
+/// A successful answer from the block-storage endpoint.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// `x-openstack-request-id`, else `x-compute-request-id`.
+    pub request_id: Option<String>,
+    /// The raw body.
+    pub body: Vec<u8>,
+    pub(crate) method: Method,
+    pub(crate) url: String,
+}
+
+impl Response {
+    /// Decodes the body as JSON; `what` names it in the error ("snapshot", "metadata").
+    pub fn json<T: DeserializeOwned>(&self, what: &'static str) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| self.decode_error(what, e.to_string()))
+    }
+
+    /// A decode error about this response.
+    pub(crate) fn decode_error(&self, what: &'static str, message: String) -> Error {
+        Error::Decode { what, method: self.method.to_string(), url: self.url.clone(), status: self.status, message, excerpt: excerpt(&self.body) }
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub(crate) fn encode(s: &str, out: &mut String) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+        }
+    }
+}
+
+/// A query string from pairs, each key and value percent-encoded.
+pub(crate) fn query_string(pairs: &[(String, String)]) -> String {
+    let mut q = String::new();
+    for (k, v) in pairs {
+        if !q.is_empty() {
+            q.push('&');
+        }
+        encode(k, &mut q);
+        q.push('=');
+        encode(v, &mut q);
+    }
+    q
+}
+
+/// Checks that a value can be one path segment once encoded: servers decode `%2F` and
+/// resolve `.` and `..` before routing.
+pub(crate) fn check_segment(what: &str, s: &str) -> Result<()> {
+    if s.is_empty() {
+        return Err(Error::InvalidInput(format!("{what} is empty")));
+    }
+    if s == "." || s == ".." {
+        return Err(Error::InvalidInput(format!("{what} {s:?} cannot be a path segment")));
+    }
+    if s.contains(['/', '\\']) {
+        return Err(Error::InvalidInput(format!("{what} {s:?} contains a slash and cannot be one path segment")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(Error::InvalidInput(format!("{what} {s:?} contains a control character")));
+    }
+    Ok(())
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is read as "no hint").
+pub(crate) fn retry_after_seconds(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_keeps_unreserved_only() {
+        let mut s = String::new();
+        encode("a b/c:d~e%é", &mut s);
+        assert_eq!(s, "a%20b%2Fc%3Ad~e%25%C3%A9");
+        assert_eq!(
+            query_string(&[("name~".into(), "snap a".into()), ("metadata".into(), r#"{"k":"v"}"#.into())]),
+            "name~=snap%20a&metadata=%7B%22k%22%3A%22v%22%7D"
+        );
+    }
+
+    #[test]
+    fn segments_that_cannot_be_one() {
+        for bad in ["", ".", "..", "a/b", "a\\b", "a\nb"] {
+            assert!(matches!(check_segment("id", bad), Err(Error::InvalidInput(_))), "{bad:?}");
+        }
+        check_segment("id", "a b%2E").unwrap();
+    }
+}

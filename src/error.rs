@@ -1,0 +1,322 @@
+//! The crate's one error type.
+//!
+//! Every fallible call returns [`Result<T>`](crate::Result). The variants say where a failure
+//! came from: the server answered with an error status ([`Error::Api`]), Keystone refused or
+//! sent something unusable ([`Error::Auth`]), the catalog had no matching endpoint
+//! ([`Error::EndpointNotFound`]), the network failed ([`Error::Transport`]), a response could
+//! not be decoded ([`Error::Decode`], [`Error::InvalidResponse`]), the caller's input was
+//! refused before any request ([`Error::InvalidInput`]), the configuration is wrong
+//! ([`Error::Config`]), or a wait did not reach its target ([`Error::Wait`]).
+//!
+//! No variant ever holds a password, token or application-credential secret.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an error status (4xx, 5xx).
+    #[error(transparent)]
+    Api(Box<ApiError>),
+
+    /// Authentication with Keystone failed, or Keystone's answer was unusable.
+    #[error("authentication failed: {message}")]
+    Auth {
+        /// What went wrong.
+        message: String,
+        /// The HTTP error Keystone answered with, when there was one.
+        api: Option<Box<ApiError>>,
+    },
+
+    /// The service catalog has no block-storage endpoint matching the wanted interface and
+    /// region.
+    #[error("no block-storage endpoint found: {message}")]
+    EndpointNotFound {
+        /// What was wanted and what the catalog had.
+        message: String,
+    },
+
+    /// The request could not be sent or its answer could not be read (DNS, connect, TLS,
+    /// timeout, connection closed).
+    #[error("{method} {url} failed: {source}")]
+    Transport {
+        /// HTTP method of the request.
+        method: String,
+        /// URL of the request.
+        url: String,
+        /// The underlying error.
+        #[source]
+        source: ureq::Error,
+    },
+
+    /// A response body could not be decoded.
+    #[error("could not decode {what} from {method} {url} (HTTP {status}): {message}; body starts with: {excerpt:?}")]
+    Decode {
+        /// What was being decoded, e.g. "snapshot" or "Keystone token".
+        what: &'static str,
+        /// HTTP method of the request.
+        method: String,
+        /// URL of the request.
+        url: String,
+        /// HTTP status of the response.
+        status: u16,
+        /// The decoder's message.
+        message: String,
+        /// The first characters of the body.
+        excerpt: String,
+    },
+
+    /// The server's answer broke the protocol in a way that is not a decode error (for
+    /// example a repeated pagination marker, or a Keystone answer without a token).
+    #[error("unexpected response from {method} {url}: {message}")]
+    InvalidResponse {
+        /// HTTP method of the request.
+        method: String,
+        /// URL of the request.
+        url: String,
+        /// What was wrong.
+        message: String,
+    },
+
+    /// The caller's input was refused before any request was sent.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// The client configuration is wrong or incomplete (a missing or contradictory `OS_*`
+    /// variable, an unreadable CA bundle, an unsupported microversion, ...).
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// A look-up by name found nothing.
+    #[error("not found: {0}")]
+    NoMatch(String),
+
+    /// A look-up by name found several resources.
+    #[error("{} snapshots are named {name:?}: {}", ids.len(), ids.join(", "))]
+    MultipleMatches {
+        /// The name looked up.
+        name: String,
+        /// The ids of every match.
+        ids: Vec<String>,
+    },
+
+    /// A wait ended without reaching its target status.
+    #[error(transparent)]
+    Wait(Box<crate::snapshots::WaitError>),
+}
+
+impl Error {
+    /// The API error, when the server answered with an error status (also through
+    /// [`Error::Auth`]).
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(api) => Some(api),
+            Error::Auth { api: Some(api), .. } => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        self.api().map(|a| a.status)
+    }
+
+    /// `true` for HTTP 404 (the snapshot, key or resource does not exist) and for a look-up
+    /// by name that found nothing.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404) || matches!(self, Error::NoMatch(_))
+    }
+
+    /// `true` for HTTP 400 (Cinder also uses it for "wrong state").
+    pub fn is_bad_request(&self) -> bool {
+        self.status() == Some(400)
+    }
+
+    /// `true` for HTTP 401, and for failed authentication.
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401) || matches!(self, Error::Auth { .. })
+    }
+
+    /// `true` for HTTP 403 (the policy forbids the call, e.g. admin-only actions).
+    pub fn is_forbidden(&self) -> bool {
+        self.status() == Some(403)
+    }
+
+    /// `true` for HTTP 409.
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    /// `true` for Cinder's 413 `overLimit` (a quota is exhausted) and for HTTP 429.
+    pub fn is_over_limit(&self) -> bool {
+        matches!(self.status(), Some(413 | 429))
+    }
+
+    /// `true` when the server refused the requested microversion (HTTP 406).
+    pub fn is_microversion_unsupported(&self) -> bool {
+        self.status() == Some(406)
+    }
+
+    /// `true` for errors that may go away when the same request is tried again later:
+    /// transport failures and HTTP 500, 502, 503 and 504.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Transport { .. }) || matches!(self.status(), Some(500 | 502 | 503 | 504))
+    }
+
+    /// The server's request id (`x-openstack-request-id`), when there is one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.api().and_then(|a| a.request_id.as_deref())
+    }
+}
+
+/// An error status answered by Cinder or Keystone, with everything the answer said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP status code.
+    pub status: u16,
+    /// HTTP method of the request.
+    pub method: String,
+    /// URL of the request.
+    pub url: String,
+    /// The fault name: Cinder's envelope key (`itemNotFound`, `badRequest`, `overLimit`, ...),
+    /// or the `title` of a Keystone or routing error (`Unauthorized`, `Not Found`, ...).
+    pub fault: Option<String>,
+    /// The server's message, or a short excerpt of the body when it had none.
+    pub message: String,
+    /// `x-openstack-request-id`, else `x-compute-request-id`.
+    pub request_id: Option<String>,
+    /// How long the server asked to wait (`Retry-After` header in seconds, else the body's
+    /// `retryAfter`).
+    pub retry_after: Option<Duration>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} answered HTTP {}", self.method, self.url, self.status)?;
+        if let Some(fault) = &self.fault {
+            write!(f, " {fault}")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        if let Some(after) = self.retry_after {
+            write!(f, " (retry after {} s)", after.as_secs())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The fields of an error answer, whatever shape its body has.
+pub(crate) struct Fault {
+    pub name: Option<String>,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+/// Reads the three error body shapes the real servers send:
+/// Cinder's `{"<fault>": {"code", "message"[, "retryAfter"]}}`, Keystone's and
+/// keystonemiddleware's `{"error": {"code", "title", "message"}}`, and the routing 404
+/// `{"message", "code", "title"}`. Anything else gives a short excerpt of the body.
+pub(crate) fn parse_fault(body: &[u8]) -> Fault {
+    use serde_json::Value;
+    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+        // Routing errors: the fields are at the top level.
+        if let Some(Value::String(message)) = map.get("message") {
+            return Fault {
+                name: map.get("title").and_then(Value::as_str).map(str::to_owned),
+                message: message.clone(),
+                retry_after: None,
+            };
+        }
+        if map.len() == 1 {
+            if let Some((key, Value::Object(inner))) = map.iter().next() {
+                let message = inner.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let retry_after = inner
+                    .get("retryAfter")
+                    .and_then(|v| match v {
+                        Value::String(s) => s.trim().parse::<u64>().ok(),
+                        Value::Number(n) => n.as_u64(),
+                        _ => None,
+                    })
+                    .map(Duration::from_secs);
+                // Keystone's envelope is named "error" and carries the reason as "title".
+                let name = if key == "error" {
+                    inner.get("title").and_then(Value::as_str).map(str::to_owned)
+                } else {
+                    Some(key.clone())
+                };
+                return Fault { name, message, retry_after };
+            }
+        }
+    }
+    Fault {
+        name: None,
+        message: excerpt(body),
+        retry_after: None,
+    }
+}
+
+/// The first characters of a body, for error messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cinder_fault_with_retry_after() {
+        let f = parse_fault(br#"{"overLimit": {"code": 413, "message": "SnapshotLimitExceeded: x", "retryAfter": "7"}}"#);
+        assert_eq!(f.name.as_deref(), Some("overLimit"));
+        assert_eq!(f.message, "SnapshotLimitExceeded: x");
+        assert_eq!(f.retry_after, Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn keystone_fault_uses_title() {
+        let f = parse_fault(br#"{"error": {"code": 401, "title": "Unauthorized", "message": "nope"}}"#);
+        assert_eq!(f.name.as_deref(), Some("Unauthorized"));
+        assert_eq!(f.message, "nope");
+    }
+
+    #[test]
+    fn routing_fault() {
+        let f = parse_fault(br#"{"message": "The resource could not be found.", "code": "404 Not Found", "title": "Not Found"}"#);
+        assert_eq!(f.name.as_deref(), Some("Not Found"));
+        assert_eq!(f.message, "The resource could not be found.");
+    }
+
+    #[test]
+    fn html_body_gives_excerpt() {
+        let body = format!("<html>{}</html>", "x".repeat(500));
+        let f = parse_fault(body.as_bytes());
+        assert_eq!(f.name, None);
+        assert!(f.message.starts_with("<html>xxx"));
+        assert!(f.message.ends_with("..."));
+        assert_eq!(f.message.chars().count(), 203);
+    }
+
+    #[test]
+    fn excerpt_cuts_on_char_boundary() {
+        let body = "é".repeat(300);
+        assert_eq!(excerpt(body.as_bytes()).chars().count(), 203);
+    }
+}

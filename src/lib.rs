@@ -1,0 +1,76 @@
+//! A blocking client for the snapshot API of OpenStack Block Storage (Cinder v3), with
+//! Keystone v3 authentication.
+//!
+//! Small and synchronous: built on `ureq`, no async runtime. One [`ServiceClient`]
+//! authenticates (password, token or application credential, from code or the standard
+//! `OS_*` variables), finds the block-storage endpoint in the catalog, negotiates the
+//! microversion once, and carries every call of the [`snapshots`] module.
+//!
+//! # Authenticating
+//!
+//! ```no_run
+//! use cinder_snapshots::{AuthOptions, Domain, Scope, ServiceClient};
+//! // From OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, ... (an openrc file):
+//! let client = ServiceClient::from_env()?;
+//! // Or in code:
+//! let client = ServiceClient::builder(AuthOptions::password(
+//!     "https://keystone.example.com/v3", "ops", Domain::name("Default"), "secret",
+//! ))
+//! .scope(Scope::project_name("ops", Domain::name("Default")))
+//! .build()?;
+//! // Or with a ready token and endpoint, no Keystone at all:
+//! let client = ServiceClient::with_token("https://cinder.example.com:8776/v3/PROJECT", "gAAAA...")?.build()?;
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
+//!
+//! The token is refreshed shortly before it expires; a 401 from Cinder triggers one
+//! re-authentication (shared by every thread that hit it) and one replay.
+//!
+//! # Listing, waiting, labelling, pruning
+//!
+//! ```no_run
+//! use cinder_snapshots::{ServiceClient, snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, WaitOpts}};
+//! use time::{Duration, OffsetDateTime};
+//! let client = ServiceClient::from_env()?;
+//! let snap = snapshots::create(&client, &CreateOpts::new("5aa119a8-d25b-45a7-8d1b-88e127885635")
+//!     .name("nightly").metadata("retention", "7d"))?;
+//! snapshots::wait_for_status(&client, &snap.id, SnapshotStatus::Available, &WaitOpts::new())?;
+//!
+//! let week_ago = OffsetDateTime::now_utc() - Duration::days(7);
+//! let opts = ListOpts { volume_id: Some(snap.volume_id.clone()), ..Default::default() };
+//! for old in snapshots::list_detail(&client, &opts)? {
+//!     let old = old?;
+//!     if old.created_at.is_some_and(|t| t < week_ago) {
+//!         snapshots::delete(&client, &old.id)?;
+//!     }
+//! }
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
+//!
+//! # Errors
+//!
+//! Every call returns [`Result`]. An error answer from the server is an [`Error::Api`]
+//! carrying the status, Cinder's fault name and message, and the request id; helpers such
+//! as [`Error::is_not_found`] classify it. Input the server would refuse is refused first,
+//! as [`Error::InvalidInput`]. Passwords, tokens and secrets never appear in any error,
+//! `Debug` or `Display` output.
+//!
+//! # Microversions
+//!
+//! Every request carries `OpenStack-API-Version: volume X.Y`. By default the client asks
+//! the server once and uses the highest version both know ([`Microversion::LATEST_KNOWN`]
+//! is 3.71); [`MicroversionPolicy::Pinned`] skips that request. Options that need a higher
+//! version than the client uses are refused with the version they need, never dropped.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod snapshots;
+mod timestamp;
+
+pub use auth::{AuthMethod, AuthOptions, Domain, Interface, Scope, Secret, User};
+pub use client::{Method, Microversion, MicroversionPolicy, PollPolicy, Request, Response, ServiceClient, ServiceClientBuilder};
+pub use error::{ApiError, Error, Result};

@@ -1,0 +1,31 @@
+//! Cinder v3 snapshots: list, show, create, update, delete, the admin actions, metadata, and
+//! waiting for a status.
+//!
+//! Laid out like gophercloud's `openstack/blockstorage/v3/snapshots`: the calls and their
+//! options in `requests`, the types they return in `results`, the paths in `urls`, plus the
+//! lazy pager and the waits. Every call is a free function taking a
+//! [`ServiceClient`](crate::ServiceClient) and checks its input before sending anything.
+//!
+//! ```no_run
+//! use cinder_snapshots::{ServiceClient, snapshots::{self, CreateOpts, SnapshotStatus, UpdateMetadataOpts, WaitOpts}};
+//! let client = ServiceClient::from_env()?;
+//! let snap = snapshots::create(&client, &CreateOpts::new("5aa119a8-d25b-45a7-8d1b-88e127885635").name("nightly"))?;
+//! let snap = snapshots::wait_for_status(&client, &snap.id, SnapshotStatus::Available, &WaitOpts::new())?;
+//! snapshots::merge_metadata(&client, &snap.id, &UpdateMetadataOpts::new().set("retention", "7d"))?;
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
+
+mod pager;
+mod requests;
+mod results;
+mod urls;
+mod wait;
+
+pub use pager::{Pager, Pages};
+pub use requests::{
+    CreateOpts, ListOpts, ListOptsBuilder, ResetStatusOpts, SortDir, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts, create, delete,
+    delete_metadata_key, find_by_name, force_delete, get, get_metadata, get_metadata_key, list, list_detail, merge_metadata, reset_status,
+    set_metadata_key, update, update_metadata, update_status,
+};
+pub use results::{Snapshot, SnapshotPage, SnapshotStatus};
+pub use wait::{ProgressFn, WaitError, WaitErrorKind, WaitOpts, wait_for_delete, wait_for_status};

@@ -1,0 +1,255 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+
+use crate::timestamp;
+
+/// A snapshot's status.
+///
+/// Parsing is case-insensitive, and a status this crate does not know becomes
+/// [`SnapshotStatus::Other`] so that a newer server never breaks parsing.
+///
+/// ```
+/// use cinder_snapshots::snapshots::SnapshotStatus;
+/// assert_eq!("AVAILABLE".parse::<SnapshotStatus>().unwrap(), SnapshotStatus::Available);
+/// assert_eq!("backing-up".parse::<SnapshotStatus>().unwrap(), SnapshotStatus::BackingUp);
+/// assert_eq!("frozen".parse::<SnapshotStatus>().unwrap(), SnapshotStatus::Other("frozen".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SnapshotStatus {
+    /// Being created.
+    Creating,
+    /// Ready for use.
+    Available,
+    /// Creation failed.
+    Error,
+    /// Being deleted.
+    Deleting,
+    /// Deleted (normally a GET answers 404 instead).
+    Deleted,
+    /// Deletion failed.
+    ErrorDeleting,
+    /// Being removed from Cinder's management.
+    Unmanaging,
+    /// A backup is being made from it.
+    BackingUp,
+    /// A volume is being reverted to it.
+    Restoring,
+    /// Being updated.
+    Updating,
+    /// A status this crate does not know, lower-cased.
+    Other(String),
+}
+
+impl SnapshotStatus {
+    /// The status as Cinder writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SnapshotStatus::Creating => "creating",
+            SnapshotStatus::Available => "available",
+            SnapshotStatus::Error => "error",
+            SnapshotStatus::Deleting => "deleting",
+            SnapshotStatus::Deleted => "deleted",
+            SnapshotStatus::ErrorDeleting => "error_deleting",
+            SnapshotStatus::Unmanaging => "unmanaging",
+            SnapshotStatus::BackingUp => "backing-up",
+            SnapshotStatus::Restoring => "restoring",
+            SnapshotStatus::Updating => "updating",
+            SnapshotStatus::Other(s) => s,
+        }
+    }
+
+    /// `true` for `error` and `error_deleting`.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, SnapshotStatus::Error | SnapshotStatus::ErrorDeleting)
+    }
+}
+
+impl std::str::FromStr for SnapshotStatus {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        Ok(match lower.as_str() {
+            "creating" => SnapshotStatus::Creating,
+            "available" => SnapshotStatus::Available,
+            "error" => SnapshotStatus::Error,
+            "deleting" => SnapshotStatus::Deleting,
+            "deleted" => SnapshotStatus::Deleted,
+            "error_deleting" => SnapshotStatus::ErrorDeleting,
+            "unmanaging" => SnapshotStatus::Unmanaging,
+            "backing-up" => SnapshotStatus::BackingUp,
+            "restoring" => SnapshotStatus::Restoring,
+            "updating" => SnapshotStatus::Updating,
+            _ => SnapshotStatus::Other(lower),
+        })
+    }
+}
+
+impl fmt::Display for SnapshotStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for SnapshotStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for SnapshotStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        Ok(s.parse().unwrap_or_else(|never| match never {}))
+    }
+}
+
+/// A snapshot as Cinder describes it.
+///
+/// The summary listing ([`list`](super::list)) fills only the base fields; the others need
+/// a detail view ([`get`](super::get), [`list_detail`](super::list_detail)), a high enough
+/// microversion, or a policy that allows them, and are `None` otherwise.
+///
+/// Timestamps are read leniently (no zone means UTC; `Z`, offsets and 0 to 9 fraction
+/// digits are accepted). A timestamp that still cannot be read becomes `None` instead of
+/// failing the whole answer: one odd row never breaks a listing, and a pruning job can skip
+/// what it cannot date.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// The snapshot's id.
+    pub id: String,
+    /// Name (may be unset).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Description (may be unset).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The volume it was taken from.
+    pub volume_id: String,
+    /// Current status.
+    pub status: SnapshotStatus,
+    /// Size in GiB (the volume's size).
+    #[serde(default)]
+    pub size: u64,
+    /// User metadata.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub metadata: BTreeMap<String, String>,
+    /// Creation time.
+    #[serde(default, deserialize_with = "timestamp::deserialize_lenient")]
+    pub created_at: Option<OffsetDateTime>,
+    /// Last update time; `None` until the first update.
+    #[serde(default, deserialize_with = "timestamp::deserialize_lenient")]
+    pub updated_at: Option<OffsetDateTime>,
+    /// Progress such as `"100%"` (`os-extended-snapshot-attributes:progress`; detail views,
+    /// when the policy allows).
+    #[serde(default, rename = "os-extended-snapshot-attributes:progress")]
+    pub progress: Option<String>,
+    /// Owning project (`os-extended-snapshot-attributes:project_id`; detail views, when
+    /// the policy allows).
+    #[serde(default, rename = "os-extended-snapshot-attributes:project_id")]
+    pub project_id: Option<String>,
+    /// Group snapshot it belongs to (detail views, 3.14+).
+    #[serde(default)]
+    pub group_snapshot_id: Option<String>,
+    /// The user who created it (detail views, 3.41+).
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Whether it counts against the quota (detail views, 3.65+).
+    #[serde(default)]
+    pub consumes_quota: Option<bool>,
+}
+
+impl Snapshot {
+    /// The progress as a number from 0 to 100, when the server sent a readable one.
+    pub fn progress_percent(&self) -> Option<u8> {
+        let p = self.progress.as_deref()?.trim().strip_suffix('%')?;
+        p.trim().parse::<u8>().ok().filter(|n| *n <= 100)
+    }
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SnapshotPage {
+    /// The snapshots on this page.
+    pub snapshots: Vec<Snapshot>,
+    /// The total number of matching snapshots, when the listing asked `with_count`.
+    pub count: Option<u64>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SnapshotBody {
+    pub snapshot: Snapshot,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PageBody {
+    pub snapshots: Vec<Snapshot>,
+    #[serde(default)]
+    pub snapshots_links: Vec<Link>,
+    #[serde(default)]
+    pub count: Option<u64>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Link {
+    #[serde(default)]
+    pub rel: String,
+    #[serde(default)]
+    pub href: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MetadataBody {
+    #[serde(deserialize_with = "null_as_empty")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MetaBody {
+    pub meta: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_status_and_odd_timestamp_do_not_fail() {
+        let s: Snapshot = serde_json::from_str(
+            r#"{"id": "x", "volume_id": "v", "status": "Frozen", "created_at": "last tuesday", "updated_at": null,
+                "metadata": null, "new_field": [1, 2]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.status, SnapshotStatus::Other("frozen".into()));
+        assert_eq!(s.created_at, None);
+        assert!(s.metadata.is_empty());
+        assert_eq!(s.size, 0);
+    }
+
+    #[test]
+    fn progress_percent() {
+        let mut s: Snapshot = serde_json::from_str(r#"{"id": "x", "volume_id": "v", "status": "creating"}"#).unwrap();
+        for (p, want) in [("50%", Some(50)), ("100%", Some(100)), ("101%", None), ("x%", None), ("50", None)] {
+            s.progress = Some(p.into());
+            assert_eq!(s.progress_percent(), want, "{p}");
+        }
+    }
+
+    #[test]
+    fn status_round_trips() {
+        for s in ["creating", "available", "error", "deleting", "deleted", "error_deleting", "unmanaging", "backing-up", "restoring", "updating"] {
+            let status: SnapshotStatus = s.parse().unwrap();
+            assert!(!matches!(status, SnapshotStatus::Other(_)));
+            assert_eq!(serde_json::to_string(&status).unwrap(), format!("\"{s}\""));
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Lenient parsing of the timestamps OpenStack servers send.
+//!
+//! Cinder sends `2026-11-23T16:42:51.212740` (no zone, meaning UTC); Keystone sends
+//! `2026-11-24T16:42:40.000000Z`. Accepted: a `T` or a space between date and time, 0 to 9
+//! fraction digits, and no zone (UTC), `Z`, `±HH:MM`, `±HHMM` or `±HH`.
+
+use serde::{Deserialize, Deserializer};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+/// Parses one timestamp; `None` when it is not one of the accepted forms.
+pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() < 19 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return None;
+    }
+    let year: i32 = digits(s.get(0..4)?)? as i32;
+    let month = Month::try_from(digits(s.get(5..7)?)? as u8).ok()?;
+    let day = digits(s.get(8..10)?)? as u8;
+    let hour = digits(s.get(11..13)?)? as u8;
+    let minute = digits(s.get(14..16)?)? as u8;
+    let second = digits(s.get(17..19)?)? as u8;
+    let mut rest = s.get(19..)?;
+
+    let mut nanos: u32 = 0;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 || n > 9 {
+            return None;
+        }
+        nanos = digits(&frac[..n])? * 10u32.pow(9 - n as u32);
+        rest = &frac[n..];
+    }
+
+    let offset = match rest {
+        "" | "Z" | "z" => UtcOffset::UTC,
+        _ => {
+            let sign: i8 = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let body = &rest[1..];
+            let (h, m) = match body.len() {
+                2 => (body, "00"),
+                4 => (body.get(0..2)?, body.get(2..4)?),
+                5 if body.as_bytes().get(2) == Some(&b':') => (body.get(0..2)?, body.get(3..5)?),
+                _ => return None,
+            };
+            UtcOffset::from_hms(sign * digits(h)? as i8, sign * digits(m)? as i8, 0).ok()?
+        }
+    };
+
+    let date = Date::from_calendar_date(year, month, day).ok()?;
+    let time = Time::from_hms_nano(hour, minute, second, nanos).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
+}
+
+fn digits(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Serde helper: a missing, `null` or unparseable timestamp becomes `None`, so that one odd
+/// value never fails a whole answer.
+pub(crate) fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match value {
+        Some(serde_json::Value::String(s)) => parse(&s),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn cinder_and_keystone_forms() {
+        assert_eq!(parse("2026-11-23T16:42:51.212740"), Some(datetime!(2026-11-23 16:42:51.212740 UTC)));
+        assert_eq!(parse("2026-11-24T16:42:40.000000Z"), Some(datetime!(2026-11-24 16:42:40 UTC)));
+        assert_eq!(parse("2026-11-24T16:42:40"), Some(datetime!(2026-11-24 16:42:40 UTC)));
+        assert_eq!(parse("2026-11-24 16:42:40.5"), Some(datetime!(2026-11-24 16:42:40.5 UTC)));
+    }
+
+    #[test]
+    fn offsets_and_fractions() {
+        assert_eq!(parse("2026-11-24T18:42:40+02:00"), Some(datetime!(2026-11-24 16:42:40 UTC)));
+        assert_eq!(parse("2026-11-24T14:42:40-0200"), Some(datetime!(2026-11-24 16:42:40 UTC)));
+        assert_eq!(parse("2026-11-24T17:42:40+01"), Some(datetime!(2026-11-24 16:42:40 UTC)));
+        assert_eq!(parse("2026-11-24T16:42:40.123456789Z"), Some(datetime!(2026-11-24 16:42:40.123456789 UTC)));
+    }
+
+    #[test]
+    fn rejects_garbage_without_panicking() {
+        for bad in [
+            "", "yesterday", "2026-13-01T00:00:00", "2026-02-30T00:00:00", "2026-11-24T16:42:40.", "2026-11-24T16:42:40.1234567890",
+            "2026-11-24T16:42:40+2", "2026-11-24T25:00:00", "2026-11-24T16:42:40 UTC", "２０２６-11-24T16:42:40", "2026-11-24T16:42:4é",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+}
