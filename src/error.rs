@@ -55,7 +55,9 @@ pub enum Error {
     },
 
     /// A response body could not be decoded.
-    #[error("could not decode {what} from {method} {url} (HTTP {status}): {message}; body starts with: {excerpt:?}")]
+    #[error(
+        "could not decode {what} from {method} {url} (HTTP {status}): {message}; body starts with: {excerpt:?}"
+    )]
     Decode {
         /// What was being decoded, e.g. "snapshot" or "Keystone token".
         what: &'static str,
@@ -165,7 +167,8 @@ impl Error {
     /// `true` for errors that may go away when the same request is tried again later:
     /// transport failures and HTTP 500, 502, 503 and 504.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Transport { .. }) || matches!(self.status(), Some(500 | 502 | 503 | 504))
+        matches!(self, Error::Transport { .. })
+            || matches!(self.status(), Some(500 | 502 | 503 | 504))
     }
 
     /// The server's request id (`x-openstack-request-id`), when there is one.
@@ -198,7 +201,11 @@ pub struct ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} answered HTTP {}", self.method, self.url, self.status)?;
+        write!(
+            f,
+            "{} {} answered HTTP {}",
+            self.method, self.url, self.status
+        )?;
         if let Some(fault) = &self.fault {
             write!(f, " {fault}")?;
         }
@@ -241,7 +248,11 @@ pub(crate) fn parse_fault(body: &[u8]) -> Fault {
         }
         if map.len() == 1 {
             if let Some((key, Value::Object(inner))) = map.iter().next() {
-                let message = inner.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let message = inner
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 let retry_after = inner
                     .get("retryAfter")
                     .and_then(|v| match v {
@@ -252,11 +263,18 @@ pub(crate) fn parse_fault(body: &[u8]) -> Fault {
                     .map(Duration::from_secs);
                 // Keystone's envelope is named "error" and carries the reason as "title".
                 let name = if key == "error" {
-                    inner.get("title").and_then(Value::as_str).map(str::to_owned)
+                    inner
+                        .get("title")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
                 } else {
                     Some(key.clone())
                 };
-                return Fault { name, message, retry_after };
+                return Fault {
+                    name,
+                    message,
+                    retry_after,
+                };
             }
         }
     }
@@ -292,7 +310,8 @@ mod tests {
 
     #[test]
     fn keystone_fault_uses_title() {
-        let f = parse_fault(br#"{"error": {"code": 401, "title": "Unauthorized", "message": "nope"}}"#);
+        let f =
+            parse_fault(br#"{"error": {"code": 401, "title": "Unauthorized", "message": "nope"}}"#);
         assert_eq!(f.name.as_deref(), Some("Unauthorized"));
         assert_eq!(f.message, "nope");
     }

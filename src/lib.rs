@@ -72,5 +72,8 @@ pub mod snapshots;
 mod timestamp;
 
 pub use auth::{AuthMethod, AuthOptions, Domain, Interface, Scope, Secret, User};
-pub use client::{Method, Microversion, MicroversionPolicy, PollPolicy, Request, Response, ServiceClient, ServiceClientBuilder};
+pub use client::{
+    Method, Microversion, MicroversionPolicy, PollPolicy, Request, Response, ServiceClient,
+    ServiceClientBuilder,
+};
 pub use error::{ApiError, Error, Result};

@@ -185,7 +185,11 @@ impl ServiceClientBuilder {
                 )));
             }
         }
-        let endpoint_override = self.endpoint_override.as_deref().map(parse_endpoint).transpose()?;
+        let endpoint_override = self
+            .endpoint_override
+            .as_deref()
+            .map(parse_endpoint)
+            .transpose()?;
 
         let mut tls = ureq::tls::TlsConfig::builder().disable_verification(self.insecure);
         if let Some(path) = &self.ca_bundle {
@@ -201,7 +205,12 @@ impl ServiceClientBuilder {
             .new_agent();
 
         let session = self.static_session.map(|(endpoint, token)| {
-            Arc::new(Session { token, refresh_at: None, endpoint: endpoint_override.clone().unwrap_or(endpoint), generation: 0 })
+            Arc::new(Session {
+                token,
+                refresh_at: None,
+                endpoint: endpoint_override.clone().unwrap_or(endpoint),
+                generation: 0,
+            })
         });
         Ok(ServiceClient::from_parts(Inner {
             agent,
@@ -222,17 +231,26 @@ impl ServiceClientBuilder {
 }
 
 fn read_ca_bundle(path: &Path) -> Result<ureq::tls::RootCerts> {
-    let pem = std::fs::read(path).map_err(|e| Error::Config(format!("cannot read the CA bundle {}: {e}", path.display())))?;
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::Config(format!("cannot read the CA bundle {}: {e}", path.display())))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
             Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
             Ok(_) => {}
-            Err(e) => return Err(Error::Config(format!("the CA bundle {} is not valid PEM: {e}", path.display()))),
+            Err(e) => {
+                return Err(Error::Config(format!(
+                    "the CA bundle {} is not valid PEM: {e}",
+                    path.display()
+                )));
+            }
         }
     }
     if certs.is_empty() {
-        return Err(Error::Config(format!("the CA bundle {} holds no certificate", path.display())));
+        return Err(Error::Config(format!(
+            "the CA bundle {} holds no certificate",
+            path.display()
+        )));
     }
     Ok(ureq::tls::RootCerts::new_with_certs(&certs))
 }

@@ -43,7 +43,11 @@ impl FromStr for Microversion {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || Error::Config(format!("{s:?} is not a microversion: expected MAJOR.MINOR such as 3.71"));
+        let bad = || {
+            Error::Config(format!(
+                "{s:?} is not a microversion: expected MAJOR.MINOR such as 3.71"
+            ))
+        };
         let (major, minor) = s.trim().split_once('.').ok_or_else(bad)?;
         let number = |p: &str| -> Result<u16> {
             if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
@@ -102,7 +106,10 @@ mod tests {
 
     #[test]
     fn parse_and_order() {
-        assert_eq!("3.9".parse::<Microversion>().unwrap(), Microversion::new(3, 9));
+        assert_eq!(
+            "3.9".parse::<Microversion>().unwrap(),
+            Microversion::new(3, 9)
+        );
         assert!(Microversion::new(3, 9) < Microversion::new(3, 10));
         for bad in ["3", "3.x", "3.", ".1", "2.0.1", "latest", "-3.1"] {
             assert!(bad.parse::<Microversion>().is_err(), "{bad}");
@@ -113,7 +120,10 @@ mod tests {
     fn versions_document() {
         let body = br#"{"versions": [{"id": "v3.0", "status": "CURRENT", "version": "3.71", "min_version": "3.0"}]}"#;
         assert_eq!(max_from_versions(body).unwrap(), Microversion::new(3, 71));
-        assert_eq!(max_from_versions(br#"{"versions": [{"id": "v3.0", "version": ""}]}"#).unwrap(), Microversion::BASE);
+        assert_eq!(
+            max_from_versions(br#"{"versions": [{"id": "v3.0", "version": ""}]}"#).unwrap(),
+            Microversion::BASE
+        );
         assert!(max_from_versions(br#"{"versions": [{"id": "v2.0", "version": ""}]}"#).is_err());
         assert!(max_from_versions(b"<html>").is_err());
     }

@@ -78,7 +78,8 @@ struct Session {
 
 impl Session {
     fn is_fresh(&self) -> bool {
-        self.refresh_at.is_none_or(|at| OffsetDateTime::now_utc() < at)
+        self.refresh_at
+            .is_none_or(|at| OffsetDateTime::now_utc() < at)
     }
 }
 
@@ -128,7 +129,9 @@ impl ServiceClient {
     }
 
     fn from_parts(inner: Inner) -> Self {
-        ServiceClient { inner: Arc::new(inner) }
+        ServiceClient {
+            inner: Arc::new(inner),
+        }
     }
 
     /// Authenticates (if not done yet), finds the endpoint and the microversion, so that
@@ -180,12 +183,22 @@ impl ServiceClient {
     }
 
     fn can_reauthenticate(&self) -> bool {
-        self.inner.reauthenticate && self.inner.auth.as_ref().is_some_and(AuthOptions::can_reauthenticate)
+        self.inner.reauthenticate
+            && self
+                .inner
+                .auth
+                .as_ref()
+                .is_some_and(AuthOptions::can_reauthenticate)
     }
 
     /// The current session, fetching a token when there is none or it is about to expire.
     fn session(&self) -> Result<Arc<Session>> {
-        let current = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let current = self
+            .inner
+            .session
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         match current {
             Some(s) if s.is_fresh() || !self.can_reauthenticate() => Ok(s),
             Some(s) => self.refresh(Some(s.generation)),
@@ -196,18 +209,34 @@ impl ServiceClient {
     /// Fetches a new token unless another thread already replaced the session `stale`
     /// names. Single-flight: one thread authenticates, the others wait and share its token.
     fn refresh(&self, stale: Option<u64>) -> Result<Arc<Session>> {
-        let _flight = self.inner.flight.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone() {
+        let _flight = self
+            .inner
+            .flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = self
+            .inner
+            .session
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
             if Some(s.generation) != stale && s.is_fresh() {
                 return Ok(s);
             }
         }
         let Some(auth) = &self.inner.auth else {
-            return Err(Error::Config("the client has no credentials to authenticate with".into()));
+            return Err(Error::Config(
+                "the client has no credentials to authenticate with".into(),
+            ));
         };
         let generation = stale.map_or(1, |g| g + 1);
         let session = Arc::new(self.authenticate_with(auth, generation)?);
-        *self.inner.session.write().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
+        *self
+            .inner
+            .session
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
         Ok(session)
     }
 
@@ -228,12 +257,18 @@ impl ServiceClient {
             (Method::Get, self.run(req, None, Method::Get, &url)?)
         } else {
             let body = auth.request_body().to_string().into_bytes();
-            let req = ureq::http::Request::builder().method("POST").uri(url.as_str()).header("Content-Type", "application/json");
+            let req = ureq::http::Request::builder()
+                .method("POST")
+                .uri(url.as_str())
+                .header("Content-Type", "application/json");
             (Method::Post, self.run(req, Some(body), Method::Post, &url)?)
         };
         if !(200..300).contains(&request.status) {
             let api = api_error(request, method, url.as_str());
-            return Err(Error::Auth { message: format!("Keystone refused the credentials: {api}"), api: Some(Box::new(api)) });
+            return Err(Error::Auth {
+                message: format!("Keystone refused the credentials: {api}"),
+                api: Some(Box::new(api)),
+            });
         }
         let token = request.subject_token.clone().filter(|t| !t.is_empty()).ok_or_else(|| Error::Auth {
             message: format!("Keystone answered {method} {url} with HTTP {} but without an X-Subject-Token header", request.status),
@@ -250,15 +285,29 @@ impl ServiceClient {
         let endpoint = match &self.inner.endpoint_override {
             Some(url) => url.clone(),
             None => {
-                let found = select_endpoint(&body.token.catalog, self.inner.interface, self.inner.region.as_deref())?;
+                let found = select_endpoint(
+                    &body.token.catalog,
+                    self.inner.interface,
+                    self.inner.region.as_deref(),
+                )?;
                 parse_endpoint(&found)?
             }
         };
         let refresh_at = body.token.expires_at.map(|expires| {
-            let lifetime = body.token.issued_at.map_or(Duration::from_secs(3600), |issued| (expires - issued).unsigned_abs());
+            let lifetime = body
+                .token
+                .issued_at
+                .map_or(Duration::from_secs(3600), |issued| {
+                    (expires - issued).unsigned_abs()
+                });
             expires - (lifetime / 4).min(Duration::from_secs(120))
         });
-        Ok(Session { token: Secret::new(token), refresh_at, endpoint, generation })
+        Ok(Session {
+            token: Secret::new(token),
+            refresh_at,
+            endpoint,
+            generation,
+        })
     }
 
     /// The microversion to send: pinned, or negotiated once and shared by clones.
@@ -269,33 +318,48 @@ impl ServiceClient {
         if let Some(v) = self.inner.microversion.get() {
             return Ok(*v);
         }
-        let _flight = self.inner.flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let _flight = self
+            .inner
+            .flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(v) = self.inner.microversion.get() {
             return Ok(*v);
         }
         let root = service_root(&session.endpoint);
-        let req = ureq::http::Request::builder().method("GET").uri(root.as_str());
+        let req = ureq::http::Request::builder()
+            .method("GET")
+            .uri(root.as_str());
         let raw = self.run(req, None, Method::Get, &root)?;
         // The unversioned root answers 300 Multiple Choices.
         if !(200..=300).contains(&raw.status) {
             let api = api_error(raw, Method::Get, root.as_str());
-            return Err(Error::Config(format!("microversion discovery failed ({api}); pin a microversion to skip discovery")));
+            return Err(Error::Config(format!(
+                "microversion discovery failed ({api}); pin a microversion to skip discovery"
+            )));
         }
-        let server_max = microversion::max_from_versions(&raw.body).map_err(|message| Error::Decode {
-            what: "version document",
-            method: "GET".into(),
-            url: root.to_string(),
-            status: raw.status,
-            message,
-            excerpt: crate::error::excerpt(&raw.body),
-        })?;
+        let server_max =
+            microversion::max_from_versions(&raw.body).map_err(|message| Error::Decode {
+                what: "version document",
+                method: "GET".into(),
+                url: root.to_string(),
+                status: raw.status,
+                message,
+                excerpt: crate::error::excerpt(&raw.body),
+            })?;
         let version = server_max.min(Microversion::LATEST_KNOWN);
         let _ = self.inner.microversion.set(version);
         Ok(version)
     }
 
     /// One Cinder exchange with the client's headers.
-    fn exchange(&self, request: &Request, url: &Url, token: &Secret, version: Microversion) -> Result<Raw> {
+    fn exchange(
+        &self,
+        request: &Request,
+        url: &Url,
+        token: &Secret,
+        version: Microversion,
+    ) -> Result<Raw> {
         let mut req = ureq::http::Request::builder()
             .method(request.method.as_str())
             .uri(url.as_str())
@@ -308,33 +372,85 @@ impl ServiceClient {
     }
 
     /// Sends one HTTP request and reads the answer, whatever its status.
-    fn run(&self, req: ureq::http::request::Builder, body: Option<Vec<u8>>, method: Method, url: &Url) -> Result<Raw> {
-        let req = req.header("Accept", "application/json").header("User-Agent", self.inner.user_agent.as_str());
-        let transport = |source: ureq::Error| Error::Transport { method: method.to_string(), url: url.to_string(), source };
+    fn run(
+        &self,
+        req: ureq::http::request::Builder,
+        body: Option<Vec<u8>>,
+        method: Method,
+        url: &Url,
+    ) -> Result<Raw> {
+        let req = req
+            .header("Accept", "application/json")
+            .header("User-Agent", self.inner.user_agent.as_str());
+        let transport = |source: ureq::Error| Error::Transport {
+            method: method.to_string(),
+            url: url.to_string(),
+            source,
+        };
         let built = match body {
             Some(b) => req.body(b).map(|r| self.inner.agent.run(r)),
             None => req.body(()).map(|r| self.inner.agent.run(r)),
         };
-        let mut resp = built.map_err(|e| transport(ureq::Error::Http(e)))?.map_err(transport)?;
-        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let request_id = header("x-openstack-request-id").or_else(|| header("x-compute-request-id"));
+        let mut resp = built
+            .map_err(|e| transport(ureq::Error::Http(e)))?
+            .map_err(transport)?;
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let request_id =
+            header("x-openstack-request-id").or_else(|| header("x-compute-request-id"));
         let retry_after = header("retry-after");
         let subject_token = header("x-subject-token");
         let status = resp.status().as_u16();
-        let body = resp.body_mut().with_config().limit(self.inner.max_response_bytes).read_to_vec().map_err(transport)?;
-        Ok(Raw { status, request_id, retry_after, subject_token, body })
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(self.inner.max_response_bytes)
+            .read_to_vec()
+            .map_err(transport)?;
+        Ok(Raw {
+            status,
+            request_id,
+            retry_after,
+            subject_token,
+            body,
+        })
     }
 }
 
 impl fmt::Debug for ServiceClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let session = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let session = self
+            .inner
+            .session
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         f.debug_struct("ServiceClient")
             .field("auth", &self.inner.auth)
-            .field("endpoint", &session.as_ref().map(|s| s.endpoint.as_str()).or(self.inner.endpoint_override.as_ref().map(Url::as_str)))
+            .field(
+                "endpoint",
+                &session.as_ref().map(|s| s.endpoint.as_str()).or(self
+                    .inner
+                    .endpoint_override
+                    .as_ref()
+                    .map(Url::as_str)),
+            )
             .field("interface", &self.inner.interface)
             .field("region", &self.inner.region)
-            .field("microversion", &self.inner.microversion.get().copied().map(MicroversionPolicy::Pinned).unwrap_or(self.inner.policy))
+            .field(
+                "microversion",
+                &self
+                    .inner
+                    .microversion
+                    .get()
+                    .copied()
+                    .map(MicroversionPolicy::Pinned)
+                    .unwrap_or(self.inner.policy),
+            )
             .field("authenticated", &session.is_some())
             .finish_non_exhaustive()
     }
@@ -343,7 +459,13 @@ impl fmt::Debug for ServiceClient {
 /// Judges a raw answer: 2xx is a [`Response`], anything else an [`Error::Api`].
 fn finish(raw: Raw, method: Method, url: Url) -> Result<Response> {
     if (200..300).contains(&raw.status) {
-        Ok(Response { status: raw.status, request_id: raw.request_id, body: raw.body, method, url: url.to_string() })
+        Ok(Response {
+            status: raw.status,
+            request_id: raw.request_id,
+            body: raw.body,
+            method,
+            url: url.to_string(),
+        })
     } else {
         Err(Error::Api(Box::new(api_error(raw, method, url.as_str()))))
     }
@@ -358,14 +480,21 @@ fn api_error(raw: Raw, method: Method, url: &str) -> ApiError {
         fault: fault.name,
         message: fault.message,
         request_id: raw.request_id,
-        retry_after: raw.retry_after.as_deref().and_then(request::retry_after_seconds).or(fault.retry_after),
+        retry_after: raw
+            .retry_after
+            .as_deref()
+            .and_then(request::retry_after_seconds)
+            .or(fault.retry_after),
     }
 }
 
 pub(crate) fn parse_endpoint(s: &str) -> Result<Url> {
-    let url = Url::parse(s.trim()).map_err(|e| Error::Config(format!("the endpoint {s:?} is not a valid URL: {e}")))?;
+    let url = Url::parse(s.trim())
+        .map_err(|e| Error::Config(format!("the endpoint {s:?} is not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(Error::Config(format!("the endpoint {s:?} is not an http(s) URL")));
+        return Err(Error::Config(format!(
+            "the endpoint {s:?} is not an http(s) URL"
+        )));
     }
     Ok(url)
 }
@@ -419,7 +548,14 @@ mod tests {
     #[test]
     fn urls_join_encoded_segments() {
         let base = Url::parse("http://h:8776/v3/p/").unwrap();
-        let url = build_url(&base, &["snapshots".into(), "a b".into(), "metadata".into()], &[("k".into(), "x:y".into())]);
-        assert_eq!(url.as_str(), "http://h:8776/v3/p/snapshots/a%20b/metadata?k=x%3Ay");
+        let url = build_url(
+            &base,
+            &["snapshots".into(), "a b".into(), "metadata".into()],
+            &[("k".into(), "x:y".into())],
+        );
+        assert_eq!(
+            url.as_str(),
+            "http://h:8776/v3/p/snapshots/a%20b/metadata?k=x%3Ay"
+        );
     }
 }

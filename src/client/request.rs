@@ -67,7 +67,13 @@ impl Request {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Request { method, segments: segments.into_iter().map(Into::into).collect(), query: Vec::new(), body: None, microversion: None }
+        Request {
+            method,
+            segments: segments.into_iter().map(Into::into).collect(),
+            query: Vec::new(),
+            body: None,
+            microversion: None,
+        }
     }
 
     /// A GET request.
@@ -97,7 +103,8 @@ impl Request {
         K: Into<String>,
         V: Into<String>,
     {
-        self.query.extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self.query
+            .extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
 
@@ -135,7 +142,14 @@ impl Response {
 
     /// A decode error about this response.
     pub(crate) fn decode_error(&self, what: &'static str, message: String) -> Error {
-        Error::Decode { what, method: self.method.to_string(), url: self.url.clone(), status: self.status, message, excerpt: excerpt(&self.body) }
+        Error::Decode {
+            what,
+            method: self.method.to_string(),
+            url: self.url.clone(),
+            status: self.status,
+            message,
+            excerpt: excerpt(&self.body),
+        }
     }
 }
 
@@ -173,13 +187,19 @@ pub(crate) fn check_segment(what: &str, s: &str) -> Result<()> {
         return Err(Error::InvalidInput(format!("{what} is empty")));
     }
     if s == "." || s == ".." {
-        return Err(Error::InvalidInput(format!("{what} {s:?} cannot be a path segment")));
+        return Err(Error::InvalidInput(format!(
+            "{what} {s:?} cannot be a path segment"
+        )));
     }
     if s.contains(['/', '\\']) {
-        return Err(Error::InvalidInput(format!("{what} {s:?} contains a slash and cannot be one path segment")));
+        return Err(Error::InvalidInput(format!(
+            "{what} {s:?} contains a slash and cannot be one path segment"
+        )));
     }
     if s.chars().any(char::is_control) {
-        return Err(Error::InvalidInput(format!("{what} {s:?} contains a control character")));
+        return Err(Error::InvalidInput(format!(
+            "{what} {s:?} contains a control character"
+        )));
     }
     Ok(())
 }
@@ -199,7 +219,10 @@ mod tests {
         encode("a b/c:d~e%é", &mut s);
         assert_eq!(s, "a%20b%2Fc%3Ad~e%25%C3%A9");
         assert_eq!(
-            query_string(&[("name~".into(), "snap a".into()), ("metadata".into(), r#"{"k":"v"}"#.into())]),
+            query_string(&[
+                ("name~".into(), "snap a".into()),
+                ("metadata".into(), r#"{"k":"v"}"#.into())
+            ]),
             "name~=snap%20a&metadata=%7B%22k%22%3A%22v%22%7D"
         );
     }
@@ -207,7 +230,10 @@ mod tests {
     #[test]
     fn segments_that_cannot_be_one() {
         for bad in ["", ".", "..", "a/b", "a\\b", "a\nb"] {
-            assert!(matches!(check_segment("id", bad), Err(Error::InvalidInput(_))), "{bad:?}");
+            assert!(
+                matches!(check_segment("id", bad), Err(Error::InvalidInput(_))),
+                "{bad:?}"
+            );
         }
         check_segment("id", "a b%2E").unwrap();
     }
