@@ -64,7 +64,6 @@ impl ListOptsBuilder for Vec<(String, String)> {
 /// };
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ListOpts {
     /// Admins: list the snapshots of every project (`all_tenants=1`).
     pub all_tenants: bool,
@@ -212,7 +211,6 @@ fn check_sort_key(key: &str, mv: Microversion) -> Result<()> {
 ///     .metadata("tier", "gold");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct CreateOpts {
     /// The volume to snapshot (required).
     pub volume_id: String,
@@ -355,7 +353,6 @@ impl UpdateOpts {
 
 /// Metadata items for [`update_metadata`] (replaces all) and [`merge_metadata`] (merges).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct UpdateMetadataOpts {
     /// The items. Keys: ASCII letters, digits and `-_:. `, up to 255 characters; values up to
     /// 255 characters.
