@@ -153,6 +153,12 @@ impl ServiceClient {
         self.negotiated(&session)
     }
 
+    /// The token in use (authenticates if needed), for calling other services with it.
+    /// Its `Debug` and `Display` are redacted.
+    pub fn token(&self) -> Result<Secret> {
+        Ok(self.session()?.token.clone())
+    }
+
     /// The default polling policy of the waits made with this client.
     pub fn poll_policy(&self) -> &PollPolicy {
         &self.inner.poll
