@@ -43,7 +43,7 @@ pub enum Error {
 
     /// The request could not be sent or its answer could not be read (DNS, connect, TLS,
     /// timeout, connection closed).
-    #[error("{method} {url} failed: {source}")]
+    #[error("{method} {url} failed{}: {source}", attempts_note(*attempts))]
     Transport {
         /// HTTP method of the request.
         method: String,
@@ -52,12 +52,12 @@ pub enum Error {
         /// The underlying error.
         #[source]
         source: ureq::Error,
+        /// How many times the request was sent (retries included).
+        attempts: u32,
     },
 
     /// A response body could not be decoded.
-    #[error(
-        "could not decode {what} from {method} {url} (HTTP {status}): {message}; body starts with: {excerpt:?}"
-    )]
+    #[error("could not decode {what} from {method} {url} (HTTP {status}): {message}; body starts with: {excerpt:?}")]
     Decode {
         /// What was being decoded, e.g. "snapshot" or "Keystone token".
         what: &'static str,
@@ -167,8 +167,7 @@ impl Error {
     /// `true` for errors that may go away when the same request is tried again later:
     /// transport failures and HTTP 500, 502, 503 and 504.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Transport { .. })
-            || matches!(self.status(), Some(500 | 502 | 503 | 504))
+        matches!(self, Error::Transport { .. }) || matches!(self.status(), Some(500 | 502 | 503 | 504))
     }
 
     /// The server's request id (`x-openstack-request-id`), when there is one.
@@ -194,18 +193,20 @@ pub struct ApiError {
     pub message: String,
     /// `x-openstack-request-id`, else `x-compute-request-id`.
     pub request_id: Option<String>,
-    /// How long the server asked to wait (`Retry-After` header in seconds, else the body's
-    /// `retryAfter`).
+    /// How long the server asked to wait (`Retry-After` header, in seconds or as an HTTP
+    /// date, else the body's `retryAfter`).
     pub retry_after: Option<Duration>,
+    /// How many times the request was sent (retries included).
+    pub attempts: u32,
+}
+
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} answered HTTP {}",
-            self.method, self.url, self.status
-        )?;
+        write!(f, "{} {} answered HTTP {}", self.method, self.url, self.status)?;
         if let Some(fault) = &self.fault {
             write!(f, " {fault}")?;
         }
@@ -218,7 +219,7 @@ impl fmt::Display for ApiError {
         if let Some(after) = self.retry_after {
             write!(f, " (retry after {} s)", after.as_secs())?;
         }
-        Ok(())
+        f.write_str(&attempts_note(self.attempts))
     }
 }
 
@@ -248,11 +249,7 @@ pub(crate) fn parse_fault(body: &[u8]) -> Fault {
         }
         if map.len() == 1 {
             if let Some((key, Value::Object(inner))) = map.iter().next() {
-                let message = inner
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
+                let message = inner.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
                 let retry_after = inner
                     .get("retryAfter")
                     .and_then(|v| match v {
@@ -262,27 +259,12 @@ pub(crate) fn parse_fault(body: &[u8]) -> Fault {
                     })
                     .map(Duration::from_secs);
                 // Keystone's envelope is named "error" and carries the reason as "title".
-                let name = if key == "error" {
-                    inner
-                        .get("title")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                } else {
-                    Some(key.clone())
-                };
-                return Fault {
-                    name,
-                    message,
-                    retry_after,
-                };
+                let name = if key == "error" { inner.get("title").and_then(Value::as_str).map(str::to_owned) } else { Some(key.clone()) };
+                return Fault { name, message, retry_after };
             }
         }
     }
-    Fault {
-        name: None,
-        message: excerpt(body),
-        retry_after: None,
-    }
+    Fault { name: None, message: excerpt(body), retry_after: None }
 }
 
 /// The first characters of a body, for error messages.
@@ -310,8 +292,7 @@ mod tests {
 
     #[test]
     fn keystone_fault_uses_title() {
-        let f =
-            parse_fault(br#"{"error": {"code": 401, "title": "Unauthorized", "message": "nope"}}"#);
+        let f = parse_fault(br#"{"error": {"code": 401, "title": "Unauthorized", "message": "nope"}}"#);
         assert_eq!(f.name.as_deref(), Some("Unauthorized"));
         assert_eq!(f.message, "nope");
     }

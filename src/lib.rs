@@ -73,7 +73,6 @@ mod timestamp;
 
 pub use auth::{AuthMethod, AuthOptions, Domain, Interface, Scope, Secret, User};
 pub use client::{
-    Method, Microversion, MicroversionPolicy, PollPolicy, Request, Response, ServiceClient,
-    ServiceClientBuilder,
+    Method, Microversion, MicroversionPolicy, PollPolicy, Request, Response, RetryPolicy, ServiceClient, ServiceClientBuilder,
 };
 pub use error::{ApiError, Error, Result};

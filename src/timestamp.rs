@@ -11,11 +11,7 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
     let s = s.trim();
     let b = s.as_bytes();
-    if b.len() < 19
-        || b.get(4) != Some(&b'-')
-        || b.get(7) != Some(&b'-')
-        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
-    {
+    if b.len() < 19 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
         return None;
     }
     if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
@@ -72,9 +68,7 @@ fn digits(s: &str) -> Option<u32> {
 
 /// Serde helper: a missing, `null` or unparseable timestamp becomes `None`, so that one odd
 /// value never fails a whole answer.
-pub(crate) fn deserialize_lenient<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<OffsetDateTime>, D::Error> {
+pub(crate) fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
     let value = Option::<serde_json::Value>::deserialize(d)?;
     Ok(match value {
         Some(serde_json::Value::String(s)) => parse(&s),
@@ -89,42 +83,18 @@ mod tests {
 
     #[test]
     fn cinder_and_keystone_forms() {
-        assert_eq!(
-            parse("2026-11-23T16:42:51.212740"),
-            Some(datetime!(2026-11-23 16:42:51.212740 UTC))
-        );
-        assert_eq!(
-            parse("2026-11-24T16:42:40.000000Z"),
-            Some(datetime!(2026-11-24 16:42:40 UTC))
-        );
-        assert_eq!(
-            parse("2026-11-24T16:42:40"),
-            Some(datetime!(2026-11-24 16:42:40 UTC))
-        );
-        assert_eq!(
-            parse("2026-11-24 16:42:40.5"),
-            Some(datetime!(2026-11-24 16:42:40.5 UTC))
-        );
+        assert_eq!(parse("2026-11-23T16:42:51.212740"), Some(datetime!(2026-11-23 16:42:51.212740 UTC)));
+        assert_eq!(parse("2026-11-24T16:42:40.000000Z"), Some(datetime!(2026-11-24 16:42:40 UTC)));
+        assert_eq!(parse("2026-11-24T16:42:40"), Some(datetime!(2026-11-24 16:42:40 UTC)));
+        assert_eq!(parse("2026-11-24 16:42:40.5"), Some(datetime!(2026-11-24 16:42:40.5 UTC)));
     }
 
     #[test]
     fn offsets_and_fractions() {
-        assert_eq!(
-            parse("2026-11-24T18:42:40+02:00"),
-            Some(datetime!(2026-11-24 16:42:40 UTC))
-        );
-        assert_eq!(
-            parse("2026-11-24T14:42:40-0200"),
-            Some(datetime!(2026-11-24 16:42:40 UTC))
-        );
-        assert_eq!(
-            parse("2026-11-24T17:42:40+01"),
-            Some(datetime!(2026-11-24 16:42:40 UTC))
-        );
-        assert_eq!(
-            parse("2026-11-24T16:42:40.123456789Z"),
-            Some(datetime!(2026-11-24 16:42:40.123456789 UTC))
-        );
+        assert_eq!(parse("2026-11-24T18:42:40+02:00"), Some(datetime!(2026-11-24 16:42:40 UTC)));
+        assert_eq!(parse("2026-11-24T14:42:40-0200"), Some(datetime!(2026-11-24 16:42:40 UTC)));
+        assert_eq!(parse("2026-11-24T17:42:40+01"), Some(datetime!(2026-11-24 16:42:40 UTC)));
+        assert_eq!(parse("2026-11-24T16:42:40.123456789Z"), Some(datetime!(2026-11-24 16:42:40.123456789 UTC)));
     }
 
     #[test]

@@ -72,7 +72,10 @@ fn clients() -> &'static Clients {
         // Room for the pagination test and the parallel volumes, in both projects.
         for project in [project_of(&c.admin), project_of(&c.member)] {
             c.admin
-                .send(Request::put(["os-quota-sets", project.as_str()]).json(json!({"quota_set": {"snapshots": 200, "volumes": 50, "gigabytes": 1000}})))
+                .send(
+                    Request::put(["os-quota-sets", project.as_str()])
+                        .json(json!({"quota_set": {"snapshots": 200, "volumes": 50, "gigabytes": 1000}})),
+                )
                 .expect("raise quotas");
         }
         c
@@ -104,7 +107,12 @@ impl Scratch {
 
     /// A 1 GiB volume, available.
     fn volume(&self) -> String {
-        let v: Value = self.owner.send(Request::post(["volumes"]).json(json!({"volume": {"size": 1, "name": "live-test"}}))).unwrap().json("volume").unwrap();
+        let v: Value = self
+            .owner
+            .send(Request::post(["volumes"]).json(json!({"volume": {"size": 1, "name": "live-test"}})))
+            .unwrap()
+            .json("volume")
+            .unwrap();
         let id = v["volume"]["id"].as_str().expect("volume id").to_owned();
         self.volumes.lock().unwrap().push(id.clone());
         wait_volume(&self.owner, &id, "available");
@@ -116,11 +124,21 @@ impl Scratch {
         let id = self.volume();
         let connector = json!({"initiator": "iqn.1993-08.org.debian:01:live", "ip": "127.0.0.1", "platform": "x86_64",
                                "host": "live-test", "os_type": "linux2", "multipath": false});
-        let body = json!({"attachment": {"volume_uuid": id, "instance_uuid": "8a1b2c3d-0000-4000-8000-000000000001", "connector": connector}});
-        let a: Value = self.owner.send(Request::post(["attachments"]).json(body).microversion(Microversion::new(3, 44))).unwrap().json("attachment").unwrap();
+        let body =
+            json!({"attachment": {"volume_uuid": id, "instance_uuid": "8a1b2c3d-0000-4000-8000-000000000001", "connector": connector}});
+        let a: Value = self
+            .owner
+            .send(Request::post(["attachments"]).json(body).microversion(Microversion::new(3, 44)))
+            .unwrap()
+            .json("attachment")
+            .unwrap();
         let attachment = a["attachment"]["id"].as_str().expect("attachment id").to_owned();
         self.owner
-            .send(Request::post(["attachments", attachment.as_str(), "action"]).json(json!({"os-complete": {}})).microversion(Microversion::new(3, 44)))
+            .send(
+                Request::post(["attachments", attachment.as_str(), "action"])
+                    .json(json!({"os-complete": {}}))
+                    .microversion(Microversion::new(3, 44)),
+            )
             .unwrap();
         wait_volume(&self.owner, &id, "in-use");
         id
@@ -227,7 +245,8 @@ fn create_with_metadata_and_on_an_in_use_volume() {
     let c = clients();
     let scratch = Scratch::new(&c.admin);
     let volume = scratch.in_use_volume();
-    let opts = CreateOpts::new(&volume).name("in-use").description("attached").metadata("tier", "gold").metadata("a/b", "slash ok on create");
+    let opts =
+        CreateOpts::new(&volume).name("in-use").description("attached").metadata("tier", "gold").metadata("a/b", "slash ok on create");
 
     // Below 3.66 an in-use volume needs force.
     let err = snapshots::create(&c.admin30, &opts).unwrap_err();
@@ -251,7 +270,8 @@ fn list_and_list_detail_with_each_filter_and_sort() {
         let (v1, v2) = (scratch.volume(), scratch.volume());
         let tag = format!("{}-{who}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
         let a = scratch.snapshot(client, &CreateOpts::new(&v1).name(format!("alpha-{tag}")).metadata("tier", "gold").metadata("tag", &tag));
-        let b = scratch.snapshot(client, &CreateOpts::new(&v1).name(format!("beta-{tag}")).metadata("tier", "silver").metadata("tag", &tag));
+        let b =
+            scratch.snapshot(client, &CreateOpts::new(&v1).name(format!("beta-{tag}")).metadata("tier", "silver").metadata("tag", &tag));
         let g = scratch.snapshot(client, &CreateOpts::new(&v2).name(format!("gamma-{tag}")).metadata("tag", &tag));
         let ids = |opts: &ListOpts, detail: bool| -> Vec<String> {
             let pager = if detail { snapshots::list_detail(client, opts) } else { snapshots::list(client, opts) };
@@ -266,16 +286,23 @@ fn list_and_list_detail_with_each_filter_and_sort() {
             assert_eq!(ids(&by_status, detail).len(), 2, "{who} status");
             let none = ListOpts { status: Some(SnapshotStatus::Error), volume_id: Some(v1.clone()), ..Default::default() };
             assert!(ids(&none, detail).is_empty(), "{who} status error");
-            let by_meta = ListOpts { metadata: BTreeMap::from([("tier".into(), "gold".into()), ("tag".into(), tag.clone())]), ..Default::default() };
+            let by_meta =
+                ListOpts { metadata: BTreeMap::from([("tier".into(), "gold".into()), ("tag".into(), tag.clone())]), ..Default::default() };
             assert_eq!(ids(&by_meta, detail), vec![a.id.clone()], "{who} metadata");
-            let sorted = ListOpts { metadata: BTreeMap::from([("tag".into(), tag.clone())]), sort: Some("name:desc".into()), ..Default::default() };
+            let sorted =
+                ListOpts { metadata: BTreeMap::from([("tag".into(), tag.clone())]), sort: Some("name:desc".into()), ..Default::default() };
             assert_eq!(ids(&sorted, detail), vec![g.id.clone(), b.id.clone(), a.id.clone()], "{who} sort name:desc");
             let quota = ListOpts { consumes_quota: Some(true), volume_id: Some(v2.clone()), ..Default::default() };
             assert_eq!(ids(&quota, detail), vec![g.id.clone()], "{who} consumes_quota");
         }
         // Old-style sort at 3.0, and the microversion gate there.
         let old = if who == "admin" { &c.admin30 } else { &c.member30 };
-        let legacy = ListOpts { volume_id: Some(v1.clone()), sort_key: Some("created_at".into()), sort_dir: Some(SortDir::Asc), ..Default::default() };
+        let legacy = ListOpts {
+            volume_id: Some(v1.clone()),
+            sort_key: Some("created_at".into()),
+            sort_dir: Some(SortDir::Asc),
+            ..Default::default()
+        };
         let got: Vec<String> = snapshots::list(old, &legacy).unwrap().map(|s| s.unwrap().id).collect();
         assert_eq!(got, vec![a.id.clone(), b.id.clone()], "{who} sort_key/sort_dir at 3.0");
         let gated = ListOpts { metadata: BTreeMap::from([("tier".into(), "gold".into())]), ..Default::default() };
@@ -283,7 +310,8 @@ fn list_and_list_detail_with_each_filter_and_sort() {
         assert!(matches!(err, Error::InvalidInput(ref m) if m.contains("3.22")), "{err}");
 
         // with_count: the total on every page.
-        let counted = ListOpts { metadata: BTreeMap::from([("tag".into(), tag.clone())]), with_count: true, limit: Some(2), ..Default::default() };
+        let counted =
+            ListOpts { metadata: BTreeMap::from([("tag".into(), tag.clone())]), with_count: true, limit: Some(2), ..Default::default() };
         let pages: Vec<_> = snapshots::list_detail(client, &counted).unwrap().pages().map(|p| p.unwrap()).collect();
         assert!(pages.iter().all(|p| p.count == Some(3)), "{who}: count on every page");
         assert_eq!(pages.iter().map(|p| p.snapshots.len()).sum::<usize>(), 3);
@@ -352,7 +380,8 @@ fn pagination_sees_every_snapshot_once_in_order() {
         }
     }
     // offset only applies to the first page.
-    let opts = ListOpts { volume_id: Some(v.clone()), sort: Some("name:asc".into()), limit: Some(4), offset: Some(3), ..Default::default() };
+    let opts =
+        ListOpts { volume_id: Some(v.clone()), sort: Some("name:asc".into()), limit: Some(4), offset: Some(3), ..Default::default() };
     let ids: Vec<String> = snapshots::list(&c.admin, &opts).unwrap().map(|s| s.unwrap().id).collect();
     assert_eq!(ids, made[3..].to_vec());
 }
@@ -365,7 +394,11 @@ fn metadata_calls_merge_and_replace() {
         let v = scratch.volume();
         let s = scratch.snapshot(c, &CreateOpts::new(&v).metadata("keep", "1"));
         let all = snapshots::merge_metadata(c, &s.id, &UpdateMetadataOpts::new().set("env", "test").set("owner", "rust")).unwrap();
-        assert_eq!(all, BTreeMap::from([("env".into(), "test".into()), ("keep".into(), "1".into()), ("owner".into(), "rust".into())]), "{who}: merge keeps");
+        assert_eq!(
+            all,
+            BTreeMap::from([("env".into(), "test".into()), ("keep".into(), "1".into()), ("owner".into(), "rust".into())]),
+            "{who}: merge keeps"
+        );
         assert_eq!(snapshots::get_metadata(c, &s.id).unwrap(), all);
         let replaced = snapshots::update_metadata(c, &s.id, &UpdateMetadataOpts::new().set("only", "one")).unwrap();
         assert_eq!(replaced, BTreeMap::from([("only".into(), "one".into())]), "{who}: replace drops the rest");
@@ -393,16 +426,20 @@ fn update_status_and_reset_status() {
         let v = scratch.volume();
         let s = scratch.snapshot(admin, &CreateOpts::new(&v));
         // available is not a status update_status may change.
-        let err = snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Available, progress: None }).unwrap_err();
+        let err =
+            snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Available, progress: None }).unwrap_err();
         assert!(err.is_bad_request(), "{who}: {err}");
         snapshots::reset_status(admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Creating }).unwrap();
         assert_eq!(snapshots::get(admin, &s.id).unwrap().status, SnapshotStatus::Creating);
-        snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Creating, progress: Some("50%".into()) }).unwrap();
+        snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Creating, progress: Some("50%".into()) })
+            .unwrap();
         let mid = snapshots::get(admin, &s.id).unwrap();
         assert_eq!(mid.progress_percent(), Some(50), "{who}");
-        let err = snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Deleting, progress: None }).unwrap_err();
+        let err =
+            snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Deleting, progress: None }).unwrap_err();
         assert!(err.is_bad_request(), "{who}: creating -> deleting is refused: {err}");
-        snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Available, progress: Some("100%".into()) }).unwrap();
+        snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Available, progress: Some("100%".into()) })
+            .unwrap();
         assert_eq!(snapshots::get(admin, &s.id).unwrap().status, SnapshotStatus::Available);
         snapshots::reset_status(admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Deleting }).unwrap();
         snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::ErrorDeleting, progress: None }).unwrap();
@@ -414,7 +451,8 @@ fn update_status_and_reset_status() {
     let v = scratch.volume();
     let s = scratch.snapshot(&c.member, &CreateOpts::new(&v));
     snapshots::reset_status(&c.admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Creating }).unwrap();
-    snapshots::update_status(&c.member, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Available, progress: Some("100%".into()) }).unwrap();
+    snapshots::update_status(&c.member, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Available, progress: Some("100%".into()) })
+        .unwrap();
     for err in [
         snapshots::reset_status(&c.member, &s.id, &ResetStatusOpts { status: SnapshotStatus::Error }).unwrap_err(),
         snapshots::force_delete(&c.member, &s.id).unwrap_err(),
@@ -541,7 +579,8 @@ fn a_failed_snapshot_ends_the_wait() {
 
     // A wait that cannot succeed times out with the last state; a cancel flag ends it at once.
     snapshots::reset_status(&c.admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Creating }).unwrap();
-    let err = snapshots::wait_for_status(&c.admin, &s.id, SnapshotStatus::Available, &quick().timeout(Duration::from_millis(700))).unwrap_err();
+    let err =
+        snapshots::wait_for_status(&c.admin, &s.id, SnapshotStatus::Available, &quick().timeout(Duration::from_millis(700))).unwrap_err();
     let Error::Wait(w) = &err else { panic!("{err}") };
     assert_eq!(w.kind, WaitErrorKind::TimedOut);
     assert_eq!(w.last.as_ref().map(|s| s.status.clone()), Some(SnapshotStatus::Creating));

@@ -6,17 +6,10 @@ use common::*;
 #[test]
 fn get_through_keystone_and_discovery() {
     let mut server = mockito::Server::new();
-    let auth = keystone(&mut server, "keystone_auth_tokens_admin")
-        .expect(1)
-        .create();
+    let auth = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
     let discovery = versions(&mut server).expect(1).create();
-    let show = Fixture::load("mv371_snapshot_show")
-        .mock(&mut server)
-        .expect(2)
-        .create();
-    let client = cinder_snapshots::ServiceClient::builder(admin_auth(&server))
-        .build()
-        .unwrap();
+    let show = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(2).create();
+    let client = cinder_snapshots::ServiceClient::builder(admin_auth(&server)).build().unwrap();
     let snap = snapshots::get(&client, "da89784d-f5b3-463b-b79a-e0d97710ff99").unwrap();
     let again = snapshots::get(&client.clone(), "da89784d-f5b3-463b-b79a-e0d97710ff99").unwrap();
     assert_eq!(snap, again);

@@ -43,9 +43,7 @@ impl FromStr for Interface {
             "public" => Ok(Interface::Public),
             "internal" => Ok(Interface::Internal),
             "admin" => Ok(Interface::Admin),
-            _ => Err(Error::Config(format!(
-                "unknown interface {s:?}: expected public, internal or admin"
-            ))),
+            _ => Err(Error::Config(format!("unknown interface {s:?}: expected public, internal or admin"))),
         }
     }
 }
@@ -59,11 +57,7 @@ fn serves_v3(service_type: &str, endpoint: &CatalogEndpoint) -> bool {
 }
 
 /// Picks the block-storage endpoint URL from a token's catalog.
-pub(crate) fn select_endpoint(
-    catalog: &[CatalogService],
-    interface: Interface,
-    region: Option<&str>,
-) -> Result<String> {
+pub(crate) fn select_endpoint(catalog: &[CatalogService], interface: Interface, region: Option<&str>) -> Result<String> {
     for wanted in SERVICE_TYPES {
         let matches: Vec<&CatalogEndpoint> = catalog
             .iter()
@@ -92,16 +86,11 @@ pub(crate) fn select_endpoint(
         }
         return Ok(first.url.clone());
     }
-    Err(Error::EndpointNotFound {
-        message: describe_miss(catalog, interface, region),
-    })
+    Err(Error::EndpointNotFound { message: describe_miss(catalog, interface, region) })
 }
 
 fn describe_miss(catalog: &[CatalogService], interface: Interface, region: Option<&str>) -> String {
-    let mut wanted = format!(
-        "wanted type {} with interface {interface}",
-        SERVICE_TYPES.join(" or ")
-    );
+    let mut wanted = format!("wanted type {} with interface {interface}", SERVICE_TYPES.join(" or "));
     if let Some(r) = region {
         wanted.push_str(&format!(" in region {r}"));
     }
@@ -111,11 +100,7 @@ fn describe_miss(catalog: &[CatalogService], interface: Interface, region: Optio
     let had: Vec<String> = catalog
         .iter()
         .map(|s| {
-            let eps: Vec<String> = s
-                .endpoints
-                .iter()
-                .map(|e| format!("{} {}", e.interface, e.region().unwrap_or("(no region)")))
-                .collect();
+            let eps: Vec<String> = s.endpoints.iter().map(|e| format!("{} {}", e.interface, e.region().unwrap_or("(no region)"))).collect();
             format!("{} [{}]", s.service_type, eps.join(", "))
         })
         .collect();
@@ -131,31 +116,17 @@ mod tests {
             service_type: t.into(),
             endpoints: eps
                 .iter()
-                .map(|(i, r, u)| CatalogEndpoint {
-                    interface: (*i).into(),
-                    region_id: Some((*r).into()),
-                    region: None,
-                    url: (*u).into(),
-                })
+                .map(|(i, r, u)| CatalogEndpoint { interface: (*i).into(), region_id: Some((*r).into()), region: None, url: (*u).into() })
                 .collect(),
         }
     }
 
     #[test]
     fn prefers_block_storage_then_volumev3() {
-        let cat = vec![
-            service("volumev3", &[("public", "R1", "http://v3")]),
-            service("block-storage", &[("public", "R1", "http://bs")]),
-        ];
-        assert_eq!(
-            select_endpoint(&cat, Interface::Public, None).unwrap(),
-            "http://bs"
-        );
+        let cat = vec![service("volumev3", &[("public", "R1", "http://v3")]), service("block-storage", &[("public", "R1", "http://bs")])];
+        assert_eq!(select_endpoint(&cat, Interface::Public, None).unwrap(), "http://bs");
         let cat = vec![service("volumev3", &[("public", "R1", "http://v3")])];
-        assert_eq!(
-            select_endpoint(&cat, Interface::Public, None).unwrap(),
-            "http://v3"
-        );
+        assert_eq!(select_endpoint(&cat, Interface::Public, None).unwrap(), "http://v3");
     }
 
     #[test]
@@ -163,40 +134,20 @@ mod tests {
         let cat = vec![service("volume", &[("public", "R1", "http://c/v2/p")])];
         assert!(select_endpoint(&cat, Interface::Public, None).is_err());
         let cat = vec![service("volume", &[("public", "R1", "http://c/v3/p")])];
-        assert_eq!(
-            select_endpoint(&cat, Interface::Public, None).unwrap(),
-            "http://c/v3/p"
-        );
+        assert_eq!(select_endpoint(&cat, Interface::Public, None).unwrap(), "http://c/v3/p");
     }
 
     #[test]
     fn filters_interface_and_region_and_reports_the_catalog() {
         let cat = vec![
-            service(
-                "block-storage",
-                &[
-                    ("public", "R1", "http://p1"),
-                    ("internal", "R1", "http://i1"),
-                    ("public", "R2", "http://p2"),
-                ],
-            ),
+            service("block-storage", &[("public", "R1", "http://p1"), ("internal", "R1", "http://i1"), ("public", "R2", "http://p2")]),
             service("identity", &[("public", "R1", "http://k")]),
         ];
-        assert_eq!(
-            select_endpoint(&cat, Interface::Internal, None).unwrap(),
-            "http://i1"
-        );
-        assert_eq!(
-            select_endpoint(&cat, Interface::Public, Some("R2")).unwrap(),
-            "http://p2"
-        );
-        let err = select_endpoint(&cat, Interface::Public, None)
-            .unwrap_err()
-            .to_string();
+        assert_eq!(select_endpoint(&cat, Interface::Internal, None).unwrap(), "http://i1");
+        assert_eq!(select_endpoint(&cat, Interface::Public, Some("R2")).unwrap(), "http://p2");
+        let err = select_endpoint(&cat, Interface::Public, None).unwrap_err().to_string();
         assert!(err.contains("regions R1, R2"), "{err}");
-        let err = select_endpoint(&cat, Interface::Admin, Some("R3"))
-            .unwrap_err()
-            .to_string();
+        let err = select_endpoint(&cat, Interface::Admin, Some("R3")).unwrap_err().to_string();
         assert_eq!(
             err,
             "no block-storage endpoint found: wanted type block-storage or volumev3 or volume with interface admin in region R3; \
@@ -215,19 +166,13 @@ mod tests {
                 url: "http://x".into(),
             }],
         }];
-        assert_eq!(
-            select_endpoint(&cat, Interface::Public, Some("R9")).unwrap(),
-            "http://x"
-        );
+        assert_eq!(select_endpoint(&cat, Interface::Public, Some("R9")).unwrap(), "http://x");
     }
 
     #[test]
     fn interface_parsing() {
         assert_eq!("publicURL".parse::<Interface>().unwrap(), Interface::Public);
-        assert_eq!(
-            "Internal".parse::<Interface>().unwrap(),
-            Interface::Internal
-        );
+        assert_eq!("Internal".parse::<Interface>().unwrap(), Interface::Internal);
         assert!("private".parse::<Interface>().is_err());
     }
 }

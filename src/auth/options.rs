@@ -53,10 +53,7 @@ impl User {
 
     /// A user by name within a domain.
     pub fn name(name: impl Into<String>, domain: Domain) -> Self {
-        User::Name {
-            name: name.into(),
-            domain,
-        }
+        User::Name { name: name.into(), domain }
     }
 
     fn to_json(&self) -> Value {
@@ -96,19 +93,14 @@ impl Scope {
 
     /// A project by name within a domain.
     pub fn project_name(name: impl Into<String>, domain: Domain) -> Self {
-        Scope::ProjectName {
-            name: name.into(),
-            domain,
-        }
+        Scope::ProjectName { name: name.into(), domain }
     }
 
     fn to_json(&self) -> Option<Value> {
         match self {
             Scope::Default => None,
             Scope::ProjectId(id) => Some(json!({ "project": { "id": id } })),
-            Scope::ProjectName { name, domain } => {
-                Some(json!({ "project": { "name": name, "domain": domain.to_json() } }))
-            }
+            Scope::ProjectName { name, domain } => Some(json!({ "project": { "name": name, "domain": domain.to_json() } })),
             Scope::Domain(domain) => Some(json!({ "domain": domain.to_json() })),
         }
     }
@@ -171,59 +163,23 @@ pub struct AuthOptions {
 
 impl AuthOptions {
     /// Password authentication for a user by name within a domain.
-    pub fn password(
-        auth_url: impl Into<String>,
-        username: impl Into<String>,
-        user_domain: Domain,
-        password: impl Into<Secret>,
-    ) -> Self {
-        Self::new(
-            auth_url,
-            AuthMethod::Password {
-                user: User::name(username, user_domain),
-                password: password.into(),
-            },
-        )
+    pub fn password(auth_url: impl Into<String>, username: impl Into<String>, user_domain: Domain, password: impl Into<Secret>) -> Self {
+        Self::new(auth_url, AuthMethod::Password { user: User::name(username, user_domain), password: password.into() })
     }
 
     /// Password authentication for a user by id.
-    pub fn password_user_id(
-        auth_url: impl Into<String>,
-        user_id: impl Into<String>,
-        password: impl Into<Secret>,
-    ) -> Self {
-        Self::new(
-            auth_url,
-            AuthMethod::Password {
-                user: User::id(user_id),
-                password: password.into(),
-            },
-        )
+    pub fn password_user_id(auth_url: impl Into<String>, user_id: impl Into<String>, password: impl Into<Secret>) -> Self {
+        Self::new(auth_url, AuthMethod::Password { user: User::id(user_id), password: password.into() })
     }
 
     /// Authentication with an existing token.
     pub fn token(auth_url: impl Into<String>, token: impl Into<Secret>) -> Self {
-        Self::new(
-            auth_url,
-            AuthMethod::Token {
-                token: token.into(),
-            },
-        )
+        Self::new(auth_url, AuthMethod::Token { token: token.into() })
     }
 
     /// Authentication with an application credential by id.
-    pub fn application_credential(
-        auth_url: impl Into<String>,
-        id: impl Into<String>,
-        secret: impl Into<Secret>,
-    ) -> Self {
-        Self::new(
-            auth_url,
-            AuthMethod::ApplicationCredentialId {
-                id: id.into(),
-                secret: secret.into(),
-            },
-        )
+    pub fn application_credential(auth_url: impl Into<String>, id: impl Into<String>, secret: impl Into<Secret>) -> Self {
+        Self::new(auth_url, AuthMethod::ApplicationCredentialId { id: id.into(), secret: secret.into() })
     }
 
     /// Authentication with an application credential by name and owner.
@@ -233,23 +189,12 @@ impl AuthOptions {
         user: User,
         secret: impl Into<Secret>,
     ) -> Self {
-        Self::new(
-            auth_url,
-            AuthMethod::ApplicationCredentialName {
-                name: name.into(),
-                user,
-                secret: secret.into(),
-            },
-        )
+        Self::new(auth_url, AuthMethod::ApplicationCredentialName { name: name.into(), user, secret: secret.into() })
     }
 
     /// Any method.
     pub fn new(auth_url: impl Into<String>, method: AuthMethod) -> Self {
-        AuthOptions {
-            auth_url: auth_url.into(),
-            method,
-            scope: Scope::Default,
-        }
+        AuthOptions { auth_url: auth_url.into(), method, scope: Scope::Default }
     }
 
     /// Sets the scope.
@@ -269,11 +214,7 @@ impl AuthOptions {
         if self.auth_url.trim().is_empty() {
             return Err(Error::Config("the auth URL is empty".into()));
         }
-        let app_cred = matches!(
-            self.method,
-            AuthMethod::ApplicationCredentialId { .. }
-                | AuthMethod::ApplicationCredentialName { .. }
-        );
+        let app_cred = matches!(self.method, AuthMethod::ApplicationCredentialId { .. } | AuthMethod::ApplicationCredentialName { .. });
         if app_cred && self.scope != Scope::Default {
             return Err(Error::Config(
                 "application credentials cannot request a scope: the token is scoped to the credential's project".into(),
@@ -318,17 +259,8 @@ impl AuthOptions {
     /// `<auth_url>/v3/auth/tokens`.
     pub(crate) fn tokens_url(&self) -> Result<url::Url> {
         let base = self.auth_url.trim().trim_end_matches('/');
-        let full = if base.ends_with("/v3") {
-            format!("{base}/auth/tokens")
-        } else {
-            format!("{base}/v3/auth/tokens")
-        };
-        url::Url::parse(&full).map_err(|e| {
-            Error::Config(format!(
-                "the auth URL {:?} is not a valid URL: {e}",
-                self.auth_url
-            ))
-        })
+        let full = if base.ends_with("/v3") { format!("{base}/auth/tokens") } else { format!("{base}/v3/auth/tokens") };
+        url::Url::parse(&full).map_err(|e| Error::Config(format!("the auth URL {:?} is not a valid URL: {e}", self.auth_url)))
     }
 }
 
@@ -347,18 +279,12 @@ mod tests {
             let o = AuthOptions::token(given, "t");
             assert_eq!(o.tokens_url().unwrap().as_str(), want);
         }
-        assert!(matches!(
-            AuthOptions::token("not a url", "t").tokens_url(),
-            Err(Error::Config(_))
-        ));
+        assert!(matches!(AuthOptions::token("not a url", "t").tokens_url(), Err(Error::Config(_))));
     }
 
     #[test]
     fn application_credentials_refuse_a_scope() {
-        let o = AuthOptions::application_credential("http://k/v3", "id", "s")
-            .with_scope(Scope::project_id("p"));
-        assert!(
-            matches!(o.validate(), Err(Error::Config(m)) if m.contains("cannot request a scope"))
-        );
+        let o = AuthOptions::application_credential("http://k/v3", "id", "s").with_scope(Scope::project_id("p"));
+        assert!(matches!(o.validate(), Err(Error::Config(m)) if m.contains("cannot request a scope")));
     }
 }

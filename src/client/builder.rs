@@ -38,12 +38,50 @@ impl Default for PollPolicy {
     }
 }
 
+/// How idempotent requests (GET, PUT, DELETE) are retried after a connection failure or an
+/// HTTP 429, 502, 503 or 504. POST requests (create, actions, metadata merge) are never
+/// retried; Cinder's 413 `overLimit` (a quota) is never retried.
+///
+/// The delay doubles from `initial_backoff` up to `max_backoff`, with random jitter; a
+/// `Retry-After` header (seconds or an HTTP date) is honoured when it asks for at most
+/// `max_retry_after`, and a longer one ends the retries at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt. Default: 3.
+    pub max_retries: u32,
+    /// First delay. Default: 500 ms.
+    pub initial_backoff: Duration,
+    /// Largest delay. Default: 8 s.
+    pub max_backoff: Duration,
+    /// Longest `Retry-After` honoured. Default: 60 s.
+    pub max_retry_after: Duration,
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        RetryPolicy { max_retries: 0, ..Self::default() }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
 /// Builds a [`ServiceClient`]. Made by [`ServiceClient::builder`],
 /// [`ServiceClient::with_token`] or [`ServiceClientBuilder::from_env`].
 ///
 /// Defaults: public interface, any region (an error if the catalog has several), microversion
 /// negotiated, connect timeout 10 s, request timeout 60 s, TLS verified against the
-/// WebPKI roots, re-authentication on, responses up to 32 MiB.
+/// WebPKI roots, re-authentication on, [`RetryPolicy::default`], responses up to 32 MiB,
+/// redirects never followed (a token is never sent to another place).
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ServiceClientBuilder {
@@ -61,6 +99,7 @@ pub struct ServiceClientBuilder {
     reauthenticate: bool,
     max_response_bytes: u64,
     poll: PollPolicy,
+    retry: RetryPolicy,
 }
 
 impl ServiceClientBuilder {
@@ -80,6 +119,7 @@ impl ServiceClientBuilder {
             reauthenticate: true,
             max_response_bytes: 32 << 20,
             poll: PollPolicy::default(),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -171,6 +211,12 @@ impl ServiceClientBuilder {
         self
     }
 
+    /// How idempotent requests are retried. Default: [`RetryPolicy::default`].
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
     /// Checks the configuration and builds the client. No request is sent yet.
     pub fn build(self) -> Result<ServiceClient> {
         if let Some(auth) = &self.auth {
@@ -185,11 +231,7 @@ impl ServiceClientBuilder {
                 )));
             }
         }
-        let endpoint_override = self
-            .endpoint_override
-            .as_deref()
-            .map(parse_endpoint)
-            .transpose()?;
+        let endpoint_override = self.endpoint_override.as_deref().map(parse_endpoint).transpose()?;
 
         let mut tls = ureq::tls::TlsConfig::builder().disable_verification(self.insecure);
         if let Some(path) = &self.ca_bundle {
@@ -205,12 +247,7 @@ impl ServiceClientBuilder {
             .new_agent();
 
         let session = self.static_session.map(|(endpoint, token)| {
-            Arc::new(Session {
-                token,
-                refresh_at: None,
-                endpoint: endpoint_override.clone().unwrap_or(endpoint),
-                generation: 0,
-            })
+            Arc::new(Session { token, refresh_at: None, endpoint: endpoint_override.clone().unwrap_or(endpoint), generation: 0 })
         });
         Ok(ServiceClient::from_parts(Inner {
             agent,
@@ -223,6 +260,7 @@ impl ServiceClientBuilder {
             user_agent: self.user_agent,
             max_response_bytes: self.max_response_bytes,
             poll: self.poll,
+            retry: self.retry,
             session: RwLock::new(session),
             flight: Mutex::new(()),
             microversion: OnceLock::new(),
@@ -231,26 +269,19 @@ impl ServiceClientBuilder {
 }
 
 fn read_ca_bundle(path: &Path) -> Result<ureq::tls::RootCerts> {
-    let pem = std::fs::read(path)
-        .map_err(|e| Error::Config(format!("cannot read the CA bundle {}: {e}", path.display())))?;
+    let pem = std::fs::read(path).map_err(|e| Error::Config(format!("cannot read the CA bundle {}: {e}", path.display())))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
             Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
             Ok(_) => {}
             Err(e) => {
-                return Err(Error::Config(format!(
-                    "the CA bundle {} is not valid PEM: {e}",
-                    path.display()
-                )));
+                return Err(Error::Config(format!("the CA bundle {} is not valid PEM: {e}", path.display())));
             }
         }
     }
     if certs.is_empty() {
-        return Err(Error::Config(format!(
-            "the CA bundle {} holds no certificate",
-            path.display()
-        )));
+        return Err(Error::Config(format!("the CA bundle {} holds no certificate", path.display())));
     }
     Ok(ureq::tls::RootCerts::new_with_certs(&certs))
 }

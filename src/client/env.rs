@@ -43,11 +43,8 @@ impl ServiceClientBuilder {
         K: Into<String>,
         V: Into<String>,
     {
-        let vars: HashMap<String, String> = vars
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .filter(|(k, v)| k.starts_with("OS_") && !v.trim().is_empty())
-            .collect();
+        let vars: HashMap<String, String> =
+            vars.into_iter().map(|(k, v)| (k.into(), v.into())).filter(|(k, v)| k.starts_with("OS_") && !v.trim().is_empty()).collect();
         Env { vars }.builder()
     }
 }
@@ -68,9 +65,7 @@ impl Env {
     /// A variable with an old alias; both set to different values is a contradiction.
     fn either(&self, name: &str, alias: &str) -> Result<Option<&str>> {
         match (self.get(name), self.get(alias)) {
-            (Some(a), Some(b)) if a != b => Err(Error::Config(format!(
-                "{name} ({a:?}) and {alias} ({b:?}) contradict each other"
-            ))),
+            (Some(a), Some(b)) if a != b => Err(Error::Config(format!("{name} ({a:?}) and {alias} ({b:?}) contradict each other"))),
             (Some(a), _) => Ok(Some(a)),
             (None, b) => Ok(b),
         }
@@ -87,16 +82,10 @@ impl Env {
             builder.region = Some(region.to_owned());
         }
         if let Some(interface) = self.either("OS_INTERFACE", "OS_ENDPOINT_TYPE")? {
-            let var = if self.get("OS_INTERFACE").is_some() {
-                "OS_INTERFACE"
-            } else {
-                "OS_ENDPOINT_TYPE"
-            };
-            builder.interface = interface.parse::<Interface>().map_err(|_| {
-                Error::Config(format!(
-                    "{var}={interface:?} is not public, internal or admin"
-                ))
-            })?;
+            let var = if self.get("OS_INTERFACE").is_some() { "OS_INTERFACE" } else { "OS_ENDPOINT_TYPE" };
+            builder.interface = interface
+                .parse::<Interface>()
+                .map_err(|_| Error::Config(format!("{var}={interface:?} is not public, internal or admin")))?;
         }
         if let Some(path) = self.get("OS_CACERT") {
             builder.ca_bundle = Some(path.into());
@@ -107,17 +96,12 @@ impl Env {
         if let Some(version) = self.get("OS_VOLUME_API_VERSION") {
             builder.policy = match version {
                 "3" => MicroversionPolicy::Negotiate,
-                v if v.starts_with("3.") => {
-                    MicroversionPolicy::Pinned(v.parse::<Microversion>().map_err(|_| {
-                        Error::Config(format!(
-                            "OS_VOLUME_API_VERSION={v:?} is not a microversion such as 3.71"
-                        ))
-                    })?)
-                }
+                v if v.starts_with("3.") => MicroversionPolicy::Pinned(
+                    v.parse::<Microversion>()
+                        .map_err(|_| Error::Config(format!("OS_VOLUME_API_VERSION={v:?} is not a microversion such as 3.71")))?,
+                ),
                 v => {
-                    return Err(Error::Config(format!(
-                        "OS_VOLUME_API_VERSION={v:?}: only the v3 API (3 or 3.N) exists"
-                    )));
+                    return Err(Error::Config(format!("OS_VOLUME_API_VERSION={v:?}: only the v3 API (3 or 3.N) exists")));
                 }
             };
         }
@@ -125,34 +109,19 @@ impl Env {
     }
 
     fn auth_options(&self) -> Result<AuthOptions> {
-        let auth_url = self
-            .get("OS_AUTH_URL")
-            .ok_or_else(|| missing("OS_AUTH_URL", "Keystone's URL is needed"))?;
+        let auth_url = self.get("OS_AUTH_URL").ok_or_else(|| missing("OS_AUTH_URL", "Keystone's URL is needed"))?;
         let method = match self.auth_type()? {
             AuthType::Password => {
-                let password = self
-                    .secret("OS_PASSWORD")
-                    .ok_or_else(|| missing("OS_PASSWORD", "password authentication needs it"))?;
-                AuthMethod::Password {
-                    user: self.user("password authentication")?,
-                    password: password.into(),
-                }
+                let password = self.secret("OS_PASSWORD").ok_or_else(|| missing("OS_PASSWORD", "password authentication needs it"))?;
+                AuthMethod::Password { user: self.user("password authentication")?, password: password.into() }
             }
             AuthType::Token => AuthMethod::Token {
-                token: self
-                    .secret("OS_TOKEN")
-                    .ok_or_else(|| missing("OS_TOKEN", "token authentication needs it"))?
-                    .into(),
+                token: self.secret("OS_TOKEN").ok_or_else(|| missing("OS_TOKEN", "token authentication needs it"))?.into(),
             },
             AuthType::ApplicationCredential => {
                 let secret = self
                     .secret("OS_APPLICATION_CREDENTIAL_SECRET")
-                    .ok_or_else(|| {
-                        missing(
-                            "OS_APPLICATION_CREDENTIAL_SECRET",
-                            "application credentials need it",
-                        )
-                    })?
+                    .ok_or_else(|| missing("OS_APPLICATION_CREDENTIAL_SECRET", "application credentials need it"))?
                     .into();
                 match (self.get("OS_APPLICATION_CREDENTIAL_ID"), self.get("OS_APPLICATION_CREDENTIAL_NAME")) {
                     (Some(id), _) => AuthMethod::ApplicationCredentialId { id: id.to_owned(), secret },
@@ -162,22 +131,20 @@ impl Env {
                         secret,
                     },
                     (None, None) => {
-                        return Err(missing("OS_APPLICATION_CREDENTIAL_ID", "application credentials need it or OS_APPLICATION_CREDENTIAL_NAME"));
+                        return Err(missing(
+                            "OS_APPLICATION_CREDENTIAL_ID",
+                            "application credentials need it or OS_APPLICATION_CREDENTIAL_NAME",
+                        ));
                     }
                 }
             }
         };
         let scope = match method {
             // The credential's project is the scope; OS_PROJECT_* are ignored as openstacksdk does.
-            AuthMethod::ApplicationCredentialId { .. }
-            | AuthMethod::ApplicationCredentialName { .. } => Scope::Default,
+            AuthMethod::ApplicationCredentialId { .. } | AuthMethod::ApplicationCredentialName { .. } => Scope::Default,
             _ => self.scope()?,
         };
-        Ok(AuthOptions {
-            auth_url: auth_url.to_owned(),
-            method,
-            scope,
-        })
+        Ok(AuthOptions { auth_url: auth_url.to_owned(), method, scope })
     }
 
     fn auth_type(&self) -> Result<AuthType> {
@@ -185,9 +152,7 @@ impl Env {
             return match t.to_ascii_lowercase().as_str() {
                 "password" | "v3password" => Ok(AuthType::Password),
                 "token" | "v3token" => Ok(AuthType::Token),
-                "v3applicationcredential" | "applicationcredential" | "application_credential" => {
-                    Ok(AuthType::ApplicationCredential)
-                }
+                "v3applicationcredential" | "applicationcredential" | "application_credential" => Ok(AuthType::ApplicationCredential),
                 _ => Err(Error::Config(format!(
                     "OS_AUTH_TYPE={t:?} is not supported: use password, v3password, token, v3token or v3applicationcredential"
                 ))),
@@ -223,20 +188,12 @@ impl Env {
         if let Some(id) = self.get("OS_USER_ID") {
             return Ok(User::id(id));
         }
-        let name = self.either("OS_USERNAME", "OS_USER_NAME")?.ok_or_else(|| {
-            missing(
-                "OS_USERNAME",
-                &format!("{why} needs OS_USERNAME or OS_USER_ID"),
-            )
-        })?;
+        let name = self
+            .either("OS_USERNAME", "OS_USER_NAME")?
+            .ok_or_else(|| missing("OS_USERNAME", &format!("{why} needs OS_USERNAME or OS_USER_ID")))?;
         let domain = self
             .domain("OS_USER_DOMAIN_ID", "OS_USER_DOMAIN_NAME")
-            .ok_or_else(|| {
-                missing(
-                    "OS_USER_DOMAIN_NAME",
-                    "a user given by name (OS_USERNAME) needs its domain (or OS_USER_DOMAIN_ID)",
-                )
-            })?;
+            .ok_or_else(|| missing("OS_USER_DOMAIN_NAME", "a user given by name (OS_USERNAME) needs its domain (or OS_USER_DOMAIN_ID)"))?;
         Ok(User::name(name, domain))
     }
 
@@ -250,13 +207,11 @@ impl Env {
             })?;
             return Ok(Scope::project_name(name, domain));
         }
-        Ok(
-            match (self.get("OS_DOMAIN_ID"), self.get("OS_DOMAIN_NAME")) {
-                (Some(id), _) => Scope::Domain(Domain::id(id)),
-                (None, Some(name)) => Scope::Domain(Domain::name(name)),
-                (None, None) => Scope::Default,
-            },
-        )
+        Ok(match (self.get("OS_DOMAIN_ID"), self.get("OS_DOMAIN_NAME")) {
+            (Some(id), _) => Scope::Domain(Domain::id(id)),
+            (None, Some(name)) => Scope::Domain(Domain::name(name)),
+            (None, None) => Scope::Default,
+        })
     }
 }
 
@@ -270,8 +225,6 @@ fn parse_bool(var: &str, value: &str) -> Result<bool> {
     match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" | "y" | "t" => Ok(true),
         "0" | "false" | "no" | "off" | "n" | "f" => Ok(false),
-        _ => Err(Error::Config(format!(
-            "{var}={value:?} is not a boolean (true/false, 1/0, yes/no)"
-        ))),
+        _ => Err(Error::Config(format!("{var}={value:?} is not a boolean (true/false, 1/0, yes/no)"))),
     }
 }

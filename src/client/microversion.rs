@@ -43,11 +43,7 @@ impl FromStr for Microversion {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || {
-            Error::Config(format!(
-                "{s:?} is not a microversion: expected MAJOR.MINOR such as 3.71"
-            ))
-        };
+        let bad = || Error::Config(format!("{s:?} is not a microversion: expected MAJOR.MINOR such as 3.71"));
         let (major, minor) = s.trim().split_once('.').ok_or_else(bad)?;
         let number = |p: &str| -> Result<u16> {
             if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
@@ -88,11 +84,8 @@ struct VersionEntry {
 /// The highest microversion the server supports for API v3, from a version document.
 pub(crate) fn max_from_versions(body: &[u8]) -> std::result::Result<Microversion, String> {
     let doc: Versions = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let v3 = doc
-        .versions
-        .iter()
-        .find(|v| v.id == "v3.0" || v.id.starts_with("v3"))
-        .ok_or_else(|| "the server lists no v3 API".to_owned())?;
+    let v3 =
+        doc.versions.iter().find(|v| v.id == "v3.0" || v.id.starts_with("v3")).ok_or_else(|| "the server lists no v3 API".to_owned())?;
     if v3.version.is_empty() {
         // A v3 API without microversions: only the base behaviour.
         return Ok(Microversion::BASE);
@@ -106,10 +99,7 @@ mod tests {
 
     #[test]
     fn parse_and_order() {
-        assert_eq!(
-            "3.9".parse::<Microversion>().unwrap(),
-            Microversion::new(3, 9)
-        );
+        assert_eq!("3.9".parse::<Microversion>().unwrap(), Microversion::new(3, 9));
         assert!(Microversion::new(3, 9) < Microversion::new(3, 10));
         for bad in ["3", "3.x", "3.", ".1", "2.0.1", "latest", "-3.1"] {
             assert!(bad.parse::<Microversion>().is_err(), "{bad}");
@@ -120,10 +110,7 @@ mod tests {
     fn versions_document() {
         let body = br#"{"versions": [{"id": "v3.0", "status": "CURRENT", "version": "3.71", "min_version": "3.0"}]}"#;
         assert_eq!(max_from_versions(body).unwrap(), Microversion::new(3, 71));
-        assert_eq!(
-            max_from_versions(br#"{"versions": [{"id": "v3.0", "version": ""}]}"#).unwrap(),
-            Microversion::BASE
-        );
+        assert_eq!(max_from_versions(br#"{"versions": [{"id": "v3.0", "version": ""}]}"#).unwrap(), Microversion::BASE);
         assert!(max_from_versions(br#"{"versions": [{"id": "v2.0", "version": ""}]}"#).is_err());
         assert!(max_from_versions(b"<html>").is_err());
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use url::Url;
 
-pub use builder::{PollPolicy, ServiceClientBuilder};
+pub use builder::{PollPolicy, RetryPolicy, ServiceClientBuilder};
 pub use microversion::{Microversion, MicroversionPolicy};
 pub use request::{Method, Request, Response};
 pub(crate) use request::{check_segment, query_string};
@@ -62,6 +62,7 @@ struct Inner {
     user_agent: String,
     max_response_bytes: u64,
     poll: PollPolicy,
+    retry: RetryPolicy,
     session: RwLock<Option<Arc<Session>>>,
     /// Held while a token is fetched or the microversion discovered: one flight at a time.
     flight: Mutex<()>,
@@ -78,8 +79,7 @@ struct Session {
 
 impl Session {
     fn is_fresh(&self) -> bool {
-        self.refresh_at
-            .is_none_or(|at| OffsetDateTime::now_utc() < at)
+        self.refresh_at.is_none_or(|at| OffsetDateTime::now_utc() < at)
     }
 }
 
@@ -129,9 +129,7 @@ impl ServiceClient {
     }
 
     fn from_parts(inner: Inner) -> Self {
-        ServiceClient {
-            inner: Arc::new(inner),
-        }
+        ServiceClient { inner: Arc::new(inner) }
     }
 
     /// Authenticates (if not done yet), finds the endpoint and the microversion, so that
@@ -166,6 +164,10 @@ impl ServiceClient {
 
     /// Sends a request to the block-storage endpoint and returns its successful answer;
     /// an error status becomes [`Error::Api`].
+    ///
+    /// A 401 leads to one re-authentication and one replay (when the client holds
+    /// credentials). Idempotent requests (GET, PUT, DELETE) are retried as the client's
+    /// [`RetryPolicy`] says; POST requests are not.
     pub fn send(&self, request: Request) -> Result<Response> {
         for segment in &request.segments {
             check_segment("path segment", segment)?;
@@ -175,36 +177,53 @@ impl ServiceClient {
             Some(v) => v,
             None => self.negotiated(&session)?,
         };
+        let retry = &self.inner.retry;
+        let may_retry = matches!(request.method, Method::Get | Method::Put | Method::Delete);
         let mut replayed = false;
+        let mut attempts: u32 = 0;
         loop {
+            attempts += 1;
+            let retries_left = may_retry && attempts <= retry.max_retries;
             let url = build_url(&session.endpoint, &request.segments, &request.query);
-            let raw = self.exchange(&request, &url, &session.token, version)?;
+            let raw = match self.exchange(&request, &url, &session.token, version) {
+                Ok(raw) => raw,
+                Err(Error::Transport { source, .. }) if retries_left && retryable(&source) => {
+                    std::thread::sleep(backoff(retry, attempts));
+                    continue;
+                }
+                Err(Error::Transport { method, url, source, .. }) => return Err(Error::Transport { method, url, source, attempts }),
+                Err(e) => return Err(e),
+            };
             if raw.status == 401 && !replayed && self.can_reauthenticate() {
                 replayed = true;
                 session = self.refresh(Some(session.generation))?;
                 continue;
             }
-            return finish(raw, request.method, url);
+            if retries_left && matches!(raw.status, 429 | 502 | 503 | 504) {
+                let hint = raw.retry_after.as_deref().and_then(request::retry_after);
+                match hint {
+                    Some(wait) if wait > retry.max_retry_after => {}
+                    Some(wait) => {
+                        std::thread::sleep(wait);
+                        continue;
+                    }
+                    None => {
+                        std::thread::sleep(backoff(retry, attempts));
+                        continue;
+                    }
+                }
+            }
+            return finish(raw, request.method, url, attempts);
         }
     }
 
     fn can_reauthenticate(&self) -> bool {
-        self.inner.reauthenticate
-            && self
-                .inner
-                .auth
-                .as_ref()
-                .is_some_and(AuthOptions::can_reauthenticate)
+        self.inner.reauthenticate && self.inner.auth.as_ref().is_some_and(AuthOptions::can_reauthenticate)
     }
 
     /// The current session, fetching a token when there is none or it is about to expire.
     fn session(&self) -> Result<Arc<Session>> {
-        let current = self
-            .inner
-            .session
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let current = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone();
         match current {
             Some(s) if s.is_fresh() || !self.can_reauthenticate() => Ok(s),
             Some(s) => self.refresh(Some(s.generation)),
@@ -215,34 +234,18 @@ impl ServiceClient {
     /// Fetches a new token unless another thread already replaced the session `stale`
     /// names. Single-flight: one thread authenticates, the others wait and share its token.
     fn refresh(&self, stale: Option<u64>) -> Result<Arc<Session>> {
-        let _flight = self
-            .inner
-            .flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = self
-            .inner
-            .session
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-        {
+        let _flight = self.inner.flight.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone() {
             if Some(s.generation) != stale && s.is_fresh() {
                 return Ok(s);
             }
         }
         let Some(auth) = &self.inner.auth else {
-            return Err(Error::Config(
-                "the client has no credentials to authenticate with".into(),
-            ));
+            return Err(Error::Config("the client has no credentials to authenticate with".into()));
         };
         let generation = stale.map_or(1, |g| g + 1);
         let session = Arc::new(self.authenticate_with(auth, generation)?);
-        *self
-            .inner
-            .session
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
+        *self.inner.session.write().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
         Ok(session)
     }
 
@@ -263,18 +266,12 @@ impl ServiceClient {
             (Method::Get, self.run(req, None, Method::Get, &url)?)
         } else {
             let body = auth.request_body().to_string().into_bytes();
-            let req = ureq::http::Request::builder()
-                .method("POST")
-                .uri(url.as_str())
-                .header("Content-Type", "application/json");
+            let req = ureq::http::Request::builder().method("POST").uri(url.as_str()).header("Content-Type", "application/json");
             (Method::Post, self.run(req, Some(body), Method::Post, &url)?)
         };
         if !(200..300).contains(&request.status) {
             let api = api_error(request, method, url.as_str());
-            return Err(Error::Auth {
-                message: format!("Keystone refused the credentials: {api}"),
-                api: Some(Box::new(api)),
-            });
+            return Err(Error::Auth { message: format!("Keystone refused the credentials: {api}"), api: Some(Box::new(api)) });
         }
         let token = request.subject_token.clone().filter(|t| !t.is_empty()).ok_or_else(|| Error::Auth {
             message: format!("Keystone answered {method} {url} with HTTP {} but without an X-Subject-Token header", request.status),
@@ -291,29 +288,15 @@ impl ServiceClient {
         let endpoint = match &self.inner.endpoint_override {
             Some(url) => url.clone(),
             None => {
-                let found = select_endpoint(
-                    &body.token.catalog,
-                    self.inner.interface,
-                    self.inner.region.as_deref(),
-                )?;
+                let found = select_endpoint(&body.token.catalog, self.inner.interface, self.inner.region.as_deref())?;
                 parse_endpoint(&found)?
             }
         };
         let refresh_at = body.token.expires_at.map(|expires| {
-            let lifetime = body
-                .token
-                .issued_at
-                .map_or(Duration::from_secs(3600), |issued| {
-                    (expires - issued).unsigned_abs()
-                });
+            let lifetime = body.token.issued_at.map_or(Duration::from_secs(3600), |issued| (expires - issued).unsigned_abs());
             expires - (lifetime / 4).min(Duration::from_secs(120))
         });
-        Ok(Session {
-            token: Secret::new(token),
-            refresh_at,
-            endpoint,
-            generation,
-        })
+        Ok(Session { token: Secret::new(token), refresh_at, endpoint, generation })
     }
 
     /// The microversion to send: pinned, or negotiated once and shared by clones.
@@ -324,48 +307,33 @@ impl ServiceClient {
         if let Some(v) = self.inner.microversion.get() {
             return Ok(*v);
         }
-        let _flight = self
-            .inner
-            .flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _flight = self.inner.flight.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(v) = self.inner.microversion.get() {
             return Ok(*v);
         }
         let root = service_root(&session.endpoint);
-        let req = ureq::http::Request::builder()
-            .method("GET")
-            .uri(root.as_str());
+        let req = ureq::http::Request::builder().method("GET").uri(root.as_str());
         let raw = self.run(req, None, Method::Get, &root)?;
         // The unversioned root answers 300 Multiple Choices.
         if !(200..=300).contains(&raw.status) {
             let api = api_error(raw, Method::Get, root.as_str());
-            return Err(Error::Config(format!(
-                "microversion discovery failed ({api}); pin a microversion to skip discovery"
-            )));
+            return Err(Error::Config(format!("microversion discovery failed ({api}); pin a microversion to skip discovery")));
         }
-        let server_max =
-            microversion::max_from_versions(&raw.body).map_err(|message| Error::Decode {
-                what: "version document",
-                method: "GET".into(),
-                url: root.to_string(),
-                status: raw.status,
-                message,
-                excerpt: crate::error::excerpt(&raw.body),
-            })?;
+        let server_max = microversion::max_from_versions(&raw.body).map_err(|message| Error::Decode {
+            what: "version document",
+            method: "GET".into(),
+            url: root.to_string(),
+            status: raw.status,
+            message,
+            excerpt: crate::error::excerpt(&raw.body),
+        })?;
         let version = server_max.min(Microversion::LATEST_KNOWN);
         let _ = self.inner.microversion.set(version);
         Ok(version)
     }
 
     /// One Cinder exchange with the client's headers.
-    fn exchange(
-        &self,
-        request: &Request,
-        url: &Url,
-        token: &Secret,
-        version: Microversion,
-    ) -> Result<Raw> {
+    fn exchange(&self, request: &Request, url: &Url, token: &Secret, version: Microversion) -> Result<Raw> {
         let mut req = ureq::http::Request::builder()
             .method(request.method.as_str())
             .uri(url.as_str())
@@ -378,103 +346,69 @@ impl ServiceClient {
     }
 
     /// Sends one HTTP request and reads the answer, whatever its status.
-    fn run(
-        &self,
-        req: ureq::http::request::Builder,
-        body: Option<Vec<u8>>,
-        method: Method,
-        url: &Url,
-    ) -> Result<Raw> {
-        let req = req
-            .header("Accept", "application/json")
-            .header("User-Agent", self.inner.user_agent.as_str());
-        let transport = |source: ureq::Error| Error::Transport {
-            method: method.to_string(),
-            url: url.to_string(),
-            source,
-        };
+    fn run(&self, req: ureq::http::request::Builder, body: Option<Vec<u8>>, method: Method, url: &Url) -> Result<Raw> {
+        let req = req.header("Accept", "application/json").header("User-Agent", self.inner.user_agent.as_str());
+        let transport = |source: ureq::Error| Error::Transport { method: method.to_string(), url: url.to_string(), source, attempts: 1 };
         let built = match body {
             Some(b) => req.body(b).map(|r| self.inner.agent.run(r)),
             None => req.body(()).map(|r| self.inner.agent.run(r)),
         };
-        let mut resp = built
-            .map_err(|e| transport(ureq::Error::Http(e)))?
-            .map_err(transport)?;
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let request_id =
-            header("x-openstack-request-id").or_else(|| header("x-compute-request-id"));
+        let mut resp = built.map_err(|e| transport(ureq::Error::Http(e)))?.map_err(transport)?;
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let request_id = header("x-openstack-request-id").or_else(|| header("x-compute-request-id"));
         let retry_after = header("retry-after");
         let subject_token = header("x-subject-token");
         let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(self.inner.max_response_bytes)
-            .read_to_vec()
-            .map_err(transport)?;
-        Ok(Raw {
-            status,
-            request_id,
-            retry_after,
-            subject_token,
-            body,
-        })
+        let body = resp.body_mut().with_config().limit(self.inner.max_response_bytes).read_to_vec().map_err(transport)?;
+        Ok(Raw { status, request_id, retry_after, subject_token, body })
     }
 }
 
 impl fmt::Debug for ServiceClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let session = self
-            .inner
-            .session
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let session = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone();
         f.debug_struct("ServiceClient")
             .field("auth", &self.inner.auth)
-            .field(
-                "endpoint",
-                &session.as_ref().map(|s| s.endpoint.as_str()).or(self
-                    .inner
-                    .endpoint_override
-                    .as_ref()
-                    .map(Url::as_str)),
-            )
+            .field("endpoint", &session.as_ref().map(|s| s.endpoint.as_str()).or(self.inner.endpoint_override.as_ref().map(Url::as_str)))
             .field("interface", &self.inner.interface)
             .field("region", &self.inner.region)
-            .field(
-                "microversion",
-                &self
-                    .inner
-                    .microversion
-                    .get()
-                    .copied()
-                    .map(MicroversionPolicy::Pinned)
-                    .unwrap_or(self.inner.policy),
-            )
+            .field("microversion", &self.inner.microversion.get().copied().map(MicroversionPolicy::Pinned).unwrap_or(self.inner.policy))
             .field("authenticated", &session.is_some())
             .finish_non_exhaustive()
     }
 }
 
 /// Judges a raw answer: 2xx is a [`Response`], anything else an [`Error::Api`].
-fn finish(raw: Raw, method: Method, url: Url) -> Result<Response> {
+fn finish(raw: Raw, method: Method, url: Url, attempts: u32) -> Result<Response> {
     if (200..300).contains(&raw.status) {
-        Ok(Response {
-            status: raw.status,
-            request_id: raw.request_id,
-            body: raw.body,
-            method,
-            url: url.to_string(),
-        })
+        Ok(Response { status: raw.status, request_id: raw.request_id, body: raw.body, method, url: url.to_string() })
     } else {
-        Err(Error::Api(Box::new(api_error(raw, method, url.as_str()))))
+        let mut api = api_error(raw, method, url.as_str());
+        api.attempts = attempts;
+        Err(Error::Api(Box::new(api)))
     }
+}
+
+/// Failures after which the same request may simply be sent again: the connection was
+/// refused, reset or closed, or the answer was garbled. Timeouts are not retried (each
+/// would cost the whole timeout again), nor DNS, TLS or size-limit failures.
+fn retryable(e: &ureq::Error) -> bool {
+    matches!(e, ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_))
+}
+
+/// The delay before retry number `attempt`: exponential, capped, with jitter (half to all
+/// of it).
+fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
+    let base = policy.initial_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(policy.max_backoff);
+    base.mul_f64(0.5 + 0.5 * jitter())
+}
+
+/// A number in [0, 1) that differs from call to call; good enough to spread retries.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn api_error(raw: Raw, method: Method, url: &str) -> ApiError {
@@ -486,21 +420,15 @@ fn api_error(raw: Raw, method: Method, url: &str) -> ApiError {
         fault: fault.name,
         message: fault.message,
         request_id: raw.request_id,
-        retry_after: raw
-            .retry_after
-            .as_deref()
-            .and_then(request::retry_after_seconds)
-            .or(fault.retry_after),
+        retry_after: raw.retry_after.as_deref().and_then(request::retry_after).or(fault.retry_after),
+        attempts: 1,
     }
 }
 
 pub(crate) fn parse_endpoint(s: &str) -> Result<Url> {
-    let url = Url::parse(s.trim())
-        .map_err(|e| Error::Config(format!("the endpoint {s:?} is not a valid URL: {e}")))?;
+    let url = Url::parse(s.trim()).map_err(|e| Error::Config(format!("the endpoint {s:?} is not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(Error::Config(format!(
-            "the endpoint {s:?} is not an http(s) URL"
-        )));
+        return Err(Error::Config(format!("the endpoint {s:?} is not an http(s) URL")));
     }
     Ok(url)
 }
@@ -554,14 +482,7 @@ mod tests {
     #[test]
     fn urls_join_encoded_segments() {
         let base = Url::parse("http://h:8776/v3/p/").unwrap();
-        let url = build_url(
-            &base,
-            &["snapshots".into(), "a b".into(), "metadata".into()],
-            &[("k".into(), "x:y".into())],
-        );
-        assert_eq!(
-            url.as_str(),
-            "http://h:8776/v3/p/snapshots/a%20b/metadata?k=x%3Ay"
-        );
+        let url = build_url(&base, &["snapshots".into(), "a b".into(), "metadata".into()], &[("k".into(), "x:y".into())]);
+        assert_eq!(url.as_str(), "http://h:8776/v3/p/snapshots/a%20b/metadata?k=x%3Ay");
     }
 }

@@ -67,13 +67,7 @@ impl Request {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Request {
-            method,
-            segments: segments.into_iter().map(Into::into).collect(),
-            query: Vec::new(),
-            body: None,
-            microversion: None,
-        }
+        Request { method, segments: segments.into_iter().map(Into::into).collect(), query: Vec::new(), body: None, microversion: None }
     }
 
     /// A GET request.
@@ -103,8 +97,7 @@ impl Request {
         K: Into<String>,
         V: Into<String>,
     {
-        self.query
-            .extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self.query.extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
 
@@ -187,26 +180,47 @@ pub(crate) fn check_segment(what: &str, s: &str) -> Result<()> {
         return Err(Error::InvalidInput(format!("{what} is empty")));
     }
     if s == "." || s == ".." {
-        return Err(Error::InvalidInput(format!(
-            "{what} {s:?} cannot be a path segment"
-        )));
+        return Err(Error::InvalidInput(format!("{what} {s:?} cannot be a path segment")));
     }
     if s.contains(['/', '\\']) {
-        return Err(Error::InvalidInput(format!(
-            "{what} {s:?} contains a slash and cannot be one path segment"
-        )));
+        return Err(Error::InvalidInput(format!("{what} {s:?} contains a slash and cannot be one path segment")));
     }
     if s.chars().any(char::is_control) {
-        return Err(Error::InvalidInput(format!(
-            "{what} {s:?} contains a control character"
-        )));
+        return Err(Error::InvalidInput(format!("{what} {s:?} contains a control character")));
     }
     Ok(())
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is read as "no hint").
-pub(crate) fn retry_after_seconds(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// `Retry-After`: a number of seconds, or an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`)
+/// turned into the time left until then (zero when it has passed).
+pub(crate) fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = http_date(value)?;
+    let left = when - time::OffsetDateTime::now_utc();
+    Some(left.try_into().unwrap_or(Duration::ZERO))
+}
+
+/// The IMF-fixdate form of an HTTP date.
+fn http_date(s: &str) -> Option<time::OffsetDateTime> {
+    let (_, rest) = s.split_once(", ")?;
+    let mut parts = rest.split(' ');
+    let day: u8 = parts.next()?.parse().ok()?;
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month_name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)?;
+    let year: i32 = parts.next()?.parse().ok()?;
+    let mut hms = parts.next()?.split(':').map(|p| p.parse::<u8>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if parts.next()? != "GMT" || parts.next().is_some() {
+        return None;
+    }
+    let month = time::Month::try_from(u8::try_from(month + 1).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    let time = time::Time::from_hms(h, m, sec).ok()?;
+    Some(time::PrimitiveDateTime::new(date, time).assume_utc())
 }
 
 #[cfg(test)]
@@ -219,21 +233,39 @@ mod tests {
         encode("a b/c:d~e%é", &mut s);
         assert_eq!(s, "a%20b%2Fc%3Ad~e%25%C3%A9");
         assert_eq!(
-            query_string(&[
-                ("name~".into(), "snap a".into()),
-                ("metadata".into(), r#"{"k":"v"}"#.into())
-            ]),
+            query_string(&[("name~".into(), "snap a".into()), ("metadata".into(), r#"{"k":"v"}"#.into())]),
             "name~=snap%20a&metadata=%7B%22k%22%3A%22v%22%7D"
         );
     }
 
     #[test]
+    fn retry_after_forms() {
+        assert_eq!(retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(30);
+        let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let header = format!(
+            "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+            names[soon.weekday().number_days_from_monday() as usize],
+            soon.day(),
+            months[soon.month() as usize - 1],
+            soon.year(),
+            soon.hour(),
+            soon.minute(),
+            soon.second()
+        );
+        let left = retry_after(&header).unwrap();
+        assert!(left > Duration::from_secs(27) && left <= Duration::from_secs(30), "{left:?}");
+        for bad in ["", "soon", "-1", "Sun, 06 Nov 1994 08:49:37 CET", "Sun, 31 Feb 1994 08:49:37 GMT"] {
+            assert_eq!(retry_after(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn segments_that_cannot_be_one() {
         for bad in ["", ".", "..", "a/b", "a\\b", "a\nb"] {
-            assert!(
-                matches!(check_segment("id", bad), Err(Error::InvalidInput(_))),
-                "{bad:?}"
-            );
+            assert!(matches!(check_segment("id", bad), Err(Error::InvalidInput(_))), "{bad:?}");
         }
         check_segment("id", "a b%2E").unwrap();
     }

@@ -24,23 +24,9 @@ pub struct Pager {
 }
 
 impl Pager {
-    pub(crate) fn new(
-        client: &ServiceClient,
-        segments: Vec<String>,
-        query: Vec<(String, String)>,
-    ) -> Result<Pager> {
-        let limit = query
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "limit")
-            .and_then(|(_, v)| v.parse::<usize>().ok());
-        Ok(Pager {
-            client: client.clone(),
-            segments,
-            next: Some(query),
-            limit,
-            buffer: Vec::new().into_iter(),
-        })
+    pub(crate) fn new(client: &ServiceClient, segments: Vec<String>, query: Vec<(String, String)>) -> Result<Pager> {
+        let limit = query.iter().rev().find(|(k, _)| k == "limit").and_then(|(_, v)| v.parse::<usize>().ok());
+        Ok(Pager { client: client.clone(), segments, next: Some(query), limit, buffer: Vec::new().into_iter() })
     }
 
     /// The listing page by page.
@@ -74,60 +60,36 @@ impl Pager {
                         Some(m) => {
                             return Some(Err(invalid(
                                 &response,
-                                format!(
-                                    "the next link repeats the marker {m:?}; stopping instead of looping"
-                                ),
+                                format!("the next link repeats the marker {m:?}; stopping instead of looping"),
                             )));
                         }
                         None => {
-                            return Some(Err(invalid(
-                                &response,
-                                format!("the next link {:?} has no marker", link.href),
-                            )));
+                            return Some(Err(invalid(&response, format!("the next link {:?} has no marker", link.href))));
                         }
                     },
                     None => {
-                        return Some(Err(invalid(
-                            &response,
-                            format!("the next link {:?} is not a URL", link.href),
-                        )));
+                        return Some(Err(invalid(&response, format!("the next link {:?} is not a URL", link.href))));
                     }
                 }
             }
         }
-        Some(Ok(SnapshotPage {
-            snapshots: body.snapshots,
-            count: body.count,
-        }))
+        Some(Ok(SnapshotPage { snapshots: body.snapshots, count: body.count }))
     }
 }
 
 fn invalid(response: &Response, message: String) -> Error {
-    Error::InvalidResponse {
-        method: "GET".into(),
-        url: response.url.clone(),
-        message,
-    }
+    Error::InvalidResponse { method: "GET".into(), url: response.url.clone(), message }
 }
 
 fn marker_of(query: &[(String, String)]) -> Option<&str> {
-    query
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "marker")
-        .map(|(_, v)| v.as_str())
+    query.iter().rev().find(|(k, _)| k == "marker").map(|(_, v)| v.as_str())
 }
 
 /// The query of a next link, without `offset`. Relative links are accepted too.
 fn next_query(href: &str) -> Option<Vec<(String, String)>> {
     let base = url::Url::parse("http://placeholder.invalid/").ok()?;
     let url = base.join(href).ok()?;
-    Some(
-        url.query_pairs()
-            .filter(|(k, _)| k != "offset")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect(),
-    )
+    Some(url.query_pairs().filter(|(k, _)| k != "offset").map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
 }
 
 impl Iterator for Pager {
@@ -164,21 +126,11 @@ mod tests {
 
     #[test]
     fn next_query_keeps_everything_but_offset() {
-        let q = next_query(
-            "http://other:1/v3/p/snapshots/detail?limit=1&offset=1&sort=name%3Aasc&marker=abc",
-        )
-        .unwrap();
+        let q = next_query("http://other:1/v3/p/snapshots/detail?limit=1&offset=1&sort=name%3Aasc&marker=abc").unwrap();
         assert_eq!(
             q,
-            vec![
-                ("limit".to_owned(), "1".to_owned()),
-                ("sort".to_owned(), "name:asc".to_owned()),
-                ("marker".to_owned(), "abc".to_owned())
-            ]
+            vec![("limit".to_owned(), "1".to_owned()), ("sort".to_owned(), "name:asc".to_owned()), ("marker".to_owned(), "abc".to_owned())]
         );
-        assert_eq!(
-            next_query("/snapshots?marker=x").unwrap(),
-            vec![("marker".to_owned(), "x".to_owned())]
-        );
+        assert_eq!(next_query("/snapshots?marker=x").unwrap(), vec![("marker".to_owned(), "x".to_owned())]);
     }
 }

@@ -130,11 +130,7 @@ impl ListOptsBuilder for ListOpts {
         }
         if !self.metadata.is_empty() {
             needs("the metadata filter", Microversion::new(3, 22), mv)?;
-            push(
-                "metadata",
-                serde_json::to_string(&self.metadata)
-                    .map_err(|e| Error::InvalidInput(e.to_string()))?,
-            );
+            push("metadata", serde_json::to_string(&self.metadata).map_err(|e| Error::InvalidInput(e.to_string()))?);
         }
         if let Some(c) = self.consumes_quota {
             needs("the consumes_quota filter", Microversion::new(3, 65), mv)?;
@@ -149,18 +145,14 @@ impl ListOptsBuilder for ListOpts {
             push("description~", d.clone());
         }
         if self.sort.is_some() && (self.sort_key.is_some() || self.sort_dir.is_some()) {
-            return Err(Error::InvalidInput(
-                "sort cannot be combined with sort_key/sort_dir".into(),
-            ));
+            return Err(Error::InvalidInput("sort cannot be combined with sort_key/sort_dir".into()));
         }
         if let Some(sort) = &self.sort {
             for part in sort.split(',') {
                 let (key, dir) = part.split_once(':').unwrap_or((part, "asc"));
                 check_sort_key(key.trim(), mv)?;
                 if !matches!(dir.trim(), "asc" | "desc") {
-                    return Err(Error::InvalidInput(format!(
-                        "sort direction {dir:?} in {sort:?} is not asc or desc"
-                    )));
+                    return Err(Error::InvalidInput(format!("sort direction {dir:?} in {sort:?} is not asc or desc")));
                 }
             }
             push("sort", sort.clone());
@@ -192,9 +184,7 @@ impl ListOptsBuilder for ListOpts {
 
 fn check_sort_key(key: &str, mv: Microversion) -> Result<()> {
     if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-        return Err(Error::InvalidInput(format!(
-            "sort key {key:?} is not a snapshot column name"
-        )));
+        return Err(Error::InvalidInput(format!("sort key {key:?} is not a snapshot column name")));
     }
     if key == "name" {
         needs("sorting by name", Microversion::new(3, 30), mv)?;
@@ -229,10 +219,7 @@ pub struct CreateOpts {
 impl CreateOpts {
     /// Options to snapshot this volume.
     pub fn new(volume_id: impl Into<String>) -> Self {
-        CreateOpts {
-            volume_id: volume_id.into(),
-            ..Default::default()
-        }
+        CreateOpts { volume_id: volume_id.into(), ..Default::default() }
     }
 
     /// Sets the name.
@@ -343,9 +330,7 @@ impl UpdateOpts {
             s.insert("description".into(), json!(description));
         }
         if s.is_empty() {
-            return Err(Error::InvalidInput(
-                "an update needs a name or a description to change".into(),
-            ));
+            return Err(Error::InvalidInput("an update needs a name or a description to change".into()));
         }
         Ok(json!({ "snapshot": s }))
     }
@@ -379,12 +364,7 @@ impl UpdateMetadataOpts {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for UpdateMetadataOpts {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        UpdateMetadataOpts {
-            metadata: iter
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        }
+        UpdateMetadataOpts { metadata: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
     }
 }
 
@@ -410,9 +390,7 @@ const MAX_TEXT: usize = 255;
 fn check_name(field: &str, value: &str) -> Result<()> {
     let n = value.chars().count();
     if n > MAX_TEXT {
-        return Err(Error::InvalidInput(format!(
-            "{field} has {n} characters; at most {MAX_TEXT} are allowed"
-        )));
+        return Err(Error::InvalidInput(format!("{field} has {n} characters; at most {MAX_TEXT} are allowed")));
     }
     Ok(())
 }
@@ -427,9 +405,7 @@ fn unprintable(c: char) -> bool {
 fn check_description(value: &str) -> Result<()> {
     check_name("description", value)?;
     if let Some(c) = value.chars().find(|c| unprintable(*c)) {
-        return Err(Error::InvalidInput(format!(
-            "description contains the unprintable character {c:?}"
-        )));
+        return Err(Error::InvalidInput(format!("description contains the unprintable character {c:?}")));
     }
     Ok(())
 }
@@ -438,24 +414,12 @@ fn check_description(value: &str) -> Result<()> {
 fn check_metadata_key(key: &str, allow_slash: bool) -> Result<()> {
     let n = key.chars().count();
     if n == 0 || n > MAX_TEXT {
-        return Err(Error::InvalidInput(format!(
-            "metadata key {key:?} must have 1 to {MAX_TEXT} characters"
-        )));
+        return Err(Error::InvalidInput(format!("metadata key {key:?} must have 1 to {MAX_TEXT} characters")));
     }
-    let ok = |c: char| {
-        c.is_ascii_alphanumeric()
-            || matches!(c, '-' | '_' | ':' | '.' | ' ')
-            || (allow_slash && c == '/')
-    };
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.' | ' ') || (allow_slash && c == '/');
     if let Some(c) = key.chars().find(|c| !ok(*c)) {
-        let allowed = if allow_slash {
-            "ASCII letters, digits and -_:. /"
-        } else {
-            "ASCII letters, digits and -_:. "
-        };
-        return Err(Error::InvalidInput(format!(
-            "metadata key {key:?} contains {c:?}; only {allowed} are allowed"
-        )));
+        let allowed = if allow_slash { "ASCII letters, digits and -_:. /" } else { "ASCII letters, digits and -_:. " };
+        return Err(Error::InvalidInput(format!("metadata key {key:?} contains {c:?}; only {allowed} are allowed")));
     }
     Ok(())
 }
@@ -465,9 +429,7 @@ fn check_metadata(metadata: &BTreeMap<String, String>, allow_slash: bool) -> Res
         check_metadata_key(k, allow_slash)?;
         let n = v.chars().count();
         if n > MAX_TEXT {
-            return Err(Error::InvalidInput(format!(
-                "the value of metadata key {k:?} has {n} characters; at most {MAX_TEXT} are allowed"
-            )));
+            return Err(Error::InvalidInput(format!("the value of metadata key {k:?} has {n} characters; at most {MAX_TEXT} are allowed")));
         }
     }
     Ok(())
@@ -489,9 +451,7 @@ fn check_progress(progress: &str) -> Result<()> {
         .and_then(|n| n.parse::<u8>().ok())
         .is_some_and(|n| n <= 100);
     if !ok {
-        return Err(Error::InvalidInput(format!(
-            "progress {progress:?} is not \"0%\" to \"100%\""
-        )));
+        return Err(Error::InvalidInput(format!("progress {progress:?} is not \"0%\" to \"100%\"")));
     }
     Ok(())
 }
@@ -520,15 +480,8 @@ pub fn list(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized)) -> R
 /// println!("{} snapshots", all.len());
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
-pub fn list_detail(
-    client: &ServiceClient,
-    opts: &(impl ListOptsBuilder + ?Sized),
-) -> Result<Pager> {
-    Pager::new(
-        client,
-        urls::list_detail(),
-        opts.to_query(client.microversion()?)?,
-    )
+pub fn list_detail(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized)) -> Result<Pager> {
+    Pager::new(client, urls::list_detail(), opts.to_query(client.microversion()?)?)
 }
 
 /// Shows one snapshot.
@@ -541,10 +494,7 @@ pub fn list_detail(
 /// ```
 pub fn get(client: &ServiceClient, id: &str) -> Result<Snapshot> {
     check_id(id)?;
-    Ok(client
-        .send(Request::get(urls::snapshot(id)))?
-        .json::<SnapshotBody>("snapshot")?
-        .snapshot)
+    Ok(client.send(Request::get(urls::snapshot(id)))?.json::<SnapshotBody>("snapshot")?.snapshot)
 }
 
 /// Creates a snapshot; the answer has status `creating` (see [`wait_for_status`](super::wait_for_status)).
@@ -557,10 +507,7 @@ pub fn get(client: &ServiceClient, id: &str) -> Result<Snapshot> {
 /// ```
 pub fn create(client: &ServiceClient, opts: &CreateOpts) -> Result<Snapshot> {
     let body = opts.to_body()?;
-    Ok(client
-        .send(Request::post(urls::list()).json(body))?
-        .json::<SnapshotBody>("snapshot")?
-        .snapshot)
+    Ok(client.send(Request::post(urls::list()).json(body))?.json::<SnapshotBody>("snapshot")?.snapshot)
 }
 
 /// Changes a snapshot's name or description.
@@ -574,10 +521,7 @@ pub fn create(client: &ServiceClient, opts: &CreateOpts) -> Result<Snapshot> {
 pub fn update(client: &ServiceClient, id: &str, opts: &UpdateOpts) -> Result<Snapshot> {
     check_id(id)?;
     let body = opts.to_body()?;
-    Ok(client
-        .send(Request::put(urls::snapshot(id)).json(body))?
-        .json::<SnapshotBody>("snapshot")?
-        .snapshot)
+    Ok(client.send(Request::put(urls::snapshot(id)).json(body))?.json::<SnapshotBody>("snapshot")?.snapshot)
 }
 
 /// Starts deleting a snapshot (it must be `available` or `error`); see
@@ -621,15 +565,9 @@ pub fn force_delete(client: &ServiceClient, id: &str) -> Result<()> {
 /// ```
 pub fn reset_status(client: &ServiceClient, id: &str, opts: &ResetStatusOpts) -> Result<()> {
     if let SnapshotStatus::Other(s) = &opts.status {
-        return Err(Error::InvalidInput(format!(
-            "{s:?} is not a snapshot status Cinder accepts in reset_status"
-        )));
+        return Err(Error::InvalidInput(format!("{s:?} is not a snapshot status Cinder accepts in reset_status")));
     }
-    action(
-        client,
-        id,
-        json!({ "os-reset_status": { "status": opts.status.as_str() } }),
-    )
+    action(client, id, json!({ "os-reset_status": { "status": opts.status.as_str() } }))
 }
 
 /// Updates the status and progress of a snapshot being created or deleted
@@ -661,10 +599,7 @@ pub fn update_status(client: &ServiceClient, id: &str, opts: &UpdateStatusOpts) 
 /// ```
 pub fn get_metadata(client: &ServiceClient, id: &str) -> Result<BTreeMap<String, String>> {
     check_id(id)?;
-    Ok(client
-        .send(Request::get(urls::metadata(id)))?
-        .json::<MetadataBody>("metadata")?
-        .metadata)
+    Ok(client.send(Request::get(urls::metadata(id)))?.json::<MetadataBody>("metadata")?.metadata)
 }
 
 /// **Replaces ALL metadata** of a snapshot with the given items (`PUT`): keys not given
@@ -678,17 +613,10 @@ pub fn get_metadata(client: &ServiceClient, id: &str) -> Result<BTreeMap<String,
 /// snapshots::update_metadata(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21", &UpdateMetadataOpts::new().set("tier", "gold"))?;
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
-pub fn update_metadata(
-    client: &ServiceClient,
-    id: &str,
-    opts: &UpdateMetadataOpts,
-) -> Result<BTreeMap<String, String>> {
+pub fn update_metadata(client: &ServiceClient, id: &str, opts: &UpdateMetadataOpts) -> Result<BTreeMap<String, String>> {
     check_id(id)?;
     let body = opts.to_body()?;
-    Ok(client
-        .send(Request::put(urls::metadata(id)).json(body))?
-        .json::<MetadataBody>("metadata")?
-        .metadata)
+    Ok(client.send(Request::put(urls::metadata(id)).json(body))?.json::<MetadataBody>("metadata")?.metadata)
 }
 
 /// Adds or changes the given metadata items and keeps the others (`POST`). Returns all
@@ -700,30 +628,17 @@ pub fn update_metadata(
 /// let all = snapshots::merge_metadata(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21", &UpdateMetadataOpts::new().set("owner", "ops"))?;
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
-pub fn merge_metadata(
-    client: &ServiceClient,
-    id: &str,
-    opts: &UpdateMetadataOpts,
-) -> Result<BTreeMap<String, String>> {
+pub fn merge_metadata(client: &ServiceClient, id: &str, opts: &UpdateMetadataOpts) -> Result<BTreeMap<String, String>> {
     check_id(id)?;
     let body = opts.to_body()?;
-    Ok(client
-        .send(Request::post(urls::metadata(id)).json(body))?
-        .json::<MetadataBody>("metadata")?
-        .metadata)
+    Ok(client.send(Request::post(urls::metadata(id)).json(body))?.json::<MetadataBody>("metadata")?.metadata)
 }
 
-fn single_value(
-    meta: BTreeMap<String, String>,
-    key: &str,
-    response: &crate::client::Response,
-) -> Result<String> {
+fn single_value(meta: BTreeMap<String, String>, key: &str, response: &crate::client::Response) -> Result<String> {
     meta.into_iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v)
-        .ok_or_else(|| {
-            response.decode_error("metadata item", format!("the answer has no item {key:?}"))
-        })
+        .ok_or_else(|| response.decode_error("metadata item", format!("the answer has no item {key:?}")))
 }
 
 /// One metadata item's value (404 when the key is not set).
@@ -737,11 +652,7 @@ pub fn get_metadata_key(client: &ServiceClient, id: &str, key: &str) -> Result<S
     check_id(id)?;
     check_key_segment(key)?;
     let response = client.send(Request::get(urls::metadata_key(id, key)))?;
-    single_value(
-        response.json::<MetaBody>("metadata item")?.meta,
-        key,
-        &response,
-    )
+    single_value(response.json::<MetaBody>("metadata item")?.meta, key, &response)
 }
 
 /// Sets one metadata item, keeping the others; returns the value stored.
@@ -751,22 +662,12 @@ pub fn get_metadata_key(client: &ServiceClient, id: &str, key: &str) -> Result<S
 /// cinder_snapshots::snapshots::set_metadata_key(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21", "tier", "gold")?;
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
-pub fn set_metadata_key(
-    client: &ServiceClient,
-    id: &str,
-    key: &str,
-    value: &str,
-) -> Result<String> {
+pub fn set_metadata_key(client: &ServiceClient, id: &str, key: &str, value: &str) -> Result<String> {
     check_id(id)?;
     check_key_segment(key)?;
     check_metadata(&BTreeMap::from([(key.to_owned(), value.to_owned())]), false)?;
-    let response = client
-        .send(Request::put(urls::metadata_key(id, key)).json(json!({ "meta": { key: value } })))?;
-    single_value(
-        response.json::<MetaBody>("metadata item")?.meta,
-        key,
-        &response,
-    )
+    let response = client.send(Request::put(urls::metadata_key(id, key)).json(json!({ "meta": { key: value } })))?;
+    single_value(response.json::<MetaBody>("metadata item")?.meta, key, &response)
 }
 
 /// Removes one metadata item (404 when the key is not set).
@@ -795,20 +696,13 @@ pub fn find_by_name(client: &ServiceClient, name: &str) -> Result<Snapshot> {
     if name.is_empty() {
         return Err(Error::InvalidInput("the name to find is empty".into()));
     }
-    let opts = ListOpts {
-        name: Some(name.to_owned()),
-        ..Default::default()
-    };
-    let mut found: Vec<Snapshot> = list_detail(client, &opts)?
-        .filter(|s| s.as_ref().map_or(true, |s| s.name.as_deref() == Some(name)))
-        .collect::<Result<_>>()?;
+    let opts = ListOpts { name: Some(name.to_owned()), ..Default::default() };
+    let mut found: Vec<Snapshot> =
+        list_detail(client, &opts)?.filter(|s| s.as_ref().map_or(true, |s| s.name.as_deref() == Some(name))).collect::<Result<_>>()?;
     match found.len() {
         0 => Err(Error::NoMatch(format!("no snapshot is named {name:?}"))),
         1 => Ok(found.remove(0)),
-        _ => Err(Error::MultipleMatches {
-            name: name.to_owned(),
-            ids: found.into_iter().map(|s| s.id).collect(),
-        }),
+        _ => Err(Error::MultipleMatches { name: name.to_owned(), ids: found.into_iter().map(|s| s.id).collect() }),
     }
 }
 
@@ -867,124 +761,43 @@ mod tests {
     #[test]
     fn microversion_gates_name_what_they_need() {
         let cases: Vec<(ListOpts, &str)> = vec![
-            (
-                ListOpts {
-                    metadata: BTreeMap::from([("a".into(), "b".into())]),
-                    ..Default::default()
-                },
-                "3.22",
-            ),
-            (
-                ListOpts {
-                    sort: Some("name:asc".into()),
-                    ..Default::default()
-                },
-                "3.30",
-            ),
-            (
-                ListOpts {
-                    sort_key: Some("name".into()),
-                    ..Default::default()
-                },
-                "3.30",
-            ),
-            (
-                ListOpts {
-                    name_like: Some("x".into()),
-                    ..Default::default()
-                },
-                "3.34",
-            ),
-            (
-                ListOpts {
-                    description_like: Some("x".into()),
-                    ..Default::default()
-                },
-                "3.34",
-            ),
-            (
-                ListOpts {
-                    with_count: true,
-                    ..Default::default()
-                },
-                "3.45",
-            ),
-            (
-                ListOpts {
-                    consumes_quota: Some(false),
-                    ..Default::default()
-                },
-                "3.65",
-            ),
+            (ListOpts { metadata: BTreeMap::from([("a".into(), "b".into())]), ..Default::default() }, "3.22"),
+            (ListOpts { sort: Some("name:asc".into()), ..Default::default() }, "3.30"),
+            (ListOpts { sort_key: Some("name".into()), ..Default::default() }, "3.30"),
+            (ListOpts { name_like: Some("x".into()), ..Default::default() }, "3.34"),
+            (ListOpts { description_like: Some("x".into()), ..Default::default() }, "3.34"),
+            (ListOpts { with_count: true, ..Default::default() }, "3.45"),
+            (ListOpts { consumes_quota: Some(false), ..Default::default() }, "3.65"),
         ];
         for (opts, version) in cases {
             let err = opts.to_query(MV0).unwrap_err().to_string();
-            assert!(
-                err.contains(&format!("needs microversion {version}")) && err.contains("uses 3.0"),
-                "{err}"
-            );
+            assert!(err.contains(&format!("needs microversion {version}")) && err.contains("uses 3.0"), "{err}");
             opts.to_query(MAX).unwrap();
         }
     }
 
     #[test]
     fn sort_rules() {
-        let both = ListOpts {
-            sort: Some("created_at".into()),
-            sort_key: Some("id".into()),
-            ..Default::default()
-        };
-        assert!(
-            both.to_query(MAX)
-                .unwrap_err()
-                .to_string()
-                .contains("cannot be combined")
-        );
-        let bad_dir = ListOpts {
-            sort: Some("created_at:sideways".into()),
-            ..Default::default()
-        };
+        let both = ListOpts { sort: Some("created_at".into()), sort_key: Some("id".into()), ..Default::default() };
+        assert!(both.to_query(MAX).unwrap_err().to_string().contains("cannot be combined"));
+        let bad_dir = ListOpts { sort: Some("created_at:sideways".into()), ..Default::default() };
         assert!(bad_dir.to_query(MAX).is_err());
-        let bad_key = ListOpts {
-            sort: Some("Created At".into()),
-            ..Default::default()
-        };
+        let bad_key = ListOpts { sort: Some("Created At".into()), ..Default::default() };
         assert!(bad_key.to_query(MAX).is_err());
     }
 
     #[test]
     fn create_body_validation() {
         assert!(CreateOpts::new("").to_body().is_err());
-        assert!(
-            CreateOpts::new("v")
-                .name("x".repeat(256))
-                .to_body()
-                .is_err()
-        );
-        CreateOpts::new("v")
-            .name("é".repeat(255))
-            .to_body()
-            .unwrap();
+        assert!(CreateOpts::new("v").name("x".repeat(256)).to_body().is_err());
+        CreateOpts::new("v").name("é".repeat(255)).to_body().unwrap();
         assert!(CreateOpts::new("v").description("a\nb").to_body().is_err());
-        assert!(
-            CreateOpts::new("v")
-                .description("a\u{200B}b")
-                .to_body()
-                .is_err()
-        );
-        CreateOpts::new("v")
-            .description("tabs are\u{00A0}fine? spaces are")
-            .to_body()
-            .unwrap();
+        assert!(CreateOpts::new("v").description("a\u{200B}b").to_body().is_err());
+        CreateOpts::new("v").description("tabs are\u{00A0}fine? spaces are").to_body().unwrap();
         CreateOpts::new("v").metadata("a/b", "x").to_body().unwrap();
         assert!(CreateOpts::new("v").metadata("a!b", "x").to_body().is_err());
         assert!(CreateOpts::new("v").metadata("", "x").to_body().is_err());
-        assert!(
-            CreateOpts::new("v")
-                .metadata("k", "x".repeat(256))
-                .to_body()
-                .is_err()
-        );
+        assert!(CreateOpts::new("v").metadata("k", "x".repeat(256)).to_body().is_err());
         let body = CreateOpts::new("v").to_body().unwrap();
         assert_eq!(body, json!({"snapshot": {"volume_id": "v"}}));
     }
@@ -999,10 +812,7 @@ mod tests {
     #[test]
     fn update_needs_a_change() {
         assert!(UpdateOpts::new().to_body().is_err());
-        assert_eq!(
-            UpdateOpts::new().clear_name().to_body().unwrap(),
-            json!({"snapshot": {"name": null}})
-        );
+        assert_eq!(UpdateOpts::new().clear_name().to_body().unwrap(), json!({"snapshot": {"name": null}}));
     }
 
     #[test]

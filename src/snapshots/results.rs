@@ -237,15 +237,8 @@ mod tests {
 
     #[test]
     fn progress_percent() {
-        let mut s: Snapshot =
-            serde_json::from_str(r#"{"id": "x", "volume_id": "v", "status": "creating"}"#).unwrap();
-        for (p, want) in [
-            ("50%", Some(50)),
-            ("100%", Some(100)),
-            ("101%", None),
-            ("x%", None),
-            ("50", None),
-        ] {
+        let mut s: Snapshot = serde_json::from_str(r#"{"id": "x", "volume_id": "v", "status": "creating"}"#).unwrap();
+        for (p, want) in [("50%", Some(50)), ("100%", Some(100)), ("101%", None), ("x%", None), ("50", None)] {
             s.progress = Some(p.into());
             assert_eq!(s.progress_percent(), want, "{p}");
         }
@@ -253,18 +246,9 @@ mod tests {
 
     #[test]
     fn status_round_trips() {
-        for s in [
-            "creating",
-            "available",
-            "error",
-            "deleting",
-            "deleted",
-            "error_deleting",
-            "unmanaging",
-            "backing-up",
-            "restoring",
-            "updating",
-        ] {
+        for s in
+            ["creating", "available", "error", "deleting", "deleted", "error_deleting", "unmanaging", "backing-up", "restoring", "updating"]
+        {
             let status: SnapshotStatus = s.parse().unwrap();
             assert!(!matches!(status, SnapshotStatus::Other(_)));
             assert_eq!(serde_json::to_string(&status).unwrap(), format!("\"{s}\""));

@@ -117,9 +117,7 @@ impl WaitOpts {
     }
 
     fn cancelled(&self) -> bool {
-        self.cancel
-            .as_ref()
-            .is_some_and(|c| c.load(Ordering::Relaxed))
+        self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
     }
 }
 
@@ -179,32 +177,16 @@ impl fmt::Display for WaitError {
         let secs = self.elapsed.as_secs_f64();
         let (id, target) = (&self.snapshot_id, &self.target);
         match &self.kind {
-            WaitErrorKind::Failed(status) => write!(
-                f,
-                "snapshot {id} went to {status} while waiting for {target} ({secs:.1} s)"
-            )?,
+            WaitErrorKind::Failed(status) => write!(f, "snapshot {id} went to {status} while waiting for {target} ({secs:.1} s)")?,
             WaitErrorKind::TimedOut => {
-                let last = self
-                    .last
-                    .as_ref()
-                    .map_or("unknown".to_owned(), |s| s.status.to_string());
-                write!(
-                    f,
-                    "snapshot {id} did not reach {target} within {secs:.1} s (last status: {last})"
-                )?;
+                let last = self.last.as_ref().map_or("unknown".to_owned(), |s| s.status.to_string());
+                write!(f, "snapshot {id} did not reach {target} within {secs:.1} s (last status: {last})")?;
             }
-            WaitErrorKind::Cancelled => write!(
-                f,
-                "waiting for snapshot {id} to reach {target} was cancelled after {secs:.1} s"
-            )?,
-            WaitErrorKind::Vanished => write!(
-                f,
-                "snapshot {id} disappeared while waiting for {target} ({secs:.1} s)"
-            )?,
-            WaitErrorKind::DeleteRefused => write!(
-                f,
-                "snapshot {id} went back to available: the delete was refused or failed ({secs:.1} s)"
-            )?,
+            WaitErrorKind::Cancelled => write!(f, "waiting for snapshot {id} to reach {target} was cancelled after {secs:.1} s")?,
+            WaitErrorKind::Vanished => write!(f, "snapshot {id} disappeared while waiting for {target} ({secs:.1} s)")?,
+            WaitErrorKind::DeleteRefused => {
+                write!(f, "snapshot {id} went back to available: the delete was refused or failed ({secs:.1} s)")?
+            }
         }
         if let Some(m) = &self.user_message {
             write!(f, ": {m}")?;
@@ -230,16 +212,8 @@ impl std::error::Error for WaitError {}
 /// let snap = snapshots::wait_for_status(&client, &snap.id, SnapshotStatus::Available, &WaitOpts::new())?;
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
-pub fn wait_for_status(
-    client: &ServiceClient,
-    id: &str,
-    target: SnapshotStatus,
-    opts: &WaitOpts,
-) -> Result<Snapshot> {
-    let failures = opts
-        .failures
-        .clone()
-        .unwrap_or_else(|| vec![SnapshotStatus::Error]);
+pub fn wait_for_status(client: &ServiceClient, id: &str, target: SnapshotStatus, opts: &WaitOpts) -> Result<Snapshot> {
+    let failures = opts.failures.clone().unwrap_or_else(|| vec![SnapshotStatus::Error]);
     let mut waiter = Waiter::new(client, id, target.to_string(), opts);
     loop {
         match waiter.observe()? {
@@ -269,10 +243,7 @@ pub fn wait_for_status(
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn wait_for_delete(client: &ServiceClient, id: &str, opts: &WaitOpts) -> Result<()> {
-    let failures = opts
-        .failures
-        .clone()
-        .unwrap_or_else(|| vec![SnapshotStatus::ErrorDeleting]);
+    let failures = opts.failures.clone().unwrap_or_else(|| vec![SnapshotStatus::ErrorDeleting]);
     let mut waiter = Waiter::new(client, id, "deleted".to_owned(), opts);
     loop {
         match waiter.observe()? {
@@ -310,17 +281,7 @@ impl<'a> Waiter<'a> {
     fn new(client: &'a ServiceClient, id: &'a str, target: String, opts: &'a WaitOpts) -> Self {
         let policy = opts.policy(client);
         let interval = policy.initial_interval;
-        Waiter {
-            client,
-            id,
-            target,
-            opts,
-            policy,
-            start: Instant::now(),
-            interval,
-            transient: 0,
-            last: None,
-        }
+        Waiter { client, id, target, opts, policy, start: Instant::now(), interval, transient: 0, last: None }
     }
 
     /// One check: `Some(snapshot)`, or `None` when it is gone. Transient errors are retried
@@ -370,18 +331,12 @@ impl<'a> Waiter<'a> {
             std::thread::sleep((until - now).min(Duration::from_millis(50)));
         }
         let grown = self.interval.as_secs_f64() * self.policy.backoff_factor.max(1.0);
-        self.interval = Duration::try_from_secs_f64(grown)
-            .unwrap_or(self.policy.max_interval)
-            .min(self.policy.max_interval);
+        self.interval = Duration::try_from_secs_f64(grown).unwrap_or(self.policy.max_interval).min(self.policy.max_interval);
         Ok(())
     }
 
     fn fail(&mut self, kind: WaitErrorKind, with_message: bool) -> Error {
-        let user_message = if with_message {
-            newest_user_message(self.client, self.id)
-        } else {
-            None
-        };
+        let user_message = if with_message { newest_user_message(self.client, self.id) } else { None };
         Error::Wait(Box::new(WaitError {
             kind,
             snapshot_id: self.id.to_owned(),
@@ -412,14 +367,7 @@ fn newest_user_message(client: &ServiceClient, id: &str) -> Option<String> {
     if client.microversion().ok()? < Microversion::new(3, 3) {
         return None;
     }
-    let response = client
-        .send(Request::get(urls::messages()).query([("resource_uuid", id)]))
-        .ok()?;
+    let response = client.send(Request::get(urls::messages()).query([("resource_uuid", id)])).ok()?;
     let messages: Messages = response.json("user messages").ok()?;
-    messages
-        .messages
-        .into_iter()
-        .filter(|m| m.user_message.is_some())
-        .max_by_key(|m| m.created_at)?
-        .user_message
+    messages.messages.into_iter().filter(|m| m.user_message.is_some()).max_by_key(|m| m.created_at)?.user_message
 }

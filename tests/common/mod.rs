@@ -10,9 +10,7 @@
 
 use std::path::PathBuf;
 
-use cinder_snapshots::{
-    AuthOptions, Domain, Microversion, MicroversionPolicy, Scope, ServiceClient,
-};
+use cinder_snapshots::{AuthOptions, Domain, Microversion, MicroversionPolicy, Scope, ServiceClient};
 use mockito::{Matcher, Mock, Server};
 
 /// The token the mocked Keystone hands out and the mocked Cinder expects.
@@ -78,12 +76,7 @@ impl Fixture {
 
         let mut hl = headers.lines();
         let status_line = hl.next().expect("status line");
-        let status: u16 = status_line
-            .split_whitespace()
-            .nth(1)
-            .expect("status code")
-            .parse()
-            .expect("numeric status");
+        let status: u16 = status_line.split_whitespace().nth(1).expect("status code").parse().expect("numeric status");
         let response_headers = header_lines(&hl.collect::<Vec<_>>().join("\n"));
         Fixture {
             name: name.to_owned(),
@@ -100,31 +93,23 @@ impl Fixture {
 
     /// A recorded response header, by case-insensitive name.
     pub fn response_header(&self, name: &str) -> Option<&str> {
-        self.response_headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.response_headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// A recorded request header, by case-insensitive name.
     pub fn request_header(&self, name: &str) -> Option<&str> {
-        self.request_headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.request_headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The recorded response body as JSON.
     pub fn response_json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.response_body)
-            .unwrap_or_else(|e| panic!("{}: response is not JSON: {e}", self.name))
+        serde_json::from_str(&self.response_body).unwrap_or_else(|e| panic!("{}: response is not JSON: {e}", self.name))
     }
 
     /// The recorded request body as JSON, with `<password>` replaced by [`PASSWORD`].
     pub fn request_json(&self) -> Option<serde_json::Value> {
         self.request_body.as_ref().map(|b| {
-            serde_json::from_str(&b.replace("<password>", PASSWORD))
-                .unwrap_or_else(|e| panic!("{}: request is not JSON: {e}", self.name))
+            serde_json::from_str(&b.replace("<password>", PASSWORD)).unwrap_or_else(|e| panic!("{}: request is not JSON: {e}", self.name))
         })
     }
 
@@ -133,16 +118,8 @@ impl Fixture {
     /// query string the crate must send for the same parameters.
     pub fn canonical_query(&self) -> Option<String> {
         let q = self.query.as_ref()?;
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
-            .into_owned()
-            .collect();
-        Some(
-            pairs
-                .iter()
-                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-                .collect::<Vec<_>>()
-                .join("&"),
-        )
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+        Some(pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&"))
     }
 
     /// A mock answering this exchange: it matches the exact method, path, query string
@@ -165,9 +142,7 @@ impl Fixture {
             None => m = m.match_header("openstack-api-version", Matcher::Any),
         }
         if let Some(body) = self.request_json() {
-            m = m
-                .match_header("content-type", "application/json")
-                .match_body(Matcher::Json(body));
+            m = m.match_header("content-type", "application/json").match_body(Matcher::Json(body));
         }
         self.respond(server, m)
     }
@@ -175,14 +150,9 @@ impl Fixture {
     /// Adds the recorded answer to a mock.
     pub fn respond(&self, server: &Server, mut m: Mock) -> Mock {
         m = m.with_status(usize::from(self.status));
-        for name in [
-            "Content-Type",
-            "X-Openstack-Request-Id",
-            "X-Compute-Request-Id",
-            "Retry-After",
-            "OpenStack-API-Version",
-            "WWW-Authenticate",
-        ] {
+        for name in
+            ["Content-Type", "X-Openstack-Request-Id", "X-Compute-Request-Id", "Retry-After", "OpenStack-API-Version", "WWW-Authenticate"]
+        {
             if let Some(v) = self.response_header(name) {
                 m = m.with_header(name, v);
             }
@@ -198,8 +168,7 @@ impl Fixture {
 /// Replaces the recorded server addresses (Keystone on :5000, Cinder on :8776) with the
 /// mock server's URL.
 pub fn rewrite_hosts(body: &str, server_url: &str) -> String {
-    body.replace("http://127.0.0.1:8776", server_url)
-        .replace("http://127.0.0.1:5000", server_url)
+    body.replace("http://127.0.0.1:8776", server_url).replace("http://127.0.0.1:5000", server_url)
 }
 
 /// Percent-encoding as the crate does it (RFC 3986 unreserved kept).
@@ -230,30 +199,20 @@ pub fn keystone(server: &mut Server, fixture: &str) -> Mock {
 /// `300 Multiple Choices` (max 3.71).
 pub fn versions(server: &mut Server) -> Mock {
     let f = Fixture::load("common_versions_root");
-    let m = server
-        .mock("GET", "/")
-        .match_header("x-auth-token", Matcher::Missing);
+    let m = server.mock("GET", "/").match_header("x-auth-token", Matcher::Missing);
     f.respond(server, m)
 }
 
 /// The recorded admin's credentials: user `admin` and project `admin` in domain `Default`,
 /// against the mock server as Keystone.
 pub fn admin_auth(server: &Server) -> AuthOptions {
-    AuthOptions::password(
-        format!("{}/v3", server.url()),
-        "admin",
-        Domain::name("Default"),
-        PASSWORD,
-    )
-    .with_scope(Scope::project_name("admin", Domain::name("Default")))
+    AuthOptions::password(format!("{}/v3", server.url()), "admin", Domain::name("Default"), PASSWORD)
+        .with_scope(Scope::project_name("admin", Domain::name("Default")))
 }
 
 /// A client for the recorded admin, pinned to `version` (no discovery request).
 pub fn admin_client(server: &Server, version: Microversion) -> ServiceClient {
-    ServiceClient::builder(admin_auth(server))
-        .microversion(MicroversionPolicy::Pinned(version))
-        .build()
-        .expect("client")
+    ServiceClient::builder(admin_auth(server)).microversion(MicroversionPolicy::Pinned(version)).build().expect("client")
 }
 
 /// A client with a ready token and an endpoint on the mock server for `project`, pinned to
