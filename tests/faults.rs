@@ -1,0 +1,478 @@
+//! Fault injection: a small local TCP server (std only) that misbehaves on purpose. Every
+//! case asserts the exact error kind, that it came within the configured time, and how many
+//! requests were made. The suite ends with the summary line
+//! `faults: N injected, N typed errors, 0 panics, 0 hangs`.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts};
+use cinder_snapshots::{AuthOptions, Domain, Error, Microversion, MicroversionPolicy, RetryPolicy, Scope, ServiceClient};
+
+/// One request as the server saw it.
+struct Seen {
+    head: String,
+}
+
+impl Seen {
+    fn method(&self) -> &str {
+        self.head.split(' ').next().unwrap_or_default()
+    }
+    fn target(&self) -> &str {
+        self.head.split(' ').nth(1).unwrap_or_default()
+    }
+}
+
+type Behaviour = dyn Fn(usize, &Seen, &mut TcpStream) + Send + Sync;
+
+/// A server on 127.0.0.1 answering every request with `behaviour(n, request, stream)`,
+/// one request per connection. Counts requests.
+struct FaultServer {
+    addr: String,
+    hits: Arc<AtomicUsize>,
+}
+
+impl FaultServer {
+    fn start(behaviour: impl Fn(usize, &Seen, &mut TcpStream) + Send + Sync + 'static) -> FaultServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let behaviour: Arc<Behaviour> = Arc::new(behaviour);
+        let counter = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let behaviour = behaviour.clone();
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    let Some(seen) = read_request(&mut stream) else { return };
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    behaviour(n, &seen, &mut stream);
+                });
+            }
+        });
+        FaultServer { addr, hits }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Seen> {
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let length = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).ok()?;
+    Some(Seen { head })
+}
+
+fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, &str)], body: &str) {
+    let mut out = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(body);
+    let _ = stream.write_all(out.as_bytes());
+    let _ = stream.flush();
+}
+
+const SNAPSHOT: &str = r#"{"snapshot": {"id": "da89784d-f5b3-463b-b79a-e0d97710ff99", "created_at": "2026-11-23T16:42:50.832291", "updated_at": null, "name": "mv371-snap-alpha", "description": "alpha snapshot", "volume_id": "72c062d8-37e8-4eec-812d-fd9c1bca6bb4", "status": "available", "size": 1, "metadata": {}}}"#;
+const ID: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
+const TIMEOUT: Duration = Duration::from_millis(600);
+
+/// A client on the fault server with a ready token (no Keystone), quick retries, a short
+/// timeout and a 1 MiB body cap.
+fn client(server: &FaultServer) -> ServiceClient {
+    ServiceClient::with_token(&format!("{}/v3/p", server.url()), "tok-faults")
+        .unwrap()
+        .microversion(MicroversionPolicy::Pinned(Microversion::new(3, 71)))
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .max_response_bytes(1 << 20)
+        .retry_policy(RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(2),
+        })
+        .build()
+        .unwrap()
+}
+
+/// What a case expects.
+struct Expect {
+    name: &'static str,
+    kind: fn(&Error) -> bool,
+    requests: usize,
+    within: Duration,
+}
+
+struct Tally {
+    injected: usize,
+    typed: usize,
+    panics: usize,
+    hangs: usize,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    /// Runs one case: `call` against a fresh server with `behaviour`, then checks the error
+    /// kind, the request count and the time taken.
+    fn case<T: std::fmt::Debug>(
+        &mut self,
+        expect: Expect,
+        behaviour: impl Fn(usize, &Seen, &mut TcpStream) + Send + Sync + 'static,
+        call: impl FnOnce(&ServiceClient, &FaultServer) -> Result<T, Error>,
+    ) {
+        self.injected += 1;
+        let server = FaultServer::start(behaviour);
+        let c = client(&server);
+        let start = Instant::now();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(&c, &server)));
+        let took = start.elapsed();
+        std::thread::sleep(Duration::from_millis(30)); // let late requests be counted
+        if took > expect.within {
+            self.hangs += 1;
+        }
+        match outcome {
+            Err(_) => {
+                self.panics += 1;
+                self.failures.push(format!("{}: panicked", expect.name));
+            }
+            Ok(Ok(v)) => self.failures.push(format!("{}: expected an error, got {v:?}", expect.name)),
+            Ok(Err(e)) => {
+                if (expect.kind)(&e) {
+                    self.typed += 1;
+                } else {
+                    self.failures.push(format!("{}: wrong error kind: {e:?}", expect.name));
+                }
+                if server.hits() != expect.requests {
+                    self.failures.push(format!("{}: {} requests, expected {} ({e})", expect.name, server.hits(), expect.requests));
+                }
+                if took > expect.within {
+                    self.failures.push(format!("{}: took {took:?}, bound {:?} ({e})", expect.name, expect.within));
+                }
+            }
+        }
+    }
+}
+
+fn transport(e: &Error) -> bool {
+    matches!(e, Error::Transport { .. })
+}
+
+fn timeout(e: &Error) -> bool {
+    matches!(e, Error::Transport { source: ureq::Error::Timeout(_), .. })
+}
+
+fn decode(e: &Error) -> bool {
+    matches!(e, Error::Decode { .. })
+}
+
+fn get(c: &ServiceClient, _: &FaultServer) -> Result<snapshots::Snapshot, Error> {
+    snapshots::get(c, ID)
+}
+
+#[test]
+fn fault_injection() {
+    let mut t = Tally { injected: 0, typed: 0, panics: 0, hangs: 0, failures: Vec::new() };
+    let quick = Duration::from_secs(2);
+
+    // Connection-level faults on an idempotent GET: retried, then a transport error.
+    t.case(
+        Expect { name: "close mid-headers", kind: transport, requests: 4, within: quick },
+        |_, _, s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Ty");
+            let _ = s.shutdown(Shutdown::Both);
+        },
+        get,
+    );
+    t.case(
+        Expect { name: "close mid-body", kind: transport, requests: 4, within: quick },
+        |_, _, s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"snapshot\": {");
+            let _ = s.shutdown(Shutdown::Both);
+        },
+        get,
+    );
+    t.case(
+        Expect { name: "closed without a byte", kind: transport, requests: 4, within: quick },
+        |_, _, s| {
+            let _ = s.shutdown(Shutdown::Both);
+        },
+        get,
+    );
+    // A POST is never replayed after a connection failure.
+    t.case(
+        Expect { name: "POST reset", kind: transport, requests: 1, within: quick },
+        |_, _, s| {
+            let _ = s.shutdown(Shutdown::Both);
+        },
+        |c, _| snapshots::create(c, &CreateOpts::new("72c062d8-37e8-4eec-812d-fd9c1bca6bb4")),
+    );
+    // Bodies that are not what they claim.
+    t.case(
+        Expect { name: "truncated JSON", kind: decode, requests: 1, within: quick },
+        |_, _, s| respond(s, "200 OK", &[("Content-Type", "application/json")], r#"{"snapshot": {"id": "x""#),
+        get,
+    );
+    t.case(
+        Expect { name: "invalid JSON", kind: decode, requests: 1, within: quick },
+        |_, _, s| respond(s, "200 OK", &[("Content-Type", "application/json")], "{snapshot: nope}"),
+        get,
+    );
+    t.case(
+        Expect { name: "wrong content type", kind: decode, requests: 1, within: quick },
+        |_, _, s| respond(s, "200 OK", &[("Content-Type", "text/plain")], "all good"),
+        get,
+    );
+    t.case(
+        Expect {
+            name: "HTML error page",
+            kind: |e| e.status() == Some(500) && e.api().is_some_and(|a| a.message.starts_with("<html>")),
+            requests: 1,
+            within: quick,
+        },
+        |_, _, s| respond(s, "500 Internal Server Error", &[("Content-Type", "text/html")], "<html><body>Internal error</body></html>"),
+        get,
+    );
+    // Slow and silent servers end in a timeout (not retried: each would cost it again).
+    t.case(
+        Expect { name: "slow drip", kind: timeout, requests: 1, within: TIMEOUT + Duration::from_millis(400) },
+        |_, _, s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n");
+            for _ in 0..50 {
+                if s.write_all(b" ").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        },
+        get,
+    );
+    t.case(
+        Expect { name: "silence", kind: timeout, requests: 1, within: TIMEOUT + Duration::from_millis(400) },
+        |_, _, _| std::thread::sleep(Duration::from_secs(3)),
+        get,
+    );
+    t.case(
+        Expect {
+            name: "huge body",
+            kind: |e| matches!(e, Error::Transport { source: ureq::Error::BodyExceedsLimit(_), .. }),
+            requests: 1,
+            within: quick,
+        },
+        |_, _, s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n");
+            let chunk = vec![b' '; 64 * 1024];
+            for _ in 0..1600 {
+                if s.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+        },
+        get,
+    );
+    // Redirects are not followed: the token never goes elsewhere.
+    t.case(
+        Expect { name: "redirect loop", kind: |e| e.status() == Some(302), requests: 1, within: quick },
+        |_, seen, s| {
+            let location = format!("http://127.0.0.1:1{}", seen.target());
+            respond(s, "302 Found", &[("Location", location.as_str())], "")
+        },
+        get,
+    );
+    // Server errors: 500 is returned, 502/503/504 retried then returned with the attempts.
+    t.case(
+        Expect { name: "500", kind: |e| e.status() == Some(500), requests: 1, within: quick },
+        |_, _, s| {
+            respond(
+                s,
+                "500 Internal Server Error",
+                &[("Content-Type", "application/json")],
+                r#"{"computeFault": {"code": 500, "message": "boom"}}"#,
+            )
+        },
+        get,
+    );
+    for (code, line) in [(502u16, "502 Bad Gateway"), (503, "503 Service Unavailable"), (504, "504 Gateway Timeout")] {
+        let kind: fn(&Error) -> bool = match code {
+            502 => |e| e.status() == Some(502) && e.api().is_some_and(|a| a.attempts == 4),
+            503 => |e| e.status() == Some(503) && e.is_transient(),
+            _ => |e| e.status() == Some(504) && e.to_string().contains("after 4 attempts"),
+        };
+        t.case(
+            Expect { name: "5xx retried", kind, requests: 4, within: quick },
+            move |_, _, s| respond(s, line, &[("Content-Type", "text/html")], "<html>down</html>"),
+            get,
+        );
+    }
+    t.case(
+        Expect { name: "POST 503 not replayed", kind: |e| e.status() == Some(503), requests: 1, within: quick },
+        |_, _, s| respond(s, "503 Service Unavailable", &[], ""),
+        |c, _| snapshots::create(c, &CreateOpts::new("72c062d8-37e8-4eec-812d-fd9c1bca6bb4")),
+    );
+    // 429 and 503 honour Retry-After (here 0 s, then success)...
+    t.case(
+        Expect { name: "429 then 404", kind: |e| e.status() == Some(404), requests: 2, within: quick },
+        |n, _, s| {
+            if n == 0 {
+                respond(s, "429 Too Many Requests", &[("Retry-After", "0")], "")
+            } else {
+                respond(
+                    s,
+                    "404 Not Found",
+                    &[("Content-Type", "application/json")],
+                    r#"{"itemNotFound": {"code": 404, "message": "gone"}}"#,
+                )
+            }
+        },
+        get,
+    );
+    // ...but not past the cap: a long Retry-After is returned at once, typed.
+    t.case(
+        Expect {
+            name: "503 Retry-After past the cap",
+            kind: |e| e.api().is_some_and(|a| a.retry_after == Some(Duration::from_secs(3600))),
+            requests: 1,
+            within: quick,
+        },
+        |_, _, s| respond(s, "503 Service Unavailable", &[("Retry-After", "3600")], ""),
+        get,
+    );
+    // Cinder's 413 overLimit is a quota: typed, with retry_after, never retried.
+    t.case(
+        Expect { name: "413 overLimit", kind: |e| e.is_over_limit() && e.api().is_some_and(|a| a.retry_after == Some(Duration::ZERO)), requests: 1, within: quick },
+        |_, _, s| {
+            respond(
+                s,
+                "413 Request Entity Too Large",
+                &[("Retry-After", "0"), ("Content-Type", "application/json")],
+                r#"{"overLimit": {"code": 413, "message": "SnapshotLimitExceeded: Maximum number of snapshots allowed (1) exceeded", "retryAfter": "0"}}"#,
+            )
+        },
+        |c, _| snapshots::create(c, &CreateOpts::new("72c062d8-37e8-4eec-812d-fd9c1bca6bb4")),
+    );
+    // Pagination: a next link to a foreign host is never followed (its query comes to us),
+    // and a repeated marker is an error, not a loop.
+    t.case(
+        Expect {
+            name: "foreign next link, repeated marker",
+            kind: |e| matches!(e, Error::InvalidResponse { .. }),
+            requests: 2,
+            within: quick,
+        },
+        |_, _, s| {
+            let mut page: serde_json::Value = serde_json::from_str(SNAPSHOT).unwrap();
+            let snapshot = page["snapshot"].take();
+            let page = serde_json::json!({"snapshots": [snapshot],
+                "snapshots_links": [{"rel": "next", "href": "http://evil.example:1/v3/p/snapshots?limit=1&marker=m1"}]});
+            let page = page.to_string();
+            respond(s, "200 OK", &[("Content-Type", "application/json")], &page)
+        },
+        |c, _| snapshots::list(c, &ListOpts { limit: Some(1), ..Default::default() })?.all(),
+    );
+
+    // Keystone faults: 401 after the re-auth, no X-Subject-Token, no block-storage endpoint.
+    let token_body = |url: &str, service: &str| {
+        format!(
+            r#"{{"token": {{"expires_at": "2099-01-01T00:00:00.000000Z", "issued_at": "2026-11-23T16:42:40.000000Z", "catalog": [{{"type": "{service}", "id": "1", "name": "cinderv3", "endpoints": [{{"id": "2", "interface": "public", "region_id": "RegionOne", "region": "RegionOne", "url": "{url}/v3/p"}}]}}]}}}}"#
+        )
+    };
+    let with_keystone = |server: &FaultServer| {
+        ServiceClient::builder(
+            AuthOptions::password(format!("{}/v3", server.url()), "admin", Domain::name("Default"), "pw")
+                .with_scope(Scope::project_name("admin", Domain::name("Default"))),
+        )
+        .microversion(MicroversionPolicy::Pinned(Microversion::new(3, 71)))
+        .timeout(TIMEOUT)
+        .build()
+        .unwrap()
+    };
+    let addr_holder: Arc<std::sync::Mutex<String>> = Arc::default();
+    let holder = addr_holder.clone();
+    t.case(
+        Expect {
+            name: "401 after re-auth",
+            kind: |e| e.status() == Some(401) && !matches!(e, Error::Auth { .. }),
+            requests: 4,
+            within: quick,
+        },
+        move |_, seen, s| {
+            if seen.method() == "POST" {
+                let url = holder.lock().unwrap().clone();
+                respond(
+                    s,
+                    "201 Created",
+                    &[("X-Subject-Token", "tok"), ("Content-Type", "application/json")],
+                    &token_body(&url, "block-storage"),
+                )
+            } else {
+                respond(
+                    s,
+                    "401 Unauthorized",
+                    &[("Content-Type", "application/json")],
+                    r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#,
+                )
+            }
+        },
+        |_, server| {
+            *addr_holder.lock().unwrap() = server.url();
+            snapshots::get(&with_keystone(server), ID)
+        },
+    );
+    t.case(
+        Expect {
+            name: "Keystone without X-Subject-Token",
+            kind: |e| matches!(e, Error::Auth { message, .. } if message.contains("X-Subject-Token")),
+            requests: 1,
+            within: quick,
+        },
+        move |_, _, s| {
+            respond(s, "201 Created", &[("Content-Type", "application/json")], &token_body("http://127.0.0.1:1", "block-storage"))
+        },
+        |_, server| snapshots::get(&with_keystone(server), ID),
+    );
+    t.case(
+        Expect {
+            name: "catalog without block-storage",
+            kind: |e| matches!(e, Error::EndpointNotFound { message } if message.contains("compute [public RegionOne]")),
+            requests: 1,
+            within: quick,
+        },
+        move |_, _, s| {
+            respond(
+                s,
+                "201 Created",
+                &[("X-Subject-Token", "tok"), ("Content-Type", "application/json")],
+                &token_body("http://127.0.0.1:1", "compute"),
+            )
+        },
+        |_, server| snapshots::get(&with_keystone(server), ID),
+    );
+
+    println!("faults: {} injected, {} typed errors, {} panics, {} hangs", t.injected, t.typed, t.panics, t.hangs);
+    assert!(t.failures.is_empty(), "fault cases failed:\n{}", t.failures.join("\n"));
+    assert_eq!(t.injected, t.typed);
+}
