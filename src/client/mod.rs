@@ -372,7 +372,10 @@ impl fmt::Debug for ServiceClient {
             .field("endpoint", &session.as_ref().map(|s| s.endpoint.as_str()).or(self.inner.endpoint_override.as_ref().map(Url::as_str)))
             .field("interface", &self.inner.interface)
             .field("region", &self.inner.region)
-            .field("microversion", &self.inner.microversion.get().copied().map(MicroversionPolicy::Pinned).unwrap_or(self.inner.policy))
+            .field(
+                "microversion",
+                &self.inner.microversion.get().map(ToString::to_string).unwrap_or_else(|| format!("{:?}", self.inner.policy)),
+            )
             .field("authenticated", &session.is_some())
             .finish_non_exhaustive()
     }
