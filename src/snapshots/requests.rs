@@ -113,6 +113,17 @@ impl ListOptsBuilder for ListOpts {
     fn to_query(&self, mv: Microversion) -> Result<Vec<(String, String)>> {
         let mut q: Vec<(String, String)> = Vec::new();
         let mut push = |k: &str, v: String| q.push((k.to_owned(), v));
+        // Paging first and the marker last, as in the server's own links.
+        if self.with_count {
+            needs("with_count", Microversion::new(3, 45), mv)?;
+            push("with_count", "true".into());
+        }
+        if let Some(l) = self.limit {
+            push("limit", l.to_string());
+        }
+        if let Some(o) = self.offset {
+            push("offset", o.to_string());
+        }
         if self.all_tenants {
             push("all_tenants", "1".into());
         }
@@ -164,19 +175,9 @@ impl ListOptsBuilder for ListOpts {
         if let Some(dir) = self.sort_dir {
             push("sort_dir", dir.as_str().to_owned());
         }
-        if let Some(l) = self.limit {
-            push("limit", l.to_string());
-        }
-        if let Some(o) = self.offset {
-            push("offset", o.to_string());
-        }
         if let Some(m) = &self.marker {
             check_segment("marker", m)?;
             push("marker", m.clone());
-        }
-        if self.with_count {
-            needs("with_count", Microversion::new(3, 45), mv)?;
-            push("with_count", "true".into());
         }
         Ok(q)
     }
@@ -734,28 +735,12 @@ mod tests {
         };
         let q = opts.to_query(MAX).unwrap();
         let keys: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "all_tenants",
-                "project_id",
-                "name",
-                "status",
-                "volume_id",
-                "metadata",
-                "consumes_quota",
-                "name~",
-                "description~",
-                "sort",
-                "limit",
-                "offset",
-                "marker",
-                "with_count"
-            ]
-        );
-        assert_eq!(q[0].1, "1");
-        assert_eq!(q[5].1, r#"{"tier":"gold"}"#);
-        assert_eq!(q[13].1, "true");
+        let want =
+            "with_count limit offset all_tenants project_id name status volume_id metadata consumes_quota name~ description~ sort marker";
+        assert_eq!(keys.join(" "), want);
+        assert_eq!(q[0].1, "true");
+        assert_eq!(q[3].1, "1");
+        assert_eq!(q[8].1, r#"{"tier":"gold"}"#);
     }
 
     #[test]
