@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 /// so the token never goes anywhere else. `offset` is dropped after the first page (Cinder
 /// copies it into every link, which would skip items). The listing stops when there is no
 /// link, a page is empty, or a page is shorter than the requested `limit`. A link that
-/// repeats the marker is an error, never a loop.
+/// repeats the marker is an error (after the snapshots of the page that carried it), never a
+/// loop.
 #[derive(Debug)]
 pub struct Pager {
     client: ServiceClient,
@@ -21,12 +22,14 @@ pub struct Pager {
     next: Option<Vec<(String, String)>>,
     limit: Option<usize>,
     buffer: std::vec::IntoIter<Snapshot>,
+    /// An error found in a page's next link, reported after that page's snapshots.
+    failed: Option<Error>,
 }
 
 impl Pager {
     pub(crate) fn new(client: &ServiceClient, segments: Vec<String>, query: Vec<(String, String)>) -> Result<Pager> {
         let limit = query.iter().rev().find(|(k, _)| k == "limit").and_then(|(_, v)| v.parse::<usize>().ok());
-        Ok(Pager { client: client.clone(), segments, next: Some(query), limit, buffer: Vec::new().into_iter() })
+        Ok(Pager { client: client.clone(), segments, next: Some(query), limit, buffer: Vec::new().into_iter(), failed: None })
     }
 
     /// The listing page by page.
@@ -40,10 +43,12 @@ impl Pager {
     }
 
     fn next_page(&mut self) -> Option<Result<SnapshotPage>> {
+        if let Some(e) = self.failed.take() {
+            return Some(Err(e));
+        }
         let query = self.next.take()?;
         let sent_marker = marker_of(&query).map(str::to_owned);
-        let request = Request::get(self.segments.clone()).query(query);
-        let response = match self.client.send(request) {
+        let response = match self.client.send(Request::get(self.segments.clone()).query(query)) {
             Ok(r) => r,
             Err(e) => return Some(Err(e)),
         };
@@ -52,25 +57,15 @@ impl Pager {
             Err(e) => return Some(Err(e)),
         };
         let short = self.limit.is_some_and(|l| body.snapshots.len() < l);
-        if !body.snapshots.is_empty() && !short {
-            if let Some(link) = body.snapshots_links.iter().find(|l| l.rel == "next") {
-                match next_query(&link.href) {
-                    Some(q) => match marker_of(&q) {
-                        Some(m) if Some(m) != sent_marker.as_deref() => self.next = Some(q),
-                        Some(m) => {
-                            return Some(Err(invalid(
-                                &response,
-                                format!("the next link repeats the marker {m:?}; stopping instead of looping"),
-                            )));
-                        }
-                        None => {
-                            return Some(Err(invalid(&response, format!("the next link {:?} has no marker", link.href))));
-                        }
-                    },
-                    None => {
-                        return Some(Err(invalid(&response, format!("the next link {:?} is not a URL", link.href))));
-                    }
+        if let Some(link) = body.snapshots_links.iter().find(|l| l.rel == "next").filter(|_| !body.snapshots.is_empty() && !short) {
+            // This page is good; a bad link fails the listing on the next call.
+            match next_query(&link.href).map(|q| (marker_of(&q).map(str::to_owned), q)) {
+                Some((Some(m), q)) if Some(&m) != sent_marker.as_ref() => self.next = Some(q),
+                Some((Some(m), _)) => {
+                    self.failed = Some(invalid(&response, format!("the next link repeats the marker {m:?}; stopping instead of looping")))
                 }
+                Some((None, _)) => self.failed = Some(invalid(&response, format!("the next link {:?} has no marker", link.href))),
+                None => self.failed = Some(invalid(&response, format!("the next link {:?} is not a URL", link.href))),
             }
         }
         Some(Ok(SnapshotPage { snapshots: body.snapshots, count: body.count }))
