@@ -39,7 +39,7 @@ use crate::error::{ApiError, Error, Result, parse_fault};
 /// ```no_run
 /// use cinder_snapshots::{ServiceClient, snapshots};
 /// let client = ServiceClient::from_env()?;
-/// for snap in snapshots::list_detail(&client, &Default::default())? {
+/// for snap in snapshots::list_detail(&client, &snapshots::ListOpts::default())? {
 ///     let snap = snap?;
 ///     println!("{} {}", snap.id, snap.status);
 /// }
