@@ -1,0 +1,237 @@
+"""Re-records fixtures/ against a running local cloud (scripts/record-fixtures runs it).
+
+scenario.jsonl beside this file is the recorded session the fixtures come from: every
+request, in order (325 exchanges at microversions 3.0 and 3.71, as the admin and the demo
+member). This script sends them again to the real Keystone and Cinder, with the set-up the
+session needs between steps (extra volumes, volume states, an attachment, a revoked token,
+the demo project's quota), and writes the exchanges named by the files already in fixtures/.
+
+Ids are normalised so that a re-recording gives small diffs: every id the real cloud hands
+out (projects, users, volumes, snapshots, catalog entries) is written back as the id the
+scenario has for it. Tokens and passwords are redacted. Timestamps and request ids are the
+new ones.
+
+  python record.py STATE_DIR FIXTURES_DIR
+"""
+
+import json
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ID = re.compile(r"\b(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})\b")
+KEYSTONE = "http://127.0.0.1:5000"
+CINDER = "http://127.0.0.1:8776"
+# Volumes the scenario uses without creating them in a recorded step, and their owners.
+EXTRA_VOLUMES = {
+    "f04820e1-ccb3-42cb-998b-a548209ad3ed": "admin",
+    "b5f67fa4-130e-42b2-81f2-0713fe8d825e": "admin",
+    "c21d8b91-3309-4fc5-acf4-c3342a78df0b": "demo",
+    "a1bd4642-4027-42b6-8945-47d04abc6df8": "demo",
+}
+
+
+def env_file(path):
+    env = {}
+    for line in open(path):
+        k, _, v = line.strip().removeprefix("export ").partition("=")
+        env[k] = v
+    return env
+
+
+def send(method, url, body=None, headers=None):
+    data = body.encode() if isinstance(body, str) else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Accept", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    if data is not None and "Content-Type" not in (headers or {}):
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, resp.reason, list(resp.headers.items()), resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.reason, list(e.headers.items()), e.read()
+
+
+class Recorder:
+    def __init__(self, state, fixtures):
+        self.fixtures = fixtures
+        self.wanted = {f[: -len(".request")] for f in os.listdir(fixtures) if f.endswith(".request")}
+        self.admin_env = env_file(os.path.join(state, "admin.env"))
+        self.demo_env = env_file(os.path.join(state, "member.env"))
+        self.passwords = {"admin": self.admin_env["OS_PASSWORD"], "demo": self.demo_env["OS_PASSWORD"]}
+        self.idmap = {}  # scenario id -> real id
+        self.tokens = {}
+        self.projects = {}
+        self.warnings = []
+        for user, project in (("admin", "admin"), ("demo", "demo")):
+            tok, info = self.login(user, project)
+            self.tokens[user] = tok
+            self.projects[user] = info["project"]["id"]
+        self.idmap["27b115259e6a4d39a32f642f7bfea2a0"] = self.projects["admin"]
+        self.idmap["d870de6416de4d15adce66c98b81f10a"] = self.projects["demo"]
+
+    def login(self, user, project):
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"name": "Default"}, "password": self.passwords[user]}}},
+            "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
+        status, _, headers, raw = send("POST", KEYSTONE + "/v3/auth/tokens", body)
+        assert status == 201, raw
+        return dict(headers)["X-Subject-Token"], json.loads(raw)["token"]
+
+    def cinder(self, user, method, path, body=None, version="3.0"):
+        url = "%s/v3/%s/%s" % (CINDER, self.projects[user], path)
+        headers = {"X-Auth-Token": self.tokens[user], "OpenStack-API-Version": "volume " + version}
+        status, _, _, raw = send(method, url, body, headers)
+        if status >= 300:
+            raise SystemExit("set-up call %s %s answered %s: %s" % (method, path, status, raw[:300]))
+        return json.loads(raw) if raw.strip() else None
+
+    def wait_volume(self, user, vid, want):
+        for _ in range(300):
+            if self.cinder(user, "GET", "volumes/" + vid)["volume"]["status"] == want:
+                return
+            time.sleep(0.1)
+        raise SystemExit("volume %s never became %s" % (vid, want))
+
+    def real(self, text):
+        return ID.sub(lambda m: self.idmap.get(m.group(0), m.group(0)), text)
+
+    def learn(self, recorded, actual):
+        """Maps the ids of a recorded answer to the real answer's, walking both together."""
+        if isinstance(recorded, dict) and isinstance(actual, dict):
+            for k, v in recorded.items():
+                if k in actual:
+                    self.learn(v, actual[k])
+        elif isinstance(recorded, list) and isinstance(actual, list):
+            for a, b in zip(recorded, actual):
+                self.learn(a, b)
+        elif isinstance(recorded, str) and isinstance(actual, str) and ID.fullmatch(recorded) and ID.fullmatch(actual):
+            self.idmap.setdefault(recorded, actual)
+
+    def before(self, step):
+        name = step["name"]
+        text = step["url"] + (step["body"] or "")
+        for vid, owner in EXTRA_VOLUMES.items():
+            if vid in text and vid not in self.idmap:
+                created = self.cinder(owner, "POST", "volumes", {"volume": {"size": 1, "name": "recorded"}})
+                self.idmap[vid] = created["volume"]["id"]
+                self.wait_volume(owner, self.idmap[vid], "available")
+        body = json.loads(step["body"]) if step["body"] and step["body"].startswith("{") else {}
+        volume = self.idmap.get(body.get("snapshot", {}).get("volume_id", "") if isinstance(body.get("snapshot"), dict) else "")
+        if name.endswith("_snapshot_create_volume_in_error") and volume:
+            self.cinder("admin", "POST", "volumes/%s/action" % volume, {"os-reset_status": {"status": "error"}})
+        if name.endswith("_snapshot_create_volume_creating") and volume:
+            self.cinder("admin", "POST", "volumes/%s/action" % volume, {"os-reset_status": {"status": "creating"}})
+        if name.endswith("_snapshot_create_volume_in_use_no_force") and volume:
+            connector = {"initiator": "iqn.1993-08.org.debian:01:rec", "ip": "127.0.0.1", "platform": "x86_64",
+                         "host": "recorder", "os_type": "linux2", "multipath": False}
+            att = self.cinder("admin", "POST", "attachments", {"attachment": {
+                "volume_uuid": volume, "instance_uuid": "8a1b2c3d-0000-4000-8000-000000000002", "connector": connector}}, "3.44")
+            self.cinder("admin", "POST", "attachments/%s/action" % att["attachment"]["id"], {"os-complete": {}}, "3.44")
+            self.wait_volume("admin", volume, "in-use")
+        if name == "mv30_demo_snapshot_create":
+            self.cinder("admin", "PUT", "os-quota-sets/" + self.projects["demo"], {"quota_set": {"snapshots": 1}})
+        if name == "mv371_volume_create":
+            # The demo project's one snapshot of the 3.0 part goes, so the 3.71 part can make its own.
+            snaps = self.cinder("admin", "GET", "snapshots?all_tenants=1&project_id=" + self.projects["demo"])["snapshots"]
+            for s in snaps:
+                self.cinder("admin", "POST", "snapshots/%s/action" % s["id"], {"os-force_delete": {}})
+            time.sleep(1)
+
+    def token_for(self, step):
+        user = step["user"]
+        if user in ("admin", "demo"):
+            return self.tokens[user]
+        if user == "raw:<token:revoked>":
+            tok, _ = self.login("admin", "admin")
+            status, _, _, _ = send("DELETE", KEYSTONE + "/v3/auth/tokens", headers={"X-Auth-Token": self.tokens["admin"], "X-Subject-Token": tok})
+            assert status == 204
+            return tok
+        return user[len("raw:"):] if user else None
+
+    def run(self, step):
+        self.before(step)
+        url = self.real(step["url"])
+        body = step["body"]
+        if body:
+            for user, pw in self.passwords.items():
+                if '"name": "%s"' % user in body:
+                    body = body.replace("<password>", pw)
+            body = self.real(body)
+        headers = dict(step["headers"])
+        tok = self.token_for(step)
+        if tok:
+            headers["X-Auth-Token"] = tok
+        for attempt in range(100):
+            status, reason, rheaders, raw = send(step["method"], url, body, headers)
+            if step["method"] != "GET" or "snapshot_status" not in step or status != 200:
+                break
+            got = json.loads(raw).get("snapshot", {}).get("status")
+            if got == step["snapshot_status"] or attempt == 99:
+                break
+            time.sleep(0.1)
+        if status != step["status"]:
+            self.warnings.append("%s: HTTP %s, the scenario has %s" % (step["name"], status, step["status"]))
+        try:
+            parsed = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            parsed = None
+        if "response" in step and parsed is not None:
+            self.learn(step["response"], parsed)
+        if step["name"] in self.wanted:
+            self.write(step, body, headers, status, reason, rheaders, raw)
+
+    def normal(self, text):
+        back = {real: stable for stable, real in self.idmap.items()}
+        return ID.sub(lambda m: back.get(m.group(0), m.group(0)), text)
+
+    def write(self, step, body, headers, status, reason, rheaders, raw):
+        name = step["name"]
+        lines = ["%s %s" % (step["method"], step["url"]), "Accept: application/json"]
+        for k, v in headers.items():
+            if k == "X-Auth-Token":
+                v = step["user"] if not step["user"].startswith("raw:") else step["user"][4:]
+                v = "<token:%s>" % v if step["user"] in ("admin", "demo") else v
+            lines.append("%s: %s" % (k, v))
+        text = "\n".join(lines) + "\n\n" + (step["body"] or "")
+        with open(os.path.join(self.fixtures, name + ".request"), "w") as f:
+            f.write(text)
+        who = "admin" if "admin" in name else "demo"
+        hl = ["HTTP/1.1 %s %s" % (status, reason)]
+        for k, v in rheaders:
+            if k.lower() == "x-subject-token":
+                v = "<redacted:%s>" % who
+            hl.append("%s: %s" % (k, self.normal(v)))
+        with open(os.path.join(self.fixtures, name + ".headers"), "w") as f:
+            f.write("\n".join(hl) + "\n")
+        for ext in ("json", "body"):
+            path = os.path.join(self.fixtures, "%s.%s" % (name, ext))
+            if os.path.exists(path):
+                os.remove(path)
+        try:
+            json.loads(raw)
+            ext = "json"
+        except ValueError:
+            ext = "body"
+        with open(os.path.join(self.fixtures, "%s.%s" % (name, ext)), "w") as f:
+            f.write(self.normal(raw.decode("utf-8", "replace")))
+
+
+def main(state, fixtures):
+    rec = Recorder(state, fixtures)
+    steps = [json.loads(l) for l in open(os.path.join(HERE, "scenario.jsonl"))]
+    for step in steps:
+        rec.run(step)
+    print("recorded %d fixtures from %d exchanges" % (len(rec.wanted), len(steps)))
+    for w in rec.warnings:
+        print("note: " + w)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
