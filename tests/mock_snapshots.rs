@@ -17,7 +17,6 @@ use cinder_snapshots::{Error, Microversion, RetryPolicy, ServiceClient};
 use common::*;
 use mockito::{Matcher, Mock, Server};
 use serde_json::{Value, json};
-use time::macros::datetime;
 
 const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
 const MINIMAL: &str = "81be3ab0-82b3-4737-b1e4-c5402ec07aa1";
@@ -59,8 +58,14 @@ fn get_parses_every_field() {
     assert_eq!(snap.status, SnapshotStatus::Available);
     assert_eq!(snap.size, 1);
     assert_eq!(snap.metadata, BTreeMap::from([("purpose".into(), "fixture".into()), ("tier".into(), "gold".into())]));
-    assert_eq!(snap.created_at, Some(datetime!(2026-11-23 16:42:50.832291 UTC)));
-    assert_eq!(snap.updated_at, Some(datetime!(2026-11-23 16:42:50.971097 UTC)));
+    // Cinder's zone-less timestamps are UTC.
+    let recorded = Fixture::load("mv371_snapshot_show").response_json();
+    let utc = |field: &str| {
+        let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
+        time::PrimitiveDateTime::parse(recorded["snapshot"][field].as_str().unwrap(), format).unwrap().assume_utc()
+    };
+    assert_eq!(snap.created_at, Some(utc("created_at")));
+    assert_eq!(snap.updated_at, Some(utc("updated_at")));
     assert_eq!(snap.group_snapshot_id, None);
     assert_eq!(snap.user_id.as_deref(), Some("ad71fabb90db4b989106b05a3ee46ab6"));
     assert_eq!(snap.consumes_quota, Some(true));

@@ -43,6 +43,14 @@ def env_file(path):
     return env
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
 def send(method, url, body=None, headers=None):
     data = body.encode() if isinstance(body, str) else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(url, data=data, method=method)
@@ -52,7 +60,7 @@ def send(method, url, body=None, headers=None):
     if data is not None and "Content-Type" not in (headers or {}):
         req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
+        with OPENER.open(req, timeout=60) as resp:
             return resp.status, resp.reason, list(resp.headers.items()), resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.reason, list(e.headers.items()), e.read()
@@ -69,6 +77,7 @@ class Recorder:
         self.tokens = {}
         self.projects = {}
         self.warnings = []
+        self.written = 0
         for user, project in (("admin", "admin"), ("demo", "demo")):
             tok, info = self.login(user, project)
             self.tokens[user] = tok
@@ -122,8 +131,12 @@ class Recorder:
                 created = self.cinder(owner, "POST", "volumes", {"volume": {"size": 1, "name": "recorded"}})
                 self.idmap[vid] = created["volume"]["id"]
                 self.wait_volume(owner, self.idmap[vid], "available")
-        body = json.loads(step["body"]) if step["body"] and step["body"].startswith("{") else {}
-        volume = self.idmap.get(body.get("snapshot", {}).get("volume_id", "") if isinstance(body.get("snapshot"), dict) else "")
+        try:
+            body = json.loads(step["body"] or "{}")
+        except ValueError:  # the malformed-JSON steps
+            body = {}
+        snapshot = body.get("snapshot") if isinstance(body, dict) else None
+        volume = self.idmap.get(snapshot.get("volume_id") or "") if isinstance(snapshot, dict) else None
         if name.endswith("_snapshot_create_volume_in_error") and volume:
             self.cinder("admin", "POST", "volumes/%s/action" % volume, {"os-reset_status": {"status": "error"}})
         if name.endswith("_snapshot_create_volume_creating") and volume:
@@ -135,14 +148,23 @@ class Recorder:
                 "volume_uuid": volume, "instance_uuid": "8a1b2c3d-0000-4000-8000-000000000002", "connector": connector}}, "3.44")
             self.cinder("admin", "POST", "attachments/%s/action" % att["attachment"]["id"], {"os-complete": {}}, "3.44")
             self.wait_volume("admin", volume, "in-use")
+        snap_in_path = re.search(r"/snapshots/([0-9a-f-]{36})/action$|/snapshots/([0-9a-f-]{36})$", self.real(step["url"]))
+        if snap_in_path and (name.endswith("_demo_action_update_status_allowed") or name.endswith("_snapshot_delete_while_creating")):
+            # The session had these snapshots in "creating" here (a race the fake driver is too
+            # quick to lose again): put them there.
+            sid = snap_in_path.group(1) or snap_in_path.group(2)
+            self.cinder("admin", "POST", "snapshots/%s/action" % sid, {"os-reset_status": {"status": "creating"}})
         if name == "mv30_demo_snapshot_create":
             self.cinder("admin", "PUT", "os-quota-sets/" + self.projects["demo"], {"quota_set": {"snapshots": 1}})
         if name == "mv371_volume_create":
-            # The demo project's one snapshot of the 3.0 part goes, so the 3.71 part can make its own.
-            snaps = self.cinder("admin", "GET", "snapshots?all_tenants=1&project_id=" + self.projects["demo"])["snapshots"]
-            for s in snaps:
+            # The session cleared the 3.0 part's snapshots before the 3.71 part (the demo
+            # project's quota is one snapshot, and listings start empty).
+            for s in self.cinder("admin", "GET", "snapshots?all_tenants=1")["snapshots"]:
                 self.cinder("admin", "POST", "snapshots/%s/action" % s["id"], {"os-force_delete": {}})
-            time.sleep(1)
+            for _ in range(200):
+                if not self.cinder("admin", "GET", "snapshots?all_tenants=1")["snapshots"]:
+                    break
+                time.sleep(0.1)
 
     def token_for(self, step):
         user = step["user"]
@@ -168,23 +190,41 @@ class Recorder:
         tok = self.token_for(step)
         if tok:
             headers["X-Auth-Token"] = tok
-        for attempt in range(100):
+        same, got = True, None
+        for attempt in range(50):
             status, reason, rheaders, raw = send(step["method"], url, body, headers)
+            same = status == step["status"]
             if step["method"] != "GET" or "snapshot_status" not in step or status != 200:
                 break
             got = json.loads(raw).get("snapshot", {}).get("status")
-            if got == step["snapshot_status"] or attempt == 99:
+            same = got == step["snapshot_status"]
+            if same or attempt == 49:
                 break
             time.sleep(0.1)
-        if status != step["status"]:
-            self.warnings.append("%s: HTTP %s, the scenario has %s" % (step["name"], status, step["status"]))
+        if not same:
+            # A race the session won (e.g. "creating" right after create): keep what it saw.
+            kept = " (fixture kept as it was)" if step["name"] in self.wanted else ""
+            seen = "HTTP %s" % status + (", snapshot %s" % got if got else "")
+            had = "HTTP %s" % step["status"] + (", snapshot %s" % step["snapshot_status"] if got else "")
+            self.warnings.append("%s: %s where the scenario had %s%s" % (step["name"], seen, had, kept))
         try:
             parsed = json.loads(raw) if raw.strip() else None
         except ValueError:
             parsed = None
         if "response" in step and parsed is not None:
             self.learn(step["response"], parsed)
-        if step["name"] in self.wanted:
+        if step["name"].endswith("_volume_create") and isinstance(parsed, dict):
+            # The session waited for its volume before snapshotting it.
+            owner = "demo" if step["user"] == "demo" else "admin"
+            self.wait_volume(owner, parsed["volume"]["id"], "available")
+        old = os.path.join(self.fixtures, step["name"] + ".json")
+        if step["name"] in self.wanted and parsed is not None and os.path.exists(old):
+            # Listings name snapshots made in steps whose answers the scenario does not keep.
+            try:
+                self.learn(json.load(open(old)), parsed)
+            except ValueError:
+                pass
+        if step["name"] in self.wanted and same:
             self.write(step, body, headers, status, reason, rheaders, raw)
 
     def normal(self, text):
@@ -192,6 +232,7 @@ class Recorder:
         return ID.sub(lambda m: back.get(m.group(0), m.group(0)), text)
 
     def write(self, step, body, headers, status, reason, rheaders, raw):
+        self.written += 1
         name = step["name"]
         lines = ["%s %s" % (step["method"], step["url"]), "Accept: application/json"]
         for k, v in headers.items():
@@ -228,7 +269,7 @@ def main(state, fixtures):
     steps = [json.loads(l) for l in open(os.path.join(HERE, "scenario.jsonl"))]
     for step in steps:
         rec.run(step)
-    print("recorded %d fixtures from %d exchanges" % (len(rec.wanted), len(steps)))
+    print("recorded %d of the %d fixtures, replaying %d exchanges" % (rec.written, len(rec.wanted), len(steps)))
     for w in rec.warnings:
         print("note: " + w)
 
