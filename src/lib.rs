@@ -76,3 +76,42 @@ pub use client::{
     Method, Microversion, MicroversionPolicy, PollPolicy, Request, Response, RetryPolicy, ServiceClient, ServiceClientBuilder,
 };
 pub use error::{ApiError, Error, Result};
+
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`; not a stable API).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a snapshot answer (`{"snapshot": {...}}`).
+    pub fn snapshot(body: &[u8]) -> bool {
+        serde_json::from_slice::<crate::snapshots::fuzz::SnapshotBody>(body).is_ok()
+    }
+
+    /// Parses a page and, when it has a next link, the query the client would send.
+    pub fn page(body: &[u8]) -> usize {
+        crate::snapshots::fuzz::page(body)
+    }
+
+    /// Reads an error body of any shape.
+    pub fn fault(body: &[u8]) -> usize {
+        let f = crate::error::parse_fault(body);
+        f.message.len() + f.name.map_or(0, |n| n.len())
+    }
+
+    /// Parses a Keystone token answer and picks the endpoint from its catalog.
+    pub fn token(body: &[u8], region: Option<&str>) -> bool {
+        match serde_json::from_slice::<crate::auth::token::TokenBody>(body) {
+            Ok(t) => crate::auth::select_endpoint(&t.token.catalog, crate::Interface::Public, region).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Parses a timestamp.
+    pub fn timestamp(s: &str) -> bool {
+        crate::timestamp::parse(s).is_some()
+    }
+
+    /// Parses a `Retry-After` value.
+    pub fn retry_after(s: &str) -> bool {
+        crate::client::retry_after(s).is_some()
+    }
+}

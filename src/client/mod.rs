@@ -19,6 +19,8 @@ use url::Url;
 
 pub use builder::{PollPolicy, RetryPolicy, ServiceClientBuilder};
 pub use microversion::{Microversion, MicroversionPolicy};
+#[cfg(feature = "fuzzing")]
+pub(crate) use request::retry_after;
 pub use request::{Method, Request, Response};
 pub(crate) use request::{check_segment, query_string};
 

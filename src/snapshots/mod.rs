@@ -29,3 +29,20 @@ pub use requests::{
 };
 pub use results::{Snapshot, SnapshotPage, SnapshotStatus};
 pub use wait::{ProgressFn, WaitError, WaitErrorKind, WaitOpts, wait_for_delete, wait_for_status};
+
+/// What the fuzz targets reach (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzz {
+    pub(crate) use super::results::SnapshotBody;
+
+    /// Parses a page, then the next link's query as the pager would.
+    pub(crate) fn page(body: &[u8]) -> usize {
+        match serde_json::from_slice::<super::results::PageBody>(body) {
+            Ok(page) => {
+                page.snapshots.len()
+                    + page.snapshots_links.iter().filter_map(|l| super::pager::next_query(&l.href)).map(|q| q.len()).sum::<usize>()
+            }
+            Err(_) => 0,
+        }
+    }
+}

@@ -81,7 +81,7 @@ fn marker_of(query: &[(String, String)]) -> Option<&str> {
 }
 
 /// The query of a next link, without `offset`. Relative links are accepted too.
-fn next_query(href: &str) -> Option<Vec<(String, String)>> {
+pub(crate) fn next_query(href: &str) -> Option<Vec<(String, String)>> {
     let base = url::Url::parse("http://placeholder.invalid/").ok()?;
     let url = base.join(href).ok()?;
     Some(url.query_pairs().filter(|(k, _)| k != "offset").map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
