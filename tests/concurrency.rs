@@ -2,7 +2,9 @@
 //! stand-in (std only) whose first token stops working in the middle of the run: every
 //! request succeeds, and exactly one re-authentication happens.
 
-use std::io::{Read, Write};
+mod rawhttp;
+
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,25 +28,6 @@ struct Counts {
     refused: AtomicUsize,
 }
 
-fn head(stream: &mut TcpStream) -> Option<String> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).ok()? == 0 {
-            return None;
-        }
-        buf.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&buf).into_owned();
-    let length: usize = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-        .unwrap_or(0);
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body).ok()?;
-    Some(head)
-}
-
 fn reply(stream: &mut TcpStream, status: &str, extra: &str, body: &str) {
     let _ = write!(
         stream,
@@ -62,7 +45,7 @@ fn serve(counts: Arc<Counts>) -> String {
             let Ok(mut stream) = stream else { return };
             let (counts, base) = (counts.clone(), base.clone());
             std::thread::spawn(move || {
-                let Some(head) = head(&mut stream) else { return };
+                let Some(head) = rawhttp::read_head(&mut stream) else { return };
                 if head.starts_with("POST /v3/auth/tokens") {
                     let n = counts.tokens_issued.fetch_add(1, Ordering::SeqCst) + 1;
                     let body = format!(

@@ -1,7 +1,9 @@
 //! Property tests (bounded, deterministic): whatever goes into `ListOpts`, an id or a metadata
 //! key is exactly what the server decodes from the request it receives.
 
-use std::io::{Read, Write};
+mod rawhttp;
+
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::mpsc;
 
@@ -47,15 +49,7 @@ fn server() -> (String, mpsc::Receiver<String>) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
-            let mut buf = Vec::new();
-            let mut byte = [0u8; 1];
-            while !buf.ends_with(b"\r\n\r\n") {
-                if stream.read(&mut byte).unwrap_or(0) == 0 {
-                    break;
-                }
-                buf.push(byte[0]);
-            }
-            let head = String::from_utf8_lossy(&buf).into_owned();
+            let Some(head) = rawhttp::read_head(&mut stream) else { continue };
             let target = head.split(' ').nth(1).unwrap_or_default().to_owned();
             let body = if target.contains("/snapshots?") || target.ends_with("/snapshots") {
                 r#"{"snapshots": []}"#.to_owned()
