@@ -82,7 +82,12 @@ fn measure(server: &server::Server, program: &[String], project: &str, expect: &
 fn line(job: &str, who: &str, s: &Sample, base: Option<&Sample>) {
     let ratio = |ours: f64, peer: f64| if peer > 0.0 { format!("{:.3}", ours / peer) } else { "-".into() };
     let ratios = match base {
-        Some(ours) => format!("  ours/peer: cpu {}  rss {}  wall {}", ratio(ours.cpu, s.cpu), ratio(ours.rss_kib, s.rss_kib), ratio(ours.wall, s.wall)),
+        Some(ours) => format!(
+            "  ours/peer: cpu {}  rss {}  wall {}",
+            ratio(ours.cpu, s.cpu),
+            ratio(ours.rss_kib, s.rss_kib),
+            ratio(ours.wall, s.wall)
+        ),
         None => String::new(),
     };
     println!(
@@ -99,7 +104,8 @@ fn line(job: &str, who: &str, s: &Sample, base: Option<&Sample>) {
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
-    let ours = std::env::var("BENCH_OURS").unwrap_or_else(|_| format!("{}/target/release/examples/list_snapshots", env!("CARGO_MANIFEST_DIR")));
+    let ours =
+        std::env::var("BENCH_OURS").unwrap_or_else(|_| format!("{}/target/release/examples/list_snapshots", env!("CARGO_MANIFEST_DIR")));
     if !std::path::Path::new(&ours).exists() {
         eprintln!("{ours} is missing: run `cargo build --release --example list_snapshots` (scripts/bench does)");
         std::process::exit(2);

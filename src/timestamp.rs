@@ -4,7 +4,7 @@
 //! `2026-11-24T16:42:40.000000Z`. Accepted: a `T` or a space between date and time, 0 to 9
 //! fraction digits, and no zone (UTC), `Z`, `±HH:MM`, `±HHMM` or `±HH`.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserializer;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// Parses one timestamp; `None` when it is not one of the accepted forms.
@@ -69,11 +69,60 @@ fn digits(s: &str) -> Option<u32> {
 /// Serde helper: a missing, `null` or unparseable timestamp becomes `None`, so that one odd
 /// value never fails a whole answer.
 pub(crate) fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
-    let value = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(match value {
-        Some(serde_json::Value::String(s)) => parse(&s),
-        _ => None,
-    })
+    d.deserialize_any(Lenient)
+}
+
+/// Reads a string without copying it; anything else (null, a number, an object) is `None`.
+struct Lenient;
+
+impl<'de> serde::de::Visitor<'de> for Lenient {
+    type Value = Option<OffsetDateTime>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a timestamp")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(parse(v))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +144,27 @@ mod tests {
         assert_eq!(parse("2026-11-24T14:42:40-0200"), Some(datetime!(2026-11-24 16:42:40 UTC)));
         assert_eq!(parse("2026-11-24T17:42:40+01"), Some(datetime!(2026-11-24 16:42:40 UTC)));
         assert_eq!(parse("2026-11-24T16:42:40.123456789Z"), Some(datetime!(2026-11-24 16:42:40.123456789 UTC)));
+    }
+
+    #[test]
+    fn odd_json_values_are_none() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[serde(default, deserialize_with = "deserialize_lenient")]
+            at: Option<OffsetDateTime>,
+        }
+        for json in [
+            r#"{"at": null}"#,
+            r#"{"at": 12}"#,
+            r#"{"at": -1.5}"#,
+            r#"{"at": true}"#,
+            r#"{"at": [1, {"a": 2}]}"#,
+            r#"{"at": {"x": [3]}}"#,
+            "{}",
+        ] {
+            assert_eq!(serde_json::from_str::<T>(json).unwrap().at, None, "{json}");
+        }
+        assert!(serde_json::from_str::<T>(r#"{"at": "2026-11-24T16:42:40\u002e5Z"}"#).unwrap().at.is_some(), "escaped strings too");
     }
 
     #[test]

@@ -49,7 +49,11 @@ fn template() -> &'static str {
 /// The snapshot of index `i`.
 fn snapshot(out: &mut String, project: &str, i: usize) {
     let t = template();
-    out.push_str(&t.replace("@ID@", &format!("{i:08x}-0000-4000-8000-{i:012x}")).replace("@NAME@", &format!("bench-{i}")).replace("@PROJECT@", project));
+    out.push_str(
+        &t.replace("@ID@", &format!("{i:08x}-0000-4000-8000-{i:012x}"))
+            .replace("@NAME@", &format!("bench-{i}"))
+            .replace("@PROJECT@", project),
+    );
 }
 
 fn index_of(marker: &str) -> Option<usize> {
@@ -71,7 +75,8 @@ fn answer(base: &str, method: &str, target: &str, body: &str, counters: &Counter
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     if method == "POST" && path == "/v3/auth/tokens" {
         counters.keystone.fetch_add(1, Ordering::SeqCst);
-        let project = ["p1000000", "p100000", "p10000", "p1000", "p1"].into_iter().find(|p| body.contains(&format!("\"{p}\""))).unwrap_or("p1000");
+        let project =
+            ["p1000000", "p100000", "p10000", "p1000", "p1"].into_iter().find(|p| body.contains(&format!("\"{p}\""))).unwrap_or("p1000");
         let token = fixture("keystone_auth_tokens_admin.json")
             .replace("http://127.0.0.1:8776/v3/27b115259e6a4d39a32f642f7bfea2a0", &format!("{base}/v3/{project}"))
             .replace("http://127.0.0.1:5000", base)
@@ -83,11 +88,19 @@ fn answer(base: &str, method: &str, target: &str, body: &str, counters: &Counter
         return ok(fixture("keystone_version_v3.json").replace("http://127.0.0.1:5000", base));
     }
     if path == "/" {
-        return Answer { status: "300 Multiple Choices", headers: String::new(), body: fixture("common_versions_root.json").replace("http://127.0.0.1:8776", base) };
+        return Answer {
+            status: "300 Multiple Choices",
+            headers: String::new(),
+            body: fixture("common_versions_root.json").replace("http://127.0.0.1:8776", base),
+        };
     }
     let mut parts = path.trim_start_matches('/').split('/');
     let (Some("v3"), Some(project)) = (parts.next(), parts.next()) else {
-        return Answer { status: "404 Not Found", headers: String::new(), body: r#"{"itemNotFound": {"code": 404, "message": "no"}}"#.into() };
+        return Answer {
+            status: "404 Not Found",
+            headers: String::new(),
+            body: r#"{"itemNotFound": {"code": 404, "message": "no"}}"#.into(),
+        };
     };
     let total: usize = project.trim_start_matches('p').parse().unwrap_or(0);
     let rest: Vec<&str> = parts.collect();

@@ -71,20 +71,20 @@ impl std::str::FromStr for SnapshotStatus {
     type Err = std::convert::Infallible;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.trim().to_ascii_lowercase();
-        Ok(match lower.as_str() {
-            "creating" => SnapshotStatus::Creating,
-            "available" => SnapshotStatus::Available,
-            "error" => SnapshotStatus::Error,
-            "deleting" => SnapshotStatus::Deleting,
-            "deleted" => SnapshotStatus::Deleted,
-            "error_deleting" => SnapshotStatus::ErrorDeleting,
-            "unmanaging" => SnapshotStatus::Unmanaging,
-            "backing-up" => SnapshotStatus::BackingUp,
-            "restoring" => SnapshotStatus::Restoring,
-            "updating" => SnapshotStatus::Updating,
-            _ => SnapshotStatus::Other(lower),
-        })
+        const KNOWN: [SnapshotStatus; 10] = [
+            SnapshotStatus::Creating,
+            SnapshotStatus::Available,
+            SnapshotStatus::Error,
+            SnapshotStatus::Deleting,
+            SnapshotStatus::Deleted,
+            SnapshotStatus::ErrorDeleting,
+            SnapshotStatus::Unmanaging,
+            SnapshotStatus::BackingUp,
+            SnapshotStatus::Restoring,
+            SnapshotStatus::Updating,
+        ];
+        let s = s.trim();
+        Ok(KNOWN.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s)).unwrap_or_else(|| SnapshotStatus::Other(s.to_ascii_lowercase())))
     }
 }
 
