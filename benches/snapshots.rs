@@ -7,7 +7,8 @@
 //! release first). `scripts/bench` also builds the peers and passes them in:
 //! `BENCH_PEER_RUST` (openstack_sdk, `benches/peers/`) and `BENCH_PEER_PYTHON` (a python with
 //! openstacksdk, running `benches/peers/openstacksdk_list.py`); each figure is then printed
-//! with the ratio ours/peer.
+//! with the ratio ours/peer. `BENCH_SERVE_SECONDS=N` only serves for N seconds (printing the
+//! URL), to profile a client by hand.
 
 mod server;
 
@@ -103,6 +104,13 @@ fn line(job: &str, who: &str, s: &Sample, base: Option<&Sample>) {
 
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
+    if let Some(seconds) = std::env::var("BENCH_SERVE_SECONDS").ok().and_then(|s| s.parse().ok()) {
+        // Only serve (for profiling a client by hand, e.g. under valgrind --tool=callgrind).
+        let server = server::start();
+        println!("{}", server.url);
+        std::thread::sleep(std::time::Duration::from_secs(seconds));
+        return;
+    }
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
     let ours =
         std::env::var("BENCH_OURS").unwrap_or_else(|_| format!("{}/target/release/examples/list_snapshots", env!("CARGO_MANIFEST_DIR")));

@@ -59,11 +59,12 @@ pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
     Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
 }
 
+/// The value of 1 to 9 ASCII digits.
 fn digits(s: &str) -> Option<u32> {
-    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+    if s.is_empty() || s.len() > 9 {
         return None;
     }
-    s.parse().ok()
+    s.bytes().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
 }
 
 /// Serde helper: a missing, `null` or unparseable timestamp becomes `None`, so that one odd

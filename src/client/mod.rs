@@ -361,7 +361,11 @@ impl ServiceClient {
         let retry_after = header("retry-after");
         let subject_token = header("x-subject-token");
         let status = resp.status().as_u16();
-        let body = resp.body_mut().with_config().limit(self.inner.max_response_bytes).read_to_vec().map_err(transport)?;
+        // Sized from Content-Length (within the cap) so that a large page is not copied as it grows.
+        let limit = self.inner.max_response_bytes;
+        let mut body = Vec::with_capacity(resp.body().content_length().unwrap_or(0).min(limit).try_into().unwrap_or(0));
+        std::io::Read::read_to_end(&mut resp.body_mut().with_config().limit(limit).reader(), &mut body)
+            .map_err(|e| transport(ureq::Error::from(e)))?;
         Ok(Raw { status, request_id, retry_after, subject_token, body })
     }
 }

@@ -130,7 +130,9 @@ pub struct Response {
 impl Response {
     /// Decodes the body as JSON; `what` names it in the error ("snapshot", "metadata").
     pub fn json<T: DeserializeOwned>(&self, what: &'static str) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| self.decode_error(what, e.to_string()))
+        // One UTF-8 check of the whole body is cheaper than serde_json's check of every string.
+        let text = std::str::from_utf8(&self.body).map_err(|e| self.decode_error(what, format!("the body is not UTF-8: {e}")))?;
+        serde_json::from_str(text).map_err(|e| self.decode_error(what, e.to_string()))
     }
 
     /// A decode error about this response.
