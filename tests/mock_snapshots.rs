@@ -582,7 +582,7 @@ fn timeout_carries_the_last_state() {
     let Error::Wait(w) = &err else { panic!("{err:?}") };
     assert_eq!(w.kind, WaitErrorKind::TimedOut);
     assert_eq!(w.last.as_ref().unwrap().status, SnapshotStatus::Creating);
-    assert!(w.elapsed >= Duration::from_millis(120) && took < Duration::from_millis(400), "{took:?}");
+    assert!(w.elapsed >= Duration::from_millis(120) && took < Duration::from_millis(1500), "{took:?}");
     assert!(err.to_string().contains("last status: creating"), "{err}");
 }
 
@@ -714,5 +714,5 @@ fn client_wide_poll_defaults() {
         .build()
         .unwrap();
     let err = snapshots::wait_for_status(&client, ALPHA, SnapshotStatus::Available, &WaitOpts::new()).unwrap_err();
-    assert!(matches!(&err, Error::Wait(w) if w.kind == WaitErrorKind::TimedOut && w.elapsed < Duration::from_millis(300)), "{err:?}");
+    assert!(matches!(&err, Error::Wait(w) if w.kind == WaitErrorKind::TimedOut && w.elapsed < Duration::from_millis(1500)), "{err:?}");
 }
