@@ -350,7 +350,13 @@ impl ServiceClient {
     /// Sends one HTTP request and reads the answer, whatever its status.
     fn run(&self, req: ureq::http::request::Builder, body: Option<Vec<u8>>, method: Method, url: &Url) -> Result<Raw> {
         let req = req.header("Accept", "application/json").header("User-Agent", self.inner.user_agent.as_str());
-        let transport = |source: ureq::Error| Error::Transport { method: method.to_string(), url: url.to_string(), source, attempts: 1 };
+        #[cfg(feature = "log")]
+        let start = std::time::Instant::now();
+        let transport = |source: ureq::Error| {
+            #[cfg(feature = "log")]
+            log::debug!(target: "cinder_snapshots", "{method} {url} failed after {:?}: {source}", start.elapsed());
+            Error::Transport { method: method.to_string(), url: url.to_string(), source, attempts: 1 }
+        };
         let built = match body {
             Some(b) => req.body(b).map(|r| self.inner.agent.run(r)),
             None => req.body(()).map(|r| self.inner.agent.run(r)),
@@ -366,6 +372,14 @@ impl ServiceClient {
         let mut body = Vec::with_capacity(resp.body().content_length().unwrap_or(0).min(limit).try_into().unwrap_or(0));
         std::io::Read::read_to_end(&mut resp.body_mut().with_config().limit(limit).reader(), &mut body)
             .map_err(|e| transport(ureq::Error::from(e)))?;
+        #[cfg(feature = "log")]
+        log::debug!(
+            target: "cinder_snapshots",
+            "{method} {url} {status} in {:?}, {} bytes, request id {}",
+            start.elapsed(),
+            body.len(),
+            request_id.as_deref().unwrap_or("-")
+        );
         Ok(Raw { status, request_id, retry_after, subject_token, body })
     }
 }
