@@ -57,7 +57,7 @@ impl Fixture {
         let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{name}.{ext}")));
         let request = read("request").unwrap_or_else(|e| panic!("fixture {name}.request: {e}"));
         let headers = read("headers").unwrap_or_else(|e| panic!("fixture {name}.headers: {e}"));
-        let response_body = read("json").or_else(|_| read("body")).unwrap_or_default();
+        let response_body = renew_token_times(read("json").or_else(|_| read("body")).unwrap_or_default());
 
         let (head, body) = request.split_once("\n\n").unwrap_or((request.as_str(), ""));
         let mut lines = head.lines();
@@ -163,6 +163,27 @@ impl Fixture {
         }
         m.with_body(rewrite_hosts(&self.response_body, &server.url()))
     }
+}
+
+/// A recorded Keystone token body with its `issued_at`/`expires_at` moved so that it was
+/// issued now, keeping the recorded lifetime: a recording's token expired an hour after it
+/// was made, and a client rightly refuses to use an expired token. Other bodies are returned
+/// unchanged.
+fn renew_token_times(body: String) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) else { return body };
+    let (Some(issued), Some(expires)) = (json["token"]["issued_at"].as_str(), json["token"]["expires_at"].as_str()) else {
+        return body;
+    };
+    let parse = |s: &str| time::OffsetDateTime::parse(s, &Rfc3339).unwrap_or_else(|e| panic!("recorded token time {s}: {e}"));
+    let lifetime = parse(expires) - parse(issued);
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("whole second");
+    let format = |t: time::OffsetDateTime| {
+        let s = t.format(&Rfc3339).expect("RFC 3339");
+        // Keystone's shape: six fraction digits and `Z`.
+        format!("{}.000000Z", s.trim_end_matches('Z'))
+    };
+    body.replace(issued, &format(now)).replace(expires, &format(now + lifetime))
 }
 
 /// Replaces the recorded server addresses (Keystone on :5000, Cinder on :8776) with the
