@@ -71,7 +71,10 @@ pub mod error;
 pub mod snapshots;
 mod timestamp;
 
-pub use auth::{AuthMethod, AuthOptions, Domain, Interface, Scope, Secret, User};
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+compile_error!("cinder-snapshots needs a TLS backend: enable the `rustls` (default) or the `native-tls` feature");
+
+pub use auth::{AuthMethod, AuthOptions, Domain, Interface, Scope, Secret, TokenCache, User};
 pub use client::{
     Method, Microversion, MicroversionPolicy, PollPolicy, Request, Response, RetryPolicy, ServiceClient, ServiceClientBuilder,
 };

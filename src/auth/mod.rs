@@ -2,13 +2,16 @@
 //! choice of the block-storage endpoint from the catalog.
 //!
 //! Nothing here talks to the network: the client sends what this module builds and hands
-//! back what Keystone answered.
+//! back what Keystone answered. The opt-in [`TokenCache`] keeps tokens on disk between
+//! processes.
 
+mod cache;
 mod catalog;
 mod options;
 mod secret;
 pub(crate) mod token;
 
+pub use cache::TokenCache;
 pub use catalog::Interface;
 pub(crate) use catalog::select_endpoint;
 pub use options::{AuthMethod, AuthOptions, Domain, Scope, User};

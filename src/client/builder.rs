@@ -5,7 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::{Inner, Microversion, MicroversionPolicy, ServiceClient, Session, parse_endpoint};
-use crate::auth::{AuthOptions, Interface, Scope, Secret};
+use crate::auth::{AuthOptions, Interface, Scope, Secret, TokenCache};
 use crate::error::{Error, Result};
 
 /// How the waits poll: the client's defaults, each overridable per wait.
@@ -80,7 +80,7 @@ impl Default for RetryPolicy {
 ///
 /// Defaults: public interface, any region (an error if the catalog has several), microversion
 /// negotiated, connect timeout 10 s, request timeout 60 s, TLS verified against the
-/// WebPKI roots, re-authentication on, [`RetryPolicy::default`], responses up to 32 MiB,
+/// WebPKI roots (rustls, the default) or the platform's store (feature `native-tls`), re-authentication on, [`RetryPolicy::default`], responses up to 32 MiB,
 /// redirects never followed (a token is never sent to another place).
 #[derive(Debug, Clone)]
 #[must_use]
@@ -100,6 +100,7 @@ pub struct ServiceClientBuilder {
     max_response_bytes: u64,
     poll: PollPolicy,
     retry: RetryPolicy,
+    token_cache: Option<TokenCache>,
 }
 
 impl ServiceClientBuilder {
@@ -120,6 +121,7 @@ impl ServiceClientBuilder {
             max_response_bytes: 32 << 20,
             poll: PollPolicy::default(),
             retry: RetryPolicy::default(),
+            token_cache: None,
         }
     }
 
@@ -173,7 +175,8 @@ impl ServiceClientBuilder {
         self
     }
 
-    /// Trust the certificates in this PEM file (instead of the WebPKI roots).
+    /// Trust the certificates in this PEM file (instead of the WebPKI roots, or the
+    /// platform's store with the `native-tls` feature).
     pub fn ca_bundle(mut self, path: impl AsRef<Path>) -> Self {
         self.ca_bundle = Some(path.as_ref().to_owned());
         self
@@ -217,6 +220,13 @@ impl ServiceClientBuilder {
         self
     }
 
+    /// Keep tokens in this on-disk cache and reuse them across processes (off by default).
+    /// See [`TokenCache`].
+    pub fn token_cache(mut self, cache: TokenCache) -> Self {
+        self.token_cache = Some(cache);
+        self
+    }
+
     /// Checks the configuration and builds the client. No request is sent yet.
     pub fn build(self) -> Result<ServiceClient> {
         if let Some(auth) = &self.auth {
@@ -234,6 +244,9 @@ impl ServiceClientBuilder {
         let endpoint_override = self.endpoint_override.as_deref().map(parse_endpoint).transpose()?;
 
         let mut tls = ureq::tls::TlsConfig::builder().disable_verification(self.insecure);
+        if cfg!(feature = "native-tls") {
+            tls = tls.provider(ureq::tls::TlsProvider::NativeTls).root_certs(ureq::tls::RootCerts::PlatformVerifier);
+        }
         if let Some(path) = &self.ca_bundle {
             tls = tls.root_certs(read_ca_bundle(path)?);
         }
@@ -249,9 +262,11 @@ impl ServiceClientBuilder {
         let session = self.static_session.map(|(endpoint, token)| {
             Arc::new(Session { token, refresh_at: None, endpoint: endpoint_override.clone().unwrap_or(endpoint), generation: 0 })
         });
+        let token_cache = self.auth.as_ref().and_then(TokenCache::key).and_then(|key| Some((self.token_cache?, key)));
         Ok(ServiceClient::from_parts(Inner {
             agent,
             auth: self.auth,
+            token_cache,
             endpoint_override,
             interface: self.interface,
             region: self.region,

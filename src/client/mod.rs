@@ -6,9 +6,11 @@
 //! the one re-authentication after a 401.
 
 mod builder;
+mod clouds;
 mod env;
 mod microversion;
 mod request;
+mod settings;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
@@ -25,7 +27,7 @@ pub use request::{Method, Request, Response};
 pub(crate) use request::{check_segment, query_string};
 
 use crate::auth::token::TokenBody;
-use crate::auth::{AuthOptions, Interface, Secret, select_endpoint};
+use crate::auth::{AuthOptions, Interface, Secret, TokenCache, select_endpoint};
 use crate::error::{ApiError, Error, Result, parse_fault};
 
 /// A blocking client for the block-storage (Cinder v3) endpoint.
@@ -56,6 +58,8 @@ struct Inner {
     agent: ureq::Agent,
     /// Credentials; `None` for a client made from a ready token and endpoint.
     auth: Option<AuthOptions>,
+    /// The on-disk token cache and this client's key in it.
+    token_cache: Option<(TokenCache, String)>,
     endpoint_override: Option<Url>,
     interface: Interface,
     region: Option<String>,
@@ -130,6 +134,11 @@ impl ServiceClient {
         ServiceClientBuilder::from_env()?.build()
     }
 
+    /// A client for cloud `name` of clouds.yaml; see [`ServiceClientBuilder::from_cloud`].
+    pub fn from_cloud(name: &str) -> Result<ServiceClient> {
+        ServiceClientBuilder::from_cloud(name)?.build()
+    }
+
     fn from_parts(inner: Inner) -> Self {
         ServiceClient { inner: Arc::new(inner) }
     }
@@ -198,7 +207,7 @@ impl ServiceClient {
             };
             if raw.status == 401 && !replayed && self.can_reauthenticate() {
                 replayed = true;
-                session = self.refresh(Some(session.generation))?;
+                session = self.refresh(Some(session.generation), true)?;
                 continue;
             }
             if retries_left && matches!(raw.status, 429 | 502 | 503 | 504) {
@@ -228,14 +237,15 @@ impl ServiceClient {
         let current = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone();
         match current {
             Some(s) if s.is_fresh() || !self.can_reauthenticate() => Ok(s),
-            Some(s) => self.refresh(Some(s.generation)),
-            None => self.refresh(None),
+            Some(s) => self.refresh(Some(s.generation), false),
+            None => self.refresh(None, false),
         }
     }
 
     /// Fetches a new token unless another thread already replaced the session `stale`
     /// names. Single-flight: one thread authenticates, the others wait and share its token.
-    fn refresh(&self, stale: Option<u64>) -> Result<Arc<Session>> {
+    /// `rejected`: Cinder refused the current token (401), so a cached copy is dropped.
+    fn refresh(&self, stale: Option<u64>, rejected: bool) -> Result<Arc<Session>> {
         let _flight = self.inner.flight.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(s) = self.inner.session.read().unwrap_or_else(PoisonError::into_inner).clone() {
             if Some(s.generation) != stale && s.is_fresh() {
@@ -246,13 +256,43 @@ impl ServiceClient {
             return Err(Error::Config("the client has no credentials to authenticate with".into()));
         };
         let generation = stale.map_or(1, |g| g + 1);
-        let session = Arc::new(self.authenticate_with(auth, generation)?);
+        let session = match &self.inner.token_cache {
+            Some((cache, key)) => self.cached_session(cache, key, rejected, generation).map_or_else(
+                || {
+                    let (token, body, raw) = self.authenticate_with(auth)?;
+                    let session = self.session_from(token, &body, generation)?;
+                    cache.store(key, &session.token, &raw);
+                    Ok::<_, Error>(session)
+                },
+                Ok,
+            )?,
+            None => {
+                let (token, body, _) = self.authenticate_with(auth)?;
+                self.session_from(token, &body, generation)?
+            }
+        };
+        let session = Arc::new(session);
         *self.inner.session.write().unwrap_or_else(PoisonError::into_inner) = Some(session.clone());
         Ok(session)
     }
 
-    /// One token request to Keystone, and the endpoint from its catalog.
-    fn authenticate_with(&self, auth: &AuthOptions, generation: u64) -> Result<Session> {
+    /// A fresh session from the on-disk cache, if it has one; a rejected token is dropped.
+    fn cached_session(&self, cache: &TokenCache, key: &str, rejected: bool, generation: u64) -> Option<Session> {
+        if rejected {
+            cache.remove(key);
+            return None;
+        }
+        let cached = cache.load(key)?;
+        let body: TokenBody = serde_json::from_slice(&cached.body).ok()?;
+        let session = self.session_from(cached.token, &body, generation).ok()?;
+        let usable = session.refresh_at.is_some() && session.is_fresh();
+        #[cfg(feature = "log")]
+        log::debug!(target: "cinder_snapshots", "token cache {}: {}", cache.dir().display(), if usable { "hit" } else { "stale" });
+        usable.then_some(session)
+    }
+
+    /// One token request to Keystone: the token, its parsed answer and the raw answer body.
+    fn authenticate_with(&self, auth: &AuthOptions) -> Result<(Secret, TokenBody, Vec<u8>)> {
         let url = auth.tokens_url()?;
         let (method, request) = if auth.is_token_passthrough() {
             // Validate the token we already have and read its catalog.
@@ -287,6 +327,12 @@ impl ServiceClient {
             message: e.to_string(),
             excerpt: crate::error::excerpt(&request.body),
         })?;
+        Ok((Secret::new(token), body, request.body))
+    }
+
+    /// A session from a token and Keystone's answer: the endpoint from its catalog (or the
+    /// override) and the time to refresh it.
+    fn session_from(&self, token: Secret, body: &TokenBody, generation: u64) -> Result<Session> {
         let endpoint = match &self.inner.endpoint_override {
             Some(url) => url.clone(),
             None => {
@@ -298,7 +344,7 @@ impl ServiceClient {
             let lifetime = body.token.issued_at.map_or(Duration::from_secs(3600), |issued| (expires - issued).unsigned_abs());
             expires - (lifetime / 4).min(Duration::from_secs(120))
         });
-        Ok(Session { token: Secret::new(token), refresh_at, endpoint, generation })
+        Ok(Session { token, refresh_at, endpoint, generation })
     }
 
     /// The microversion to send: pinned, or negotiated once and shared by clones.
