@@ -94,6 +94,10 @@ fn verification_is_on_by_default() {
     let err = snapshots::get(&builder(&server).build().unwrap(), "da89784d-f5b3-463b-b79a-e0d97710ff99").unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.to_string().to_lowercase().contains("certificate") || format!("{err:?}").contains("UnknownIssuer"), "{err:?}");
+    // The backend the features chose did the refusing.
+    let backend = if cfg!(feature = "native-tls") { "NativeTls" } else { "InvalidCertificate(UnknownIssuer)" };
+    assert!(format!("{err:?}").contains(backend), "{err:?}");
+    assert!(matches!(err, Error::Transport { attempts: 1, .. }), "a refused certificate is not retried: {err:?}");
     assert_eq!(server.served.load(Ordering::SeqCst), 0, "no request got through");
 }
 

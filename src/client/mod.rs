@@ -461,8 +461,14 @@ fn finish(raw: Raw, method: Method, url: Url, attempts: u32) -> Result<Response>
 /// Failures after which the same request may simply be sent again: the connection was
 /// refused, reset or closed, or the answer was garbled. Timeouts are not retried (each
 /// would cost the whole timeout again), nor DNS, TLS or size-limit failures.
+/// A transport failure worth another try: not a certificate refused by TLS (rustls reports
+/// it as invalid data), which would fail the same way again.
 fn retryable(e: &ureq::Error) -> bool {
-    matches!(e, ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_))
+    match e {
+        ureq::Error::Io(io) => io.kind() != std::io::ErrorKind::InvalidData,
+        ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => true,
+        _ => false,
+    }
 }
 
 /// The delay before retry number `attempt`: exponential, capped, with jitter (half to all
