@@ -1,0 +1,90 @@
+"""`cinder-snapshots list` against `openstack volume snapshot list`, side by side on the same
+real local cloud (scripts/bench-cli runs this). Whole processes, measured with wait4: wall
+time, CPU (user + sys) and peak RSS; medians of BENCH_RUNS runs, and ratios ours/peer.
+
+Arguments: OURS (the cinder-snapshots binary) OPENSTACK (the openstack command) ENV_FILE
+(admin.env of the local cloud) SNAPSHOTS (how many to create for the listing).
+"""
+
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def load_env(path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].partition("=")
+                env[key] = shlex.split(value)[0] if value else ""
+    return env
+
+
+def run(argv, env):
+    """One whole process: (wall s, cpu s, peak RSS MiB, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{argv} failed ({proc.returncode}): {err.decode(errors='replace')}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.decode()
+
+
+def main():
+    ours, openstack, env_file, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    runs = int(os.environ.get("BENCH_RUNS", "10"))
+    env = load_env(env_file)
+    cache = tempfile.mkdtemp(prefix="bench-cli-cache-")
+    env["XDG_CACHE_HOME"] = cache
+
+    vol = run([openstack, "volume", "create", "--size", "1", "-f", "value", "-c", "id", "bench-cli"], env)[3].strip()
+    created = []
+    try:
+        for _ in range(60):
+            status = run([openstack, "volume", "show", "-f", "value", "-c", "status", vol], env)[3].strip()
+            if status == "available":
+                break
+            time.sleep(1)
+        for i in range(count):
+            out = run([ours, "--json", "create", "--volume", vol, "--wait", f"bench-cli-{i:03}"], env)[3]
+            created.append(out.split('"id":')[1].split('"')[1])
+
+        jobs = [
+            ("cinder-snapshots list (token cache warm)", [ours, "list"]),
+            ("cinder-snapshots list --no-token-cache", [ours, "--no-token-cache", "list"]),
+            ("openstack volume snapshot list", [openstack, "volume", "snapshot", "list"]),
+        ]
+        run(jobs[0][1], env)  # fills the token cache
+        results = {}
+        for name, argv in jobs:
+            samples = [run(argv, env) for _ in range(runs)]
+            rows = sum(1 for line in samples[0][3].splitlines() if "bench-cli-" in line)
+            if rows != count:
+                sys.exit(f"{name} listed {rows} of the {count} snapshots")
+            results[name] = tuple(statistics.median(s[i] for s in samples) for i in range(3))
+        print(f"== {count} snapshots on the local Keystone + Cinder, medians of {runs} runs, whole processes")
+        print(f"{'':44} {'wall s':>8} {'CPU s':>8} {'RSS MiB':>8}")
+        for name, (wall, cpu, rss) in results.items():
+            print(f"{name:44} {wall:8.3f} {cpu:8.3f} {rss:8.1f}")
+        peer = results["openstack volume snapshot list"]
+        for name in list(results)[:2]:
+            wall, cpu, rss = results[name]
+            print(f"ratio {name:38} wall {wall / peer[0]:.3f}  CPU {cpu / peer[1]:.3f}  RSS {rss / peer[2]:.3f}")
+    finally:
+        for sid in created:
+            subprocess.run([ours, "delete", "--wait", sid], env=env, capture_output=True)
+        subprocess.run([openstack, "volume", "delete", vol], env=env, capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
