@@ -47,6 +47,8 @@ def main():
     cache = tempfile.mkdtemp(prefix="bench-cli-cache-")
     env["XDG_CACHE_HOME"] = cache
 
+    # The local cloud's default quota is 10 snapshots.
+    run([openstack, "quota", "set", "--snapshots", str(count + 10), env["OS_PROJECT_NAME"]], env)
     vol = run([openstack, "volume", "create", "--size", "1", "-f", "value", "-c", "id", "bench-cli"], env)[3].strip()
     created = []
     try:

@@ -8,6 +8,19 @@
 //!
 //! # Authenticating
 //!
+//! Pick the source your users already have:
+//!
+//! - [`ServiceClient::from_env`]: the `OS_*` variables of an openrc file (password, token or
+//!   application credential; `OS_CLOUD` selects a cloud of clouds.yaml, the other variables
+//!   laid over it).
+//! - [`ServiceClient::from_cloud`]: a cloud of clouds.yaml, found and merged with
+//!   secure.yaml as openstacksdk does.
+//! - [`ServiceClient::builder`] with [`AuthOptions`]: in code, with a [`Scope`], region,
+//!   interface, endpoint override, timeouts, CA bundle.
+//! - [`ServiceClient::with_token`]: a token and endpoint you already have, no Keystone.
+//!
+//! Short processes run one after the other can share one token through a [`TokenCache`].
+//!
 //! ```no_run
 //! use cinder_snapshots::{AuthOptions, Domain, Scope, ServiceClient};
 //! // From OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, ... (an openrc file):
@@ -47,6 +60,14 @@
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
 //!
+//! `list_detail` returns a lazy iterator: pages are fetched as you go (marker pagination,
+//! following the server's next links), so listing 100k snapshots takes a few MiB. Use
+//! `.pages()` for whole pages, `.all()` to collect. [`snapshots::wait_for_status`] and
+//! [`snapshots::wait_for_delete`] poll with a growing interval, end early on a failure
+//! status with Cinder's own message about it, and report progress through
+//! [`snapshots::WaitOpts::on_progress`]. Careful with metadata:
+//! [`snapshots::update_metadata`] replaces all of it; [`snapshots::merge_metadata`] merges.
+//!
 //! # Errors
 //!
 //! Every call returns [`Result`]. An error answer from the server is an [`Error::Api`]
@@ -61,6 +82,25 @@
 //! the server once and uses the highest version both know ([`Microversion::LATEST_KNOWN`]
 //! is 3.71); [`MicroversionPolicy::Pinned`] skips that request. Options that need a higher
 //! version than the client uses are refused with the version they need, never dropped.
+//!
+//! # Failures, retries and timeouts
+//!
+//! Connect (10 s) and whole-request (60 s) timeouts are on by default. GET, PUT and DELETE
+//! are retried on connection failures and 429/502/503/504 with capped backoff and
+//! `Retry-After` ([`RetryPolicy`]); POST never is, except the one replay after a 401. The
+//! attempts made are in the error.
+//!
+//! # Examples and the command line
+//!
+//! `examples/`: `nightly_snapshots` (snapshot tagged volumes, prune by age),
+//! `wait_with_progress`, `find_by_name`, `snapshot_lifecycle`, `list_snapshots`. With the
+//! `cli` feature, the `cinder-snapshots` binary does every call from the shell (`--json`,
+//! documented exit codes).
+//!
+//! # Features
+//!
+//! `rustls` (default) or `native-tls` for TLS; `clouds-yaml` (default) for clouds.yaml;
+//! `log` for one debug line per request; `cli` for the binary.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
