@@ -2,100 +2,287 @@
 //! Keystone v3 authentication.
 //!
 //! Small and synchronous: built on `ureq`, no async runtime. One [`ServiceClient`]
-//! authenticates (password, token or application credential, from code or the standard
-//! `OS_*` variables), finds the block-storage endpoint in the catalog, negotiates the
-//! microversion once, and carries every call of the [`snapshots`] module.
+//! authenticates, finds the block-storage endpoint in the catalog, negotiates the
+//! microversion once, and carries every call of the [`snapshots`] module. Clones share one
+//! connection pool, one token and one microversion, and a client is `Send + Sync`. Nothing
+//! is sent until the first call (or [`ServiceClient::authenticate`], to surface
+//! configuration errors early).
 //!
 //! # Authenticating
 //!
-//! Pick the source your users already have:
-//!
-//! - [`ServiceClient::from_env`]: the `OS_*` variables of an openrc file (password, token or
-//!   application credential; `OS_CLOUD` selects a cloud of clouds.yaml, the other variables
-//!   laid over it).
-//! - [`ServiceClient::from_cloud`]: a cloud of clouds.yaml, found and merged with
-//!   secure.yaml as openstacksdk does.
-//! - [`ServiceClient::builder`] with [`AuthOptions`]: in code, with a [`Scope`], region,
-//!   interface, endpoint override, timeouts, CA bundle.
-//! - [`ServiceClient::with_token`]: a token and endpoint you already have, no Keystone.
-//!
-//! Short processes run one after the other can share one token through a [`TokenCache`].
+//! - [`ServiceClient::from_env`]: the `OS_*` variables of an openrc file: `OS_AUTH_URL`,
+//!   `OS_USERNAME` or `OS_USER_ID`, `OS_PASSWORD`, `OS_USER_DOMAIN_NAME`, `OS_PROJECT_NAME`
+//!   or `OS_PROJECT_ID`, `OS_PROJECT_DOMAIN_NAME`, `OS_TOKEN`,
+//!   `OS_APPLICATION_CREDENTIAL_ID`/`_NAME`/`_SECRET`, `OS_REGION_NAME`, `OS_INTERFACE`,
+//!   `OS_CACERT`, `OS_VOLUME_API_VERSION`, ... (the full list is on
+//!   [`ServiceClientBuilder::from_env`]). `OS_CLOUD` selects a cloud of clouds.yaml and lays
+//!   the other variables over it. A missing or contradictory variable is an
+//!   [`Error::Config`] that names it. [`ServiceClientBuilder::from_vars`] reads the same
+//!   names from a list you give, and `ServiceClientBuilder::from_env()` returns the builder
+//!   so that you can change settings before `build()`.
+//! - [`ServiceClient::builder`] with [`AuthOptions`]: [`AuthOptions::password`] (a user by
+//!   name within a [`Domain`]), [`AuthOptions::password_user_id`], [`AuthOptions::token`]
+//!   (an existing Keystone token: used as it is without a scope, exchanged for a new one
+//!   with a scope), [`AuthOptions::application_credential`] (by id) or
+//!   [`AuthOptions::application_credential_name`] (by name and owner).
+//! - [`ServiceClient::with_token`]: a token and a Cinder endpoint you already have; no
+//!   Keystone request at all, and no re-authentication: a 401 is returned as it is.
 //!
 //! ```no_run
-//! use cinder_snapshots::{AuthOptions, Domain, Scope, ServiceClient};
+//! use cinder_snapshots::{AuthOptions, Domain, Interface, Scope, ServiceClient};
 //! // From OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, ... (an openrc file):
 //! let client = ServiceClient::from_env()?;
-//! // Or in code:
+//!
+//! // A password, for a user by name within a domain, scoped to a project:
 //! let client = ServiceClient::builder(AuthOptions::password(
 //!     "https://keystone.example.com/v3", "ops", Domain::name("Default"), "secret",
 //! ))
 //! .scope(Scope::project_name("ops", Domain::name("Default")))
+//! .region("RegionOne")
+//! .interface(Interface::Internal)
 //! .build()?;
-//! // Or with a ready token and endpoint, no Keystone at all:
+//!
+//! // A password for a user by id, a project by id:
+//! let auth = AuthOptions::password_user_id("https://keystone.example.com/v3", "2c7a9e5b", "secret")
+//!     .with_scope(Scope::project_id("8f1e2d3c"));
+//! let client = ServiceClient::builder(auth).build()?;
+//!
+//! // An application credential (it carries its own project: leave the scope alone):
+//! let auth = AuthOptions::application_credential("https://keystone.example.com/v3", "a1b2c3", "cred-secret");
+//! let client = ServiceClient::builder(auth).build()?;
+//!
+//! // A ready token and endpoint, no Keystone:
 //! let client = ServiceClient::with_token("https://cinder.example.com:8776/v3/PROJECT", "gAAAA...")?.build()?;
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
 //!
 //! The token is refreshed shortly before it expires; a 401 from Cinder triggers one
-//! re-authentication (shared by every thread that hit it) and one replay.
+//! re-authentication (shared by every thread that hit it) and one replay. Short processes
+//! run one after the other can share one token through an on-disk [`TokenCache`]
+//! ([`ServiceClientBuilder::token_cache`]). Passwords, tokens and secrets are [`Secret`]s:
+//! they never appear in `Debug`, `Display` or any error.
 //!
-//! # Listing, waiting, labelling, pruning
+//! # Scope, region, interface and endpoint
+//!
+//! - Scope ([`ServiceClientBuilder::scope`] or [`AuthOptions::with_scope`]): a [`Scope`]:
+//!   [`Scope::project_name`] within a domain, [`Scope::project_id`], [`Scope::Domain`], or
+//!   [`Scope::Default`] (the user's default project; the default). Application credentials
+//!   must keep [`Scope::Default`]: any other scope is an [`Error::Config`] from `build()`. A
+//!   domain-scoped token has no project endpoints in its catalog, so it needs an endpoint
+//!   override to reach Cinder.
+//! - Endpoint: looked up in the catalog as `block-storage`, then `volumev3`, then `volume`
+//!   (v3 URLs only). [`ServiceClientBuilder::interface`] picks the [`Interface`] (public by
+//!   default); [`ServiceClientBuilder::region`] the region, needed when the catalog has
+//!   endpoints in several; [`ServiceClientBuilder::endpoint_override`] skips the catalog's
+//!   URL for yours. No match is an [`Error::EndpointNotFound`] saying what the catalog had.
+//!
+//! # Listing
+//!
+//! [`snapshots::list_detail`] (every field) and [`snapshots::list`] (the summary fields)
+//! return a [`Pager`](snapshots::Pager): a lazy iterator of `Result<Snapshot>` that fetches
+//! one page at a time as you consume it, following the server's next links (marker
+//! pagination), so a listing of 100k snapshots takes a few MiB. [`snapshots::ListOpts`]
+//! holds the filters (name, status, volume, metadata, `name~`/`description~`, project for
+//! admins with `all_tenants`), the sort and the paging; a field left at its default is not
+//! sent. [`Pager::pages`](snapshots::Pager::pages) yields whole
+//! [`SnapshotPage`](snapshots::SnapshotPage)s, with the total `count` when `with_count` is
+//! set (3.45+); [`Pager::all`](snapshots::Pager::all) collects everything.
 //!
 //! ```no_run
-//! use cinder_snapshots::{ServiceClient, snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, WaitOpts}};
-//! use time::{Duration, OffsetDateTime};
+//! use std::collections::BTreeMap;
+//! use cinder_snapshots::{ServiceClient, snapshots::{self, ListOpts, SnapshotStatus}};
+//! let client = ServiceClient::from_env()?;
+//!
+//! let opts = ListOpts {
+//!     status: Some(SnapshotStatus::Available),
+//!     metadata: BTreeMap::from([("created-by".to_owned(), "nightly".to_owned())]),
+//!     sort: Some("created_at:asc".into()),
+//!     ..Default::default()
+//! };
+//! for snap in snapshots::list_detail(&client, &opts)? {
+//!     let snap = snap?; // one page is fetched when the previous one is used up
+//!     println!("{} {} {:?}", snap.id, snap.status, snap.created_at);
+//! }
+//!
+//! let opts = ListOpts { limit: Some(100), with_count: true, ..Default::default() };
+//! for page in snapshots::list_detail(&client, &opts)?.pages() {
+//!     let page = page?;
+//!     println!("{} snapshots on this page, {:?} in all", page.snapshots.len(), page.count);
+//! }
+//!
+//! let all = snapshots::list_detail(&client, &ListOpts::default())?.all()?;
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
+//!
+//! [`snapshots::find_by_name`] returns the one snapshot with a name, or
+//! [`Error::NoMatch`] / [`Error::MultipleMatches`] (with the ids): Cinder's names are not
+//! unique.
+//!
+//! # Creating and waiting
+//!
+//! [`snapshots::create`] answers at once with status `creating`;
+//! [`snapshots::wait_for_status`] polls until the snapshot reaches a status and returns it,
+//! and [`snapshots::wait_for_delete`] until it is gone. A wait checks at once, then with a
+//! growing interval; it ends early when the snapshot reaches a failure status (`error`, or
+//! `error_deleting` for a delete), disappears, or goes back to `available` during a delete,
+//! and tolerates a few consecutive transient errors. [`snapshots::WaitOpts`] overrides the
+//! client's [`PollPolicy`] for one wait (timeout, intervals, failure statuses) and adds a
+//! cancel flag and an [`on_progress`](snapshots::WaitOpts::on_progress) callback that sees
+//! every snapshot polled.
+//!
+//! A wait that does not reach its target is an [`Error::Wait`] holding a
+//! [`WaitError`](snapshots::WaitError): its [`kind`](snapshots::WaitErrorKind) (`Failed`
+//! with the status, `TimedOut`, `Cancelled`, `Vanished`, `DeleteRefused`), the snapshot id,
+//! the target, the last snapshot seen, the time spent, and for a failure Cinder's own user
+//! message about the snapshot (3.3+), which often says why.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use cinder_snapshots::{Error, ServiceClient, snapshots::{self, CreateOpts, SnapshotStatus, WaitErrorKind, WaitOpts}};
 //! let client = ServiceClient::from_env()?;
 //! let snap = snapshots::create(&client, &CreateOpts::new("5aa119a8-d25b-45a7-8d1b-88e127885635")
-//!     .name("nightly").metadata("retention", "7d"))?;
-//! snapshots::wait_for_status(&client, &snap.id, SnapshotStatus::Available, &WaitOpts::new())?;
+//!     .name("nightly").force(true).metadata("created-by", "nightly"))?;
 //!
-//! let week_ago = OffsetDateTime::now_utc() - Duration::days(7);
-//! let opts = ListOpts { volume_id: Some(snap.volume_id.clone()), ..Default::default() };
-//! for old in snapshots::list_detail(&client, &opts)? {
-//!     let old = old?;
-//!     if old.created_at.is_some_and(|t| t < week_ago) {
-//!         snapshots::delete(&client, &old.id)?;
+//! let opts = WaitOpts::new()
+//!     .timeout(Duration::from_secs(600))
+//!     .on_progress(|s| eprintln!("{} {}", s.status, s.progress.as_deref().unwrap_or("")));
+//! match snapshots::wait_for_status(&client, &snap.id, SnapshotStatus::Available, &opts) {
+//!     Ok(snap) => println!("{} is available", snap.id),
+//!     Err(Error::Wait(w)) if w.kind == WaitErrorKind::TimedOut => {
+//!         eprintln!("still {:?} after {:?}", w.last.as_ref().map(|s| &s.status), w.elapsed)
+//!     }
+//!     // "snapshot ... went to error while waiting for available (12.0 s): <Cinder's message>"
+//!     Err(e) => return Err(e),
+//! }
+//!
+//! snapshots::delete(&client, &snap.id)?;
+//! snapshots::wait_for_delete(&client, &snap.id, &WaitOpts::new())?;
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
+//!
+//! # Metadata
+//!
+//! **[`snapshots::update_metadata`] REPLACES all of a snapshot's metadata**: every key not
+//! given is deleted. To add or change items and keep the others, use
+//! [`snapshots::merge_metadata`]. Single items: [`snapshots::get_metadata_key`],
+//! [`snapshots::set_metadata_key`], [`snapshots::delete_metadata_key`]; all of them:
+//! [`snapshots::get_metadata`]. Keys and values are checked before sending.
+//!
+//! ```no_run
+//! use cinder_snapshots::{ServiceClient, snapshots::{self, UpdateMetadataOpts}};
+//! let client = ServiceClient::from_env()?;
+//! let id = "b36476e5-d18b-47f9-ac69-4818cb43ee21";
+//! // Adds or changes `owner`; every other item stays.
+//! snapshots::merge_metadata(&client, id, &UpdateMetadataOpts::new().set("owner", "ops"))?;
+//! // Afterwards `tier` is the ONLY item: `owner` and the rest are gone.
+//! snapshots::update_metadata(&client, id, &UpdateMetadataOpts::new().set("tier", "gold"))?;
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
+//!
+//! # Errors
+//!
+//! Every call returns [`Result`] with one [`Error`] type. Its variants say where a failure
+//! came from: [`Error::Api`] (the server answered 4xx/5xx), [`Error::Auth`] (Keystone),
+//! [`Error::EndpointNotFound`], [`Error::Transport`] (DNS, connect, TLS, timeout),
+//! [`Error::Decode`] and [`Error::InvalidResponse`] (an unusable answer),
+//! [`Error::InvalidInput`] (refused before any request), [`Error::Config`],
+//! [`Error::NoMatch`], [`Error::MultipleMatches`] and [`Error::Wait`].
+//!
+//! An [`ApiError`] (from [`Error::api`], also inside [`Error::Auth`]) has the HTTP status,
+//! the method and URL, Cinder's fault name (`itemNotFound`, `badRequest`, `overLimit`, ...)
+//! and message, the request id (`x-openstack-request-id`) to give your operator, the
+//! `retry_after` the server asked for, and the number of attempts made ([`Error::Transport`]
+//! counts them too). Helpers classify an error without matching: [`Error::status`],
+//! [`Error::request_id`], [`Error::is_not_found`] (404, or a name that matched nothing),
+//! [`Error::is_bad_request`] (Cinder's "wrong state" is a 400), [`Error::is_unauthorized`],
+//! [`Error::is_forbidden`], [`Error::is_conflict`], [`Error::is_over_limit`] (a quota's 413,
+//! or 429), [`Error::is_microversion_unsupported`] (406) and [`Error::is_transient`].
+//!
+//! ```no_run
+//! use cinder_snapshots::{ServiceClient, snapshots};
+//! let client = ServiceClient::from_env()?;
+//! match snapshots::delete(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21") {
+//!     Ok(()) => {}
+//!     Err(e) if e.is_not_found() => {} // already gone
+//!     Err(e) => {
+//!         if let Some(api) = e.api() {
+//!             eprintln!(
+//!                 "HTTP {} {:?}: {} (request id {:?}, {} attempt(s), retry after {:?})",
+//!                 api.status, api.fault, api.message, api.request_id, api.attempts, api.retry_after
+//!             );
+//!         }
+//!         return Err(e);
 //!     }
 //! }
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
 //!
-//! `list_detail` returns a lazy iterator: pages are fetched as you go (marker pagination,
-//! following the server's next links), so listing 100k snapshots takes a few MiB. Use
-//! `.pages()` for whole pages, `.all()` to collect. [`snapshots::wait_for_status`] and
-//! [`snapshots::wait_for_delete`] poll with a growing interval, end early on a failure
-//! status with Cinder's own message about it, and report progress through
-//! [`snapshots::WaitOpts::on_progress`]. Careful with metadata:
-//! [`snapshots::update_metadata`] replaces all of it; [`snapshots::merge_metadata`] merges.
-//!
-//! # Errors
-//!
-//! Every call returns [`Result`]. An error answer from the server is an [`Error::Api`]
-//! carrying the status, Cinder's fault name and message, and the request id; helpers such
-//! as [`Error::is_not_found`] classify it. Input the server would refuse is refused first,
-//! as [`Error::InvalidInput`]. Passwords, tokens and secrets never appear in any error,
-//! `Debug` or `Display` output.
-//!
 //! # Microversions
 //!
-//! Every request carries `OpenStack-API-Version: volume X.Y`. By default the client asks
-//! the server once and uses the highest version both know ([`Microversion::LATEST_KNOWN`]
-//! is 3.71); [`MicroversionPolicy::Pinned`] skips that request. Options that need a higher
-//! version than the client uses are refused with the version they need, never dropped.
+//! Every request carries `OpenStack-API-Version: volume X.Y`. By default
+//! ([`MicroversionPolicy::Negotiate`]) the client asks the server once and uses the highest
+//! version both know ([`Microversion::LATEST_KNOWN`] is 3.71).
+//! [`MicroversionPolicy::Pinned`] (or `OS_VOLUME_API_VERSION=3.N`) always sends one version
+//! and skips that request; [`ServiceClient::microversion`] says which is in use, and
+//! [`Request::microversion`] changes it for one raw request. A parameter that needs a
+//! higher version than the client uses (the metadata filter 3.22, sorting by name 3.30,
+//! `name~` 3.34, `with_count` 3.45, `consumes_quota` 3.65) is never dropped, since Cinder
+//! would ignore it or return an empty list: it is an [`Error::InvalidInput`] naming the
+//! parameter and the version it needs, before any request.
 //!
-//! # Failures, retries and timeouts
+//! ```
+//! use cinder_snapshots::{Error, Microversion, MicroversionPolicy, ServiceClient, snapshots::{self, ListOpts}};
+//! let client = ServiceClient::with_token("http://127.0.0.1:8776/v3/PROJECT", "gAAAA...")?
+//!     .microversion(MicroversionPolicy::Pinned(Microversion::new(3, 40)))
+//!     .build()?;
+//! let err = snapshots::list_detail(&client, &ListOpts { with_count: true, ..Default::default() }).unwrap_err();
+//! // "invalid input: with_count needs microversion 3.45 or later; the client uses 3.40 (...)"
+//! assert!(matches!(&err, Error::InvalidInput(m) if m.contains("with_count needs microversion 3.45")));
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
 //!
-//! Connect (10 s) and whole-request (60 s) timeouts are on by default. GET, PUT and DELETE
-//! are retried on connection failures and 429/502/503/504 with capped backoff and
-//! `Retry-After` ([`RetryPolicy`]); POST never is, except the one replay after a 401. The
-//! attempts made are in the error.
+//! # Retries and timeouts
+//!
+//! The client never hangs: a connect timeout (10 s) and a whole-request timeout (60 s) are
+//! on by default ([`ServiceClientBuilder::connect_timeout`],
+//! [`ServiceClientBuilder::timeout`]), response bodies are capped
+//! ([`ServiceClientBuilder::max_response_bytes`], 32 MiB) and redirects are never followed.
+//! GET, PUT and DELETE are retried on connection failures and on 429, 502, 503 and 504 with
+//! capped exponential backoff and jitter, honouring `Retry-After` up to a limit
+//! ([`RetryPolicy`], [`ServiceClientBuilder::retry_policy`], [`RetryPolicy::none`] to turn
+//! it off). POST (create, actions, metadata merge) is never retried, except the one replay
+//! after a 401, and a quota's 413 never is. The waits poll as the client's [`PollPolicy`]
+//! says ([`ServiceClientBuilder::poll_policy`]; by default up to 30 minutes, checks 1 s
+//! apart growing ×1.5 to 15 s), each overridable per wait with [`snapshots::WaitOpts`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use cinder_snapshots::{PollPolicy, RetryPolicy, ServiceClientBuilder};
+//! let client = ServiceClientBuilder::from_env()?
+//!     .connect_timeout(Duration::from_secs(5))
+//!     .timeout(Duration::from_secs(30))
+//!     .retry_policy(RetryPolicy { max_retries: 5, ..RetryPolicy::default() })
+//!     .poll_policy(PollPolicy { timeout: Some(Duration::from_secs(3600)), ..PollPolicy::default() })
+//!     .build()?;
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
+//!
+//! # Configuration files (clouds.yaml)
+//!
+//! clouds.yaml support is described on `ServiceClientBuilder::from_cloud`.
+//!
+//! # Calls this crate has no function for
+//!
+//! [`ServiceClient::send`] sends a raw [`Request`] (for example to the volumes API) with the
+//! client's token, microversion, retries and error mapping; [`ServiceClient::token`] hands
+//! out the token for other services.
 //!
 //! # Examples and the command line
 //!
-//! `examples/`: `nightly_snapshots` (snapshot tagged volumes, prune by age),
-//! `wait_with_progress`, `find_by_name`, `snapshot_lifecycle`, `list_snapshots`. With the
-//! `cli` feature, the `cinder-snapshots` binary does every call from the shell (`--json`,
-//! documented exit codes).
+//! `examples/`: `nightly_snapshots` (snapshot the given volumes, wait, prune the job's
+//! snapshots by age), `wait_with_progress`, `find_by_name`, `snapshot_lifecycle`,
+//! `list_snapshots`. With the `cli` feature, the `cinder-snapshots` binary does every call
+//! from the shell (`--json`, documented exit codes).
 //!
 //! # Features
 //!

@@ -1,58 +1,118 @@
 //! The `cinder-snapshots` tool against mocked servers replaying recorded exchanges: the exact
-//! requests, what it prints (tables, `--json`), its exit codes, and the token cache across
-//! runs. Each run gets a clean environment: only the variables given here.
+//! requests it sends, what it prints (tables, `--json`), its exit codes, and the token cache
+//! across runs. Each run gets a clean environment: `PATH`, a private `HOME` and
+//! `XDG_CACHE_HOME`, and only the `OS_*` variables given here.
+//!
+//! Every server here refuses (and counts) any request no mock expects, so that "exactly
+//! these requests" is checked, not only "at least these".
 #![cfg(feature = "cli")]
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
-use mockito::Server;
+use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
 const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, delete, force-delete, reset-status, wait";
-const SNAP: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
+/// mv371-snap-alpha, the snapshot of most recordings.
+const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
+/// mv371-snap-gamma, deleted in the recordings.
+const GAMMA: &str = "aaebd564-12d4-4b04-b345-84a9284c76f5";
+/// The snapshot without a name, put in error and force-deleted in the recordings.
+const MINIMAL: &str = "81be3ab0-82b3-4737-b1e4-c5402ec07aa1";
+/// mv371-snap-delta, still creating when its delete was refused.
+const DELTA: &str = "352f0bfe-e32b-43f5-a4ab-cc51fcb64f6b";
+const VOLUME: &str = "72c062d8-37e8-4eec-812d-fd9c1bca6bb4";
 
+/// The environment of one test's runs, with a private home and cache directory.
 struct Env {
-    cache: PathBuf,
+    home: PathBuf,
     vars: Vec<(String, String)>,
 }
 
 impl Env {
-    /// The recorded admin against `server`, pinned to 3.71, with a private cache directory.
+    fn new(name: &str, vars: Vec<(&str, String)>) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let home =
+            std::env::temp_dir().join(format!("cinder-snapshots-cli-{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).expect("temp home");
+        Env { home, vars: vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
+    }
+
+    /// The recorded admin against `server`, pinned to 3.71.
     fn admin(server: &Server, name: &str) -> Self {
-        let cache = std::env::temp_dir().join(format!("cinder-snapshots-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&cache);
-        let vars = [
-            ("OS_AUTH_URL", format!("{}/v3", server.url())),
-            ("OS_USERNAME", "admin".into()),
-            ("OS_PASSWORD", PASSWORD.into()),
-            ("OS_USER_DOMAIN_NAME", "Default".into()),
-            ("OS_PROJECT_NAME", "admin".into()),
-            ("OS_PROJECT_DOMAIN_NAME", "Default".into()),
-            ("OS_VOLUME_API_VERSION", "3.71".into()),
-        ];
-        Env { cache, vars: vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
+        Env::new(
+            name,
+            vec![
+                ("OS_AUTH_URL", format!("{}/v3", server.url())),
+                ("OS_USERNAME", "admin".into()),
+                ("OS_PASSWORD", PASSWORD.into()),
+                ("OS_USER_DOMAIN_NAME", "Default".into()),
+                ("OS_PROJECT_NAME", "admin".into()),
+                ("OS_PROJECT_DOMAIN_NAME", "Default".into()),
+                ("OS_VOLUME_API_VERSION", "3.71".into()),
+            ],
+        )
+    }
+
+    /// The recorded member (user and project `demo`) against `server`, pinned to 3.71.
+    fn demo(server: &Server, name: &str) -> Self {
+        let mut env = Env::admin(server, name);
+        env.set("OS_USERNAME", "demo");
+        env.set("OS_PROJECT_NAME", "demo");
+        env
+    }
+
+    fn set(&mut self, key: &str, value: &str) {
+        self.unset(key);
+        self.vars.push((key.to_owned(), value.to_owned()));
+    }
+
+    fn unset(&mut self, key: &str) {
+        self.vars.retain(|(k, _)| k != key);
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.home.join("cache")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("XDG_CACHE_HOME", self.cache())
+            .envs(self.vars.iter().map(|(k, v)| (k, v)));
+        c
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env_clear()
-            .env("XDG_CACHE_HOME", &self.cache)
-            .env("HOME", &self.cache)
-            .envs(self.vars.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("run the tool")
+        self.command(args).output().expect("run the tool")
+    }
+
+    /// Runs and expects exit code 0 and nothing on stderr but progress; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let text = self.ok(args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {text}"))
     }
 }
 
 impl Drop for Env {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.cache);
+        let _ = std::fs::remove_dir_all(&self.home);
     }
 }
 
@@ -64,137 +124,721 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// A server whose unexpected requests are counted: call `.assert()` on what this returns at
+/// the end. Made first, these mocks only get the requests no later mock matches.
+fn strict() -> (ServerGuard, Vec<Mock>) {
+    let mut server = Server::new();
+    let unexpected = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+        .iter()
+        .map(|m| server.mock(m, Matcher::Any).with_status(599).with_body("unexpected request").expect(0).create())
+        .collect();
+    (server, unexpected)
+}
+
+fn assert_all(mocks: &[Mock]) {
+    mocks.iter().for_each(Mock::assert);
+}
+
+/// A mock of Cinder at `path` (with `query`), answered with a recorded exchange's answer.
+fn answered_with(server: &mut Server, method: &str, path: &str, query: Matcher, fixture: &str) -> Mock {
+    let m = server
+        .mock(method, path)
+        .match_query(query)
+        .match_header("x-auth-token", TOKEN)
+        .match_header("openstack-api-version", "volume 3.71");
+    Fixture::load(fixture).respond(server, m)
+}
+
+fn snapshot_path(id: &str) -> String {
+    format!("/v3/{ADMIN_PROJECT}/snapshots/{id}")
+}
+
+// ------------------------------------------------------------------ usage, help, version
+
 #[test]
 fn usage_errors_exit_2_without_a_request() {
-    let server = Server::new();
+    let (server, unexpected) = strict();
     let env = Env::admin(&server, "usage");
     for (args, want) in [
-        (&["frobnicate"][..], format!("unknown command \"frobnicate\"; the commands are {COMMANDS}")),
-        (&["list", "--limit", "many"][..], "--limit \"many\" is not a whole number".to_owned()),
-        (&["create", "--volume", "v", "--property", "novalue"][..], "--property \"novalue\" is not KEY=VALUE".to_owned()),
-        (&["show"][..], "wrong number of arguments; usage: cinder-snapshots show SNAPSHOT".to_owned()),
-        (&[][..], format!("no command given; the commands are {COMMANDS}")),
+        (&["frobnicate"][..], format!("unknown command \"frobnicate\"; the commands are {COMMANDS}\nTry 'cinder-snapshots --help'.")),
+        (&[][..], format!("no command given; the commands are {COMMANDS}\nTry 'cinder-snapshots --help'.")),
+        (&["--bogus", "list"][..], "unknown option --bogus\nTry 'cinder-snapshots --help'.".to_owned()),
+        (&["list", "--bogus"][..], "list has no option --bogus\nTry 'cinder-snapshots list --help'.".to_owned()),
+        (
+            &["list", "--limit", "many"][..],
+            "--limit \"many\" is not a whole number above 0\nTry 'cinder-snapshots list --help'.".to_owned(),
+        ),
+        (&["list", "--long=yes"][..], "unexpected argument for option '--long': \"yes\"\nTry 'cinder-snapshots list --help'.".to_owned()),
+        (
+            &["create", "--volume", VOLUME, "--property", "novalue"][..],
+            "--property \"novalue\" is not KEY=VALUE\nTry 'cinder-snapshots create --help'.".to_owned(),
+        ),
+        (&["create", "nightly"][..], "create needs --volume VOLUME\nTry 'cinder-snapshots create --help'.".to_owned()),
+        (&["show"][..], "missing argument; usage: cinder-snapshots show SNAPSHOT\nTry 'cinder-snapshots show --help'.".to_owned()),
+        (&["update", ALPHA][..], "update needs --name or --description\nTry 'cinder-snapshots update --help'.".to_owned()),
+        (
+            &["set-metadata", ALPHA, "a=1", "b"][..],
+            "metadata item \"b\" is not KEY=VALUE\nTry 'cinder-snapshots set-metadata --help'.".to_owned(),
+        ),
+        (&["reset-status", ALPHA][..], "reset-status needs --state STATUS\nTry 'cinder-snapshots reset-status --help'.".to_owned()),
+        (
+            &["wait", ALPHA, "--timeout", "soon"][..],
+            "--timeout \"soon\" is not a number of seconds\nTry 'cinder-snapshots wait --help'.".to_owned(),
+        ),
+        (&["delete", ALPHA, "--wait-timeout", "5"][..], "--wait-timeout needs --wait\nTry 'cinder-snapshots delete --help'.".to_owned()),
     ] {
         let out = env.run(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert_eq!(stderr(&out), format!("cinder-snapshots: {want}\nTry 'cinder-snapshots --help'.\n"), "{args:?}");
-        assert!(out.stdout.is_empty());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("cinder-snapshots: {want}\n"), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
     }
-    let help = env.run(&["--help"]);
-    assert_eq!(help.status.code(), Some(0));
-    assert!(stdout(&help).contains("Exit codes:\n  0  success"), "{}", stdout(&help));
+    assert_all(&unexpected);
+}
+
+#[test]
+fn input_the_crate_refuses_exits_2() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "refused");
+    let out = env.run(&["create", "--volume", VOLUME, "--description", "two\nlines"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with("cinder-snapshots: invalid input: ") && err.ends_with("\nTry 'cinder-snapshots --help'.\n"), "{err}");
+    assert_all(&unexpected);
+    // A filter the pinned microversion does not have: refused before any Cinder request
+    // (listing authenticates first, even with a pinned microversion).
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "refused-filter");
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let out = env.run(&["--os-volume-api-version", "3.0", "list", "--property", "tier=gold"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("the metadata filter needs microversion 3.22"), "{}", stderr(&out));
+    ks.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn help_version_and_help_per_command() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "help");
+    let help = env.ok(&["--help"]);
+    for want in [
+        "Usage: cinder-snapshots [GLOBAL OPTIONS] COMMAND [ARGS]",
+        "  set-metadata    add or change metadata items, keeping the others",
+        "  --os-volume-api-version 3|3.N",
+        "--no-token-cache",
+        "Exit codes:\n  0  success\n  1  the cloud or the network said no",
+        "  2  usage:",
+        "  3  a wait timed out",
+        "  4  a wait ended in failure",
+        "id, name, description, volume_id, status, size,",
+    ] {
+        assert!(help.contains(want), "--help lacks {want:?}:\n{help}");
+    }
+    assert_eq!(env.ok(&["-h"]), help);
+    let list = env.ok(&["list", "--help"]);
+    assert!(list.starts_with("Usage: cinder-snapshots [GLOBAL OPTIONS] list [OPTIONS]\n"), "{list}");
+    assert!(list.contains("  --limit N ") && list.contains("  --property KEY=VALUE "), "{list}");
+    let wait = env.ok(&["wait", "-h"]);
+    assert!(wait.contains("--status STATUS") && wait.contains("Exit 3 when the time runs out"), "{wait}");
+    assert_eq!(env.ok(&["--version"]), format!("cinder-snapshots {}\n", env!("CARGO_PKG_VERSION")));
+    assert_all(&unexpected);
+}
+
+// ------------------------------------------------------------------ list and show
+
+const JSON_KEYS: [&str; 14] = [
+    "consumes_quota",
+    "created_at",
+    "description",
+    "group_snapshot_id",
+    "id",
+    "metadata",
+    "name",
+    "progress",
+    "project_id",
+    "size",
+    "status",
+    "updated_at",
+    "user_id",
+    "volume_id",
+];
+
+/// A printed snapshot object against the recorded one it came from.
+fn assert_same_snapshot(printed: &Value, recorded: &Value) {
+    let keys: Vec<&str> = printed.as_object().expect("an object").keys().map(String::as_str).collect();
+    assert_eq!(keys, JSON_KEYS);
+    for k in ["id", "name", "description", "volume_id", "status", "size", "metadata", "user_id", "consumes_quota", "group_snapshot_id"] {
+        assert_eq!(printed[k], recorded[k], "{k}");
+    }
+    assert_eq!(printed["progress"], recorded["os-extended-snapshot-attributes:progress"]);
+    assert_eq!(printed["project_id"], recorded["os-extended-snapshot-attributes:project_id"]);
+    // The server's zone-less microseconds, as RFC 3339 UTC.
+    for k in ["created_at", "updated_at"] {
+        match recorded[k].as_str() {
+            Some(t) => assert_eq!(printed[k], json!(format!("{t}Z")), "{k}"),
+            None => assert_eq!(printed[k], Value::Null, "{k}"),
+        }
+    }
 }
 
 #[test]
 fn list_json_sends_the_recorded_request_and_prints_the_stable_shape() {
-    let mut server = Server::new();
+    let (mut server, unexpected) = strict();
     let env = Env::admin(&server, "list");
     let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
     let f = Fixture::load("mv371_list_detail");
     let m = f.mock(&mut server).expect(1).create();
     let out = env.run(&["--json", "list"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    ks.assert();
-    m.assert();
-    let printed: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(out.stderr.is_empty());
+    assert_all(&[ks, m]);
+    assert_all(&unexpected);
+    let text = stdout(&out);
+    let printed: Value = serde_json::from_str(&text).unwrap();
     let recorded = f.response_json();
     let snaps = recorded["snapshots"].as_array().unwrap();
     let printed = printed.as_array().unwrap();
     assert_eq!(printed.len(), snaps.len());
     for (p, r) in printed.iter().zip(snaps) {
-        let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            [
-                "consumes_quota",
-                "created_at",
-                "description",
-                "group_snapshot_id",
-                "id",
-                "metadata",
-                "name",
-                "progress",
-                "project_id",
-                "size",
-                "status",
-                "updated_at",
-                "user_id",
-                "volume_id"
-            ]
-        );
-        for k in ["id", "name", "description", "volume_id", "status", "size", "metadata", "user_id", "consumes_quota"] {
-            assert_eq!(p[k], r[k], "{k}");
-        }
-        assert_eq!(p["progress"], r["os-extended-snapshot-attributes:progress"]);
-        assert_eq!(p["project_id"], r["os-extended-snapshot-attributes:project_id"]);
-        // The server's zone-less microseconds, as RFC 3339 UTC.
-        assert_eq!(p["created_at"], json!(format!("{}Z", r["created_at"].as_str().unwrap())));
+        assert_same_snapshot(p, r);
     }
+    assert_eq!(text.lines().count(), snaps.len() + 2, "one snapshot per line: {text}");
+}
+
+#[test]
+fn list_tables_and_the_limit() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "list-table");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let f = Fixture::load("mv371_list_detail");
+    let m = f.mock(&mut server).expect(2).create();
+    let recorded = f.response_json();
+    let snaps = recorded["snapshots"].as_array().unwrap();
+
+    let table = env.ok(&["list"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), snaps.len() + 4, "{table}");
+    let header: Vec<&str> = lines[1].split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(header, ["ID", "Name", "Description", "Status", "Size"]);
+    assert!(lines[0].starts_with("+--") && lines[2] == lines[0] && lines[lines.len() - 1] == lines[0], "{table}");
+    for (line, snap) in lines[3..].iter().zip(snaps) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let want =
+            [snap["id"].as_str().unwrap(), snap["name"].as_str().unwrap_or(""), snap["description"].as_str().unwrap_or(""), "available"];
+        assert_eq!(&cells[1..5], want, "{line}");
+        assert_eq!(cells[5], snap["size"].to_string());
+    }
+
+    // --long --limit 2: the same request (no page size is sent), two rows printed.
+    let table = env.ok(&["list", "--long", "--limit", "2"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2 + 4, "{table}");
+    let header: Vec<&str> = lines[1].split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(header, ["ID", "Name", "Description", "Status", "Size", "Created At", "Volume", "Properties"]);
+    let gamma: Vec<&str> = lines[4].split('|').map(str::trim).collect();
+    assert_eq!(gamma[1], GAMMA);
+    assert_eq!(&gamma[6..9], ["2026-11-24T01:13:52.951100Z", VOLUME, "tier='silver'"], "{table}");
+    m.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn list_filters_are_sent_as_recorded() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "list-filters");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    // --project implies --all-projects, as in the openstack command.
+    let project = Fixture::load("mv371_detail_all_tenants_project_id");
+    let p = project.mock(&mut server).expect(1).create();
+    let printed = env.json(&["list", "--project", DEMO_PROJECT, "--json"]);
+    let ids: Vec<&Value> = printed.as_array().unwrap().iter().map(|s| &s["id"]).collect();
+    let recorded = project.response_json();
+    assert_eq!(ids, recorded["snapshots"].as_array().unwrap().iter().map(|s| &s["id"]).collect::<Vec<_>>());
+    let all = Fixture::load("mv371_detail_all_tenants").mock(&mut server).expect(1).create();
+    env.ok(&["list", "--all-projects"]);
+    assert_all(&[p, all]);
+    assert_all(&unexpected);
 }
 
 #[test]
 fn show_prints_a_table_and_a_missing_snapshot_exits_1() {
-    let mut server = Server::new();
+    let (mut server, unexpected) = strict();
     let env = Env::admin(&server, "show");
-    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(2).create();
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
     let ok = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(1).create();
-    let out = env.run(&["--no-token-cache", "show", SNAP]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = env.ok(&["show", ALPHA]);
+    let rows: Vec<Vec<&str>> =
+        table.lines().filter(|l| l.starts_with('|')).map(|l| l.split('|').map(str::trim).filter(|c| !c.is_empty()).collect()).collect();
+    assert_eq!(rows[0], ["Field", "Value"]);
+    let field =
+        |name: &str| rows.iter().find(|r| r[0] == name).map(|r| r.get(1).copied().unwrap_or("")).unwrap_or_else(|| panic!("{name}"));
+    assert_eq!(field("id"), ALPHA);
+    assert_eq!(field("name"), "mv371-snap-alpha");
+    assert_eq!(field("properties"), "purpose='fixture', tier='gold'");
+    assert_eq!(field("status"), "available");
+    assert_eq!(field("progress"), "100%");
     ok.assert();
-    let table = stdout(&out);
-    assert!(table.starts_with("+-------------+"), "{table}");
-    assert!(table.contains(&format!("| id          | {SNAP} |")), "{table}");
 
     let missing = Fixture::load("mv371_snapshot_show_missing");
     let m = missing.mock(&mut server).expect(1).create();
     let id = missing.path.rsplit('/').next().unwrap().to_owned();
-    let out = env.run(&["--no-token-cache", "show", &id]);
+    let out = env.run(&["show", &id]);
     assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
     m.assert();
-    let err = stderr(&out);
-    assert!(err.starts_with("cinder-snapshots: ") && err.contains("404") && err.contains("req-"), "{err}");
+    let request_id = missing.response_header("x-openstack-request-id").unwrap();
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "cinder-snapshots: GET {}{} answered HTTP 404 itemNotFound: Snapshot {id} could not be found. (request id {request_id})\n",
+            server.url(),
+            missing.path
+        )
+    );
+    assert_all(&unexpected);
 }
+
+#[test]
+fn show_by_name() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "by-name");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    // Not an id: tried as one (Cinder answers 404, as recorded), then listed by name.
+    let as_id = answered_with(&mut server, "GET", &snapshot_path("mv371-snap-alpha"), Matcher::Missing, "mv371_snapshot_show_missing")
+        .expect(1)
+        .create();
+    let by_name = answered_with(
+        &mut server,
+        "GET",
+        &format!("/v3/{ADMIN_PROJECT}/snapshots/detail"),
+        Matcher::Exact("name=mv371-snap-alpha".into()),
+        "mv371_list_filter_name",
+    )
+    .expect(1)
+    .create();
+    let printed = env.json(&["--json", "show", "mv371-snap-alpha"]);
+    assert_eq!((printed["id"].as_str(), printed["name"].as_str()), (Some(ALPHA), Some("mv371-snap-alpha")));
+    assert_all(&[as_id, by_name]);
+
+    // A name nothing has: the recorded 404 of a non-id, then the recorded empty listing.
+    let as_id = Fixture::load("mv371_snapshot_show_id_space_encoded").mock(&mut server).expect(1).create();
+    let by_name = answered_with(
+        &mut server,
+        "GET",
+        &format!("/v3/{ADMIN_PROJECT}/snapshots/detail"),
+        Matcher::Exact("name=a%20b".into()),
+        "mv371_list_filter_status_error_empty",
+    )
+    .expect(1)
+    .create();
+    let out = env.run(&["show", "a b"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "cinder-snapshots: not found: no snapshot is named \"a b\"\n");
+    assert_all(&[as_id, by_name]);
+    assert_all(&unexpected);
+}
+
+// ------------------------------------------------------------------ changes
+
+#[test]
+fn create_with_wait_prints_the_available_snapshot() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "create");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let create = Fixture::load("mv371_snapshot_create_force_metadata").mock(&mut server).expect(1).create();
+    let creating = Fixture::load("mv371_snapshot_show_immediately_after_create").mock(&mut server).expect(1).create();
+    let available = Fixture::load("mv371_snapshot_show_available");
+    let done = available.mock(&mut server).expect(1).create();
+    let out = env.run(&[
+        "--json",
+        "create",
+        "--volume",
+        VOLUME,
+        "--description",
+        "alpha snapshot",
+        "--force",
+        "--property",
+        "purpose=fixture",
+        "--property",
+        "tier=gold",
+        "--wait",
+        "--wait-timeout",
+        "30",
+        "mv371-snap-alpha",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_all(&[create, creating, done]);
+    assert_all(&unexpected);
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_same_snapshot(&printed, &available.response_json()["snapshot"]);
+    // Not a terminal: one plain line per change of status or progress.
+    let progress = stderr(&out);
+    let lines: Vec<&str> = progress.lines().collect();
+    assert!(lines.len() >= 2, "{progress}");
+    assert!(lines[0].starts_with(&format!("{ALPHA} creating")), "{progress}");
+    assert!(lines[lines.len() - 1].starts_with(&format!("{ALPHA} available 100% (")), "{progress}");
+    assert!(!progress.contains('\r'));
+}
+
+#[test]
+fn create_without_wait_prints_the_answer() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "create-minimal");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let f = Fixture::load("mv371_snapshot_create_minimal");
+    let create = f.mock(&mut server).expect(1).create();
+    let printed = env.json(&["create", "--volume", VOLUME, "--json"]);
+    assert_eq!(printed["id"], f.response_json()["snapshot"]["id"]);
+    assert_eq!((printed["status"].as_str(), &printed["name"]), (Some("creating"), &Value::Null));
+    create.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn update_and_metadata() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "update");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let update = Fixture::load("mv371_snapshot_update_name_description").mock(&mut server).expect(1).create();
+    let printed = env.json(&["--json", "update", ALPHA, "--name", "mv371-snap-alpha-renamed", "--description", "renamed"]);
+    assert_eq!((printed["name"].as_str(), printed["description"].as_str()), (Some("mv371-snap-alpha-renamed"), Some("renamed")));
+    update.assert();
+
+    let merge = Fixture::load("mv371_metadata_create_merge").mock(&mut server).expect(2).create();
+    let printed = env.json(&["set-metadata", ALPHA, "env=test", "owner=rust", "--json"]);
+    assert_eq!(printed, json!({"purpose": "fixture", "tier": "gold", "env": "test", "owner": "rust"}));
+    let table = env.ok(&["set-metadata", ALPHA, "env=test", "owner=rust"]);
+    assert!(table.contains("| Key     | Value   |") && table.contains("| purpose | fixture |"), "{table}");
+    merge.assert();
+
+    let unset = Fixture::load("mv371_metadata_delete_key").mock(&mut server).expect(1).create();
+    assert_eq!(env.ok(&["unset-metadata", ALPHA, "only"]), "", "nothing printed");
+    unset.assert();
+    assert_all(&unexpected);
+
+    // The same request recorded once the key was gone: the cloud says no.
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "unset-missing");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let missing = Fixture::load("mv371_metadata_delete_missing_key").mock(&mut server).expect(1).create();
+    let out = env.run(&["unset-metadata", ALPHA, "only"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains(&format!("404 itemNotFound: Snapshot {ALPHA} has no metadata with key only.")), "{}", stderr(&out));
+    missing.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn delete_with_wait_prints_nothing() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "delete");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let delete = Fixture::load("mv371_snapshot_delete").mock(&mut server).expect(1).create();
+    let deleting = Fixture::load("mv371_snapshot_show_right_after_delete").mock(&mut server).expect(1).create();
+    let gone = Fixture::load("mv371_snapshot_show_after_delete").mock(&mut server).expect(1).create();
+    let out = env.run(&["delete", GAMMA, "--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).starts_with(&format!("{GAMMA} deleting")), "{}", stderr(&out));
+    assert_all(&[delete, deleting, gone]);
+    assert_all(&unexpected);
+}
+
+#[test]
+fn deleting_several_tries_every_one_and_exits_with_the_failure() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "delete-several");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let refused = Fixture::load("mv371_snapshot_delete_while_creating");
+    let r = refused.mock(&mut server).expect(1).create();
+    let ok = Fixture::load("mv371_snapshot_delete").mock(&mut server).expect(1).create();
+    let out = env.run(&["delete", DELTA, GAMMA]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with(&format!("cinder-snapshots: DELETE {}{} answered HTTP 400 badRequest: ", server.url(), refused.path)), "{err}");
+    assert_all(&[r, ok]);
+    assert_all(&unexpected);
+
+    // With --wait: the accepted delete is still waited for.
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "delete-several-wait");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let mocks = [
+        "mv371_snapshot_delete_while_creating",
+        "mv371_snapshot_delete",
+        "mv371_snapshot_show_right_after_delete",
+        "mv371_snapshot_show_after_delete",
+    ]
+    .map(|f| Fixture::load(f).mock(&mut server).expect(1).create());
+    let out = env.run(&["delete", DELTA, GAMMA, "--wait"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].starts_with("cinder-snapshots: DELETE ") && lines[1].starts_with(&format!("{GAMMA} deleting")), "{err}");
+    assert_all(&mocks);
+    assert_all(&unexpected);
+}
+
+#[test]
+fn the_admin_actions() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "actions");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let reset = Fixture::load("mv371_action_reset_status_to_error").mock(&mut server).expect(1).create();
+    assert_eq!(env.ok(&["reset-status", MINIMAL, "--state", "error"]), "");
+    let force = Fixture::load("mv371_action_force_delete").mock(&mut server).expect(1).create();
+    assert_eq!(env.ok(&["force-delete", MINIMAL]), "");
+    let missing = Fixture::load("mv371_action_force_delete_missing_snapshot");
+    let m = missing.mock(&mut server).expect(1).create();
+    let id = missing.path.split('/').nth_back(1).unwrap().to_owned();
+    let out = env.run(&["force-delete", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("404"), "{}", stderr(&out));
+    assert_all(&[reset, force, m]);
+    assert_all(&unexpected);
+}
+
+#[test]
+fn a_member_is_refused_the_admin_actions() {
+    let (mut server, unexpected) = strict();
+    let env = Env::demo(&server, "member");
+    let ks = keystone(&mut server, "keystone_auth_tokens_demo").expect(1).create();
+    let forbidden = Fixture::load("mv371_demo_action_force_delete_forbidden");
+    let m = forbidden.mock(&mut server).expect(1).create();
+    let id = forbidden.path.split('/').nth_back(1).unwrap().to_owned();
+    let out = env.run(&["force-delete", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with(&format!("cinder-snapshots: POST {}{} answered HTTP 403", server.url(), forbidden.path)), "{err}");
+    assert_all(&[ks, m]);
+    assert_all(&unexpected);
+}
+
+// ------------------------------------------------------------------ waits
 
 #[test]
 fn waits_exit_3_on_timeout_and_4_on_failure() {
     let mut server = Server::new();
     let env = Env::admin(&server, "waits");
-    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").create();
-    let creating = Fixture::load("mv371_snapshot_show_immediately_after_create");
-    let _c = creating.mock(&mut server).create();
-    let out = env.run(&["wait", SNAP, "--timeout", "0.5"]);
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    // Still creating when the time runs out.
+    let creating = Fixture::load("mv371_snapshot_show_immediately_after_create").mock(&mut server).expect_at_least(2).create();
+    let out = env.run(&["wait", ALPHA, "--timeout", "0.5"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
     let err = stderr(&out);
-    assert!(err.lines().next().unwrap_or_default().starts_with(&format!("{SNAP} creating")), "progress first: {err}");
-    assert!(err.contains("did not reach available"), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].starts_with(&format!("{ALPHA} creating 0% (")), "progress first: {err}");
+    let last = lines[lines.len() - 1];
+    assert!(last.starts_with(&format!("cinder-snapshots: snapshot {ALPHA} did not reach available within 0.")), "{err}");
+    assert!(last.ends_with(" s (last status: creating)"), "{err}");
+    creating.assert();
 
+    // The recorded snapshot in error: the wait ends at once. (Cinder's user messages are
+    // asked for too; this server has none, which the wait tolerates.)
     let failed = Fixture::load("mv371_snapshot_show_error");
-    let _f = failed.mock(&mut server).create();
-    let id = failed.path.rsplit('/').next().unwrap().to_owned();
-    let out = env.run(&["wait", &id, "--timeout", "5"]);
+    let f = failed.mock(&mut server).expect(2).create();
+    let out = env.run(&["wait", MINIMAL, "--timeout", "60"]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    assert!(stderr(&out).contains("went to error"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with(&format!("{MINIMAL} error 100% (")), "{err}");
+    assert!(err.contains(&format!("cinder-snapshots: snapshot {MINIMAL} went to error while waiting for available")), "{err}");
+    f.assert();
 }
 
 #[test]
+fn waits_that_succeed() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "waits-ok");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    // Already available: one look, printed.
+    let available = Fixture::load("mv371_snapshot_show_available");
+    let a = available.mock(&mut server).expect(1).create();
+    let printed = env.json(&["--json", "wait", ALPHA]);
+    assert_same_snapshot(&printed, &available.response_json()["snapshot"]);
+    // Already deleted: one look, nothing printed.
+    let gone = Fixture::load("mv371_snapshot_show_after_delete").mock(&mut server).expect(1).create();
+    assert_eq!(env.ok(&["wait", GAMMA, "--status", "deleted", "--json"]), "");
+    assert_all(&[a, gone]);
+    // A snapshot that never existed is "not found" (1), not a failed wait.
+    let missing = Fixture::load("mv371_snapshot_show_missing");
+    let m = missing.mock(&mut server).expect(1).create();
+    let out = env.run(&["wait", missing.path.rsplit('/').next().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("404 itemNotFound"), "{}", stderr(&out));
+    m.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn on_a_terminal_the_progress_is_one_redrawn_line() {
+    // `script` (util-linux) gives the tool a terminal; without it there is nothing to check.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` command to make a terminal with");
+        return;
+    }
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "terminal");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let creating = Fixture::load("mv371_snapshot_show_immediately_after_create").mock(&mut server).expect(2).create();
+    let done = Fixture::load("mv371_snapshot_show_available").mock(&mut server).expect(1).create();
+    let line = format!("{BIN} wait {ALPHA} --timeout 30");
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .env("XDG_CACHE_HOME", env.cache())
+        .envs(env.vars.iter().map(|(k, v)| (k, v)))
+        .output();
+    let out = out.expect("run script");
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // What the terminal got: stderr's redrawn line, then stdout's table.
+    let screen = stdout(&out);
+    assert!(screen.starts_with(&format!("\r{ALPHA} creating       [--------------------]   0%     0 s\x1b[K")), "{screen:?}");
+    let done_line = screen.find(&format!("\r{ALPHA} available      [####################] 100% ")).expect("the bar at 100%");
+    assert!(screen[done_line..].contains(" s\x1b[K\r\n"), "the line is ended once done: {screen:?}");
+    assert!(screen.contains("| Field "), "{screen:?}");
+    assert_all(&[creating, done]);
+    assert_all(&unexpected);
+}
+
+// ------------------------------------------------------------------ configuration, token cache, debug
+
+#[test]
 fn two_runs_make_one_keystone_request() {
-    let mut server = Server::new();
+    let (mut server, unexpected) = strict();
     let env = Env::admin(&server, "cache");
     let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
     let show = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(2).create();
     for _ in 0..2 {
-        let out = env.run(&["--json", "show", SNAP]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        env.json(&["--json", "show", ALPHA]);
     }
-    ks.assert();
-    show.assert();
-    let dir = env.cache.join("cinder-snapshots");
+    assert_all(&[ks, show]);
+    assert_all(&unexpected);
+    let dir = env.cache().join("cinder-snapshots");
     let files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 1);
-    assert!(!std::fs::read_to_string(&files[0]).unwrap().contains(PASSWORD));
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(!text.contains(PASSWORD), "the cache never holds the password");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     }
+}
+
+#[test]
+fn without_the_token_cache_every_run_authenticates() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "no-cache");
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(2).create();
+    let show = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(2).create();
+    for _ in 0..2 {
+        env.json(&["--no-token-cache", "--json", "show", ALPHA]);
+    }
+    assert_all(&[ks, show]);
+    assert_all(&unexpected);
+    assert!(!env.cache().exists(), "nothing written");
+}
+
+#[test]
+fn debug_prints_one_line_per_request_and_no_secret() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "debug");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let show = Fixture::load("mv371_snapshot_show");
+    let m = show.mock(&mut server).expect(2).create();
+    let request_id = show.response_header("x-openstack-request-id").unwrap();
+    let first = env.run(&["--debug", "show", ALPHA]);
+    let second = env.run(&["show", ALPHA, "--debug"]);
+    assert_eq!((first.status.code(), second.status.code()), (Some(0), Some(0)));
+    assert_eq!(first.stdout, second.stdout);
+    let (first, second) = (stderr(&first), stderr(&second));
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(lines.len(), 2, "{first}");
+    assert!(lines[0].starts_with(&format!("debug: POST {}/v3/auth/tokens 201 in ", server.url())), "{first}");
+    assert!(lines[1].starts_with(&format!("debug: GET {}{} 200 in ", server.url(), show.path)), "{first}");
+    assert!(lines[1].ends_with(&format!("request id {request_id}")), "{first}");
+    let lines: Vec<&str> = second.lines().collect();
+    assert_eq!(lines.len(), 2, "{second}");
+    assert!(lines[0].starts_with("debug: token cache ") && lines[0].ends_with(": hit"), "{second}");
+    assert!(lines[1].starts_with("debug: GET "), "{second}");
+    for text in [&first, &second] {
+        assert!(!text.contains(PASSWORD) && !text.contains(TOKEN), "a secret in {text}");
+    }
+    m.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn options_override_the_environment() {
+    let (mut server, unexpected) = strict();
+    let mut env = Env::admin(&server, "override");
+    env.set("OS_PASSWORD", "not-the-password");
+    env.unset("OS_VOLUME_API_VERSION");
+    env.set("OS_REGION_NAME", "NoSuchRegion");
+    // The recorded token request carries the password of the option, not the variable's.
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(2).create();
+    let show = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(2).create();
+    let pinned =
+        ["--os-password", PASSWORD, "--os-region-name", "", "--no-token-cache", "--json", "show", ALPHA, "--os-volume-api-version"];
+    env.json(&[&pinned[..], &["3.71"]].concat());
+    // Without a pinned version: the recorded discovery first.
+    let discovery = versions(&mut server).expect(1).create();
+    env.json(&pinned[..pinned.len() - 1]);
+    assert_all(&[ks, show, discovery]);
+    assert_all(&unexpected);
+}
+
+#[test]
+fn keystone_refusing_exits_1_without_the_password() {
+    let (mut server, unexpected) = strict();
+    let mut env = Env::admin(&server, "refused-auth");
+    for var in ["OS_PROJECT_NAME", "OS_PROJECT_DOMAIN_NAME"] {
+        env.unset(var);
+    }
+    // The recording: user admin, password "wrong", no scope.
+    let refused = Fixture::load("keystone_auth_tokens_bad_password");
+    let m = server
+        .mock("POST", "/v3/auth/tokens")
+        .match_header("content-type", "application/json")
+        .match_body(Matcher::Json(refused.request_json().unwrap()));
+    let ks = refused.respond(&server, m).expect(1).create();
+    let out = env.run(&["--os-password", "wrong", "list"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with("cinder-snapshots: authentication failed: Keystone refused the credentials: POST "), "{err}");
+    assert!(err.contains("401") && !err.contains("wrong"), "{err}");
+    ks.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn configuration_errors_exit_1_before_any_request() {
+    let (server, unexpected) = strict();
+    let mut env = Env::admin(&server, "config");
+    let out = env.run(&["--os-interface", "sideways", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("cinder-snapshots: configuration error: OS_INTERFACE"), "{}", stderr(&out));
+    let out = env.run(&["--os-volume-api-version", "2", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("OS_VOLUME_API_VERSION"), "{}", stderr(&out));
+    env.unset("OS_AUTH_URL");
+    let out = env.run(&["list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("cinder-snapshots: configuration error: OS_AUTH_URL is not set"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(PASSWORD));
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let out = env.command(&["list"]).env("OS_PROJECT_NAME", std::ffi::OsStr::from_bytes(b"bad\xff")).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(stderr(&out), "cinder-snapshots: configuration error: the environment variable OS_PROJECT_NAME is not valid UTF-8\n");
+    }
+    assert_all(&unexpected);
 }

@@ -1,6 +1,17 @@
-//! The `cinder-snapshots` tool against the real local cloud (scripts/live-tests): every
-//! command, its JSON and its exit codes, and the token cache across runs. Ignored by plain
-//! `cargo test`; needs the admin's OS_* variables in the environment.
+//! The `cinder-snapshots` tool against the real local cloud: every command, its tables, its
+//! JSON and its exit codes, and the token cache across runs.
+//!
+//! Ignored by plain `cargo test`. `scripts/live-tests` runs it with the admin's `OS_*`
+//! variables in the environment and `MEMBER_ENV` naming the member's env file; by hand,
+//! with the local cloud up (`scripts/local-cloud status`):
+//!
+//! ```sh
+//! set -a; source .local-cloud/admin.env; set +a
+//! MEMBER_ENV=.local-cloud/member.env cargo test --features cli --test live_cli -- --ignored --test-threads=1
+//! ```
+//!
+//! Each test makes its own volume and snapshots and removes them when it ends, also when it
+//! fails (the `Scratch` guard). Every run of the tool gets a private token cache directory.
 #![cfg(feature = "cli")]
 
 use std::path::PathBuf;
@@ -8,7 +19,7 @@ use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cinder_snapshots::{Request, ServiceClient, snapshots};
+use cinder_snapshots::{Request, ServiceClient, ServiceClientBuilder, snapshots};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
@@ -17,6 +28,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
 struct Scratch {
     admin: ServiceClient,
     cache: PathBuf,
+    /// `OS_*` variables replacing the environment's in every run (the member's), if any.
+    vars: Option<Vec<(String, String)>>,
     volumes: Mutex<Vec<String>>,
     snapshots: Mutex<Vec<String>>,
 }
@@ -28,14 +41,26 @@ impl Scratch {
         Scratch {
             admin: ServiceClient::from_env().expect("the admin's OS_* variables"),
             cache,
+            vars: None,
             volumes: Mutex::default(),
             snapshots: Mutex::default(),
         }
     }
 
-    /// Runs the tool with the environment's OS_* variables and the private cache.
+    /// Runs the tool with the environment's OS_* variables (or the member's) and the private
+    /// cache.
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN).args(args).env("XDG_CACHE_HOME", &self.cache).output().expect("run the tool")
+        let mut command = Command::new(BIN);
+        command.args(args).env("XDG_CACHE_HOME", &self.cache);
+        if let Some(vars) = &self.vars {
+            for (k, _) in std::env::vars_os() {
+                if k.to_string_lossy().starts_with("OS_") {
+                    command.env_remove(k);
+                }
+            }
+            command.envs(vars.iter().map(|(k, v)| (k, v)));
+        }
+        command.output().expect("run the tool")
     }
 
     /// Runs the tool and expects success; returns stdout.
@@ -45,13 +70,22 @@ impl Scratch {
         String::from_utf8(out.stdout).expect("UTF-8")
     }
 
+    /// Runs the tool with `--json` and expects success; returns what it printed.
     fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let text = self.ok(&all);
+        let text = self.ok(&[&["--json"], args].concat());
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {text}"))
     }
 
+    /// Runs the tool and expects it to fail with `code`; returns stderr.
+    fn fails(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} printed {:?}", String::from_utf8_lossy(&out.stdout));
+        err
+    }
+
+    /// A 1 GiB volume of the admin's, available.
     fn volume(&self) -> String {
         let v: Value = self
             .admin
@@ -72,6 +106,7 @@ impl Scratch {
         }
     }
 
+    /// Notes a snapshot the tool made, for the clean-up; returns its id.
     fn created(&self, snapshot: &Value) -> String {
         let id = snapshot["id"].as_str().expect("id").to_owned();
         self.snapshots.lock().unwrap().push(id.clone());
@@ -93,6 +128,17 @@ impl Drop for Scratch {
     }
 }
 
+/// The `OS_*` variables of an env file (`export K=V` lines, optionally quoted).
+fn read_env_file(path: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("export ").or(Some(l.trim())))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned()))
+        .filter(|(k, _)| k.starts_with("OS_"))
+        .collect()
+}
+
 #[test]
 #[ignore = "needs the local cloud (scripts/live-tests)"]
 fn every_command_against_the_real_cloud() {
@@ -100,85 +146,186 @@ fn every_command_against_the_real_cloud() {
     let volume = s.volume();
     let name = format!("live-cli-{}", std::process::id());
 
-    let created = s.json(&["create", "--volume", &volume, "--property", "tier=gold", "--description", "from the tool", "--wait", &name]);
+    // create --wait --json, with properties: the stable shape, available.
+    let out = s.run(&[
+        "--json",
+        "create",
+        "--volume",
+        &volume,
+        "--property",
+        "tier=gold",
+        "--property",
+        "owner=cli",
+        "--description",
+        "from the tool",
+        "--wait",
+        "--wait-timeout",
+        "120",
+        &name,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let id = s.created(&created);
+    let keys: Vec<&str> = created.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "consumes_quota",
+            "created_at",
+            "description",
+            "group_snapshot_id",
+            "id",
+            "metadata",
+            "name",
+            "progress",
+            "project_id",
+            "size",
+            "status",
+            "updated_at",
+            "user_id",
+            "volume_id"
+        ]
+    );
     assert_eq!(created["status"], "available");
     assert_eq!(created["name"], name.as_str());
-    assert_eq!(created["metadata"], json!({"tier": "gold"}));
+    assert_eq!(created["description"], "from the tool");
+    assert_eq!(created["metadata"], json!({"tier": "gold", "owner": "cli"}));
     assert_eq!(created["volume_id"], volume.as_str());
-    assert!(created["created_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{created}");
+    assert_eq!(created["size"], 1);
+    assert!(created["created_at"].as_str().is_some_and(|t| t.len() == 27 && t.ends_with('Z')), "{created}");
+    // Not a terminal: one plain progress line per change, the last one `available`.
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.lines().next().is_some_and(|l| l.starts_with(&format!("{id} creating"))), "{progress}");
+    assert!(progress.lines().last().is_some_and(|l| l.starts_with(&format!("{id} available "))), "{progress}");
 
+    // list --json and list --long find it.
     let listed = s.json(&["list", "--volume", &volume]);
     assert_eq!(listed.as_array().map(|a| a.iter().map(|s| s["id"].clone()).collect::<Vec<_>>()), Some(vec![json!(id)]));
+    assert_eq!(listed[0], created, "list and create print the same object");
     let table = s.ok(&["list", "--long", "--property", "tier=gold", "--name", &name]);
-    assert!(table.contains(&id) && table.contains("tier='gold'") && table.contains("Created At"), "{table}");
+    assert!(table.contains("| ID ") && table.contains("| Created At ") && table.contains("| Properties "), "{table}");
+    let row = table.lines().find(|l| l.contains(&id)).unwrap_or_else(|| panic!("{id} in {table}"));
+    assert!(row.contains(&volume) && row.contains("owner='cli', tier='gold'") && row.contains("| available |"), "{row}");
     assert_eq!(s.json(&["list", "--name", "no-such-snapshot-name"]), json!([]));
+    assert_eq!(s.json(&["list", "--limit", "1"]).as_array().map(Vec::len), Some(1));
 
-    assert_eq!(s.json(&["show", &id])["id"], id.as_str());
+    // show by id and by name.
+    let shown = s.json(&["show", &id]);
+    assert_eq!(shown, created);
     assert_eq!(s.json(&["show", &name])["id"], id.as_str(), "by name");
-    let shown = s.ok(&["show", &id]);
-    assert!(shown.contains("| status") && shown.contains("available"), "{shown}");
+    let table = s.ok(&["show", &name]);
+    assert!(table.contains(&format!("| id                | {id} |")) && table.contains("| status            | available"), "{table}");
 
+    // update, set-metadata, unset-metadata.
     let updated = s.json(&["update", &id, "--description", "changed"]);
-    assert_eq!(updated["description"], "changed");
-
-    let merged = s.json(&["set-metadata", &id, "a=1", "b=two words"]);
-    assert_eq!(merged, json!({"tier": "gold", "a": "1", "b": "two words"}));
-    s.ok(&["unset-metadata", &id, "tier", "a"]);
+    assert_eq!((updated["description"].as_str(), updated["name"].as_str()), (Some("changed"), Some(name.as_str())));
+    let merged = s.json(&["set-metadata", &name, "a=1", "b=two words"]);
+    assert_eq!(merged, json!({"tier": "gold", "owner": "cli", "a": "1", "b": "two words"}));
+    assert_eq!(s.ok(&["unset-metadata", &id, "tier", "a"]), "");
+    assert_eq!(s.json(&["show", &id])["metadata"], json!({"owner": "cli", "b": "two words"}));
+    // A key that is not there: the other key is still removed, and the exit code says no.
+    let err = s.fails(1, &["unset-metadata", &id, "no-such-key", "owner"]);
+    assert!(err.contains("404") && err.contains("no-such-key"), "{err}");
     assert_eq!(s.json(&["show", &id])["metadata"], json!({"b": "two words"}));
 
+    // wait for what it already is.
     let waited = s.json(&["wait", &id, "--timeout", "60"]);
     assert_eq!(waited["status"], "available");
 
-    s.ok(&["reset-status", &id, "--state", "error"]);
+    // reset-status (admin), then a wait that ends in failure: exit 4.
+    assert_eq!(s.ok(&["reset-status", &id, "--state", "error"]), "");
     assert_eq!(s.json(&["show", &id])["status"], "error");
-    // Waiting for available on a snapshot in error ends with exit code 4.
-    let out = s.run(&["wait", &id, "--timeout", "30"]);
-    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("went to error"));
-    s.ok(&["force-delete", &id]);
-    s.ok(&["wait", &id, "--status", "deleted", "--timeout", "60"]);
+    let err = s.fails(4, &["wait", &id, "--timeout", "30"]);
+    assert!(err.contains(&format!("cinder-snapshots: snapshot {id} went to error while waiting for available")), "{err}");
+    assert_eq!(s.json(&["wait", &id, "--status", "error"])["status"], "error");
 
-    // delete --wait on a second snapshot.
-    let out = s.run(&["--json", "create", "--volume", &volume, "--wait", &format!("{name}-2")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let second: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // force-delete, and wait until it is gone.
+    assert_eq!(s.ok(&["force-delete", &id]), "");
+    assert_eq!(s.ok(&["wait", &id, "--status", "deleted", "--timeout", "60"]), "");
+    let err = s.fails(1, &["show", &id]);
+    assert!(err.starts_with("cinder-snapshots: GET ") && err.contains("404 itemNotFound"), "{err}");
+
+    // delete --wait, by name, on a second snapshot.
+    let second = s.json(&["create", "--volume", &volume, "--wait", &format!("{name}-2")]);
     let second_id = s.created(&second);
-    // Not a terminal: one plain progress line per change, the last one `available`.
-    let progress = String::from_utf8_lossy(&out.stderr);
-    let last = progress.lines().last().unwrap_or_default();
-    assert!(last.starts_with(&format!("{second_id} available ")), "{progress}");
-    let out = s.run(&["delete", "--wait", "--wait-timeout", "60", &second_id]);
+    let out = s.run(&["delete", "--wait", "--wait-timeout", "60", &format!("{name}-2")]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty());
-    let out = s.run(&["show", &second_id]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("404"), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = s.fails(1, &["show", &second_id]);
+    assert!(err.contains("404"), "{err}");
 }
 
 #[test]
 #[ignore = "needs the local cloud (scripts/live-tests)"]
 fn errors_and_exit_codes() {
     let s = Scratch::new("errors");
-    let out = s.run(&["show", "00000000-0000-4000-8000-000000000000"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("cinder-snapshots: ") && err.contains("404") && err.contains("req-"), "{err}");
+    let missing = "00000000-0000-4000-8000-000000000000";
+    let err = s.fails(1, &["show", missing]);
+    assert!(
+        err.starts_with("cinder-snapshots: GET ")
+            && err.contains(&format!("answered HTTP 404 itemNotFound: Snapshot {missing} could not be found. (request id req-")),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = s.fails(1, &["wait", missing]);
+    assert!(err.contains("404"), "{err}");
+    let err = s.fails(1, &["show", "no-such-snapshot-name"]);
+    assert_eq!(err, "cinder-snapshots: not found: no snapshot is named \"no-such-snapshot-name\"\n");
+    let err = s.fails(1, &["delete", missing]);
+    assert!(err.contains("404"), "{err}");
+    // Already gone is what `wait --status deleted` waits for.
+    assert_eq!(s.ok(&["wait", missing, "--status", "deleted"]), "");
 
-    let out = s.run(&["list", "--limit", "many"]);
-    assert_eq!(out.status.code(), Some(2));
-    let out = s.run(&["--os-password", "wrong-password", "--no-token-cache", "list"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("Keystone") && !err.contains("wrong-password"), "{err}");
-    let out = s.run(&["--os-interface", "sideways", "list"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("OS_INTERFACE"));
+    let err = s.fails(2, &["list", "--limit", "many"]);
+    assert!(err.ends_with("Try 'cinder-snapshots list --help'.\n"), "{err}");
+    s.fails(2, &["reset-status", missing, "--state", "frozen"]);
+    let err = s.fails(1, &["--os-password", "wrong-password", "--no-token-cache", "list"]);
+    assert!(err.contains("authentication failed: Keystone refused the credentials") && !err.contains("wrong-password"), "{err}");
+    let err = s.fails(1, &["--os-interface", "sideways", "list"]);
+    assert!(err.contains("OS_INTERFACE"), "{err}");
+    let err = s.fails(1, &["--os-auth-url", "http://127.0.0.1:9/v3", "--no-token-cache", "list"]);
+    assert!(err.contains("127.0.0.1:9"), "{err}");
 }
 
-/// Counts the token requests in `--debug` output.
+#[test]
+#[ignore = "needs the local cloud (scripts/live-tests)"]
+fn a_member_cannot_do_the_admin_actions() {
+    let Ok(path) = std::env::var("MEMBER_ENV") else {
+        panic!("MEMBER_ENV names the member's env file (scripts/live-tests sets it)");
+    };
+    let mut s = Scratch::new("member");
+    let member_vars = read_env_file(&path);
+    let member = ServiceClientBuilder::from_vars(member_vars.clone()).and_then(|b| b.build()).expect("the member's client");
+    // The member's own snapshot, of the member's own volume.
+    let v: Value = member
+        .send(Request::post(["volumes"]).json(json!({"volume": {"size": 1, "name": "live-cli-member"}})))
+        .unwrap()
+        .json("volume")
+        .unwrap();
+    let volume = v["volume"]["id"].as_str().expect("volume id").to_owned();
+    s.volumes.lock().unwrap().push(volume.clone());
+    let start = Instant::now();
+    while member.send(Request::get(["volumes", volume.as_str()])).unwrap().json::<Value>("volume").unwrap()["volume"]["status"]
+        != "available"
+    {
+        assert!(start.elapsed() < Duration::from_secs(120), "volume {volume} not available");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    s.vars = Some(member_vars);
+    let snap = s.json(&["create", "--volume", &volume, "--wait", "member-snap"]);
+    let id = s.created(&snap);
+    assert_eq!(snap["status"], "available");
+    let err = s.fails(1, &["reset-status", &id, "--state", "error"]);
+    assert!(err.contains("answered HTTP 403"), "{err}");
+    let err = s.fails(1, &["force-delete", &id]);
+    assert!(err.contains("answered HTTP 403"), "{err}");
+    assert_eq!(s.json(&["show", &id])["status"], "available", "nothing changed");
+    assert_eq!(s.ok(&["delete", "--wait", &id]), "");
+}
+
+/// The token requests in `--debug` output.
 fn token_requests(stderr: &[u8]) -> usize {
-    String::from_utf8_lossy(stderr).lines().filter(|l| l.starts_with("debug: POST ") && l.contains("/auth/tokens")).count()
+    String::from_utf8_lossy(stderr).lines().filter(|l| l.starts_with("debug: POST ") && l.contains("/auth/tokens ")).count()
 }
 
 #[test]
@@ -187,14 +334,18 @@ fn two_runs_make_one_keystone_request() {
     let s = Scratch::new("cache");
     let first = s.run(&["--debug", "list"]);
     let second = s.run(&["--debug", "list"]);
-    assert!(first.status.success() && second.status.success());
+    assert!(first.status.success() && second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
     assert_eq!((token_requests(&first.stderr), token_requests(&second.stderr)), (1, 0));
-    assert!(String::from_utf8_lossy(&second.stderr).contains("token cache"), "the second run used the cache");
+    let second_log = String::from_utf8_lossy(&second.stderr);
+    assert!(second_log.lines().any(|l| l.starts_with("debug: token cache ") && l.ends_with(": hit")), "{second_log}");
     let files: Vec<PathBuf> = std::fs::read_dir(s.cache.join("cinder-snapshots")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 1);
     let text = std::fs::read_to_string(&files[0]).unwrap();
     let password = std::env::var("OS_PASSWORD").unwrap();
     assert!(!text.contains(&password), "the cache never holds the password");
+    for log in [&first.stderr, &second.stderr] {
+        assert!(!String::from_utf8_lossy(log).contains(&password), "no password in --debug output");
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -202,5 +353,6 @@ fn two_runs_make_one_keystone_request() {
     }
     // Without the cache, every run asks Keystone.
     let third = s.run(&["--debug", "--no-token-cache", "list"]);
-    assert_eq!(token_requests(&third.stderr), 1);
+    let fourth = s.run(&["--debug", "--no-token-cache", "list"]);
+    assert_eq!((token_requests(&third.stderr), token_requests(&fourth.stderr)), (1, 1));
 }

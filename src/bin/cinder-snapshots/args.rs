@@ -1,20 +1,44 @@
-//! The command line, read with lexopt into a [`Cli`]: the global options (the `openstack`
-//! command's `--os-*` names, each standing for its `OS_*` variable), the command and its own
-//! options. Anything wrong here is a [`Usage`] error (exit code 2).
+//! The command line, read with lexopt into a [`Cli`]: the global options, and one
+//! [`Command`] with its arguments already checked and converted into the crate's option
+//! types.
+//!
+//! The global options may come before or after the command. `--os-*` options use the
+//! `openstack` command's names and each stands for its `OS_*` variable. The command options
+//! follow `openstack volume snapshot ...` where it has one. Everything wrong here (an unknown
+//! option, a missing argument, a value that is not a number or not `KEY=VALUE`) is a
+//! [`Usage`] error, found before any client is built or request sent: exit code 2.
+//!
+//! The help texts live here too, next to the options they describe.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
+use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, UpdateMetadataOpts, UpdateOpts};
 use lexopt::prelude::*;
 
-/// A usage error: the message says what is wrong with the command line.
+/// A usage error: what is wrong, and the command whose help to point at (if any).
 #[derive(Debug)]
-pub struct Usage(pub String);
+pub struct Usage {
+    pub message: String,
+    pub command: Option<&'static str>,
+}
 
-impl From<lexopt::Error> for Usage {
-    fn from(e: lexopt::Error) -> Self {
-        Usage(e.to_string())
+impl Usage {
+    fn new(message: impl Into<String>) -> Self {
+        Usage { message: message.into(), command: None }
+    }
+
+    fn of(command: &'static str, message: impl Into<String>) -> Self {
+        Usage { message: message.into(), command: Some(command) }
+    }
+
+    /// The line that tells where the help is.
+    pub fn hint(&self) -> String {
+        match self.command {
+            Some(c) => format!("Try 'cinder-snapshots {c} --help'."),
+            None => "Try 'cinder-snapshots --help'.".to_owned(),
+        }
     }
 }
 
@@ -42,266 +66,521 @@ const OS_OPTIONS: &[(&str, &str)] = &[
     ("os-volume-api-version", "OS_VOLUME_API_VERSION"),
 ];
 
-/// One command's options: name, whether it takes a value.
-struct Spec {
-    name: &'static str,
-    options: &'static [(&'static str, bool)],
-    /// Least and most positional arguments.
-    positionals: (usize, usize),
-    usage: &'static str,
+/// What the command line asks for.
+#[derive(Debug)]
+pub struct Cli {
+    pub globals: Globals,
+    pub action: Action,
 }
 
-const WAIT_OPTS: [(&str, bool); 2] = [("wait", false), ("wait-timeout", true)];
+/// The global options.
+#[derive(Debug)]
+pub struct Globals {
+    /// `OS_*` variables set by `--os-*` options and `--insecure`, laid over the environment's.
+    pub vars: BTreeMap<String, String>,
+    pub json: bool,
+    pub debug: bool,
+    pub token_cache: bool,
+}
+
+#[derive(Debug)]
+pub enum Action {
+    /// Print this help text and exit 0.
+    Help(String),
+    /// Print the version and exit 0.
+    Version,
+    Run(Box<Command>),
+}
+
+/// How long a wait may take: `None` for the client's default (30 minutes).
+pub type Timeout = Option<Duration>;
+
+/// What `wait` waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Status(SnapshotStatus),
+    Deleted,
+}
+
+/// One command, checked. `SNAPSHOT` arguments are ids or names, resolved later.
+#[derive(Debug)]
+pub enum Command {
+    List { opts: ListOpts, long: bool, limit: Option<usize> },
+    Show { snapshot: String },
+    Create { opts: CreateOpts, wait: Option<Timeout> },
+    Update { snapshot: String, opts: UpdateOpts },
+    SetMetadata { snapshot: String, metadata: UpdateMetadataOpts },
+    UnsetMetadata { snapshot: String, keys: Vec<String> },
+    Delete { snapshots: Vec<String>, wait: Option<Timeout> },
+    ForceDelete { snapshots: Vec<String> },
+    ResetStatus { snapshot: String, status: SnapshotStatus },
+    Wait { snapshot: String, target: Target, timeout: Timeout },
+}
+
+/// One option of a command: its name, its value's placeholder (`None` for a flag), its help.
+struct Opt {
+    name: &'static str,
+    value: Option<&'static str>,
+    help: &'static str,
+}
+
+const fn flag(name: &'static str, help: &'static str) -> Opt {
+    Opt { name, value: None, help }
+}
+
+const fn valued(name: &'static str, value: &'static str, help: &'static str) -> Opt {
+    Opt { name, value: Some(value), help }
+}
+
+/// A command: its name, synopsis, summary, description, options and positional arguments.
+struct Spec {
+    name: &'static str,
+    synopsis: &'static str,
+    summary: &'static str,
+    about: &'static str,
+    options: &'static [Opt],
+    /// Least and most positional arguments.
+    positionals: (usize, usize),
+}
+
+impl Spec {
+    fn option(&'static self, name: &str) -> Option<&'static Opt> {
+        self.options.iter().find(|o| o.name == name)
+    }
+
+    fn help(&self) -> String {
+        let mut text = format!("Usage: cinder-snapshots [GLOBAL OPTIONS] {}\n\n{}\n", self.synopsis, self.about);
+        if !self.options.is_empty() {
+            text.push_str("\nOptions:\n");
+            let left: Vec<String> =
+                self.options.iter().map(|o| o.value.map_or_else(|| format!("--{}", o.name), |v| format!("--{} {v}", o.name))).collect();
+            let width = left.iter().map(String::len).max().unwrap_or(0);
+            for (l, o) in left.iter().zip(self.options) {
+                text.push_str(&format!("  {l:<width$}  {}\n", o.help));
+            }
+        }
+        text.push_str("\nGlobal options, output and exit codes: cinder-snapshots --help\n");
+        text
+    }
+}
+
+const WAIT: Opt = flag("wait", "wait until it is done, with progress on stderr");
+const WAIT_TIMEOUT: Opt = valued("wait-timeout", "SECONDS", "give up waiting after this long (default 1800; needs --wait)");
 
 const SPECS: &[Spec] = &[
     Spec {
         name: "list",
+        synopsis: "list [OPTIONS]",
+        summary: "list snapshots",
+        about: "Lists snapshots with every field (the detail view), following the pages as it prints.\n\
+                Table columns: ID, Name, Description, Status, Size; --long adds Created At, Volume,\n\
+                Properties. With --json: an array of snapshot objects.",
         options: &[
-            ("long", false),
-            ("all-projects", false),
-            ("project", true),
-            ("name", true),
-            ("status", true),
-            ("volume", true),
-            ("property", true),
-            ("limit", true),
-            ("marker", true),
-            ("sort", true),
+            flag("long", "also show Created At, Volume and Properties"),
+            flag("all-projects", "the snapshots of every project (admin)"),
+            valued("project", "ID", "only this project's snapshots (admin; implies --all-projects)"),
+            valued("name", "NAME", "only snapshots with exactly this name"),
+            valued("status", "STATUS", "only snapshots in this status (available, error, creating, ...)"),
+            valued("volume", "ID", "only snapshots of this volume"),
+            valued("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
+            valued("limit", "N", "print at most N snapshots (stops fetching pages)"),
+            valued("marker", "ID", "start after this snapshot"),
+            valued("sort", "KEY[:DIR],...", "sort, e.g. created_at:asc or name:desc,id (name needs 3.30+)"),
         ],
         positionals: (0, 0),
-        usage: "list [--long] [--all-projects] [--project ID] [--name NAME] [--status STATUS] [--volume ID]\n\
-                \x20    [--property KEY=VALUE]... [--limit N] [--marker ID] [--sort KEY[:asc|desc][,...]]",
     },
-    Spec { name: "show", options: &[], positionals: (1, 1), usage: "show SNAPSHOT" },
+    Spec {
+        name: "show",
+        synopsis: "show SNAPSHOT",
+        summary: "show one snapshot",
+        about: "Shows one snapshot as a Field/Value table; with --json, one snapshot object.",
+        options: &[],
+        positionals: (1, 1),
+    },
     Spec {
         name: "create",
-        options: &[("volume", true), ("description", true), ("force", false), ("property", true), WAIT_OPTS[0], WAIT_OPTS[1]],
+        synopsis: "create --volume VOLUME [OPTIONS] [NAME]",
+        summary: "snapshot a volume",
+        about: "Snapshots a volume and prints the new snapshot (status creating, or available after\n\
+                --wait); with --json, one snapshot object. A wait that ends in error exits 4.",
+        options: &[
+            valued("volume", "VOLUME", "the id of the volume to snapshot (required)"),
+            valued("description", "TEXT", "the description"),
+            flag("force", "snapshot the volume even when it is attached (needed below 3.66)"),
+            valued("property", "KEY=VALUE", "a metadata item (repeatable)"),
+            WAIT,
+            WAIT_TIMEOUT,
+        ],
         positionals: (0, 1),
-        usage: "create --volume VOLUME [--description TEXT] [--force] [--property KEY=VALUE]... [--wait] [--wait-timeout SECONDS] [NAME]",
     },
     Spec {
         name: "update",
-        options: &[("name", true), ("description", true)],
+        synopsis: "update SNAPSHOT [--name NAME] [--description TEXT]",
+        summary: "rename a snapshot or change its description",
+        about: "Changes the name, the description or both, and prints the snapshot; with --json, one\n\
+                snapshot object. An empty value clears the field.",
+        options: &[valued("name", "NAME", "the new name"), valued("description", "TEXT", "the new description")],
         positionals: (1, 1),
-        usage: "update SNAPSHOT [--name NAME] [--description TEXT]",
     },
-    Spec { name: "set-metadata", options: &[], positionals: (2, usize::MAX), usage: "set-metadata SNAPSHOT KEY=VALUE..." },
-    Spec { name: "unset-metadata", options: &[], positionals: (2, usize::MAX), usage: "unset-metadata SNAPSHOT KEY..." },
+    Spec {
+        name: "set-metadata",
+        synopsis: "set-metadata SNAPSHOT KEY=VALUE...",
+        summary: "add or change metadata items, keeping the others",
+        about: "Adds or changes the given metadata items; the other items are kept. Prints all the\n\
+                snapshot's metadata afterwards (a Key/Value table; with --json, one object).",
+        options: &[],
+        positionals: (2, usize::MAX),
+    },
+    Spec {
+        name: "unset-metadata",
+        synopsis: "unset-metadata SNAPSHOT KEY...",
+        summary: "remove metadata items",
+        about: "Removes the given metadata items, one request each. A key that is not set is an\n\
+                error (exit 1); the other keys are still removed. Prints nothing.",
+        options: &[],
+        positionals: (2, usize::MAX),
+    },
     Spec {
         name: "delete",
-        options: &[WAIT_OPTS[0], WAIT_OPTS[1]],
+        synopsis: "delete SNAPSHOT... [--wait [--wait-timeout SECONDS]]",
+        summary: "delete snapshots",
+        about: "Deletes the snapshots (each must be available or error). Every one is tried; the exit\n\
+                code is the first failure's. With --wait, waits until they are gone: exit 4 when a\n\
+                delete fails (error_deleting) or is refused (back to available). Prints nothing.",
+        options: &[WAIT, WAIT_TIMEOUT],
         positionals: (1, usize::MAX),
-        usage: "delete SNAPSHOT... [--wait] [--wait-timeout SECONDS]",
     },
-    Spec { name: "force-delete", options: &[], positionals: (1, usize::MAX), usage: "force-delete SNAPSHOT..." },
-    Spec { name: "reset-status", options: &[("state", true)], positionals: (1, 1), usage: "reset-status SNAPSHOT --state STATUS" },
+    Spec {
+        name: "force-delete",
+        synopsis: "force-delete SNAPSHOT...",
+        summary: "delete snapshots whatever their status (admin)",
+        about: "Deletes the snapshots whatever their status (os-force_delete, admin only). Every one\n\
+                is tried; the exit code is the first failure's. Prints nothing.",
+        options: &[],
+        positionals: (1, usize::MAX),
+    },
+    Spec {
+        name: "reset-status",
+        synopsis: "reset-status SNAPSHOT --state STATUS",
+        summary: "set a snapshot's status without any check (admin)",
+        about: "Sets the snapshot's status in Cinder's database, with no check (os-reset_status,\n\
+                admin only). STATUS: available, error, creating, deleting, deleted, error_deleting,\n\
+                unmanaging, backing-up, restoring, updating. Prints nothing.",
+        options: &[valued("state", "STATUS", "the new status (required)")],
+        positionals: (1, 1),
+    },
     Spec {
         name: "wait",
-        options: &[("status", true), ("timeout", true)],
+        synopsis: "wait SNAPSHOT [--status STATUS|deleted] [--timeout SECONDS]",
+        summary: "wait until a snapshot reaches a status, or is gone",
+        about: "Waits until the snapshot reaches STATUS (default available) and prints it (with --json,\n\
+                one snapshot object), or until it is gone (--status deleted; prints nothing). Progress\n\
+                goes to stderr. Exit 3 when the time runs out, 4 when the snapshot reaches error\n\
+                (error_deleting when waiting for deleted), goes back to available while being deleted,\n\
+                or disappears while waiting for a status.",
+        options: &[
+            valued("status", "STATUS", "the status to wait for, or `deleted` (default available)"),
+            valued("timeout", "SECONDS", "give up after this long (default 1800)"),
+        ],
         positionals: (1, 1),
-        usage: "wait SNAPSHOT [--status STATUS|deleted] [--timeout SECONDS]",
     },
 ];
 
-/// The whole help text.
+/// The whole help text (`cinder-snapshots --help`).
 pub fn help() -> String {
-    let commands: Vec<String> = SPECS.iter().map(|s| format!("  {}", s.usage)).collect();
+    let width = SPECS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let commands: Vec<String> = SPECS.iter().map(|s| format!("  {:<width$}  {}", s.name, s.summary)).collect();
     format!(
-        "cinder-snapshots {version}: OpenStack Cinder volume snapshots from the command line
+        "cinder-snapshots {version}: OpenStack Block Storage (Cinder v3) volume snapshots from the shell
 
 Usage: cinder-snapshots [GLOBAL OPTIONS] COMMAND [ARGS]
+       cinder-snapshots COMMAND --help
 
 Commands:
 {commands}
 
-SNAPSHOT is an id, or a name when no snapshot has that id (show, update, set-metadata,
-unset-metadata, delete, force-delete, reset-status, wait). `set-metadata` merges the given
-keys into the metadata; `unset-metadata` removes keys.
+SNAPSHOT is a snapshot id, or its name when it is not shaped like an id (the name must match
+exactly one snapshot).
 
-Global options (anywhere on the line):
-  --os-cloud NAME            a cloud of clouds.yaml (OS_CLOUD)
-  --os-auth-url URL, --os-auth-type TYPE, --os-username NAME, --os-user-id ID,
-  --os-password PASSWORD, --os-user-domain-name NAME, --os-user-domain-id ID,
-  --os-project-name NAME, --os-project-id ID, --os-project-domain-name NAME,
-  --os-project-domain-id ID, --os-token TOKEN, --os-application-credential-id ID,
-  --os-application-credential-name NAME, --os-application-credential-secret SECRET,
-  --os-region-name NAME, --os-interface public|internal|admin, --os-cacert FILE,
-  --os-volume-api-version 3|3.N
-                             each sets its OS_* variable, over the environment
-  --insecure                 do not verify TLS certificates (OS_INSECURE)
-  --json                     machine output (below) instead of tables
-  --debug                    one line per HTTP request on stderr (never a secret)
-  --no-token-cache           do not keep the token in the user cache directory
-  -h, --help                 this text (`COMMAND --help` for one command)
-  --version                  the version
+Global options (before or after the command):
+  --os-cloud NAME                       a cloud of clouds.yaml
+  --os-auth-url URL                     Keystone, with or without /v3
+  --os-auth-type TYPE                   password, token, v3applicationcredential, ...
+  --os-username NAME, --os-user-id ID
+  --os-password PASSWORD
+  --os-user-domain-name NAME, --os-user-domain-id ID
+  --os-project-name NAME, --os-project-id ID
+  --os-project-domain-name NAME, --os-project-domain-id ID
+  --os-token TOKEN
+  --os-application-credential-id ID, --os-application-credential-name NAME
+  --os-application-credential-secret SECRET
+  --os-region-name NAME
+  --os-interface public|internal|admin
+  --os-cacert FILE                      trust the certificates in this PEM file
+  --insecure                            do not verify TLS certificates
+  --os-volume-api-version 3|3.N         3 negotiates the microversion, 3.N pins it
+  --json                                machine output (below) instead of tables
+  --debug                               one line per HTTP request on stderr (never a secret)
+  --no-token-cache                      do not keep the token between runs
+  -h, --help                            this text; COMMAND --help for one command
+  --version                             the version
 
-The token is cached (mode 0600) in $XDG_CACHE_HOME/cinder-snapshots or
-~/.cache/cinder-snapshots, so consecutive runs share one Keystone token.
+Each --os-* option sets its OS_* variable (--os-auth-url: OS_AUTH_URL, --insecure:
+OS_INSECURE), over the environment's: an openrc file, or OS_CLOUD for clouds.yaml.
 
---json: list prints an array, show/create/update/wait print one object, each with the keys
-id, name, description, volume_id, status, size, metadata, created_at, updated_at (RFC 3339
-UTC or null), progress, project_id, group_snapshot_id, user_id, consumes_quota (null when the
-server did not say). set-metadata prints the resulting metadata object. Other commands print
-nothing on success.
+The Keystone token is kept (mode 0600) in $XDG_CACHE_HOME/cinder-snapshots, else
+~/.cache/cinder-snapshots, so that runs one after the other share one token.
 
-Progress of --wait and wait goes to stderr: one redrawn line on a terminal, else a line per
-change.
+Output: tables on stdout. With --json: list prints an array of snapshot objects; show,
+create, update and wait print one snapshot object; set-metadata prints the metadata object.
+A snapshot object has exactly the keys id, name, description, volume_id, status, size,
+metadata (an object of strings), created_at, updated_at (RFC 3339 in UTC such as
+\"2026-11-23T16:42:51.212740Z\", or null), progress (such as \"100%\"), project_id,
+group_snapshot_id, user_id and consumes_quota; a value the server did not give is null.
+The other commands print nothing when they succeed. Errors go to stderr, as
+\"cinder-snapshots: MESSAGE\" (a listing that fails midway keeps what it printed: with
+--json an unclosed array). The progress of --wait and wait goes to stderr: a redrawn line
+on a terminal, else one line per change of status or progress.
 
 Exit codes:
   0  success
-  1  the cloud or the network said no (API error such as not found or forbidden, Keystone
-     refusing the credentials, connection failure, bad configuration)
-  2  usage: a bad option, argument or value
+  1  the cloud or the network said no: an API error (not found, forbidden, bad request,
+     over quota, ...), Keystone refusing the credentials, a connection failure or timeout,
+     a bad configuration (a missing or invalid OS_* variable or clouds.yaml entry)
+  2  usage: an unknown option or command, a missing argument, an invalid value (not a
+     number, not KEY=VALUE, a name or metadata Cinder would refuse)
   3  a wait timed out
-  4  a wait ended because the snapshot failed (error, error_deleting) or its delete was
-     refused
+  4  a wait ended in failure: the snapshot reached error or error_deleting, its delete was
+     refused (back to available), or it disappeared while waiting for a status
 ",
         version = env!("CARGO_PKG_VERSION"),
         commands = commands.join("\n"),
     )
 }
 
-/// What the command line asks for.
-#[derive(Debug)]
-pub struct Cli {
-    /// `OS_*` variables set by `--os-*` options and `--insecure`.
-    pub vars: Vec<(String, String)>,
-    pub json: bool,
-    pub debug: bool,
-    pub token_cache: bool,
-    pub action: Action,
-}
-
-#[derive(Debug)]
-pub enum Action {
-    Help(String),
-    Version,
-    Run(Command),
-}
-
-/// A command and its arguments, checked.
-#[derive(Debug)]
-pub struct Command {
-    pub name: &'static str,
-    pub args: Vec<String>,
-    options: HashMap<&'static str, Vec<String>>,
-}
-
-impl Command {
-    /// Whether a flag was given.
-    pub fn flag(&self, name: &str) -> bool {
-        self.options.contains_key(name)
-    }
-
-    /// The last value of an option.
-    pub fn value(&self, name: &str) -> Option<&str> {
-        self.options.get(name).and_then(|v| v.last()).map(String::as_str)
-    }
-
-    /// All values of a repeatable option.
-    pub fn values(&self, name: &str) -> &[String] {
-        self.options.get(name).map_or(&[], Vec::as_slice)
-    }
-
-    /// A number of seconds.
-    pub fn seconds(&self, name: &str) -> Result<Option<Duration>, Usage> {
-        self.value(name)
-            .map(|v| {
-                v.parse::<f64>()
-                    .ok()
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .map(Duration::from_secs_f64)
-                    .ok_or_else(|| Usage(format!("--{name} {v:?} is not a number of seconds")))
-            })
-            .transpose()
-    }
-
-    /// A whole number.
-    pub fn number(&self, name: &str) -> Result<Option<u32>, Usage> {
-        self.value(name).map(|v| v.parse::<u32>().map_err(|_| Usage(format!("--{name} {v:?} is not a whole number")))).transpose()
-    }
-}
-
-/// `KEY=VALUE` pairs.
-pub fn pairs(items: &[String], what: &str) -> Result<Vec<(String, String)>, Usage> {
-    items
-        .iter()
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-            _ => Err(Usage(format!("{what} {p:?} is not KEY=VALUE"))),
-        })
-        .collect()
+fn command_names() -> String {
+    SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
 /// Reads the command line (without the program name).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
     let mut parser = lexopt::Parser::from_args(args);
-    let mut cli = Cli { vars: Vec::new(), json: false, debug: false, token_cache: true, action: Action::Version };
-    let mut spec: Option<&Spec> = None;
-    let mut positionals = Vec::new();
-    let mut options: HashMap<&'static str, Vec<String>> = HashMap::new();
-    let mut wants_help = false;
-    while let Some(arg) = parser.next()? {
+    let mut globals = Globals { vars: BTreeMap::new(), json: false, debug: false, token_cache: true };
+    let mut spec: Option<&'static Spec> = None;
+    let mut raw = Raw::default();
+    let (mut wants_help, mut wants_version) = (false, false);
+    // lexopt's own errors (a missing value, a value given to a flag, invalid Unicode) point
+    // at the help of the command when there is one.
+    let lex = |spec: Option<&Spec>, e: lexopt::Error| Usage { message: e.to_string(), command: spec.map(|s| s.name) };
+    while let Some(arg) = parser.next().map_err(|e| lex(spec, e))? {
         match arg {
-            Long("json") => cli.json = true,
-            Long("debug") => cli.debug = true,
-            Long("no-token-cache") => cli.token_cache = false,
-            Long("insecure") => cli.vars.push(("OS_INSECURE".into(), "true".into())),
-            Long("help") | Short('h') => wants_help = true,
-            Long("version") if spec.is_none() => {
-                cli.action = Action::Version;
-                return Ok(cli);
+            Long("json") => globals.json = true,
+            Long("debug") => globals.debug = true,
+            Long("no-token-cache") => globals.token_cache = false,
+            Long("insecure") => {
+                globals.vars.insert("OS_INSECURE".into(), "true".into());
             }
-            Long(name) if OS_OPTIONS.iter().any(|(o, _)| *o == name) => {
-                let var = OS_OPTIONS.iter().find(|(o, _)| *o == name).map_or("", |(_, v)| *v);
-                let value = parser.value()?.string()?;
-                cli.vars.push((var.to_owned(), value));
+            Long("help") | Short('h') => wants_help = true,
+            Long("version") => wants_version = true,
+            Long(name) if os_variable(name).is_some() => {
+                let var = os_variable(name).unwrap_or_default();
+                let value = parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))?;
+                globals.vars.insert(var.to_owned(), value);
             }
             Long(name) => {
                 let Some(s) = spec else {
-                    return Err(Usage(format!("unknown option --{name} (before the command)")));
+                    return Err(Usage::new(format!("unknown option --{name}")));
                 };
-                let Some((option, takes_value)) = s.options.iter().find(|(o, _)| *o == name).copied() else {
-                    return Err(Usage(format!("{} has no option --{name}; usage: cinder-snapshots {}", s.name, s.usage)));
+                let Some(opt) = s.option(name) else {
+                    return Err(Usage::of(s.name, format!("{} has no option --{name}", s.name)));
                 };
-                let value = if takes_value { parser.value()?.string()? } else { String::new() };
-                options.entry(option).or_default().push(value);
+                let value =
+                    if opt.value.is_some() { parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))? } else { String::new() };
+                raw.options.entry(opt.name).or_default().push(value);
             }
             Value(value) => {
-                let value = value.string()?;
+                let value = value.string().map_err(|e| lex(spec, e))?;
                 match spec {
-                    None => {
-                        spec = Some(
-                            SPECS
-                                .iter()
-                                .find(|s| s.name == value)
-                                .ok_or_else(|| Usage(format!("unknown command {value:?}; the commands are {}", command_names())))?,
-                        );
-                    }
-                    Some(_) => positionals.push(value),
+                    Some(_) => raw.positionals.push(value),
+                    None => match SPECS.iter().find(|s| s.name == value) {
+                        Some(s) => spec = Some(s),
+                        None => return Err(Usage::new(format!("unknown command {value:?}; the commands are {}", command_names()))),
+                    },
                 }
             }
-            other => return Err(other.unexpected().into()),
+            Short(c) => return Err(Usage::new(format!("unknown option -{c}"))),
         }
     }
-    let Some(spec) = spec else {
-        cli.action = Action::Help(help());
-        return if wants_help { Ok(cli) } else { Err(Usage(format!("no command given; the commands are {}", command_names()))) };
+    let action = match spec {
+        _ if wants_help => Action::Help(spec.map_or_else(help, Spec::help)),
+        _ if wants_version => Action::Version,
+        None => return Err(Usage::new(format!("no command given; the commands are {}", command_names()))),
+        Some(s) => Action::Run(Box::new(raw.command(s)?)),
     };
-    if wants_help {
-        cli.action = Action::Help(format!("Usage: cinder-snapshots [GLOBAL OPTIONS] {}\n", spec.usage));
-        return Ok(cli);
-    }
-    let (least, most) = spec.positionals;
-    if positionals.len() < least || positionals.len() > most {
-        return Err(Usage(format!("wrong number of arguments; usage: cinder-snapshots {}", spec.usage)));
-    }
-    cli.action = Action::Run(Command { name: spec.name, args: positionals, options });
-    Ok(cli)
+    Ok(Cli { globals, action })
 }
 
-fn command_names() -> String {
-    SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+fn os_variable(option: &str) -> Option<&'static str> {
+    OS_OPTIONS.iter().find(|(o, _)| *o == option).map(|(_, v)| *v)
+}
+
+/// A command's arguments as given, before they are checked.
+#[derive(Default)]
+struct Raw {
+    positionals: Vec<String>,
+    options: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Raw {
+    fn flag(&self, name: &str) -> bool {
+        self.options.contains_key(name)
+    }
+
+    /// The last value of an option.
+    fn value(&self, name: &str) -> Option<String> {
+        self.options.get(name).and_then(|v| v.last()).cloned()
+    }
+
+    fn values(&self, name: &str) -> &[String] {
+        self.options.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The command, with its arguments checked and converted.
+    fn command(mut self, spec: &'static Spec) -> Result<Command, Usage> {
+        let cmd = spec.name;
+        let (least, most) = spec.positionals;
+        let n = self.positionals.len();
+        if n < least || n > most {
+            let what = if n < least { "missing argument" } else { "too many arguments" };
+            return Err(Usage::of(cmd, format!("{what}; usage: cinder-snapshots {}", spec.synopsis)));
+        }
+        let wait = |raw: &Raw| -> Result<Option<Timeout>, Usage> {
+            let timeout = raw.value("wait-timeout").map(|v| seconds(cmd, "--wait-timeout", &v)).transpose()?;
+            match (raw.flag("wait"), timeout) {
+                (true, timeout) => Ok(Some(timeout)),
+                (false, None) => Ok(None),
+                (false, Some(_)) => Err(Usage::of(cmd, "--wait-timeout needs --wait")),
+            }
+        };
+        let first = if self.positionals.is_empty() { String::new() } else { self.positionals.remove(0) };
+        Ok(match cmd {
+            "list" => {
+                let limit = self.value("limit").map(|v| count(cmd, "--limit", &v)).transpose()?;
+                let project_id = self.value("project");
+                let opts = ListOpts {
+                    all_tenants: self.flag("all-projects") || project_id.is_some(),
+                    project_id,
+                    name: self.value("name"),
+                    status: self.value("status").map(|s| status(cmd, "--status", &s, true)).transpose()?,
+                    volume_id: self.value("volume"),
+                    metadata: pairs(cmd, "--property", self.values("property"))?.into_iter().collect(),
+                    marker: self.value("marker"),
+                    sort: self.value("sort"),
+                    ..ListOpts::default()
+                };
+                Command::List { opts, long: self.flag("long"), limit }
+            }
+            "show" => Command::Show { snapshot: first },
+            "create" => {
+                let volume = self.value("volume").ok_or_else(|| Usage::of(cmd, "create needs --volume VOLUME"))?;
+                let mut opts = CreateOpts::new(volume).force(self.flag("force"));
+                opts.name = (!first.is_empty()).then_some(first);
+                opts.description = self.value("description");
+                opts.metadata = pairs(cmd, "--property", self.values("property"))?.into_iter().collect();
+                Command::Create { opts, wait: wait(&self)? }
+            }
+            "update" => {
+                let mut opts = UpdateOpts::new();
+                match self.value("name") {
+                    Some(n) if n.is_empty() => opts = opts.clear_name(),
+                    Some(n) => opts = opts.name(n),
+                    None => {}
+                }
+                match self.value("description") {
+                    Some(d) if d.is_empty() => opts = opts.clear_description(),
+                    Some(d) => opts = opts.description(d),
+                    None => {}
+                }
+                if opts == UpdateOpts::new() {
+                    return Err(Usage::of(cmd, "update needs --name or --description"));
+                }
+                Command::Update { snapshot: first, opts }
+            }
+            "set-metadata" => {
+                let metadata = pairs(cmd, "metadata item", &self.positionals)?.into_iter().collect();
+                Command::SetMetadata { snapshot: first, metadata }
+            }
+            "unset-metadata" => Command::UnsetMetadata { snapshot: first, keys: self.positionals },
+            "delete" => {
+                let wait = wait(&self)?;
+                let mut snapshots = vec![first];
+                snapshots.append(&mut self.positionals);
+                Command::Delete { snapshots, wait }
+            }
+            "force-delete" => {
+                let mut snapshots = vec![first];
+                snapshots.append(&mut self.positionals);
+                Command::ForceDelete { snapshots }
+            }
+            "reset-status" => {
+                let state = self.value("state").ok_or_else(|| Usage::of(cmd, "reset-status needs --state STATUS"))?;
+                Command::ResetStatus { snapshot: first, status: status(cmd, "--state", &state, false)? }
+            }
+            "wait" => {
+                let target = match self.value("status") {
+                    None => Target::Status(SnapshotStatus::Available),
+                    Some(s) => match status(cmd, "--status", &s, false)? {
+                        SnapshotStatus::Deleted => Target::Deleted,
+                        s => Target::Status(s),
+                    },
+                };
+                let timeout = self.value("timeout").map(|v| seconds(cmd, "--timeout", &v)).transpose()?;
+                Command::Wait { snapshot: first, target, timeout }
+            }
+            other => return Err(Usage::new(format!("unknown command {other:?}"))),
+        })
+    }
+}
+
+/// `KEY=VALUE` items (the key not empty; the value may be).
+fn pairs(cmd: &'static str, what: &str, items: &[String]) -> Result<Vec<(String, String)>, Usage> {
+    items
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => Err(Usage::of(cmd, format!("{what} {p:?} is not KEY=VALUE"))),
+        })
+        .collect()
+}
+
+/// A number of seconds (fractions allowed).
+fn seconds(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s >= 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| Usage::of(cmd, format!("{what} {v:?} is not a number of seconds")))
+}
+
+/// A whole number above zero.
+fn count(cmd: &'static str, what: &str, v: &str) -> Result<usize, Usage> {
+    v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| Usage::of(cmd, format!("{what} {v:?} is not a whole number above 0")))
+}
+
+/// A snapshot status; one this tool does not know only where `any` (a list filter).
+fn status(cmd: &'static str, what: &str, v: &str, any: bool) -> Result<SnapshotStatus, Usage> {
+    match v.parse::<SnapshotStatus>() {
+        Ok(SnapshotStatus::Other(s)) if !any || s.is_empty() => Err(Usage::of(
+            cmd,
+            format!(
+                "{what} {v:?} is not a snapshot status (available, error, creating, deleting, deleted, error_deleting, \
+                 unmanaging, backing-up, restoring, updating)"
+            ),
+        )),
+        Ok(s) => Ok(s),
+        Err(never) => match never {},
+    }
 }
 
 #[cfg(test)]
@@ -312,36 +591,121 @@ mod tests {
         parse(line.split_whitespace().map(OsString::from))
     }
 
+    fn command(line: &str) -> Command {
+        match parse_str(line).map(|c| c.action) {
+            Ok(Action::Run(c)) => *c,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
     #[test]
-    fn globals_anywhere_and_command_options() {
-        let cli = parse_str("--os-cloud c list --long --json --property a=b --property c=d --os-region-name R").unwrap();
-        assert!(cli.json);
-        assert_eq!(cli.vars, vec![("OS_CLOUD".into(), "c".into()), ("OS_REGION_NAME".into(), "R".into())]);
-        let Action::Run(cmd) = cli.action else { panic!("a command") };
-        assert_eq!(cmd.name, "list");
-        assert!(cmd.flag("long"));
-        assert_eq!(cmd.values("property"), ["a=b", "c=d"]);
+    fn globals_anywhere_and_the_last_value_wins() {
+        let cli = parse_str("--os-cloud c list --long --json --property a=b --property c=d --os-region-name R --os-cloud d").unwrap();
+        assert!(cli.globals.json && cli.globals.token_cache && !cli.globals.debug);
+        assert_eq!(cli.globals.vars, BTreeMap::from([("OS_CLOUD".into(), "d".into()), ("OS_REGION_NAME".into(), "R".into())]));
+        let Action::Run(command) = cli.action else { panic!("a command") };
+        let Command::List { opts, long, limit } = *command else { panic!("list") };
+        assert!(long && limit.is_none());
+        assert_eq!(opts.metadata, BTreeMap::from([("a".into(), "b".into()), ("c".into(), "d".into())]));
+    }
+
+    #[test]
+    fn list_options() {
+        let Command::List { opts, limit, .. } =
+            command("list --project p --status AVAILABLE --volume v --limit 3 --marker m --sort created_at:asc --name n")
+        else {
+            panic!()
+        };
+        assert!(opts.all_tenants, "--project implies --all-projects");
+        assert_eq!(opts.project_id.as_deref(), Some("p"));
+        assert_eq!(opts.status, Some(SnapshotStatus::Available));
+        assert_eq!(
+            (opts.volume_id.as_deref(), opts.marker.as_deref(), opts.sort.as_deref()),
+            (Some("v"), Some("m"), Some("created_at:asc"))
+        );
+        assert_eq!((opts.name.as_deref(), opts.limit, limit), (Some("n"), None, Some(3)));
+    }
+
+    #[test]
+    fn create_update_wait_delete() {
+        let Command::Create { opts, wait } = command("create --volume v --force --property k=v=w --wait --wait-timeout 1.5 nightly") else {
+            panic!()
+        };
+        assert_eq!(opts, CreateOpts::new("v").name("nightly").force(true).metadata("k", "v=w"));
+        assert_eq!(wait, Some(Some(Duration::from_millis(1500))));
+        let Command::Create { opts, wait } = command("create --volume v") else { panic!() };
+        assert_eq!((opts.name, wait), (None, None));
+        let Command::Update { opts, .. } = command("update s --name n") else { panic!() };
+        assert_eq!(opts, UpdateOpts::new().name("n"));
+        let Command::Wait { target, timeout, .. } = command("wait s --status deleted") else { panic!() };
+        assert_eq!((target, timeout), (Target::Deleted, None));
+        let Command::Wait { target, .. } = command("wait s") else { panic!() };
+        assert_eq!(target, Target::Status(SnapshotStatus::Available));
+        let Command::Delete { snapshots, wait } = command("delete a b --wait") else { panic!() };
+        assert_eq!((snapshots, wait), (vec!["a".to_owned(), "b".to_owned()], Some(None)));
+        let Command::ResetStatus { status, .. } = command("reset-status s --state error_deleting") else { panic!() };
+        assert_eq!(status, SnapshotStatus::ErrorDeleting);
+    }
+
+    #[test]
+    fn help_and_version_win() {
+        assert!(matches!(parse_str("--help").unwrap().action, Action::Help(h) if h.contains("Exit codes:")));
+        assert!(
+            matches!(parse_str("list --help").unwrap().action, Action::Help(h) if h.starts_with("Usage: cinder-snapshots [GLOBAL OPTIONS] list"))
+        );
+        assert!(matches!(parse_str("show -h").unwrap().action, Action::Help(h) if h.contains("show SNAPSHOT")));
+        assert!(matches!(parse_str("--version").unwrap().action, Action::Version));
+        assert!(matches!(parse_str("wait --version").unwrap().action, Action::Version));
     }
 
     #[test]
     fn usage_errors() {
-        for (line, want) in [
-            ("", "no command given"),
-            ("frobnicate", "unknown command \"frobnicate\""),
-            ("list --bogus", "list has no option --bogus"),
-            ("--bogus list", "unknown option --bogus"),
-            ("show", "wrong number of arguments"),
-            ("show a b", "wrong number of arguments"),
-            ("create --volume", "missing argument"),
+        for (line, want, command) in [
+            ("", "no command given", None),
+            ("frobnicate", "unknown command \"frobnicate\"", None),
+            ("--bogus list", "unknown option --bogus", None),
+            ("-x list", "unknown option -x", None),
+            ("list --bogus", "list has no option --bogus", Some("list")),
+            ("list --long=yes", "unexpected argument for option '--long': \"yes\"", Some("list")),
+            ("list --limit 0", "--limit \"0\" is not a whole number above 0", Some("list")),
+            ("list --limit many", "is not a whole number", Some("list")),
+            ("list --property nokey", "--property \"nokey\" is not KEY=VALUE", Some("list")),
+            ("show", "missing argument; usage: cinder-snapshots show SNAPSHOT", Some("show")),
+            ("show a b", "too many arguments", Some("show")),
+            ("create --volume", "missing argument for option '--volume'", Some("create")),
+            ("--os-cloud", "missing argument for option '--os-cloud'", None),
+            ("create nightly", "create needs --volume VOLUME", Some("create")),
+            ("create --volume v --property =x", "is not KEY=VALUE", Some("create")),
+            ("create --volume v --wait-timeout 5", "--wait-timeout needs --wait", Some("create")),
+            ("update s", "update needs --name or --description", Some("update")),
+            ("set-metadata s novalue", "metadata item \"novalue\" is not KEY=VALUE", Some("set-metadata")),
+            ("unset-metadata s", "missing argument", Some("unset-metadata")),
+            ("delete", "missing argument", Some("delete")),
+            ("delete s --wait --wait-timeout -1", "is not a number of seconds", Some("delete")),
+            ("reset-status s", "reset-status needs --state STATUS", Some("reset-status")),
+            ("reset-status s --state frozen", "--state \"frozen\" is not a snapshot status", Some("reset-status")),
+            ("wait s --timeout soon", "--timeout \"soon\" is not a number of seconds", Some("wait")),
+            ("wait s --timeout 1e300", "is not a number of seconds", Some("wait")),
+            ("wait s --status avaliable", "is not a snapshot status", Some("wait")),
         ] {
             match parse_str(line) {
-                Err(Usage(m)) => assert!(m.contains(want), "{line}: {m}"),
+                Err(u) => {
+                    assert!(u.message.contains(want), "{line}: {}", u.message);
+                    assert_eq!(u.command, command, "{line}");
+                }
                 Ok(cli) => panic!("{line}: parsed {cli:?}"),
             }
         }
-        let Action::Run(cmd) = parse_str("wait x --timeout soon").unwrap().action else { panic!() };
-        assert!(cmd.seconds("timeout").is_err());
-        assert!(pairs(&["novalue".to_owned()], "--property").is_err());
-        assert_eq!(pairs(&["k=v=w".to_owned()], "--property").unwrap(), vec![("k".to_owned(), "v=w".to_owned())]);
+    }
+
+    #[test]
+    fn every_command_has_help_and_every_option_a_description() {
+        for s in SPECS {
+            let h = s.help();
+            for o in s.options {
+                assert!(h.contains(&format!("--{}", o.name)) && !o.help.is_empty(), "{}: --{}", s.name, o.name);
+            }
+            assert!(help().contains(&format!("  {}", s.name)));
+        }
     }
 }

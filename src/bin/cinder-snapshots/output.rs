@@ -1,5 +1,27 @@
-//! What the tool prints: tables for people (the `openstack` command's look) and JSON with a
-//! fixed shape for scripts.
+//! What the tool prints: boxed tables for people (the `openstack` command's look) and JSON
+//! with a fixed shape for scripts.
+//!
+//! # The JSON shape
+//!
+//! A snapshot is one object with exactly these keys, whatever the server sent:
+//!
+//! | key | value |
+//! |---|---|
+//! | `id`, `volume_id`, `status` | strings |
+//! | `name`, `description` | string or null |
+//! | `size` | number (GiB) |
+//! | `metadata` | object of strings (empty when none) |
+//! | `created_at`, `updated_at` | RFC 3339 UTC string with microseconds (`"2026-11-23T16:42:51.212740Z"`) or null |
+//! | `progress` | string such as `"100%"`, or null |
+//! | `project_id`, `group_snapshot_id`, `user_id` | string or null |
+//! | `consumes_quota` | boolean, or null when the server did not say |
+//!
+//! `list` prints an array of them, `show`/`create`/`update`/`wait` one, `set-metadata` the
+//! metadata object. Keys come in alphabetical order, one snapshot per line in `list`.
+//!
+//! Text from the server is printed as it is, except control characters, which are shown
+//! escaped (`\u{1b}`) in tables and progress lines so that a snapshot's name cannot drive the
+//! terminal.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +30,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 /// RFC 3339 in UTC with microseconds, as Cinder stores them: `2026-11-23T16:42:51.212740Z`.
+/// Formatted by hand: the crate builds `time` without its formatting feature.
 pub fn timestamp(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
@@ -22,7 +45,7 @@ pub fn timestamp(t: OffsetDateTime) -> String {
     )
 }
 
-/// The stable JSON shape of a snapshot.
+/// The stable JSON shape of a snapshot (see the module docs).
 pub fn snapshot_json(s: &Snapshot) -> Value {
     json!({
         "id": s.id,
@@ -42,9 +65,23 @@ pub fn snapshot_json(s: &Snapshot) -> Value {
     })
 }
 
+/// Metadata as a JSON object.
+pub fn metadata_json(metadata: &BTreeMap<String, String>) -> Value {
+    json!(metadata)
+}
+
 /// `a='1', b='2'`, as the `openstack` command shows properties.
 pub fn properties(metadata: &BTreeMap<String, String>) -> String {
     metadata.iter().map(|(k, v)| format!("{k}='{v}'")).collect::<Vec<_>>().join(", ")
+}
+
+/// The headers of `list`.
+pub fn list_headers(long: bool) -> Vec<&'static str> {
+    let mut h = vec!["ID", "Name", "Description", "Status", "Size"];
+    if long {
+        h.extend(["Created At", "Volume", "Properties"]);
+    }
+    h
 }
 
 /// The row of a snapshot in `list`: ID, Name, Description, Status, Size, and with `long`
@@ -63,21 +100,14 @@ pub fn list_row(s: &Snapshot, long: bool) -> Vec<String> {
     row
 }
 
-/// The headers of `list`.
-pub fn list_headers(long: bool) -> Vec<String> {
-    let mut h = vec!["ID", "Name", "Description", "Status", "Size"];
-    if long {
-        h.extend(["Created At", "Volume", "Properties"]);
-    }
-    h.into_iter().map(str::to_owned).collect()
-}
-
-/// Field/Value rows of one snapshot.
+/// Field/Value rows of one snapshot, in the `openstack` command's order (alphabetical).
 pub fn show_rows(s: &Snapshot) -> Vec<Vec<String>> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     [
+        ("consumes_quota", s.consumes_quota.map(|c| c.to_string()).unwrap_or_default()),
         ("created_at", s.created_at.map(timestamp).unwrap_or_default()),
         ("description", opt(&s.description)),
+        ("group_snapshot_id", opt(&s.group_snapshot_id)),
         ("id", s.id.clone()),
         ("name", opt(&s.name)),
         ("progress", opt(&s.progress)),
@@ -94,16 +124,31 @@ pub fn show_rows(s: &Snapshot) -> Vec<Vec<String>> {
     .collect()
 }
 
-/// A boxed table: `+----+` rules, `| a  |` cells, widths in characters.
-pub fn table(headers: &[String], rows: &[Vec<String>]) -> String {
+/// Key/Value rows of metadata.
+pub fn metadata_rows(metadata: &BTreeMap<String, String>) -> Vec<Vec<String>> {
+    metadata.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect()
+}
+
+/// `text` with its control characters escaped (`\n` as `\u{a}`), safe on a terminal.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_unicode().to_string() } else { c.to_string() }).collect()
+}
+
+/// A boxed table: `+----+` rules, `| a  |` cells, widths in characters. An empty table has
+/// its headers only.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| printable(c)).collect()).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let rule: String = widths.iter().map(|w| format!("+{}", "-".repeat(w + 2))).collect::<String>() + "+\n";
-    let line = |cells: &[String]| {
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
         let mut out = String::new();
         for (w, cell) in widths.iter().zip(cells) {
             out.push_str(&format!("| {cell}{} ", " ".repeat(w - cell.chars().count())));
@@ -111,10 +156,10 @@ pub fn table(headers: &[String], rows: &[Vec<String>]) -> String {
         out + "|\n"
     };
     let mut out = rule.clone();
-    out.push_str(&line(headers));
+    out.push_str(&line(&mut headers.iter().copied()));
     out.push_str(&rule);
-    for row in rows {
-        out.push_str(&line(row));
+    for row in &rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
     }
     if !rows.is_empty() {
         out.push_str(&rule);
@@ -127,12 +172,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tables_and_timestamps() {
-        let t = table(&["ID".into(), "Name".into()], &[vec!["a".into(), "ünï".into()]]);
+    fn tables() {
+        let t = table(&["ID", "Name"], &[vec!["a".into(), "ünï".into()]]);
         assert_eq!(t, "+----+------+\n| ID | Name |\n+----+------+\n| a  | ünï  |\n+----+------+\n");
+        assert_eq!(table(&["ID"], &[]), "+----+\n| ID |\n+----+\n");
+        let t = table(&["N"], &[vec!["x\x1b[2Jy".into()]]);
+        assert!(t.contains("| x\\u{1b}[2Jy |") && !t.contains('\x1b'), "{t}");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
         let at = time::macros::datetime!(2026-11-23 16:42:51.212740 UTC);
         assert_eq!(timestamp(at), "2026-11-23T16:42:51.212740Z");
+        let elsewhere = time::macros::datetime!(2026-01-01 01:02:03 +02:00);
+        assert_eq!(timestamp(elsewhere), "2025-12-31T23:02:03.000000Z");
+    }
+
+    #[test]
+    fn properties_and_metadata() {
         let m = BTreeMap::from([("a".to_owned(), "1".to_owned()), ("b".to_owned(), "x y".to_owned())]);
         assert_eq!(properties(&m), "a='1', b='x y'");
+        assert_eq!(metadata_json(&m), json!({"a": "1", "b": "x y"}));
+        assert_eq!(metadata_rows(&m), vec![vec!["a".to_owned(), "1".to_owned()], vec!["b".to_owned(), "x y".to_owned()]]);
+    }
+
+    #[test]
+    fn the_json_shape_has_every_key_even_when_unset() {
+        let s: Snapshot = serde_json::from_str(r#"{"id": "x", "volume_id": "v", "status": "creating"}"#).unwrap();
+        let v = snapshot_json(&s);
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 14, "{keys:?}");
+        assert_eq!(v["metadata"], json!({}));
+        assert_eq!((v["created_at"].clone(), v["consumes_quota"].clone(), v["size"].clone()), (Value::Null, Value::Null, json!(0)));
     }
 }

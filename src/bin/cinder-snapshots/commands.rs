@@ -1,0 +1,205 @@
+//! What each command does: the crate's `snapshots` calls, the look-up of a snapshot by id or
+//! name, the waits with their progress, and what is printed.
+//!
+//! A `SNAPSHOT` argument shaped like an id (a UUID) is used as it is, with no extra request;
+//! anything else is tried as an id first and, when Cinder has no snapshot with that id,
+//! looked up by name (it must match exactly one snapshot). Commands taking several snapshots
+//! or keys try every one, print each failure, and end with the first failure's exit code.
+
+use std::io::Write;
+use std::time::Duration;
+
+use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
+use cinder_snapshots::{Error, ServiceClient};
+
+use crate::Failure;
+use crate::args::{Command, Target};
+use crate::output;
+use crate::progress::Progress;
+
+/// Runs one command; `json` chooses the output.
+pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), Failure> {
+    match command {
+        Command::List { opts, long, limit } => list(client, opts, *long, *limit, json),
+        Command::Show { snapshot } => one(&resolve(client, snapshot)?, json),
+        Command::Create { opts, wait } => {
+            let snap = snapshots::create(client, opts)?;
+            let snap = match wait {
+                Some(timeout) => {
+                    waiting(*timeout, Some(&snap), |o| snapshots::wait_for_status(client, &snap.id, SnapshotStatus::Available, o))?
+                }
+                None => snap,
+            };
+            one(&snap, json)
+        }
+        Command::Update { snapshot, opts } => {
+            let id = id_of(client, snapshot)?;
+            one(&snapshots::update(client, &id, opts)?, json)
+        }
+        Command::SetMetadata { snapshot, metadata } => {
+            let id = id_of(client, snapshot)?;
+            let all = snapshots::merge_metadata(client, &id, metadata)?;
+            if json {
+                crate::print(&format!("{}\n", output::metadata_json(&all)))
+            } else {
+                crate::print(&output::table(&["Key", "Value"], &output::metadata_rows(&all)))
+            }
+        }
+        Command::UnsetMetadata { snapshot, keys } => {
+            let id = id_of(client, snapshot)?;
+            each(keys, |key| Ok(snapshots::delete_metadata_key(client, &id, key)?))
+        }
+        Command::Delete { snapshots: names, wait } => {
+            let mut deleted = Vec::new();
+            let deletes = each(names, |name| {
+                let id = id_of(client, name)?;
+                snapshots::delete(client, &id)?;
+                deleted.push(id);
+                Ok(())
+            });
+            // The deletes that were accepted are waited for even when another one failed.
+            let waits = match wait {
+                Some(timeout) => each(&deleted, |id| waiting(*timeout, None, |o| snapshots::wait_for_delete(client, id, o))),
+                None => Ok(()),
+            };
+            match (deletes, waits) {
+                // Both failed: the deletes' failures were printed already (several snapshots).
+                (Err(first), Err(then)) => {
+                    then.report();
+                    Err(first)
+                }
+                (deletes, waits) => deletes.and(waits),
+            }
+        }
+        Command::ForceDelete { snapshots: names } => each(names, |name| Ok(snapshots::force_delete(client, &id_of(client, name)?)?)),
+        Command::ResetStatus { snapshot, status } => {
+            let id = id_of(client, snapshot)?;
+            Ok(snapshots::reset_status(client, &id, &snapshots::ResetStatusOpts { status: status.clone() })?)
+        }
+        Command::Wait { snapshot, target: Target::Deleted, timeout } => {
+            // A snapshot that is already gone is done: no look-up that would fail first.
+            let id = if looks_like_uuid(snapshot) { snapshot.clone() } else { resolve(client, snapshot)?.id };
+            waiting(*timeout, None, |o| snapshots::wait_for_delete(client, &id, o))
+        }
+        Command::Wait { snapshot, target: Target::Status(status), timeout } => {
+            // Looked up first: a snapshot that does not exist is "not found" (exit 1), not a
+            // wait that failed.
+            let snap = resolve(client, snapshot)?;
+            let snap = if snap.status == *status {
+                // Already there: its state shown as a wait would show it, and no wait.
+                Progress::new().once(&snap);
+                snap
+            } else {
+                waiting(*timeout, Some(&snap), |o| snapshots::wait_for_status(client, &snap.id, status.clone(), o))?
+            };
+            one(&snap, json)
+        }
+    }
+}
+
+/// `list`: the detail listing, page after page as it is printed, stopped after `limit`.
+fn list(client: &ServiceClient, opts: &snapshots::ListOpts, long: bool, limit: Option<usize>, json: bool) -> Result<(), Failure> {
+    let listing = snapshots::list_detail(client, opts)?.take(limit.unwrap_or(usize::MAX));
+    let mut out = std::io::stdout().lock();
+    if json {
+        // Streamed, one snapshot per line: a long listing never sits in memory whole. A page
+        // that fails midway leaves the array unclosed (and the exit code not 0).
+        out.write_all(b"[")?;
+        let mut first = true;
+        for snap in listing {
+            let snap = snap?;
+            write!(out, "{}{}", if first { "\n" } else { ",\n" }, output::snapshot_json(&snap))?;
+            first = false;
+        }
+        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+    } else {
+        let rows = listing.map(|s| s.map(|s| output::list_row(&s, long))).collect::<Result<Vec<_>, Error>>()?;
+        out.write_all(output::table(&output::list_headers(long), &rows).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints one snapshot: a Field/Value table, or its JSON object.
+fn one(snap: &Snapshot, json: bool) -> Result<(), Failure> {
+    if json {
+        crate::print(&format!("{}\n", output::snapshot_json(snap)))
+    } else {
+        crate::print(&output::table(&["Field", "Value"], &output::show_rows(snap)))
+    }
+}
+
+/// Runs `f` for every item. One item: its failure as it is. Several: every failure is
+/// printed as it happens and the first one's exit code is returned.
+fn each<T>(items: &[T], mut f: impl FnMut(&T) -> Result<(), Failure>) -> Result<(), Failure> {
+    if let [item] = items {
+        return f(item);
+    }
+    let mut first = None;
+    for item in items {
+        if let Err(failure) = f(item) {
+            let code = failure.report();
+            first = first.or(Some(code));
+        }
+    }
+    first.map_or(Ok(()), |code| Err(Failure::Reported(code)))
+}
+
+/// The snapshot `name_or_id` names: by id, else (when it is not shaped like an id) by name.
+fn resolve(client: &ServiceClient, name_or_id: &str) -> Result<Snapshot, Error> {
+    match snapshots::get(client, name_or_id) {
+        // Not an id Cinder knows, or not one that can be an id at all (a slash in a name).
+        Err(e) if !looks_like_uuid(name_or_id) && (e.is_not_found() || matches!(e, Error::InvalidInput(_))) => {
+            snapshots::find_by_name(client, name_or_id)
+        }
+        other => other,
+    }
+}
+
+/// The id `name_or_id` stands for: itself when shaped like an id (no request), else the id
+/// of the snapshot it names.
+fn id_of(client: &ServiceClient, name_or_id: &str) -> Result<String, Error> {
+    if looks_like_uuid(name_or_id) { Ok(name_or_id.to_owned()) } else { Ok(resolve(client, name_or_id)?.id) }
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn looks_like_uuid(s: &str) -> bool {
+    s.len() == 36 && s.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
+/// Runs a wait with `timeout` (else the client's default, 30 minutes) and its progress on
+/// stderr, starting from `seen` when the snapshot was just read.
+fn waiting<T>(
+    timeout: Option<Duration>,
+    seen: Option<&Snapshot>,
+    wait: impl FnOnce(&WaitOpts) -> cinder_snapshots::Result<T>,
+) -> Result<T, Failure> {
+    let mut opts = WaitOpts::new();
+    if let Some(t) = timeout {
+        opts = opts.timeout(t);
+    }
+    let progress = Progress::new();
+    if let Some(snap) = seen {
+        progress.show(snap);
+    }
+    let shown = progress.clone();
+    let result = wait(&opts.on_progress(move |snap| shown.show(snap)));
+    progress.finish();
+    Ok(result?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids() {
+        assert!(looks_like_uuid("da89784d-f5b3-463b-b79a-e0d97710ff99"));
+        assert!(looks_like_uuid("DA89784D-F5B3-463B-B79A-E0D97710FF99"));
+        for not in
+            ["nightly", "da89784d-f5b3-463b-b79a-e0d97710ff9", "da89784d_f5b3-463b-b79a-e0d97710ff99", "da89784df5b3463bb79ae0d97710ff99"]
+        {
+            assert!(!looks_like_uuid(not), "{not}");
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The progress of a wait, on stderr, fed by `WaitOpts::on_progress`.
+//!
+//! On a terminal: one line redrawn with `\r` at every check (id, status, a bar and the
+//! percentage when the server gives one, elapsed time), ended with a newline when the wait
+//! ends. Otherwise (a log file, a pipe): one plain line per change of status or progress,
+//! `ID STATUS[ N%] (ELAPSED)`, so that logs stay readable.
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use cinder_snapshots::snapshots::Snapshot;
+
+use crate::output::printable;
+
+/// One wait's progress display.
+pub struct Progress {
+    terminal: bool,
+    start: Instant,
+    shown: Mutex<Shown>,
+}
+
+/// What is on the screen.
+#[derive(Default)]
+struct Shown {
+    /// The last status and progress shown.
+    state: Option<(String, Option<String>)>,
+    /// Whether a redrawn line is open (to be ended by a newline).
+    open: bool,
+}
+
+impl Progress {
+    /// A display on stderr, redrawn when stderr is a terminal.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Progress { terminal: std::io::stderr().is_terminal(), start: Instant::now(), shown: Mutex::default() })
+    }
+
+    /// Shows what a check of the wait saw.
+    pub fn show(&self, snap: &Snapshot) {
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = (snap.status.to_string(), snap.progress.clone());
+        let elapsed = elapsed(self.start.elapsed());
+        let (id, status) = (printable(&snap.id), printable(&state.0));
+        let mut err = std::io::stderr().lock();
+        // Failing to show progress is not worth failing the wait for: write errors are ignored.
+        if self.terminal {
+            let percent = snap.progress_percent();
+            let filled = usize::from(percent.unwrap_or(0)) / 5;
+            let bar = format!("[{}{}]", "#".repeat(filled), "-".repeat(20 - filled));
+            let percent = percent.map_or_else(|| "  ?%".to_owned(), |p| format!("{p:>3}%"));
+            let _ = write!(err, "\r{id} {status:<14} {bar} {percent} {elapsed:>7}\x1b[K");
+            let _ = err.flush();
+            shown.open = true;
+        } else if shown.state.as_ref() != Some(&state) {
+            let percent = state.1.as_deref().map(|p| format!(" {}", printable(p))).unwrap_or_default();
+            let _ = writeln!(err, "{id} {status}{percent} ({elapsed})");
+        }
+        shown.state = Some(state);
+    }
+
+    /// Shows one state and ends the line.
+    pub fn once(&self, snap: &Snapshot) {
+        self.show(snap);
+        self.finish();
+    }
+
+    /// Ends the redrawn line, if there is one.
+    pub fn finish(&self) {
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        if shown.open {
+            let _ = writeln!(std::io::stderr());
+            shown.open = false;
+        }
+    }
+}
+
+/// `7 s`, `2 min 05 s`, `1 h 02 min`.
+fn elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elapsed_times() {
+        assert_eq!(elapsed(Duration::from_millis(7900)), "7 s");
+        assert_eq!(elapsed(Duration::from_secs(125)), "2 min 05 s");
+        assert_eq!(elapsed(Duration::from_secs(3720)), "1 h 02 min");
+    }
+}
