@@ -335,9 +335,16 @@ pub mod fuzzing {
         }
     }
 
-    /// Parses a timestamp.
+    /// Parses a timestamp and, when it parses, writes it as RFC 3339 in UTC (which must not
+    /// panic, and must give a `Z` time that parses back to the same instant, to the
+    /// microsecond).
     pub fn timestamp(s: &str) -> bool {
-        crate::timestamp::parse(s).is_some()
+        let Some(t) = crate::timestamp::parse(s) else { return false };
+        let text = crate::timestamp::format_utc(t);
+        let back = crate::timestamp::parse(&text);
+        assert!(text.ends_with('Z'), "{s:?} gave {text:?}, not in UTC");
+        assert_eq!(back.map(|b| b.unix_timestamp_nanos() / 1000), Some(t.unix_timestamp_nanos() / 1000), "{s:?} gave {text:?}");
+        true
     }
 
     /// Parses a `Retry-After` value.

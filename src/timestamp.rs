@@ -3,6 +3,10 @@
 //! Cinder sends `2026-11-23T16:42:51.212740` (no zone, meaning UTC); Keystone sends
 //! `2026-11-24T16:42:40.000000Z`. Accepted: a `T` or a space between date and time, 0 to 9
 //! fraction digits, and no zone (UTC), `Z`, `±HH:MM`, `±HHMM` or `±HH`.
+//!
+//! Every timestamp returned is in UTC and within years 0000 to 9999 in UTC, so that it can
+//! always be shown and written as RFC 3339: a time whose offset carries it outside that range
+//! (`9999-12-31T23:59:59-01:00` is in year 10000 in UTC) is not one of the accepted forms.
 
 use serde::Deserializer;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
@@ -56,7 +60,32 @@ pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
 
     let date = Date::from_calendar_date(year, month, day).ok()?;
     let time = Time::from_hms_nano(hour, minute, second, nanos).ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
+    let utc = PrimitiveDateTime::new(date, time).assume_offset(offset).checked_to_offset(UtcOffset::UTC)?;
+    (0..=9999).contains(&utc.year()).then_some(utc)
+}
+
+/// RFC 3339 in UTC with microseconds, as Cinder stores them: `2026-11-23T16:42:51.212740Z`.
+/// Never panics: a value outside what RFC 3339 can write in UTC (only possible for one not
+/// made by [`parse`]) is written with its own offset, its year as `time` shows it.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn format_utc(t: OffsetDateTime) -> String {
+    let (t, zone) = match t.checked_to_offset(UtcOffset::UTC) {
+        Some(utc) => (utc, "Z".to_owned()),
+        None => {
+            let (h, m, _) = t.offset().as_hms();
+            (t, format!("{}{:02}:{:02}", if t.offset().is_negative() { '-' } else { '+' }, h.unsigned_abs(), m.unsigned_abs()))
+        }
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}{zone}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
 }
 
 /// The value of 1 to 9 ASCII digits.
@@ -185,5 +214,28 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
+    }
+
+    /// Regression: `9999-12-31T23:59:59-01:00` parsed, and showing it in UTC panicked (the
+    /// CLI aborted in `show`, `list --long` and `--json`).
+    #[test]
+    fn every_parsed_timestamp_is_utc_and_formats() {
+        assert_eq!(parse("9999-12-31T23:59:59-01:00"), None);
+        assert_eq!(parse("0000-01-01T00:00:00+01:00"), None);
+        let edge = parse("9999-12-31T23:59:59.999999+00:00").unwrap();
+        assert_eq!(format_utc(edge), "9999-12-31T23:59:59.999999Z");
+        let early = parse("0000-01-01T00:30:00+00:30").unwrap();
+        assert_eq!((early.offset(), format_utc(early)), (UtcOffset::UTC, "0000-01-01T00:00:00.000000Z".to_owned()));
+        let shifted = parse("9999-12-31T22:59:59-01:00").unwrap();
+        assert_eq!(format_utc(shifted), "9999-12-31T23:59:59.000000Z");
+        for s in ["2026-11-24T18:42:40+02:00", "2026-11-24T14:42:40-0200", "2026-11-24T16:42:40"] {
+            assert_eq!(parse(s).unwrap().offset(), UtcOffset::UTC, "{s}");
+        }
+    }
+
+    #[test]
+    fn formatting_a_value_outside_utc_range_does_not_panic() {
+        let far = datetime!(9999-12-31 23:59:59 -01:00);
+        assert_eq!(format_utc(far), "9999-12-31T23:59:59.000000-01:00");
     }
 }

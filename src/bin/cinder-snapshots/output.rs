@@ -30,11 +30,19 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 /// RFC 3339 in UTC with microseconds, as Cinder stores them: `2026-11-23T16:42:51.212740Z`.
-/// Formatted by hand: the crate builds `time` without its formatting feature.
+/// Formatted by hand: the crate builds `time` without its formatting feature. The library
+/// returns every timestamp in UTC (within years 0000-9999); any other value is written with
+/// its own offset rather than converted, which could overflow.
 pub fn timestamp(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
+    let (t, zone) = match t.checked_to_offset(time::UtcOffset::UTC) {
+        Some(utc) => (utc, "Z".to_owned()),
+        None => {
+            let (h, m, _) = t.offset().as_hms();
+            (t, format!("{}{:02}:{:02}", if t.offset().is_negative() { '-' } else { '+' }, h.unsigned_abs(), m.unsigned_abs()))
+        }
+    };
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}{zone}",
         t.year(),
         u8::from(t.month()),
         t.day(),
@@ -186,6 +194,9 @@ mod tests {
         assert_eq!(timestamp(at), "2026-11-23T16:42:51.212740Z");
         let elsewhere = time::macros::datetime!(2026-01-01 01:02:03 +02:00);
         assert_eq!(timestamp(elsewhere), "2025-12-31T23:02:03.000000Z");
+        // Regression: converting this one to UTC panicked (the release build aborted).
+        let far = time::macros::datetime!(9999-12-31 23:59:59 -01:00);
+        assert_eq!(timestamp(far), "9999-12-31T23:59:59.000000-01:00");
     }
 
     #[test]
