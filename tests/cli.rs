@@ -186,6 +186,21 @@ fn usage_errors_exit_2_without_a_request() {
             "--timeout \"soon\" is not a number of seconds\nTry 'cinder-snapshots wait --help'.".to_owned(),
         ),
         (&["delete", ALPHA, "--wait-timeout", "5"][..], "--wait-timeout needs --wait\nTry 'cinder-snapshots delete --help'.".to_owned()),
+        // Regressions: these panicked (wait, create) or listed nothing with exit 0 (list).
+        (
+            &["wait", ALPHA, "--timeout", "1e300"][..],
+            "--timeout \"1e300\" is out of range: at most 31536000 seconds (a year)\nTry 'cinder-snapshots wait --help'.".to_owned(),
+        ),
+        (
+            &["create", "--volume", VOLUME, "--wait", "--wait-timeout", "1e20"][..],
+            "--wait-timeout \"1e20\" is out of range: at most 31536000 seconds (a year)\nTry 'cinder-snapshots create --help'.".to_owned(),
+        ),
+        (
+            &["list", "--status", "bogus"][..],
+            "--status \"bogus\" is not a snapshot status (available, error, creating, deleting, deleted, error_deleting, unmanaging, \
+             backing-up, restoring, updating)\nTry 'cinder-snapshots list --help'."
+                .to_owned(),
+        ),
     ] {
         let out = env.run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
@@ -311,7 +326,7 @@ fn list_tables_and_the_limit() {
     let env = Env::admin(&server, "list-table");
     let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
     let f = Fixture::load("mv371_list_detail");
-    let m = f.mock(&mut server).expect(2).create();
+    let m = f.mock(&mut server).expect(1).create();
     let recorded = f.response_json();
     let snaps = recorded["snapshots"].as_array().unwrap();
 
@@ -329,7 +344,12 @@ fn list_tables_and_the_limit() {
         assert_eq!(cells[5], snap["size"].to_string());
     }
 
-    // --long --limit 2: the same request (no page size is sent), two rows printed.
+    m.assert();
+
+    // --long --limit 2: the limit is sent as the page size (regression: a whole server page
+    // was fetched and cut), two rows printed, and no second page is asked for.
+    let page = Fixture::load("mv371_detail_limit2_page1");
+    let m = page.mock(&mut server).expect(1).create();
     let table = env.ok(&["list", "--long", "--limit", "2"]);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 2 + 4, "{table}");

@@ -183,7 +183,7 @@ const SPECS: &[Spec] = &[
             valued("status", "STATUS", "only snapshots in this status (available, error, creating, ...)"),
             valued("volume", "ID", "only snapshots of this volume"),
             valued("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
-            valued("limit", "N", "print at most N snapshots (stops fetching pages)"),
+            valued("limit", "N", "print at most N snapshots (sent as the page size; further pages only when the server caps it lower)"),
             valued("marker", "ID", "start after this snapshot"),
             valued("sort", "KEY[:DIR],...", "sort, e.g. created_at:asc or name:desc,id (name needs 3.30+)"),
         ],
@@ -471,11 +471,14 @@ impl Raw {
                     all_tenants: self.flag("all-projects") || project_id.is_some(),
                     project_id,
                     name: self.value("name"),
-                    status: self.value("status").map(|s| status(cmd, "--status", &s, true)).transpose()?,
+                    status: self.value("status").map(|s| status(cmd, "--status", &s)).transpose()?,
                     volume_id: self.value("volume"),
                     metadata: pairs(cmd, "--property", self.values("property"))?.into_iter().collect(),
                     marker: self.value("marker"),
                     sort: self.value("sort"),
+                    // The page size too, so that `--limit 5` fetches 5 snapshots, not a
+                    // server page of 1000; more than the server's page cap takes several pages.
+                    limit: limit.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
                     ..ListOpts::default()
                 };
                 Command::List { opts, long: self.flag("long"), limit }
@@ -524,12 +527,12 @@ impl Raw {
             }
             "reset-status" => {
                 let state = self.value("state").ok_or_else(|| Usage::of(cmd, "reset-status needs --state STATUS"))?;
-                Command::ResetStatus { snapshot: first, status: status(cmd, "--state", &state, false)? }
+                Command::ResetStatus { snapshot: first, status: status(cmd, "--state", &state)? }
             }
             "wait" => {
                 let target = match self.value("status") {
                     None => Target::Status(SnapshotStatus::Available),
-                    Some(s) => match status(cmd, "--status", &s, false)? {
+                    Some(s) => match status(cmd, "--status", &s)? {
                         SnapshotStatus::Deleted => Target::Deleted,
                         s => Target::Status(s),
                     },
@@ -553,14 +556,21 @@ fn pairs(cmd: &'static str, what: &str, items: &[String]) -> Result<Vec<(String,
         .collect()
 }
 
-/// A number of seconds (fractions allowed).
+/// The longest wait the tool accepts: a year, in seconds.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// A number of seconds (fractions allowed), from 0 to a year.
 fn seconds(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
-    v.trim()
+    let secs = v
+        .trim()
         .parse::<f64>()
         .ok()
         .filter(|s| *s >= 0.0)
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| Usage::of(cmd, format!("{what} {v:?} is not a number of seconds")))
+        .ok_or_else(|| Usage::of(cmd, format!("{what} {v:?} is not a number of seconds")))?;
+    if secs > MAX_SECONDS {
+        return Err(Usage::of(cmd, format!("{what} {v:?} is out of range: at most {MAX_SECONDS} seconds (a year)")));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| Usage::of(cmd, format!("{what} {v:?} is not a number of seconds")))
 }
 
 /// A whole number above zero.
@@ -568,10 +578,12 @@ fn count(cmd: &'static str, what: &str, v: &str) -> Result<usize, Usage> {
     v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| Usage::of(cmd, format!("{what} {v:?} is not a whole number above 0")))
 }
 
-/// A snapshot status; one this tool does not know only where `any` (a list filter).
-fn status(cmd: &'static str, what: &str, v: &str, any: bool) -> Result<SnapshotStatus, Usage> {
+/// A snapshot status Cinder has (in any case); anything else is refused with the list, as
+/// the `openstack` command refuses an invalid choice (a filter on a status that cannot exist
+/// would print an empty listing and succeed).
+fn status(cmd: &'static str, what: &str, v: &str) -> Result<SnapshotStatus, Usage> {
     match v.parse::<SnapshotStatus>() {
-        Ok(SnapshotStatus::Other(s)) if !any || s.is_empty() => Err(Usage::of(
+        Ok(SnapshotStatus::Other(_)) => Err(Usage::of(
             cmd,
             format!(
                 "{what} {v:?} is not a snapshot status (available, error, creating, deleting, deleted, error_deleting, \
@@ -623,7 +635,7 @@ mod tests {
             (opts.volume_id.as_deref(), opts.marker.as_deref(), opts.sort.as_deref()),
             (Some("v"), Some("m"), Some("created_at:asc"))
         );
-        assert_eq!((opts.name.as_deref(), opts.limit, limit), (Some("n"), None, Some(3)));
+        assert_eq!((opts.name.as_deref(), opts.limit, limit), (Some("n"), Some(3), Some(3)));
     }
 
     #[test]
@@ -685,7 +697,12 @@ mod tests {
             ("reset-status s", "reset-status needs --state STATUS", Some("reset-status")),
             ("reset-status s --state frozen", "--state \"frozen\" is not a snapshot status", Some("reset-status")),
             ("wait s --timeout soon", "--timeout \"soon\" is not a number of seconds", Some("wait")),
-            ("wait s --timeout 1e300", "is not a number of seconds", Some("wait")),
+            ("wait s --timeout 1e300", "--timeout \"1e300\" is out of range: at most 31536000 seconds (a year)", Some("wait")),
+            ("wait s --timeout 31536000.5", "is out of range", Some("wait")),
+            ("wait s --timeout NaN", "is not a number of seconds", Some("wait")),
+            ("wait s --timeout inf", "is out of range", Some("wait")),
+            ("create --volume v --wait --wait-timeout 1e20", "--wait-timeout \"1e20\" is out of range", Some("create")),
+            ("list --status bogus", "--status \"bogus\" is not a snapshot status (available, error,", Some("list")),
             ("wait s --status avaliable", "is not a snapshot status", Some("wait")),
         ] {
             match parse_str(line) {
