@@ -362,6 +362,62 @@ fn list_tables_and_the_limit() {
     assert_all(&unexpected);
 }
 
+/// Regression: control characters from the server reached the terminal raw in tables (ESC
+/// and OSC sequences, CR, LF: a name could forge table rows), and a timestamp at the edge of
+/// what parses (`9999-12-31T23:59:59-01:00`, year 10000 in UTC) aborted `list --long`,
+/// `show` and `--json`.
+#[test]
+fn hostile_text_and_timestamps_are_printed_safely() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "hostile");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let f = Fixture::load("mv371_list_detail");
+    let mut body = f.response_json();
+    let evil = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\r| forged | row |\n+---+\u{9b}31m\u{202e}";
+    let first = &mut body["snapshots"][0];
+    first["name"] = json!(evil);
+    first["description"] = json!("line1\nline2");
+    first["metadata"] = json!({"k\u{1b}[1m": "v\r"});
+    first["created_at"] = json!("9999-12-31T23:59:59-01:00");
+    let id = first["id"].as_str().unwrap().to_owned();
+    let listing = server
+        .mock("GET", f.path.as_str())
+        .match_query(Matcher::Missing)
+        .with_status(200)
+        .with_header("Content-Type", "application/json")
+        .with_body(body.to_string())
+        .expect(2)
+        .create();
+    let one = server
+        .mock("GET", snapshot_path(&id).as_str())
+        .with_status(200)
+        .with_header("Content-Type", "application/json")
+        .with_body(json!({"snapshot": body["snapshots"][0].clone()}).to_string())
+        .expect(2)
+        .create();
+    let rows = body["snapshots"].as_array().unwrap().len();
+    for args in [&["list", "--long"][..], &["show", &id][..]] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{args:?} printed a control character: {text:?}");
+        assert!(!text.contains('\u{202e}'), "{args:?} printed a bidi override: {text:?}");
+        // Every line is a rule or a row of the table: nothing forged.
+        assert!(text.lines().all(|l| l.starts_with("+-") || l.starts_with("| ")), "{text}");
+        assert!(text.contains("evil\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{d}| forged | row |\\u{a}+---+\\u{9b}31m\\u{202e}"), "{text}");
+        if args[0] == "list" {
+            assert_eq!(text.lines().count(), rows + 4, "{text}");
+        }
+    }
+    // JSON escapes everything by itself; the unreadable time is null, not a crash.
+    let printed = env.json(&["--json", "show", &id]);
+    assert_eq!((printed["name"].as_str(), &printed["created_at"]), (Some(evil), &Value::Null));
+    let printed = env.json(&["--json", "list"]);
+    assert_eq!(printed[0]["metadata"], json!({"k\u{1b}[1m": "v\r"}));
+    assert_all(&[listing, one]);
+    assert_all(&unexpected);
+}
+
 #[test]
 fn list_filters_are_sent_as_recorded() {
     let (mut server, unexpected) = strict();

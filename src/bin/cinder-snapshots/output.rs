@@ -137,12 +137,15 @@ pub fn metadata_rows(metadata: &BTreeMap<String, String>) -> Vec<Vec<String>> {
     metadata.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect()
 }
 
-/// `text` with its control characters escaped (`\n` as `\u{a}`), safe on a terminal.
+/// `text` with its control characters (C0 and C1, so ESC, CR, LF and CSI among them) and
+/// bidirectional overrides escaped (`\n` as `\u{a}`): safe on a terminal, one line, read in
+/// the order it is stored.
 pub fn printable(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
+    let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
         return text.to_owned();
     }
-    text.chars().map(|c| if c.is_control() { c.escape_unicode().to_string() } else { c.to_string() }).collect()
+    text.chars().map(|c| if unsafe_char(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect()
 }
 
 /// A boxed table: `+----+` rules, `| a  |` cells, widths in characters. An empty table has
