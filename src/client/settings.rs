@@ -35,6 +35,10 @@ const AUTH_KEYS: &[&str] = &[
 ];
 
 /// The prefixes of the block-storage service's own keys, in openstacksdk's order.
+/// The range of `api_timeout` / `OS_API_TIMEOUT`, in seconds: a millisecond to a day.
+const MIN_API_TIMEOUT: f64 = 0.001;
+const MAX_API_TIMEOUT: f64 = 86_400.0;
+
 pub(crate) const SERVICE_PREFIXES: &[&str] = &["block_storage_", "volumev3_", "volume_", "block_store_"];
 
 /// Where settings came from: names a key in messages.
@@ -179,9 +183,17 @@ impl Settings {
             let secs: f64 = secs
                 .parse()
                 .ok()
-                .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                .filter(|s: &f64| *s > 0.0)
                 .ok_or_else(|| self.invalid("api_timeout", "is not a number of seconds above zero"))?;
-            builder = builder.timeout(Duration::from_secs_f64(secs));
+            // Below a millisecond is a timeout of zero in effect; above a day is no timeout
+            // in effect and, near Duration's limit, cannot be added to a clock reading.
+            let timeout = Some(secs)
+                .filter(|s| (MIN_API_TIMEOUT..=MAX_API_TIMEOUT).contains(s))
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .ok_or_else(|| {
+                    self.invalid("api_timeout", &format!("is out of range: from {MIN_API_TIMEOUT} to {MAX_API_TIMEOUT} seconds"))
+                })?;
+            builder = builder.timeout(timeout);
         }
         if let Some((key, version)) = self.service("api_version") {
             builder.policy = match version {

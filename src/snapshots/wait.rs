@@ -319,16 +319,21 @@ impl<'a> Waiter<'a> {
             }
             sleep = sleep.min(timeout - elapsed);
         }
-        let until = Instant::now() + sleep;
+        // A sleep too long for the clock to represent its end (a huge interval given in code,
+        // with no timeout) is a sleep until cancelled: no arithmetic on `Instant` overflows.
+        let until = Instant::now().checked_add(sleep);
         loop {
             if self.opts.cancelled() {
                 return Err(self.fail(WaitErrorKind::Cancelled, false));
             }
-            let now = Instant::now();
-            if now >= until {
+            let left = match until {
+                Some(until) => until.saturating_duration_since(Instant::now()),
+                None => Duration::MAX,
+            };
+            if left.is_zero() {
                 break;
             }
-            std::thread::sleep((until - now).min(Duration::from_millis(50)));
+            std::thread::sleep(left.min(Duration::from_millis(50)));
         }
         let grown = self.interval.as_secs_f64() * self.policy.backoff_factor.max(1.0);
         self.interval = Duration::try_from_secs_f64(grown).unwrap_or(self.policy.max_interval).min(self.policy.max_interval);
