@@ -1,7 +1,8 @@
 //! Fault injection: a small local TCP server (std only) that misbehaves on purpose. Every
 //! case asserts the exact error kind, that it came within the configured time, and how many
-//! requests were made. The suite ends with the summary line
-//! `faults: N injected, N typed errors, 0 panics, 0 hangs`.
+//! requests were made; a few faults have a value as their right outcome (an unreadable
+//! timestamp is `None`), checked likewise. The suite ends with the summary line
+//! `faults: N injected, T typed errors, H handled values, 0 panics, 0 hangs` (N = T + H).
 
 mod rawhttp;
 
@@ -117,6 +118,9 @@ struct Expect {
 struct Tally {
     injected: usize,
     typed: usize,
+    /// Faults whose right outcome is a value, not an error (an unreadable timestamp is
+    /// `None`, an unsafe cache directory is skipped), checked by the case.
+    handled: usize,
     panics: usize,
     hangs: usize,
     failures: Vec<String>,
@@ -164,6 +168,42 @@ impl Tally {
     }
 }
 
+impl Tally {
+    /// Runs one case whose right outcome is a value: `check` says what is wrong with it,
+    /// if anything, given the server (for its request count).
+    fn value<T>(
+        &mut self,
+        name: &'static str,
+        within: Duration,
+        behaviour: impl Fn(usize, &Seen, &mut TcpStream) + Send + Sync + 'static,
+        call: impl FnOnce(&ServiceClient, &FaultServer) -> Result<T, Error>,
+        check: impl FnOnce(T, &FaultServer) -> Result<(), String>,
+    ) {
+        self.injected += 1;
+        let server = FaultServer::start(behaviour);
+        let c = client(&server);
+        let start = Instant::now();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(&c, &server)));
+        let took = start.elapsed();
+        std::thread::sleep(Duration::from_millis(30));
+        if took > within {
+            self.hangs += 1;
+            self.failures.push(format!("{name}: took {took:?}, bound {within:?}"));
+        }
+        match outcome {
+            Err(_) => {
+                self.panics += 1;
+                self.failures.push(format!("{name}: panicked"));
+            }
+            Ok(Err(e)) => self.failures.push(format!("{name}: expected a value, got {e:?}")),
+            Ok(Ok(v)) => match check(v, &server) {
+                Ok(()) => self.handled += 1,
+                Err(why) => self.failures.push(format!("{name}: {why}")),
+            },
+        }
+    }
+}
+
 fn transport(e: &Error) -> bool {
     matches!(e, Error::Transport { .. })
 }
@@ -182,7 +222,7 @@ fn get(c: &ServiceClient, _: &FaultServer) -> Result<snapshots::Snapshot, Error>
 
 #[test]
 fn fault_injection() {
-    let mut t = Tally { injected: 0, typed: 0, panics: 0, hangs: 0, failures: Vec::new() };
+    let mut t = Tally { injected: 0, typed: 0, handled: 0, panics: 0, hangs: 0, failures: Vec::new() };
     let quick = Duration::from_secs(2);
 
     // Connection-level faults on an idempotent GET: retried, then a transport error.
@@ -458,7 +498,47 @@ fn fault_injection() {
         |_, server| snapshots::get(&with_keystone(server), ID),
     );
 
-    println!("faults: {} injected, {} typed errors, {} panics, {} hangs", t.injected, t.typed, t.panics, t.hangs);
+    // Timestamps at the edge of what parses: a time whose offset carries it past year 9999
+    // in UTC is unreadable (None), never a failed call or a panic later when it is shown.
+    t.value(
+        "timestamp past year 9999 in UTC",
+        quick,
+        |_, _, s| {
+            let body = SNAPSHOT
+                .replace("\"2026-11-23T16:42:50.832291\"", "\"9999-12-31T23:59:59-01:00\"")
+                .replace("\"updated_at\": null", "\"updated_at\": \"0000-01-01T00:00:00+00:01\"");
+            respond(s, "200 OK", &[("Content-Type", "application/json")], &body)
+        },
+        get,
+        |snap, server| match (snap.created_at, snap.updated_at, server.hits()) {
+            (None, None, 1) => Ok(()),
+            other => Err(format!("expected no timestamps and 1 request, got {other:?}")),
+        },
+    );
+    // Control characters in a server's text reach the caller verbatim (the library does not
+    // rewrite data; the CLI escapes them when it prints, tests/cli.rs), and in an error.
+    t.case(
+        Expect {
+            name: "control characters in an error",
+            kind: |e| e.status() == Some(400) && e.api().is_some_and(|a| a.message == "bad\u{1b}[2J\r\nrow"),
+            requests: 1,
+            within: quick,
+        },
+        |_, _, s| {
+            respond(
+                s,
+                "400 Bad Request",
+                &[("Content-Type", "application/json")],
+                r#"{"badRequest": {"code": 400, "message": "bad\u001b[2J\r\nrow"}}"#,
+            )
+        },
+        get,
+    );
+
+    println!(
+        "faults: {} injected, {} typed errors, {} handled values, {} panics, {} hangs",
+        t.injected, t.typed, t.handled, t.panics, t.hangs
+    );
     assert!(t.failures.is_empty(), "fault cases failed:\n{}", t.failures.join("\n"));
-    assert_eq!(t.injected, t.typed);
+    assert_eq!(t.injected, t.typed + t.handled);
 }
