@@ -329,7 +329,13 @@ Each --os-* option sets its OS_* variable (--os-auth-url: OS_AUTH_URL, --insecur
 OS_INSECURE), over the environment's: an openrc file, or OS_CLOUD for clouds.yaml.
 
 The Keystone token is kept (mode 0600) in $XDG_CACHE_HOME/cinder-snapshots, else
-~/.cache/cinder-snapshots, so that runs one after the other share one token.
+~/.cache/cinder-snapshots, so that runs one after the other share one token. A directory
+that others can write to, or that another user owns, is not used. The cache is keyed by
+the auth URL, the user and the scope, never by the password: nothing is stored from which
+the password could be guessed, so a run with a wrong OS_PASSWORD still succeeds with the
+cached token until that token expires or is revoked (a password change in Keystone revokes
+it at once). To check credentials now, as a cron job's first run should, use
+--no-token-cache.
 
 Output: tables on stdout. With --json: list prints an array of snapshot objects; show,
 create, update and wait print one snapshot object; set-metadata prints the metadata object.
