@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use super::results::{PageBody, Snapshot, SnapshotPage};
 use crate::client::{Request, Response, ServiceClient};
 use crate::error::{Error, Result};
@@ -11,16 +13,29 @@ use crate::error::{Error, Result};
 /// The next page is asked for with the query of the server's `next` link, sent to the
 /// client's own endpoint: a link to another host, scheme, port or path is never followed,
 /// so the token never goes anywhere else. `offset` is dropped after the first page (Cinder
-/// copies it into every link, which would skip items). The listing stops when there is no
-/// link, a page is empty, or a page is shorter than the requested `limit`. A link that
-/// repeats the marker is an error (after the snapshots of the page that carried it), never a
-/// loop.
+/// copies it into every link, which would skip items).
+///
+/// A next link is followed whenever there is one, also after a page shorter than the
+/// requested `limit`: Cinder caps every page at its `osapi_max_limit` (1000 by default)
+/// whatever the limit asked, and links to the rest. The listing stops when a page has no
+/// next link, when a page is empty, or, in a `with_count` listing, when as many snapshots
+/// as the page's `count` have come. Cinder links a page only when it is full, so a
+/// listing whose size is an exact multiple of the page size ends with one request for an
+/// empty page (saved by `with_count`).
+///
+/// A next link whose marker was already sent in this listing (the caller's own marker
+/// included) is an error, reported after the snapshots of the page that carried it, never
+/// a loop: this catches a server repeating a marker or cycling through several. The pager
+/// keeps one marker per page for this, not the snapshots.
 #[derive(Debug)]
 pub struct Pager {
     client: ServiceClient,
     segments: Vec<String>,
     next: Option<Vec<(String, String)>>,
-    limit: Option<usize>,
+    /// Every marker sent or to be sent in this listing: one per page.
+    markers: HashSet<String>,
+    /// How many snapshots the pages have held so far (for `with_count`).
+    received: u64,
     buffer: std::vec::IntoIter<Snapshot>,
     /// An error found in a page's next link, reported after that page's snapshots.
     failed: Option<Error>,
@@ -28,8 +43,16 @@ pub struct Pager {
 
 impl Pager {
     pub(crate) fn new(client: &ServiceClient, segments: Vec<String>, query: Vec<(String, String)>) -> Result<Pager> {
-        let limit = query.iter().rev().find(|(k, _)| k == "limit").and_then(|(_, v)| v.parse::<usize>().ok());
-        Ok(Pager { client: client.clone(), segments, next: Some(query), limit, buffer: Vec::new().into_iter(), failed: None })
+        let markers = marker_of(&query).map(str::to_owned).into_iter().collect();
+        Ok(Pager {
+            client: client.clone(),
+            segments,
+            next: Some(query),
+            markers,
+            received: 0,
+            buffer: Vec::new().into_iter(),
+            failed: None,
+        })
     }
 
     /// The listing page by page.
@@ -47,7 +70,6 @@ impl Pager {
             return Some(Err(e));
         }
         let query = self.next.take()?;
-        let sent_marker = marker_of(&query).map(str::to_owned);
         let response = match self.client.send(Request::get(self.segments.clone()).query(query)) {
             Ok(r) => r,
             Err(e) => return Some(Err(e)),
@@ -56,15 +78,24 @@ impl Pager {
             Ok(b) => b,
             Err(e) => return Some(Err(e)),
         };
-        let short = self.limit.is_some_and(|l| body.snapshots.len() < l);
-        if let Some(link) = body.snapshots_links.iter().find(|l| l.rel == "next").filter(|_| !body.snapshots.is_empty() && !short) {
+        self.received = self.received.saturating_add(u64::try_from(body.snapshots.len()).unwrap_or(u64::MAX));
+        let counted = body.count.is_some_and(|total| self.received >= total);
+        let link = body.snapshots_links.iter().find(|l| l.rel == "next");
+        if let Some(link) = link.filter(|_| !body.snapshots.is_empty() && !counted) {
             // This page is good; a bad link fails the listing on the next call.
-            match next_query(&link.href).map(|q| (marker_of(&q).map(str::to_owned), q)) {
-                Some((Some(m), q)) if Some(&m) != sent_marker.as_ref() => self.next = Some(q),
-                Some((Some(m), _)) => {
-                    self.failed = Some(invalid(&response, format!("the next link repeats the marker {m:?}; stopping instead of looping")))
-                }
-                Some((None, _)) => self.failed = Some(invalid(&response, format!("the next link {:?} has no marker", link.href))),
+            match next_query(&link.href) {
+                Some(q) => match marker_of(&q).map(str::to_owned) {
+                    Some(m) if self.markers.contains(&m) => {
+                        let message =
+                            format!("the next link repeats the marker {m:?}, already sent in this listing; stopping instead of looping");
+                        self.failed = Some(invalid(&response, message));
+                    }
+                    Some(m) => {
+                        self.markers.insert(m);
+                        self.next = Some(q);
+                    }
+                    None => self.failed = Some(invalid(&response, format!("the next link {:?} has no marker", link.href))),
+                },
                 None => self.failed = Some(invalid(&response, format!("the next link {:?} is not a URL", link.href))),
             }
         }
