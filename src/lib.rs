@@ -295,6 +295,7 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod retention;
 pub mod snapshots;
 mod timestamp;
 

@@ -1,0 +1,639 @@
+//! Planning: which snapshots a policy keeps, which it deletes, and why.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
+use time::{Date, Month, OffsetDateTime};
+
+use super::Policy;
+use super::labels::{format_year, is_owned, rfc3339_utc};
+use super::policy::format_duration;
+use crate::snapshots::{Snapshot, SnapshotStatus};
+
+/// A calendar period of the policy's calendar (in its UTC offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Period {
+    /// An hour of a day; shown `2026-11-27T13`.
+    Hour {
+        /// The day.
+        date: Date,
+        /// The hour, 0 to 23.
+        hour: u8,
+    },
+    /// A day; shown `2026-11-27`.
+    Day(Date),
+    /// An ISO 8601 week (Monday to Sunday) of an ISO week-numbering year; shown `2026-W48`.
+    Week {
+        /// The ISO week-numbering year (2021-01-03 is in the week of year 2020).
+        year: i32,
+        /// The week, 1 to 53.
+        week: u8,
+    },
+    /// A month; shown `2026-11`.
+    Month {
+        /// The year.
+        year: i32,
+        /// The month.
+        month: Month,
+    },
+    /// A year; shown `2026`.
+    Year(i32),
+}
+
+impl Period {
+    /// The name of the rule counting this kind of period: `hourly`, `daily`, `weekly`,
+    /// `monthly` or `yearly`.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Period::Hour { .. } => "hourly",
+            Period::Day(_) => "daily",
+            Period::Week { .. } => "weekly",
+            Period::Month { .. } => "monthly",
+            Period::Year(_) => "yearly",
+        }
+    }
+}
+
+fn write_date(f: &mut fmt::Formatter<'_>, date: Date) -> fmt::Result {
+    write!(f, "{}-{:02}-{:02}", format_year(date.year()), u8::from(date.month()), date.day())
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Period::Hour { date, hour } => {
+                write_date(f, date)?;
+                write!(f, "T{hour:02}")
+            }
+            Period::Day(date) => write_date(f, date),
+            Period::Week { year, week } => write!(f, "{}-W{week:02}", format_year(year)),
+            Period::Month { year, month } => write!(f, "{}-{:02}", format_year(year), u8::from(month)),
+            Period::Year(year) => f.write_str(&format_year(year)),
+        }
+    }
+}
+
+/// Why a snapshot is kept. A decision lists every reason that applies.
+///
+/// `Display` gives the stable short text shown in a dry run (`"daily 2026-11-27"`); `Serialize`
+/// writes that same text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// `last N`: kept by `keep_last` as the N-th newest counted snapshot (`last 1` is the
+    /// newest).
+    Last(u32),
+    /// `daily 2026-11-27` (and `hourly`, `weekly`, `monthly`, `yearly`): kept by a calendar
+    /// rule as the newest snapshot of that period. With `oldest: true`, shown
+    /// `oldest daily 2026-11-20`: kept because it is the oldest counted snapshot and the rule
+    /// still had unused periods, although its period already had a kept snapshot (restic's
+    /// "keep the oldest when a rule is short").
+    Calendar {
+        /// The period.
+        period: Period,
+        /// Kept as the oldest snapshot of a rule that had periods to spare.
+        oldest: bool,
+    },
+    /// `within 3d of newest`: taken less than this before the newest counted snapshot.
+    Within(Duration),
+    /// `newest`: the newest counted snapshot of its volume, which is always kept.
+    Newest,
+    /// `not owned`: the snapshot does not carry this policy's ownership label; it is not a
+    /// candidate at all.
+    NotOwned,
+    /// `not available (creating)`: owned, but not `available`; never deleted, never counted.
+    NotAvailable(SnapshotStatus),
+    /// `dated in the future`: owned, created after the plan's `now`; never deleted, never
+    /// counted.
+    FutureDated,
+    /// `no creation time`: owned, but its creation time is missing or unreadable; never
+    /// deleted, never counted.
+    NoCreationTime,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Last(n) => write!(f, "last {n}"),
+            Reason::Calendar { period, oldest } => {
+                if *oldest {
+                    f.write_str("oldest ")?;
+                }
+                write!(f, "{} {period}", period.rule())
+            }
+            Reason::Within(d) => write!(f, "within {} of newest", format_duration(*d)),
+            Reason::Newest => f.write_str("newest"),
+            Reason::NotOwned => f.write_str("not owned"),
+            Reason::NotAvailable(status) => write!(f, "not available ({status})"),
+            Reason::FutureDated => f.write_str("dated in the future"),
+            Reason::NoCreationTime => f.write_str("no creation time"),
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What the plan does with a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Left alone (see the decision's reasons).
+    Keep,
+    /// To be deleted.
+    Delete,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad` honours width and alignment (`{:6}`) for tables.
+        f.pad(match self {
+            Action::Keep => "keep",
+            Action::Delete => "delete",
+        })
+    }
+}
+
+impl Serialize for Action {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The plan's decision for one snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    snapshot: Snapshot,
+    action: Action,
+    reasons: Vec<Reason>,
+}
+
+impl Decision {
+    /// The snapshot, as given to [`plan`].
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// Keep or delete.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// `true` when the plan deletes the snapshot.
+    pub fn is_delete(&self) -> bool {
+        self.action == Action::Delete
+    }
+
+    /// Every reason that keeps the snapshot, in a fixed order: `last`, `hourly`, `daily`,
+    /// `weekly`, `monthly`, `yearly`, `within`, `newest`; or the reasons it was not judged
+    /// (`not owned`; or among `not available`, `no creation time`, `dated in the future`).
+    /// Empty exactly when the snapshot is deleted.
+    pub fn reasons(&self) -> &[Reason] {
+        &self.reasons
+    }
+
+    /// The reasons joined by `, `: `last 1, daily 2026-11-27, newest`.
+    pub fn reasons_text(&self) -> String {
+        self.reasons.iter().map(Reason::to_string).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// `{"id", "volume_id", "name", "status", "created_at" (RFC 3339 UTC or null), "action"
+/// ("keep"/"delete"), "reasons" (texts)}`.
+impl Serialize for Decision {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let snap = &self.snapshot;
+        let mut st = s.serialize_struct("Decision", 7)?;
+        st.serialize_field("id", &snap.id)?;
+        st.serialize_field("volume_id", &snap.volume_id)?;
+        st.serialize_field("name", &snap.name)?;
+        st.serialize_field("status", &snap.status)?;
+        st.serialize_field("created_at", &snap.created_at.map(rfc3339_utc))?;
+        st.serialize_field("action", &self.action)?;
+        st.serialize_field("reasons", &self.reasons)?;
+        st.end()
+    }
+}
+
+/// The outcome of [`plan`]: one [`Decision`] per snapshot given, ordered by volume id, then
+/// creation time (newest first, undated last), then snapshot id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    policy: Policy,
+    now: OffsetDateTime,
+    decisions: Vec<Decision>,
+}
+
+impl Plan {
+    /// Every decision, in the plan's order.
+    pub fn decisions(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    /// The decisions to delete.
+    pub fn to_delete(&self) -> impl Iterator<Item = &Decision> {
+        self.decisions.iter().filter(|d| d.is_delete())
+    }
+
+    /// The decisions to keep.
+    pub fn kept(&self) -> impl Iterator<Item = &Decision> {
+        self.decisions.iter().filter(|d| !d.is_delete())
+    }
+
+    /// The decision for a snapshot id.
+    pub fn get(&self, snapshot_id: &str) -> Option<&Decision> {
+        self.decisions.iter().find(|d| d.snapshot.id == snapshot_id)
+    }
+
+    /// The policy the plan was made with.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The `now` the plan was made with.
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+}
+
+impl<'a> IntoIterator for &'a Plan {
+    type Item = &'a Decision;
+    type IntoIter = std::slice::Iter<'a, Decision>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.decisions.iter()
+    }
+}
+
+/// `{"policy": id, "rules": Policy::rules_string, "now": RFC 3339 UTC, "decisions": [...]}`.
+impl Serialize for Plan {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Plan", 4)?;
+        st.serialize_field("policy", self.policy.id())?;
+        st.serialize_field("rules", &self.policy.rules_string())?;
+        st.serialize_field("now", &rfc3339_utc(self.now))?;
+        st.serialize_field("decisions", &self.decisions)?;
+        st.end()
+    }
+}
+
+/// Decides, for every snapshot, whether `policy` keeps or deletes it at `now`, and why.
+///
+/// Snapshots are grouped by `volume_id` and each volume is judged on its own:
+///
+/// 1. A snapshot the policy does not own ([`is_owned`](super::is_owned)) is kept: `not owned`.
+/// 2. An owned snapshot that is not `available`, has no creation time, or was created after
+///    `now` is kept and reported (`not available (STATUS)`, `no creation time`, `dated in the
+///    future`). It is not *counted*: it uses no `keep_last` place and no period, is not the
+///    "newest" from which `keep_within` is measured, and is not the "oldest".
+/// 3. The other owned snapshots are counted, newest first (equal creation times: smaller id
+///    first), and the rules of the [`Policy`] keep some of them, every rule that does being
+///    named. The newest counted snapshot is also always kept (`newest`).
+/// 4. Counted snapshots that no rule keeps are deleted.
+///
+/// The plan is pure (no I/O; `now` only tells which snapshots are in the future) and
+/// deterministic: the same snapshots in any order give the same plan. Snapshot ids are
+/// assumed unique (Cinder's are UUIDs).
+pub fn plan(snapshots: &[Snapshot], policy: &Policy, now: OffsetDateTime) -> Plan {
+    let mut order: Vec<&Snapshot> = snapshots.iter().collect();
+    order.sort_by(|a, b| a.volume_id.cmp(&b.volume_id).then_with(|| b.created_at.cmp(&a.created_at)).then_with(|| a.id.cmp(&b.id)));
+    let mut decisions = Vec::with_capacity(order.len());
+    for volume in order.chunk_by(|a, b| a.volume_id == b.volume_id) {
+        judge_volume(volume, policy, now, &mut decisions);
+    }
+    Plan { policy: policy.clone(), now, decisions }
+}
+
+/// A snapshot that counts: its index in the volume and its creation time.
+struct Counted {
+    index: usize,
+    at: OffsetDateTime,
+}
+
+/// Judges the snapshots of one volume, given newest first.
+fn judge_volume(volume: &[&Snapshot], policy: &Policy, now: OffsetDateTime, out: &mut Vec<Decision>) {
+    let mut reasons: Vec<Vec<Reason>> = vec![Vec::new(); volume.len()];
+    let mut counted: Vec<Counted> = Vec::new();
+    for (index, snap) in volume.iter().enumerate() {
+        let why = &mut reasons[index];
+        if !is_owned(snap, policy) {
+            why.push(Reason::NotOwned);
+            continue;
+        }
+        if snap.status != SnapshotStatus::Available {
+            why.push(Reason::NotAvailable(snap.status.clone()));
+        }
+        match snap.created_at {
+            None => why.push(Reason::NoCreationTime),
+            Some(at) if at > now => why.push(Reason::FutureDated),
+            Some(at) => {
+                if why.is_empty() {
+                    counted.push(Counted { index, at });
+                }
+            }
+        }
+    }
+    apply_rules(&counted, policy, &mut reasons);
+    for (snap, reasons) in volume.iter().zip(reasons) {
+        let action = if reasons.is_empty() { Action::Delete } else { Action::Keep };
+        out.push(Decision { snapshot: (*snap).clone(), action, reasons });
+    }
+}
+
+/// The rules over the counted snapshots (newest first), restic's way.
+fn apply_rules(counted: &[Counted], policy: &Policy, reasons: &mut [Vec<Reason>]) {
+    let Some(newest) = counted.first() else { return };
+    let oldest = counted.len() - 1;
+
+    let mut left = policy.keep_last();
+    for (rank, c) in counted.iter().enumerate() {
+        if left == 0 {
+            break;
+        }
+        left -= 1;
+        reasons[c.index].push(Reason::Last(u32::try_from(rank).unwrap_or(u32::MAX).saturating_add(1)));
+    }
+
+    let offset = policy.utc_offset();
+    let calendar: [(u32, fn(OffsetDateTime) -> Period); 5] = [
+        (policy.keep_hourly(), |t| Period::Hour { date: t.date(), hour: t.hour() }),
+        (policy.keep_daily(), |t| Period::Day(t.date())),
+        (policy.keep_weekly(), |t| {
+            let (year, week, _) = t.to_iso_week_date();
+            Period::Week { year, week }
+        }),
+        (policy.keep_monthly(), |t| Period::Month { year: t.year(), month: t.month() }),
+        (policy.keep_yearly(), |t| Period::Year(t.year())),
+    ];
+    for (count, period_of) in calendar {
+        let mut left = count;
+        let mut previous: Option<Period> = None;
+        for (i, c) in counted.iter().enumerate() {
+            if left == 0 {
+                break;
+            }
+            // Out of the calendar's range in the policy's offset (years beyond ±9999): the
+            // snapshot's own offset is used.
+            let period = period_of(c.at.checked_to_offset(offset).unwrap_or(c.at));
+            let new_period = previous != Some(period);
+            if new_period || i == oldest {
+                left -= 1;
+                previous = Some(period);
+                reasons[c.index].push(Reason::Calendar { period, oldest: !new_period });
+            }
+        }
+    }
+
+    if let Some(within) = policy.keep_within() {
+        // No cutoff when the duration or the subtraction leaves the calendar's range: every
+        // snapshot is within.
+        let cutoff = time::Duration::try_from(within).ok().and_then(|d| newest.at.checked_sub(d));
+        for c in counted {
+            if cutoff.is_none_or(|cut| c.at > cut) {
+                reasons[c.index].push(Reason::Within(within));
+            }
+        }
+    }
+
+    reasons[newest.index].push(Reason::Newest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::{date, datetime};
+
+    fn snap(id: &str, volume: &str, created: &str, status: &str, owner: Option<&str>) -> Snapshot {
+        let metadata = match owner {
+            Some(o) => json!({"cinder-snapshots.policy": o}),
+            None => json!({}),
+        };
+        serde_json::from_value(json!({"id": id, "volume_id": volume, "status": status, "created_at": created, "metadata": metadata}))
+            .unwrap()
+    }
+
+    fn owned(id: &str, created: &str) -> Snapshot {
+        snap(id, "vol", created, "available", Some("p"))
+    }
+
+    /// `id: action reasons` lines.
+    fn lines(plan: &Plan) -> Vec<String> {
+        plan.decisions().iter().map(|d| format!("{}: {} {}", d.snapshot().id, d.action(), d.reasons_text()).trim_end().to_owned()).collect()
+    }
+
+    const NOW: OffsetDateTime = datetime!(2026-11-28 00:00 UTC);
+
+    #[test]
+    fn periods_display() {
+        assert_eq!(Period::Hour { date: date!(2026 - 11 - 27), hour: 13 }.to_string(), "2026-11-27T13");
+        assert_eq!(Period::Day(date!(2026 - 11 - 27)).to_string(), "2026-11-27");
+        assert_eq!(Period::Week { year: 2026, week: 48 }.to_string(), "2026-W48");
+        assert_eq!(Period::Week { year: 2026, week: 1 }.to_string(), "2026-W01");
+        assert_eq!(Period::Month { year: 2026, month: Month::November }.to_string(), "2026-11");
+        assert_eq!(Period::Year(2026).to_string(), "2026");
+        assert_eq!(Period::Year(-44).to_string(), "-0044");
+    }
+
+    #[test]
+    fn reasons_display() {
+        let cases = [
+            (Reason::Last(1), "last 1"),
+            (Reason::Calendar { period: Period::Hour { date: date!(2026 - 11 - 27), hour: 13 }, oldest: false }, "hourly 2026-11-27T13"),
+            (Reason::Calendar { period: Period::Day(date!(2026 - 11 - 27)), oldest: false }, "daily 2026-11-27"),
+            (Reason::Calendar { period: Period::Week { year: 2026, week: 48 }, oldest: false }, "weekly 2026-W48"),
+            (Reason::Calendar { period: Period::Month { year: 2026, month: Month::November }, oldest: false }, "monthly 2026-11"),
+            (Reason::Calendar { period: Period::Year(2026), oldest: false }, "yearly 2026"),
+            (Reason::Calendar { period: Period::Day(date!(2026 - 11 - 20)), oldest: true }, "oldest daily 2026-11-20"),
+            (Reason::Within(Duration::from_secs(3 * 86_400)), "within 3d of newest"),
+            (Reason::Newest, "newest"),
+            (Reason::NotOwned, "not owned"),
+            (Reason::NotAvailable(SnapshotStatus::Creating), "not available (creating)"),
+            (Reason::FutureDated, "dated in the future"),
+            (Reason::NoCreationTime, "no creation time"),
+        ];
+        for (reason, text) in cases {
+            assert_eq!(reason.to_string(), text);
+            assert_eq!(serde_json::to_value(&reason).unwrap(), json!(text));
+        }
+    }
+
+    #[test]
+    fn daily_rule_keeps_the_newest_of_each_day_and_names_every_reason() {
+        let policy = Policy::builder("p").keep_last(1).keep_daily(2).build().unwrap();
+        let history = [
+            owned("a", "2026-11-27T13:00:00Z"),
+            owned("b", "2026-11-27T01:00:00Z"),
+            owned("c", "2026-11-26T23:59:59Z"),
+            owned("d", "2026-11-26T10:00:00Z"),
+            owned("e", "2026-11-25T10:00:00Z"),
+        ];
+        let plan = plan(&history, &policy, NOW);
+        assert_eq!(
+            lines(&plan),
+            ["a: keep last 1, daily 2026-11-27, newest", "b: delete", "c: keep daily 2026-11-26", "d: delete", "e: delete"]
+        );
+        assert_eq!(plan.to_delete().map(|d| d.snapshot().id.as_str()).collect::<Vec<_>>(), ["b", "d", "e"]);
+        assert_eq!(plan.kept().map(|d| d.snapshot().id.as_str()).collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(plan.get("c").unwrap().action(), Action::Keep);
+        assert!(plan.get("zz").is_none());
+    }
+
+    #[test]
+    fn a_short_rule_keeps_the_oldest_too() {
+        // Two days for keep_daily(5): the newest of each day, and the oldest snapshot.
+        let policy = Policy::builder("p").keep_daily(5).build().unwrap();
+        let history = [
+            owned("a", "2026-11-27T13:00:00Z"),
+            owned("b", "2026-11-26T13:00:00Z"),
+            owned("c", "2026-11-26T12:00:00Z"),
+            owned("d", "2026-11-26T11:00:00Z"),
+        ];
+        assert_eq!(
+            lines(&plan(&history, &policy, NOW)),
+            ["a: keep daily 2026-11-27, newest", "b: keep daily 2026-11-26", "c: delete", "d: keep oldest daily 2026-11-26"]
+        );
+        // Exactly as many days as the count: nothing extra.
+        let policy = Policy::builder("p").keep_daily(2).build().unwrap();
+        assert_eq!(
+            lines(&plan(&history, &policy, NOW)),
+            ["a: keep daily 2026-11-27, newest", "b: keep daily 2026-11-26", "c: delete", "d: delete"]
+        );
+    }
+
+    #[test]
+    fn within_is_measured_from_the_newest_not_from_now() {
+        let policy = Policy::builder("p").keep_within(Duration::from_secs(2 * 86_400)).build().unwrap();
+        let history = [
+            owned("a", "2020-01-10T00:00:00Z"),
+            owned("b", "2020-01-08T00:00:01Z"),
+            owned("c", "2020-01-08T00:00:00Z"), // exactly 2d before: not within
+            owned("d", "2020-01-01T00:00:00Z"),
+        ];
+        assert_eq!(
+            lines(&plan(&history, &policy, NOW)),
+            ["a: keep within 2d of newest, newest", "b: keep within 2d of newest", "c: delete", "d: delete"]
+        );
+        // A duration beyond the calendar keeps everything, without panicking.
+        let policy = Policy::builder("p").keep_within(Duration::MAX).build().unwrap();
+        assert_eq!(plan(&history, &policy, NOW).to_delete().count(), 0);
+        let policy = Policy::builder("p").keep_within(Duration::from_secs(10_000 * 366 * 86_400)).build().unwrap();
+        assert_eq!(plan(&history, &policy, NOW).to_delete().count(), 0);
+    }
+
+    #[test]
+    fn uncounted_snapshots_are_kept_and_reported() {
+        let policy = Policy::builder("p").keep_last(1).build().unwrap();
+        let mut no_time = owned("n", "2026-01-01T00:00:00Z");
+        no_time.created_at = None;
+        let history = [
+            snap("f", "vol", "2026-11-28T00:00:01Z", "available", Some("p")),
+            snap("g", "vol", "2026-11-28T00:00:02Z", "creating", Some("p")),
+            snap("h", "vol", "2026-11-27T00:00:00Z", "error", Some("p")),
+            snap("i", "vol", "2026-11-26T00:00:00Z", "available", None),
+            snap("j", "vol", "2026-11-25T00:00:00Z", "available", Some("other")),
+            owned("k", "2026-11-24T00:00:00Z"),
+            owned("l", "2026-11-28T00:00:00Z"), // exactly now: counted
+            no_time,
+        ];
+        assert_eq!(
+            lines(&plan(&history, &policy, NOW)),
+            [
+                "g: keep not available (creating), dated in the future",
+                "f: keep dated in the future",
+                "l: keep last 1, newest",
+                "h: keep not available (error)",
+                "i: keep not owned",
+                "j: keep not owned",
+                "k: delete",
+                "n: keep no creation time",
+            ]
+        );
+    }
+
+    #[test]
+    fn volumes_are_judged_on_their_own_and_ordered() {
+        let policy = Policy::builder("p").keep_last(1).build().unwrap();
+        let history = [
+            snap("x2", "vol-b", "2026-11-01T00:00:00Z", "available", Some("p")),
+            snap("x1", "vol-b", "2026-11-02T00:00:00Z", "available", Some("p")),
+            snap("y2", "vol-a", "2026-11-01T00:00:00Z", "available", Some("p")),
+            snap("y1", "vol-a", "2026-11-01T00:00:00Z", "available", Some("p")),
+        ];
+        // Equal times: the smaller id counts as the newer.
+        assert_eq!(
+            lines(&plan(&history, &policy, NOW)),
+            ["y1: keep last 1, newest", "y2: delete", "x1: keep last 1, newest", "x2: delete"]
+        );
+    }
+
+    #[test]
+    fn periods_use_the_policy_offset() {
+        // 23:30Z on the 27th is the 28th at +02:00; 03:00Z on the 28th is the 27th at -05:00.
+        let history = [owned("a", "2026-11-28T03:00:00Z"), owned("b", "2026-11-27T23:30:00Z"), owned("c", "2026-11-27T12:00:00Z")];
+        const LATER: OffsetDateTime = datetime!(2026-12-01 00:00 UTC);
+        let utc = Policy::builder("p").keep_daily(3).build().unwrap();
+        assert_eq!(
+            lines(&plan(&history, &utc, LATER)),
+            ["a: keep daily 2026-11-28, newest", "b: keep daily 2026-11-27", "c: keep oldest daily 2026-11-27"]
+        );
+        let east = Policy::builder("p").keep_daily(1).utc_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap()).build().unwrap();
+        assert_eq!(lines(&plan(&history, &east, LATER)), ["a: keep daily 2026-11-28, newest", "b: delete", "c: delete"]);
+        let east = Policy::builder("p").keep_daily(2).utc_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap()).build().unwrap();
+        assert_eq!(lines(&plan(&history, &east, LATER)), ["a: keep daily 2026-11-28, newest", "b: delete", "c: keep daily 2026-11-27"]);
+        let west = Policy::builder("p").keep_daily(2).utc_offset(time::UtcOffset::from_hms(-5, 0, 0).unwrap()).build().unwrap();
+        assert_eq!(
+            lines(&plan(&history, &west, LATER)),
+            ["a: keep daily 2026-11-27, newest", "b: delete", "c: keep oldest daily 2026-11-27"]
+        );
+    }
+
+    #[test]
+    fn iso_weeks_months_years_and_leap_days() {
+        let history = [
+            owned("a", "2021-01-04T00:00:00Z"), // 2021-W01
+            owned("b", "2021-01-03T23:59:59Z"), // 2020-W53
+            owned("c", "2020-12-31T12:00:00Z"), // 2020-W53
+            owned("d", "2020-02-29T12:00:00Z"), // leap day, 2020-W09
+            owned("e", "2019-12-30T00:00:00Z"), // 2020-W01
+            owned("f", "2018-12-31T00:00:00Z"), // 2019-W01
+        ];
+        let all = Policy::builder("p").keep_daily(10).keep_weekly(10).keep_monthly(10).keep_yearly(10).build().unwrap();
+        assert_eq!(
+            lines(&plan(&history, &all, NOW)),
+            [
+                "a: keep daily 2021-01-04, weekly 2021-W01, monthly 2021-01, yearly 2021, newest",
+                "b: keep daily 2021-01-03, weekly 2020-W53",
+                "c: keep daily 2020-12-31, monthly 2020-12, yearly 2020",
+                "d: keep daily 2020-02-29, weekly 2020-W09, monthly 2020-02",
+                "e: keep daily 2019-12-30, weekly 2020-W01, monthly 2019-12, yearly 2019",
+                "f: keep daily 2018-12-31, weekly 2019-W01, monthly 2018-12, yearly 2018",
+            ]
+        );
+    }
+
+    #[test]
+    fn plan_serializes_for_a_dry_run() {
+        let policy = Policy::builder("p").keep_last(1).build().unwrap();
+        let history = [owned("a", "2026-11-27T13:00:00.250Z"), owned("b", "2026-11-26T13:00:00Z")];
+        let value = serde_json::to_value(plan(&history, &policy, NOW)).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "policy": "p",
+                "rules": "last=1,utc-offset=+00:00",
+                "now": "2026-11-28T00:00:00Z",
+                "decisions": [
+                    {"id": "a", "volume_id": "vol", "name": null, "status": "available", "created_at": "2026-11-27T13:00:00.25Z",
+                     "action": "keep", "reasons": ["last 1", "newest"]},
+                    {"id": "b", "volume_id": "vol", "name": null, "status": "available", "created_at": "2026-11-26T13:00:00Z",
+                     "action": "delete", "reasons": []},
+                ]
+            })
+        );
+    }
+}
