@@ -55,30 +55,24 @@ pub fn run_at(snapshot: &Snapshot) -> Option<OffsetDateTime> {
 /// RFC 3339 in UTC with whole seconds: `2026-11-27T13:05:09Z`. Years outside 0..=9999
 /// (which RFC 3339 cannot express) are written with a sign and at least 4 digits.
 pub(crate) fn rfc3339_utc_seconds(t: OffsetDateTime) -> String {
-    // Converting to UTC fails only beyond the calendar's range; the time is then written in
-    // its own offset, still exact.
-    let t = t.checked_to_offset(time::UtcOffset::UTC).unwrap_or(t);
-    let (year, month, day) = t.to_calendar_date();
-    let (h, m, s) = t.to_hms();
-    let zone = if t.offset().is_utc() { "Z".to_owned() } else { super::policy::format_offset(t.offset()) };
-    format!("{}-{:02}-{day:02}T{h:02}:{m:02}:{s:02}{zone}", format_year(year), u8::from(month))
+    rfc3339_utc_with(t, false)
 }
 
 /// RFC 3339 in UTC with the sub-second digits when there are any (trailing zeros removed):
 /// `2026-11-27T13:05:09.25Z`.
 pub(crate) fn rfc3339_utc(t: OffsetDateTime) -> String {
-    let base = rfc3339_utc_seconds(t);
-    let nanos = t.nanosecond();
-    if nanos == 0 {
-        return base;
-    }
-    let frac = format!("{nanos:09}");
-    let frac = frac.trim_end_matches('0');
-    // Insert the fraction before the zone (the 'Z' or the offset) which follows the seconds.
-    match base.rfind(|c| c == 'Z' || c == '+' || c == '-') {
-        Some(at) if at > 10 => format!("{}.{frac}{}", &base[..at], &base[at..]),
-        _ => base,
-    }
+    rfc3339_utc_with(t, true)
+}
+
+fn rfc3339_utc_with(t: OffsetDateTime, fraction: bool) -> String {
+    // Converting to UTC fails only beyond the calendar's range; the time is then written in
+    // its own offset, still exact.
+    let t = t.checked_to_offset(time::UtcOffset::UTC).unwrap_or(t);
+    let (year, month, day) = t.to_calendar_date();
+    let (h, m, s, nanos) = t.to_hms_nano();
+    let frac = if fraction && nanos > 0 { format!(".{}", format!("{nanos:09}").trim_end_matches('0')) } else { String::new() };
+    let zone = if t.offset().is_utc() { "Z".to_owned() } else { super::policy::format_offset(t.offset()) };
+    format!("{}-{:02}-{day:02}T{h:02}:{m:02}:{s:02}{frac}{zone}", format_year(year), u8::from(month))
 }
 
 /// `2026`, `0099`, `-0044`, `+10000`.

@@ -344,6 +344,9 @@ fn judge_volume(volume: &[&Snapshot], policy: &Policy, now: OffsetDateTime, out:
     }
 }
 
+/// Computes a calendar rule's period of a time already in the policy's offset.
+type PeriodOf = fn(OffsetDateTime) -> Period;
+
 /// The rules over the counted snapshots (newest first), restic's way.
 fn apply_rules(counted: &[Counted], policy: &Policy, reasons: &mut [Vec<Reason>]) {
     let Some(newest) = counted.first() else { return };
@@ -359,7 +362,7 @@ fn apply_rules(counted: &[Counted], policy: &Policy, reasons: &mut [Vec<Reason>]
     }
 
     let offset = policy.utc_offset();
-    let calendar: [(u32, fn(OffsetDateTime) -> Period); 5] = [
+    let calendar: [(u32, PeriodOf); 5] = [
         (policy.keep_hourly(), |t| Period::Hour { date: t.date(), hour: t.hour() }),
         (policy.keep_daily(), |t| Period::Day(t.date())),
         (policy.keep_weekly(), |t| {
