@@ -14,6 +14,7 @@ use crate::snapshots::{Snapshot, SnapshotStatus};
 
 /// A calendar period of the policy's calendar (in its UTC offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Period {
     /// An hour of a day; shown `2026-11-27T13`.
     Hour {
