@@ -139,7 +139,9 @@ impl Error {
         self.status() == Some(400)
     }
 
-    /// `true` for HTTP 401, and for failed authentication.
+    /// `true` for HTTP 401, and for every [`Error::Auth`]: Keystone refused the credentials
+    /// (401, or 403 when the scope is not allowed) or handed out no usable token. Keystone's
+    /// other answers (a 404 for a wrong auth URL, a 503) are [`Error::Api`], not this.
     pub fn is_unauthorized(&self) -> bool {
         self.status() == Some(401) || matches!(self, Error::Auth { .. })
     }
@@ -165,14 +167,67 @@ impl Error {
     }
 
     /// `true` for errors that may go away when the same request is tried again later:
-    /// transport failures and HTTP 500, 502, 503 and 504.
+    /// HTTP 429, 502, 503 and 504, a connection refused, reset or closed, a garbled answer,
+    /// and a timeout. The client's retries follow the same rule (see [`RetryPolicy`]), except
+    /// that a timeout is not retried by the client itself.
+    ///
+    /// An HTTP 500 is not transient: Cinder and Keystone answer it for a fault in handling
+    /// that very request, which the same request meets again.
+    ///
+    /// [`RetryPolicy`]: crate::RetryPolicy
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Transport { .. }) || matches!(self.status(), Some(500 | 502 | 503 | 504))
+        let failure = match self {
+            Error::Transport { source, .. } => Failure::Transport(source),
+            Error::Api(api) => Failure::Status(api.status),
+            _ => return false,
+        };
+        transience(failure) != Transience::Permanent
     }
 
     /// The server's request id (`x-openstack-request-id`), when there is one.
     pub fn request_id(&self) -> Option<&str> {
         self.api().and_then(|a| a.request_id.as_deref())
+    }
+}
+
+/// A failed exchange, as the retry loop sees it before it becomes an [`Error`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Failure<'a> {
+    /// The server answered this (non-2xx) status.
+    Status(u16),
+    /// The request could not be sent or its answer read.
+    Transport(&'a ureq::Error),
+}
+
+/// What sending the same request again may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transience {
+    /// It would fail the same way: any 4xx but 429, 500, 501, a certificate refused by TLS, a
+    /// host name that does not resolve, a body over the size cap, a bad URL.
+    Permanent,
+    /// It may succeed later, and the client retries it (idempotent requests only): 429, 502,
+    /// 503, 504, a connection refused, reset or closed, a garbled answer.
+    Retry,
+    /// It may succeed later, but the client does not retry it by itself: a timeout, since
+    /// each try would cost the whole timeout again. Waits still tolerate it.
+    Later,
+}
+
+/// The one place that decides whether a failure is worth another try: the client's retry
+/// loop (Cinder, Keystone and the version discovery alike) retries [`Transience::Retry`], and
+/// [`Error::is_transient`] is `true` for everything but [`Transience::Permanent`].
+pub(crate) fn transience(failure: Failure<'_>) -> Transience {
+    match failure {
+        Failure::Status(429 | 502 | 503 | 504) => Transience::Retry,
+        Failure::Status(_) => Transience::Permanent,
+        // rustls reports a refused certificate as invalid data: it would be refused again.
+        Failure::Transport(ureq::Error::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData => Transience::Permanent,
+        Failure::Transport(ureq::Error::Io(io)) if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
+            Transience::Later
+        }
+        Failure::Transport(ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_)) => Transience::Retry,
+        Failure::Transport(ureq::Error::Timeout(_)) => Transience::Later,
+        Failure::Transport(_) => Transience::Permanent,
     }
 }
 
@@ -281,6 +336,44 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_rule_for_retried_and_transient() {
+        let api = |status: u16| {
+            Error::Api(Box::new(ApiError {
+                status,
+                method: "GET".into(),
+                url: "http://h/".into(),
+                fault: None,
+                message: String::new(),
+                request_id: None,
+                retry_after: None,
+                attempts: 1,
+            }))
+        };
+        for status in [400, 401, 403, 404, 406, 409, 413, 500, 501, 505] {
+            assert_eq!(transience(Failure::Status(status)), Transience::Permanent, "{status}");
+            assert!(!api(status).is_transient(), "{status}");
+        }
+        for status in [429, 502, 503, 504] {
+            assert_eq!(transience(Failure::Status(status)), Transience::Retry, "{status}");
+            assert!(api(status).is_transient(), "{status}");
+        }
+        let transport = |source: ureq::Error| Error::Transport { method: "GET".into(), url: "http://h/".into(), source, attempts: 1 };
+        let reset = || ureq::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(transience(Failure::Transport(&reset())), Transience::Retry);
+        assert_eq!(transience(Failure::Transport(&ureq::Error::ConnectionFailed)), Transience::Retry);
+        assert!(transport(reset()).is_transient());
+        let timeout = || ureq::Error::Timeout(ureq::Timeout::Global);
+        assert_eq!(transience(Failure::Transport(&timeout())), Transience::Later);
+        assert!(transport(timeout()).is_transient());
+        let tls = || ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, "invalid peer certificate"));
+        for permanent in [tls(), ureq::Error::HostNotFound, ureq::Error::BodyExceedsLimit(1)] {
+            assert_eq!(transience(Failure::Transport(&permanent)), Transience::Permanent, "{permanent}");
+            assert!(!transport(permanent).is_transient());
+        }
+        assert!(!Error::Config("x".into()).is_transient());
+    }
 
     #[test]
     fn cinder_fault_with_retry_after() {

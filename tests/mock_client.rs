@@ -805,3 +805,173 @@ fn secrets_never_show() {
     }
     assert!(seen.iter().any(|t| t.contains("<redacted>")));
 }
+
+// ---------------------------------------------------------------- issue 10: Keystone and discovery edges
+
+/// Quick retries: 3 retries a millisecond or two apart.
+fn quick_retries() -> cinder_snapshots::RetryPolicy {
+    cinder_snapshots::RetryPolicy {
+        max_retries: 3,
+        initial_backoff: std::time::Duration::from_millis(1),
+        max_backoff: std::time::Duration::from_millis(2),
+        ..Default::default()
+    }
+}
+
+/// Keystone's own error envelope for a 503, as keystone's WSGI layer writes it.
+const KEYSTONE_503: &str = r#"{"error": {"code": 503, "title": "Service Unavailable", "message": "The server is currently unavailable. Please try again at a later time."}}"#;
+const KEYSTONE_503_REQUEST_ID: &str = "req-5f0c7a34-0b7e-4c8e-9b4c-6a0f1f0f2c11";
+
+/// The recorded admin's token request answered `status` with `body`.
+fn keystone_failing(server: &mut Server, status: usize, body: &str) -> Mock {
+    let f = Fixture::load("keystone_auth_tokens_admin");
+    server
+        .mock("POST", "/v3/auth/tokens")
+        .match_body(Matcher::Json(f.request_json().unwrap()))
+        .with_status(status)
+        .with_header("Content-Type", "application/json")
+        .with_header("X-Openstack-Request-Id", KEYSTONE_503_REQUEST_ID)
+        .with_body(body)
+}
+
+#[test]
+fn a_keystone_503_is_a_transient_api_error_after_the_retries() {
+    let mut server = Server::new();
+    let ks = keystone_failing(&mut server, 503, KEYSTONE_503).expect(4).create();
+    let any_cinder = server.mock("GET", Matcher::Regex("^/v3/[0-9a-f]+/".into())).expect(0).create();
+    let client = ServiceClient::builder(admin_auth(&server))
+        .microversion(MicroversionPolicy::Pinned(MV371))
+        .retry_policy(quick_retries())
+        .build()
+        .unwrap();
+    let err = snapshots::get(&client, SNAP).unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert!(err.is_transient() && !err.is_unauthorized(), "{err:?}");
+    let api = err.api().unwrap();
+    assert_eq!((api.status, api.method.as_str(), api.attempts), (503, "POST", 4));
+    assert_eq!(api.url, format!("{}/v3/auth/tokens", server.url()));
+    assert_eq!(api.fault.as_deref(), Some("Service Unavailable"));
+    assert_eq!(api.message, "The server is currently unavailable. Please try again at a later time.");
+    assert_eq!(api.request_id.as_deref(), Some(KEYSTONE_503_REQUEST_ID));
+    assert!(!err.to_string().contains("refused the credentials"), "{err}");
+    ks.assert();
+    any_cinder.assert();
+}
+
+#[test]
+fn a_keystone_503_then_a_token_succeeds() {
+    let mut server = Server::new();
+    let unavailable = keystone_failing(&mut server, 503, KEYSTONE_503).with_header("Retry-After", "0").expect(1).create();
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let show = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(1).create();
+    let client = ServiceClient::builder(admin_auth(&server))
+        .microversion(MicroversionPolicy::Pinned(MV371))
+        .retry_policy(quick_retries())
+        .build()
+        .unwrap();
+    assert_eq!(snapshots::get(&client, SNAP).unwrap().id, SNAP);
+    unavailable.assert();
+    ks.assert();
+    show.assert();
+}
+
+#[test]
+fn only_401_and_403_from_keystone_are_auth_errors() {
+    // A wrong auth URL (Keystone's routing 404) is not refused credentials, and not retried.
+    let mut server = Server::new();
+    let not_found = keystone_failing(
+        &mut server,
+        404,
+        r#"{"error": {"code": 404, "title": "Not Found", "message": "The resource could not be found."}}"#,
+    )
+    .expect(1)
+    .create();
+    let client = ServiceClient::builder(admin_auth(&server)).retry_policy(quick_retries()).build().unwrap();
+    let err = client.authenticate().unwrap_err();
+    assert!(matches!(err, Error::Api(_)) && err.is_not_found() && !err.is_unauthorized() && !err.is_transient(), "{err:?}");
+    assert_eq!(err.api().unwrap().fault.as_deref(), Some("Not Found"));
+    not_found.assert();
+
+    // 403 (e.g. no role on the project) is an authentication failure, not retried.
+    let mut server = Server::new();
+    let forbidden = keystone_failing(
+        &mut server,
+        403,
+        r#"{"error": {"code": 403, "title": "Forbidden", "message": "You are not authorized to perform the requested action."}}"#,
+    )
+    .expect(1)
+    .create();
+    let client = ServiceClient::builder(admin_auth(&server)).retry_policy(quick_retries()).build().unwrap();
+    let err = client.authenticate().unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }) && err.is_forbidden() && err.is_unauthorized() && !err.is_transient(), "{err:?}");
+    assert_eq!(err.request_id(), Some(KEYSTONE_503_REQUEST_ID));
+    forbidden.assert();
+}
+
+#[test]
+fn a_failed_discovery_is_a_transient_api_error_after_the_retries() {
+    let mut server = Server::new();
+    let root = server
+        .mock("GET", "/")
+        .with_status(503)
+        .with_header("Content-Type", "application/json")
+        .with_header("X-Openstack-Request-Id", "req-0d1e7c5b-3c55-4a0b-8d0a-2f3c3c1f9e42")
+        .with_body(r#"{"serviceUnavailable": {"code": 503, "message": "try later"}}"#)
+        .expect(4)
+        .create();
+    let any_show = server.mock("GET", Matcher::Regex("^/v3/".into())).expect(0).create();
+    let client = ServiceClient::with_token(&format!("{}/v3/{ADMIN_PROJECT}", server.url()), TOKEN)
+        .unwrap()
+        .retry_policy(quick_retries())
+        .build()
+        .unwrap();
+    let err = snapshots::get(&client, SNAP).unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert!(err.is_transient() && !err.is_unauthorized(), "{err:?}");
+    let api = err.api().unwrap();
+    assert_eq!((api.status, api.method.as_str(), api.attempts), (503, "GET", 4));
+    assert_eq!(api.url, format!("{}/", server.url()));
+    assert_eq!(api.fault.as_deref(), Some("serviceUnavailable"));
+    assert_eq!(api.request_id.as_deref(), Some("req-0d1e7c5b-3c55-4a0b-8d0a-2f3c3c1f9e42"));
+    root.assert();
+    any_show.assert();
+
+    // One 503, then the recorded version document: the call succeeds.
+    let mut server = Server::new();
+    let unavailable = server.mock("GET", "/").with_status(503).with_body("").expect(1).create();
+    let root = versions(&mut server).expect(1).create();
+    let f = Fixture::load("mv371_snapshot_show");
+    let m =
+        server.mock("GET", format!("/v3/{ADMIN_PROJECT}/snapshots/{SNAP}").as_str()).match_header("openstack-api-version", "volume 3.71");
+    let show = f.respond(&server, m).expect(1).create();
+    let client = ServiceClient::with_token(&format!("{}/v3/{ADMIN_PROJECT}", server.url()), TOKEN)
+        .unwrap()
+        .retry_policy(quick_retries())
+        .build()
+        .unwrap();
+    assert_eq!(snapshots::get(&client, SNAP).unwrap().id, SNAP);
+    unavailable.assert();
+    root.assert();
+    show.assert();
+}
+
+#[test]
+fn what_is_retried_is_what_is_transient() {
+    // (status, requests made by a GET with 3 retries, is_transient)
+    for (status, requests, transient) in [(429, 4, true), (502, 4, true), (503, 4, true), (504, 4, true), (500, 1, false), (501, 1, false)]
+    {
+        let mut server = Server::new();
+        let m =
+            server.mock("GET", Matcher::Any).with_status(status).with_header("Retry-After", "0").with_body("").expect(requests).create();
+        let client = ServiceClient::with_token(&format!("{}/v3/p", server.url()), TOKEN)
+            .unwrap()
+            .microversion(MicroversionPolicy::Pinned(MV371))
+            .retry_policy(quick_retries())
+            .build()
+            .unwrap();
+        let err = snapshots::get(&client, SNAP).unwrap_err();
+        assert_eq!((err.status(), err.is_transient()), (Some(status as u16), transient), "{err:?}");
+        assert_eq!(err.api().unwrap().attempts, requests as u32, "{status}");
+        m.assert();
+    }
+}

@@ -39,8 +39,15 @@ impl Default for PollPolicy {
 }
 
 /// How idempotent requests (GET, PUT, DELETE) are retried after a connection failure or an
-/// HTTP 429, 502, 503 or 504. POST requests (create, actions, metadata merge) are never
-/// retried; Cinder's 413 `overLimit` (a quota) is never retried.
+/// HTTP 429, 502, 503 or 504: exactly the failures [`Error::is_transient`] calls transient,
+/// but for timeouts (each retry would cost the whole timeout again). POST requests to Cinder
+/// (create, actions, metadata merge) are never retried; Cinder's 413 `overLimit` (a quota)
+/// and HTTP 500 are never retried.
+///
+/// Keystone's token request and the microversion discovery go through the same retries.
+/// The token request is retried although it is a POST: it creates nothing durable (a token
+/// is computed, or stored as an expiring row at most), and a 401 is never retried, so the
+/// retries never send a wrong password twice.
 ///
 /// The delay doubles from `initial_backoff` up to `max_backoff`, with random jitter; a
 /// `Retry-After` header (seconds or an HTTP date) is honoured when it asks for at most

@@ -28,7 +28,7 @@ pub(crate) use request::{check_segment, query_string};
 
 use crate::auth::token::TokenBody;
 use crate::auth::{AuthOptions, Interface, Secret, TokenCache, select_endpoint};
-use crate::error::{ApiError, Error, Result, parse_fault};
+use crate::error::{ApiError, Error, Failure, Result, Transience, parse_fault, transience};
 
 /// A blocking client for the block-storage (Cinder v3) endpoint.
 ///
@@ -188,43 +188,49 @@ impl ServiceClient {
             Some(v) => v,
             None => self.negotiated(&session)?,
         };
-        let retry = &self.inner.retry;
         let may_retry = matches!(request.method, Method::Get | Method::Put | Method::Delete);
         let mut replayed = false;
         let mut attempts: u32 = 0;
         loop {
-            attempts += 1;
-            let retries_left = may_retry && attempts <= retry.max_retries;
             let url = build_url(&session.endpoint, &request.segments, &request.query);
-            let raw = match self.exchange(&request, &url, &session.token, version) {
-                Ok(raw) => raw,
-                Err(Error::Transport { source, .. }) if retries_left && retryable(&source) => {
-                    std::thread::sleep(backoff(retry, attempts));
-                    continue;
-                }
-                Err(Error::Transport { method, url, source, .. }) => return Err(Error::Transport { method, url, source, attempts }),
-                Err(e) => return Err(e),
-            };
+            let raw = self.with_retries(may_retry, &mut attempts, || self.exchange(&request, &url, &session.token, version))?;
             if raw.status == 401 && !replayed && self.can_reauthenticate() {
                 replayed = true;
                 session = self.refresh(Some(session.generation), true)?;
                 continue;
             }
-            if retries_left && matches!(raw.status, 429 | 502 | 503 | 504) {
-                let hint = raw.retry_after.as_deref().and_then(request::retry_after);
-                match hint {
-                    Some(wait) if wait > retry.max_retry_after => {}
-                    Some(wait) => {
-                        std::thread::sleep(wait);
-                        continue;
-                    }
-                    None => {
-                        std::thread::sleep(backoff(retry, attempts));
-                        continue;
+            return finish(raw, request.method, url, attempts);
+        }
+    }
+
+    /// Sends with the client's [`RetryPolicy`]: the one retry path of every exchange (Cinder,
+    /// Keystone's token request, the version discovery). What is retried is what
+    /// [`transience`] calls [`Transience::Retry`], and only when `may_retry` (the request is
+    /// idempotent, or creates nothing durable). `attempts` counts every send, across calls.
+    /// The last answer comes back whatever its status.
+    fn with_retries(&self, may_retry: bool, attempts: &mut u32, mut send: impl FnMut() -> Result<Raw>) -> Result<Raw> {
+        let retry = &self.inner.retry;
+        loop {
+            *attempts = attempts.saturating_add(1);
+            let retries_left = may_retry && *attempts <= retry.max_retries;
+            match send() {
+                Ok(raw) if retries_left && transience(Failure::Status(raw.status)) == Transience::Retry => {
+                    match raw.retry_after.as_deref().and_then(request::retry_after) {
+                        // The server asks for longer than we wait: its answer, at once.
+                        Some(wait) if wait > retry.max_retry_after => return Ok(raw),
+                        Some(wait) => std::thread::sleep(wait),
+                        None => std::thread::sleep(backoff(retry, *attempts)),
                     }
                 }
+                Ok(raw) => return Ok(raw),
+                Err(Error::Transport { source, .. }) if retries_left && transience(Failure::Transport(&source)) == Transience::Retry => {
+                    std::thread::sleep(backoff(retry, *attempts));
+                }
+                Err(Error::Transport { method, url, source, .. }) => {
+                    return Err(Error::Transport { method, url, source, attempts: *attempts });
+                }
+                Err(e) => return Err(e),
             }
-            return finish(raw, request.method, url, attempts);
         }
     }
 
@@ -291,29 +297,47 @@ impl ServiceClient {
         usable.then_some(session)
     }
 
-    /// One token request to Keystone: the token, its parsed answer and the raw answer body.
+    /// One token request to Keystone (with the client's retries): the token, its parsed
+    /// answer and the raw answer body.
+    ///
+    /// Keystone's 401 and 403 are [`Error::Auth`]; any other error status (a 404 for a wrong
+    /// auth URL, a 503) is an [`Error::Api`] with Keystone's fault and request id. The token
+    /// request is retried like an idempotent request, POST as it is: it creates nothing
+    /// durable (a token is computed, or an expiring row at most), and a 401 is never retried,
+    /// so a wrong password is never sent twice by the retries.
     fn authenticate_with(&self, auth: &AuthOptions) -> Result<(Secret, TokenBody, Vec<u8>)> {
         let url = auth.tokens_url()?;
+        let mut attempts = 0;
         let (method, request) = if auth.is_token_passthrough() {
             // Validate the token we already have and read its catalog.
             let token = match &auth.method {
                 crate::auth::AuthMethod::Token { token } => token.expose_secret(),
                 _ => "",
             };
-            let req = ureq::http::Request::builder()
-                .method("GET")
-                .uri(url.as_str())
-                .header("X-Auth-Token", token)
-                .header("X-Subject-Token", token);
-            (Method::Get, self.run(req, None, Method::Get, &url)?)
+            let raw = self.with_retries(true, &mut attempts, || {
+                let req = ureq::http::Request::builder()
+                    .method("GET")
+                    .uri(url.as_str())
+                    .header("X-Auth-Token", token)
+                    .header("X-Subject-Token", token);
+                self.run(req, None, Method::Get, &url)
+            })?;
+            (Method::Get, raw)
         } else {
             let body = auth.request_body().to_string().into_bytes();
-            let req = ureq::http::Request::builder().method("POST").uri(url.as_str()).header("Content-Type", "application/json");
-            (Method::Post, self.run(req, Some(body), Method::Post, &url)?)
+            let raw = self.with_retries(true, &mut attempts, || {
+                let req = ureq::http::Request::builder().method("POST").uri(url.as_str()).header("Content-Type", "application/json");
+                self.run(req, Some(body.clone()), Method::Post, &url)
+            })?;
+            (Method::Post, raw)
         };
         if !(200..300).contains(&request.status) {
-            let api = api_error(request, method, url.as_str());
-            return Err(Error::Auth { message: format!("Keystone refused the credentials: {api}"), api: Some(Box::new(api)) });
+            let mut api = api_error(request, method, url.as_str());
+            api.attempts = attempts;
+            if matches!(api.status, 401 | 403) {
+                return Err(Error::Auth { message: format!("Keystone refused the credentials: {api}"), api: Some(Box::new(api)) });
+            }
+            return Err(Error::Api(Box::new(api)));
         }
         let token = request.subject_token.clone().filter(|t| !t.is_empty()).ok_or_else(|| Error::Auth {
             message: format!("Keystone answered {method} {url} with HTTP {} but without an X-Subject-Token header", request.status),
@@ -360,12 +384,17 @@ impl ServiceClient {
             return Ok(*v);
         }
         let root = service_root(&session.endpoint);
-        let req = ureq::http::Request::builder().method("GET").uri(root.as_str());
-        let raw = self.run(req, None, Method::Get, &root)?;
-        // The unversioned root answers 300 Multiple Choices.
+        let mut attempts = 0;
+        let raw = self.with_retries(true, &mut attempts, || {
+            let req = ureq::http::Request::builder().method("GET").uri(root.as_str());
+            self.run(req, None, Method::Get, &root)
+        })?;
+        // The unversioned root answers 300 Multiple Choices; any other error status is the
+        // server's answer, kept whole (a 503 is transient, as for any request).
         if !(200..=300).contains(&raw.status) {
-            let api = api_error(raw, Method::Get, root.as_str());
-            return Err(Error::Config(format!("microversion discovery failed ({api}); pin a microversion to skip discovery")));
+            let mut api = api_error(raw, Method::Get, root.as_str());
+            api.attempts = attempts;
+            return Err(Error::Api(Box::new(api)));
         }
         let server_max = microversion::max_from_versions(&raw.body).map_err(|message| Error::Decode {
             what: "version document",
@@ -455,19 +484,6 @@ fn finish(raw: Raw, method: Method, url: Url, attempts: u32) -> Result<Response>
         let mut api = api_error(raw, method, url.as_str());
         api.attempts = attempts;
         Err(Error::Api(Box::new(api)))
-    }
-}
-
-/// Failures after which the same request may simply be sent again: the connection was
-/// refused, reset or closed, or the answer was garbled. Timeouts are not retried (each
-/// would cost the whole timeout again), nor DNS, TLS or size-limit failures.
-/// A transport failure worth another try: not a certificate refused by TLS (rustls reports
-/// it as invalid data), which would fail the same way again.
-fn retryable(e: &ureq::Error) -> bool {
-    match e {
-        ureq::Error::Io(io) => io.kind() != std::io::ErrorKind::InvalidData,
-        ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => true,
-        _ => false,
     }
 }
 
