@@ -386,6 +386,108 @@ fn pagination_sees_every_snapshot_once_in_order() {
     assert_eq!(ids, made[3..].to_vec());
 }
 
+/// A listing by raw HTTP (ureq, the client's token and microversion), following each next
+/// link's href by hand until a page has none: the ids in order and each page's size (one
+/// request per page).
+fn raw_listing(client: &ServiceClient, detail: bool, query: &[(&str, String)]) -> (Vec<String>, Vec<usize>) {
+    let mut url = client.endpoint().expect("endpoint");
+    url.path_segments_mut().expect("base URL").pop_if_empty().push("snapshots");
+    if detail {
+        url.path_segments_mut().expect("base URL").push("detail");
+    }
+    url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+    let (token, version) = (client.token().expect("token"), client.microversion().expect("microversion"));
+    let (mut ids, mut sizes) = (Vec::new(), Vec::new());
+    let mut next = Some(url.to_string());
+    while let Some(href) = next.take() {
+        assert!(sizes.len() < 50, "the raw listing runs away at {href}");
+        let page: Value = ureq::get(&href)
+            .header("X-Auth-Token", token.expose_secret())
+            .header("OpenStack-API-Version", format!("volume {version}"))
+            .header("Accept", "application/json")
+            .call()
+            .expect("raw GET")
+            .body_mut()
+            .read_json()
+            .expect("raw page");
+        let items = page["snapshots"].as_array().expect("snapshots");
+        sizes.push(items.len());
+        ids.extend(items.iter().map(|s| s["id"].as_str().expect("id").to_owned()));
+        let links = page["snapshots_links"].as_array().cloned().unwrap_or_default();
+        next = links.iter().find(|l| l["rel"] == "next").and_then(|l| l["href"].as_str()).map(str::to_owned);
+    }
+    (ids, sizes)
+}
+
+#[test]
+#[ignore = "live: needs a real cloud (scripts/live-tests)"]
+fn listings_above_the_page_cap_are_complete() {
+    // scripts/live-tests starts the cloud with a low osapi_max_limit (--max-limit) and says
+    // which in the env file; Cinder caps every page at it whatever the limit and links on.
+    let Some(cap) = std::env::var("LOCAL_CLOUD_MAX_LIMIT").ok().and_then(|v| v.parse::<usize>().ok()) else {
+        panic!("LOCAL_CLOUD_MAX_LIMIT is not set: scripts/live-tests starts the cloud with a low page cap (--max-limit)");
+    };
+    assert!((2..=40).contains(&cap), "the page cap ({cap}) is too high for this test to list beyond it");
+    let n = cap + 8;
+    let c = clients();
+    let scratch = Scratch::new(&c.admin);
+    let v = scratch.volume();
+    let mut made = Vec::new();
+    for i in 0..n {
+        let s = snapshots::create(&c.admin, &CreateOpts::new(&v).name(format!("cap-{i:02}"))).unwrap();
+        scratch.keep(&s.id);
+        made.push(s.id);
+    }
+    for id in &made {
+        snapshots::wait_for_status(&c.admin, id, SnapshotStatus::Available, &quick()).unwrap();
+    }
+
+    // The cap is in force: a limit above it gets `cap` snapshots and a next link.
+    let above = u32::try_from(cap * 4).unwrap();
+    let (ids, sizes) = raw_listing(&c.admin, false, &[("volume_id", v.clone()), ("limit", above.to_string())]);
+    assert_eq!(sizes, [cap, n - cap], "raw HTTP: a page of the cap, then the rest");
+    assert_eq!(ids.len(), n);
+
+    let below = u32::try_from(cap / 2).unwrap(); // 7 of 15: 23 is not a multiple
+    for (who, client, sort) in [("admin", &c.admin, "name:asc"), ("admin@3.0", &c.admin30, "created_at:asc")] {
+        for detail in [false, true] {
+            for limit in [Some(above), None, Some(below), Some(u32::try_from(cap).unwrap())] {
+                let what = format!("{who}, detail {detail}, limit {limit:?}, cap {cap}, {n} snapshots");
+                let opts = ListOpts { volume_id: Some(v.clone()), sort: Some(sort.into()), limit, ..Default::default() };
+                let mut query = vec![("volume_id", v.clone()), ("sort", sort.to_owned())];
+                query.extend(limit.map(|l| ("limit", l.to_string())));
+                let (raw_ids, raw_sizes) = raw_listing(client, detail, &query);
+                let pager = if detail { snapshots::list_detail(client, &opts) } else { snapshots::list(client, &opts) };
+                let pages: Vec<_> = pager.unwrap().pages().map(|p| p.unwrap()).collect();
+                let ids: Vec<String> = pages.iter().flat_map(|p| p.snapshots.iter().map(|s| s.id.clone())).collect();
+                assert_eq!(ids, raw_ids, "{what}: the same as raw HTTP");
+                assert_eq!(ids, made, "{what}: each snapshot once, in order");
+                // The same requests: one per page, the raw listing's pages.
+                assert_eq!(pages.iter().map(|p| p.snapshots.len()).collect::<Vec<_>>(), raw_sizes, "{what}: pages");
+                let page = limit.map_or(cap, |l| (l as usize).min(cap));
+                assert_eq!(pages.len(), n / page + 1, "{what}: requests");
+            }
+        }
+    }
+
+    // with_count above the cap: the total on every page, and every page.
+    let counted = ListOpts { volume_id: Some(v.clone()), with_count: true, limit: Some(above), ..Default::default() };
+    let pages: Vec<_> = snapshots::list(&c.admin, &counted).unwrap().pages().map(|p| p.unwrap()).collect();
+    assert_eq!(pages.iter().map(|p| (p.snapshots.len(), p.count)).collect::<Vec<_>>(), [(cap, Some(n as u64)), (n - cap, Some(n as u64))]);
+
+    // After the first n - cap snapshots, exactly `cap` are left: above the cap, a full page,
+    // then the empty page that ends an exact multiple.
+    let after = ListOpts {
+        volume_id: Some(v.clone()),
+        sort: Some("name:asc".into()),
+        marker: Some(made[n - cap - 1].clone()),
+        limit: Some(above),
+        ..Default::default()
+    };
+    let pages: Vec<_> = snapshots::list(&c.admin, &after).unwrap().pages().map(|p| p.unwrap().snapshots.len()).collect();
+    assert_eq!(pages, [cap, 0], "an exact multiple of the cap ends with the empty page");
+}
+
 #[test]
 #[ignore = "live: needs a real cloud (scripts/live-tests)"]
 fn metadata_calls_merge_and_replace() {
