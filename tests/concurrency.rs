@@ -1,6 +1,7 @@
 //! One client shared by 8 threads making 200 requests each, against a local Keystone + Cinder
 //! stand-in (std only) whose first token stops working in the middle of the run: every
-//! request succeeds, and exactly one re-authentication happens.
+//! request succeeds, and exactly one re-authentication happens; also when Keystone's clock is
+//! hours behind the client's, so that every token looks expired on arrival.
 
 mod rawhttp;
 
@@ -36,7 +37,13 @@ fn reply(stream: &mut TcpStream, status: &str, extra: &str, body: &str) {
     );
 }
 
-fn serve(counts: Arc<Counts>) -> String {
+/// Keystone's `issued_at` and `expires_at`.
+type TokenTimes = (&'static str, &'static str);
+const IN_STEP: TokenTimes = ("2026-11-24T00:00:00.000000Z", "2099-01-01T00:00:00.000000Z");
+/// Issued in 2001 with a one-hour lifetime: long expired by the client's clock.
+const SKEWED: TokenTimes = ("2001-01-01T00:00:00.000000Z", "2001-01-01T01:00:00.000000Z");
+
+fn serve(counts: Arc<Counts>, (issued_at, expires_at): TokenTimes) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let base = url.clone();
@@ -49,7 +56,7 @@ fn serve(counts: Arc<Counts>) -> String {
                 if head.starts_with("POST /v3/auth/tokens") {
                     let n = counts.tokens_issued.fetch_add(1, Ordering::SeqCst) + 1;
                     let body = format!(
-                        r#"{{"token": {{"expires_at": "2099-01-01T00:00:00.000000Z", "issued_at": "2026-11-24T00:00:00.000000Z", "catalog": [{{"type": "block-storage", "endpoints": [{{"interface": "public", "region_id": "RegionOne", "url": "{base}/v3/p"}}]}}]}}}}"#
+                        r#"{{"token": {{"expires_at": "{expires_at}", "issued_at": "{issued_at}", "catalog": [{{"type": "block-storage", "endpoints": [{{"interface": "public", "region_id": "RegionOne", "url": "{base}/v3/p"}}]}}]}}}}"#
                     );
                     reply(&mut stream, "201 Created", &format!("X-Subject-Token: tok-{n}\r\n"), &body);
                     return;
@@ -75,8 +82,17 @@ fn serve(counts: Arc<Counts>) -> String {
 
 #[test]
 fn eight_threads_one_reauthentication() {
+    eight_threads(IN_STEP);
+}
+
+#[test]
+fn eight_threads_one_reauthentication_with_a_skewed_clock() {
+    eight_threads(SKEWED);
+}
+
+fn eight_threads(times: TokenTimes) {
     let counts = Arc::new(Counts::default());
-    let url = serve(counts.clone());
+    let url = serve(counts.clone(), times);
     let client = ServiceClient::builder(
         AuthOptions::password(format!("{url}/v3"), "admin", Domain::name("Default"), "pw").with_scope(Scope::project_id("p")),
     )

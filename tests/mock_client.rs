@@ -975,3 +975,100 @@ fn what_is_retried_is_what_is_transient() {
         m.assert();
     }
 }
+
+// ---------------------------------------------------------------- issue 10: clock skew
+
+/// The recorded admin token answer, with `issued_at`/`expires_at` moved `hours_ago` hours into
+/// the past (keeping the recorded one-hour lifetime and Keystone's shape), handed out as `token`.
+fn skewed_keystone(server: &mut Server, token: &str, hours_ago: i64) -> Mock {
+    use time::format_description::well_known::Rfc3339;
+    let format =
+        |t: time::OffsetDateTime| format!("{}.000000Z", t.replace_nanosecond(0).unwrap().format(&Rfc3339).unwrap().trim_end_matches('Z'));
+    let issued = time::OffsetDateTime::now_utc() - time::Duration::hours(hours_ago);
+    let mut body: Value =
+        serde_json::from_str(&rewrite_hosts(&Fixture::load("keystone_auth_tokens_admin").response_body, &server.url())).unwrap();
+    body["token"]["issued_at"] = json!(format(issued));
+    body["token"]["expires_at"] = json!(format(issued + time::Duration::hours(1)));
+    let f = Fixture::load("keystone_auth_tokens_admin");
+    server
+        .mock("POST", "/v3/auth/tokens")
+        .match_body(Matcher::Json(f.request_json().unwrap()))
+        .with_status(201)
+        .with_header("Content-Type", "application/json")
+        .with_header("X-Subject-Token", token)
+        .with_body(body.to_string())
+}
+
+#[test]
+fn a_token_from_a_skewed_clock_is_used_until_refused() {
+    let mut server = Server::new();
+    // Keystone's clock is five hours behind: every token it issues has "expired" on arrival.
+    let k1 = skewed_keystone(&mut server, "tok-skew-1", 5).expect(1).create();
+    let k2 = skewed_keystone(&mut server, "tok-skew-2", 5).expect(1).create();
+    let first = show_with_token(&mut server, "tok-skew-1").expect(6).create();
+    let refused = unauthorized_for(&mut server, "tok-skew-1").expect(1).create();
+    let second = show_with_token(&mut server, "tok-skew-2").expect(4).create();
+    let client = admin_client(&server, MV371);
+    for _ in 0..6 {
+        assert_eq!(snapshots::get(&client, SNAP).unwrap().id, SNAP);
+    }
+    k1.assert();
+    first.assert();
+    // The server refuses the token: exactly one more token request, then it is used again.
+    for _ in 0..4 {
+        assert_eq!(snapshots::get(&client, SNAP).unwrap().id, SNAP);
+    }
+    assert_eq!(client.token().unwrap().expose_secret(), "tok-skew-2");
+    k1.assert();
+    k2.assert();
+    refused.assert();
+    second.assert();
+}
+
+/// The crate's log lines, captured for the whole test binary (installed once).
+#[cfg(feature = "log")]
+fn captured_logs() -> &'static std::sync::Mutex<Vec<String>> {
+    struct Capture;
+    static LINES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    impl log::Log for Capture {
+        fn enabled(&self, m: &log::Metadata) -> bool {
+            m.target().starts_with("cinder_snapshots")
+        }
+        fn log(&self, r: &log::Record) {
+            if self.enabled(r.metadata()) {
+                LINES.lock().unwrap().push(format!("{} {}", r.level(), r.args()));
+            }
+        }
+        fn flush(&self) {}
+    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        log::set_logger(&Capture).unwrap();
+        log::set_max_level(log::LevelFilter::Debug);
+    });
+    &LINES
+}
+
+#[cfg(feature = "log")]
+#[test]
+fn a_clock_skew_is_logged_once() {
+    let logs = captured_logs();
+    let mut server = Server::new();
+    let k1 = skewed_keystone(&mut server, "tok-skew-log-1", 3).expect(1).create();
+    let k2 = skewed_keystone(&mut server, "tok-skew-log-2", 3).expect(1).create();
+    let first = show_with_token(&mut server, "tok-skew-log-1").expect(2).create();
+    let refused = unauthorized_for(&mut server, "tok-skew-log-1").expect(1).create();
+    let second = show_with_token(&mut server, "tok-skew-log-2").expect(2).create();
+    let client = admin_client(&server, MV371);
+    for _ in 0..4 {
+        snapshots::get(&client, SNAP).unwrap();
+    }
+    for m in [k1, k2, first, refused, second] {
+        m.assert();
+    }
+    // Two skewed tokens, one line; other tests' tokens are issued now and log none.
+    let lines: Vec<String> = logs.lock().unwrap().iter().filter(|l| l.contains("Keystone's clock")).cloned().collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].starts_with("WARN Keystone's clock is about 1080"), "{}", lines[0]);
+    assert!(lines[0].contains(" s behind this host's"), "{}", lines[0]);
+}

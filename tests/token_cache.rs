@@ -163,3 +163,36 @@ fn a_bare_token_is_never_cached() {
     get.assert();
     assert!(cache.files().is_empty());
 }
+
+/// Keystone answering the recorded admin request with `token`, issued `hours_ago` hours ago
+/// by Keystone's clock with the recorded one-hour lifetime (a clock skew, as seen locally).
+fn skewed_keystone(server: &mut Server, token: &str, hours_ago: i64) -> Mock {
+    use time::format_description::well_known::Rfc3339;
+    let format =
+        |t: time::OffsetDateTime| format!("{}.000000Z", t.replace_nanosecond(0).unwrap().format(&Rfc3339).unwrap().trim_end_matches('Z'));
+    let issued = time::OffsetDateTime::now_utc() - time::Duration::hours(hours_ago);
+    let f = Fixture::load("keystone_auth_tokens_admin");
+    let mut body: serde_json::Value = serde_json::from_str(&rewrite_hosts(&f.response_body, &server.url())).unwrap();
+    body["token"]["issued_at"] = format(issued).into();
+    body["token"]["expires_at"] = format(issued + time::Duration::hours(1)).into();
+    server
+        .mock("POST", "/v3/auth/tokens")
+        .match_body(Matcher::Json(f.request_json().unwrap()))
+        .with_status(201)
+        .with_header("Content-Type", "application/json")
+        .with_header("X-Subject-Token", token)
+        .with_body(body.to_string())
+}
+
+#[test]
+fn a_token_from_a_skewed_clock_is_shared_through_the_cache() {
+    let cache = TempDir::new("skew");
+    let mut server = Server::new();
+    let ks = skewed_keystone(&mut server, "tok-skew", 3).expect(1).create();
+    let get = show(&mut server, "tok-skew").expect(3).create();
+    for _ in 0..3 {
+        assert_eq!(snapshots::get(&client(&server, &cache), SNAP).unwrap().id, SNAP);
+    }
+    ks.assert();
+    get.assert();
+}

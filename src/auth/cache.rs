@@ -3,6 +3,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use super::{AuthMethod, AuthOptions, Domain, Scope, Secret, User};
 
@@ -36,6 +37,7 @@ pub struct TokenCache {
 pub(crate) struct Cached {
     pub token: Secret,
     pub body: Vec<u8>,
+    pub received_at: Option<OffsetDateTime>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -45,6 +47,10 @@ struct Entry {
     token: String,
     /// Keystone's answer body (no secret in it: the token travels in a header).
     body: String,
+    /// The local time the token arrived, in seconds since the Unix epoch: its lifetime is
+    /// counted from then, whatever Keystone's clock says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    received_at: Option<i64>,
 }
 
 impl TokenCache {
@@ -119,14 +125,22 @@ impl TokenCache {
             return None;
         }
         let entry: Entry = serde_json::from_slice(&fs::read(&path).ok()?).ok()?;
-        (entry.key == key && !entry.token.is_empty()).then(|| Cached { token: Secret::new(entry.token), body: entry.body.into_bytes() })
+        (entry.key == key && !entry.token.is_empty()).then(|| Cached {
+            token: Secret::new(entry.token),
+            body: entry.body.into_bytes(),
+            received_at: entry.received_at.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()),
+        })
     }
 
-    /// Writes the token for `key`: a new file of mode 0600 renamed over the old one, so a
-    /// reader never sees half a file.
-    pub(crate) fn store(&self, key: &str, token: &Secret, body: &[u8]) {
-        let entry =
-            Entry { key: key.to_owned(), token: token.expose_secret().to_owned(), body: String::from_utf8_lossy(body).into_owned() };
+    /// Writes the token for `key`, `received_at` the local time it arrived: a new file of
+    /// mode 0600 renamed over the old one, so a reader never sees half a file.
+    pub(crate) fn store(&self, key: &str, token: &Secret, body: &[u8], received_at: OffsetDateTime) {
+        let entry = Entry {
+            key: key.to_owned(),
+            token: token.expose_secret().to_owned(),
+            body: String::from_utf8_lossy(body).into_owned(),
+            received_at: Some(received_at.unix_timestamp()),
+        };
         let Ok(json) = serde_json::to_vec(&entry) else { return };
         if create_private_dir(&self.dir).is_err() {
             return;
@@ -209,8 +223,9 @@ mod tests {
         let dir = temp_dir("roundtrip");
         let cache = TokenCache::new(dir.join("sub"));
         assert!(cache.load("k").is_none());
-        cache.store("k", &Secret::new("tok"), br#"{"token":{}}"#);
+        cache.store("k", &Secret::new("tok"), br#"{"token":{}}"#, OffsetDateTime::UNIX_EPOCH);
         let got = cache.load("k").unwrap();
+        assert_eq!(got.received_at, Some(OffsetDateTime::UNIX_EPOCH));
         assert_eq!(got.token.expose_secret(), "tok");
         assert_eq!(got.body, br#"{"token":{}}"#);
         // Another key with the same file would not be handed out.
@@ -224,7 +239,7 @@ mod tests {
             fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
             assert!(cache.load("k").is_none(), "a file others can read is not trusted");
             assert!(!file.exists(), "and it is removed");
-            cache.store("k", &Secret::new("tok"), b"{}");
+            cache.store("k", &Secret::new("tok"), b"{}", OffsetDateTime::now_utc());
         }
         cache.remove("k");
         assert!(cache.load("k").is_none());

@@ -286,6 +286,8 @@ impl ServiceClientBuilder {
             session: RwLock::new(session),
             flight: Mutex::new(()),
             microversion: OnceLock::new(),
+            #[cfg(feature = "log")]
+            skew_logged: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 }

@@ -13,8 +13,10 @@ mod request;
 mod settings;
 
 use std::fmt;
+#[cfg(feature = "log")]
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use url::Url;
@@ -36,9 +38,10 @@ use crate::error::{ApiError, Error, Failure, Result, Transience, parse_fault, tr
 /// microversion. `Send + Sync`, so one client can serve many threads.
 ///
 /// The client authenticates lazily, on its first request (or on
-/// [`authenticate`](Self::authenticate)). It refreshes the token shortly before it expires,
-/// and when Cinder answers 401 it re-authenticates once, shared by all threads that saw
-/// the 401, and replays the request once.
+/// [`authenticate`](Self::authenticate)). It refreshes the token shortly before it expires
+/// (the token's lifetime counted from its arrival, so a clock that differs from Keystone's
+/// does not matter), and when Cinder answers 401 it re-authenticates once, shared by all
+/// threads that saw the 401, and replays the request once.
 ///
 /// ```no_run
 /// use cinder_snapshots::{ServiceClient, snapshots};
@@ -73,20 +76,83 @@ struct Inner {
     /// Held while a token is fetched or the microversion discovered: one flight at a time.
     flight: Mutex<()>,
     microversion: OnceLock<Microversion>,
+    /// Set once a clock skew with Keystone has been logged.
+    #[cfg(feature = "log")]
+    skew_logged: AtomicBool,
 }
 
 /// A token and the endpoint found with it.
 struct Session {
     token: Secret,
-    refresh_at: Option<OffsetDateTime>,
+    /// When to fetch the next token, on the monotonic clock; `None`: no known end, the token
+    /// is used until Cinder refuses it.
+    refresh_at: Option<Instant>,
     endpoint: Url,
     generation: u64,
 }
 
 impl Session {
     fn is_fresh(&self) -> bool {
-        self.refresh_at.is_none_or(|at| OffsetDateTime::now_utc() < at)
+        self.refresh_at.is_none_or(|at| Instant::now() < at)
     }
+}
+
+/// The longest a token is replaced before its end.
+const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(120);
+/// A difference between Keystone's clock and the local one worth a log line.
+const SKEW_NOTED: time::Duration = time::Duration::seconds(60);
+
+/// When a token must be replaced, and how far Keystone's clock seems to be from the local one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Refresh {
+    /// Replace the token this long after `now`; `None`: no known end, use it until refused.
+    after: Option<Duration>,
+    /// Keystone's clock minus the local clock, when they differ by more than [`SKEW_NOTED`].
+    skew: Option<time::Duration>,
+}
+
+/// When to replace a token, from Keystone's `issued_at` and `expires_at`, the local time
+/// `received` at which the token arrived (`None`: unknown, for a cache entry written by an
+/// older version) and the local time `now`.
+///
+/// Keystone's two times are read on Keystone's clock, which may be hours away from the local
+/// one (a host whose clock drifted or was set wrong). Comparing `expires_at` with the local
+/// time would then find a token expired on arrival and fetch a new one before every request.
+/// So the token's lifetime, `expires_at - issued_at` (a difference of two readings of one
+/// clock, free of any skew), is counted from the local time the token arrived, and the token
+/// is replaced a quarter of its lifetime (at most 2 minutes) before that end.
+///
+/// Without a usable lifetime (no `issued_at`, or not before `expires_at`), `expires_at` is
+/// compared with the local clock; a token that had (all but) expired on arrival cannot have
+/// really expired, since Keystone has just issued it: it is used until Cinder refuses it,
+/// and the 401 brings the one re-authentication. A token without `expires_at` is used until
+/// refused too.
+fn refresh_after(
+    issued_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
+    received: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Refresh {
+    let Some(expires) = expires_at else { return Refresh { after: None, skew: None } };
+    let lifetime = issued_at.map(|issued| expires - issued).filter(|l| l.is_positive());
+    if let (Some(lifetime), Some(received)) = (lifetime, received) {
+        let lifetime = lifetime.unsigned_abs();
+        let margin = (lifetime / 4).min(MAX_REFRESH_MARGIN);
+        // A local clock set back since the arrival counts as no time at all.
+        let age = Duration::try_from(now - received).unwrap_or(Duration::ZERO);
+        let after = lifetime.saturating_sub(margin).saturating_sub(age);
+        let skew = issued_at.map(|issued| issued - received).filter(|s| s.abs() > SKEW_NOTED);
+        return Refresh { after: Some(after), skew };
+    }
+    let margin = time::Duration::try_from(MAX_REFRESH_MARGIN).unwrap_or(time::Duration::ZERO);
+    if let Some(received) = received {
+        let left_on_arrival = expires - received;
+        if left_on_arrival <= margin {
+            return Refresh { after: None, skew: Some(left_on_arrival).filter(|s| s.abs() > SKEW_NOTED) };
+        }
+    }
+    let left = (expires - now).checked_sub(margin).unwrap_or(time::Duration::ZERO);
+    Refresh { after: Some(Duration::try_from(left).unwrap_or(Duration::ZERO)), skew: None }
 }
 
 /// A raw answer, before it is judged.
@@ -266,15 +332,16 @@ impl ServiceClient {
             Some((cache, key)) => self.cached_session(cache, key, rejected, generation).map_or_else(
                 || {
                     let (token, body, raw) = self.authenticate_with(auth)?;
-                    let session = self.session_from(token, &body, generation)?;
-                    cache.store(key, &session.token, &raw);
+                    let received = OffsetDateTime::now_utc();
+                    let session = self.session_from(token, &body, generation, Some(received))?;
+                    cache.store(key, &session.token, &raw, received);
                     Ok::<_, Error>(session)
                 },
                 Ok,
             )?,
             None => {
                 let (token, body, _) = self.authenticate_with(auth)?;
-                self.session_from(token, &body, generation)?
+                self.session_from(token, &body, generation, Some(OffsetDateTime::now_utc()))?
             }
         };
         let session = Arc::new(session);
@@ -290,7 +357,7 @@ impl ServiceClient {
         }
         let cached = cache.load(key)?;
         let body: TokenBody = serde_json::from_slice(&cached.body).ok()?;
-        let session = self.session_from(cached.token, &body, generation).ok()?;
+        let session = self.session_from(cached.token, &body, generation, cached.received_at).ok()?;
         let usable = session.refresh_at.is_some() && session.is_fresh();
         #[cfg(feature = "log")]
         log::debug!(target: "cinder_snapshots", "token cache {}: {}", cache.dir().display(), if usable { "hit" } else { "stale" });
@@ -354,9 +421,10 @@ impl ServiceClient {
         Ok((Secret::new(token), body, request.body))
     }
 
-    /// A session from a token and Keystone's answer: the endpoint from its catalog (or the
-    /// override) and the time to refresh it.
-    fn session_from(&self, token: Secret, body: &TokenBody, generation: u64) -> Result<Session> {
+    /// A session from a token and Keystone's answer, `received` at that local time: the
+    /// endpoint from its catalog (or the override) and the time to refresh it (see
+    /// [`refresh_after`]).
+    fn session_from(&self, token: Secret, body: &TokenBody, generation: u64, received: Option<OffsetDateTime>) -> Result<Session> {
         let endpoint = match &self.inner.endpoint_override {
             Some(url) => url.clone(),
             None => {
@@ -364,10 +432,20 @@ impl ServiceClient {
                 parse_endpoint(&found)?
             }
         };
-        let refresh_at = body.token.expires_at.map(|expires| {
-            let lifetime = body.token.issued_at.map_or(Duration::from_secs(3600), |issued| (expires - issued).unsigned_abs());
-            expires - (lifetime / 4).min(Duration::from_secs(120))
-        });
+        let refresh = refresh_after(body.token.issued_at, body.token.expires_at, received, OffsetDateTime::now_utc());
+        #[cfg(feature = "log")]
+        if let Some(skew) = refresh.skew {
+            if !self.inner.skew_logged.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                let (secs, way) = (skew.whole_seconds().unsigned_abs(), if skew.is_negative() { "behind" } else { "ahead of" });
+                log::warn!(
+                    target: "cinder_snapshots",
+                    "Keystone's clock is about {secs} s {way} this host's: the token's lifetime is counted from its arrival, \
+                     and a token the server refuses is replaced once"
+                );
+            }
+        }
+        // No end that the monotonic clock can hold (centuries away): none at all.
+        let refresh_at = refresh.after.and_then(|after| Instant::now().checked_add(after));
         Ok(Session { token, refresh_at, endpoint, generation })
     }
 
@@ -568,6 +646,58 @@ mod tests {
         ] {
             assert_eq!(service_root(&Url::parse(endpoint).unwrap()).as_str(), root);
         }
+    }
+
+    #[test]
+    fn a_token_lives_its_lifetime_from_its_arrival_whatever_the_clocks_say() {
+        let now = OffsetDateTime::now_utc();
+        let hour = time::Duration::hours(1);
+        let two_min = Duration::from_secs(120);
+        // In step: an hour's token is replaced 2 minutes before its end.
+        let r = refresh_after(Some(now), Some(now + hour), Some(now), now);
+        assert_eq!(r, Refresh { after: Some(Duration::from_secs(3600) - two_min), skew: None });
+        // Keystone 5 hours behind, or 5 hours ahead: the same, and the skew is told.
+        for skew in [-5 * hour, 5 * hour] {
+            let r = refresh_after(Some(now + skew), Some(now + skew + hour), Some(now), now);
+            assert_eq!(r, Refresh { after: Some(Duration::from_secs(3600) - two_min), skew: Some(skew) });
+        }
+        // A cached token that arrived 50 minutes ago (local time) has 8 minutes left.
+        let arrived = now - time::Duration::minutes(50);
+        let r = refresh_after(Some(arrived - 3 * hour), Some(arrived - 2 * hour), Some(arrived), now);
+        assert_eq!(r.after, Some(Duration::from_secs(8 * 60)));
+        // ... and one from 2 hours ago is stale.
+        let arrived = now - 2 * hour;
+        assert_eq!(refresh_after(Some(arrived), Some(arrived + hour), Some(arrived), now).after, Some(Duration::ZERO));
+        // A short token: a quarter of its lifetime as margin.
+        let r = refresh_after(Some(now), Some(now + time::Duration::seconds(20)), Some(now), now);
+        assert_eq!(r.after, Some(Duration::from_secs(15)));
+        // A local clock set back since the arrival: the whole lifetime is left.
+        let r = refresh_after(Some(now), Some(now + hour), Some(now + hour), now);
+        assert_eq!(r.after, Some(Duration::from_secs(3600) - two_min));
+    }
+
+    #[test]
+    fn without_a_lifetime_the_local_clock_decides_and_expired_on_arrival_means_until_refused() {
+        let now = OffsetDateTime::now_utc();
+        let hour = time::Duration::hours(1);
+        // No issued_at: expires_at on the local clock.
+        let r = refresh_after(None, Some(now + hour), Some(now), now);
+        assert_eq!(r, Refresh { after: Some(Duration::from_secs(3600 - 120)), skew: None });
+        // Expired on arrival (no issued_at, or issued_at == expires_at): used until refused.
+        let r = refresh_after(None, Some(now - 3 * hour), Some(now), now);
+        assert_eq!(r, Refresh { after: None, skew: Some(-3 * hour) });
+        let past = now - 3 * hour;
+        assert_eq!(refresh_after(Some(past), Some(past), Some(now), now).after, None);
+        // An old cache entry (arrival unknown) past its expiry is stale.
+        assert_eq!(refresh_after(Some(past - hour), Some(past), None, now).after, Some(Duration::ZERO));
+        // No expires_at: no known end.
+        assert_eq!(refresh_after(Some(now), None, Some(now), now), Refresh { after: None, skew: None });
+        // The far ends of the calendar do not overflow.
+        let (min, max) = (time::PrimitiveDateTime::MIN.assume_utc(), time::PrimitiveDateTime::MAX.assume_utc());
+        assert_eq!(refresh_after(Some(min), Some(max), Some(now), now).skew, Some(min - now));
+        assert!(refresh_after(Some(min), Some(max), Some(now), now).after.is_some());
+        assert_eq!(refresh_after(None, Some(min), Some(now), now).after, None);
+        assert!(refresh_after(None, Some(max), None, now).after.is_some());
     }
 
     #[test]
