@@ -196,3 +196,151 @@ fn a_token_from_a_skewed_clock_is_shared_through_the_cache() {
     ks.assert();
     get.assert();
 }
+
+/// The cache directories a client must not use: each is given to a client, which must still
+/// work (asking Keystone each time) and leave no file behind.
+#[cfg(unix)]
+fn refuses(name: &str, cache_dir: &std::path::Path, watched: &std::path::Path) {
+    let mut server = Server::new();
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(2).create();
+    let get = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(2).create();
+    for _ in 0..2 {
+        let client = ServiceClient::builder(admin_auth(&server))
+            .microversion(MicroversionPolicy::Pinned(MV371))
+            .token_cache(TokenCache::new(cache_dir))
+            .build()
+            .unwrap();
+        assert_eq!(snapshots::get(&client, SNAP).unwrap().id, SNAP, "{name}");
+    }
+    let files: Vec<_> = std::fs::read_dir(watched).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(files.is_empty(), "{name}: the cache wrote {files:?}");
+    ks.assert();
+    get.assert();
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unsafe_cache_directory_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let base = TempDir::new("unsafe");
+    std::fs::create_dir_all(&base.0).unwrap();
+    for mode in [0o777, 0o770, 0o1777, 0o720, 0o702] {
+        let dir = base.0.join(format!("mode-{mode:o}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        refuses(&format!("mode {mode:o}"), &dir, &dir);
+        // A symlink to it is judged by its target.
+        let link = base.0.join(format!("link-{mode:o}"));
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        refuses(&format!("symlink to mode {mode:o}"), &link, &dir);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_directory_owned_by_someone_else_is_not_used() {
+    use std::os::unix::fs::MetadataExt;
+    let base = TempDir::new("owner");
+    std::fs::create_dir_all(&base.0).unwrap();
+    let me = std::fs::metadata(&base.0).unwrap().uid();
+    if me != 0 {
+        // Only root can give a directory away; a directory of root's is refused as well.
+        eprintln!("not root: checking with a directory of root's instead of chown");
+        let mut server = Server::new();
+        let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(2).create();
+        for _ in 0..2 {
+            let client = ServiceClient::builder(admin_auth(&server))
+                .microversion(MicroversionPolicy::Pinned(MV371))
+                .token_cache(TokenCache::new("/"))
+                .build()
+                .unwrap();
+            client.authenticate().unwrap();
+        }
+        ks.assert();
+        return;
+    }
+    let dir = base.0.join("theirs");
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+    refuses("owned by uid 65534", &dir, &dir);
+    let link = base.0.join("link-theirs");
+    std::os::unix::fs::symlink(&dir, &link).unwrap();
+    refuses("symlink to a directory of uid 65534", &link, &dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_to_a_private_directory_is_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let base = TempDir::new("link-ok");
+    let target = base.0.join("real");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let link = base.0.join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let mut server = Server::new();
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let get = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(2).create();
+    for _ in 0..2 {
+        let client = ServiceClient::builder(admin_auth(&server))
+            .microversion(MicroversionPolicy::Pinned(MV371))
+            .token_cache(TokenCache::new(&link))
+            .build()
+            .unwrap();
+        snapshots::get(&client, SNAP).unwrap();
+    }
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 1);
+    ks.assert();
+    get.assert();
+}
+
+/// The crate's log lines, captured for the whole test binary (installed once).
+#[cfg(feature = "log")]
+fn captured_logs() -> &'static std::sync::Mutex<Vec<String>> {
+    struct Capture;
+    static LINES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    impl log::Log for Capture {
+        fn enabled(&self, m: &log::Metadata) -> bool {
+            m.target().starts_with("cinder_snapshots")
+        }
+        fn log(&self, r: &log::Record) {
+            if self.enabled(r.metadata()) {
+                LINES.lock().unwrap().push(format!("{} {}", r.level(), r.args()));
+            }
+        }
+        fn flush(&self) {}
+    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        log::set_logger(&Capture).unwrap();
+        log::set_max_level(log::LevelFilter::Debug);
+    });
+    &LINES
+}
+
+#[cfg(all(unix, feature = "log"))]
+#[test]
+fn an_unsafe_cache_directory_is_logged_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let logs = captured_logs();
+    let base = TempDir::new("unsafe-log");
+    let dir = base.0.join("open");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let cache = TokenCache::new(&dir);
+    let mut server = Server::new();
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(2).create();
+    for _ in 0..2 {
+        // Clones of one cache (one process): a load and a store each.
+        let client = ServiceClient::builder(admin_auth(&server))
+            .microversion(MicroversionPolicy::Pinned(MV371))
+            .token_cache(cache.clone())
+            .build()
+            .unwrap();
+        client.authenticate().unwrap();
+    }
+    ks.assert();
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    let lines: Vec<String> = logs.lock().unwrap().iter().filter(|l| l.contains(&dir.display().to_string())).cloned().collect();
+    assert_eq!(lines, [format!("WARN token cache {} not used: it can be written by anyone (mode 0777); make it 0700", dir.display())]);
+}

@@ -1,6 +1,9 @@
+use std::fmt;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -12,12 +15,19 @@ use super::{AuthMethod, AuthOptions, Domain, Scope, Secret, User};
 /// Keystone each time.
 ///
 /// One file per identity, named by a hash of the auth URL, the user or application
-/// credential and the scope; it holds the token and Keystone's answer (expiry and catalog),
-/// never the password or secret. Files are created with mode 0600 in a directory of mode
-/// 0700; a file that others could read is ignored and removed. A token that has expired
-/// (or is about to) is not used, and a token Cinder rejects with 401 is dropped and
-/// replaced. A bare token given by the caller is never cached. Cache failures are never
-/// errors: the client then simply asks Keystone.
+/// credential and the scope; it holds the token, Keystone's answer (expiry and catalog) and
+/// the local time the token arrived, never the password or secret. Files are created with
+/// mode 0600 in a directory of mode 0700; a file that others could read, or that another
+/// user owns, is ignored and removed. A token that has expired (or is about to) is not
+/// used, and a token Cinder rejects with 401 is dropped and replaced. A bare token given by
+/// the caller is never cached. Cache failures are never errors: the client then simply asks
+/// Keystone.
+///
+/// On Unix, as ssh does for its files, a directory that another user could write in is not
+/// used at all (neither read nor written): one that is not owned by the current user, or
+/// that its group or others may write (mode `0o022`), or a symbolic link to such a
+/// directory (a link is judged by its target). The client then works without the cache and,
+/// with the feature `log`, says why once.
 ///
 /// ```no_run
 /// use cinder_snapshots::{ServiceClient, ServiceClientBuilder, auth::TokenCache};
@@ -28,12 +38,29 @@ use super::{AuthMethod, AuthOptions, Domain, Scope, Secret, User};
 /// let client = builder.build()?;
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct TokenCache {
     dir: PathBuf,
+    /// Set once the refusal of an unsafe directory has been logged (shared by clones).
+    refusal_logged: Arc<AtomicBool>,
 }
 
-/// A token read back from the cache: the token and Keystone's answer body.
+impl PartialEq for TokenCache {
+    fn eq(&self, other: &Self) -> bool {
+        self.dir == other.dir
+    }
+}
+
+impl Eq for TokenCache {}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache").field("dir", &self.dir).finish()
+    }
+}
+
+/// A token read back from the cache: the token, Keystone's answer body and the local time
+/// it arrived (`None` in entries written before it was recorded).
 pub(crate) struct Cached {
     pub token: Secret,
     pub body: Vec<u8>,
@@ -53,10 +80,21 @@ struct Entry {
     received_at: Option<i64>,
 }
 
+/// What a cache directory is.
+#[derive(Debug, PartialEq, Eq)]
+enum Dir {
+    /// It does not exist (yet).
+    Missing,
+    /// Only this user can write in it.
+    Safe,
+    /// Others could plant or swap files in it: why.
+    Unsafe(String),
+}
+
 impl TokenCache {
     /// A cache in this directory (created when first written).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        TokenCache { dir: dir.into() }
+        TokenCache { dir: dir.into(), refusal_logged: Arc::default() }
     }
 
     /// The user's cache directory: `$XDG_CACHE_HOME/cinder-snapshots` or
@@ -116,8 +154,29 @@ impl TokenCache {
         self.dir.join(format!("token-{:016x}.json", fnv1a(key.as_bytes())))
     }
 
+    /// `true` when the directory exists and only this user can write in it; an unsafe one is
+    /// logged once (feature `log`).
+    fn trusted(&self) -> bool {
+        match judge_dir(&self.dir) {
+            Dir::Safe => true,
+            Dir::Missing => false,
+            Dir::Unsafe(why) => {
+                if !self.refusal_logged.swap(true, Ordering::Relaxed) {
+                    #[cfg(feature = "log")]
+                    log::warn!(target: "cinder_snapshots", "token cache {} not used: {why}", self.dir.display());
+                    #[cfg(not(feature = "log"))]
+                    let _ = why;
+                }
+                false
+            }
+        }
+    }
+
     /// The cached token for `key`, if there is one this user alone can read.
     pub(crate) fn load(&self, key: &str) -> Option<Cached> {
+        if !self.trusted() {
+            return None;
+        }
         let path = self.path(key);
         let meta = fs::metadata(&path).ok()?;
         if !private(&meta) {
@@ -142,7 +201,7 @@ impl TokenCache {
             received_at: Some(received_at.unix_timestamp()),
         };
         let Ok(json) = serde_json::to_vec(&entry) else { return };
-        if create_private_dir(&self.dir).is_err() {
+        if create_private_dir(&self.dir).is_err() || !self.trusted() {
             return;
         }
         let path = self.path(key);
@@ -155,7 +214,9 @@ impl TokenCache {
 
     /// Drops the token for `key` (Cinder or Keystone rejected it).
     pub(crate) fn remove(&self, key: &str) {
-        let _ = fs::remove_file(self.path(key));
+        if self.trusted() {
+            let _ = fs::remove_file(self.path(key));
+        }
     }
 }
 
@@ -166,13 +227,72 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 #[cfg(unix)]
 fn private(meta: &fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.is_file() && meta.permissions().mode() & 0o077 == 0
+    use std::os::unix::fs::MetadataExt;
+    meta.is_file() && meta.mode() & 0o077 == 0 && current_uid() == Some(meta.uid())
 }
 
 #[cfg(not(unix))]
 fn private(meta: &fs::Metadata) -> bool {
     meta.is_file()
+}
+
+/// The effective uid of this process, without libc: the owner of a socket is the uid of the
+/// process that made it (Linux, macOS and the BSDs record it), and on Linux `/proc/self`
+/// belongs to it as well. `None` if neither can be read.
+#[cfg(unix)]
+fn current_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    static UID: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *UID.get_or_init(|| {
+        let socket = std::os::unix::net::UnixStream::pair().ok().and_then(|(a, _b)| {
+            let file = fs::File::from(std::os::fd::OwnedFd::from(a));
+            file.metadata().ok().map(|m| m.uid())
+        });
+        socket.or_else(|| fs::metadata("/proc/self").ok().map(|m| m.uid()))
+    })
+}
+
+/// Judges a cache directory as ssh judges its own: it must belong to this user and be
+/// writable by no one else; a symbolic link is judged by what it points to.
+#[cfg(unix)]
+fn judge_dir(dir: &Path) -> Dir {
+    use std::os::unix::fs::MetadataExt;
+    let link = match fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Dir::Missing,
+        Err(e) => return Dir::Unsafe(format!("it cannot be examined: {e}")),
+    };
+    let (meta, what) = if link.file_type().is_symlink() {
+        let target = fs::read_link(dir).map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
+        match fs::metadata(dir) {
+            Ok(meta) => (meta, format!("it is a symbolic link to {target}, which")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Dir::Missing,
+            Err(e) => return Dir::Unsafe(format!("it is a symbolic link to {target}, which cannot be examined: {e}")),
+        }
+    } else {
+        (link, "it".to_owned())
+    };
+    let Some(uid) = current_uid() else {
+        return Dir::Unsafe("the current user's id cannot be found to check who owns it".into());
+    };
+    if !meta.is_dir() {
+        return Dir::Unsafe(format!("{what} is not a directory"));
+    }
+    if meta.uid() != uid {
+        return Dir::Unsafe(format!("{what} belongs to uid {}, not to this user (uid {uid})", meta.uid()));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        let who = if mode & 0o002 != 0 { "anyone" } else { "its group" };
+        return Dir::Unsafe(format!("{what} can be written by {who} (mode {mode:04o}); make it 0700"));
+    }
+    Dir::Safe
+}
+
+/// On other systems the directory is used as it is.
+#[cfg(not(unix))]
+fn judge_dir(dir: &Path) -> Dir {
+    if dir.exists() { Dir::Safe } else { Dir::Missing }
 }
 
 #[cfg(unix)]
