@@ -1025,6 +1025,51 @@ fn a_token_from_a_skewed_clock_is_used_until_refused() {
     second.assert();
 }
 
+// ---------------------------------------------------------------- issue 10: settings a static token cannot use
+
+#[test]
+fn a_static_token_refuses_settings_it_cannot_apply() {
+    let base = || ServiceClient::with_token("http://127.0.0.1:1/v3/p", TOKEN).unwrap();
+    let cache = cinder_snapshots::TokenCache::new(std::env::temp_dir().join("cinder-snapshots-never-used"));
+    let cases: Vec<(&str, ServiceClientBuilder)> = vec![
+        ("scope", base().scope(Scope::project_id(ADMIN_PROJECT))),
+        ("region", base().region("RegionOne")),
+        ("interface", base().interface(Interface::Internal)),
+        ("interface", base().interface(Interface::Public)),
+        ("reauthenticate", base().reauthenticate(true)),
+        ("token_cache", base().token_cache(cache.clone())),
+    ];
+    for (name, builder) in cases {
+        match builder.build() {
+            Err(Error::Config(m)) => {
+                assert!(m.contains(&format!("`{name}`")) && m.contains("with_token"), "{name}: {m}");
+            }
+            other => panic!("{name}: expected a configuration error, got {other:?}"),
+        }
+    }
+    // Every one of them is named.
+    let err = base().region("R").scope(Scope::Default).token_cache(cache).build().unwrap_err().to_string();
+    for name in ["`scope`", "`region`", "`token_cache`"] {
+        assert!(err.contains(name), "{err}");
+    }
+    // What does apply still builds: an endpoint override, re-authentication off, the rest.
+    base()
+        .endpoint_override("http://127.0.0.1:2/v3/q")
+        .reauthenticate(false)
+        .microversion(MicroversionPolicy::Pinned(MV371))
+        .retry_policy(cinder_snapshots::RetryPolicy::none())
+        .build()
+        .unwrap();
+    // With credentials the same settings apply.
+    ServiceClient::builder(AuthOptions::password("http://127.0.0.1:1/v3", "u", Domain::name("Default"), "p"))
+        .scope(Scope::project_id(ADMIN_PROJECT))
+        .region("RegionOne")
+        .interface(Interface::Internal)
+        .reauthenticate(true)
+        .build()
+        .unwrap();
+}
+
 /// The crate's log lines, captured for the whole test binary (installed once).
 #[cfg(feature = "log")]
 fn captured_logs() -> &'static std::sync::Mutex<Vec<String>> {

@@ -152,15 +152,35 @@ fn a_cache_others_can_read_is_not_trusted() {
 fn a_bare_token_is_never_cached() {
     let cache = TempDir::new("bare");
     let mut server = Server::new();
+    // A token validated by Keystone (AuthOptions::token, no scope) is used, never written.
+    let answer = rewrite_hosts(&Fixture::load("keystone_auth_tokens_admin").response_body, &server.url());
+    let validate = server
+        .mock("GET", "/v3/auth/tokens")
+        .match_header("x-auth-token", TOKEN)
+        .match_header("x-subject-token", TOKEN)
+        .with_status(200)
+        .with_header("X-Subject-Token", TOKEN)
+        .with_body(answer)
+        .expect(1)
+        .create();
     let get = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(1).create();
-    let client = ServiceClient::with_token(&format!("{}/v3/{ADMIN_PROJECT}", server.url()), TOKEN)
-        .unwrap()
+    let client = ServiceClient::builder(cinder_snapshots::AuthOptions::token(format!("{}/v3", server.url()), TOKEN))
         .microversion(MicroversionPolicy::Pinned(MV371))
         .token_cache(TokenCache::new(&cache.0))
         .build()
         .unwrap();
     snapshots::get(&client, SNAP).unwrap();
+    validate.assert();
     get.assert();
+    assert!(cache.files().is_empty());
+    // A ready token and endpoint (no Keystone) cannot use a cache at all: refused when built.
+    let err = ServiceClient::with_token(&format!("{}/v3/{ADMIN_PROJECT}", server.url()), TOKEN)
+        .unwrap()
+        .microversion(MicroversionPolicy::Pinned(MV371))
+        .token_cache(TokenCache::new(&cache.0))
+        .build()
+        .unwrap_err();
+    assert!(matches!(&err, cinder_snapshots::Error::Config(m) if m.contains("`token_cache`")), "{err:?}");
     assert!(cache.files().is_empty());
 }
 

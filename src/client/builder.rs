@@ -85,6 +85,12 @@ impl Default for RetryPolicy {
 /// Builds a [`ServiceClient`]. Made by [`ServiceClient::builder`],
 /// [`ServiceClient::with_token`] or [`ServiceClientBuilder::from_env`].
 ///
+/// A builder made by [`ServiceClient::with_token`] uses its token and endpoint as they are,
+/// with no Keystone: [`scope`](Self::scope), [`region`](Self::region),
+/// [`interface`](Self::interface), [`reauthenticate(true)`](Self::reauthenticate) and
+/// [`token_cache`](Self::token_cache) cannot apply to it, and [`build`](Self::build) fails
+/// with an [`Error::Config`] naming them rather than ignore them.
+///
 /// Defaults: public interface, any region (an error if the catalog has several), microversion
 /// negotiated, connect timeout 10 s, request timeout 60 s, TLS verified against the
 /// WebPKI roots (rustls, the default) or the platform's store (feature `native-tls`), re-authentication on, [`RetryPolicy::default`], responses up to 32 MiB,
@@ -108,6 +114,16 @@ pub struct ServiceClientBuilder {
     poll: PollPolicy,
     retry: RetryPolicy,
     token_cache: Option<TokenCache>,
+    /// Settings given by a call, for those a static token cannot apply.
+    explicit: Explicit,
+}
+
+/// Which settings were given by a call (not left at their default).
+#[derive(Debug, Clone, Copy, Default)]
+struct Explicit {
+    scope: bool,
+    interface: bool,
+    reauthenticate_on: bool,
 }
 
 impl ServiceClientBuilder {
@@ -129,6 +145,7 @@ impl ServiceClientBuilder {
             poll: PollPolicy::default(),
             retry: RetryPolicy::default(),
             token_cache: None,
+            explicit: Explicit::default(),
         }
     }
 
@@ -137,22 +154,27 @@ impl ServiceClientBuilder {
         Ok(self)
     }
 
-    /// The token's scope (a project by id or name, a domain, or the default).
+    /// The token's scope (a project by id or name, a domain, or the default). Not with
+    /// [`ServiceClient::with_token`]: [`build`](Self::build) then fails.
     pub fn scope(mut self, scope: Scope) -> Self {
+        self.explicit.scope = true;
         if let Some(auth) = &mut self.auth {
             auth.scope = scope;
         }
         self
     }
 
-    /// The region whose endpoint to use.
+    /// The region whose endpoint to use (from the catalog). Not with
+    /// [`ServiceClient::with_token`]: [`build`](Self::build) then fails.
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
         self
     }
 
-    /// The endpoint interface (public, internal, admin).
+    /// The endpoint interface (public, internal, admin) to take from the catalog. Not with
+    /// [`ServiceClient::with_token`]: [`build`](Self::build) then fails.
     pub fn interface(mut self, interface: Interface) -> Self {
+        self.explicit.interface = true;
         self.interface = interface;
         self
     }
@@ -203,8 +225,11 @@ impl ServiceClientBuilder {
     }
 
     /// Re-authenticate and replay once when Cinder answers 401 (on by default when the
-    /// client holds a password or application credential).
+    /// client holds a password or application credential). A client made with
+    /// [`ServiceClient::with_token`] has nothing to re-authenticate with: `true` makes
+    /// [`build`](Self::build) fail, `false` changes nothing.
     pub fn reauthenticate(mut self, on: bool) -> Self {
+        self.explicit.reauthenticate_on = on;
         self.reauthenticate = on;
         self
     }
@@ -228,16 +253,23 @@ impl ServiceClientBuilder {
     }
 
     /// Keep tokens in this on-disk cache and reuse them across processes (off by default).
-    /// See [`TokenCache`].
+    /// See [`TokenCache`]. Not with [`ServiceClient::with_token`]: [`build`](Self::build)
+    /// then fails.
     pub fn token_cache(mut self, cache: TokenCache) -> Self {
         self.token_cache = Some(cache);
         self
     }
 
     /// Checks the configuration and builds the client. No request is sent yet.
+    ///
+    /// Fails with [`Error::Config`] on a setting that cannot apply, such as a scope for a
+    /// client made with [`ServiceClient::with_token`].
     pub fn build(self) -> Result<ServiceClient> {
         if let Some(auth) = &self.auth {
             auth.validate()?;
+        }
+        if self.static_session.is_some() {
+            self.check_static()?;
         }
         if let MicroversionPolicy::Pinned(v) = self.policy {
             if v < Microversion::BASE || v > Microversion::LATEST_KNOWN {
@@ -289,6 +321,33 @@ impl ServiceClientBuilder {
             #[cfg(feature = "log")]
             skew_logged: std::sync::atomic::AtomicBool::new(false),
         }))
+    }
+}
+
+impl ServiceClientBuilder {
+    /// A static token and endpoint have no Keystone, catalog or re-authentication: the
+    /// settings for those are an error rather than silently dropped.
+    fn check_static(&self) -> Result<()> {
+        let given = [
+            ("scope", self.explicit.scope),
+            ("region", self.region.is_some()),
+            ("interface", self.explicit.interface),
+            ("reauthenticate", self.explicit.reauthenticate_on),
+            ("token_cache", self.token_cache.is_some()),
+        ];
+        let names: Vec<String> = given.iter().filter(|(_, set)| *set).map(|(name, _)| format!("`{name}`")).collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        let list = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.concat(),
+        };
+        Err(Error::Config(format!(
+            "{list} cannot apply to a client made with `ServiceClient::with_token`, which uses its token and endpoint as they are \
+             (no Keystone, no catalog, no re-authentication, nothing to cache): remove the setting, or build the client \
+             with `ServiceClient::builder` and credentials"
+        )))
     }
 }
 
