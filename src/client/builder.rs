@@ -22,7 +22,8 @@ pub struct PollPolicy {
     pub backoff_factor: f64,
     /// Largest interval. Default: 15 s.
     pub max_interval: Duration,
-    /// Consecutive transient errors (5xx, connection failures) tolerated. Default: 3.
+    /// Consecutive transient errors ([`Error::is_transient`]: HTTP 429, 502, 503, 504,
+    /// connection failures, timeouts) tolerated. Default: 3.
     pub max_transient_errors: u32,
 }
 
