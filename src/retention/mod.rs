@@ -1,9 +1,11 @@
 //! Retention: which of a policy's snapshots to keep, which to delete, and why.
 //!
-//! Pure: no request is sent, and `now` is a parameter. A [`Policy`] names the snapshots it
-//! owns (an ownership [label](#ownership-labels) holding a stable policy id, never a name) and its keep
-//! rules; [`plan`] gives a [`Decision`] for every snapshot of a listing, with every
-//! [`Reason`] that keeps it. Applying a plan (deleting) is left to the caller.
+//! A [`Policy`] names the snapshots it owns (an ownership [label](#ownership-labels) holding
+//! a stable policy id, never a name) and its keep rules; [`plan`] gives a [`Decision`] for
+//! every snapshot of a listing, with every [`Reason`] that keeps it. Planning is pure: no
+//! request is sent, and `now` is a parameter.
+//!
+//! [`prune`] applies a policy against Cinder (see [Applying a policy](#applying-a-policy)).
 //!
 //! # The model: restic's `forget`
 //!
@@ -72,6 +74,41 @@
 //! pruning after every new snapshot keeps the same set as pruning once at the end. The kept
 //! sets equal those of an independent implementation of restic's algorithm.
 //!
+//! # Applying a policy
+//!
+//! [`prune`] with [`PruneOpts`] lists the policy's snapshots to the last page (server-side
+//! `metadata` filter from microversion 3.22, checked again on the client), plans, deletes
+//! what the plan deletes (a few at a time) and waits for each delete, and returns a
+//! [`PruneReport`]: every snapshot with its [`Outcome`] (kept with its reasons, deleted,
+//! failed with the error, or "would delete" in a dry run). A listing error ends it before
+//! any delete; a failed delete does not stop the others. Before each delete the snapshot is
+//! checked again: owned by the policy, `available`, and not the newest `available` owned
+//! snapshot of its volume.
+//!
+//! ```no_run
+//! use cinder_snapshots::{ServiceClient, snapshots::{self, CreateOpts}};
+//! use cinder_snapshots::retention::{self, Policy, PruneOpts};
+//! use time::OffsetDateTime;
+//!
+//! let client = ServiceClient::from_env()?;
+//! let policy = Policy::builder("nightly").keep_daily(7).keep_weekly(4).build()?;
+//! let volume = "5aa119a8-d25b-45a7-8d1b-88e127885635";
+//!
+//! // Snapshots made for the policy carry its labels...
+//! let labels = retention::labels(&policy, OffsetDateTime::now_utc());
+//! let create = labels.into_iter().fold(CreateOpts::new(volume).name("nightly"), |o, (k, v)| o.metadata(k, v));
+//! snapshots::create(&client, &create)?;
+//!
+//! // ...and only those are ever pruned.
+//! let report = retention::prune(&client, &PruneOpts::new(policy).volumes([volume]))?;
+//! if !report.is_success() {
+//!     for failed in report.failures() {
+//!         eprintln!("{}: {}", failed.snapshot().id, failed.outcome());
+//!     }
+//! }
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
+//!
 //! # Example
 //!
 //! ```
@@ -125,7 +162,9 @@
 mod labels;
 mod plan;
 mod policy;
+mod prune;
 
 pub use labels::{FORMAT_KEY, FORMAT_VERSION, POLICY_KEY, RULES_KEY, RUN_AT_KEY, is_owned, labels, run_at};
 pub use plan::{Action, Decision, Period, Plan, Reason, plan};
 pub use policy::{MAX_POLICY_ID_CHARS, Policy, PolicyBuilder, PolicyError, format_duration};
+pub use prune::{DEFAULT_CONCURRENCY, Outcome, PruneCounts, PruneOpts, PruneReport, SnapshotOutcome, prune};
