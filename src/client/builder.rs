@@ -8,6 +8,11 @@ use super::{Inner, Microversion, MicroversionPolicy, ServiceClient, Session, par
 use crate::auth::{AuthOptions, Interface, Scope, Secret, TokenCache};
 use crate::error::{Error, Result};
 
+/// The longest request or connect timeout a client uses: a day.
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// The longest pause between retries a client makes: an hour.
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(3600);
+
 /// How the waits poll: the client's defaults, each overridable per wait.
 ///
 /// The interval starts at `initial_interval` and grows by `backoff_factor` after each
@@ -193,13 +198,15 @@ impl ServiceClientBuilder {
         self
     }
 
-    /// Timeout to set up a connection (TCP and TLS). Default 10 s.
+    /// Timeout to set up a connection (TCP and TLS). Default 10 s; at most a day (a longer
+    /// one is taken as a day).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Timeout for one whole request, body included. Default 60 s.
+    /// Timeout for one whole request, body included. Default 60 s; at most a day (a longer
+    /// one is taken as a day).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -247,7 +254,8 @@ impl ServiceClientBuilder {
         self
     }
 
-    /// How idempotent requests are retried. Default: [`RetryPolicy::default`].
+    /// How idempotent requests are retried. Default: [`RetryPolicy::default`]. Its
+    /// durations are taken as at most an hour each.
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -290,11 +298,17 @@ impl ServiceClientBuilder {
         if let Some(path) = &self.ca_bundle {
             tls = tls.root_certs(read_ca_bundle(path)?);
         }
+        // Durations given in code are clamped: a timeout near Duration::MAX cannot be added to
+        // a clock reading (ureq would panic), and a retry pause of years is a hang.
+        let mut retry = self.retry;
+        for d in [&mut retry.initial_backoff, &mut retry.max_backoff, &mut retry.max_retry_after] {
+            *d = (*d).min(MAX_RETRY_PAUSE);
+        }
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .timeout_connect(Some(self.connect_timeout))
-            .timeout_global(Some(self.timeout))
+            .timeout_connect(Some(self.connect_timeout.min(MAX_TIMEOUT)))
+            .timeout_global(Some(self.timeout.min(MAX_TIMEOUT)))
             .tls_config(tls.build())
             .build()
             .new_agent();
@@ -315,7 +329,7 @@ impl ServiceClientBuilder {
             user_agent: self.user_agent,
             max_response_bytes: self.max_response_bytes,
             poll: self.poll,
-            retry: self.retry,
+            retry,
             session: RwLock::new(session),
             flight: Mutex::new(()),
             microversion: OnceLock::new(),
