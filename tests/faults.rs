@@ -433,6 +433,12 @@ fn fault_injection() {
         )
         .microversion(MicroversionPolicy::Pinned(Microversion::new(3, 71)))
         .timeout(TIMEOUT)
+        .retry_policy(RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(2),
+        })
         .build()
         .unwrap()
     };
@@ -498,6 +504,133 @@ fn fault_injection() {
         |_, server| snapshots::get(&with_keystone(server), ID),
     );
 
+    // Keystone down: its 503 is an API error kept whole (not "credentials refused"),
+    // transient, retried like any other.
+    t.case(
+        Expect {
+            name: "Keystone 503",
+            kind: |e| matches!(e, Error::Api(a) if a.status == 503 && a.attempts == 4) && e.is_transient() && !e.is_unauthorized(),
+            requests: 4,
+            within: quick,
+        },
+        |_, _, s| respond(s, "503 Service Unavailable", &[("Content-Type", "text/html")], "<html>down</html>"),
+        |_, server| snapshots::get(&with_keystone(server), ID),
+    );
+    // A token that arrives already expired (Keystone's clock far behind ours) is used until
+    // Cinder refuses it: one token request for a listing of three pages, not one per page.
+    let holder = Arc::new(std::sync::Mutex::new(String::new()));
+    let addr = holder.clone();
+    t.value(
+        "token expired on arrival",
+        quick,
+        move |_, seen, s| {
+            if seen.method() == "POST" {
+                let url = addr.lock().unwrap().clone();
+                let body = token_body(&url, "block-storage")
+                    .replace("2099-01-01T00:00:00.000000Z", "2001-01-01T01:00:00.000000Z")
+                    .replace("2026-11-23T16:42:40.000000Z", "2001-01-01T00:00:00.000000Z");
+                return respond(s, "201 Created", &[("X-Subject-Token", "tok"), ("Content-Type", "application/json")], &body);
+            }
+            let marker = seen.target().split("marker=").nth(1).map(str::to_owned);
+            let next = match marker.as_deref() {
+                None => Some("m1"),
+                Some("m1") => Some("m2"),
+                _ => None,
+            };
+            let item = serde_json::from_str::<serde_json::Value>(SNAPSHOT).unwrap()["snapshot"].clone();
+            let links = next.map(|m| serde_json::json!([{"rel": "next", "href": format!("/v3/p/snapshots?limit=1&marker={m}")}]));
+            let page = serde_json::json!({"snapshots": [item], "snapshots_links": links.unwrap_or_else(|| serde_json::json!([]))});
+            respond(s, "200 OK", &[("Content-Type", "application/json")], &page.to_string())
+        },
+        move |_, server| {
+            *holder.lock().unwrap() = server.url();
+            snapshots::list(&with_keystone(server), &ListOpts { limit: Some(1), ..Default::default() })?.all()
+        },
+        |snaps, server| match (snaps.len(), server.hits()) {
+            (3, 4) => Ok(()),
+            other => Err(format!("expected 3 snapshots in 1 token request + 3 pages, got {other:?}")),
+        },
+    );
+    // A pagination marker that cycles (a, b, a): an error after the pages, never a loop.
+    t.case(
+        Expect { name: "cycling marker", kind: |e| matches!(e, Error::InvalidResponse { .. }), requests: 3, within: quick },
+        |_, seen, s| {
+            let next = match seen.target().split("marker=").nth(1) {
+                None => "a",
+                Some("a") => "b",
+                _ => "a",
+            };
+            let item = serde_json::from_str::<serde_json::Value>(SNAPSHOT).unwrap()["snapshot"].clone();
+            let page = serde_json::json!({"snapshots": [item],
+                "snapshots_links": [{"rel": "next", "href": format!("/v3/p/snapshots?limit=1&marker={next}")}]});
+            respond(s, "200 OK", &[("Content-Type", "application/json")], &page.to_string())
+        },
+        |c, _| snapshots::list(c, &ListOpts { limit: Some(1), ..Default::default() })?.all(),
+    );
+    // A token cache directory others can write to is not used (as ssh refuses such files):
+    // the call succeeds without the cache, and nothing is written there.
+    let cache_dir = std::env::temp_dir().join(format!("cinder-snapshots-faults-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache_dir);
+    std::fs::create_dir_all(&cache_dir).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cache_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let holder = Arc::new(std::sync::Mutex::new(String::new()));
+    let addr = holder.clone();
+    let dir = cache_dir.clone();
+    t.value(
+        "world-writable token cache directory",
+        quick,
+        move |_, seen, s| {
+            if seen.method() == "POST" {
+                let url = addr.lock().unwrap().clone();
+                respond(
+                    s,
+                    "201 Created",
+                    &[("X-Subject-Token", "tok"), ("Content-Type", "application/json")],
+                    &token_body(&url, "block-storage"),
+                )
+            } else {
+                respond(s, "200 OK", &[("Content-Type", "application/json")], SNAPSHOT)
+            }
+        },
+        move |_, server| {
+            *holder.lock().unwrap() = server.url();
+            let client = ServiceClient::builder(
+                AuthOptions::password(format!("{}/v3", server.url()), "admin", Domain::name("Default"), "pw")
+                    .with_scope(Scope::project_name("admin", Domain::name("Default"))),
+            )
+            .microversion(MicroversionPolicy::Pinned(Microversion::new(3, 71)))
+            .token_cache(cinder_snapshots::TokenCache::new(&dir))
+            .build()?;
+            snapshots::get(&client, ID)
+        },
+        move |snap, server| {
+            let written = std::fs::read_dir(&cache_dir).map(|d| d.count()).unwrap_or(0);
+            let _ = std::fs::remove_dir_all(&cache_dir);
+            match (snap.id.as_str(), server.hits(), written) {
+                (ID, 2, 0) => Ok(()),
+                other => Err(format!("expected the snapshot, 2 requests and no file in the cache, got {other:?}")),
+            }
+        },
+    );
+    // Durations at their extremes given in code: clamped, never a panic adding to a clock.
+    t.value(
+        "Duration::MAX timeouts",
+        quick,
+        |_, _, s| respond(s, "200 OK", &[("Content-Type", "application/json")], SNAPSHOT),
+        |_, server| {
+            let client = ServiceClient::with_token(&format!("{}/v3/p", server.url()), "tok")?
+                .microversion(MicroversionPolicy::Pinned(Microversion::new(3, 71)))
+                .timeout(Duration::MAX)
+                .connect_timeout(Duration::MAX)
+                .build()?;
+            snapshots::get(&client, ID)
+        },
+        |snap, server| if snap.id == ID && server.hits() == 1 { Ok(()) } else { Err(format!("{} requests", server.hits())) },
+    );
     // Timestamps at the edge of what parses: a time whose offset carries it past year 9999
     // in UTC is unreadable (None), never a failed call or a panic later when it is shown.
     t.value(
