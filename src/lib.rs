@@ -182,7 +182,7 @@
 //! # Errors
 //!
 //! Every call returns [`Result`] with one [`Error`] type. Its variants say where a failure
-//! came from: [`Error::Api`] (the server answered 4xx/5xx), [`Error::Auth`] (Keystone),
+//! came from: [`Error::Api`] (the server answered 4xx/5xx), [`Error::Auth`] (Keystone refused the credentials: 401/403),
 //! [`Error::EndpointNotFound`], [`Error::Transport`] (DNS, connect, TLS, timeout),
 //! [`Error::Decode`] and [`Error::InvalidResponse`] (an unusable answer),
 //! [`Error::InvalidInput`] (refused before any request), [`Error::Config`],

@@ -78,7 +78,8 @@ impl WaitOpts {
         self
     }
 
-    /// Consecutive transient errors (5xx, connection failures) to tolerate.
+    /// Consecutive transient errors ([`Error::is_transient`]: 429, 502, 503, 504, connection
+    /// failures, timeouts) to tolerate.
     pub fn max_transient_errors(mut self, n: u32) -> Self {
         self.max_transient_errors = Some(n);
         self
