@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, UpdateMetadataOpts, UpdateOpts};
+use cinder_snapshots::retention::{Policy, PolicyBuilder, PolicyError, PruneOpts};
+use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, UpdateMetadataOpts, UpdateOpts, WaitOpts};
 use lexopt::prelude::*;
 
 /// A usage error: what is wrong, and the command whose help to point at (if any).
@@ -115,6 +116,7 @@ pub enum Command {
     ForceDelete { snapshots: Vec<String> },
     ResetStatus { snapshot: String, status: SnapshotStatus },
     Wait { snapshot: String, target: Target, timeout: Timeout },
+    Prune { opts: PruneOpts },
 }
 
 /// One option of a command: its name, its value's placeholder (`None` for a flag), its help.
@@ -284,6 +286,43 @@ const SPECS: &[Spec] = &[
         ],
         positionals: (1, 1),
     },
+    Spec {
+        name: "prune",
+        synopsis: "prune --policy ID --keep-... N [OPTIONS]",
+        summary: "delete the snapshots a retention policy no longer keeps",
+        about: "Applies a retention policy: lists the snapshots that carry the policy's label\n\
+                (metadata cinder-snapshots.policy=ID, as written for snapshots made for it) to the last\n\
+                page, decides for each one to keep or delete it and why (restic's forget rules, OR-ed:\n\
+                the newest snapshot of each of the last N hours, days, ISO weeks, months or years that\n\
+                have one; the last N; those within a duration of the newest; the newest is always kept),\n\
+                then deletes the others, a few at a time, waiting until each is gone. Snapshots without\n\
+                the label (made by hand, or by another policy) are never listed nor deleted; snapshots\n\
+                not available or dated in the future are kept. Each volume is judged on its own.\n\
+                \n\
+                Prints a table: ID, Name, Volume, Created At (RFC 3339, UTC), Action (keep/delete),\n\
+                Reasons, and without --dry-run the Outcome (deleted, kept, failed: why), then a summary\n\
+                line. With --json: {\"policy\", \"rules\", \"now\", \"dry_run\", \"counts\": {\"kept\",\n\
+                \"deleted\", \"would_delete\", \"failed\"}, \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
+                \"status\", \"created_at\", \"action\", \"reasons\", \"outcome\", \"error\"}]}.\n\
+                A policy with no --keep-* rule is refused (exit 2). A listing error deletes nothing\n\
+                (exit 1); a failed delete is reported and the others go on (exit 1).",
+        options: &[
+            valued("policy", "ID", "the policy id: its label's value (required; letters, digits, -_:. and space)"),
+            valued("keep-last", "N", "keep the N newest snapshots"),
+            valued("keep-hourly", "N", "keep the newest snapshot of each of the last N hours that have one"),
+            valued("keep-daily", "N", "keep the newest snapshot of each of the last N days that have one"),
+            valued("keep-weekly", "N", "keep the newest snapshot of each of the last N ISO weeks that have one"),
+            valued("keep-monthly", "N", "keep the newest snapshot of each of the last N months that have one"),
+            valued("keep-yearly", "N", "keep the newest snapshot of each of the last N years that have one"),
+            valued("keep-within", "DURATION", "keep the snapshots taken within DURATION of the newest (3d, 12h, 1d12h, 90m, 30s)"),
+            valued("utc-offset", "+HH:MM", "count hours, days, weeks, months, years in this UTC offset (default +00:00)"),
+            valued("volume", "ID", "only the snapshots of this volume (repeatable; default: every volume)"),
+            flag("all-projects", "the snapshots of every project (admin)"),
+            flag("dry-run", "only show what would be deleted and why; delete nothing"),
+            valued("wait-timeout", "SECONDS", "give up waiting for each delete after this long (default 1800)"),
+        ],
+        positionals: (0, 0),
+    },
 ];
 
 /// The whole help text (`cinder-snapshots --help`).
@@ -338,7 +377,8 @@ it at once). To check credentials now, as a cron job's first run should, use
 --no-token-cache.
 
 Output: tables on stdout. With --json: list prints an array of snapshot objects; show,
-create, update and wait print one snapshot object; set-metadata prints the metadata object.
+create, update and wait print one snapshot object; set-metadata prints the metadata object;
+prune prints its report (see cinder-snapshots prune --help).
 A snapshot object has exactly the keys id, name, description, volume_id, status, size,
 metadata (an object of strings), created_at, updated_at (RFC 3339 in UTC such as
 \"2026-11-23T16:42:51.212740Z\", or null), progress (such as \"100%\"), project_id,
@@ -352,9 +392,11 @@ Exit codes:
   0  success
   1  the cloud or the network said no: an API error (not found, forbidden, bad request,
      over quota, ...), Keystone refusing the credentials, a connection failure or timeout,
-     a bad configuration (a missing or invalid OS_* variable or clouds.yaml entry)
+     a bad configuration (a missing or invalid OS_* variable or clouds.yaml entry); prune:
+     the listing failed (nothing was deleted) or some deletes failed (the others were done)
   2  usage: an unknown option or command, a missing argument, an invalid value (not a
-     number, not KEY=VALUE, a name or metadata Cinder would refuse)
+     number, not KEY=VALUE, a name or metadata Cinder would refuse), a prune policy with
+     no rule
   3  a wait timed out
   4  a wait ended in failure: the snapshot reached error or error_deleting, its delete was
      refused (back to available), or it disappeared while waiting for a status
@@ -546,9 +588,113 @@ impl Raw {
                 let timeout = self.value("timeout").map(|v| seconds(cmd, "--timeout", &v)).transpose()?;
                 Command::Wait { snapshot: first, target, timeout }
             }
+            "prune" => Command::Prune { opts: self.prune()? },
             other => return Err(Usage::new(format!("unknown command {other:?}"))),
         })
     }
+}
+
+impl Raw {
+    /// `prune`'s options: the policy (refused when it has no rule) and how to apply it.
+    fn prune(&self) -> Result<PruneOpts, Usage> {
+        const CMD: &str = "prune";
+        let id = self.value("policy").ok_or_else(|| Usage::of(CMD, "prune needs --policy ID"))?;
+        let mut builder = Policy::builder(id);
+        let counts: [(&str, fn(PolicyBuilder, u32) -> PolicyBuilder); 6] = [
+            ("keep-last", |b, n| b.keep_last(n)),
+            ("keep-hourly", |b, n| b.keep_hourly(n)),
+            ("keep-daily", |b, n| b.keep_daily(n)),
+            ("keep-weekly", |b, n| b.keep_weekly(n)),
+            ("keep-monthly", |b, n| b.keep_monthly(n)),
+            ("keep-yearly", |b, n| b.keep_yearly(n)),
+        ];
+        for (name, set) in counts {
+            if let Some(v) = self.value(name) {
+                builder = set(builder, rule_count(CMD, name, &v)?);
+            }
+        }
+        if let Some(v) = self.value("keep-within") {
+            builder = builder.keep_within(duration(CMD, "--keep-within", &v)?);
+        }
+        if let Some(v) = self.value("utc-offset") {
+            builder = builder.utc_offset(utc_offset(CMD, &v)?);
+        }
+        let policy = builder.build().map_err(|e| match e {
+            PolicyError::Empty { .. } => Usage::of(
+                CMD,
+                "prune needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
+                 --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest",
+            ),
+            other => Usage::of(CMD, format!("--policy: {other}")),
+        })?;
+        let mut opts = PruneOpts::new(policy).dry_run(self.flag("dry-run")).all_projects(self.flag("all-projects"));
+        if !self.values("volume").is_empty() {
+            opts = opts.volumes(self.values("volume").iter().cloned());
+        }
+        if let Some(v) = self.value("wait-timeout") {
+            opts = opts.wait_opts(WaitOpts::new().timeout(seconds(CMD, "--wait-timeout", &v)?));
+        }
+        Ok(opts)
+    }
+}
+
+/// A rule's count: a whole number, 0 (the rule is not set) included.
+fn rule_count(cmd: &'static str, name: &str, v: &str) -> Result<u32, Usage> {
+    v.trim().parse::<u32>().map_err(|_| Usage::of(cmd, format!("--{name} {v:?} is not a whole number from 0 to {}", u32::MAX)))
+}
+
+/// A duration as `3d`, `12h`, `1d12h`, `90m`, `30s`: whole numbers each followed by a unit
+/// (`d` = 86,400 s, `h`, `m`, `s`), at least one, at most 10,000 years in all.
+fn duration(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
+    const MAX_SECS: u64 = 10_000 * 366 * 86_400;
+    let bad = || Usage::of(cmd, format!("{what} {v:?} is not a duration such as 3d, 12h, 1d12h, 90m or 30s"));
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut parts = 0;
+    for c in v.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            'd' => 86_400,
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|secs| total.checked_add(secs))
+            .filter(|t| *t <= MAX_SECS)
+            .ok_or_else(|| Usage::of(cmd, format!("{what} {v:?} is out of range: at most 10000 years")))?;
+        parts += 1;
+    }
+    if parts == 0 || !digits.is_empty() {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// `+HH:MM` or `-HH:MM` (hours up to 25, as the time crate allows).
+fn utc_offset(cmd: &'static str, v: &str) -> Result<time::UtcOffset, Usage> {
+    let bad = || Usage::of(cmd, format!("--utc-offset {v:?} is not an offset such as +02:00, -05:00 or +05:45"));
+    let t = v.trim();
+    let (negative, rest) = match (t.strip_prefix('+'), t.strip_prefix('-')) {
+        (Some(rest), _) => (false, rest),
+        (_, Some(rest)) => (true, rest),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let two_digits = |s: &str| if s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()) { s.parse::<i8>().ok() } else { None };
+    let (h, m) = (two_digits(h).ok_or_else(bad)?, two_digits(m).ok_or_else(bad)?);
+    if m > 59 {
+        return Err(bad());
+    }
+    let (h, m) = if negative { (-h, -m) } else { (h, m) };
+    time::UtcOffset::from_hms(h, m, 0).map_err(|_| bad())
 }
 
 /// `KEY=VALUE` items (the key not empty; the value may be).
@@ -719,6 +865,66 @@ mod tests {
                 Ok(cli) => panic!("{line}: parsed {cli:?}"),
             }
         }
+    }
+
+    #[test]
+    fn prune_options() {
+        let Command::Prune { opts } = command(
+            "prune --policy nightly --keep-last 2 --keep-hourly 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-yearly 1 \
+             --keep-within 1d12h --utc-offset -05:30 --volume a --volume b --volume a --all-projects --dry-run --wait-timeout 60",
+        ) else {
+            panic!()
+        };
+        let p = opts.policy();
+        assert_eq!(p.id(), "nightly");
+        assert_eq!(p.rules_string(), "last=2,hourly=3,daily=7,weekly=4,monthly=12,yearly=1,within=1d12h,utc-offset=-05:30");
+        assert!(opts.is_dry_run() && opts.is_all_projects());
+        assert_eq!(opts.get_volumes().map(|v| v.iter().map(String::as_str).collect::<Vec<_>>()), Some(vec!["a", "b"]));
+        let Command::Prune { opts } = command("prune --policy p --keep-within 90m") else { panic!() };
+        assert_eq!(opts.policy().keep_within(), Some(Duration::from_secs(5400)));
+        assert!(!opts.is_dry_run() && !opts.is_all_projects() && opts.get_volumes().is_none());
+        assert_eq!(opts.policy().utc_offset(), time::UtcOffset::UTC);
+        let Command::Prune { opts } = command("prune --policy p --keep-daily 0 --keep-weekly 1 --utc-offset +05:45") else { panic!() };
+        assert_eq!(opts.policy().rules_string(), "weekly=1,utc-offset=+05:45");
+    }
+
+    #[test]
+    fn prune_usage_errors() {
+        let empty = "prune needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
+                     --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest";
+        for (line, want) in [
+            ("prune --keep-daily 7", "prune needs --policy ID"),
+            ("prune --policy p", empty),
+            ("prune --policy p --keep-last 0 --keep-within 0s", empty),
+            ("prune --policy p --dry-run", empty),
+            ("prune --policy a/b --keep-daily 1", "--policy: invalid retention policy id \"a/b\": it contains '/'"),
+            ("prune --policy p --keep-daily -1", "--keep-daily \"-1\" is not a whole number from 0 to 4294967295"),
+            ("prune --policy p --keep-daily 4294967296", "is not a whole number"),
+            ("prune --policy p --keep-within 3", "--keep-within \"3\" is not a duration such as 3d, 12h, 1d12h, 90m or 30s"),
+            ("prune --policy p --keep-within d", "is not a duration"),
+            ("prune --policy p --keep-within 3w", "is not a duration"),
+            ("prune --policy p --keep-within 1d2", "is not a duration"),
+            ("prune --policy p --keep-within 99999999999999999999d", "is not a duration"),
+            ("prune --policy p --keep-within 4000000d", "--keep-within \"4000000d\" is out of range: at most 10000 years"),
+            ("prune --policy p --keep-within 9999999999999999999s", "is out of range"),
+            ("prune --policy p --keep-daily 1 --utc-offset 2", "--utc-offset \"2\" is not an offset such as +02:00"),
+            ("prune --policy p --keep-daily 1 --utc-offset +2:00", "is not an offset"),
+            ("prune --policy p --keep-daily 1 --utc-offset +02:60", "is not an offset"),
+            ("prune --policy p --keep-daily 1 --utc-offset +26:00", "is not an offset"),
+            ("prune --policy p --keep-daily 1 --utc-offset +-1:00", "is not an offset"),
+            ("prune --policy p --keep-daily 1 --wait-timeout x", "--wait-timeout \"x\" is not a number of seconds"),
+            ("prune --policy p --keep-daily 1 extra", "too many arguments"),
+        ] {
+            match parse_str(line) {
+                Err(u) => {
+                    assert!(u.message.contains(want), "{line}: {}", u.message);
+                    assert_eq!(u.command, Some("prune"), "{line}");
+                }
+                Ok(cli) => panic!("{line}: parsed {cli:?}"),
+            }
+        }
+        assert_eq!(duration("prune", "d", " 1d12h30m15s ").unwrap(), Duration::from_secs(86_400 + 12 * 3600 + 30 * 60 + 15));
+        assert_eq!(utc_offset("prune", "-00:30").unwrap(), time::UtcOffset::from_hms(0, -30, 0).unwrap());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+use cinder_snapshots::retention::{self, PruneOpts};
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
 use cinder_snapshots::{Error, ServiceClient};
 
@@ -94,7 +95,29 @@ pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), 
             };
             one(&snap, json)
         }
+        Command::Prune { opts } => prune(client, opts, json),
     }
+}
+
+/// `prune`: the report as a table and a summary line, or as JSON; exit 1 when a delete
+/// failed (each failure is in the output; one line on stderr counts them).
+fn prune(client: &ServiceClient, opts: &PruneOpts, json: bool) -> Result<(), Failure> {
+    let report = retention::prune(client, opts)?;
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
+        crate::print(&format!("{text}\n"))?;
+    } else {
+        let rows: Vec<Vec<String>> = report.outcomes().iter().map(|o| output::prune_row(o, report.is_dry_run())).collect();
+        let table = output::table(&output::prune_headers(report.is_dry_run()), &rows);
+        crate::print(&format!("{table}{}\n", output::prune_summary(&report)))?;
+    }
+    let counts = report.counts();
+    if counts.failed > 0 {
+        let tried = counts.failed.saturating_add(counts.deleted);
+        crate::error_line(&format!("{} of {tried} deletes failed (see the output)", counts.failed));
+        return Err(Failure::Reported(1));
+    }
+    Ok(())
 }
 
 /// `list`: the detail listing, page after page as it is printed, stopped after `limit`.

@@ -12,8 +12,8 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | the cloud or the network said no: API errors (not found included), authentication, transport, configuration |
-//! | 2 | usage: a bad option or argument, or a value refused before any request |
+//! | 1 | the cloud or the network said no: API errors (not found included), authentication, transport, configuration; `prune`: the listing failed, or some deletes failed |
+//! | 2 | usage: a bad option or argument, a value refused before any request, a `prune` policy with no rule |
 //! | 3 | a wait timed out |
 //! | 4 | a wait ended in failure: `error`/`error_deleting`, a refused delete, or the snapshot vanished |
 

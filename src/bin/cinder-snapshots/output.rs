@@ -25,6 +25,7 @@
 
 use std::collections::BTreeMap;
 
+use cinder_snapshots::retention::{PruneReport, SnapshotOutcome};
 use cinder_snapshots::snapshots::Snapshot;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -135,6 +136,44 @@ pub fn show_rows(s: &Snapshot) -> Vec<Vec<String>> {
 /// Key/Value rows of metadata.
 pub fn metadata_rows(metadata: &BTreeMap<String, String>) -> Vec<Vec<String>> {
     metadata.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect()
+}
+
+/// The headers of `prune`: the plan's columns, and the outcome unless it is a dry run.
+pub fn prune_headers(dry_run: bool) -> Vec<&'static str> {
+    let mut h = vec!["ID", "Name", "Volume", "Created At", "Action", "Reasons"];
+    if !dry_run {
+        h.push("Outcome");
+    }
+    h
+}
+
+/// The row of a snapshot in `prune`: ID, Name, Volume, Created At, Action (keep/delete),
+/// Reasons, and unless it is a dry run the Outcome (`deleted`, `kept`, `failed: why`).
+pub fn prune_row(o: &SnapshotOutcome, dry_run: bool) -> Vec<String> {
+    let s = o.snapshot();
+    let mut row = vec![
+        s.id.clone(),
+        s.name.clone().unwrap_or_default(),
+        s.volume_id.clone(),
+        s.created_at.map(timestamp).unwrap_or_default(),
+        o.decision().action().to_string(),
+        o.decision().reasons_text(),
+    ];
+    if !dry_run {
+        row.push(o.outcome().to_string());
+    }
+    row
+}
+
+/// The line after `prune`'s table: what was (or would be) done, and the policy.
+pub fn prune_summary(report: &PruneReport) -> String {
+    let c = report.counts();
+    let policy = report.plan().policy();
+    if report.is_dry_run() {
+        format!("dry run: {} to delete, {} to keep; nothing was deleted ({policy})", c.would_delete, c.kept)
+    } else {
+        format!("{} deleted, {} kept, {} failed ({policy})", c.deleted, c.kept, c.failed)
+    }
 }
 
 /// `text` with its control characters (C0 and C1, so ESC, CR, LF and CSI among them) and
