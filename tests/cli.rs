@@ -18,7 +18,7 @@ use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
-const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, delete, force-delete, reset-status, wait";
+const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, delete, force-delete, reset-status, wait, prune";
 /// mv371-snap-alpha, the snapshot of most recordings.
 const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
 /// mv371-snap-gamma, deleted in the recordings.
@@ -915,6 +915,213 @@ fn configuration_errors_exit_1_before_any_request() {
         let out = env.command(&["list"]).env("OS_PROJECT_NAME", std::ffi::OsStr::from_bytes(b"bad\xff")).output().unwrap();
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(stderr(&out), "cinder-snapshots: configuration error: the environment variable OS_PROJECT_NAME is not valid UTF-8\n");
+    }
+    assert_all(&unexpected);
+}
+
+// ------------------------------------------------------------------ prune
+
+/// A snapshot object of the recorded detail listing (`mv371_detail_limit2_page1`, a real
+/// Cinder answer) with these values changed; owned by policy `nightly` when `owned`.
+fn prune_snapshot(n: u32, created: &str, owned: bool) -> Value {
+    let mut s = Fixture::load("mv371_detail_limit2_page1").response_json()["snapshots"][0].clone();
+    s["id"] = json!(prune_id(n));
+    s["name"] = json!(format!("nightly-{n}"));
+    s["volume_id"] = json!(VOLUME);
+    s["created_at"] = json!(format!("{created}.000000"));
+    s["metadata"] = if owned {
+        json!({"cinder-snapshots.policy": "nightly", "cinder-snapshots.run-at": format!("{created}Z"),
+               "cinder-snapshots.rules": "last=1,utc-offset=+00:00", "cinder-snapshots.label-format": "1"})
+    } else {
+        json!({"purpose": "made by hand"})
+    };
+    s
+}
+
+fn prune_id(n: u32) -> String {
+    format!("5e0c1a2b-0000-4000-8000-{n:012}")
+}
+
+/// The one listing page of policy `nightly` (metadata filter), answered with these snapshots
+/// and the recorded page's headers.
+fn prune_listing(server: &mut Server, snaps: &[Value]) -> Mock {
+    let query = format!("metadata={}", encode(r#"{"cinder-snapshots.policy":"nightly"}"#));
+    let body = json!({ "snapshots": snaps }).to_string();
+    answered_with(server, "GET", &format!("/v3/{ADMIN_PROJECT}/snapshots/detail"), Matcher::Exact(query), "mv371_detail_limit2_page1")
+        .with_body(body)
+        .expect(1)
+        .create()
+}
+
+/// Three owned snapshots, newest first: 3 (11-22), 2 (11-21), 1 (11-20).
+fn three_owned() -> Vec<Value> {
+    vec![
+        prune_snapshot(3, "2026-11-22T02:00:00", true),
+        prune_snapshot(2, "2026-11-21T02:00:00", true),
+        prune_snapshot(1, "2026-11-20T02:00:00", true),
+    ]
+}
+
+/// The cells of a table's line.
+fn cells(line: &str) -> Vec<&str> {
+    line.split('|').map(str::trim).filter(|c| !c.is_empty()).collect()
+}
+
+#[test]
+fn prune_refuses_an_empty_policy_and_bad_rules_with_exit_2_and_no_request() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "prune-usage");
+    let empty = "prune needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
+                 --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest";
+    for (args, want) in [
+        (&["prune", "--policy", "nightly"][..], empty.to_owned()),
+        (&["prune", "--policy", "nightly", "--dry-run", "--keep-daily", "0"][..], empty.to_owned()),
+        (&["prune", "--keep-daily", "7"][..], "prune needs --policy ID".to_owned()),
+        (
+            &["prune", "--policy", "nightly", "--keep-within", "3 days"][..],
+            "--keep-within \"3 days\" is not a duration such as 3d, 12h, 1d12h, 90m or 30s".to_owned(),
+        ),
+        (
+            &["prune", "--policy", "nightly", "--keep-daily", "1", "--utc-offset", "CET"][..],
+            "--utc-offset \"CET\" is not an offset such as +02:00, -05:00 or +05:45".to_owned(),
+        ),
+        (
+            &["prune", "--policy", "night/ly", "--keep-daily", "1"][..],
+            "--policy: invalid retention policy id \"night/ly\": it contains '/'; only ASCII letters, digits and -_:. and space are allowed"
+                .to_owned(),
+        ),
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("cinder-snapshots: {want}\nTry 'cinder-snapshots prune --help'.\n"), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_all(&unexpected);
+}
+
+#[test]
+fn prune_dry_run_prints_the_plan_and_deletes_nothing() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "prune-dry");
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let listing = prune_listing(&mut server, &three_owned());
+    let out = env.ok(&["prune", "--policy", "nightly", "--keep-last", "2", "--dry-run"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3 + 4 + 1, "{out}");
+    assert_eq!(cells(lines[1]), ["ID", "Name", "Volume", "Created At", "Action", "Reasons"]);
+    assert_eq!(cells(lines[3]), [prune_id(3).as_str(), "nightly-3", VOLUME, "2026-11-22T02:00:00.000000Z", "keep", "last 1, newest"]);
+    assert_eq!(cells(lines[4]), [prune_id(2).as_str(), "nightly-2", VOLUME, "2026-11-21T02:00:00.000000Z", "keep", "last 2"]);
+    assert_eq!(cells(lines[5]), [prune_id(1).as_str(), "nightly-1", VOLUME, "2026-11-20T02:00:00.000000Z", "delete"]);
+    assert_eq!(lines[7], "dry run: 1 to delete, 2 to keep; nothing was deleted (policy \"nightly\": keep last 2 (calendar in UTC))");
+    assert_all(&[ks, listing]);
+
+    // --json: the same as data.
+    let listing = prune_listing(&mut server, &three_owned());
+    let data = env.json(&["--json", "prune", "--policy", "nightly", "--keep-last", "2", "--dry-run"]);
+    assert_eq!(
+        (data["policy"].clone(), data["rules"].clone(), data["dry_run"].clone()),
+        (json!("nightly"), json!("last=2,utc-offset=+00:00"), json!(true))
+    );
+    assert_eq!(data["counts"], json!({"kept": 2, "deleted": 0, "would_delete": 1, "failed": 0}));
+    let decisions = data["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 3);
+    assert_eq!(
+        decisions[2],
+        json!({"id": prune_id(1), "volume_id": VOLUME, "name": "nightly-1", "status": "available", "created_at": "2026-11-20T02:00:00Z",
+               "action": "delete", "reasons": [], "outcome": "would delete", "error": null})
+    );
+    assert_eq!(decisions[0]["reasons"], json!(["last 1", "newest"]));
+    listing.assert();
+    // The catch-all DELETE saw nothing.
+    assert_all(&unexpected);
+}
+
+#[test]
+fn prune_deletes_reports_each_outcome_and_exits_1_when_a_delete_fails() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "prune-run");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    // A hand-made snapshot in the answer (as from a server ignoring the filter): never deleted.
+    let mut snaps = three_owned();
+    snaps.push(prune_snapshot(9, "2026-11-01T02:00:00", false));
+    let listing = prune_listing(&mut server, &snaps);
+    let path = |n: u32| format!("/v3/{ADMIN_PROJECT}/snapshots/{}", prune_id(n));
+    // 2: deleted (the recorded 202, then the recorded 404); 1: refused (the recorded 400).
+    let deleted = answered_with(&mut server, "DELETE", &path(2), Matcher::Missing, "mv371_snapshot_delete").expect(1).create();
+    let gone = answered_with(&mut server, "GET", &path(2), Matcher::Missing, "mv371_snapshot_show_after_delete").expect(1).create();
+    let refused =
+        answered_with(&mut server, "DELETE", &path(1), Matcher::Missing, "mv371_snapshot_delete_while_creating").expect(1).create();
+    let out = env.run(&["prune", "--policy", "nightly", "--keep-last", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "cinder-snapshots: 1 of 2 deletes failed (see the output)\n");
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3 + 4 + 1, "{text}");
+    assert_eq!(cells(lines[1]), ["ID", "Name", "Volume", "Created At", "Action", "Reasons", "Outcome"]);
+    assert_eq!(cells(lines[3])[4..], ["keep", "last 1, newest", "kept"]);
+    assert_eq!(cells(lines[4])[4..], ["delete", "deleted"]);
+    let failed = cells(lines[5]);
+    assert_eq!(failed[..5], [prune_id(1).as_str(), "nightly-1", VOLUME, "2026-11-20T02:00:00.000000Z", "delete"]);
+    assert!(
+        failed[5].starts_with(&format!(
+            "failed: DELETE {}{} answered HTTP 400 badRequest: Invalid snapshot: Snapshot status must be available",
+            server.url(),
+            path(1)
+        )),
+        "{text}"
+    );
+    assert!(!text.contains(&prune_id(9)), "the hand-made snapshot is not even listed: {text}");
+    assert_eq!(lines[7], "1 deleted, 1 kept, 1 failed (policy \"nightly\": keep last 1 (calendar in UTC))");
+    assert_all(&[listing, deleted, gone, refused]);
+    assert_all(&unexpected);
+}
+
+#[test]
+fn prune_stops_on_a_listing_error_with_exit_1_before_any_delete() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "prune-listing");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    // The volume filter and the metadata filter. No 500 of a listing was recorded: Cinder's
+    // fault envelope, as its other errors have.
+    let query = format!("volume_id={VOLUME}&metadata={}", encode(r#"{"cinder-snapshots.policy":"nightly"}"#));
+    let failing = server
+        .mock("GET", format!("/v3/{ADMIN_PROJECT}/snapshots/detail").as_str())
+        .match_query(Matcher::Exact(query))
+        .with_status(500)
+        .with_header("Content-Type", "application/json")
+        .with_body(r#"{"computeFault": {"code": 500, "message": "The server has either erred or is incapable of performing the requested operation."}}"#)
+        .expect(1)
+        .create();
+    let out = env.run(&["prune", "--policy", "nightly", "--keep-last", "1", "--volume", VOLUME]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).starts_with("cinder-snapshots: GET ") && stderr(&out).contains("answered HTTP 500 computeFault"),
+        "{}",
+        stderr(&out)
+    );
+    failing.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn prune_help() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "prune-help");
+    let help = env.ok(&["--help"]);
+    for want in [
+        "  prune           delete the snapshots a retention policy no longer keeps",
+        "prune prints its report",
+        "prune:\n     the listing failed",
+        "a prune policy with\n     no rule",
+    ] {
+        assert!(help.contains(want), "--help lacks {want:?}:\n{help}");
+    }
+    let prune = env.ok(&["prune", "--help"]);
+    assert!(prune.starts_with("Usage: cinder-snapshots [GLOBAL OPTIONS] prune --policy ID --keep-... N [OPTIONS]\n"), "{prune}");
+    for want in ["--keep-within DURATION", "--utc-offset +HH:MM", "--volume ID", "--dry-run", "--all-projects", "never listed nor deleted"]
+    {
+        assert!(prune.contains(want), "prune --help lacks {want:?}:\n{prune}");
     }
     assert_all(&unexpected);
 }
