@@ -1,84 +1,88 @@
 //! A nightly backup job: snapshot each volume given, wait until every snapshot is
-//! available, then prune the job's own snapshots that are older than the retention.
+//! available, then prune the job's own snapshots with a retention policy.
 //!
 //! The volumes are given by id on the command line: this crate covers the snapshot API
 //! only and has no volumes API to find them by tag or name. Each snapshot is named
-//! `nightly-<volume id>-<YYYYMMDD>` (UTC) and carries the label `--label KEY=VALUE`
-//! (default `created-by=nightly`) as metadata. Pruning lists the snapshots with that label
-//! (the metadata filter needs microversion 3.22) and deletes those created more than
-//! `--keep-days N` (default 7) days ago; snapshots without the label, and the ones made by
-//! this run, are never touched. If any snapshot of this run fails, nothing is pruned.
+//! `nightly-<volume id>-<YYYYMMDD>` (UTC) and carries the labels of the retention policy
+//! `--policy ID` (default `nightly`; see `retention::labels`): the policy id, the run's time
+//! and the rules. Pruning uses `retention::prune`, restic's rules, with `--keep-daily N`
+//! (default 7) and `--keep-weekly N` (default 4):
+//!
+//! - only snapshots carrying this policy's label are ever deleted: snapshots made by hand or
+//!   by another policy are never touched;
+//! - the newest snapshot of each volume is never deleted (so tonight's is kept), and a
+//!   policy with no rule (`--keep-daily 0 --keep-weekly 0`) is refused;
+//! - a volume whose snapshot failed tonight is not pruned at all; the others are;
+//! - the listing is read to its last page before anything is deleted, and fails the prune
+//!   when any page fails.
+//!
+//! `--dry-run` prints what the prune would delete, and why, and deletes nothing.
 //!
 //! ```sh
 //! scripts/local-cloud up && set -a && source .local-cloud/admin.env && set +a
-//! cargo run --example nightly_snapshots -- [--keep-days N] [--label KEY=VALUE] VOLUME_ID...
+//! cargo run --example nightly_snapshots -- [--policy ID] [--keep-daily N] [--keep-weekly N] [--dry-run] VOLUME_ID...
 //! ```
 //!
 //! One line per action on stdout; errors on stderr. Exit status: 0 when everything worked,
 //! 1 when a call failed, 2 for bad arguments.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, ListOptsBuilder, SnapshotStatus, WaitOpts};
+use cinder_snapshots::retention::{self, Outcome, Policy, PruneOpts};
+use cinder_snapshots::snapshots::{self, CreateOpts, SnapshotStatus, WaitOpts};
 use cinder_snapshots::{Error, ServiceClient};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-const USAGE: &str = "usage: nightly_snapshots [--keep-days N] [--label KEY=VALUE] VOLUME_ID...";
+const USAGE: &str = "usage: nightly_snapshots [--policy ID] [--keep-daily N] [--keep-weekly N] [--dry-run] VOLUME_ID...";
 
 struct Args {
     volumes: Vec<String>,
-    keep_days: u32,
-    label: (String, String),
+    policy: Policy,
+    dry_run: bool,
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut args = Args { volumes: Vec::new(), keep_days: 7, label: ("created-by".to_owned(), "nightly".to_owned()) };
+    let (mut id, mut daily, mut weekly, mut dry_run) = ("nightly".to_owned(), 7, 4, false);
+    let mut volumes = Vec::new();
+    let number = |flag: &str, v: Option<String>| -> Result<u32, String> {
+        let v = v.ok_or(format!("{flag} needs a number"))?;
+        v.parse().map_err(|_| format!("{flag} {v:?} is not a whole number"))
+    };
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--keep-days" => {
-                let n = it.next().ok_or("--keep-days needs a number of days")?;
-                args.keep_days = n.parse().map_err(|_| format!("--keep-days {n:?} is not a whole number of days"))?;
-            }
-            "--label" => {
-                let kv = it.next().ok_or("--label needs KEY=VALUE")?;
-                match kv.split_once('=') {
-                    Some((k, v)) if !k.is_empty() => args.label = (k.to_owned(), v.to_owned()),
-                    _ => return Err(format!("--label {kv:?} is not KEY=VALUE")),
-                }
-            }
+            "--policy" => id = it.next().ok_or("--policy needs an id")?,
+            "--keep-daily" => daily = number("--keep-daily", it.next())?,
+            "--keep-weekly" => weekly = number("--keep-weekly", it.next())?,
+            "--dry-run" => dry_run = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}\n{USAGE}")),
-            _ => args.volumes.push(arg),
+            _ => volumes.push(arg),
         }
     }
-    if args.volumes.is_empty() {
+    if volumes.is_empty() {
         return Err(format!("no volume id given\n{USAGE}"));
     }
-    Ok(args)
+    // Refuses a bad id, and a policy with no rule (it would delete all but the newest).
+    let policy = Policy::builder(id).keep_daily(daily).keep_weekly(weekly).build().map_err(|e| e.to_string())?;
+    Ok(Args { volumes, policy, dry_run })
 }
 
 /// Runs the job; `Ok(false)` when something failed but the job went on (already reported).
 fn run(client: &ServiceClient, args: &Args) -> Result<bool, Error> {
-    let (key, value) = (&args.label.0, &args.label.1);
     let now = OffsetDateTime::now_utc();
     let day = format!("{:04}{:02}{:02}", now.year(), u8::from(now.month()), now.day());
+    let labels = retention::labels(&args.policy, now);
     let mut ok = true;
 
-    // Fail now on bad credentials, or on a server too old for the metadata filter (3.22),
-    // rather than after making snapshots that could not be pruned.
-    let prune = ListOpts { metadata: BTreeMap::from([(key.clone(), value.clone())]), ..Default::default() };
-    prune.to_query(client.microversion()?)?;
-
-    // 1. One snapshot per volume. `force`: in-use (attached) volumes too.
+    // 1. One snapshot per volume, labelled for the policy. `force`: in-use volumes too.
     let mut made = Vec::new();
     for volume in &args.volumes {
         let name = format!("nightly-{volume}-{day}");
-        let opts = CreateOpts::new(volume.as_str()).name(name.as_str()).force(true).metadata(key.as_str(), value.as_str());
+        let opts = labels.iter().fold(CreateOpts::new(volume.as_str()).name(name.as_str()).force(true), |o, (k, v)| o.metadata(k, v));
         match snapshots::create(client, &opts) {
             Ok(snap) => {
                 println!("created {} ({name}) of volume {volume}", snap.id);
-                made.push(snap.id);
+                made.push((volume.clone(), snap.id));
             }
             Err(e) => {
                 eprintln!("nightly_snapshots: cannot snapshot volume {volume}: {e}");
@@ -87,62 +91,42 @@ fn run(client: &ServiceClient, args: &Args) -> Result<bool, Error> {
         }
     }
 
-    // 2. Wait for all of them (they progress in parallel on the server).
-    for id in &made {
+    // 2. Wait for all of them (they progress in parallel on the server). Only the volumes
+    //    whose snapshot is there are pruned.
+    let mut done = Vec::new();
+    for (volume, id) in &made {
         match snapshots::wait_for_status(client, id, SnapshotStatus::Available, &WaitOpts::new()) {
-            Ok(snap) => println!("available {} ({} GiB)", snap.id, snap.size),
+            Ok(snap) => {
+                println!("available {} ({} GiB)", snap.id, snap.size);
+                done.push(volume.clone());
+            }
             Err(e) => {
                 eprintln!("nightly_snapshots: {e}");
                 ok = false;
             }
         }
     }
-    if !ok {
-        eprintln!("nightly_snapshots: not pruning, since tonight's snapshots are not all there");
-        return Ok(false);
+    for volume in args.volumes.iter().filter(|v| !done.contains(v)) {
+        eprintln!("nightly_snapshots: not pruning volume {volume}: tonight's snapshot of it is not there");
     }
 
-    // 3. Prune the labelled snapshots created before the cutoff.
-    let cutoff = now - Duration::days(i64::from(args.keep_days));
-    let mut deleting = Vec::new();
-    for snap in snapshots::list_detail(client, &prune)? {
-        let snap = snap?;
-        if made.contains(&snap.id) {
-            continue;
-        }
-        let Some(created) = snap.created_at else {
-            println!("keeping {}: its creation time is unreadable", snap.id);
-            continue;
-        };
-        if created >= cutoff {
-            continue;
-        }
-        // Cinder deletes only `available` and `error` snapshots.
-        if !matches!(snap.status, SnapshotStatus::Available | SnapshotStatus::Error) {
-            println!("skipping {} (created {created}): it is {}", snap.id, snap.status);
-            continue;
-        }
-        match snapshots::delete(client, &snap.id) {
-            Ok(()) => {
-                println!("deleting {} (created {created})", snap.id);
-                deleting.push(snap.id);
-            }
-            Err(e) => {
-                eprintln!("nightly_snapshots: cannot delete {}: {e}", snap.id);
-                ok = false;
-            }
-        }
-    }
-    for id in &deleting {
-        match snapshots::wait_for_delete(client, id, &WaitOpts::new()) {
-            Ok(()) => println!("deleted {id}"),
-            Err(e) => {
+    // 3. Prune the policy's own snapshots of those volumes.
+    let report = retention::prune(client, &PruneOpts::new(args.policy.clone()).volumes(done).dry_run(args.dry_run))?;
+    for o in report.outcomes() {
+        let s = o.snapshot();
+        match o.outcome() {
+            Outcome::Kept => println!("keeping {} ({})", s.id, o.decision().reasons_text()),
+            Outcome::WouldDelete => println!("would delete {} (dry run)", s.id),
+            Outcome::Deleted => println!("deleted {}", s.id),
+            Outcome::Failed(e) => {
                 eprintln!("nightly_snapshots: {e}");
                 ok = false;
             }
+            _ => println!("{} {}", s.id, o.outcome()),
         }
     }
-    println!("done: {} snapshot(s) made, {} pruned (label {key}={value}, keep {} days)", made.len(), deleting.len(), args.keep_days);
+    let c = report.counts();
+    println!("done: {} snapshot(s) made, {} deleted, {} kept, {} failed ({})", made.len(), c.deleted, c.kept, c.failed, args.policy);
     Ok(ok)
 }
 
