@@ -279,10 +279,13 @@
 //!
 //! # Examples and the command line
 //!
-//! `examples/`: `nightly_snapshots` (snapshot the given volumes, wait, prune the job's
-//! snapshots by age), `wait_with_progress`, `find_by_name`, `snapshot_lifecycle`,
-//! `list_snapshots`. With the `cli` feature, the `cinder-snapshots` binary does every call
-//! from the shell (`--json`, documented exit codes).
+//! `examples/`: `nightly_snapshots` (snapshot the given volumes with the labels of a
+//! [retention policy](retention), wait, then [`retention::prune`]: only the policy's own
+//! snapshots are ever deleted, never the newest of a volume nor a snapshot made by hand,
+//! and a volume whose snapshot failed in this run is not pruned), `wait_with_progress`,
+//! `find_by_name`, `snapshot_lifecycle`, `list_snapshots`. With the `cli` feature, the
+//! `cinder-snapshots` binary does every call from the shell, and `prune` (`--json`,
+//! documented exit codes).
 //!
 //! # Features
 //!
