@@ -594,13 +594,16 @@ impl Raw {
     }
 }
 
+/// A setter of one of the policy's counts.
+type SetCount = fn(PolicyBuilder, u32) -> PolicyBuilder;
+
 impl Raw {
     /// `prune`'s options: the policy (refused when it has no rule) and how to apply it.
     fn prune(&self) -> Result<PruneOpts, Usage> {
         const CMD: &str = "prune";
         let id = self.value("policy").ok_or_else(|| Usage::of(CMD, "prune needs --policy ID"))?;
         let mut builder = Policy::builder(id);
-        let counts: [(&str, fn(PolicyBuilder, u32) -> PolicyBuilder); 6] = [
+        let counts: [(&str, SetCount); 6] = [
             ("keep-last", |b, n| b.keep_last(n)),
             ("keep-hourly", |b, n| b.keep_hourly(n)),
             ("keep-daily", |b, n| b.keep_daily(n)),
