@@ -414,3 +414,44 @@ fn one_delete_at_a_time_when_asked() {
     assert_all(&mocks);
     assert_all(&unexpected);
 }
+
+#[test]
+fn deletes_run_on_at_most_concurrency_worker_threads() {
+    let (mut server, unexpected) = strict();
+    let mut snaps = four_owned();
+    snaps.extend((5..=8).map(|n| snapshot(&sid(n), VOL_A, &format!("2026-11-1{}T02:00:00", 9 - n), "available", owned())));
+    let listing = page(&mut server, "volume 3.71", &metadata_query(), &snaps, None);
+    let mut mocks = Vec::new();
+    for n in 2..=8 {
+        mocks.push(delete(&mut server, &sid(n), "mv371_snapshot_delete", 1));
+        // The recorded show right after a delete ("deleting"), then the recorded 404.
+        let mut deleting: Value = Fixture::load("mv371_snapshot_show_right_after_delete").response_json();
+        deleting["snapshot"]["id"] = json!(sid(n));
+        mocks.push(
+            server
+                .mock("GET", snapshot_path(&sid(n)).as_str())
+                .with_status(200)
+                .with_header("Content-Type", "application/json")
+                .with_body(deleting.to_string())
+                .expect(1)
+                .create(),
+        );
+        mocks.push(gone(&mut server, &sid(n)));
+    }
+    // The progress callback runs on the thread that waits: it tells which threads deleted.
+    let threads = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let seen = threads.clone();
+    let wait = fast().on_progress(move |_| {
+        let t = std::thread::current();
+        seen.lock().unwrap().insert((format!("{:?}", t.id()), t.name().map(str::to_owned)));
+    });
+    let opts = PruneOpts::new(policy(1)).now(NOW).wait_opts(wait).concurrency(2);
+    let report = retention::prune(&admin(&server), &opts).unwrap();
+    assert_eq!(report.counts(), counts(1, 7, 0, 0));
+    let threads = threads.lock().unwrap();
+    assert!(!threads.is_empty() && threads.len() <= 2, "{threads:?}");
+    assert!(threads.iter().all(|(_, name)| name.as_deref() == Some("prune-delete")), "{threads:?}");
+    assert_all(&[listing]);
+    assert_all(&mocks);
+    assert_all(&unexpected);
+}
