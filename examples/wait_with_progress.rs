@@ -20,7 +20,8 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitErrorKind, WaitOpts};
+use cinder_snapshots::WaitErrorKind;
+use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
 use cinder_snapshots::{Error, ServiceClient};
 
 const USAGE: &str = "usage: wait_with_progress SNAPSHOT_ID [STATUS] [--timeout SECONDS]";

@@ -99,8 +99,10 @@ pub enum Error {
     NoMatch(String),
 
     /// A look-up by name found several resources.
-    #[error("{} snapshots are named {name:?}: {}", ids.len(), ids.join(", "))]
+    #[error("{} {resource}s are named {name:?}: {}", ids.len(), ids.join(", "))]
     MultipleMatches {
+        /// What was looked up: `"snapshot"`, `"volume"`.
+        resource: &'static str,
         /// The name looked up.
         name: String,
         /// The ids of every match.
@@ -109,7 +111,7 @@ pub enum Error {
 
     /// A wait ended without reaching its target status.
     #[error(transparent)]
-    Wait(Box<crate::snapshots::WaitError>),
+    Wait(Box<WaitError>),
 }
 
 impl Error {
@@ -230,6 +232,108 @@ pub(crate) fn transience(failure: Failure<'_>) -> Transience {
         Failure::Transport(_) => Transience::Permanent,
     }
 }
+
+/// Why a wait ended without reaching its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitErrorKind {
+    /// The resource reached a failure status (`error`, `error_deleting`, ...), as Cinder
+    /// writes it.
+    Failed(String),
+    /// The time ran out.
+    TimedOut,
+    /// The cancel flag was set.
+    Cancelled,
+    /// The resource disappeared (404) while waiting for a status.
+    Vanished,
+    /// While waiting for a delete, the resource went back to `available`: the backend
+    /// refused or failed the delete.
+    DeleteRefused,
+}
+
+/// A wait that ended without reaching its target, with what it saw last. The same for
+/// every resource: [`resource`](Self::resource) says which kind, and [`last`](Self::last)
+/// gives the last state seen as the resource's own type.
+///
+/// ```no_run
+/// use cinder_snapshots::{Error, WaitErrorKind, snapshots::{self, Snapshot, SnapshotStatus, WaitOpts}};
+/// # let client = cinder_snapshots::ServiceClient::from_env()?;
+/// match snapshots::wait_for_status(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21", SnapshotStatus::Available, &WaitOpts::new()) {
+///     Err(Error::Wait(w)) if w.kind == WaitErrorKind::TimedOut => {
+///         let progress = w.last::<Snapshot>().and_then(|s| s.progress.clone());
+///         eprintln!("{w} (progress {progress:?})");
+///     }
+///     other => { other?; }
+/// }
+/// # Ok::<(), cinder_snapshots::Error>(())
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct WaitError {
+    /// Why it ended.
+    pub kind: WaitErrorKind,
+    /// What was waited on: `"snapshot"`, `"volume"`.
+    pub resource: &'static str,
+    /// Its id.
+    pub id: String,
+    /// What was waited for (a status, or `deleted`).
+    pub target: String,
+    /// The last status seen, as Cinder writes it, if any.
+    pub last_status: Option<String>,
+    /// Time spent waiting.
+    pub elapsed: Duration,
+    /// Cinder's newest user message about the resource (`GET /messages`, 3.3+), fetched
+    /// when it failed; it often says why.
+    pub user_message: Option<String>,
+    pub(crate) last: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl WaitError {
+    /// The last state seen, as the resource's type (`w.last::<Snapshot>()`); `None` when
+    /// nothing was seen or `T` is another type.
+    pub fn last<T: 'static>(&self) -> Option<&T> {
+        self.last.as_deref().and_then(|a| a.downcast_ref::<T>())
+    }
+}
+
+impl fmt::Debug for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitError")
+            .field("kind", &self.kind)
+            .field("resource", &self.resource)
+            .field("id", &self.id)
+            .field("target", &self.target)
+            .field("last_status", &self.last_status)
+            .field("elapsed", &self.elapsed)
+            .field("user_message", &self.user_message)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.elapsed.as_secs_f64();
+        let (kind, id, target) = (self.resource, &self.id, &self.target);
+        match &self.kind {
+            WaitErrorKind::Failed(status) => write!(f, "{kind} {id} went to {status} while waiting for {target} ({secs:.1} s)")?,
+            WaitErrorKind::TimedOut => {
+                let last = self.last_status.as_deref().unwrap_or("unknown");
+                write!(f, "{kind} {id} did not reach {target} within {secs:.1} s (last status: {last})")?;
+            }
+            WaitErrorKind::Cancelled => write!(f, "waiting for {kind} {id} to reach {target} was cancelled after {secs:.1} s")?,
+            WaitErrorKind::Vanished => write!(f, "{kind} {id} disappeared while waiting for {target} ({secs:.1} s)")?,
+            WaitErrorKind::DeleteRefused => {
+                write!(f, "{kind} {id} went back to available: the delete was refused or failed ({secs:.1} s)")?
+            }
+        }
+        if let Some(m) = &self.user_message {
+            write!(f, ": {m}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for WaitError {}
 
 /// An error status answered by Cinder or Keystone, with everything the answer said.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -296,11 +296,20 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod checks;
 pub mod client;
 pub mod error;
+pub mod paging;
+pub mod resource;
 pub mod retention;
 pub mod snapshots;
 mod timestamp;
+pub mod waiting;
+
+/// The date and time crate of every timestamp in this API (`OffsetDateTime`, `UtcOffset`).
+pub use time;
+/// The URL crate of [`ServiceClient::endpoint`].
+pub use url;
 
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
 compile_error!("cinder-snapshots needs a TLS backend: enable the `rustls` (default) or the `native-tls` feature");
@@ -309,10 +318,11 @@ pub use auth::{AuthMethod, AuthOptions, Domain, Interface, Scope, Secret, TokenC
 pub use client::{
     Method, Microversion, MicroversionPolicy, PollPolicy, Request, Response, RetryPolicy, ServiceClient, ServiceClientBuilder,
 };
-pub use error::{ApiError, Error, Result};
+pub use error::{ApiError, Error, Result, WaitError, WaitErrorKind};
 
-/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`; not a stable API).
-#[cfg(feature = "fuzzing")]
+/// Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`, as cargo-fuzz
+/// does; internal, not part of the API).
+#[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing {
     /// Parses a snapshot answer (`{"snapshot": {...}}`).

@@ -151,7 +151,7 @@ fn block_storage_keys_override_the_endpoint_and_pin_the_microversion() {
     let m = list.mock(&mut server).expect(1).create();
     let opts = snapshots::ListOpts { limit: Some(2), ..Default::default() };
     let first = snapshots::list_detail(&client, &opts).unwrap().pages().next().unwrap().unwrap();
-    assert_eq!(first.snapshots.len(), 2);
+    assert_eq!(first.items.len(), 2);
     ks.assert();
     m.assert();
 }

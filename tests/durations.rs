@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cinder_snapshots::snapshots::{self, WaitErrorKind, WaitOpts};
+use cinder_snapshots::WaitErrorKind;
+use cinder_snapshots::snapshots::{self, WaitOpts};
 use cinder_snapshots::{Error, Microversion, MicroversionPolicy, PollPolicy, RetryPolicy, ServiceClient, ServiceClientBuilder};
 
 /// Durations at and around the edges, as seconds written by a user.

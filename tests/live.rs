@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use cinder_snapshots::snapshots::{
-    self, CreateOpts, ListOpts, ResetStatusOpts, SnapshotStatus, SortDir, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts, WaitErrorKind,
+    self, CreateOpts, ListOpts, ResetStatusOpts, Snapshot, SnapshotStatus, SortDir, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts,
     WaitOpts,
 };
-use cinder_snapshots::{Error, Microversion, MicroversionPolicy, Request, ServiceClient, ServiceClientBuilder};
+use cinder_snapshots::{Error, Microversion, MicroversionPolicy, Request, ServiceClient, ServiceClientBuilder, WaitErrorKind};
 use serde_json::{Value, json};
 
 const MV30: Microversion = Microversion::new(3, 0);
@@ -314,7 +314,7 @@ fn list_and_list_detail_with_each_filter_and_sort() {
             ListOpts { metadata: BTreeMap::from([("tag".into(), tag.clone())]), with_count: true, limit: Some(2), ..Default::default() };
         let pages: Vec<_> = snapshots::list_detail(client, &counted).unwrap().pages().map(|p| p.unwrap()).collect();
         assert!(pages.iter().all(|p| p.count == Some(3)), "{who}: count on every page");
-        assert_eq!(pages.iter().map(|p| p.snapshots.len()).sum::<usize>(), 3);
+        assert_eq!(pages.iter().map(|p| p.items.len()).sum::<usize>(), 3);
     }
     // name~ is allowed to admins by default.
     let scratch = Scratch::new(&c.admin);
@@ -368,7 +368,7 @@ fn pagination_sees_every_snapshot_once_in_order() {
             // n=25 skips the first snapshot with a marker: an exact multiple of the page size.
             let opts = if n == 25 { ListOpts { marker: Some(made[0].clone()), ..opts } } else { opts };
             let pages: Vec<_> = snapshots::list(client, &opts).unwrap().pages().map(|p| p.unwrap()).collect();
-            let ids: Vec<String> = pages.iter().flat_map(|p| p.snapshots.iter().map(|s| s.id.clone())).collect();
+            let ids: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|s| s.id.clone())).collect();
             let want: Vec<String> = made.iter().skip(26 - n).cloned().collect();
             assert_eq!(ids, want, "limit {limit}, {n} snapshots, sort {sort}: each once, in order");
             let full_pages = n.div_ceil(limit as usize);
@@ -459,11 +459,11 @@ fn listings_above_the_page_cap_are_complete() {
                 let (raw_ids, raw_sizes) = raw_listing(client, detail, &query);
                 let pager = if detail { snapshots::list_detail(client, &opts) } else { snapshots::list(client, &opts) };
                 let pages: Vec<_> = pager.unwrap().pages().map(|p| p.unwrap()).collect();
-                let ids: Vec<String> = pages.iter().flat_map(|p| p.snapshots.iter().map(|s| s.id.clone())).collect();
+                let ids: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|s| s.id.clone())).collect();
                 assert_eq!(ids, raw_ids, "{what}: the same as raw HTTP");
                 assert_eq!(ids, made, "{what}: each snapshot once, in order");
                 // The same requests: one per page, the raw listing's pages.
-                assert_eq!(pages.iter().map(|p| p.snapshots.len()).collect::<Vec<_>>(), raw_sizes, "{what}: pages");
+                assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), raw_sizes, "{what}: pages");
                 let page = limit.map_or(cap, |l| (l as usize).min(cap));
                 assert_eq!(pages.len(), n / page + 1, "{what}: requests");
             }
@@ -473,7 +473,7 @@ fn listings_above_the_page_cap_are_complete() {
     // with_count above the cap: the total on every page, and every page.
     let counted = ListOpts { volume_id: Some(v.clone()), with_count: true, limit: Some(above), ..Default::default() };
     let pages: Vec<_> = snapshots::list(&c.admin, &counted).unwrap().pages().map(|p| p.unwrap()).collect();
-    assert_eq!(pages.iter().map(|p| (p.snapshots.len(), p.count)).collect::<Vec<_>>(), [(cap, Some(n as u64)), (n - cap, Some(n as u64))]);
+    assert_eq!(pages.iter().map(|p| (p.items.len(), p.count)).collect::<Vec<_>>(), [(cap, Some(n as u64)), (n - cap, Some(n as u64))]);
 
     // After the first n - cap snapshots, exactly `cap` are left: above the cap, a full page,
     // then the empty page that ends an exact multiple.
@@ -484,7 +484,7 @@ fn listings_above_the_page_cap_are_complete() {
         limit: Some(above),
         ..Default::default()
     };
-    let pages: Vec<_> = snapshots::list(&c.admin, &after).unwrap().pages().map(|p| p.unwrap().snapshots.len()).collect();
+    let pages: Vec<_> = snapshots::list(&c.admin, &after).unwrap().pages().map(|p| p.unwrap().items.len()).collect();
     assert_eq!(pages, [cap, 0], "an exact multiple of the cap ends with the empty page");
 }
 
@@ -672,8 +672,8 @@ fn a_failed_snapshot_ends_the_wait() {
     let err = snapshots::wait_for_status(&c.admin, &s.id, SnapshotStatus::Available, &quick()).unwrap_err();
     failer.join().unwrap();
     let Error::Wait(w) = &err else { panic!("expected a wait error, got {err}") };
-    assert_eq!(w.kind, WaitErrorKind::Failed(SnapshotStatus::Error), "{err}");
-    assert_eq!(w.last.as_ref().map(|s| s.status.clone()), Some(SnapshotStatus::Error));
+    assert_eq!(w.kind, WaitErrorKind::Failed("error".into()), "{err}");
+    assert_eq!(w.last::<Snapshot>().map(|s| s.status.clone()), Some(SnapshotStatus::Error));
     assert!(start.elapsed() < Duration::from_secs(10), "ended at once, not at the timeout");
     // Cinder writes user messages only when its volume manager fails; a status set through
     // the API leaves none, so none is attached here.
@@ -685,7 +685,7 @@ fn a_failed_snapshot_ends_the_wait() {
         snapshots::wait_for_status(&c.admin, &s.id, SnapshotStatus::Available, &quick().timeout(Duration::from_millis(700))).unwrap_err();
     let Error::Wait(w) = &err else { panic!("{err}") };
     assert_eq!(w.kind, WaitErrorKind::TimedOut);
-    assert_eq!(w.last.as_ref().map(|s| s.status.clone()), Some(SnapshotStatus::Creating));
+    assert_eq!(w.last::<Snapshot>().map(|s| s.status.clone()), Some(SnapshotStatus::Creating));
     let flag = Arc::new(AtomicBool::new(false));
     let setter = flag.clone();
     let t = std::thread::spawn(move || {

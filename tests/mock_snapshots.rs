@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cinder_snapshots::snapshots::{
-    self, CreateOpts, ListOpts, ResetStatusOpts, SnapshotStatus, SortDir, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts, WaitErrorKind,
+    self, CreateOpts, ListOpts, ResetStatusOpts, Snapshot, SnapshotStatus, SortDir, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts,
     WaitOpts,
 };
-use cinder_snapshots::{Error, Microversion, RetryPolicy, ServiceClient};
+use cinder_snapshots::{Error, Microversion, RetryPolicy, ServiceClient, WaitErrorKind};
 use common::*;
 use mockito::{Matcher, Mock, Server};
 use serde_json::{Value, json};
@@ -162,7 +162,7 @@ fn with_count_gives_the_total_on_every_page_and_ends_at_it() {
         .create();
     let opts = ListOpts { with_count: true, limit: Some(2), ..Default::default() };
     let pages: Vec<_> = snapshots::list_detail(&admin(&server), &opts).unwrap().pages().map(|p| p.unwrap()).collect();
-    assert_eq!(pages.iter().map(|p| (p.snapshots.len(), p.count)).collect::<Vec<_>>(), vec![(2, Some(4)), (2, Some(4))]);
+    assert_eq!(pages.iter().map(|p| (p.items.len(), p.count)).collect::<Vec<_>>(), vec![(2, Some(4)), (2, Some(4))]);
     for m in [first, second, third] {
         m.assert();
     }
@@ -271,7 +271,7 @@ fn find_by_name_one_none_several() {
     copy["id"] = json!("0b0b0b0b-0000-4000-8000-000000000000");
     twice["snapshots"].as_array_mut().unwrap().push(copy);
     match run(twice.to_string(), "mv371-snap-alpha").unwrap_err() {
-        Error::MultipleMatches { name, ids } => {
+        Error::MultipleMatches { name, ids, .. } => {
             assert_eq!(name, "mv371-snap-alpha");
             assert_eq!(ids, [ALPHA, "0b0b0b0b-0000-4000-8000-000000000000"]);
         }
@@ -585,9 +585,9 @@ fn a_failure_status_ends_the_wait_with_cinders_message() {
         .create();
     let err = snapshots::wait_for_status(&admin(&server), MINIMAL, SnapshotStatus::Available, &fast()).unwrap_err();
     let Error::Wait(w) = &err else { panic!("{err:?}") };
-    assert_eq!(w.kind, WaitErrorKind::Failed(SnapshotStatus::Error));
+    assert_eq!(w.kind, WaitErrorKind::Failed("error".into()));
     assert_eq!(w.user_message.as_deref(), Some("create snapshot: Snapshot failed to create."));
-    assert_eq!(w.last.as_ref().unwrap().status, SnapshotStatus::Error);
+    assert_eq!(w.last::<Snapshot>().unwrap().status, SnapshotStatus::Error);
     assert!(err.to_string().contains("went to error while waiting for available") && err.to_string().contains("Snapshot failed to create"));
     msgs.assert();
 }
@@ -615,7 +615,7 @@ fn timeout_carries_the_last_state() {
     let took = start.elapsed();
     let Error::Wait(w) = &err else { panic!("{err:?}") };
     assert_eq!(w.kind, WaitErrorKind::TimedOut);
-    assert_eq!(w.last.as_ref().unwrap().status, SnapshotStatus::Creating);
+    assert_eq!(w.last::<Snapshot>().unwrap().status, SnapshotStatus::Creating);
     assert!(w.elapsed >= Duration::from_millis(120) && took < Duration::from_millis(1500), "{took:?}");
     assert!(err.to_string().contains("last status: creating"), "{err}");
 }
@@ -638,7 +638,7 @@ fn cancel_returns_at_once_with_the_current_state() {
     assert!(start.elapsed() < Duration::from_secs(1), "cancelled during a 5 s interval");
     let Error::Wait(w) = &err else { panic!("{err:?}") };
     assert_eq!(w.kind, WaitErrorKind::Cancelled);
-    assert_eq!(w.last.as_ref().unwrap().status, SnapshotStatus::Creating);
+    assert_eq!(w.last::<Snapshot>().unwrap().status, SnapshotStatus::Creating);
 }
 
 #[test]
@@ -653,7 +653,7 @@ fn a_404_while_waiting_for_a_status_is_vanished() {
     let err = snapshots::wait_for_status(&admin(&server), "aaebd564-12d4-4b04-b345-84a9284c76f5", SnapshotStatus::Available, &fast())
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Wait(w) if w.kind == WaitErrorKind::Vanished && w.last.as_ref().is_some_and(|s| s.status == SnapshotStatus::Deleting)),
+        matches!(&err, Error::Wait(w) if w.kind == WaitErrorKind::Vanished && w.last::<Snapshot>().is_some_and(|s| s.status == SnapshotStatus::Deleting)),
         "{err:?}"
     );
 }
@@ -715,7 +715,7 @@ fn wait_for_delete_outcomes() {
     );
     let _msgs = server.mock("GET", format!("/v3/{ADMIN_PROJECT}/messages").as_str()).with_body(r#"{"messages": []}"#).create();
     let err = snapshots::wait_for_delete(&admin(&server), id, &fast()).unwrap_err();
-    assert!(matches!(&err, Error::Wait(w) if w.kind == WaitErrorKind::Failed(SnapshotStatus::ErrorDeleting)), "{err:?}");
+    assert!(matches!(&err, Error::Wait(w) if w.kind == WaitErrorKind::Failed("error_deleting".into())), "{err:?}");
     // deleting, then available again: the delete was refused.
     let mut server = Server::new();
     let _m = show_sequence(

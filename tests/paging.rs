@@ -138,7 +138,7 @@ fn a_limit_above_the_page_cap_follows_every_next_link() {
     // 30: two full pages of the cap, then the empty page that ends it.
     let server = cinder(30, 15);
     let pages: Vec<usize> =
-        snapshots::list_detail(&server.client(), &limited(100)).unwrap().pages().map(|p| p.unwrap().snapshots.len()).collect();
+        snapshots::list_detail(&server.client(), &limited(100)).unwrap().pages().map(|p| p.unwrap().items.len()).collect();
     assert_eq!(pages, [15, 15, 0]);
     assert_eq!(
         server.targets(),
@@ -211,7 +211,7 @@ fn with_count_every_size_limit_and_cap_lists_everything_and_saves_the_empty_page
         let server = cinder(n, cap);
         let opts = ListOpts { limit, with_count: true, ..Default::default() };
         let pages: Vec<_> = snapshots::list(&server.client(), &opts).unwrap().pages().map(Result::unwrap).collect();
-        let got: Vec<String> = pages.iter().flat_map(|p| p.snapshots.iter().map(|s| s.id.clone())).collect();
+        let got: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|s| s.id.clone())).collect();
         assert_eq!(got, all(n), "cap {cap}, {n} snapshots, limit {limit:?}");
         assert!(pages.iter().all(|p| p.count == Some(n as u64)));
         let want = if n > 0 && n % page == 0 { n / page } else { n / page + 1 };
@@ -225,7 +225,7 @@ fn with_count_stops_when_the_count_is_reached() {
     let server = cinder(30, 15);
     let opts = ListOpts { with_count: true, limit: Some(100), ..Default::default() };
     let pages: Vec<_> = snapshots::list(&server.client(), &opts).unwrap().pages().map(|p| p.unwrap()).collect();
-    assert_eq!(pages.iter().map(|p| (p.snapshots.len(), p.count)).collect::<Vec<_>>(), [(15, Some(30)), (15, Some(30))]);
+    assert_eq!(pages.iter().map(|p| (p.items.len(), p.count)).collect::<Vec<_>>(), [(15, Some(30)), (15, Some(30))]);
     assert_eq!(
         server.targets(),
         ["/v3/p/snapshots?with_count=true&limit=100".to_owned(), format!("/v3/p/snapshots?with_count=true&limit=100&marker={}", id(14))]
@@ -275,7 +275,7 @@ fn a_cycling_marker_is_an_error_after_the_page() {
     let server = cycling(&[(None, 0, "a"), (Some("a"), 1, "b"), (Some("b"), 2, "a")]);
     let pages: Vec<_> = snapshots::list(&server.client(), &limited(1)).unwrap().pages().collect();
     assert_eq!(pages.len(), 4);
-    assert!(pages[..3].iter().all(|p| p.as_ref().is_ok_and(|p| p.snapshots.len() == 1)));
+    assert!(pages[..3].iter().all(|p| p.as_ref().is_ok_and(|p| p.items.len() == 1)));
     assert!(matches!(&pages[3], Err(Error::InvalidResponse { .. })), "{:?}", pages[3]);
     assert_eq!(server.targets().len(), 3);
 }

@@ -23,10 +23,10 @@ use url::Url;
 
 pub use builder::{PollPolicy, RetryPolicy, ServiceClientBuilder};
 pub use microversion::{Microversion, MicroversionPolicy};
-#[cfg(feature = "fuzzing")]
+pub(crate) use request::query_string;
+#[cfg(fuzzing)]
 pub(crate) use request::retry_after;
 pub use request::{Method, Request, Response};
-pub(crate) use request::{check_segment, query_string};
 
 use crate::auth::token::TokenBody;
 use crate::auth::{AuthOptions, Interface, Secret, TokenCache, select_endpoint};
@@ -247,7 +247,7 @@ impl ServiceClient {
     /// [`RetryPolicy`] says; POST requests are not.
     pub fn send(&self, request: Request) -> Result<Response> {
         for segment in &request.segments {
-            check_segment("path segment", segment)?;
+            crate::checks::segment("path segment", segment)?;
         }
         let mut session = self.session()?;
         let version = match request.microversion {

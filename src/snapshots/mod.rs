@@ -3,7 +3,7 @@
 //!
 //! Laid out like gophercloud's `openstack/blockstorage/v3/snapshots`: the calls and their
 //! options in `requests`, the types they return in `results`, the paths in `urls`, plus the
-//! lazy pager and the waits. Every call is a free function taking a
+//! generic pager and waits of the crate's core. Every call is a free function taking a
 //! [`ServiceClient`](crate::ServiceClient) and checks its input before sending anything.
 //!
 //! ```no_run
@@ -15,34 +15,32 @@
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
 
-mod pager;
 mod requests;
 mod results;
 mod urls;
 mod wait;
 
-pub use pager::{Pager, Pages};
 pub use requests::{
     CreateOpts, ListOpts, ListOptsBuilder, ResetStatusOpts, SortDir, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts, create, delete,
     delete_metadata_key, find_by_name, force_delete, get, get_metadata, get_metadata_key, list, list_detail, merge_metadata, reset_status,
     set_metadata_key, update, update_metadata, update_status,
 };
 pub use results::{Snapshot, SnapshotPage, SnapshotStatus};
-pub use wait::{ProgressFn, WaitError, WaitErrorKind, WaitOpts, wait_for_delete, wait_for_status};
+pub use wait::{ProgressFn, WaitOpts, wait_for_delete, wait_for_status};
 
-/// What the fuzz targets reach (feature `fuzzing`).
-#[cfg(feature = "fuzzing")]
+/// A lazy listing of snapshots (see [`paging::Pager`](crate::paging::Pager)).
+pub type Pager = crate::paging::Pager<Snapshot>;
+
+/// A listing of snapshots page by page.
+pub type Pages = crate::paging::Pages<Snapshot>;
+
+/// What the fuzz targets reach.
+#[cfg(fuzzing)]
 pub(crate) mod fuzz {
     pub(crate) use super::results::SnapshotBody;
 
     /// Parses a page, then the next link's query as the pager would.
     pub(crate) fn page(body: &[u8]) -> usize {
-        match serde_json::from_slice::<super::results::PageBody>(body) {
-            Ok(page) => {
-                page.snapshots.len()
-                    + page.snapshots_links.iter().filter_map(|l| super::pager::next_query(&l.href)).map(|q| q.len()).sum::<usize>()
-            }
-            Err(_) => 0,
-        }
+        crate::paging::fuzz_page::<super::Snapshot>(body)
     }
 }

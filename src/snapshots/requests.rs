@@ -2,10 +2,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::pager::Pager;
+use super::Pager;
 use super::results::{MetaBody, MetadataBody, Snapshot, SnapshotBody, SnapshotStatus};
 use super::urls;
-use crate::client::{Microversion, Request, ServiceClient, check_segment};
+use crate::checks;
+use crate::client::{Microversion, Request, ServiceClient};
 use crate::error::{Error, Result};
 
 /// Direction of a sort.
@@ -100,22 +101,13 @@ pub struct ListOpts {
     pub with_count: bool,
 }
 
-fn needs(what: &str, version: Microversion, have: Microversion) -> Result<()> {
-    if have < version {
-        return Err(Error::InvalidInput(format!(
-            "{what} needs microversion {version} or later; the client uses {have} (Cinder would ignore it or return an empty list)"
-        )));
-    }
-    Ok(())
-}
-
 impl ListOptsBuilder for ListOpts {
     fn to_query(&self, mv: Microversion) -> Result<Vec<(String, String)>> {
         let mut q: Vec<(String, String)> = Vec::new();
         let mut push = |k: &str, v: String| q.push((k.to_owned(), v));
         // Paging first and the marker last, as in the server's own links.
         if self.with_count {
-            needs("with_count", Microversion::new(3, 45), mv)?;
+            checks::needs("with_count", Microversion::new(3, 45), mv)?;
             push("with_count", "true".into());
         }
         if let Some(l) = self.limit {
@@ -140,19 +132,19 @@ impl ListOptsBuilder for ListOpts {
             push("volume_id", v.clone());
         }
         if !self.metadata.is_empty() {
-            needs("the metadata filter", Microversion::new(3, 22), mv)?;
+            checks::needs("the metadata filter", Microversion::new(3, 22), mv)?;
             push("metadata", serde_json::to_string(&self.metadata).map_err(|e| Error::InvalidInput(e.to_string()))?);
         }
         if let Some(c) = self.consumes_quota {
-            needs("the consumes_quota filter", Microversion::new(3, 65), mv)?;
+            checks::needs("the consumes_quota filter", Microversion::new(3, 65), mv)?;
             push("consumes_quota", c.to_string());
         }
         if let Some(n) = &self.name_like {
-            needs("the name~ filter", Microversion::new(3, 34), mv)?;
+            checks::needs("the name~ filter", Microversion::new(3, 34), mv)?;
             push("name~", n.clone());
         }
         if let Some(d) = &self.description_like {
-            needs("the description~ filter", Microversion::new(3, 34), mv)?;
+            checks::needs("the description~ filter", Microversion::new(3, 34), mv)?;
             push("description~", d.clone());
         }
         if self.sort.is_some() && (self.sort_key.is_some() || self.sort_dir.is_some()) {
@@ -176,7 +168,7 @@ impl ListOptsBuilder for ListOpts {
             push("sort_dir", dir.as_str().to_owned());
         }
         if let Some(m) = &self.marker {
-            check_segment("marker", m)?;
+            checks::segment("marker", m)?;
             push("marker", m.clone());
         }
         Ok(q)
@@ -188,7 +180,7 @@ fn check_sort_key(key: &str, mv: Microversion) -> Result<()> {
         return Err(Error::InvalidInput(format!("sort key {key:?} is not a snapshot column name")));
     }
     if key == "name" {
-        needs("sorting by name", Microversion::new(3, 30), mv)?;
+        checks::needs("sorting by name", Microversion::new(3, 30), mv)?;
     }
     Ok(())
 }
@@ -254,18 +246,18 @@ impl CreateOpts {
         let mut s = Map::new();
         s.insert("volume_id".into(), json!(self.volume_id));
         if let Some(name) = &self.name {
-            check_name("name", name)?;
+            checks::name("name", name)?;
             s.insert("name".into(), json!(name));
         }
         if let Some(d) = &self.description {
-            check_description(d)?;
+            checks::description(d)?;
             s.insert("description".into(), json!(d));
         }
         if self.force {
             s.insert("force".into(), json!(true));
         }
         if !self.metadata.is_empty() {
-            check_metadata(&self.metadata, true)?;
+            checks::metadata(&self.metadata, true)?;
             s.insert("metadata".into(), json!(self.metadata));
         }
         Ok(json!({ "snapshot": s }))
@@ -320,13 +312,13 @@ impl UpdateOpts {
         let mut s = Map::new();
         if let Some(name) = &self.name {
             if let Some(n) = name {
-                check_name("name", n)?;
+                checks::name("name", n)?;
             }
             s.insert("name".into(), json!(name));
         }
         if let Some(description) = &self.description {
             if let Some(d) = description {
-                check_description(d)?;
+                checks::description(d)?;
             }
             s.insert("description".into(), json!(description));
         }
@@ -358,7 +350,7 @@ impl UpdateMetadataOpts {
     }
 
     fn to_body(&self) -> Result<Value> {
-        check_metadata(&self.metadata, false)?;
+        checks::metadata(&self.metadata, false)?;
         Ok(json!({ "metadata": self.metadata }))
     }
 }
@@ -386,65 +378,6 @@ pub struct UpdateStatusOpts {
     pub progress: Option<String>,
 }
 
-const MAX_TEXT: usize = 255;
-
-fn check_name(field: &str, value: &str) -> Result<()> {
-    let n = value.chars().count();
-    if n > MAX_TEXT {
-        return Err(Error::InvalidInput(format!("{field} has {n} characters; at most {MAX_TEXT} are allowed")));
-    }
-    Ok(())
-}
-
-/// Characters Cinder's "printable" pattern refuses: control and format characters, line
-/// and paragraph separators, private use.
-fn unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E000}'..='\u{F8FF}')
-}
-
-fn check_description(value: &str) -> Result<()> {
-    check_name("description", value)?;
-    if let Some(c) = value.chars().find(|c| unprintable(*c)) {
-        return Err(Error::InvalidInput(format!("description contains the unprintable character {c:?}")));
-    }
-    Ok(())
-}
-
-/// Cinder's key rule: `^[a-zA-Z0-9-_:. ]{1,255}$`, plus `/` on snapshot create.
-fn check_metadata_key(key: &str, allow_slash: bool) -> Result<()> {
-    let n = key.chars().count();
-    if n == 0 || n > MAX_TEXT {
-        return Err(Error::InvalidInput(format!("metadata key {key:?} must have 1 to {MAX_TEXT} characters")));
-    }
-    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.' | ' ') || (allow_slash && c == '/');
-    if let Some(c) = key.chars().find(|c| !ok(*c)) {
-        let allowed = if allow_slash { "ASCII letters, digits and -_:. /" } else { "ASCII letters, digits and -_:. " };
-        return Err(Error::InvalidInput(format!("metadata key {key:?} contains {c:?}; only {allowed} are allowed")));
-    }
-    Ok(())
-}
-
-fn check_metadata(metadata: &BTreeMap<String, String>, allow_slash: bool) -> Result<()> {
-    for (k, v) in metadata {
-        check_metadata_key(k, allow_slash)?;
-        let n = v.chars().count();
-        if n > MAX_TEXT {
-            return Err(Error::InvalidInput(format!("the value of metadata key {k:?} has {n} characters; at most {MAX_TEXT} are allowed")));
-        }
-    }
-    Ok(())
-}
-
-fn check_id(id: &str) -> Result<()> {
-    check_segment("snapshot id", id)
-}
-
-fn check_key_segment(key: &str) -> Result<()> {
-    check_metadata_key(key, false)?;
-    check_segment("metadata key", key)
-}
-
 fn check_progress(progress: &str) -> Result<()> {
     let ok = progress
         .strip_suffix('%')
@@ -469,7 +402,7 @@ fn check_progress(progress: &str) -> Result<()> {
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn list(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized)) -> Result<Pager> {
-    Pager::new(client, urls::list(), opts.to_query(client.microversion()?)?)
+    Ok(Pager::new(client, urls::list(), opts.to_query(client.microversion()?)?))
 }
 
 /// Lists snapshots with every field (detail view), one page at a time.
@@ -482,7 +415,7 @@ pub fn list(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized)) -> R
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn list_detail(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized)) -> Result<Pager> {
-    Pager::new(client, urls::list_detail(), opts.to_query(client.microversion()?)?)
+    Ok(Pager::new(client, urls::list_detail(), opts.to_query(client.microversion()?)?))
 }
 
 /// Shows one snapshot.
@@ -494,7 +427,7 @@ pub fn list_detail(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn get(client: &ServiceClient, id: &str) -> Result<Snapshot> {
-    check_id(id)?;
+    checks::id("snapshot", id)?;
     Ok(client.send(Request::get(urls::snapshot(id)))?.json::<SnapshotBody>("snapshot")?.snapshot)
 }
 
@@ -520,7 +453,7 @@ pub fn create(client: &ServiceClient, opts: &CreateOpts) -> Result<Snapshot> {
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn update(client: &ServiceClient, id: &str, opts: &UpdateOpts) -> Result<Snapshot> {
-    check_id(id)?;
+    checks::id("snapshot", id)?;
     let body = opts.to_body()?;
     Ok(client.send(Request::put(urls::snapshot(id)).json(body))?.json::<SnapshotBody>("snapshot")?.snapshot)
 }
@@ -534,13 +467,13 @@ pub fn update(client: &ServiceClient, id: &str, opts: &UpdateOpts) -> Result<Sna
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn delete(client: &ServiceClient, id: &str) -> Result<()> {
-    check_id(id)?;
+    checks::id("snapshot", id)?;
     client.send(Request::delete(urls::snapshot(id)))?;
     Ok(())
 }
 
 fn action(client: &ServiceClient, id: &str, body: Value) -> Result<()> {
-    check_id(id)?;
+    checks::id("snapshot", id)?;
     client.send(Request::post(urls::action(id)).json(body))?;
     Ok(())
 }
@@ -599,7 +532,7 @@ pub fn update_status(client: &ServiceClient, id: &str, opts: &UpdateStatusOpts) 
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn get_metadata(client: &ServiceClient, id: &str) -> Result<BTreeMap<String, String>> {
-    check_id(id)?;
+    checks::id("snapshot", id)?;
     Ok(client.send(Request::get(urls::metadata(id)))?.json::<MetadataBody>("metadata")?.metadata)
 }
 
@@ -615,7 +548,7 @@ pub fn get_metadata(client: &ServiceClient, id: &str) -> Result<BTreeMap<String,
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn update_metadata(client: &ServiceClient, id: &str, opts: &UpdateMetadataOpts) -> Result<BTreeMap<String, String>> {
-    check_id(id)?;
+    checks::id("snapshot", id)?;
     let body = opts.to_body()?;
     Ok(client.send(Request::put(urls::metadata(id)).json(body))?.json::<MetadataBody>("metadata")?.metadata)
 }
@@ -630,7 +563,7 @@ pub fn update_metadata(client: &ServiceClient, id: &str, opts: &UpdateMetadataOp
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn merge_metadata(client: &ServiceClient, id: &str, opts: &UpdateMetadataOpts) -> Result<BTreeMap<String, String>> {
-    check_id(id)?;
+    checks::id("snapshot", id)?;
     let body = opts.to_body()?;
     Ok(client.send(Request::post(urls::metadata(id)).json(body))?.json::<MetadataBody>("metadata")?.metadata)
 }
@@ -650,8 +583,8 @@ fn single_value(meta: BTreeMap<String, String>, key: &str, response: &crate::cli
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn get_metadata_key(client: &ServiceClient, id: &str, key: &str) -> Result<String> {
-    check_id(id)?;
-    check_key_segment(key)?;
+    checks::id("snapshot", id)?;
+    checks::metadata_key_segment(key)?;
     let response = client.send(Request::get(urls::metadata_key(id, key)))?;
     single_value(response.json::<MetaBody>("metadata item")?.meta, key, &response)
 }
@@ -664,9 +597,9 @@ pub fn get_metadata_key(client: &ServiceClient, id: &str, key: &str) -> Result<S
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn set_metadata_key(client: &ServiceClient, id: &str, key: &str, value: &str) -> Result<String> {
-    check_id(id)?;
-    check_key_segment(key)?;
-    check_metadata(&BTreeMap::from([(key.to_owned(), value.to_owned())]), false)?;
+    checks::id("snapshot", id)?;
+    checks::metadata_key_segment(key)?;
+    checks::metadata(&BTreeMap::from([(key.to_owned(), value.to_owned())]), false)?;
     let response = client.send(Request::put(urls::metadata_key(id, key)).json(json!({ "meta": { key: value } })))?;
     single_value(response.json::<MetaBody>("metadata item")?.meta, key, &response)
 }
@@ -679,8 +612,8 @@ pub fn set_metadata_key(client: &ServiceClient, id: &str, key: &str, value: &str
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn delete_metadata_key(client: &ServiceClient, id: &str, key: &str) -> Result<()> {
-    check_id(id)?;
-    check_key_segment(key)?;
+    checks::id("snapshot", id)?;
+    checks::metadata_key_segment(key)?;
     client.send(Request::delete(urls::metadata_key(id, key)))?;
     Ok(())
 }
@@ -698,13 +631,7 @@ pub fn find_by_name(client: &ServiceClient, name: &str) -> Result<Snapshot> {
         return Err(Error::InvalidInput("the name to find is empty".into()));
     }
     let opts = ListOpts { name: Some(name.to_owned()), ..Default::default() };
-    let mut found: Vec<Snapshot> =
-        list_detail(client, &opts)?.filter(|s| s.as_ref().map_or(true, |s| s.name.as_deref() == Some(name))).collect::<Result<_>>()?;
-    match found.len() {
-        0 => Err(Error::NoMatch(format!("no snapshot is named {name:?}"))),
-        1 => Ok(found.remove(0)),
-        _ => Err(Error::MultipleMatches { name: name.to_owned(), ids: found.into_iter().map(|s| s.id).collect() }),
-    }
+    crate::paging::find_by_name(list_detail(client, &opts)?, name)
 }
 
 #[cfg(test)]
@@ -790,8 +717,8 @@ mod tests {
     #[test]
     fn metadata_calls_refuse_slash_keys() {
         assert!(UpdateMetadataOpts::new().set("a/b", "x").to_body().is_err());
-        assert!(check_key_segment("..").is_err());
-        assert!(check_key_segment("a b").is_ok());
+        assert!(checks::metadata_key_segment("..").is_err());
+        assert!(checks::metadata_key_segment("a b").is_ok());
     }
 
     #[test]

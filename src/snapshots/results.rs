@@ -4,6 +4,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
+use crate::paging::Page;
+use crate::resource::{Resource, Stateful, private};
 use crate::timestamp;
 
 /// A snapshot's status.
@@ -175,36 +177,53 @@ fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Str
     Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
 }
 
-/// One page of a listing.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SnapshotPage {
-    /// The snapshots on this page.
-    pub snapshots: Vec<Snapshot>,
-    /// The total number of matching snapshots, when the listing asked `with_count`.
-    pub count: Option<u64>,
+/// One page of a snapshot listing.
+pub type SnapshotPage = Page<Snapshot>;
+
+impl Resource for Snapshot {
+    const KIND: &'static str = "snapshot";
+    const COLLECTION: &'static str = "snapshots";
+    const LINKS: &'static str = "snapshots_links";
+    const ITEM: &'static str = "snapshot";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
 }
+
+impl Stateful for Snapshot {
+    type Status = SnapshotStatus;
+
+    fn status(&self) -> &SnapshotStatus {
+        &self.status
+    }
+
+    fn failed() -> Vec<SnapshotStatus> {
+        vec![SnapshotStatus::Error]
+    }
+
+    fn failed_delete() -> Vec<SnapshotStatus> {
+        vec![SnapshotStatus::ErrorDeleting]
+    }
+
+    fn is_deleted(status: &SnapshotStatus) -> bool {
+        *status == SnapshotStatus::Deleted
+    }
+
+    fn is_delete_refused(status: &SnapshotStatus) -> bool {
+        *status == SnapshotStatus::Available
+    }
+}
+
+impl private::Sealed for Snapshot {}
 
 #[derive(Deserialize)]
 pub(crate) struct SnapshotBody {
     pub snapshot: Snapshot,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct PageBody {
-    pub snapshots: Vec<Snapshot>,
-    #[serde(default)]
-    pub snapshots_links: Vec<Link>,
-    #[serde(default)]
-    pub count: Option<u64>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct Link {
-    #[serde(default)]
-    pub rel: String,
-    #[serde(default)]
-    pub href: String,
 }
 
 #[derive(Deserialize)]

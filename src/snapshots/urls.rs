@@ -23,7 +23,3 @@ pub(crate) fn metadata(id: &str) -> Vec<String> {
 pub(crate) fn metadata_key(id: &str, key: &str) -> Vec<String> {
     vec!["snapshots".into(), id.into(), "metadata".into(), key.into()]
 }
-
-pub(crate) fn messages() -> Vec<String> {
-    vec!["messages".into()]
-}

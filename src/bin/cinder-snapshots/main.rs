@@ -27,7 +27,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use args::{Action, Globals, Usage};
-use cinder_snapshots::snapshots::WaitErrorKind;
+use cinder_snapshots::WaitErrorKind;
 use cinder_snapshots::{Error, ServiceClient, ServiceClientBuilder, TokenCache};
 
 /// Why the tool stops without success.

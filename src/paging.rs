@@ -1,0 +1,333 @@
+//! Marker pagination for any Cinder collection: a lazy [`Pager`] that fetches one page at a
+//! time and follows the server's next links, complete to the last page or an error.
+//!
+//! ```no_run
+//! use cinder_snapshots::{ServiceClient, snapshots::{self, ListOpts}};
+//! let client = ServiceClient::from_env()?;
+//! // Item by item, one page fetched whenever the previous one is used up:
+//! for snap in snapshots::list_detail(&client, &ListOpts::new())? {
+//!     println!("{}", snap?.id);
+//! }
+//! // Page by page, with the total when it was asked for (3.45+):
+//! for page in snapshots::list_detail(&client, &ListOpts::new().limit(100).with_count(true))?.pages() {
+//!     let page = page?;
+//!     println!("{} on this page of {:?}", page.items.len(), page.count);
+//! }
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
+
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use crate::client::{Request, Response, ServiceClient};
+use crate::error::{Error, Result};
+use crate::resource::Resource;
+
+/// A lazy listing: fetches one page at a time, as it is consumed.
+///
+/// Iterate it for items (`Item = Result<T>`), call [`pages`](Self::pages) for whole pages
+/// (with the `count` of a `with_count` listing), or [`all`](Self::all) to collect
+/// everything. After an error the iteration ends.
+///
+/// The next page is asked for with the query of the server's `next` link, sent to the
+/// client's own endpoint: a link to another host, scheme, port or path is never followed,
+/// so the token never goes anywhere else. `offset` is dropped after the first page (Cinder
+/// copies it into every link, which would skip items).
+///
+/// A next link is followed whenever there is one, also after a page shorter than the
+/// requested `limit`: Cinder caps every page at its `osapi_max_limit` (1000 by default)
+/// whatever the limit asked, and links to the rest. The listing stops when a page has no
+/// next link, when a page is empty, or, in a `with_count` listing, when as many items as
+/// the page's `count` have come. Cinder links a page only when it is full, so a listing
+/// whose size is an exact multiple of the page size ends with one request for an empty page
+/// (saved by `with_count`).
+///
+/// A next link whose marker was already sent in this listing (the caller's own marker
+/// included) is an error, reported after the items of the page that carried it, never a
+/// loop: this catches a server repeating a marker or cycling through several. The pager
+/// keeps one marker per page for this, not the items.
+pub struct Pager<T> {
+    client: ServiceClient,
+    segments: Vec<String>,
+    next: Option<Vec<(String, String)>>,
+    /// Every marker sent or to be sent in this listing: one per page.
+    markers: HashSet<String>,
+    /// How many items the pages have held so far (for `with_count`).
+    received: u64,
+    buffer: std::vec::IntoIter<T>,
+    /// An error found in a page's next link, reported after that page's items.
+    failed: Option<Error>,
+}
+
+impl<T> fmt::Debug for Pager<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pager")
+            .field("segments", &self.segments)
+            .field("next", &self.next)
+            .field("pages", &self.markers.len())
+            .field("received", &self.received)
+            .field("buffered", &self.buffer.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// The items on this page.
+    pub items: Vec<T>,
+    /// The total number of matching items, when the listing asked `with_count`.
+    pub count: Option<u64>,
+}
+
+impl<T: Resource> Pager<T> {
+    /// A listing of the collection at `segments` (below the endpoint) with `query` for its
+    /// first page.
+    pub(crate) fn new(client: &ServiceClient, segments: Vec<String>, query: Vec<(String, String)>) -> Pager<T> {
+        let markers = marker_of(&query).map(str::to_owned).into_iter().collect();
+        Pager { client: client.clone(), segments, next: Some(query), markers, received: 0, buffer: Vec::new().into_iter(), failed: None }
+    }
+
+    /// The listing page by page.
+    pub fn pages(self) -> Pages<T> {
+        Pages(self)
+    }
+
+    /// Every remaining item, in the server's order.
+    pub fn all(self) -> Result<Vec<T>> {
+        self.collect()
+    }
+
+    fn next_page(&mut self) -> Option<Result<Page<T>>> {
+        if let Some(e) = self.failed.take() {
+            return Some(Err(e));
+        }
+        let query = self.next.take()?;
+        let response = match self.client.send(Request::get(self.segments.clone()).query(query)) {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        let body = match decode_page::<T>(&response) {
+            Ok(b) => b,
+            Err(e) => return Some(Err(e)),
+        };
+        self.received = self.received.saturating_add(u64::try_from(body.items.len()).unwrap_or(u64::MAX));
+        let counted = body.count.is_some_and(|total| self.received >= total);
+        if let Some(href) = body.next.as_deref().filter(|_| !body.items.is_empty() && !counted) {
+            // This page is good; a bad link fails the listing on the next call.
+            match next_query(href) {
+                Some(q) => match marker_of(&q).map(str::to_owned) {
+                    Some(m) if self.markers.contains(&m) => {
+                        let message =
+                            format!("the next link repeats the marker {m:?}, already sent in this listing; stopping instead of looping");
+                        self.failed = Some(invalid(&response, message));
+                    }
+                    Some(m) => {
+                        self.markers.insert(m);
+                        self.next = Some(q);
+                    }
+                    None => self.failed = Some(invalid(&response, format!("the next link {href:?} has no marker"))),
+                },
+                None => self.failed = Some(invalid(&response, format!("the next link {href:?} is not a URL"))),
+            }
+        }
+        Some(Ok(Page { items: body.items, count: body.count }))
+    }
+}
+
+/// Reads a page: one UTF-8 check of the whole body (cheaper than serde_json's check of
+/// every string), then the items without an intermediate value.
+fn decode_page<T: Resource>(response: &Response) -> Result<PageBody<T>> {
+    let what = T::COLLECTION;
+    let text = std::str::from_utf8(&response.body).map_err(|e| response.decode_error(what, format!("the body is not UTF-8: {e}")))?;
+    let mut d = serde_json::Deserializer::from_str(text);
+    PageSeed(PhantomData)
+        .deserialize(&mut d)
+        .and_then(|body| d.end().map(|()| body))
+        .map_err(|e| response.decode_error(what, e.to_string()))
+}
+
+fn invalid(response: &Response, message: String) -> Error {
+    Error::InvalidResponse { method: "GET".into(), url: response.url.clone(), message }
+}
+
+fn marker_of(query: &[(String, String)]) -> Option<&str> {
+    query.iter().rev().find(|(k, _)| k == "marker").map(|(_, v)| v.as_str())
+}
+
+/// The query of a next link, without `offset`. Relative links are accepted too.
+pub(crate) fn next_query(href: &str) -> Option<Vec<(String, String)>> {
+    let base = url::Url::parse("http://placeholder.invalid/").ok()?;
+    let url = base.join(href).ok()?;
+    Some(url.query_pairs().filter(|(k, _)| k != "offset").map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+}
+
+impl<T: Resource> Iterator for Pager<T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.buffer.next() {
+                return Some(Ok(item));
+            }
+            match self.next_page()? {
+                Ok(page) => self.buffer = page.items.into_iter(),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// A listing page by page; made by [`Pager::pages`].
+#[derive(Debug)]
+pub struct Pages<T>(Pager<T>);
+
+impl<T: Resource> Iterator for Pages<T> {
+    type Item = Result<Page<T>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next_page()
+    }
+}
+
+/// The one item of a listing (filtered by name on the server) whose name is exactly
+/// `name`: Cinder's names are not unique, and its name filter may match more loosely. None
+/// is [`Error::NoMatch`]; several are [`Error::MultipleMatches`] with their ids.
+pub(crate) fn find_by_name<T: Resource>(listing: Pager<T>, name: &str) -> Result<T> {
+    let mut found = Vec::new();
+    for item in listing {
+        let item = item?;
+        if item.name() == Some(name) {
+            found.push(item);
+        }
+    }
+    match found.len() {
+        0 => Err(Error::NoMatch(format!("no {} is named {name:?}", T::KIND))),
+        1 => Ok(found.remove(0)),
+        _ => {
+            Err(Error::MultipleMatches { resource: T::KIND, name: name.to_owned(), ids: found.iter().map(|i| i.id().to_owned()).collect() })
+        }
+    }
+}
+
+/// A page as Cinder sends it: `{"snapshots": [...], "snapshots_links": [...], "count": N}`,
+/// the keys named by the resource.
+pub(crate) struct PageBody<T> {
+    pub(crate) items: Vec<T>,
+    /// The `href` of the `next` link, if any.
+    pub(crate) next: Option<String>,
+    pub(crate) count: Option<u64>,
+}
+
+pub(crate) struct PageSeed<T>(pub(crate) PhantomData<T>);
+
+impl<'de, T: Resource> DeserializeSeed<'de> for PageSeed<T> {
+    type Value = PageBody<T>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<PageBody<T>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Resource> Visitor<'de> for PageSeed<T> {
+    type Value = PageBody<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a page of {}", T::COLLECTION)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<PageBody<T>, A::Error> {
+        let (mut items, mut next, mut count) = (None, None, None);
+        while let Some(key) = map.next_key_seed(KeySeed::<T>(PhantomData))? {
+            match key {
+                Key::Items => items = Some(map.next_value::<Vec<T>>()?),
+                Key::Links => {
+                    let links: Vec<Link> = map.next_value()?;
+                    next = links.into_iter().find(|l| l.rel == "next").map(|l| l.href);
+                }
+                Key::Count => count = map.next_value::<Option<u64>>()?,
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let items = items.ok_or_else(|| de::Error::missing_field(T::COLLECTION))?;
+        Ok(PageBody { items, next, count })
+    }
+}
+
+enum Key {
+    Items,
+    Links,
+    Count,
+    Other,
+}
+
+struct KeySeed<T>(PhantomData<T>);
+
+impl<'de, T: Resource> DeserializeSeed<'de> for KeySeed<T> {
+    type Value = Key;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<T: Resource> Visitor<'_> for KeySeed<T> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Key, E> {
+        Ok(if v == T::COLLECTION {
+            Key::Items
+        } else if v == T::LINKS {
+            Key::Links
+        } else if v == "count" {
+            Key::Count
+        } else {
+            Key::Other
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct Link {
+    #[serde(default)]
+    rel: String,
+    #[serde(default)]
+    href: String,
+}
+
+/// What the fuzz targets reach: parses a page of `T`, then the next link's query as the
+/// pager would.
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_page<T: Resource>(body: &[u8]) -> usize {
+    let mut d = serde_json::Deserializer::from_slice(body);
+    match PageSeed::<T>(PhantomData).deserialize(&mut d) {
+        Ok(page) => page.items.len() + page.next.as_deref().and_then(next_query).map_or(0, |q| q.len()),
+        Err(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_query_keeps_everything_but_offset() {
+        let q = next_query("http://other:1/v3/p/snapshots/detail?limit=1&offset=1&sort=name%3Aasc&marker=abc").unwrap();
+        assert_eq!(
+            q,
+            vec![("limit".to_owned(), "1".to_owned()), ("sort".to_owned(), "name:asc".to_owned()), ("marker".to_owned(), "abc".to_owned())]
+        );
+        assert_eq!(next_query("/snapshots?marker=x").unwrap(), vec![("marker".to_owned(), "x".to_owned())]);
+    }
+}
