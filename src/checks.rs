@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::client::Microversion;
 use crate::error::{Error, Result};
 
 /// The longest name, description, metadata key or value Cinder accepts, in characters.
@@ -89,17 +88,6 @@ pub(crate) fn metadata(metadata: &BTreeMap<String, String>, allow_slash: bool) -
 pub(crate) fn metadata_key_segment(key: &str) -> Result<()> {
     metadata_key(key, false)?;
     segment("metadata key", key)
-}
-
-/// Refuses a parameter the client's microversion does not have: Cinder would ignore it
-/// or answer an empty list.
-pub(crate) fn needs(what: &str, version: Microversion, have: Microversion) -> Result<()> {
-    if have < version {
-        return Err(Error::InvalidInput(format!(
-            "{what} needs microversion {version} or later; the client uses {have} (Cinder would ignore it or return an empty list)"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

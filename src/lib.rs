@@ -298,6 +298,7 @@
 pub mod auth;
 mod checks;
 pub mod client;
+mod config;
 pub mod error;
 pub mod paging;
 pub mod resource;

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{Inner, Microversion, MicroversionPolicy, ServiceClient, Session, parse_endpoint};
+use super::session::Session;
+use super::{Inner, Microversion, MicroversionPolicy, ServiceClient, parse_endpoint};
 use crate::auth::{AuthOptions, Interface, Scope, Secret, TokenCache};
 use crate::error::{Error, Result};
 

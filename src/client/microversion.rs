@@ -3,6 +3,13 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use std::sync::PoisonError;
+
+use url::Url;
+
+use super::session::Session;
+use super::transport::api_error;
+use super::{Method, ServiceClient};
 use crate::error::{Error, Result};
 
 /// A Cinder API microversion, such as `3.71`.
@@ -22,6 +29,17 @@ pub struct Microversion {
 }
 
 impl Microversion {
+    /// Refuses a parameter that needs `needed` when this is the version in use: Cinder
+    /// would ignore it or answer an empty list.
+    pub(crate) fn require(self, needed: Microversion, what: &str) -> Result<()> {
+        if self < needed {
+            return Err(Error::InvalidInput(format!(
+                "{what} needs microversion {needed} or later; the client uses {self} (Cinder would ignore it or return an empty list)"
+            )));
+        }
+        Ok(())
+    }
+
     /// The base version, what the server assumes without a header.
     pub const BASE: Microversion = Microversion::new(3, 0);
     /// The highest version this crate knows (Cinder 2024.1 and later).
@@ -93,6 +111,61 @@ pub(crate) fn max_from_versions(body: &[u8]) -> std::result::Result<Microversion
     v3.version.parse().map_err(|e: Error| e.to_string())
 }
 
+/// Microversion discovery: an unauthenticated GET of the service root, once per client.
+impl ServiceClient {
+    /// The microversion to send: pinned, or negotiated once and shared by clones.
+    pub(super) fn negotiated(&self, session: &Session) -> Result<Microversion> {
+        if let MicroversionPolicy::Pinned(v) = self.inner.policy {
+            return Ok(v);
+        }
+        if let Some(v) = self.inner.microversion.get() {
+            return Ok(*v);
+        }
+        let _flight = self.inner.flight.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(v) = self.inner.microversion.get() {
+            return Ok(*v);
+        }
+        let root = service_root(&session.endpoint);
+        let mut attempts = 0;
+        let raw = self.with_retries(true, &mut attempts, || {
+            let req = ureq::http::Request::builder().method("GET").uri(root.as_str());
+            self.run(req, None, Method::Get, &root)
+        })?;
+        // The unversioned root answers 300 Multiple Choices; any other error status is the
+        // server's answer, kept whole (a 503 is transient, as for any request).
+        if !(200..=300).contains(&raw.status) {
+            let mut api = api_error(raw, Method::Get, root.as_str());
+            api.attempts = attempts;
+            return Err(Error::Api(Box::new(api)));
+        }
+        let server_max = max_from_versions(&raw.body).map_err(|message| Error::Decode {
+            what: "version document",
+            method: "GET".into(),
+            url: root.to_string(),
+            status: raw.status,
+            message,
+            excerpt: crate::error::excerpt(&raw.body),
+        })?;
+        let version = server_max.min(Microversion::LATEST_KNOWN);
+        let _ = self.inner.microversion.set(version);
+        Ok(version)
+    }
+}
+
+/// The unversioned root of a block-storage endpoint: everything before its `/v3` segment
+/// (`https://c/volume/v3/P` gives `https://c/volume/`).
+fn service_root(endpoint: &Url) -> Url {
+    let mut root = endpoint.clone();
+    let path = endpoint.path();
+    let prefix = match path.split('/').position(|seg| seg.starts_with("v3")) {
+        Some(i) => path.split('/').take(i).collect::<Vec<_>>().join("/"),
+        None => path.trim_end_matches('/').to_owned(),
+    };
+    root.set_path(&format!("{prefix}/"));
+    root.set_query(None);
+    root
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +186,17 @@ mod tests {
         assert_eq!(max_from_versions(br#"{"versions": [{"id": "v3.0", "version": ""}]}"#).unwrap(), Microversion::BASE);
         assert!(max_from_versions(br#"{"versions": [{"id": "v2.0", "version": ""}]}"#).is_err());
         assert!(max_from_versions(b"<html>").is_err());
+    }
+
+    #[test]
+    fn service_root_strips_the_versioned_part() {
+        for (endpoint, root) in [
+            ("http://127.0.0.1:8776/v3/27b1", "http://127.0.0.1:8776/"),
+            ("http://127.0.0.1:8776/v3", "http://127.0.0.1:8776/"),
+            ("https://c/volume/v3/p/", "https://c/volume/"),
+            ("https://c/volume", "https://c/volume/"),
+        ] {
+            assert_eq!(service_root(&Url::parse(endpoint).unwrap()).as_str(), root);
+        }
     }
 }

@@ -107,7 +107,7 @@ impl ListOptsBuilder for ListOpts {
         let mut push = |k: &str, v: String| q.push((k.to_owned(), v));
         // Paging first and the marker last, as in the server's own links.
         if self.with_count {
-            checks::needs("with_count", Microversion::new(3, 45), mv)?;
+            mv.require(Microversion::new(3, 45), "with_count")?;
             push("with_count", "true".into());
         }
         if let Some(l) = self.limit {
@@ -132,19 +132,19 @@ impl ListOptsBuilder for ListOpts {
             push("volume_id", v.clone());
         }
         if !self.metadata.is_empty() {
-            checks::needs("the metadata filter", Microversion::new(3, 22), mv)?;
+            mv.require(Microversion::new(3, 22), "the metadata filter")?;
             push("metadata", serde_json::to_string(&self.metadata).map_err(|e| Error::InvalidInput(e.to_string()))?);
         }
         if let Some(c) = self.consumes_quota {
-            checks::needs("the consumes_quota filter", Microversion::new(3, 65), mv)?;
+            mv.require(Microversion::new(3, 65), "the consumes_quota filter")?;
             push("consumes_quota", c.to_string());
         }
         if let Some(n) = &self.name_like {
-            checks::needs("the name~ filter", Microversion::new(3, 34), mv)?;
+            mv.require(Microversion::new(3, 34), "the name~ filter")?;
             push("name~", n.clone());
         }
         if let Some(d) = &self.description_like {
-            checks::needs("the description~ filter", Microversion::new(3, 34), mv)?;
+            mv.require(Microversion::new(3, 34), "the description~ filter")?;
             push("description~", d.clone());
         }
         if self.sort.is_some() && (self.sort_key.is_some() || self.sort_dir.is_some()) {
@@ -180,7 +180,7 @@ fn check_sort_key(key: &str, mv: Microversion) -> Result<()> {
         return Err(Error::InvalidInput(format!("sort key {key:?} is not a snapshot column name")));
     }
     if key == "name" {
-        checks::needs("sorting by name", Microversion::new(3, 30), mv)?;
+        mv.require(Microversion::new(3, 30), "sorting by name")?;
     }
     Ok(())
 }

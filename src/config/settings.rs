@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Microversion, MicroversionPolicy, ServiceClientBuilder};
 use crate::auth::{AuthMethod, AuthOptions, Domain, Interface, Scope, User};
+use crate::client::{Microversion, MicroversionPolicy, ServiceClient, ServiceClientBuilder};
 use crate::error::{Error, Result};
 
 /// The keys that live under `auth:` in clouds.yaml.
@@ -157,27 +157,27 @@ impl Settings {
     /// The builder these settings describe.
     pub(crate) fn builder(&self) -> Result<ServiceClientBuilder> {
         let auth = self.auth_options()?;
-        let mut builder = ServiceClientBuilder::new(Some(auth));
+        let mut builder = ServiceClient::builder(auth);
         if let Some(region) = self.service("region_name").map(|(_, v)| v).or(self.get("region_name")) {
-            builder.region = Some(region.to_owned());
+            builder = builder.region(region);
         }
         if let Some((key, value)) = self.service("interface").or(self.service("endpoint_type")) {
-            builder.interface = self.interface(&key, value)?;
+            builder = builder.interface(self.interface(&key, value)?);
         } else if let Some((key, value)) = self.either("interface", "endpoint_type")? {
-            builder.interface = self.interface(key, value)?;
+            builder = builder.interface(self.interface(key, value)?);
         }
         if let Some((_, url)) = self.service("endpoint_override") {
-            builder.endpoint_override = Some(url.to_owned());
+            builder = builder.endpoint_override(url);
         }
         if let Some(path) = self.get("cacert") {
-            builder.ca_bundle = Some(path.into());
+            builder = builder.ca_bundle(path);
         }
         // `insecure` wins over `verify`, as in openstacksdk.
         if let Some(verify) = self.bool("verify")? {
-            builder.insecure = !verify;
+            builder = builder.insecure(!verify);
         }
         if let Some(insecure) = self.bool("insecure")? {
-            builder.insecure = insecure;
+            builder = builder.insecure(insecure);
         }
         if let Some(secs) = self.get("api_timeout") {
             let secs: f64 = secs
@@ -196,14 +196,14 @@ impl Settings {
             builder = builder.timeout(timeout);
         }
         if let Some((key, version)) = self.service("api_version") {
-            builder.policy = match version {
+            builder = builder.microversion(match version {
                 "3" => MicroversionPolicy::Negotiate,
                 v if v.starts_with("3.") => MicroversionPolicy::Pinned(self.microversion(&key, v)?),
                 _ => return Err(self.invalid(&key, "is not a v3 version: only the v3 API (3 or 3.N) exists")),
-            };
+            });
         }
         if let Some((key, version)) = self.service("default_microversion") {
-            builder.policy = MicroversionPolicy::Pinned(self.microversion(&key, version)?);
+            builder = builder.microversion(MicroversionPolicy::Pinned(self.microversion(&key, version)?));
         }
         Ok(builder)
     }

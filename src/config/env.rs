@@ -1,12 +1,25 @@
 use std::collections::HashMap;
 
-use super::ServiceClientBuilder;
 use super::clouds::SearchPath;
 use super::settings::Settings;
+use crate::client::{ServiceClient, ServiceClientBuilder};
 use crate::error::{Error, Result};
 
 /// Variables that choose a cloud rather than describe one.
 const CLOUD_CHOICE: &[&str] = &["OS_CLOUD", "OS_CLOUD_NAME", "OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE"];
+
+impl ServiceClient {
+    /// A client configured from the standard `OS_*` environment variables; see
+    /// [`ServiceClientBuilder::from_env`] for the list.
+    pub fn from_env() -> Result<ServiceClient> {
+        ServiceClientBuilder::from_env()?.build()
+    }
+
+    /// A client for cloud `name` of clouds.yaml; see [`ServiceClientBuilder::from_cloud`].
+    pub fn from_cloud(name: &str) -> Result<ServiceClient> {
+        ServiceClientBuilder::from_cloud(name)?.build()
+    }
+}
 
 impl ServiceClientBuilder {
     /// A builder configured from the standard `OS_*` environment variables.

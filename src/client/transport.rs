@@ -1,0 +1,200 @@
+//! The transport: one HTTP exchange with the client's headers, the retries with backoff and
+//! `Retry-After`, the body cap, and judging an answer into a [`Response`] or an error.
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::request::{self, query_string};
+use super::{Method, Microversion, Request, Response, RetryPolicy, ServiceClient};
+use crate::auth::Secret;
+use crate::error::{ApiError, Error, Failure, Result, Transience, parse_fault, transience};
+
+/// A raw answer, before it is judged.
+pub(super) struct Raw {
+    pub(super) status: u16,
+    pub(super) request_id: Option<String>,
+    pub(super) retry_after: Option<String>,
+    pub(super) subject_token: Option<String>,
+    pub(super) body: Vec<u8>,
+}
+
+impl ServiceClient {
+    /// Sends a request to the block-storage endpoint and returns its successful answer;
+    /// an error status becomes [`Error::Api`].
+    ///
+    /// A 401 leads to one re-authentication and one replay (when the client holds
+    /// credentials). Idempotent requests (GET, PUT, DELETE) are retried as the client's
+    /// [`RetryPolicy`] says; POST requests are not.
+    pub fn send(&self, request: Request) -> Result<Response> {
+        for segment in &request.segments {
+            crate::checks::segment("path segment", segment)?;
+        }
+        let mut session = self.session()?;
+        let version = match request.microversion {
+            Some(v) => v,
+            None => self.negotiated(&session)?,
+        };
+        let may_retry = matches!(request.method, Method::Get | Method::Put | Method::Delete);
+        let mut replayed = false;
+        let mut attempts: u32 = 0;
+        loop {
+            let url = build_url(&session.endpoint, &request.segments, &request.query);
+            let raw = self.with_retries(may_retry, &mut attempts, || self.exchange(&request, &url, &session.token, version))?;
+            if raw.status == 401 && !replayed && self.can_reauthenticate() {
+                replayed = true;
+                session = self.refresh(Some(session.generation), true)?;
+                continue;
+            }
+            return finish(raw, request.method, url, attempts);
+        }
+    }
+
+    /// Sends with the client's [`RetryPolicy`]: the one retry path of every exchange (Cinder,
+    /// Keystone's token request, the version discovery). What is retried is what
+    /// [`transience`] calls [`Transience::Retry`], and only when `may_retry` (the request is
+    /// idempotent, or creates nothing durable). `attempts` counts every send, across calls.
+    /// The last answer comes back whatever its status.
+    pub(super) fn with_retries(&self, may_retry: bool, attempts: &mut u32, mut send: impl FnMut() -> Result<Raw>) -> Result<Raw> {
+        let retry = &self.inner.retry;
+        loop {
+            *attempts = attempts.saturating_add(1);
+            let retries_left = may_retry && *attempts <= retry.max_retries;
+            match send() {
+                Ok(raw) if retries_left && transience(Failure::Status(raw.status)) == Transience::Retry => {
+                    match raw.retry_after.as_deref().and_then(request::retry_after) {
+                        // The server asks for longer than we wait: its answer, at once.
+                        Some(wait) if wait > retry.max_retry_after => return Ok(raw),
+                        Some(wait) => std::thread::sleep(wait),
+                        None => std::thread::sleep(backoff(retry, *attempts)),
+                    }
+                }
+                Ok(raw) => return Ok(raw),
+                Err(Error::Transport { source, .. }) if retries_left && transience(Failure::Transport(&source)) == Transience::Retry => {
+                    std::thread::sleep(backoff(retry, *attempts));
+                }
+                Err(Error::Transport { method, url, source, .. }) => {
+                    return Err(Error::Transport { method, url, source, attempts: *attempts });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One Cinder exchange with the client's headers.
+    pub(super) fn exchange(&self, request: &Request, url: &Url, token: &Secret, version: Microversion) -> Result<Raw> {
+        let mut req = ureq::http::Request::builder()
+            .method(request.method.as_str())
+            .uri(url.as_str())
+            .header("X-Auth-Token", token.expose_secret())
+            .header("OpenStack-API-Version", format!("volume {version}"));
+        if request.body.is_some() {
+            req = req.header("Content-Type", "application/json");
+        }
+        self.run(req, request.body.clone(), request.method, url)
+    }
+
+    /// Sends one HTTP request and reads the answer, whatever its status.
+    pub(super) fn run(&self, req: ureq::http::request::Builder, body: Option<Vec<u8>>, method: Method, url: &Url) -> Result<Raw> {
+        let req = req.header("Accept", "application/json").header("User-Agent", self.inner.user_agent.as_str());
+        #[cfg(feature = "log")]
+        let start = std::time::Instant::now();
+        let transport = |source: ureq::Error| {
+            #[cfg(feature = "log")]
+            log::debug!(target: "cinder_snapshots", "{method} {url} failed after {:?}: {source}", start.elapsed());
+            Error::Transport { method: method.to_string(), url: url.to_string(), source, attempts: 1 }
+        };
+        let built = match body {
+            Some(b) => req.body(b).map(|r| self.inner.agent.run(r)),
+            None => req.body(()).map(|r| self.inner.agent.run(r)),
+        };
+        let mut resp = built.map_err(|e| transport(ureq::Error::Http(e)))?.map_err(transport)?;
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let request_id = header("x-openstack-request-id").or_else(|| header("x-compute-request-id"));
+        let retry_after = header("retry-after");
+        let subject_token = header("x-subject-token");
+        let status = resp.status().as_u16();
+        // Sized from Content-Length (within the cap) so that a large page is not copied as it grows.
+        let limit = self.inner.max_response_bytes;
+        let mut body = Vec::with_capacity(resp.body().content_length().unwrap_or(0).min(limit).try_into().unwrap_or(0));
+        std::io::Read::read_to_end(&mut resp.body_mut().with_config().limit(limit).reader(), &mut body)
+            .map_err(|e| transport(ureq::Error::from(e)))?;
+        #[cfg(feature = "log")]
+        log::debug!(
+            target: "cinder_snapshots",
+            "{method} {url} {status} in {:?}, {} bytes, request id {}",
+            start.elapsed(),
+            body.len(),
+            request_id.as_deref().unwrap_or("-")
+        );
+        Ok(Raw { status, request_id, retry_after, subject_token, body })
+    }
+}
+
+/// Judges a raw answer: 2xx is a [`Response`], anything else an [`Error::Api`].
+fn finish(raw: Raw, method: Method, url: Url, attempts: u32) -> Result<Response> {
+    if (200..300).contains(&raw.status) {
+        Ok(Response { status: raw.status, request_id: raw.request_id, body: raw.body, method, url: url.to_string() })
+    } else {
+        let mut api = api_error(raw, method, url.as_str());
+        api.attempts = attempts;
+        Err(Error::Api(Box::new(api)))
+    }
+}
+
+/// The delay before retry number `attempt`: exponential, capped, with jitter (half to all
+/// of it).
+fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
+    let base = policy.initial_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(policy.max_backoff);
+    base.mul_f64(0.5 + 0.5 * jitter())
+}
+
+/// A number in [0, 1) that differs from call to call; good enough to spread retries.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+pub(super) fn api_error(raw: Raw, method: Method, url: &str) -> ApiError {
+    let fault = parse_fault(&raw.body);
+    ApiError {
+        status: raw.status,
+        method: method.to_string(),
+        url: url.to_owned(),
+        fault: fault.name,
+        message: fault.message,
+        request_id: raw.request_id,
+        retry_after: raw.retry_after.as_deref().and_then(request::retry_after).or(fault.retry_after),
+        attempts: 1,
+    }
+}
+
+/// `endpoint` + `/seg/seg?query`, every segment percent-encoded.
+fn build_url(endpoint: &Url, segments: &[String], query: &[(String, String)]) -> Url {
+    let mut url = endpoint.clone();
+    let mut path = endpoint.path().trim_end_matches('/').to_owned();
+    for segment in segments {
+        path.push('/');
+        request::encode(segment, &mut path);
+    }
+    url.set_path(&path);
+    url.set_query(None);
+    if !query.is_empty() {
+        url.set_query(Some(&query_string(query)));
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_join_encoded_segments() {
+        let base = Url::parse("http://h:8776/v3/p/").unwrap();
+        let url = build_url(&base, &["snapshots".into(), "a b".into(), "metadata".into()], &[("k".into(), "x:y".into())]);
+        assert_eq!(url.as_str(), "http://h:8776/v3/p/snapshots/a%20b/metadata?k=x%3Ay");
+    }
+}
