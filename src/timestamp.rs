@@ -67,7 +67,6 @@ pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
 /// RFC 3339 in UTC with microseconds, as Cinder stores them: `2026-11-23T16:42:51.212740Z`.
 /// Never panics: a value outside what RFC 3339 can write in UTC (only possible for one not
 /// made by [`parse`]) is written with its own offset, its year as `time` shows it.
-#[cfg(any(test, fuzzing))]
 pub(crate) fn format_utc(t: OffsetDateTime) -> String {
     let (t, zone) = match t.checked_to_offset(UtcOffset::UTC) {
         Some(utc) => (utc, "Z".to_owned()),
@@ -86,6 +85,14 @@ pub(crate) fn format_utc(t: OffsetDateTime) -> String {
         t.second(),
         t.microsecond()
     )
+}
+
+/// Serde helper: an optional timestamp written as [`format_utc`] does, or `null`.
+pub(crate) fn serialize_opt<S: serde::Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_utc(*t)),
+        None => s.serialize_none(),
+    }
 }
 
 /// The value of 1 to 9 ASCII digits.

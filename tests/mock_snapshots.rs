@@ -72,6 +72,26 @@ fn get_parses_every_field() {
     assert_eq!(snap.project_id.as_deref(), Some(ADMIN_PROJECT));
     assert_eq!(snap.progress.as_deref(), Some("100%"));
     assert_eq!(snap.progress_percent(), Some(100));
+    let request_id = Fixture::load("mv371_snapshot_show").response_header("x-openstack-request-id").map(str::to_owned);
+    assert!(request_id.is_some());
+    assert_eq!(snap.request_id, request_id, "the call's request id is kept");
+}
+
+#[test]
+fn a_snapshot_serialises_to_cinders_shape_and_back() {
+    let snap = replay("mv371_snapshot_show", |c| snapshots::get(c, ALPHA).unwrap());
+    let json = serde_json::to_value(&snap).unwrap();
+    let recorded = Fixture::load("mv371_snapshot_show").response_json()["snapshot"].clone();
+    for key in ["id", "name", "description", "volume_id", "status", "size", "metadata", "os-extended-snapshot-attributes:progress"] {
+        assert_eq!(json[key], recorded[key], "{key}");
+    }
+    let created = recorded["created_at"].as_str().unwrap();
+    assert_eq!(json["created_at"], serde_json::json!(format!("{created}Z")), "RFC 3339 in UTC");
+    assert!(json.get("request_id").is_none(), "not serialised");
+    let back: Snapshot = serde_json::from_value(json).unwrap();
+    let mut without_id = snap.clone();
+    without_id.request_id = None;
+    assert_eq!(back, without_id);
 }
 
 #[test]

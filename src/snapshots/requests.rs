@@ -418,6 +418,13 @@ pub fn list_detail(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized
     Ok(Pager::new(client, urls::list_detail(), opts.to_query(client.microversion()?)?))
 }
 
+/// The snapshot of a single answer, with the answer's request id.
+fn one(response: crate::client::Response) -> Result<Snapshot> {
+    let mut snapshot = response.json::<SnapshotBody>("snapshot")?.snapshot;
+    snapshot.request_id = response.request_id;
+    Ok(snapshot)
+}
+
 /// Shows one snapshot.
 ///
 /// ```no_run
@@ -428,7 +435,7 @@ pub fn list_detail(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized
 /// ```
 pub fn get(client: &ServiceClient, id: &str) -> Result<Snapshot> {
     checks::id("snapshot", id)?;
-    Ok(client.send(Request::get(urls::snapshot(id)))?.json::<SnapshotBody>("snapshot")?.snapshot)
+    one(client.send(Request::get(urls::snapshot(id)))?)
 }
 
 /// Creates a snapshot; the answer has status `creating` (see [`wait_for_status`](super::wait_for_status)).
@@ -441,7 +448,7 @@ pub fn get(client: &ServiceClient, id: &str) -> Result<Snapshot> {
 /// ```
 pub fn create(client: &ServiceClient, opts: &CreateOpts) -> Result<Snapshot> {
     let body = opts.to_body()?;
-    Ok(client.send(Request::post(urls::list()).json(body))?.json::<SnapshotBody>("snapshot")?.snapshot)
+    one(client.send(Request::post(urls::list()).json(body))?)
 }
 
 /// Changes a snapshot's name or description.
@@ -455,7 +462,7 @@ pub fn create(client: &ServiceClient, opts: &CreateOpts) -> Result<Snapshot> {
 pub fn update(client: &ServiceClient, id: &str, opts: &UpdateOpts) -> Result<Snapshot> {
     checks::id("snapshot", id)?;
     let body = opts.to_body()?;
-    Ok(client.send(Request::put(urls::snapshot(id)).json(body))?.json::<SnapshotBody>("snapshot")?.snapshot)
+    one(client.send(Request::put(urls::snapshot(id)).json(body))?)
 }
 
 /// Starts deleting a snapshot (it must be `available` or `error`); see

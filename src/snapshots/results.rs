@@ -111,6 +111,10 @@ impl<'de> Deserialize<'de> for SnapshotStatus {
 
 /// A snapshot as Cinder describes it.
 ///
+/// It serialises (`serde`) to Cinder's own shape, timestamps as RFC 3339 in UTC
+/// (`"2026-11-23T16:42:51.212740Z"`), and reads that back: store it, print it, or build
+/// values for your own tests with `serde_json::from_value`.
+///
 /// The summary listing ([`list`](super::list)) fills only the base fields; the others need
 /// a detail view ([`get`](super::get), [`list_detail`](super::list_detail)), a high enough
 /// microversion, or a policy that allows them, and are `None` otherwise.
@@ -119,7 +123,7 @@ impl<'de> Deserialize<'de> for SnapshotStatus {
 /// digits are accepted). A timestamp that still cannot be read becomes `None` instead of
 /// failing the whole answer: one odd row never breaks a listing, and a pruning job can skip
 /// what it cannot date.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct Snapshot {
     /// The snapshot's id.
@@ -141,10 +145,10 @@ pub struct Snapshot {
     #[serde(default, deserialize_with = "null_as_empty")]
     pub metadata: BTreeMap<String, String>,
     /// Creation time.
-    #[serde(default, deserialize_with = "timestamp::deserialize_lenient")]
+    #[serde(default, deserialize_with = "timestamp::deserialize_lenient", serialize_with = "timestamp::serialize_opt")]
     pub created_at: Option<OffsetDateTime>,
     /// Last update time; `None` until the first update.
-    #[serde(default, deserialize_with = "timestamp::deserialize_lenient")]
+    #[serde(default, deserialize_with = "timestamp::deserialize_lenient", serialize_with = "timestamp::serialize_opt")]
     pub updated_at: Option<OffsetDateTime>,
     /// Progress such as `"100%"` (`os-extended-snapshot-attributes:progress`; detail views,
     /// when the policy allows).
@@ -163,6 +167,12 @@ pub struct Snapshot {
     /// Whether it counts against the quota (detail views, 3.65+).
     #[serde(default)]
     pub consumes_quota: Option<bool>,
+    /// The request id (`x-openstack-request-id`) of the call that returned this snapshot:
+    /// set by [`get`](super::get), [`create`](super::create), [`update`](super::update) and
+    /// the waits, so that a create that fails later can be traced in the server's logs;
+    /// `None` in listings. Not serialised.
+    #[serde(skip)]
+    pub request_id: Option<String>,
 }
 
 impl Snapshot {
