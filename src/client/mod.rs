@@ -169,8 +169,3 @@ pub(crate) fn parse_endpoint(s: &str) -> Result<Url> {
     }
     Ok(url)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}

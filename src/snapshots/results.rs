@@ -11,7 +11,9 @@ use crate::timestamp;
 /// A snapshot's status.
 ///
 /// Parsing is case-insensitive, and a status this crate does not know becomes
-/// [`SnapshotStatus::Other`] so that a newer server never breaks parsing.
+/// [`SnapshotStatus::Other`] so that a newer server never breaks parsing. A status held in
+/// `Other` today may become a variant of its own in a minor release: match on
+/// [`as_str`](Self::as_str) rather than on `Other("...")` for such a status.
 ///
 /// ```
 /// use cinder_snapshots::snapshots::SnapshotStatus;
@@ -20,6 +22,7 @@ use crate::timestamp;
 /// assert_eq!("frozen".parse::<SnapshotStatus>().unwrap(), SnapshotStatus::Other("frozen".into()));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnapshotStatus {
     /// Being created.
     Creating,
