@@ -17,10 +17,10 @@ use cinder_snapshots::{Error, ServiceClient};
 fn run(client: &ServiceClient, args: &[String]) -> Result<String, Error> {
     match args.first().map(String::as_str) {
         Some("--get") => Ok(snapshots::get(client, args.get(1).map_or("", String::as_str))?.id),
-        Some("--collect") => Ok(snapshots::list_detail(client, &ListOpts::default())?.all()?.len().to_string()),
+        Some("--collect") => Ok(snapshots::list_detail(client, &ListOpts::new())?.all()?.len().to_string()),
         Some("--count") => {
             let mut n = 0usize;
-            for snap in snapshots::list_detail(client, &ListOpts::default())? {
+            for snap in snapshots::list_detail(client, &ListOpts::new())? {
                 snap?;
                 n += 1;
             }
@@ -28,7 +28,7 @@ fn run(client: &ServiceClient, args: &[String]) -> Result<String, Error> {
         }
         _ => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            for snap in snapshots::list_detail(client, &ListOpts::default())? {
+            for snap in snapshots::list_detail(client, &ListOpts::new())? {
                 let s = snap?;
                 let _ = writeln!(out, "{} {} {} {}", s.id, s.status, s.size, s.name.as_deref().unwrap_or("-"));
             }

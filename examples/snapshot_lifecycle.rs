@@ -52,7 +52,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("metadata: {metadata:?}");
 
     // List the volume's snapshots.
-    let opts = ListOpts { volume_id: Some(volume_id.clone()), ..Default::default() };
+    let opts = ListOpts::new().volume_id(volume_id.clone());
     let mine = snapshots::list_detail(&client, &opts)?.all()?;
     for s in &mine {
         let created = s.created_at.map_or("?".to_owned(), |t| t.to_string());

@@ -89,28 +89,25 @@
 //! set (3.45+); [`Pager::all`](snapshots::Pager::all) collects everything.
 //!
 //! ```no_run
-//! use std::collections::BTreeMap;
-//! use cinder_snapshots::{ServiceClient, snapshots::{self, ListOpts, SnapshotStatus}};
+//! use cinder_snapshots::{ServiceClient, snapshots::{self, ListOpts, SnapshotStatus, SortDir, SortKey}};
 //! let client = ServiceClient::from_env()?;
 //!
-//! let opts = ListOpts {
-//!     status: Some(SnapshotStatus::Available),
-//!     metadata: BTreeMap::from([("created-by".to_owned(), "nightly".to_owned())]),
-//!     sort: Some("created_at:asc".into()),
-//!     ..Default::default()
-//! };
+//! let opts = ListOpts::new()
+//!     .status(SnapshotStatus::Available)
+//!     .metadata("created-by", "nightly")
+//!     .sort(SortKey::CreatedAt, SortDir::Asc);
 //! for snap in snapshots::list_detail(&client, &opts)? {
 //!     let snap = snap?; // one page is fetched when the previous one is used up
 //!     println!("{} {} {:?}", snap.id, snap.status, snap.created_at);
 //! }
 //!
-//! let opts = ListOpts { limit: Some(100), with_count: true, ..Default::default() };
+//! let opts = ListOpts::new().limit(100).with_count(true);
 //! for page in snapshots::list_detail(&client, &opts)?.pages() {
 //!     let page = page?;
-//!     println!("{} snapshots on this page, {:?} in all", page.snapshots.len(), page.count);
+//!     println!("{} snapshots on this page, {:?} in all", page.items.len(), page.count);
 //! }
 //!
-//! let all = snapshots::list_detail(&client, &ListOpts::default())?.all()?;
+//! let all = snapshots::list_detail(&client, &ListOpts::new())?.all()?;
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
 //!
@@ -130,15 +127,16 @@
 //! cancel flag and an [`on_progress`](snapshots::WaitOpts::on_progress) callback that sees
 //! every snapshot polled.
 //!
-//! A wait that does not reach its target is an [`Error::Wait`] holding a
-//! [`WaitError`](snapshots::WaitError): its [`kind`](snapshots::WaitErrorKind) (`Failed`
-//! with the status, `TimedOut`, `Cancelled`, `Vanished`, `DeleteRefused`), the snapshot id,
-//! the target, the last snapshot seen, the time spent, and for a failure Cinder's own user
-//! message about the snapshot (3.3+), which often says why.
+//! A wait that does not reach its target is an [`Error::Wait`] holding a [`WaitError`]: its
+//! [`kind`](WaitErrorKind) (`Failed` with the status, `TimedOut`, `Cancelled`, `Vanished`,
+//! `DeleteRefused`), the resource and its id, the target, the last state seen
+//! ([`WaitError::last`]), the time spent, and for a failure Cinder's own user message about
+//! the snapshot (3.3+), which often says why. Waiting is one mechanism for every resource
+//! ([`waiting`]).
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use cinder_snapshots::{Error, ServiceClient, snapshots::{self, CreateOpts, SnapshotStatus, WaitErrorKind, WaitOpts}};
+//! use cinder_snapshots::{Error, ServiceClient, WaitErrorKind, snapshots::{self, CreateOpts, Snapshot, SnapshotStatus, WaitOpts}};
 //! let client = ServiceClient::from_env()?;
 //! let snap = snapshots::create(&client, &CreateOpts::new("5aa119a8-d25b-45a7-8d1b-88e127885635")
 //!     .name("nightly").force(true).metadata("created-by", "nightly"))?;
@@ -149,7 +147,7 @@
 //! match snapshots::wait_for_status(&client, &snap.id, SnapshotStatus::Available, &opts) {
 //!     Ok(snap) => println!("{} is available", snap.id),
 //!     Err(Error::Wait(w)) if w.kind == WaitErrorKind::TimedOut => {
-//!         eprintln!("still {:?} after {:?}", w.last.as_ref().map(|s| &s.status), w.elapsed)
+//!         eprintln!("still {:?} after {:?}", w.last::<Snapshot>().map(|s| &s.status), w.elapsed)
 //!     }
 //!     // "snapshot ... went to error while waiting for available (12.0 s): <Cinder's message>"
 //!     Err(e) => return Err(e),
@@ -235,7 +233,7 @@
 //! let client = ServiceClient::with_token("http://127.0.0.1:8776/v3/PROJECT", "gAAAA...")?
 //!     .microversion(MicroversionPolicy::Pinned(Microversion::new(3, 40)))
 //!     .build()?;
-//! let err = snapshots::list_detail(&client, &ListOpts { with_count: true, ..Default::default() }).unwrap_err();
+//! let err = snapshots::list_detail(&client, &ListOpts::new().with_count(true)).unwrap_err();
 //! // "invalid input: with_count needs microversion 3.45 or later; the client uses 3.40 (...)"
 //! assert!(matches!(&err, Error::InvalidInput(m) if m.contains("with_count needs microversion 3.45")));
 //! # Ok::<(), cinder_snapshots::Error>(())
@@ -261,8 +259,8 @@
 //! let client = ServiceClientBuilder::from_env()?
 //!     .connect_timeout(Duration::from_secs(5))
 //!     .timeout(Duration::from_secs(30))
-//!     .retry_policy(RetryPolicy { max_retries: 5, ..RetryPolicy::default() })
-//!     .poll_policy(PollPolicy { timeout: Some(Duration::from_secs(3600)), ..PollPolicy::default() })
+//!     .retry_policy(RetryPolicy::new().max_retries(5))
+//!     .poll_policy(PollPolicy::new().timeout(Duration::from_secs(3600)))
 //!     .build()?;
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```

@@ -1,8 +1,8 @@
 //! Waiting for any resource with a status: until it reaches a status, or until it is gone.
 //!
 //! A wait checks at once, then polls with a growing interval (the client's
-//! [`PollPolicy`](crate::PollPolicy) unless [`WaitOpts`] says otherwise), never sleeping past
-//! its deadline. It ends early, with [`Error::Wait`](crate::Error::Wait), when the resource
+//! [`PollPolicy`] unless [`WaitOpts`] says otherwise), never sleeping past
+//! its deadline. It ends early, with [`Error::Wait`], when the resource
 //! reaches a failure status (Cinder's newest user message about it attached), disappears,
 //! the time runs out or the cancel flag is set; a few consecutive transient errors are
 //! tolerated. Resource modules offer it as their `wait_for_status` and `wait_for_delete`.
@@ -29,12 +29,13 @@ pub type ProgressFn<R> = Arc<dyn Fn(&R) + Send + Sync>;
 /// ```
 /// use std::sync::{Arc, atomic::AtomicBool};
 /// use std::time::Duration;
-/// use cinder_snapshots::snapshots::{Snapshot, WaitOpts};
+/// use cinder_snapshots::snapshots::Snapshot;
+/// use cinder_snapshots::waiting::WaitOpts;
 /// let stop = Arc::new(AtomicBool::new(false));
 /// let opts: WaitOpts<Snapshot> = WaitOpts::new()
 ///     .timeout(Duration::from_secs(600))
 ///     .cancel_flag(stop.clone())
-///     .on_progress(|snap| eprintln!("{} {}", snap.status, snap.progress.as_deref().unwrap_or("")));
+///     .on_progress(|snap: &Snapshot| eprintln!("{} {}", snap.status, snap.progress.as_deref().unwrap_or("")));
 /// ```
 #[must_use]
 pub struct WaitOpts<R: Stateful> {

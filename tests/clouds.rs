@@ -149,7 +149,7 @@ fn block_storage_keys_override_the_endpoint_and_pin_the_microversion() {
     // Pinned: no discovery request (none is mocked; one would fail).
     assert_eq!(client.microversion().unwrap().to_string(), "3.71");
     let m = list.mock(&mut server).expect(1).create();
-    let opts = snapshots::ListOpts { limit: Some(2), ..Default::default() };
+    let opts = snapshots::ListOpts::new().limit(2);
     let first = snapshots::list_detail(&client, &opts).unwrap().pages().next().unwrap().unwrap();
     assert_eq!(first.items.len(), 2);
     ks.assert();

@@ -170,19 +170,20 @@ fn builder_timeouts_and_policies_given_in_code_are_clamped() {
             (
                 "retry_policy",
                 Box::new(move |b: ServiceClientBuilder| {
-                    b.retry_policy(RetryPolicy { max_retries: u32::MAX, initial_backoff: d, max_backoff: d, max_retry_after: d })
+                    b.retry_policy(RetryPolicy::new().max_retries(u32::MAX).initial_backoff(d).max_backoff(d).max_retry_after(d))
                 }),
             ),
             (
                 "poll_policy",
                 Box::new(move |b: ServiceClientBuilder| {
-                    b.poll_policy(PollPolicy {
-                        timeout: Some(d),
-                        initial_interval: d,
-                        backoff_factor: f64::MAX,
-                        max_interval: d,
-                        max_transient_errors: u32::MAX,
-                    })
+                    b.poll_policy(
+                        PollPolicy::new()
+                            .timeout(d)
+                            .initial_interval(d)
+                            .backoff_factor(f64::MAX)
+                            .max_interval(d)
+                            .max_transient_errors(u32::MAX),
+                    )
                 }),
             ),
         ] {

@@ -97,12 +97,13 @@ fn client(server: &FaultServer) -> ServiceClient {
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         .max_response_bytes(1 << 20)
-        .retry_policy(RetryPolicy {
-            max_retries: 3,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            max_retry_after: Duration::from_secs(2),
-        })
+        .retry_policy(
+            RetryPolicy::new()
+                .max_retries(3)
+                .initial_backoff(Duration::from_millis(5))
+                .max_backoff(Duration::from_millis(20))
+                .max_retry_after(Duration::from_secs(2)),
+        )
         .build()
         .unwrap()
 }
@@ -417,7 +418,7 @@ fn fault_injection() {
             let page = page.to_string();
             respond(s, "200 OK", &[("Content-Type", "application/json")], &page)
         },
-        |c, _| snapshots::list(c, &ListOpts { limit: Some(1), ..Default::default() })?.all(),
+        |c, _| snapshots::list(c, &ListOpts::new().limit(1))?.all(),
     );
 
     // Keystone faults: 401 after the re-auth, no X-Subject-Token, no block-storage endpoint.
@@ -433,12 +434,13 @@ fn fault_injection() {
         )
         .microversion(MicroversionPolicy::Pinned(Microversion::new(3, 71)))
         .timeout(TIMEOUT)
-        .retry_policy(RetryPolicy {
-            max_retries: 3,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            max_retry_after: Duration::from_secs(2),
-        })
+        .retry_policy(
+            RetryPolicy::new()
+                .max_retries(3)
+                .initial_backoff(Duration::from_millis(5))
+                .max_backoff(Duration::from_millis(20))
+                .max_retry_after(Duration::from_secs(2)),
+        )
         .build()
         .unwrap()
     };
@@ -544,7 +546,7 @@ fn fault_injection() {
         },
         move |_, server| {
             *holder.lock().unwrap() = server.url();
-            snapshots::list(&with_keystone(server), &ListOpts { limit: Some(1), ..Default::default() })?.all()
+            snapshots::list(&with_keystone(server), &ListOpts::new().limit(1))?.all()
         },
         |snaps, server| match (snaps.len(), server.hits()) {
             (3, 4) => Ok(()),
@@ -565,7 +567,7 @@ fn fault_injection() {
                 "snapshots_links": [{"rel": "next", "href": format!("/v3/p/snapshots?limit=1&marker={next}")}]});
             respond(s, "200 OK", &[("Content-Type", "application/json")], &page.to_string())
         },
-        |c, _| snapshots::list(c, &ListOpts { limit: Some(1), ..Default::default() })?.all(),
+        |c, _| snapshots::list(c, &ListOpts::new().limit(1))?.all(),
     );
     // A token cache directory others can write to is not used (as ssh refuses such files):
     // the call succeeds without the cache, and nothing is written there.

@@ -14,8 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use cinder_snapshots::snapshots::{
-    self, CreateOpts, ListOpts, ResetStatusOpts, Snapshot, SnapshotStatus, SortDir, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts,
-    WaitOpts,
+    self, CreateOpts, ListOpts, Snapshot, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts, WaitOpts,
 };
 use cinder_snapshots::{Error, Microversion, MicroversionPolicy, Request, ServiceClient, ServiceClientBuilder, WaitErrorKind};
 use serde_json::{Value, json};
@@ -278,40 +277,32 @@ fn list_and_list_detail_with_each_filter_and_sort() {
             pager.unwrap().map(|s| s.unwrap().id).collect()
         };
         for detail in [false, true] {
-            let by_name = ListOpts { name: Some(format!("beta-{tag}")), ..Default::default() };
+            let by_name = ListOpts::new().name(format!("beta-{tag}"));
             assert_eq!(ids(&by_name, detail), vec![b.id.clone()], "{who} name");
-            let by_volume = ListOpts { volume_id: Some(v2.clone()), ..Default::default() };
+            let by_volume = ListOpts::new().volume_id(v2.clone());
             assert_eq!(ids(&by_volume, detail), vec![g.id.clone()], "{who} volume_id");
-            let by_status = ListOpts { status: Some(SnapshotStatus::Available), volume_id: Some(v1.clone()), ..Default::default() };
+            let by_status = ListOpts::new().status(SnapshotStatus::Available).volume_id(v1.clone());
             assert_eq!(ids(&by_status, detail).len(), 2, "{who} status");
-            let none = ListOpts { status: Some(SnapshotStatus::Error), volume_id: Some(v1.clone()), ..Default::default() };
+            let none = ListOpts::new().status(SnapshotStatus::Error).volume_id(v1.clone());
             assert!(ids(&none, detail).is_empty(), "{who} status error");
-            let by_meta =
-                ListOpts { metadata: BTreeMap::from([("tier".into(), "gold".into()), ("tag".into(), tag.clone())]), ..Default::default() };
+            let by_meta = ListOpts::new().metadata("tier", "gold").metadata("tag", tag.clone());
             assert_eq!(ids(&by_meta, detail), vec![a.id.clone()], "{who} metadata");
-            let sorted =
-                ListOpts { metadata: BTreeMap::from([("tag".into(), tag.clone())]), sort: Some("name:desc".into()), ..Default::default() };
+            let sorted = ListOpts::new().metadata("tag", tag.clone()).sort(SortKey::Name, SortDir::Desc);
             assert_eq!(ids(&sorted, detail), vec![g.id.clone(), b.id.clone(), a.id.clone()], "{who} sort name:desc");
-            let quota = ListOpts { consumes_quota: Some(true), volume_id: Some(v2.clone()), ..Default::default() };
+            let quota = ListOpts::new().consumes_quota(true).volume_id(v2.clone());
             assert_eq!(ids(&quota, detail), vec![g.id.clone()], "{who} consumes_quota");
         }
         // Old-style sort at 3.0, and the microversion gate there.
         let old = if who == "admin" { &c.admin30 } else { &c.member30 };
-        let legacy = ListOpts {
-            volume_id: Some(v1.clone()),
-            sort_key: Some("created_at".into()),
-            sort_dir: Some(SortDir::Asc),
-            ..Default::default()
-        };
+        let legacy = ListOpts::new().volume_id(v1.clone()).sort_key(SortKey::CreatedAt).sort_dir(SortDir::Asc);
         let got: Vec<String> = snapshots::list(old, &legacy).unwrap().map(|s| s.unwrap().id).collect();
         assert_eq!(got, vec![a.id.clone(), b.id.clone()], "{who} sort_key/sort_dir at 3.0");
-        let gated = ListOpts { metadata: BTreeMap::from([("tier".into(), "gold".into())]), ..Default::default() };
+        let gated = ListOpts::new().metadata("tier", "gold");
         let err = snapshots::list(old, &gated).unwrap_err();
         assert!(matches!(err, Error::InvalidInput(ref m) if m.contains("3.22")), "{err}");
 
         // with_count: the total on every page.
-        let counted =
-            ListOpts { metadata: BTreeMap::from([("tag".into(), tag.clone())]), with_count: true, limit: Some(2), ..Default::default() };
+        let counted = ListOpts::new().metadata("tag", tag.clone()).with_count(true).limit(2);
         let pages: Vec<_> = snapshots::list_detail(client, &counted).unwrap().pages().map(|p| p.unwrap()).collect();
         assert!(pages.iter().all(|p| p.count == Some(3)), "{who}: count on every page");
         assert_eq!(pages.iter().map(|p| p.items.len()).sum::<usize>(), 3);
@@ -320,9 +311,9 @@ fn list_and_list_detail_with_each_filter_and_sort() {
     let scratch = Scratch::new(&c.admin);
     let v = scratch.volume();
     let s = scratch.snapshot(&c.admin, &CreateOpts::new(&v).name("needle-in-haystack").description("find me by like"));
-    let like = ListOpts { name_like: Some("in-hay".into()), volume_id: Some(v.clone()), ..Default::default() };
+    let like = ListOpts::new().name_like("in-hay").volume_id(v.clone());
     assert_eq!(snapshots::list(&c.admin, &like).unwrap().map(|x| x.unwrap().id).collect::<Vec<_>>(), vec![s.id.clone()]);
-    let like = ListOpts { description_like: Some("by like".into()), volume_id: Some(v.clone()), ..Default::default() };
+    let like = ListOpts::new().description_like("by like").volume_id(v.clone());
     assert_eq!(snapshots::list(&c.admin, &like).unwrap().map(|x| x.unwrap().id).collect::<Vec<_>>(), vec![s.id.clone()]);
 }
 
@@ -334,13 +325,13 @@ fn all_tenants_and_project_id_for_admins() {
     let v = scratch.volume();
     let s = scratch.snapshot(&c.member, &CreateOpts::new(&v).name("member-owned"));
     let member_project = project_of(&c.member);
-    let mine = ListOpts { volume_id: Some(v.clone()), ..Default::default() };
+    let mine = ListOpts::new().volume_id(v.clone());
     assert!(snapshots::list(&c.admin, &mine).unwrap().next().is_none(), "without all_tenants the admin sees only its project");
-    let all = ListOpts { all_tenants: true, volume_id: Some(v.clone()), ..Default::default() };
+    let all = ListOpts::new().all_tenants(true).volume_id(v.clone());
     let found: Vec<_> = snapshots::list_detail(&c.admin, &all).unwrap().map(|x| x.unwrap()).collect();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].project_id.as_deref(), Some(member_project.as_str()));
-    let by_project = ListOpts { all_tenants: true, project_id: Some(member_project.clone()), ..Default::default() };
+    let by_project = ListOpts::new().all_tenants(true).project_id(member_project.clone());
     assert!(snapshots::list(&c.admin, &by_project).unwrap().any(|x| x.unwrap().id == s.id));
     // A member's all_tenants is dropped by Cinder: it sees its own snapshot only.
     let ids: Vec<_> = snapshots::list(&c.member, &all).unwrap().map(|x| x.unwrap().id).collect();
@@ -364,9 +355,9 @@ fn pagination_sees_every_snapshot_once_in_order() {
     }
     for (client, sort) in [(&c.admin, "name:asc"), (&c.admin30, "created_at:asc")] {
         for (limit, n) in [(5u32, 26usize), (5, 25), (13, 26), (7, 26)] {
-            let opts = ListOpts { volume_id: Some(v.clone()), sort: Some(sort.into()), limit: Some(limit), ..Default::default() };
+            let opts = sorted(ListOpts::new().volume_id(v.clone()), sort).limit(limit);
             // n=25 skips the first snapshot with a marker: an exact multiple of the page size.
-            let opts = if n == 25 { ListOpts { marker: Some(made[0].clone()), ..opts } } else { opts };
+            let opts = if n == 25 { ListOpts::new().marker(made[0].clone()) } else { opts };
             let pages: Vec<_> = snapshots::list(client, &opts).unwrap().pages().map(|p| p.unwrap()).collect();
             let ids: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|s| s.id.clone())).collect();
             let want: Vec<String> = made.iter().skip(26 - n).cloned().collect();
@@ -380,8 +371,7 @@ fn pagination_sees_every_snapshot_once_in_order() {
         }
     }
     // offset only applies to the first page.
-    let opts =
-        ListOpts { volume_id: Some(v.clone()), sort: Some("name:asc".into()), limit: Some(4), offset: Some(3), ..Default::default() };
+    let opts = ListOpts::new().volume_id(v.clone()).sort(SortKey::Name, SortDir::Asc).limit(4).offset(3);
     let ids: Vec<String> = snapshots::list(&c.admin, &opts).unwrap().map(|s| s.unwrap().id).collect();
     assert_eq!(ids, made[3..].to_vec());
 }
@@ -453,7 +443,8 @@ fn listings_above_the_page_cap_are_complete() {
         for detail in [false, true] {
             for limit in [Some(above), None, Some(below), Some(u32::try_from(cap).unwrap())] {
                 let what = format!("{who}, detail {detail}, limit {limit:?}, cap {cap}, {n} snapshots");
-                let opts = ListOpts { volume_id: Some(v.clone()), sort: Some(sort.into()), limit, ..Default::default() };
+                let opts = sorted(ListOpts::new().volume_id(v.clone()), sort);
+                let opts = limit.map_or(opts.clone(), |l| opts.limit(l));
                 let mut query = vec![("volume_id", v.clone()), ("sort", sort.to_owned())];
                 query.extend(limit.map(|l| ("limit", l.to_string())));
                 let (raw_ids, raw_sizes) = raw_listing(client, detail, &query);
@@ -471,19 +462,13 @@ fn listings_above_the_page_cap_are_complete() {
     }
 
     // with_count above the cap: the total on every page, and every page.
-    let counted = ListOpts { volume_id: Some(v.clone()), with_count: true, limit: Some(above), ..Default::default() };
+    let counted = ListOpts::new().volume_id(v.clone()).with_count(true).limit(above);
     let pages: Vec<_> = snapshots::list(&c.admin, &counted).unwrap().pages().map(|p| p.unwrap()).collect();
     assert_eq!(pages.iter().map(|p| (p.items.len(), p.count)).collect::<Vec<_>>(), [(cap, Some(n as u64)), (n - cap, Some(n as u64))]);
 
     // After the first n - cap snapshots, exactly `cap` are left: above the cap, a full page,
     // then the empty page that ends an exact multiple.
-    let after = ListOpts {
-        volume_id: Some(v.clone()),
-        sort: Some("name:asc".into()),
-        marker: Some(made[n - cap - 1].clone()),
-        limit: Some(above),
-        ..Default::default()
-    };
+    let after = ListOpts::new().volume_id(v.clone()).sort(SortKey::Name, SortDir::Asc).marker(made[n - cap - 1].clone()).limit(above);
     let pages: Vec<_> = snapshots::list(&c.admin, &after).unwrap().pages().map(|p| p.unwrap().items.len()).collect();
     assert_eq!(pages, [cap, 0], "an exact multiple of the cap ends with the empty page");
 }
@@ -528,35 +513,30 @@ fn update_status_and_reset_status() {
         let v = scratch.volume();
         let s = scratch.snapshot(admin, &CreateOpts::new(&v));
         // available is not a status update_status may change.
-        let err =
-            snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Available, progress: None }).unwrap_err();
+        let err = snapshots::update_status(admin, &s.id, &UpdateStatusOpts::new(SnapshotStatus::Available)).unwrap_err();
         assert!(err.is_bad_request(), "{who}: {err}");
-        snapshots::reset_status(admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Creating }).unwrap();
+        snapshots::reset_status(admin, &s.id, SnapshotStatus::Creating).unwrap();
         assert_eq!(snapshots::get(admin, &s.id).unwrap().status, SnapshotStatus::Creating);
-        snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Creating, progress: Some("50%".into()) })
-            .unwrap();
+        snapshots::update_status(admin, &s.id, &UpdateStatusOpts::new(SnapshotStatus::Creating).progress("50%")).unwrap();
         let mid = snapshots::get(admin, &s.id).unwrap();
         assert_eq!(mid.progress_percent(), Some(50), "{who}");
-        let err =
-            snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Deleting, progress: None }).unwrap_err();
+        let err = snapshots::update_status(admin, &s.id, &UpdateStatusOpts::new(SnapshotStatus::Deleting)).unwrap_err();
         assert!(err.is_bad_request(), "{who}: creating -> deleting is refused: {err}");
-        snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Available, progress: Some("100%".into()) })
-            .unwrap();
+        snapshots::update_status(admin, &s.id, &UpdateStatusOpts::new(SnapshotStatus::Available).progress("100%")).unwrap();
         assert_eq!(snapshots::get(admin, &s.id).unwrap().status, SnapshotStatus::Available);
-        snapshots::reset_status(admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Deleting }).unwrap();
-        snapshots::update_status(admin, &s.id, &UpdateStatusOpts { status: SnapshotStatus::ErrorDeleting, progress: None }).unwrap();
+        snapshots::reset_status(admin, &s.id, SnapshotStatus::Deleting).unwrap();
+        snapshots::update_status(admin, &s.id, &UpdateStatusOpts::new(SnapshotStatus::ErrorDeleting)).unwrap();
         assert_eq!(snapshots::get(admin, &s.id).unwrap().status, SnapshotStatus::ErrorDeleting);
-        snapshots::reset_status(admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Available }).unwrap();
+        snapshots::reset_status(admin, &s.id, SnapshotStatus::Available).unwrap();
     }
     // A member may update the status of its own snapshot, not reset it or force-delete it.
     let scratch = Scratch::new(&c.member);
     let v = scratch.volume();
     let s = scratch.snapshot(&c.member, &CreateOpts::new(&v));
-    snapshots::reset_status(&c.admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Creating }).unwrap();
-    snapshots::update_status(&c.member, &s.id, &UpdateStatusOpts { status: SnapshotStatus::Available, progress: Some("100%".into()) })
-        .unwrap();
+    snapshots::reset_status(&c.admin, &s.id, SnapshotStatus::Creating).unwrap();
+    snapshots::update_status(&c.member, &s.id, &UpdateStatusOpts::new(SnapshotStatus::Available).progress("100%")).unwrap();
     for err in [
-        snapshots::reset_status(&c.member, &s.id, &ResetStatusOpts { status: SnapshotStatus::Error }).unwrap_err(),
+        snapshots::reset_status(&c.member, &s.id, SnapshotStatus::Error).unwrap_err(),
         snapshots::force_delete(&c.member, &s.id).unwrap_err(),
     ] {
         assert!(err.is_forbidden(), "{err}");
@@ -571,7 +551,7 @@ fn force_delete_and_wrong_state_delete() {
         let scratch = Scratch::new(admin);
         let v = scratch.volume();
         let s = scratch.snapshot(admin, &CreateOpts::new(&v));
-        snapshots::reset_status(admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Creating }).unwrap();
+        snapshots::reset_status(admin, &s.id, SnapshotStatus::Creating).unwrap();
         let err = snapshots::delete(admin, &s.id).unwrap_err();
         assert!(err.is_bad_request(), "deleting a creating snapshot: {err}");
         assert!(err.request_id().is_some_and(|id| id.starts_with("req-")), "{err}");
@@ -623,7 +603,7 @@ fn errors_are_mapped() {
     vars.retain(|(k, _)| k != "OS_PASSWORD");
     vars.push(("OS_PASSWORD".into(), "definitely-wrong".into()));
     let bad = client(&vars, MicroversionPolicy::Negotiate);
-    let err = snapshots::list(&bad, &ListOpts::default()).unwrap_err();
+    let err = snapshots::list(&bad, &ListOpts::new()).unwrap_err();
     assert!(matches!(err, Error::Auth { .. }) && err.is_unauthorized(), "{err}");
     assert_eq!(api_status(&err), Some(401));
     assert!(!format!("{err} {err:?}").contains("definitely-wrong"), "the password never shows");
@@ -637,7 +617,7 @@ fn errors_are_mapped() {
             .send(Request::put(["os-quota-sets", member_project.as_str()]).json(json!({"quota_set": {"snapshots": n}})))
             .expect("set quota");
     };
-    let in_use = snapshots::list(&c.member, &ListOpts::default()).unwrap().count() as i64;
+    let in_use = snapshots::list(&c.member, &ListOpts::new()).unwrap().count() as i64;
     quota(in_use);
     let err = snapshots::create(&c.member, &CreateOpts::new(&v).name("over-quota"));
     quota(200);
@@ -662,11 +642,11 @@ fn a_failed_snapshot_ends_the_wait() {
     let scratch = Scratch::new(&c.admin);
     let v = scratch.volume();
     let s = scratch.snapshot(&c.admin, &CreateOpts::new(&v));
-    snapshots::reset_status(&c.admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Creating }).unwrap();
+    snapshots::reset_status(&c.admin, &s.id, SnapshotStatus::Creating).unwrap();
     let (admin, id) = (c.admin.clone(), s.id.clone());
     let failer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(400));
-        snapshots::update_status(&admin, &id, &UpdateStatusOpts { status: SnapshotStatus::Error, progress: None }).unwrap();
+        snapshots::update_status(&admin, &id, &UpdateStatusOpts::new(SnapshotStatus::Error)).unwrap();
     });
     let start = Instant::now();
     let err = snapshots::wait_for_status(&c.admin, &s.id, SnapshotStatus::Available, &quick()).unwrap_err();
@@ -680,7 +660,7 @@ fn a_failed_snapshot_ends_the_wait() {
     assert_eq!(w.user_message, None);
 
     // A wait that cannot succeed times out with the last state; a cancel flag ends it at once.
-    snapshots::reset_status(&c.admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Creating }).unwrap();
+    snapshots::reset_status(&c.admin, &s.id, SnapshotStatus::Creating).unwrap();
     let err =
         snapshots::wait_for_status(&c.admin, &s.id, SnapshotStatus::Available, &quick().timeout(Duration::from_millis(700))).unwrap_err();
     let Error::Wait(w) = &err else { panic!("{err}") };
@@ -696,7 +676,7 @@ fn a_failed_snapshot_ends_the_wait() {
     t.join().unwrap();
     let Error::Wait(w) = &err else { panic!("{err}") };
     assert_eq!(w.kind, WaitErrorKind::Cancelled);
-    snapshots::reset_status(&c.admin, &s.id, &ResetStatusOpts { status: SnapshotStatus::Available }).unwrap();
+    snapshots::reset_status(&c.admin, &s.id, SnapshotStatus::Available).unwrap();
 }
 
 /// Revokes a token with Keystone's `DELETE /v3/auth/tokens`.
@@ -717,16 +697,16 @@ fn revoke(admin: &ServiceClient, victim: &str) {
 fn reauthenticates_after_the_token_is_revoked() {
     let c = clients();
     let victim = client(&member_vars(), MicroversionPolicy::Negotiate);
-    snapshots::list(&victim, &ListOpts::default()).unwrap().count();
+    snapshots::list(&victim, &ListOpts::new()).unwrap().count();
     let old = victim.token().unwrap();
     revoke(&c.admin, old.expose_secret());
     // A client holding only that token gets the 401 as an error...
     let stale = ServiceClient::with_token(victim.endpoint().unwrap().as_str(), old.clone()).unwrap().build().unwrap();
-    let err = snapshots::list(&stale, &ListOpts::default()).unwrap().all().unwrap_err();
+    let err = snapshots::list(&stale, &ListOpts::new()).unwrap().all().unwrap_err();
     assert!(err.is_unauthorized(), "{err}");
     assert_eq!(err.api().unwrap().fault.as_deref(), Some("Unauthorized"));
     // ...while the client with credentials re-authenticates once and replays.
-    snapshots::list(&victim, &ListOpts::default()).unwrap().count();
+    snapshots::list(&victim, &ListOpts::new()).unwrap().count();
     assert_ne!(victim.token().unwrap(), old, "a new token was fetched");
     // Many threads at once after another revocation: all succeed.
     revoke(&c.admin, victim.token().unwrap().expose_secret());
@@ -735,7 +715,7 @@ fn reauthenticates_after_the_token_is_revoked() {
         for _ in 0..8 {
             let (victim, ok) = (victim.clone(), ok.clone());
             s.spawn(move || {
-                snapshots::list(&victim, &ListOpts::default()).unwrap().count();
+                snapshots::list(&victim, &ListOpts::new()).unwrap().count();
                 ok.fetch_add(1, Ordering::Relaxed);
             });
         }
@@ -763,9 +743,18 @@ fn endpoint_from_the_catalog_and_a_projectless_override() {
     assert_eq!(over.endpoint().unwrap().as_str(), projectless);
     let got = snapshots::get(&over, &s.id).unwrap();
     assert_eq!(got.name.as_deref(), Some("via-override"));
-    let opts = ListOpts { volume_id: Some(v.clone()), limit: Some(1), ..Default::default() };
+    let opts = ListOpts::new().volume_id(v.clone()).limit(1);
     assert_eq!(snapshots::list_detail(&over, &opts).unwrap().map(|x| x.unwrap().id).collect::<Vec<_>>(), vec![s.id.clone()]);
     // A ready token and endpoint, no Keystone.
     let ready = ServiceClient::with_token(endpoint.as_str(), c.admin.token().unwrap()).unwrap().build().unwrap();
     assert_eq!(snapshots::get(&ready, &s.id).unwrap().id, s.id);
+}
+
+/// `opts` sorted as a `key:dir,key:dir` text says.
+fn sorted(mut opts: ListOpts, sort: &str) -> ListOpts {
+    for part in sort.split(',') {
+        let (key, dir) = part.split_once(':').unwrap_or((part, "asc"));
+        opts = opts.sort(key.parse().unwrap(), dir.parse().unwrap());
+    }
+    opts
 }

@@ -311,7 +311,7 @@ fn an_endpoint_override_skips_the_catalog() {
         .unwrap();
     // Even a catalog with no block-storage at all would do: the override is used as it is.
     assert_eq!(client.endpoint().unwrap().as_str(), format!("{}/v3", server.url()));
-    assert_eq!(snapshots::list(&client, &ListOpts::default()).unwrap().count(), 0);
+    assert_eq!(snapshots::list(&client, &ListOpts::new()).unwrap().count(), 0);
     list.assert();
 }
 
@@ -517,7 +517,7 @@ fn the_header_is_on_every_request() {
     let list = Fixture::load("mv30_list_summary").mock(&mut server).expect(1).create();
     let client = token_client(&server, ADMIN_PROJECT, MV30);
     snapshots::get(&client, "4bf253bf-bf59-47b3-af23-ca9280e1a9a4").unwrap();
-    assert!(snapshots::list(&client, &ListOpts::default()).unwrap().count() > 0);
+    assert!(snapshots::list(&client, &ListOpts::new()).unwrap().count() > 0);
     show.assert();
     list.assert();
 }
@@ -663,11 +663,7 @@ fn cinder_faults_are_parsed_with_the_request_id() {
     }
 
     let (err, _) = error_of("mv371_demo_action_reset_status_forbidden", |c| {
-        snapshots::reset_status(
-            c,
-            "2ae038e8-ff5a-42af-bba3-62ea17b51400",
-            &snapshots::ResetStatusOpts { status: snapshots::SnapshotStatus::Error },
-        )
+        snapshots::reset_status(c, "2ae038e8-ff5a-42af-bba3-62ea17b51400", snapshots::SnapshotStatus::Error)
     });
     assert!(err.is_forbidden());
     assert_eq!(err.api().unwrap().fault.as_deref(), Some("forbidden"));
@@ -810,12 +806,10 @@ fn secrets_never_show() {
 
 /// Quick retries: 3 retries a millisecond or two apart.
 fn quick_retries() -> cinder_snapshots::RetryPolicy {
-    cinder_snapshots::RetryPolicy {
-        max_retries: 3,
-        initial_backoff: std::time::Duration::from_millis(1),
-        max_backoff: std::time::Duration::from_millis(2),
-        ..Default::default()
-    }
+    cinder_snapshots::RetryPolicy::new()
+        .max_retries(3)
+        .initial_backoff(std::time::Duration::from_millis(1))
+        .max_backoff(std::time::Duration::from_millis(2))
 }
 
 /// Keystone's own error envelope for a 503, as keystone's WSGI layer writes it.

@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cinder_snapshots::snapshots::{
-    self, CreateOpts, ListOpts, ResetStatusOpts, Snapshot, SnapshotStatus, SortDir, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts,
-    WaitOpts,
+    self, CreateOpts, ListOpts, Snapshot, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts, WaitOpts,
 };
 use cinder_snapshots::{Error, Microversion, RetryPolicy, ServiceClient, WaitErrorKind};
 use common::*;
@@ -96,10 +95,10 @@ fn a_snapshot_serialises_to_cinders_shape_and_back() {
 
 #[test]
 fn list_and_list_detail() {
-    let summary = replay("mv371_list_summary", |c| snapshots::list(c, &ListOpts::default()).unwrap().all().unwrap());
+    let summary = replay("mv371_list_summary", |c| snapshots::list(c, &ListOpts::new()).unwrap().all().unwrap());
     assert_eq!(summary.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), recorded_ids("mv371_list_summary"));
     assert!(summary.iter().all(|s| s.user_id.is_none() && s.progress.is_none()), "the summary view has the base fields only");
-    let detail = replay("mv371_list_detail", |c| snapshots::list_detail(c, &ListOpts::default()).unwrap().all().unwrap());
+    let detail = replay("mv371_list_detail", |c| snapshots::list_detail(c, &ListOpts::new()).unwrap().all().unwrap());
     assert_eq!(detail.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), recorded_ids("mv371_list_detail"));
     assert!(detail.iter().all(|s| s.user_id.is_some() && s.progress.is_some() && s.consumes_quota == Some(true)));
 }
@@ -107,28 +106,16 @@ fn list_and_list_detail() {
 #[test]
 fn each_filter_is_sent_as_recorded() {
     let cases: Vec<(&str, ListOpts, bool)> = vec![
-        ("mv371_list_filter_name", ListOpts { name: Some("mv371-snap-alpha".into()), ..Default::default() }, false),
-        ("mv371_list_filter_status", ListOpts { status: Some(SnapshotStatus::Available), ..Default::default() }, false),
-        (
-            "mv371_list_filter_volume_id",
-            ListOpts { volume_id: Some("b5f67fa4-130e-42b2-81f2-0713fe8d825e".into()), ..Default::default() },
-            false,
-        ),
-        ("mv371_list_filter_name_like", ListOpts { name_like: Some("snap-a".into()), ..Default::default() }, false),
-        ("mv371_list_filter_consumes_quota", ListOpts { consumes_quota: Some(true), ..Default::default() }, false),
-        ("mv371_detail_all_tenants", ListOpts { all_tenants: true, ..Default::default() }, true),
-        (
-            "mv371_detail_all_tenants_project_id",
-            ListOpts { all_tenants: true, project_id: Some(DEMO_PROJECT.into()), ..Default::default() },
-            true,
-        ),
-        ("mv371_list_marker", ListOpts { marker: Some("aaebd564-12d4-4b04-b345-84a9284c76f5".into()), ..Default::default() }, false),
-        ("mv371_list_offset1", ListOpts { offset: Some(1), ..Default::default() }, false),
-        (
-            "mv30_list_sort_key_dir_legacy",
-            ListOpts { sort_key: Some("created_at".into()), sort_dir: Some(SortDir::Asc), ..Default::default() },
-            false,
-        ),
+        ("mv371_list_filter_name", ListOpts::new().name("mv371-snap-alpha"), false),
+        ("mv371_list_filter_status", ListOpts::new().status(SnapshotStatus::Available), false),
+        ("mv371_list_filter_volume_id", ListOpts::new().volume_id("b5f67fa4-130e-42b2-81f2-0713fe8d825e"), false),
+        ("mv371_list_filter_name_like", ListOpts::new().name_like("snap-a"), false),
+        ("mv371_list_filter_consumes_quota", ListOpts::new().consumes_quota(true), false),
+        ("mv371_detail_all_tenants", ListOpts::new().all_tenants(true), true),
+        ("mv371_detail_all_tenants_project_id", ListOpts::new().all_tenants(true).project_id(DEMO_PROJECT), true),
+        ("mv371_list_marker", ListOpts::new().marker("aaebd564-12d4-4b04-b345-84a9284c76f5"), false),
+        ("mv371_list_offset1", ListOpts::new().offset(1), false),
+        ("mv30_list_sort_key_dir_legacy", ListOpts::new().sort_key(SortKey::CreatedAt).sort_dir(SortDir::Asc), false),
     ];
     for (fixture, opts, detail) in cases {
         let got = replay(fixture, |c| ids(if detail { snapshots::list_detail(c, &opts) } else { snapshots::list(c, &opts) }.unwrap()));
@@ -149,7 +136,7 @@ fn the_metadata_filter_is_sent_as_json() {
         .match_header("x-auth-token", TOKEN)
         .match_header("openstack-api-version", "volume 3.71");
     let m = f.respond(&server, m).expect(1).create();
-    let opts = ListOpts { metadata: BTreeMap::from([("tier".into(), "gold".into())]), ..Default::default() };
+    let opts = ListOpts::new().metadata("tier", "gold");
     assert_eq!(ids(snapshots::list(&admin(&server), &opts).unwrap()), recorded_ids("mv371_list_filter_metadata"));
     m.assert();
 }
@@ -180,7 +167,7 @@ fn with_count_gives_the_total_on_every_page_and_ends_at_it() {
         .with_body(r#"{"snapshots": [], "count": 4}"#)
         .expect(0)
         .create();
-    let opts = ListOpts { with_count: true, limit: Some(2), ..Default::default() };
+    let opts = ListOpts::new().with_count(true).limit(2);
     let pages: Vec<_> = snapshots::list_detail(&admin(&server), &opts).unwrap().pages().map(|p| p.unwrap()).collect();
     assert_eq!(pages.iter().map(|p| (p.items.len(), p.count)).collect::<Vec<_>>(), vec![(2, Some(4)), (2, Some(4))]);
     for m in [first, second, third] {
@@ -193,7 +180,7 @@ fn sorting_by_name_follows_every_page() {
     let mut server = Server::new();
     let pages: Vec<Mock> =
         (1..=3).map(|i| Fixture::load(&format!("mv371_list_limit2_sort_name_asc_page{i}")).mock(&mut server).expect(1).create()).collect();
-    let opts = ListOpts { sort: Some("name:asc".into()), limit: Some(2), ..Default::default() };
+    let opts = ListOpts::new().sort(SortKey::Name, SortDir::Asc).limit(2);
     let got = ids(snapshots::list(&admin(&server), &opts).unwrap());
     let want: Vec<String> = (1..=3).flat_map(|i| recorded_ids(&format!("mv371_list_limit2_sort_name_asc_page{i}"))).collect();
     assert_eq!(got, want);
@@ -241,11 +228,9 @@ fn update_sets_and_clears() {
 fn delete_and_the_actions() {
     replay("mv371_snapshot_delete", |c| snapshots::delete(c, "aaebd564-12d4-4b04-b345-84a9284c76f5").unwrap());
     replay("mv371_action_force_delete", |c| snapshots::force_delete(c, MINIMAL).unwrap());
-    replay("mv371_action_reset_status_to_error", |c| {
-        snapshots::reset_status(c, MINIMAL, &ResetStatusOpts { status: SnapshotStatus::Error }).unwrap()
-    });
+    replay("mv371_action_reset_status_to_error", |c| snapshots::reset_status(c, MINIMAL, SnapshotStatus::Error).unwrap());
     replay("mv371_action_update_status_creating_progress50", |c| {
-        snapshots::update_status(c, MINIMAL, &UpdateStatusOpts { status: SnapshotStatus::Creating, progress: Some("50%".into()) }).unwrap()
+        snapshots::update_status(c, MINIMAL, &UpdateStatusOpts::new(SnapshotStatus::Creating).progress("50%")).unwrap()
     });
 }
 
@@ -310,7 +295,7 @@ fn recorded_errors_are_typed() {
     assert!(err.is_bad_request());
     assert_eq!(err.api().unwrap().fault.as_deref(), Some("badRequest"));
     let err = replay("mv371_action_update_status_from_available", |c| {
-        snapshots::update_status(c, MINIMAL, &UpdateStatusOpts { status: SnapshotStatus::Error, progress: None }).unwrap_err()
+        snapshots::update_status(c, MINIMAL, &UpdateStatusOpts::new(SnapshotStatus::Error)).unwrap_err()
     });
     assert!(err.is_bad_request(), "{err}");
     let err = replay("mv30_snapshot_create_volume_in_use_no_force", |c| {
@@ -350,19 +335,16 @@ fn bad_input_is_refused_before_any_request() {
     invalid(snapshots::create(&c, &CreateOpts::new(VOLUME).name("n".repeat(256))).map(drop), "256 characters");
     invalid(snapshots::create(&c, &CreateOpts::new(VOLUME).description("two\nlines")).map(drop), "unprintable");
     invalid(snapshots::update(&c, ALPHA, &UpdateOpts::new()).map(drop), "needs a name or a description");
-    invalid(
-        snapshots::update_status(&c, ALPHA, &UpdateStatusOpts { status: SnapshotStatus::Creating, progress: Some("101%".into()) }),
-        "101%",
-    );
-    invalid(snapshots::reset_status(&c, ALPHA, &ResetStatusOpts { status: SnapshotStatus::Other("frozen".into()) }), "frozen");
-    let both = ListOpts { sort: Some("created_at".into()), sort_key: Some("id".into()), ..Default::default() };
+    invalid(snapshots::update_status(&c, ALPHA, &UpdateStatusOpts::new(SnapshotStatus::Creating).progress("101%")), "101%");
+    invalid(snapshots::reset_status(&c, ALPHA, SnapshotStatus::Other("frozen".into())), "frozen");
+    let both = ListOpts::new().sort(SortKey::CreatedAt, SortDir::Asc).sort_key(SortKey::Id);
     invalid(snapshots::list(&c, &both).map(drop), "cannot be combined");
     for (opts, version) in [
-        (ListOpts { metadata: BTreeMap::from([("tier".into(), "gold".into())]), ..Default::default() }, "3.22"),
-        (ListOpts { sort: Some("name:asc".into()), ..Default::default() }, "3.30"),
-        (ListOpts { name_like: Some("snap-a".into()), ..Default::default() }, "3.34"),
-        (ListOpts { with_count: true, ..Default::default() }, "3.45"),
-        (ListOpts { consumes_quota: Some(true), ..Default::default() }, "3.65"),
+        (ListOpts::new().metadata("tier", "gold"), "3.22"),
+        (ListOpts::new().sort(SortKey::Name, SortDir::Asc), "3.30"),
+        (ListOpts::new().name_like("snap-a"), "3.34"),
+        (ListOpts::new().with_count(true), "3.45"),
+        (ListOpts::new().consumes_quota(true), "3.65"),
     ] {
         invalid(snapshots::list_detail(&c30, &opts).map(drop), &format!("needs microversion {version}"));
     }
@@ -383,7 +365,7 @@ fn follow(fixtures: &[&str], client: impl FnOnce(&Server) -> ServiceClient, opts
 
 #[test]
 fn pages_are_followed_to_the_empty_page_of_an_exact_multiple() {
-    let limit2 = || ListOpts { limit: Some(2), ..Default::default() };
+    let limit2 = || ListOpts::new().limit(2);
     follow(&["mv371_detail_limit2_page1", "mv371_detail_limit2_page2", "mv371_detail_limit2_page3"], admin, limit2(), true);
     follow(&["mv371_list_limit2_page1", "mv371_list_limit2_page2", "mv371_list_limit2_page3"], admin, limit2(), false);
     follow(
@@ -410,8 +392,7 @@ fn pages_are_followed_to_the_empty_page_of_an_exact_multiple() {
 #[test]
 fn a_short_page_ends_the_listing() {
     // 3 per page, 2 on the second: no third request.
-    let opts =
-        ListOpts { limit: Some(3), status: Some(SnapshotStatus::Available), sort: Some("created_at:asc".into()), ..Default::default() };
+    let opts = ListOpts::new().limit(3).status(SnapshotStatus::Available).sort(SortKey::CreatedAt, SortDir::Asc);
     follow(
         &["mv371_detail_limit3_status_available_sort_created_asc_page1", "mv371_detail_limit3_status_available_sort_created_asc_page2"],
         admin,
@@ -445,7 +426,7 @@ fn a_page_capped_below_the_limit_is_followed_by_its_link() {
                 .create()
         })
         .collect();
-    let got = ids(snapshots::list(&admin(&server), &ListOpts { limit: Some(5), ..Default::default() }).unwrap());
+    let got = ids(snapshots::list(&admin(&server), &ListOpts::new().limit(5)).unwrap());
     let want: Vec<String> = pages.iter().flat_map(|(_, f)| recorded_ids(f)).collect();
     assert_eq!(want.len(), 4);
     assert_eq!(got, want, "both capped pages, each snapshot once");
@@ -473,7 +454,7 @@ fn offset_is_dropped_after_the_first_page() {
         .with_body(Fixture::load("mv371_list_limit1_offset1_page3").response_body)
         .expect(1)
         .create();
-    let got = ids(snapshots::list(&admin(&server), &ListOpts { limit: Some(1), offset: Some(1), ..Default::default() }).unwrap());
+    let got = ids(snapshots::list(&admin(&server), &ListOpts::new().limit(1).offset(1)).unwrap());
     assert_eq!(got, ["aaebd564-12d4-4b04-b345-84a9284c76f5", ALPHA]);
     for m in [first, second, third] {
         m.assert();
@@ -495,7 +476,7 @@ fn a_link_to_another_host_is_not_followed() {
         .iter()
         .map(|f| Fixture::load(f).mock(&mut server).expect(1).create())
         .collect();
-    let got = ids(snapshots::list(&admin(&server), &ListOpts { limit: Some(2), ..Default::default() }).unwrap());
+    let got = ids(snapshots::list(&admin(&server), &ListOpts::new().limit(2)).unwrap());
     assert_eq!(got.len(), 4);
     first.assert();
     rest.iter().for_each(Mock::assert);
@@ -510,7 +491,7 @@ fn a_repeated_marker_is_an_error_not_a_loop() {
     let body = p2.response_body.replace(&format!("marker={ALPHA}"), "marker=aaebd564-12d4-4b04-b345-84a9284c76f5");
     let m = p2.mock(&mut server);
     let second = m.with_body(rewrite_hosts(&body, &server.url())).expect(1).create();
-    let mut pager = snapshots::list(&admin(&server), &ListOpts { limit: Some(2), ..Default::default() }).unwrap();
+    let mut pager = snapshots::list(&admin(&server), &ListOpts::new().limit(2)).unwrap();
     let seen: Vec<_> = pager.by_ref().take(5).map(|r| r.map(|s| s.id)).collect();
     assert!(seen[..4].iter().all(Result::is_ok), "the snapshots of both pages come first");
     assert!(matches!(&seen[4], Err(Error::InvalidResponse { message, .. }) if message.contains("repeats the marker")), "{:?}", seen[4]);
@@ -525,7 +506,7 @@ fn the_pager_is_lazy() {
     let p1 = Fixture::load("mv371_list_limit2_page1").mock(&mut server).expect(1).create();
     let p2 = Fixture::load("mv371_list_limit2_page2").mock(&mut server).expect(1).create();
     let p3 = Fixture::load("mv371_list_limit2_page3").mock(&mut server).expect(0).create();
-    let mut pager = snapshots::list(&admin(&server), &ListOpts { limit: Some(2), ..Default::default() }).unwrap();
+    let mut pager = snapshots::list(&admin(&server), &ListOpts::new().limit(2)).unwrap();
     assert!(!p1.matched(), "nothing is fetched before iterating");
     pager.next().unwrap().unwrap();
     pager.next().unwrap().unwrap();
@@ -760,11 +741,7 @@ fn client_wide_poll_defaults() {
     let client = ServiceClient::with_token(&format!("{}/v3/{ADMIN_PROJECT}", server.url()), TOKEN)
         .unwrap()
         .microversion(cinder_snapshots::MicroversionPolicy::Pinned(Microversion::new(3, 71)))
-        .poll_policy(cinder_snapshots::PollPolicy {
-            timeout: Some(Duration::from_millis(50)),
-            initial_interval: Duration::from_millis(5),
-            ..Default::default()
-        })
+        .poll_policy(cinder_snapshots::PollPolicy::new().timeout(Duration::from_millis(50)).initial_interval(Duration::from_millis(5)))
         .build()
         .unwrap();
     let err = snapshots::wait_for_status(&client, ALPHA, SnapshotStatus::Available, &WaitOpts::new()).unwrap_err();

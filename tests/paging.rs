@@ -123,7 +123,7 @@ fn all(n: usize) -> Vec<String> {
 }
 
 fn limited(limit: u32) -> ListOpts {
-    ListOpts { limit: Some(limit), ..Default::default() }
+    ListOpts::new().limit(limit)
 }
 
 // ---------------------------------------------------------------- a page cap (defect 1)
@@ -153,7 +153,7 @@ fn a_limit_above_the_page_cap_follows_every_next_link() {
 #[test]
 fn no_limit_pages_by_the_cap() {
     let server = cinder(23, 15);
-    assert_eq!(ids(snapshots::list(&server.client(), &ListOpts::default()).unwrap()), all(23));
+    assert_eq!(ids(snapshots::list(&server.client(), &ListOpts::new()).unwrap()), all(23));
     assert_eq!(server.targets(), ["/v3/p/snapshots".to_owned(), format!("/v3/p/snapshots?marker={}", id(14))]);
 }
 
@@ -196,7 +196,7 @@ fn every_size_limit_and_cap_lists_everything_in_the_expected_requests() {
     for (cap, n, limit) in combinations() {
         let page = limit.map_or(cap, |l| (l as usize).min(cap));
         let server = cinder(n, cap);
-        let opts = ListOpts { limit, ..Default::default() };
+        let opts = limit.map_or_else(ListOpts::new, |l| ListOpts::new().limit(l));
         assert_eq!(ids(snapshots::list(&server.client(), &opts).unwrap()), all(n), "cap {cap}, {n} snapshots, limit {limit:?}");
         assert_eq!(server.targets().len(), n / page + 1, "cap {cap}, {n} snapshots, limit {limit:?}: requests");
     }
@@ -209,7 +209,7 @@ fn with_count_every_size_limit_and_cap_lists_everything_and_saves_the_empty_page
     for (cap, n, limit) in combinations() {
         let page = limit.map_or(cap, |l| (l as usize).min(cap));
         let server = cinder(n, cap);
-        let opts = ListOpts { limit, with_count: true, ..Default::default() };
+        let opts = limit.map_or_else(ListOpts::new, |l| ListOpts::new().limit(l)).with_count(true);
         let pages: Vec<_> = snapshots::list(&server.client(), &opts).unwrap().pages().map(Result::unwrap).collect();
         let got: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|s| s.id.clone())).collect();
         assert_eq!(got, all(n), "cap {cap}, {n} snapshots, limit {limit:?}");
@@ -223,7 +223,7 @@ fn with_count_every_size_limit_and_cap_lists_everything_and_saves_the_empty_page
 fn with_count_stops_when_the_count_is_reached() {
     // Above the cap: two pages of 15 and no empty third page.
     let server = cinder(30, 15);
-    let opts = ListOpts { with_count: true, limit: Some(100), ..Default::default() };
+    let opts = ListOpts::new().with_count(true).limit(100);
     let pages: Vec<_> = snapshots::list(&server.client(), &opts).unwrap().pages().map(|p| p.unwrap()).collect();
     assert_eq!(pages.iter().map(|p| (p.items.len(), p.count)).collect::<Vec<_>>(), [(15, Some(30)), (15, Some(30))]);
     assert_eq!(
@@ -294,7 +294,7 @@ fn a_longer_cycle_is_caught_too() {
 fn a_link_back_to_the_callers_marker_is_an_error() {
     // The caller starts after m; the server goes m -> n -> m.
     let server = cycling(&[(Some("m"), 0, "n"), (Some("n"), 1, "m")]);
-    let opts = ListOpts { marker: Some("m".into()), limit: Some(1), ..Default::default() };
+    let opts = ListOpts::new().marker("m").limit(1);
     let got: Vec<_> = snapshots::list(&server.client(), &opts).unwrap().collect();
     assert_eq!(got.len(), 3);
     assert!(matches!(&got[2], Err(Error::InvalidResponse { message, .. }) if message.contains("\"m\"")), "{:?}", got[2]);

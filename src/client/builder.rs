@@ -14,23 +14,71 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// The longest pause between retries a client makes: an hour.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(3600);
 
-/// How the waits poll: the client's defaults, each overridable per wait.
+/// How the waits poll: the client's defaults, each overridable per wait
+/// ([`WaitOpts`](crate::waiting::WaitOpts)).
 ///
 /// The interval starts at `initial_interval` and grows by `backoff_factor` after each
-/// check, up to `max_interval`.
+/// check, up to `max_interval`. Defaults: a timeout of 30 minutes, 1 s growing ×1.5 to 15 s,
+/// 3 consecutive transient errors ([`Error::is_transient`]: HTTP 429, 502, 503, 504,
+/// connection failures, timeouts) tolerated.
+///
+/// ```
+/// use std::time::Duration;
+/// use cinder_snapshots::PollPolicy;
+/// let poll = PollPolicy::new().timeout(Duration::from_secs(3600)).max_interval(Duration::from_secs(30));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+#[must_use]
 pub struct PollPolicy {
-    /// Give up after this long; `None` waits forever. Default: 30 minutes.
-    pub timeout: Option<Duration>,
-    /// First interval between checks. Default: 1 s.
-    pub initial_interval: Duration,
-    /// Growth of the interval after each check. Default: 1.5.
-    pub backoff_factor: f64,
-    /// Largest interval. Default: 15 s.
-    pub max_interval: Duration,
-    /// Consecutive transient errors ([`Error::is_transient`]: HTTP 429, 502, 503, 504,
-    /// connection failures, timeouts) tolerated. Default: 3.
-    pub max_transient_errors: u32,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) initial_interval: Duration,
+    pub(crate) backoff_factor: f64,
+    pub(crate) max_interval: Duration,
+    pub(crate) max_transient_errors: u32,
+}
+
+impl PollPolicy {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Give up after this long.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Wait with no time limit.
+    pub fn forever(mut self) -> Self {
+        self.timeout = None;
+        self
+    }
+
+    /// First interval between checks.
+    pub fn initial_interval(mut self, interval: Duration) -> Self {
+        self.initial_interval = interval;
+        self
+    }
+
+    /// Growth of the interval after each check (below 1.0, or not a number, counts as 1.0).
+    pub fn backoff_factor(mut self, factor: f64) -> Self {
+        self.backoff_factor = factor;
+        self
+    }
+
+    /// Largest interval between checks.
+    pub fn max_interval(mut self, interval: Duration) -> Self {
+        self.max_interval = interval;
+        self
+    }
+
+    /// Consecutive transient errors tolerated.
+    pub fn max_transient_errors(mut self, n: u32) -> Self {
+        self.max_transient_errors = n;
+        self
+    }
 }
 
 impl Default for PollPolicy {
@@ -58,23 +106,58 @@ impl Default for PollPolicy {
 ///
 /// The delay doubles from `initial_backoff` up to `max_backoff`, with random jitter; a
 /// `Retry-After` header (seconds or an HTTP date) is honoured when it asks for at most
-/// `max_retry_after`, and a longer one ends the retries at once.
+/// `max_retry_after`, and a longer one ends the retries at once. Defaults: 3 retries, 500 ms
+/// doubling to 8 s, `Retry-After` up to 60 s.
+///
+/// ```
+/// use std::time::Duration;
+/// use cinder_snapshots::RetryPolicy;
+/// let retry = RetryPolicy::new().max_retries(5).max_backoff(Duration::from_secs(20));
+/// let never = RetryPolicy::none();
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+#[must_use]
 pub struct RetryPolicy {
-    /// Retries after the first attempt. Default: 3.
-    pub max_retries: u32,
-    /// First delay. Default: 500 ms.
-    pub initial_backoff: Duration,
-    /// Largest delay. Default: 8 s.
-    pub max_backoff: Duration,
-    /// Longest `Retry-After` honoured. Default: 60 s.
-    pub max_retry_after: Duration,
+    pub(crate) max_retries: u32,
+    pub(crate) initial_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+    pub(crate) max_retry_after: Duration,
 }
 
 impl RetryPolicy {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// No retries at all.
     pub fn none() -> Self {
         RetryPolicy { max_retries: 0, ..Self::default() }
+    }
+
+    /// Retries after the first attempt.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// First delay.
+    pub fn initial_backoff(mut self, delay: Duration) -> Self {
+        self.initial_backoff = delay;
+        self
+    }
+
+    /// Largest delay.
+    pub fn max_backoff(mut self, delay: Duration) -> Self {
+        self.max_backoff = delay;
+        self
+    }
+
+    /// Longest `Retry-After` honoured.
+    pub fn max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
+        self
     }
 }
 

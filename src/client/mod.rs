@@ -45,7 +45,7 @@ use crate::error::{Error, Result};
 /// ```no_run
 /// use cinder_snapshots::{ServiceClient, snapshots};
 /// let client = ServiceClient::from_env()?;
-/// for snap in snapshots::list_detail(&client, &snapshots::ListOpts::default())? {
+/// for snap in snapshots::list_detail(&client, &snapshots::ListOpts::new())? {
 ///     let snap = snap?;
 ///     println!("{} {}", snap.id, snap.status);
 /// }

@@ -430,8 +430,14 @@ pub fn prune(client: &ServiceClient, opts: &PruneOpts) -> Result<PruneReport> {
 
 /// The listing options of one listing: the one place that builds a [`ListOpts`].
 fn list_opts(opts: &PruneOpts, volume: Option<&str>, server_filter: bool) -> ListOpts {
-    let metadata = if server_filter { BTreeMap::from([(POLICY_KEY.to_owned(), opts.policy.id().to_owned())]) } else { BTreeMap::new() };
-    ListOpts { all_tenants: opts.all_projects, volume_id: volume.map(str::to_owned), metadata, ..ListOpts::default() }
+    let mut list = ListOpts::new().all_tenants(opts.all_projects);
+    if let Some(volume) = volume {
+        list = list.volume_id(volume);
+    }
+    if server_filter {
+        list = list.metadata(POLICY_KEY, opts.policy.id());
+    }
+    list
 }
 
 /// Every snapshot owned by the policy (on the volumes given), each once, listed to the end.
@@ -621,11 +627,8 @@ mod tests {
     fn list_opts_are_built_in_one_place() {
         let policy = Policy::builder("nightly").keep_daily(1).build().unwrap();
         let opts = PruneOpts::new(policy).all_projects(true);
-        let with = list_opts(&opts, Some("v"), true);
-        assert_eq!(with.metadata, BTreeMap::from([(POLICY_KEY.to_owned(), "nightly".to_owned())]));
-        assert_eq!((with.all_tenants, with.volume_id.as_deref()), (true, Some("v")));
-        let without = list_opts(&opts, None, false);
-        assert!(without.metadata.is_empty() && without.volume_id.is_none());
+        assert_eq!(list_opts(&opts, Some("v"), true), ListOpts::new().all_tenants(true).volume_id("v").metadata(POLICY_KEY, "nightly"));
+        assert_eq!(list_opts(&opts, None, false), ListOpts::new().all_tenants(true));
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod urls;
 mod wait;
 
 pub use requests::{
-    CreateOpts, ListOpts, ListOptsBuilder, ResetStatusOpts, SortDir, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts, create, delete,
+    CreateOpts, ListOpts, SortDir, SortKey, ToListQuery, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts, create, delete,
     delete_metadata_key, find_by_name, force_delete, get, get_metadata, get_metadata_key, list, list_detail, merge_metadata, reset_status,
     set_metadata_key, update, update_metadata, update_status,
 };

@@ -10,7 +10,8 @@ use crate::client::{Microversion, Request, ServiceClient};
 use crate::error::{Error, Result};
 
 /// Direction of a sort.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SortDir {
     /// Ascending.
     Asc,
@@ -27,81 +28,270 @@ impl SortDir {
     }
 }
 
-/// Builds the query string of a listing. Implemented by [`ListOpts`]; implement it to send
-/// a query of your own. `microversion` is the one the request will carry.
-pub trait ListOptsBuilder {
+/// A column a snapshot listing can be sorted by. Cinder always adds `created_at` and `id`
+/// as tie-breakers, in the direction of the first key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SortKey {
+    /// `created_at` (Cinder's default).
+    CreatedAt,
+    /// `updated_at`.
+    UpdatedAt,
+    /// `id`.
+    Id,
+    /// `name` (3.30+; Cinder maps it to `display_name`).
+    Name,
+    /// `status`.
+    Status,
+    /// `volume_id`.
+    VolumeId,
+    /// `volume_size`, the snapshot's size (Cinder refuses `size`).
+    VolumeSize,
+    /// `project_id`.
+    ProjectId,
+    /// `user_id`.
+    UserId,
+    /// Another column of Cinder's `snapshots` table, sent as it is (lower-case letters and
+    /// `_` only). A column named here may become a variant of its own in a minor release.
+    Other(String),
+}
+
+impl SortKey {
+    /// The key as Cinder reads it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SortKey::CreatedAt => "created_at",
+            SortKey::UpdatedAt => "updated_at",
+            SortKey::Id => "id",
+            SortKey::Name => "name",
+            SortKey::Status => "status",
+            SortKey::VolumeId => "volume_id",
+            SortKey::VolumeSize => "volume_size",
+            SortKey::ProjectId => "project_id",
+            SortKey::UserId => "user_id",
+            SortKey::Other(s) => s,
+        }
+    }
+
+    fn check(&self, mv: Microversion) -> Result<()> {
+        let key = self.as_str();
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(Error::InvalidInput(format!("sort key {key:?} is not a snapshot column name")));
+        }
+        if key == "size" {
+            return Err(Error::InvalidInput("sort key \"size\" is not a snapshot column: Cinder sorts by volume_size".into()));
+        }
+        if key == "name" {
+            mv.require(Microversion::new(3, 30), "sorting by name")?;
+        }
+        Ok(())
+    }
+}
+
+/// `created_at`, `name`, ... as Cinder writes them; an unknown column is [`SortKey::Other`].
+impl std::str::FromStr for SortKey {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        const KNOWN: [SortKey; 9] = [
+            SortKey::CreatedAt,
+            SortKey::UpdatedAt,
+            SortKey::Id,
+            SortKey::Name,
+            SortKey::Status,
+            SortKey::VolumeId,
+            SortKey::VolumeSize,
+            SortKey::ProjectId,
+            SortKey::UserId,
+        ];
+        Ok(KNOWN.into_iter().find(|k| k.as_str() == s).unwrap_or_else(|| SortKey::Other(s.to_owned())))
+    }
+}
+
+/// `asc` or `desc`.
+impl std::str::FromStr for SortDir {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "asc" => Ok(SortDir::Asc),
+            "desc" => Ok(SortDir::Desc),
+            _ => Err(Error::InvalidInput(format!("sort direction {s:?} is not asc or desc"))),
+        }
+    }
+}
+
+/// Renders the query string of a listing. Implemented by [`ListOpts`]; implement it to send
+/// a query of your own (raw pairs are sent as they are). `microversion` is the one the
+/// request will carry.
+pub trait ToListQuery {
     /// The query parameters, in order, not yet encoded.
     fn to_query(&self, microversion: Microversion) -> Result<Vec<(String, String)>>;
 }
 
 /// Raw query pairs, sent as they are.
-impl ListOptsBuilder for [(String, String)] {
+impl ToListQuery for [(String, String)] {
     fn to_query(&self, _: Microversion) -> Result<Vec<(String, String)>> {
         Ok(self.to_vec())
     }
 }
 
 /// Raw query pairs, sent as they are.
-impl ListOptsBuilder for Vec<(String, String)> {
+impl ToListQuery for Vec<(String, String)> {
     fn to_query(&self, _: Microversion) -> Result<Vec<(String, String)>> {
         Ok(self.clone())
     }
 }
 
-/// Filters, sorting and paging of [`list`] and [`list_detail`]. Every field left at its
-/// default is not sent.
+/// Filters, sorting and paging of [`list`] and [`list_detail`], built with chainable
+/// setters from [`ListOpts::new`]. Anything not set is not sent.
 ///
 /// A filter that needs a higher microversion than the client uses is refused before any
 /// request (Cinder would drop it silently or return an empty list).
 ///
 /// ```
-/// use cinder_snapshots::snapshots::{ListOpts, SnapshotStatus};
-/// let opts = ListOpts {
-///     volume_id: Some("5aa119a8-d25b-45a7-8d1b-88e127885635".into()),
-///     status: Some(SnapshotStatus::Available),
-///     sort: Some("created_at:asc".into()),
-///     limit: Some(100),
-///     ..Default::default()
-/// };
+/// use cinder_snapshots::snapshots::{ListOpts, SnapshotStatus, SortDir, SortKey};
+/// let opts = ListOpts::new()
+///     .volume_id("5aa119a8-d25b-45a7-8d1b-88e127885635")
+///     .status(SnapshotStatus::Available)
+///     .metadata("created-by", "nightly")
+///     .sort(SortKey::CreatedAt, SortDir::Asc)
+///     .limit(100);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
 pub struct ListOpts {
-    /// Admins: list the snapshots of every project (`all_tenants=1`).
-    pub all_tenants: bool,
-    /// Admins, with `all_tenants`: only this project's snapshots.
-    pub project_id: Option<String>,
-    /// Exact name.
-    pub name: Option<String>,
-    /// Status.
-    pub status: Option<SnapshotStatus>,
-    /// Snapshots of this volume.
-    pub volume_id: Option<String>,
-    /// Snapshots having all these metadata items (3.22+).
-    pub metadata: BTreeMap<String, String>,
-    /// Whether the snapshot counts against the quota (3.65+).
-    pub consumes_quota: Option<bool>,
-    /// Name containing this text (`name~`, 3.34+; non-admins need the operator to allow it).
-    pub name_like: Option<String>,
-    /// Description containing this text (`description~`, 3.34+).
-    pub description_like: Option<String>,
-    /// Sort as `key[:asc|desc][,key[:dir]...]`, e.g. `created_at:asc`. Sorting by `name`
-    /// needs 3.30. Not together with `sort_key`/`sort_dir`.
-    pub sort: Option<String>,
-    /// Old-style sort key.
-    pub sort_key: Option<String>,
-    /// Old-style sort direction.
-    pub sort_dir: Option<SortDir>,
-    /// Page size (the server caps it, by default at 1000).
-    pub limit: Option<u32>,
-    /// Skip this many snapshots first (only on the first page).
-    pub offset: Option<u32>,
-    /// Start after this snapshot id.
-    pub marker: Option<String>,
-    /// Ask for the total count on every page (3.45+).
-    pub with_count: bool,
+    all_tenants: bool,
+    project_id: Option<String>,
+    name: Option<String>,
+    status: Option<SnapshotStatus>,
+    volume_id: Option<String>,
+    availability_zone: Option<String>,
+    metadata: BTreeMap<String, String>,
+    consumes_quota: Option<bool>,
+    name_like: Option<String>,
+    description_like: Option<String>,
+    sort: Vec<(SortKey, SortDir)>,
+    sort_key: Option<SortKey>,
+    sort_dir: Option<SortDir>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+    marker: Option<String>,
+    with_count: bool,
 }
 
-impl ListOptsBuilder for ListOpts {
+impl ListOpts {
+    /// No filter: every snapshot of the project, Cinder's default order and page size.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Admins: list the snapshots of every project (`all_tenants=1`).
+    pub fn all_tenants(mut self, all: bool) -> Self {
+        self.all_tenants = all;
+        self
+    }
+
+    /// Admins, with [`all_tenants`](Self::all_tenants): only this project's snapshots.
+    pub fn project_id(mut self, project: impl Into<String>) -> Self {
+        self.project_id = Some(project.into());
+        self
+    }
+
+    /// Exact name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Status.
+    pub fn status(mut self, status: SnapshotStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Snapshots of this volume.
+    pub fn volume_id(mut self, volume: impl Into<String>) -> Self {
+        self.volume_id = Some(volume.into());
+        self
+    }
+
+    /// Snapshots in this availability zone (3.31+: below it Cinder drops the filter for
+    /// non-admins, which would list every zone).
+    pub fn availability_zone(mut self, zone: impl Into<String>) -> Self {
+        self.availability_zone = Some(zone.into());
+        self
+    }
+
+    /// Snapshots having this metadata item; call again for more (all must match; 3.22+).
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether the snapshot counts against the quota (3.65+).
+    pub fn consumes_quota(mut self, consumes: bool) -> Self {
+        self.consumes_quota = Some(consumes);
+        self
+    }
+
+    /// Name containing this text (`name~`, 3.34+; non-admins need the operator to allow it).
+    pub fn name_like(mut self, text: impl Into<String>) -> Self {
+        self.name_like = Some(text.into());
+        self
+    }
+
+    /// Description containing this text (`description~`, 3.34+).
+    pub fn description_like(mut self, text: impl Into<String>) -> Self {
+        self.description_like = Some(text.into());
+        self
+    }
+
+    /// Sorts by `key` in `dir`; call again for further keys (`sort=k1:d1,k2:d2`).
+    pub fn sort(mut self, key: SortKey, dir: SortDir) -> Self {
+        self.sort.push((key, dir));
+        self
+    }
+
+    /// Cinder's deprecated one-key sort (`sort_key`); not together with [`sort`](Self::sort).
+    pub fn sort_key(mut self, key: SortKey) -> Self {
+        self.sort_key = Some(key);
+        self
+    }
+
+    /// Cinder's deprecated sort direction (`sort_dir`); not together with [`sort`](Self::sort).
+    pub fn sort_dir(mut self, dir: SortDir) -> Self {
+        self.sort_dir = Some(dir);
+        self
+    }
+
+    /// Page size (the server caps it, by default at 1000; the listing still goes on to the
+    /// last page).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Skip this many snapshots first (only on the first page).
+    pub fn offset(mut self, offset: u32) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// Start after this snapshot id.
+    pub fn marker(mut self, marker: impl Into<String>) -> Self {
+        self.marker = Some(marker.into());
+        self
+    }
+
+    /// Ask for the total count on every page (3.45+).
+    pub fn with_count(mut self, with_count: bool) -> Self {
+        self.with_count = with_count;
+        self
+    }
+}
+
+impl ToListQuery for ListOpts {
     fn to_query(&self, mv: Microversion) -> Result<Vec<(String, String)>> {
         let mut q: Vec<(String, String)> = Vec::new();
         let mut push = |k: &str, v: String| q.push((k.to_owned(), v));
@@ -131,6 +321,10 @@ impl ListOptsBuilder for ListOpts {
         if let Some(v) = &self.volume_id {
             push("volume_id", v.clone());
         }
+        if let Some(z) = &self.availability_zone {
+            mv.require(Microversion::new(3, 31), "the availability_zone filter")?;
+            push("availability_zone", z.clone());
+        }
         if !self.metadata.is_empty() {
             mv.require(Microversion::new(3, 22), "the metadata filter")?;
             push("metadata", serde_json::to_string(&self.metadata).map_err(|e| Error::InvalidInput(e.to_string()))?);
@@ -147,22 +341,20 @@ impl ListOptsBuilder for ListOpts {
             mv.require(Microversion::new(3, 34), "the description~ filter")?;
             push("description~", d.clone());
         }
-        if self.sort.is_some() && (self.sort_key.is_some() || self.sort_dir.is_some()) {
+        if !self.sort.is_empty() && (self.sort_key.is_some() || self.sort_dir.is_some()) {
             return Err(Error::InvalidInput("sort cannot be combined with sort_key/sort_dir".into()));
         }
-        if let Some(sort) = &self.sort {
-            for part in sort.split(',') {
-                let (key, dir) = part.split_once(':').unwrap_or((part, "asc"));
-                check_sort_key(key.trim(), mv)?;
-                if !matches!(dir.trim(), "asc" | "desc") {
-                    return Err(Error::InvalidInput(format!("sort direction {dir:?} in {sort:?} is not asc or desc")));
-                }
+        if !self.sort.is_empty() {
+            let mut parts = Vec::with_capacity(self.sort.len());
+            for (key, dir) in &self.sort {
+                key.check(mv)?;
+                parts.push(format!("{}:{}", key.as_str(), dir.as_str()));
             }
-            push("sort", sort.clone());
+            push("sort", parts.join(","));
         }
         if let Some(key) = &self.sort_key {
-            check_sort_key(key, mv)?;
-            push("sort_key", key.clone());
+            key.check(mv)?;
+            push("sort_key", key.as_str().to_owned());
         }
         if let Some(dir) = self.sort_dir {
             push("sort_dir", dir.as_str().to_owned());
@@ -175,16 +367,6 @@ impl ListOptsBuilder for ListOpts {
     }
 }
 
-fn check_sort_key(key: &str, mv: Microversion) -> Result<()> {
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-        return Err(Error::InvalidInput(format!("sort key {key:?} is not a snapshot column name")));
-    }
-    if key == "name" {
-        mv.require(Microversion::new(3, 30), "sorting by name")?;
-    }
-    Ok(())
-}
-
 /// What [`create`] sends.
 ///
 /// ```
@@ -194,19 +376,13 @@ fn check_sort_key(key: &str, mv: Microversion) -> Result<()> {
 ///     .metadata("tier", "gold");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
 pub struct CreateOpts {
-    /// The volume to snapshot (required).
-    pub volume_id: String,
-    /// Name, up to 255 characters.
-    pub name: Option<String>,
-    /// Description, up to 255 characters, no control characters.
-    pub description: Option<String>,
-    /// Snapshot an in-use (attached) volume. Needed below microversion 3.66; from 3.66 on
-    /// in-use volumes are allowed anyway. Sent only when `true`.
-    pub force: bool,
-    /// Metadata: keys of ASCII letters, digits, `-_:. /`, up to 255 characters; values up to
-    /// 255 characters.
-    pub metadata: BTreeMap<String, String>,
+    volume_id: String,
+    name: Option<String>,
+    description: Option<String>,
+    force: bool,
+    metadata: BTreeMap<String, String>,
 }
 
 impl CreateOpts {
@@ -215,25 +391,27 @@ impl CreateOpts {
         CreateOpts { volume_id: volume_id.into(), ..Default::default() }
     }
 
-    /// Sets the name.
+    /// Sets the name (up to 255 characters).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
-    /// Sets the description.
+    /// Sets the description (up to 255 characters, no control characters).
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
 
-    /// Sets `force`.
+    /// Snapshot an in-use (attached) volume. Needed below microversion 3.66; from 3.66 on
+    /// in-use volumes are allowed anyway. Sent only when `true`.
     pub fn force(mut self, force: bool) -> Self {
         self.force = force;
         self
     }
 
-    /// Adds a metadata item.
+    /// Adds a metadata item (keys of ASCII letters, digits, `-_:. /`, up to 255 characters;
+    /// values up to 255 characters).
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.metadata.insert(key.into(), value.into());
         self
@@ -330,11 +508,19 @@ impl UpdateOpts {
 }
 
 /// Metadata items for [`update_metadata`] (replaces all) and [`merge_metadata`] (merges).
+/// Keys: ASCII letters, digits and `-_:. `, up to 255 characters; values up to 255
+/// characters.
+///
+/// ```
+/// use cinder_snapshots::snapshots::UpdateMetadataOpts;
+/// let opts = UpdateMetadataOpts::new().set("tier", "gold").set("owner", "ops");
+/// let same: UpdateMetadataOpts = [("tier", "gold"), ("owner", "ops")].into_iter().collect();
+/// assert_eq!(opts, same);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
 pub struct UpdateMetadataOpts {
-    /// The items. Keys: ASCII letters, digits and `-_:. `, up to 255 characters; values up to
-    /// 255 characters.
-    pub metadata: BTreeMap<String, String>,
+    metadata: BTreeMap<String, String>,
 }
 
 impl UpdateMetadataOpts {
@@ -361,21 +547,31 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for UpdateMetadataOp
     }
 }
 
-/// What [`reset_status`] sets.
+/// What [`update_status`] sets: a status and, optionally, a progress.
+///
+/// ```
+/// use cinder_snapshots::snapshots::{SnapshotStatus, UpdateStatusOpts};
+/// let opts = UpdateStatusOpts::new(SnapshotStatus::Creating).progress("50%");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResetStatusOpts {
-    /// The new status; one Cinder knows (not [`SnapshotStatus::Other`]).
-    pub status: SnapshotStatus,
+#[must_use]
+pub struct UpdateStatusOpts {
+    status: SnapshotStatus,
+    progress: Option<String>,
 }
 
-/// What [`update_status`] sets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateStatusOpts {
+impl UpdateStatusOpts {
     /// The new status. Cinder allows `creating` → `creating`/`available`/`error` and
     /// `deleting` → `deleting`/`error_deleting`.
-    pub status: SnapshotStatus,
+    pub fn new(status: SnapshotStatus) -> Self {
+        UpdateStatusOpts { status, progress: None }
+    }
+
     /// Progress, `"0%"` to `"100%"`.
-    pub progress: Option<String>,
+    pub fn progress(mut self, progress: impl Into<String>) -> Self {
+        self.progress = Some(progress.into());
+        self
+    }
 }
 
 fn check_progress(progress: &str) -> Result<()> {
@@ -395,13 +591,13 @@ fn check_progress(progress: &str) -> Result<()> {
 /// ```no_run
 /// use cinder_snapshots::{ServiceClient, snapshots::{self, ListOpts}};
 /// let client = ServiceClient::from_env()?;
-/// let opts = ListOpts { volume_id: Some("5aa119a8-d25b-45a7-8d1b-88e127885635".into()), ..Default::default() };
+/// let opts = ListOpts::new().volume_id("5aa119a8-d25b-45a7-8d1b-88e127885635");
 /// for snap in snapshots::list(&client, &opts)? {
 ///     println!("{}", snap?.id);
 /// }
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
-pub fn list(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized)) -> Result<Pager> {
+pub fn list(client: &ServiceClient, opts: &(impl ToListQuery + ?Sized)) -> Result<Pager> {
     Ok(Pager::new(client, urls::list(), opts.to_query(client.microversion()?)?))
 }
 
@@ -410,11 +606,11 @@ pub fn list(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized)) -> R
 /// ```no_run
 /// use cinder_snapshots::{ServiceClient, snapshots::{self, ListOpts}};
 /// let client = ServiceClient::from_env()?;
-/// let all = snapshots::list_detail(&client, &ListOpts::default())?.all()?;
+/// let all = snapshots::list_detail(&client, &ListOpts::new())?.all()?;
 /// println!("{} snapshots", all.len());
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
-pub fn list_detail(client: &ServiceClient, opts: &(impl ListOptsBuilder + ?Sized)) -> Result<Pager> {
+pub fn list_detail(client: &ServiceClient, opts: &(impl ToListQuery + ?Sized)) -> Result<Pager> {
     Ok(Pager::new(client, urls::list_detail(), opts.to_query(client.microversion()?)?))
 }
 
@@ -497,18 +693,19 @@ pub fn force_delete(client: &ServiceClient, id: &str) -> Result<()> {
 }
 
 /// Sets a snapshot's status in the database, with no check (admin only, `os-reset_status`).
+/// The status must be one Cinder knows (not [`SnapshotStatus::Other`]).
 ///
 /// ```no_run
-/// use cinder_snapshots::snapshots::{self, ResetStatusOpts, SnapshotStatus};
+/// use cinder_snapshots::snapshots::{self, SnapshotStatus};
 /// # let client = cinder_snapshots::ServiceClient::from_env()?;
-/// snapshots::reset_status(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21", &ResetStatusOpts { status: SnapshotStatus::Available })?;
+/// snapshots::reset_status(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21", SnapshotStatus::Available)?;
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
-pub fn reset_status(client: &ServiceClient, id: &str, opts: &ResetStatusOpts) -> Result<()> {
-    if let SnapshotStatus::Other(s) = &opts.status {
+pub fn reset_status(client: &ServiceClient, id: &str, status: SnapshotStatus) -> Result<()> {
+    if let SnapshotStatus::Other(s) = &status {
         return Err(Error::InvalidInput(format!("{s:?} is not a snapshot status Cinder accepts in reset_status")));
     }
-    action(client, id, json!({ "os-reset_status": { "status": opts.status.as_str() } }))
+    action(client, id, json!({ "os-reset_status": { "status": status.as_str() } }))
 }
 
 /// Updates the status and progress of a snapshot being created or deleted
@@ -517,7 +714,7 @@ pub fn reset_status(client: &ServiceClient, id: &str, opts: &ResetStatusOpts) ->
 /// ```no_run
 /// use cinder_snapshots::snapshots::{self, SnapshotStatus, UpdateStatusOpts};
 /// # let client = cinder_snapshots::ServiceClient::from_env()?;
-/// let opts = UpdateStatusOpts { status: SnapshotStatus::Creating, progress: Some("50%".into()) };
+/// let opts = UpdateStatusOpts::new(SnapshotStatus::Creating).progress("50%");
 /// snapshots::update_status(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21", &opts)?;
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
@@ -637,7 +834,7 @@ pub fn find_by_name(client: &ServiceClient, name: &str) -> Result<Snapshot> {
     if name.is_empty() {
         return Err(Error::InvalidInput("the name to find is empty".into()));
     }
-    let opts = ListOpts { name: Some(name.to_owned()), ..Default::default() };
+    let opts = ListOpts::new().name(name);
     crate::paging::find_by_name(list_detail(client, &opts)?, name)
 }
 
@@ -650,23 +847,22 @@ mod tests {
 
     #[test]
     fn list_opts_query_order_and_values() {
-        let opts = ListOpts {
-            all_tenants: true,
-            project_id: Some("p".into()),
-            name: Some("n".into()),
-            status: Some(SnapshotStatus::Available),
-            volume_id: Some("v".into()),
-            metadata: BTreeMap::from([("tier".into(), "gold".into())]),
-            consumes_quota: Some(true),
-            name_like: Some("na".into()),
-            description_like: Some("de".into()),
-            sort: Some("name:asc,created_at".into()),
-            limit: Some(2),
-            offset: Some(1),
-            marker: Some("m".into()),
-            with_count: true,
-            ..Default::default()
-        };
+        let opts = ListOpts::new()
+            .all_tenants(true)
+            .project_id("p")
+            .name("n")
+            .status(SnapshotStatus::Available)
+            .volume_id("v")
+            .metadata("tier", "gold")
+            .consumes_quota(true)
+            .name_like("na")
+            .description_like("de")
+            .sort(SortKey::Name, SortDir::Asc)
+            .sort(SortKey::CreatedAt, SortDir::Asc)
+            .limit(2)
+            .offset(1)
+            .marker("m")
+            .with_count(true);
         let q = opts.to_query(MAX).unwrap();
         let keys: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
         let want =
@@ -680,13 +876,14 @@ mod tests {
     #[test]
     fn microversion_gates_name_what_they_need() {
         let cases: Vec<(ListOpts, &str)> = vec![
-            (ListOpts { metadata: BTreeMap::from([("a".into(), "b".into())]), ..Default::default() }, "3.22"),
-            (ListOpts { sort: Some("name:asc".into()), ..Default::default() }, "3.30"),
-            (ListOpts { sort_key: Some("name".into()), ..Default::default() }, "3.30"),
-            (ListOpts { name_like: Some("x".into()), ..Default::default() }, "3.34"),
-            (ListOpts { description_like: Some("x".into()), ..Default::default() }, "3.34"),
-            (ListOpts { with_count: true, ..Default::default() }, "3.45"),
-            (ListOpts { consumes_quota: Some(false), ..Default::default() }, "3.65"),
+            (ListOpts::new().metadata("a", "b"), "3.22"),
+            (ListOpts::new().sort(SortKey::Name, SortDir::Asc), "3.30"),
+            (ListOpts::new().sort_key(SortKey::Name), "3.30"),
+            (ListOpts::new().name_like("x"), "3.34"),
+            (ListOpts::new().description_like("x"), "3.34"),
+            (ListOpts::new().with_count(true), "3.45"),
+            (ListOpts::new().consumes_quota(false), "3.65"),
+            (ListOpts::new().availability_zone("nova"), "3.31"),
         ];
         for (opts, version) in cases {
             let err = opts.to_query(MV0).unwrap_err().to_string();
@@ -697,11 +894,16 @@ mod tests {
 
     #[test]
     fn sort_rules() {
-        let both = ListOpts { sort: Some("created_at".into()), sort_key: Some("id".into()), ..Default::default() };
+        let both = ListOpts::new().sort(SortKey::CreatedAt, SortDir::Asc).sort_key(SortKey::Id);
         assert!(both.to_query(MAX).unwrap_err().to_string().contains("cannot be combined"));
-        let bad_dir = ListOpts { sort: Some("created_at:sideways".into()), ..Default::default() };
-        assert!(bad_dir.to_query(MAX).is_err());
-        let bad_key = ListOpts { sort: Some("Created At".into()), ..Default::default() };
+        assert!("sideways".parse::<SortDir>().is_err());
+        assert_eq!("created_at".parse::<SortKey>().unwrap(), SortKey::CreatedAt);
+        assert_eq!("display_name".parse::<SortKey>().unwrap(), SortKey::Other("display_name".into()));
+        let size = ListOpts::new().sort(SortKey::Other("size".into()), SortDir::Asc);
+        assert!(size.to_query(MAX).unwrap_err().to_string().contains("volume_size"));
+        let q = ListOpts::new().sort(SortKey::VolumeSize, SortDir::Desc).sort(SortKey::Id, SortDir::Asc).to_query(MAX).unwrap();
+        assert_eq!(q, vec![("sort".to_owned(), "volume_size:desc,id:asc".to_owned())]);
+        let bad_key = ListOpts::new().sort(SortKey::Other("Created At".into()), SortDir::Asc);
         assert!(bad_key.to_query(MAX).is_err());
     }
 

@@ -15,7 +15,7 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use cinder_snapshots::retention::{Policy, PolicyBuilder, PolicyError, PruneOpts};
-use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, UpdateMetadataOpts, UpdateOpts, WaitOpts};
+use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
 use lexopt::prelude::*;
 
 /// A usage error: what is wrong, and the command whose help to point at (if any).
@@ -515,29 +515,50 @@ impl Raw {
             "list" => {
                 let limit = self.value("limit").map(|v| count(cmd, "--limit", &v)).transpose()?;
                 let project_id = self.value("project");
-                let opts = ListOpts {
-                    all_tenants: self.flag("all-projects") || project_id.is_some(),
-                    project_id,
-                    name: self.value("name"),
-                    status: self.value("status").map(|s| status(cmd, "--status", &s)).transpose()?,
-                    volume_id: self.value("volume"),
-                    metadata: pairs(cmd, "--property", self.values("property"))?.into_iter().collect(),
-                    marker: self.value("marker"),
-                    sort: self.value("sort"),
-                    // The page size too, so that `--limit 5` fetches 5 snapshots, not a
-                    // server page of 1000; more than the server's page cap takes several pages.
-                    limit: limit.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-                    ..ListOpts::default()
-                };
+                let mut opts = ListOpts::new().all_tenants(self.flag("all-projects") || project_id.is_some());
+                if let Some(project) = project_id {
+                    opts = opts.project_id(project);
+                }
+                if let Some(name) = self.value("name") {
+                    opts = opts.name(name);
+                }
+                if let Some(s) = self.value("status") {
+                    opts = opts.status(status(cmd, "--status", &s)?);
+                }
+                if let Some(volume) = self.value("volume") {
+                    opts = opts.volume_id(volume);
+                }
+                for (k, v) in pairs(cmd, "--property", self.values("property"))? {
+                    opts = opts.metadata(k, v);
+                }
+                if let Some(marker) = self.value("marker") {
+                    opts = opts.marker(marker);
+                }
+                if let Some(sort) = self.value("sort") {
+                    for (key, dir) in sort_keys(cmd, &sort)? {
+                        opts = opts.sort(key, dir);
+                    }
+                }
+                // The page size too, so that `--limit 5` fetches 5 snapshots, not a server
+                // page of 1000; more than the server's page cap takes several pages.
+                if let Some(n) = limit {
+                    opts = opts.limit(u32::try_from(n).unwrap_or(u32::MAX));
+                }
                 Command::List { opts, long: self.flag("long"), limit }
             }
             "show" => Command::Show { snapshot: first },
             "create" => {
                 let volume = self.value("volume").ok_or_else(|| Usage::of(cmd, "create needs --volume VOLUME"))?;
                 let mut opts = CreateOpts::new(volume).force(self.flag("force"));
-                opts.name = (!first.is_empty()).then_some(first);
-                opts.description = self.value("description");
-                opts.metadata = pairs(cmd, "--property", self.values("property"))?.into_iter().collect();
+                if !first.is_empty() {
+                    opts = opts.name(first);
+                }
+                if let Some(description) = self.value("description") {
+                    opts = opts.description(description);
+                }
+                for (k, v) in pairs(cmd, "--property", self.values("property"))? {
+                    opts = opts.metadata(k, v);
+                }
                 Command::Create { opts, wait: wait(&self)? }
             }
             "update" => {
@@ -728,6 +749,19 @@ fn seconds(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
     Duration::try_from_secs_f64(secs).map_err(|_| Usage::of(cmd, format!("{what} {v:?} is not a number of seconds")))
 }
 
+/// `key[:asc|desc][,key[:dir]...]`, as the `openstack` command takes `--sort`.
+fn sort_keys(cmd: &'static str, v: &str) -> Result<Vec<(SortKey, SortDir)>, Usage> {
+    v.split(',')
+        .map(|part| {
+            let (key, dir) = part.split_once(':').unwrap_or((part, "asc"));
+            let key: SortKey = key.trim().parse().unwrap_or_else(|never| match never {});
+            let dir: SortDir =
+                dir.trim().parse().map_err(|_| Usage::of(cmd, format!("--sort {v:?}: the direction {dir:?} is not asc or desc")))?;
+            Ok((key, dir))
+        })
+        .collect()
+}
+
 /// A whole number above zero.
 fn count(cmd: &'static str, what: &str, v: &str) -> Result<usize, Usage> {
     v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| Usage::of(cmd, format!("{what} {v:?} is not a whole number above 0")))
@@ -773,7 +807,7 @@ mod tests {
         let Action::Run(command) = cli.action else { panic!("a command") };
         let Command::List { opts, long, limit } = *command else { panic!("list") };
         assert!(long && limit.is_none());
-        assert_eq!(opts.metadata, BTreeMap::from([("a".into(), "b".into()), ("c".into(), "d".into())]));
+        assert_eq!(opts, ListOpts::new().metadata("a", "b").metadata("c", "d"));
     }
 
     #[test]
@@ -783,14 +817,19 @@ mod tests {
         else {
             panic!()
         };
-        assert!(opts.all_tenants, "--project implies --all-projects");
-        assert_eq!(opts.project_id.as_deref(), Some("p"));
-        assert_eq!(opts.status, Some(SnapshotStatus::Available));
-        assert_eq!(
-            (opts.volume_id.as_deref(), opts.marker.as_deref(), opts.sort.as_deref()),
-            (Some("v"), Some("m"), Some("created_at:asc"))
-        );
-        assert_eq!((opts.name.as_deref(), opts.limit, limit), (Some("n"), Some(3), Some(3)));
+        // --project implies --all-projects.
+        let want = ListOpts::new()
+            .all_tenants(true)
+            .project_id("p")
+            .name("n")
+            .status(SnapshotStatus::Available)
+            .volume_id("v")
+            .marker("m")
+            .sort(SortKey::CreatedAt, SortDir::Asc)
+            .limit(3);
+        assert_eq!((opts, limit), (want, Some(3)));
+        let Command::List { opts, .. } = command("list --sort name:desc,volume_size") else { panic!() };
+        assert_eq!(opts, ListOpts::new().sort(SortKey::Name, SortDir::Desc).sort(SortKey::VolumeSize, SortDir::Asc));
     }
 
     #[test]
@@ -801,7 +840,7 @@ mod tests {
         assert_eq!(opts, CreateOpts::new("v").name("nightly").force(true).metadata("k", "v=w"));
         assert_eq!(wait, Some(Some(Duration::from_millis(1500))));
         let Command::Create { opts, wait } = command("create --volume v") else { panic!() };
-        assert_eq!((opts.name, wait), (None, None));
+        assert_eq!((opts, wait), (CreateOpts::new("v"), None));
         let Command::Update { opts, .. } = command("update s --name n") else { panic!() };
         assert_eq!(opts, UpdateOpts::new().name("n"));
         let Command::Wait { target, timeout, .. } = command("wait s --status deleted") else { panic!() };

@@ -75,7 +75,7 @@ pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), 
         Command::ForceDelete { snapshots: names } => each(names, |name| Ok(snapshots::force_delete(client, &id_of(client, name)?)?)),
         Command::ResetStatus { snapshot, status } => {
             let id = id_of(client, snapshot)?;
-            Ok(snapshots::reset_status(client, &id, &snapshots::ResetStatusOpts { status: status.clone() })?)
+            Ok(snapshots::reset_status(client, &id, status.clone())?)
         }
         Command::Wait { snapshot, target: Target::Deleted, timeout } => {
             // A snapshot that is already gone is done: no look-up that would fail first.
