@@ -56,8 +56,9 @@ pub enum Error {
         attempts: u32,
     },
 
-    /// A response body could not be decoded.
-    #[error("could not decode {what} from {method} {url} (HTTP {status}): {message}; body starts with: {excerpt:?}")]
+    /// A response body could not be decoded. The decoder's own error (serde's, or a short
+    /// message) is the [`source`](std::error::Error::source).
+    #[error("could not decode {what} from {method} {url} (HTTP {status}); the body starts with {excerpt:?}")]
     Decode {
         /// What was being decoded, e.g. "snapshot" or "Keystone token".
         what: &'static str,
@@ -67,10 +68,11 @@ pub enum Error {
         url: String,
         /// HTTP status of the response.
         status: u16,
-        /// The decoder's message.
-        message: String,
         /// The first characters of the body.
         excerpt: String,
+        /// What the decoder said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// The server's answer broke the protocol in a way that is not a decode error (for

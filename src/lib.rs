@@ -319,6 +319,18 @@ pub use client::{
 };
 pub use error::{ApiError, Error, Result, WaitError, WaitErrorKind};
 
+// What the documentation promises of the main types, checked at compile time: one client
+// (and its errors and listings) can be shared by and moved across threads.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<ServiceClient>();
+    send_sync::<ServiceClientBuilder>();
+    send_sync::<Error>();
+    send_sync::<paging::Pager<snapshots::Snapshot>>();
+    send_sync::<snapshots::WaitOpts>();
+    send_sync::<retention::PruneReport>();
+};
+
 /// Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`, as cargo-fuzz
 /// does; internal, not part of the API).
 #[cfg(fuzzing)]

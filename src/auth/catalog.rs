@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 
 /// Which of a service's endpoints to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Interface {
     /// The public endpoint (the default, as in the `openstack` CLI).
     #[default]

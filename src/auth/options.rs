@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 
 /// A domain, by id or by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Domain {
     /// The domain's id, e.g. `default`.
     Id(String),
@@ -33,6 +34,7 @@ impl Domain {
 
 /// A Keystone user, by id or by name within a domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum User {
     /// The user's id.
     Id(String),
@@ -66,6 +68,7 @@ impl User {
 
 /// What the token is scoped to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Scope {
     /// No scope in the request: Keystone scopes the token to the user's default project,
     /// if it has one. Application credentials must use this.

@@ -75,6 +75,7 @@ impl FromStr for Microversion {
 
 /// Which microversion the client sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum MicroversionPolicy {
     /// Ask the server once (an unauthenticated `GET` of its root) and use the highest
     /// version both the server and this crate know. The default.
@@ -143,8 +144,8 @@ impl ServiceClient {
             method: "GET".into(),
             url: root.to_string(),
             status: raw.status,
-            message,
             excerpt: crate::error::excerpt(&raw.body),
+            source: message.into(),
         })?;
         let version = server_max.min(Microversion::LATEST_KNOWN);
         let _ = self.inner.microversion.set(version);

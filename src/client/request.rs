@@ -8,6 +8,7 @@ use crate::error::{Error, Result, excerpt};
 
 /// The HTTP methods the Cinder and Keystone APIs use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Method {
     /// GET
     Get,
@@ -58,6 +59,8 @@ pub struct Request {
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Option<Vec<u8>>,
     pub(crate) microversion: Option<Microversion>,
+    /// Why the request cannot be sent (a body that did not serialise).
+    pub(crate) invalid: Option<String>,
 }
 
 impl Request {
@@ -67,7 +70,14 @@ impl Request {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Request { method, segments: segments.into_iter().map(Into::into).collect(), query: Vec::new(), body: None, microversion: None }
+        Request {
+            method,
+            segments: segments.into_iter().map(Into::into).collect(),
+            query: Vec::new(),
+            body: None,
+            microversion: None,
+            invalid: None,
+        }
     }
 
     /// A GET request.
@@ -101,9 +111,17 @@ impl Request {
         self
     }
 
-    /// Sets a JSON body (sent with `Content-Type: application/json`).
-    pub fn json(mut self, body: serde_json::Value) -> Self {
-        self.body = Some(body.to_string().into_bytes());
+    /// Sets a JSON body (sent with `Content-Type: application/json`): any `Serialize` value,
+    /// such as a `serde_json::json!` value or a struct of your own. A value that does not
+    /// serialise (a map with non-string keys) makes [`ServiceClient::send`] fail with
+    /// [`Error::InvalidInput`] before anything is sent.
+    ///
+    /// [`ServiceClient::send`]: crate::ServiceClient::send
+    pub fn json(mut self, body: impl serde::Serialize) -> Self {
+        match serde_json::to_vec(&body) {
+            Ok(bytes) => self.body = Some(bytes),
+            Err(e) => self.invalid = Some(format!("the JSON body does not serialise: {e}")),
+        }
         self
     }
 
@@ -131,19 +149,19 @@ impl Response {
     /// Decodes the body as JSON; `what` names it in the error ("snapshot", "metadata").
     pub fn json<T: DeserializeOwned>(&self, what: &'static str) -> Result<T> {
         // One UTF-8 check of the whole body is cheaper than serde_json's check of every string.
-        let text = std::str::from_utf8(&self.body).map_err(|e| self.decode_error(what, format!("the body is not UTF-8: {e}")))?;
-        serde_json::from_str(text).map_err(|e| self.decode_error(what, e.to_string()))
+        let text = std::str::from_utf8(&self.body).map_err(|e| self.decode_error(what, e))?;
+        serde_json::from_str(text).map_err(|e| self.decode_error(what, e))
     }
 
-    /// A decode error about this response.
-    pub(crate) fn decode_error(&self, what: &'static str, message: String) -> Error {
+    /// A decode error about this response, with what the decoder said as its source.
+    pub(crate) fn decode_error(&self, what: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
         Error::Decode {
             what,
             method: self.method.to_string(),
             url: self.url.clone(),
             status: self.status,
-            message,
             excerpt: excerpt(&self.body),
+            source: source.into(),
         }
     }
 }

@@ -204,8 +204,8 @@ impl ServiceClient {
             method: method.to_string(),
             url: url.to_string(),
             status: request.status,
-            message: e.to_string(),
             excerpt: crate::error::excerpt(&request.body),
+            source: Box::new(e),
         })?;
         Ok((Secret::new(token), body, request.body))
     }

@@ -27,6 +27,9 @@ impl ServiceClient {
     /// credentials). Idempotent requests (GET, PUT, DELETE) are retried as the client's
     /// [`RetryPolicy`] says; POST requests are not.
     pub fn send(&self, request: Request) -> Result<Response> {
+        if let Some(why) = &request.invalid {
+            return Err(Error::InvalidInput(why.clone()));
+        }
         for segment in &request.segments {
             crate::checks::segment("path segment", segment)?;
         }

@@ -142,6 +142,7 @@ impl Serialize for Reason {
 
 /// What the plan does with a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Action {
     /// Left alone (see the decision's reasons).
     Keep,

@@ -1,0 +1,78 @@
+//! What the public API promises beyond single calls: errors whose source chain says each
+//! thing once (a decode error keeps serde's error as its source), raw requests with any
+//! `Serialize` body, and a body that cannot be serialised refused before anything is sent.
+
+mod common;
+
+use std::error::Error as _;
+
+use cinder_snapshots::{Error, Microversion, Request, snapshots};
+use common::*;
+use mockito::{Matcher, Server};
+
+const SNAP: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
+
+/// Every text of an error's chain, outermost first.
+fn chain(e: &dyn std::error::Error) -> Vec<String> {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts
+}
+
+#[test]
+fn a_decode_error_keeps_the_decoders_error_as_its_source_and_says_it_once() {
+    let mut server = Server::new();
+    // A recorded listing where a snapshot was expected.
+    let f = Fixture::load("mv371_list_summary");
+    let m = server.mock("GET", format!("/v3/p/snapshots/{SNAP}").as_str());
+    let m = f.respond(&server, m).expect(1).create();
+    let err = snapshots::get(&token_client(&server, "p", Microversion::new(3, 71)), SNAP).unwrap_err();
+    m.assert();
+    assert!(matches!(err, Error::Decode { what: "snapshot", status: 200, .. }), "{err:?}");
+    let serde = err.source().and_then(|s| s.downcast_ref::<serde_json::Error>()).expect("serde's error as the source");
+    let parts = chain(&err);
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert_eq!(parts[1], serde.to_string());
+    assert!(parts[0].starts_with("could not decode snapshot from GET ") && !parts[0].contains(&parts[1]), "{parts:?}");
+}
+
+#[test]
+fn a_raw_request_sends_any_serialize_body() {
+    #[derive(serde::Serialize)]
+    struct Extend {
+        #[serde(rename = "os-extend")]
+        extend: NewSize,
+    }
+    #[derive(serde::Serialize)]
+    struct NewSize {
+        new_size: u32,
+    }
+    let mut server = Server::new();
+    let m = server
+        .mock("POST", "/v3/p/volumes/v1/action")
+        .match_header("content-type", "application/json")
+        .match_body(Matcher::Json(serde_json::json!({"os-extend": {"new_size": 2}})))
+        .with_status(202)
+        .expect(1)
+        .create();
+    let client = token_client(&server, "p", Microversion::new(3, 71));
+    let response = client.send(Request::post(["volumes", "v1", "action"]).json(Extend { extend: NewSize { new_size: 2 } })).unwrap();
+    assert_eq!(response.status, 202);
+    m.assert();
+}
+
+#[test]
+fn a_body_that_does_not_serialise_is_refused_before_any_request() {
+    let mut server = Server::new();
+    let any = server.mock("POST", Matcher::Any).expect(0).create();
+    let client = token_client(&server, "p", Microversion::new(3, 71));
+    // JSON object keys must be strings.
+    let body = std::collections::BTreeMap::from([((1, 2), "x")]);
+    let err = client.send(Request::post(["volumes"]).json(body)).unwrap_err();
+    assert!(matches!(&err, Error::InvalidInput(m) if m.starts_with("the JSON body does not serialise")), "{err:?}");
+    any.assert();
+}
