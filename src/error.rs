@@ -42,16 +42,16 @@ pub enum Error {
     },
 
     /// The request could not be sent or its answer could not be read (DNS, connect, TLS,
-    /// timeout, connection closed).
-    #[error("{method} {url} failed{}: {source}", attempts_note(*attempts))]
+    /// timeout, connection closed, body too large): [`TransportError::kind`] says which.
+    #[error("{method} {url} failed{}", attempts_note(*attempts))]
     Transport {
         /// HTTP method of the request.
         method: String,
         /// URL of the request.
         url: String,
-        /// The underlying error.
+        /// What failed; the HTTP client's own error is its source.
         #[source]
-        source: ureq::Error,
+        source: TransportError,
         /// How many times the request was sent (retries included).
         attempts: u32,
     },
@@ -181,16 +181,138 @@ impl Error {
     /// [`RetryPolicy`]: crate::RetryPolicy
     pub fn is_transient(&self) -> bool {
         let failure = match self {
-            Error::Transport { source, .. } => Failure::Transport(source),
+            Error::Transport { source, .. } => Failure::Transport(&source.inner),
             Error::Api(api) => Failure::Status(api.status),
             _ => return false,
         };
         transience(failure) != Transience::Permanent
     }
 
+    /// The error and each of its sources, joined with `: `, each text said once: the one
+    /// line to print or log. `Display` alone says what failed, not always why (a transport
+    /// error's cause is its source, as Rust's convention has it).
+    ///
+    /// ```
+    /// use cinder_snapshots::Error;
+    /// let e = Error::Config("OS_AUTH_URL is not set".into());
+    /// assert_eq!(e.full_message(), "configuration error: OS_AUTH_URL is not set");
+    /// ```
+    pub fn full_message(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            let part = s.to_string();
+            if !text.ends_with(&part) {
+                text.push_str(": ");
+                text.push_str(&part);
+            }
+            source = s.source();
+        }
+        text
+    }
+
     /// The server's request id (`x-openstack-request-id`), when there is one.
     pub fn request_id(&self) -> Option<&str> {
         self.api().and_then(|a| a.request_id.as_deref())
+    }
+}
+
+/// What kind of transport failure a [`TransportError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// The host name did not resolve.
+    Dns,
+    /// No connection could be made (refused, unreachable).
+    Connect,
+    /// The connect or request timeout ran out.
+    Timeout,
+    /// TLS failed: a certificate was refused, or the handshake failed.
+    Tls,
+    /// The connection broke while sending or reading (reset, closed early).
+    Io,
+    /// The answer was not valid HTTP, or the request could not be made into one.
+    Protocol,
+    /// The body was larger than the client's `max_response_bytes`.
+    TooLarge,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Dns => "the host name did not resolve",
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::Tls => "TLS failed",
+            TransportErrorKind::Io => "the connection broke",
+            TransportErrorKind::Protocol => "not a valid HTTP exchange",
+            TransportErrorKind::TooLarge => "the answer is larger than the size limit",
+            TransportErrorKind::Other => "transport failure",
+        })
+    }
+}
+
+/// A request that could not be sent or whose answer could not be read. Its
+/// [`kind`](Self::kind) says what failed; the HTTP client's own error, with the details, is
+/// its [`source`](std::error::Error::source) (its type is not part of this crate's API).
+///
+/// ```no_run
+/// use cinder_snapshots::{Error, TransportErrorKind, snapshots};
+/// # let client = cinder_snapshots::ServiceClient::from_env()?;
+/// match snapshots::get(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21") {
+///     Err(Error::Transport { source, .. }) if source.kind() == TransportErrorKind::Timeout => eprintln!("Cinder is slow"),
+///     other => { other?; }
+/// }
+/// # Ok::<(), cinder_snapshots::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TransportError {
+    kind: TransportErrorKind,
+    pub(crate) inner: ureq::Error,
+}
+
+impl TransportError {
+    pub(crate) fn new(inner: ureq::Error) -> Self {
+        use std::io::ErrorKind as Io;
+        let kind = match &inner {
+            ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
+            ureq::Error::HostNotFound => TransportErrorKind::Dns,
+            ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
+            ureq::Error::BodyExceedsLimit(_) => TransportErrorKind::TooLarge,
+            ureq::Error::Protocol(_) | ureq::Error::Http(_) | ureq::Error::BadUri(_) => TransportErrorKind::Protocol,
+            ureq::Error::Io(io) => match io.kind() {
+                Io::TimedOut | Io::WouldBlock => TransportErrorKind::Timeout,
+                // rustls reports a refused certificate as invalid data.
+                Io::InvalidData => TransportErrorKind::Tls,
+                Io::ConnectionRefused | Io::HostUnreachable | Io::NetworkUnreachable | Io::AddrNotAvailable => TransportErrorKind::Connect,
+                _ => TransportErrorKind::Io,
+            },
+            #[cfg(feature = "rustls")]
+            ureq::Error::Rustls(_) => TransportErrorKind::Tls,
+            #[cfg(feature = "native-tls")]
+            ureq::Error::NativeTls(_) => TransportErrorKind::Tls,
+            _ => TransportErrorKind::Other,
+        };
+        TransportError { kind, inner }
+    }
+
+    /// What failed.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.inner)
     }
 }
 
@@ -465,7 +587,12 @@ mod tests {
             assert_eq!(transience(Failure::Status(status)), Transience::Retry, "{status}");
             assert!(api(status).is_transient(), "{status}");
         }
-        let transport = |source: ureq::Error| Error::Transport { method: "GET".into(), url: "http://h/".into(), source, attempts: 1 };
+        let transport = |source: ureq::Error| Error::Transport {
+            method: "GET".into(),
+            url: "http://h/".into(),
+            source: TransportError::new(source),
+            attempts: 1,
+        };
         let reset = || ureq::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
         assert_eq!(transience(Failure::Transport(&reset())), Transience::Retry);
         assert_eq!(transience(Failure::Transport(&ureq::Error::ConnectionFailed)), Transience::Retry);

@@ -317,7 +317,7 @@ pub use auth::{AuthMethod, AuthOptions, Domain, Interface, Scope, Secret, TokenC
 pub use client::{
     Method, Microversion, MicroversionPolicy, PollPolicy, Request, Response, RetryPolicy, ServiceClient, ServiceClientBuilder,
 };
-pub use error::{ApiError, Error, Result, WaitError, WaitErrorKind};
+pub use error::{ApiError, Error, Result, TransportError, TransportErrorKind, WaitError, WaitErrorKind};
 
 // What the documentation promises of the main types, checked at compile time: one client
 // (and its errors and listings) can be shared by and moved across threads.

@@ -76,3 +76,27 @@ fn a_body_that_does_not_serialise_is_refused_before_any_request() {
     assert!(matches!(&err, Error::InvalidInput(m) if m.starts_with("the JSON body does not serialise")), "{err:?}");
     any.assert();
 }
+
+#[test]
+fn a_transport_error_has_a_kind_and_the_http_clients_error_as_its_source() {
+    // Nothing listens on port 1 of the loopback address: the connection is refused.
+    let client = cinder_snapshots::ServiceClient::with_token("http://127.0.0.1:1/v3/p", "tok")
+        .unwrap()
+        .microversion(cinder_snapshots::MicroversionPolicy::Pinned(Microversion::new(3, 71)))
+        .retry_policy(cinder_snapshots::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = snapshots::get(&client, SNAP).unwrap_err();
+    let Error::Transport { source, attempts, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((source.kind(), *attempts), (cinder_snapshots::TransportErrorKind::Connect, 1), "{err:?}");
+    let parts = chain(&err);
+    assert!(parts.len() >= 3, "the error, its kind, the HTTP client's error: {parts:?}");
+    assert_eq!(parts[0], format!("GET http://127.0.0.1:1/v3/p/snapshots/{SNAP} failed"));
+    assert_eq!(parts[1], "could not connect");
+    assert!(parts[2].contains("Connection refused"), "{parts:?}");
+    // This crate's errors do not repeat their source's text (what the HTTP client does
+    // with its own sources is its own).
+    for pair in parts[..3].windows(2) {
+        assert!(!pair[0].contains(&pair[1]), "a source's text is not repeated: {parts:?}");
+    }
+}

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts};
-use cinder_snapshots::{AuthOptions, Domain, Error, Microversion, MicroversionPolicy, RetryPolicy, Scope, ServiceClient};
+use cinder_snapshots::{
+    AuthOptions, Domain, Error, Microversion, MicroversionPolicy, RetryPolicy, Scope, ServiceClient, TransportErrorKind,
+};
 
 /// One request as the server saw it.
 struct Seen {
@@ -210,7 +212,7 @@ fn transport(e: &Error) -> bool {
 }
 
 fn timeout(e: &Error) -> bool {
-    matches!(e, Error::Transport { source: ureq::Error::Timeout(_), .. })
+    matches!(e, Error::Transport { source, .. } if source.kind() == TransportErrorKind::Timeout)
 }
 
 fn decode(e: &Error) -> bool {
@@ -306,7 +308,7 @@ fn fault_injection() {
     t.case(
         Expect {
             name: "huge body",
-            kind: |e| matches!(e, Error::Transport { source: ureq::Error::BodyExceedsLimit(_), .. }),
+            kind: |e| matches!(e, Error::Transport { source, .. } if source.kind() == TransportErrorKind::TooLarge),
             requests: 1,
             within: quick,
         },

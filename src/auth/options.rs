@@ -155,16 +155,29 @@ pub enum AuthMethod {
 /// assert!(!format!("{auth:?}").contains("s3cret"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct AuthOptions {
-    /// Keystone's URL, with or without a trailing `/v3`.
-    pub auth_url: String,
-    /// The credentials.
-    pub method: AuthMethod,
-    /// The token's scope.
-    pub scope: Scope,
+    pub(crate) auth_url: String,
+    pub(crate) method: AuthMethod,
+    pub(crate) scope: Scope,
 }
 
 impl AuthOptions {
+    /// Keystone's URL, with or without a trailing `/v3`.
+    pub fn auth_url(&self) -> &str {
+        &self.auth_url
+    }
+
+    /// The credentials.
+    pub fn method(&self) -> &AuthMethod {
+        &self.method
+    }
+
+    /// The token's scope.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
     /// Password authentication for a user by name within a domain.
     pub fn password(auth_url: impl Into<String>, username: impl Into<String>, user_domain: Domain, password: impl Into<Secret>) -> Self {
         Self::new(auth_url, AuthMethod::Password { user: User::name(username, user_domain), password: password.into() })

@@ -8,7 +8,7 @@ use url::Url;
 use super::request::{self, query_string};
 use super::{Method, Microversion, Request, Response, RetryPolicy, ServiceClient};
 use crate::auth::Secret;
-use crate::error::{ApiError, Error, Failure, Result, Transience, parse_fault, transience};
+use crate::error::{ApiError, Error, Failure, Result, Transience, TransportError, parse_fault, transience};
 
 /// A raw answer, before it is judged.
 pub(super) struct Raw {
@@ -73,7 +73,9 @@ impl ServiceClient {
                     }
                 }
                 Ok(raw) => return Ok(raw),
-                Err(Error::Transport { source, .. }) if retries_left && transience(Failure::Transport(&source)) == Transience::Retry => {
+                Err(Error::Transport { source, .. })
+                    if retries_left && transience(Failure::Transport(&source.inner)) == Transience::Retry =>
+                {
                     std::thread::sleep(backoff(retry, *attempts));
                 }
                 Err(Error::Transport { method, url, source, .. }) => {
@@ -105,7 +107,7 @@ impl ServiceClient {
         let transport = |source: ureq::Error| {
             #[cfg(feature = "log")]
             log::debug!(target: "cinder_snapshots", "{method} {url} failed after {:?}: {source}", start.elapsed());
-            Error::Transport { method: method.to_string(), url: url.to_string(), source, attempts: 1 }
+            Error::Transport { method: method.to_string(), url: url.to_string(), source: TransportError::new(source), attempts: 1 }
         };
         let built = match body {
             Some(b) => req.body(b).map(|r| self.inner.agent.run(r)),

@@ -195,7 +195,7 @@ impl Outcome {
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Outcome::Failed(e) => write!(f, "failed: {e}"),
+            Outcome::Failed(e) => write!(f, "failed: {}", e.full_message()),
             other => f.write_str(other.name()),
         }
     }
@@ -337,7 +337,7 @@ impl Serialize for SnapshotOutcome {
         st.serialize_field("action", &d.action())?;
         st.serialize_field("reasons", d.reasons())?;
         st.serialize_field("outcome", self.outcome.name())?;
-        st.serialize_field("error", &self.outcome.error().map(ToString::to_string))?;
+        st.serialize_field("error", &self.outcome.error().map(Error::full_message))?;
         st.end()
     }
 }

@@ -71,9 +71,9 @@ impl Failure {
             Failure::Cloud(e) => {
                 let code = exit_code(&e);
                 if code == 2 {
-                    error_line(&format!("{}\nTry 'cinder-snapshots --help'.", chain(&e)));
+                    error_line(&format!("{}\nTry 'cinder-snapshots --help'.", e.full_message()));
                 } else {
-                    error_line(&chain(&e));
+                    error_line(&e.full_message());
                 }
                 code
             }
@@ -86,22 +86,6 @@ impl Failure {
             Failure::Reported(code) => code,
         }
     }
-}
-
-/// An error and its sources, joined with `: ` (the crate's errors do not repeat their
-/// source's text, so each part is said once).
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.ends_with(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// `cinder-snapshots: MESSAGE` on stderr, control characters escaped. A closed stderr is
