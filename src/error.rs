@@ -270,7 +270,7 @@ impl fmt::Display for TransportErrorKind {
 #[derive(Debug)]
 pub struct TransportError {
     kind: TransportErrorKind,
-    pub(crate) inner: ureq::Error,
+    pub(crate) inner: Box<ureq::Error>,
 }
 
 impl TransportError {
@@ -295,7 +295,7 @@ impl TransportError {
             ureq::Error::NativeTls(_) => TransportErrorKind::Tls,
             _ => TransportErrorKind::Other,
         };
-        TransportError { kind, inner }
+        TransportError { kind, inner: Box::new(inner) }
     }
 
     /// What failed.
@@ -312,7 +312,7 @@ impl fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.inner)
+        Some(&*self.inner)
     }
 }
 
