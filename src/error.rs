@@ -9,6 +9,25 @@
 //! ([`Error::Config`]), or a wait did not reach its target ([`Error::Wait`]).
 //!
 //! No variant ever holds a password, token or application-credential secret.
+//!
+//! Questions a caller asks of any error have methods ([`Error::is_not_found`],
+//! [`Error::is_transient`], [`Error::is_over_limit`], [`Error::status`],
+//! [`Error::request_id`], ...), and [`Error::full_message`] is the one line to log.
+//!
+//! ```no_run
+//! use cinder_snapshots::{Error, snapshots::{self, CreateOpts}};
+//! # let client = cinder_snapshots::ServiceClient::from_env()?;
+//! match snapshots::create(&client, &CreateOpts::new("5aa119a8-d25b-45a7-8d1b-88e127885635")) {
+//!     Ok(snap) => println!("creating {} (request {:?})", snap.id, snap.request_id),
+//!     // A quota: retrying will not help until something is deleted.
+//!     Err(e) if e.is_over_limit() => eprintln!("over quota: {}", e.full_message()),
+//!     // 429, 502, 503, 504, a dropped connection, a timeout: try again later.
+//!     Err(e) if e.is_transient() => eprintln!("try later: {}", e.full_message()),
+//!     Err(Error::Api(api)) => eprintln!("Cinder said {} {:?}: {} ({:?})", api.status, api.fault, api.message, api.request_id),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
 
 use std::fmt;
 use std::time::Duration;

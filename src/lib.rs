@@ -288,7 +288,47 @@
 //! # Features
 //!
 //! `rustls` (default) or `native-tls` for TLS; `clouds-yaml` (default) for clouds.yaml;
-//! `log` for one debug line per request; `cli` for the binary.
+//! `log` for one debug line per request; `cli` for the binary. The fuzz targets in `fuzz/`
+//! reach internal entry points under `--cfg fuzzing` (set by cargo-fuzz): internal, not a
+//! feature and not part of the API.
+//!
+//! # Where things live
+//!
+//! - [`client`]: the [`ServiceClient`] and its builder; one file per concern: the token
+//!   session (Keystone, cache, refresh, re-authentication), the transport (one exchange,
+//!   retries, the body cap), the microversion and its discovery, raw requests.
+//! - configuration (private; its functions are [`ServiceClient::from_env`],
+//!   [`ServiceClient::from_cloud`] and the builder's `from_env`/`from_vars`/`from_cloud`):
+//!   the `OS_*` variables, clouds.yaml and secure.yaml.
+//! - [`auth`]: Keystone's credentials, scopes, catalog and the token cache.
+//! - [`paging`], [`waiting`], [`resource`]: what every resource shares: marker paging,
+//!   waiting for a status, the traits a resource implements for them.
+//! - [`snapshots`]: the snapshot calls (requests, results, urls), as gophercloud lays a
+//!   resource out.
+//! - [`retention`]: policies, plans and prune.
+//! - [`error`]: the one [`Error`] type.
+//!
+//! No module imports from one above it: resources use the core, the core uses the client,
+//! the client uses `auth` and `error`.
+//!
+//! # Versioning
+//!
+//! This crate follows semantic versioning. Before 1.0 a minor release (0.1 to 0.2) may break
+//! the API and a patch release never does; `CHANGELOG.md` lists every breaking change with
+//! its migration. From 1.0 on, only a major release breaks it.
+//!
+//! - Enums and structs marked `#[non_exhaustive]` (errors, statuses, scopes, methods,
+//!   policies, options) may gain variants and fields in a minor release; options are built
+//!   with `new`/`Default` and setters, so new settings never break a caller. A value held
+//!   in an `Other(..)` variant today (a status or sort key this crate does not know) may
+//!   become a variant of its own in a minor release: match such values through `as_str()`.
+//! - Re-exported crates are part of the API: [`time`] (0.3, every timestamp) and [`url`] (2,
+//!   [`ServiceClient::endpoint`]); a major upgrade of either is a breaking release of this
+//!   crate. `serde`'s `Serialize`/`Deserialize` on the result types are part of it too. The
+//!   HTTP client is not: no type of it appears in a public signature ([`TransportError`]
+//!   keeps it as a `dyn Error` source).
+//! - Minimum supported Rust version: 1.85 (edition 2024). Raising it is done in a minor
+//!   release, noted in the changelog, never in a patch release.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

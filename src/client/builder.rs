@@ -185,6 +185,23 @@ impl Default for RetryPolicy {
 /// negotiated, connect timeout 10 s, request timeout 60 s, TLS verified against the
 /// WebPKI roots (rustls, the default) or the platform's store (feature `native-tls`), re-authentication on, [`RetryPolicy::default`], responses up to 32 MiB,
 /// redirects never followed (a token is never sent to another place).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use cinder_snapshots::{AuthOptions, Domain, Interface, Microversion, MicroversionPolicy, RetryPolicy, Scope, ServiceClient, TokenCache};
+/// let client = ServiceClient::builder(AuthOptions::password(
+///     "https://keystone.example.com/v3", "ops", Domain::name("Default"), "secret",
+/// ))
+/// .scope(Scope::project_name("ops", Domain::name("Default")))
+/// .region("RegionOne")
+/// .interface(Interface::Internal)
+/// .microversion(MicroversionPolicy::Pinned(Microversion::new(3, 60)))
+/// .timeout(Duration::from_secs(30))
+/// .retry_policy(RetryPolicy::new().max_retries(5))
+/// .token_cache(TokenCache::user_default().expect("a home directory"))
+/// .build()?;
+/// # Ok::<(), cinder_snapshots::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ServiceClientBuilder {
@@ -388,14 +405,20 @@ impl ServiceClientBuilder {
         for d in [&mut retry.initial_backoff, &mut retry.max_backoff, &mut retry.max_retry_after] {
             *d = (*d).min(MAX_RETRY_PAUSE);
         }
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_connect(Some(self.connect_timeout.min(MAX_TIMEOUT)))
             .timeout_global(Some(self.timeout.min(MAX_TIMEOUT)))
             .tls_config(tls.build())
-            .build()
-            .new_agent();
+            .build();
+        // Each host is looked up once a minute at most, not once per request on a new thread
+        // (see resolver.rs).
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            super::resolver::CachingResolver::new(),
+        );
 
         let session = self.static_session.map(|(endpoint, token)| {
             Arc::new(Session { token, refresh_at: None, endpoint: endpoint_override.clone().unwrap_or(endpoint), generation: 0 })
