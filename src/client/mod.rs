@@ -10,6 +10,7 @@
 mod builder;
 mod microversion;
 mod request;
+mod resolver;
 mod session;
 mod transport;
 
