@@ -342,7 +342,7 @@ pub mod paging;
 pub mod resource;
 pub mod retention;
 pub mod snapshots;
-mod timestamp;
+pub mod timestamp;
 pub mod waiting;
 
 /// The date and time crate of every timestamp in this API (`OffsetDateTime`, `UtcOffset`).

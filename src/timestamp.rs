@@ -1,4 +1,5 @@
-//! Lenient parsing of the timestamps OpenStack servers send.
+//! Timestamps: reading the ones OpenStack servers send, leniently, and writing them as
+//! RFC 3339 ([`format_utc`]).
 //!
 //! Cinder sends `2026-11-23T16:42:51.212740` (no zone, meaning UTC); Keystone sends
 //! `2026-11-24T16:42:40.000000Z`. Accepted: a `T` or a space between date and time, 0 to 9
@@ -65,26 +66,63 @@ pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// RFC 3339 in UTC with microseconds, as Cinder stores them: `2026-11-23T16:42:51.212740Z`.
-/// Never panics: a value outside what RFC 3339 can write in UTC (only possible for one not
-/// made by [`parse`]) is written with its own offset, its year as `time` shows it.
-pub(crate) fn format_utc(t: OffsetDateTime) -> String {
-    let (t, zone) = match t.checked_to_offset(UtcOffset::UTC) {
-        Some(utc) => (utc, "Z".to_owned()),
-        None => {
-            let (h, m, _) = t.offset().as_hms();
-            (t, format!("{}{:02}:{:02}", if t.offset().is_negative() { '-' } else { '+' }, h.unsigned_abs(), m.unsigned_abs()))
-        }
+///
+/// Never panics: a time whose UTC form is beyond the calendar's range (only possible for a
+/// value not read from a server: every timestamp this crate returns is in UTC) is written in
+/// its own offset, still exact.
+///
+/// ```
+/// use cinder_snapshots::{time::macros::datetime, timestamp};
+/// assert_eq!(timestamp::format_utc(datetime!(2026-11-23 18:42:51.2127 +02:00)), "2026-11-23T16:42:51.212700Z");
+/// ```
+pub fn format_utc(t: OffsetDateTime) -> String {
+    write(t, Fraction::Micros)
+}
+
+/// The sub-second digits [`write`] gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fraction {
+    /// Always six digits (Cinder's form).
+    Micros,
+    /// The digits there are, trailing zeros removed, none for a whole second.
+    Trimmed,
+    /// None.
+    Whole,
+}
+
+/// The one RFC 3339 writer of the crate: in UTC (`Z`) when the time can be converted,
+/// else in its own offset; years outside 0..=9999, which RFC 3339 cannot express, with a
+/// sign ([`format_year`]).
+pub(crate) fn write(t: OffsetDateTime, fraction: Fraction) -> String {
+    let t = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
+    let (year, month, day) = t.to_calendar_date();
+    let (h, m, s, nanos) = t.to_hms_nano();
+    let frac = match fraction {
+        Fraction::Micros => format!(".{:06}", nanos / 1000),
+        Fraction::Trimmed if nanos > 0 => format!(".{}", format!("{nanos:09}").trim_end_matches('0')),
+        Fraction::Trimmed | Fraction::Whole => String::new(),
     };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}{zone}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
+    let zone = if t.offset().is_utc() { "Z".to_owned() } else { format_offset(t.offset()) };
+    format!("{}-{:02}-{day:02}T{h:02}:{m:02}:{s:02}{frac}{zone}", format_year(year), u8::from(month))
+}
+
+/// `2026`, `0099`, `-0044`, `+10000`.
+pub(crate) fn format_year(year: i32) -> String {
+    if year < 0 {
+        format!("-{:04}", year.unsigned_abs())
+    } else if year > 9999 {
+        format!("+{year}")
+    } else {
+        format!("{year:04}")
+    }
+}
+
+/// `+02:00`, `-05:45`, `+14:00:30` (seconds only when there are any).
+pub(crate) fn format_offset(offset: UtcOffset) -> String {
+    let sign = if offset.is_negative() { '-' } else { '+' };
+    let (h, m, s) = offset.as_hms();
+    let (h, m, s) = (h.unsigned_abs(), m.unsigned_abs(), s.unsigned_abs());
+    if s == 0 { format!("{sign}{h:02}:{m:02}") } else { format!("{sign}{h:02}:{m:02}:{s:02}") }
 }
 
 /// Serde helper: an optional timestamp written as [`format_utc`] does, or `null`.

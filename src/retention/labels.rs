@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::Policy;
 use crate::snapshots::Snapshot;
+use crate::timestamp::Fraction;
 
 /// The metadata key holding the id of the policy that owns a snapshot.
 pub const POLICY_KEY: &str = "cinder-snapshots.policy";
@@ -52,43 +53,21 @@ pub fn run_at(snapshot: &Snapshot) -> Option<OffsetDateTime> {
     crate::timestamp::parse(snapshot.metadata.get(RUN_AT_KEY)?)
 }
 
-/// RFC 3339 in UTC with whole seconds: `2026-11-27T13:05:09Z`. Years outside 0..=9999
-/// (which RFC 3339 cannot express) are written with a sign and at least 4 digits.
+/// RFC 3339 in UTC with whole seconds: `2026-11-27T13:05:09Z`.
 pub(crate) fn rfc3339_utc_seconds(t: OffsetDateTime) -> String {
-    rfc3339_utc_with(t, false)
+    crate::timestamp::write(t, Fraction::Whole)
 }
 
 /// RFC 3339 in UTC with the sub-second digits when there are any (trailing zeros removed):
 /// `2026-11-27T13:05:09.25Z`.
 pub(crate) fn rfc3339_utc(t: OffsetDateTime) -> String {
-    rfc3339_utc_with(t, true)
-}
-
-fn rfc3339_utc_with(t: OffsetDateTime, fraction: bool) -> String {
-    // Converting to UTC fails only beyond the calendar's range; the time is then written in
-    // its own offset, still exact.
-    let t = t.checked_to_offset(time::UtcOffset::UTC).unwrap_or(t);
-    let (year, month, day) = t.to_calendar_date();
-    let (h, m, s, nanos) = t.to_hms_nano();
-    let frac = if fraction && nanos > 0 { format!(".{}", format!("{nanos:09}").trim_end_matches('0')) } else { String::new() };
-    let zone = if t.offset().is_utc() { "Z".to_owned() } else { super::policy::format_offset(t.offset()) };
-    format!("{}-{:02}-{day:02}T{h:02}:{m:02}:{s:02}{frac}{zone}", format_year(year), u8::from(month))
-}
-
-/// `2026`, `0099`, `-0044`, `+10000`.
-pub(crate) fn format_year(year: i32) -> String {
-    if year < 0 {
-        format!("-{:04}", year.unsigned_abs())
-    } else if year > 9999 {
-        format!("+{year}")
-    } else {
-        format!("{year:04}")
-    }
+    crate::timestamp::write(t, Fraction::Trimmed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timestamp::format_year;
     use time::macros::datetime;
 
     fn snapshot(metadata: serde_json::Value) -> Snapshot {

@@ -8,9 +8,10 @@ use serde::ser::{SerializeStruct, Serializer};
 use time::{Date, Month, OffsetDateTime};
 
 use super::Policy;
-use super::labels::{format_year, is_owned, rfc3339_utc};
+use super::labels::{is_owned, rfc3339_utc};
 use super::policy::format_duration;
 use crate::snapshots::{Snapshot, SnapshotStatus};
+use crate::timestamp::format_year;
 
 /// A calendar period of the policy's calendar (in its UTC offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -176,7 +176,7 @@ impl Policy {
         if let Some(d) = self.rules.within {
             parts.push(format!("within={}", format_duration(d)));
         }
-        parts.push(format!("utc-offset={}", format_offset(self.rules.offset)));
+        parts.push(format!("utc-offset={}", crate::timestamp::format_offset(self.rules.offset)));
         parts.join(",")
     }
 
@@ -196,7 +196,7 @@ impl fmt::Display for Policy {
         if let Some(d) = self.rules.within {
             parts.push(format!("within {} of newest", format_duration(d)));
         }
-        let offset = if self.rules.offset.is_utc() { String::new() } else { format_offset(self.rules.offset) };
+        let offset = if self.rules.offset.is_utc() { String::new() } else { crate::timestamp::format_offset(self.rules.offset) };
         write!(f, "policy {:?}: keep {} (calendar in UTC{offset})", self.id, parts.join(", "))
     }
 }
@@ -319,14 +319,6 @@ pub fn format_duration(d: Duration) -> String {
     ];
     let out: String = parts.iter().filter(|(n, _)| *n > 0).map(|(n, unit)| format!("{n}{unit}")).collect();
     if out.is_empty() { "0s".to_owned() } else { out }
-}
-
-/// `+00:00`, `-05:00`, `+05:45`, and `+05:30:15` when the offset has seconds.
-pub(crate) fn format_offset(offset: UtcOffset) -> String {
-    let sign = if offset.is_negative() { '-' } else { '+' };
-    let (h, m, s) = offset.as_hms();
-    let (h, m, s) = (h.unsigned_abs(), m.unsigned_abs(), s.unsigned_abs());
-    if s == 0 { format!("{sign}{h:02}:{m:02}") } else { format!("{sign}{h:02}:{m:02}:{s:02}") }
 }
 
 #[cfg(test)]

@@ -30,28 +30,10 @@ use cinder_snapshots::snapshots::Snapshot;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-/// RFC 3339 in UTC with microseconds, as Cinder stores them: `2026-11-23T16:42:51.212740Z`.
-/// Formatted by hand: the crate builds `time` without its formatting feature. The library
-/// returns every timestamp in UTC (within years 0000-9999); any other value is written with
-/// its own offset rather than converted, which could overflow.
+/// RFC 3339 in UTC with microseconds, as Cinder stores them: `2026-11-23T16:42:51.212740Z`
+/// (the crate's one writer; never panics).
 pub fn timestamp(t: OffsetDateTime) -> String {
-    let (t, zone) = match t.checked_to_offset(time::UtcOffset::UTC) {
-        Some(utc) => (utc, "Z".to_owned()),
-        None => {
-            let (h, m, _) = t.offset().as_hms();
-            (t, format!("{}{:02}:{:02}", if t.offset().is_negative() { '-' } else { '+' }, h.unsigned_abs(), m.unsigned_abs()))
-        }
-    };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}{zone}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
+    cinder_snapshots::timestamp::format_utc(t)
 }
 
 /// The stable JSON shape of a snapshot (see the module docs).
