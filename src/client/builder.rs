@@ -414,11 +414,8 @@ impl ServiceClientBuilder {
             .build();
         // Each host is looked up once a minute at most, not once per request on a new thread
         // (see resolver.rs).
-        let agent = ureq::Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::new(),
-            super::resolver::CachingResolver::new(),
-        );
+        let agent =
+            ureq::Agent::with_parts(config, ureq::unversioned::transport::DefaultConnector::new(), super::resolver::CachingResolver::new());
 
         let session = self.static_session.map(|(endpoint, token)| {
             Arc::new(Session { token, refresh_at: None, endpoint: endpoint_override.clone().unwrap_or(endpoint), generation: 0 })
