@@ -7,15 +7,22 @@
 //! release first). `scripts/bench` also builds the peers and passes them in:
 //! `BENCH_PEER_RUST` (openstack_sdk, `benches/peers/`) and `BENCH_PEER_PYTHON` (a python with
 //! openstacksdk, running `benches/peers/openstacksdk_list.py`); each figure is then printed
-//! with the ratio ours/peer. `BENCH_SERVE_SECONDS=N` only serves for N seconds (printing the
-//! URL), to profile a client by hand.
+//! with the ratio ours/peer. The list jobs also run `benches/minimal.rs` (ureq + serde_json
+//! borrowing their strings: the floor for this crate's cost), found next to this bench's own
+//! binary (`cargo bench --bench minimal --no-run` builds it) or given as `BENCH_MINIMAL`. The
+//! run ends with the CPU ratios ours/openstack_sdk and ours/minimal for every list job.
+//!
+//! `BENCH_INSTRUCTIONS=1` also counts, once per client, the instructions of listing 10k
+//! under `valgrind --tool=callgrind` (deterministic, unlike CPU times of 15 ms).
+//! `BENCH_SERVE_SECONDS=N` only serves for N seconds (printing the URL), to profile a client
+//! by hand. Every client line is followed by the server's requests by method and path.
 
 mod server;
 
 use std::process::Command;
 use std::sync::atomic::Ordering;
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct Sample {
     wall: f64,
     cpu: f64,
@@ -23,15 +30,79 @@ struct Sample {
     requests: usize,
     connections: usize,
     tokens: usize,
+    /// The requests by method and path.
+    paths: String,
 }
 
-/// Builds benches/rusage.c (with the C compiler the machine has) into target/.
-fn rusage() -> String {
-    let out = format!("{}/target/bench-rusage", env!("CARGO_MANIFEST_DIR"));
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/rusage.c");
-    let ok = Command::new("cc").args(["-O2", "-o", &out, src]).status().map(|s| s.success()).unwrap_or(false);
-    assert!(ok, "cannot build {src} with cc");
-    out
+/// The target directory: `CARGO_TARGET_DIR` when set, else the package's `target/`.
+fn target_dir() -> String {
+    std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")))
+}
+
+/// Builds benches/rusage.c (with the C compiler the machine has) into the target directory,
+/// once per run of the bench.
+fn rusage() -> &'static str {
+    static OUT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    OUT.get_or_init(|| {
+        let out = format!("{}/bench-rusage", target_dir());
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/rusage.c");
+        let ok = Command::new("cc").args(["-O2", "-o", &out, src]).status().map(|s| s.success()).unwrap_or(false);
+        assert!(ok, "cannot build {src} with cc");
+        out
+    })
+}
+
+/// The OS_* variables for `project` on `server`.
+fn os_vars(server: &server::Server, project: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("OS_AUTH_URL", format!("{}/v3", server.url)),
+        ("OS_USERNAME", "bench".into()),
+        ("OS_PASSWORD", "bench-password".into()),
+        ("OS_USER_DOMAIN_NAME", "Default".into()),
+        ("OS_PROJECT_NAME", project.into()),
+        ("OS_PROJECT_DOMAIN_NAME", "Default".into()),
+        ("OS_REGION_NAME", "RegionOne".into()),
+        ("OS_INTERFACE", "public".into()),
+    ]
+}
+
+/// The minimal program (benches/minimal.rs): `BENCH_MINIMAL`, else the newest `minimal-*`
+/// executable beside this bench's own binary.
+fn minimal_program() -> Option<String> {
+    if let Ok(p) = std::env::var("BENCH_MINIMAL") {
+        return Some(p);
+    }
+    let me = std::env::current_exe().ok()?;
+    let dir = me.parent()?;
+    let mut found: Vec<(std::time::SystemTime, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with("minimal-") && p.extension().is_none()
+        })
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .collect();
+    found.sort();
+    found.pop().map(|(_, p)| p.to_string_lossy().into_owned())
+}
+
+/// Instructions of one run of `program args` under callgrind, from its "Collected" line.
+fn instructions(server: &server::Server, program: &[String], project: &str, expect: &str) -> Option<u64> {
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .args(program)
+        .envs(os_vars(server, project))
+        .output()
+        .ok()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if stdout.trim() != expect {
+        eprintln!("{program:?} under callgrind: expected {expect}, got {stdout}");
+        return None;
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    stderr.lines().find_map(|l| l.split_once("Collected :").and_then(|(_, n)| n.trim().parse().ok()))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -39,21 +110,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs `program args` with the OS_* variables for `project` under /usr/bin/time.
+/// Runs `program args` with the OS_* variables for `project` under the rusage wrapper.
 fn run(server: &server::Server, program: &[String], project: &str, expect: &str) -> Sample {
     server.counters.reset();
-    let out = Command::new(rusage())
-        .args(program)
-        .env("OS_AUTH_URL", format!("{}/v3", server.url))
-        .env("OS_USERNAME", "bench")
-        .env("OS_PASSWORD", "bench-password")
-        .env("OS_USER_DOMAIN_NAME", "Default")
-        .env("OS_PROJECT_NAME", project)
-        .env("OS_PROJECT_DOMAIN_NAME", "Default")
-        .env("OS_REGION_NAME", "RegionOne")
-        .env("OS_INTERFACE", "public")
-        .output()
-        .expect("run the rusage wrapper");
+    let out = Command::new(rusage()).args(program).envs(os_vars(server, project)).output().expect("run the rusage wrapper");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && stdout.trim() == expect, "{program:?} {project}: expected {expect}, got {stdout}\n{stderr}");
@@ -66,12 +126,13 @@ fn run(server: &server::Server, program: &[String], project: &str, expect: &str)
         requests: server.counters.requests.load(Ordering::SeqCst),
         connections: server.counters.connections.load(Ordering::SeqCst),
         tokens: server.counters.keystone.load(Ordering::SeqCst),
+        paths: server.counters.by_path(),
     }
 }
 
 fn measure(server: &server::Server, program: &[String], project: &str, expect: &str, runs: usize) -> Sample {
     let samples: Vec<Sample> = (0..runs).map(|_| run(server, program, project, expect)).collect();
-    let last = *samples.last().expect("runs");
+    let last = samples.last().cloned().expect("runs");
     Sample {
         wall: median(samples.iter().map(|s| s.wall).collect()),
         cpu: median(samples.iter().map(|s| s.cpu).collect()),
@@ -100,6 +161,7 @@ fn line(job: &str, who: &str, s: &Sample, base: Option<&Sample>) {
         s.connections,
         s.tokens
     );
+    println!("{:<22} {:<14} {}", "", "", s.paths);
 }
 
 fn main() {
@@ -112,14 +174,17 @@ fn main() {
         return;
     }
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
-    let ours =
-        std::env::var("BENCH_OURS").unwrap_or_else(|_| format!("{}/target/release/examples/list_snapshots", env!("CARGO_MANIFEST_DIR")));
+    let ours = std::env::var("BENCH_OURS").unwrap_or_else(|_| format!("{}/release/examples/list_snapshots", target_dir()));
     if !std::path::Path::new(&ours).exists() {
         eprintln!("{ours} is missing: run `cargo build --release --example list_snapshots` (scripts/bench does)");
         std::process::exit(2);
     }
     let peer_rust = std::env::var("BENCH_PEER_RUST").ok();
     let peer_python = std::env::var("BENCH_PEER_PYTHON").ok();
+    let minimal = minimal_program();
+    if minimal.is_none() {
+        eprintln!("benches/minimal.rs is not built: `cargo bench --bench minimal --no-run` (scripts/bench does); measuring without it");
+    }
     let server = server::start();
     println!("bench server {} ; medians of {runs} runs ; whole processes", server.url);
 
@@ -130,15 +195,19 @@ fn main() {
         ("collect 10k", "p10000", &["--collect"], "10000"),
         ("list 100k lazily", "p100000", &["--count"], "100000"),
     ];
+    let with = |program: &str, args: &[&str]| -> Vec<String> {
+        std::iter::once(program.to_owned()).chain(args.iter().map(|a| a.to_string())).collect()
+    };
+    // (job, ours/openstack_sdk, ours/minimal) CPU ratios.
+    let mut ratios: Vec<(&str, Option<f64>, Option<f64>)> = Vec::new();
     for (job, project, args, expect) in jobs {
-        let mut program = vec![ours.clone()];
-        program.extend(args.iter().map(|a| a.to_string()));
-        let mine = measure(&server, &program, project, expect, runs);
+        let mine = measure(&server, &with(&ours, args), project, expect, runs);
         line(job, "cinder-snapshots", &mine, None);
+        let mut ratio = (*job, None, None);
         if let Some(peer) = &peer_rust {
-            let mut p = vec![peer.clone()];
-            p.extend(args.iter().map(|a| a.to_string()));
-            line(job, "openstack_sdk", &measure(&server, &p, project, expect, runs), Some(&mine));
+            let theirs = measure(&server, &with(peer, args), project, expect, runs);
+            line(job, "openstack_sdk", &theirs, Some(&mine));
+            ratio.1 = Some(mine.cpu / theirs.cpu);
         }
         if let Some(python) = &peer_python {
             if project != &"p100000" || std::env::var("BENCH_PYTHON_100K").is_ok() {
@@ -147,6 +216,39 @@ fn main() {
                 p.extend(args.iter().map(|a| a.to_string()));
                 line(job, "openstacksdk", &measure(&server, &p, project, expect, runs.min(3)), Some(&mine));
             }
+        }
+        if let Some(minimal) = minimal.as_deref().filter(|_| args == &["--count"]) {
+            let floor = measure(&server, &with(minimal, args), project, expect, runs);
+            line(job, "minimal", &floor, Some(&mine));
+            ratio.2 = Some(mine.cpu / floor.cpu);
+        }
+        ratios.push(ratio);
+    }
+
+    let show = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.3}"));
+    println!();
+    println!("CPU ratios, cinder-snapshots / other client (targets at list 10k lazily: openstack_sdk at most 0.30, minimal at most 1.10):");
+    for (job, sdk, floor) in &ratios {
+        println!("{job:<22} ours/openstack_sdk {:>6}  ours/minimal {:>6}", show(*sdk), show(*floor));
+    }
+
+    if std::env::var("BENCH_INSTRUCTIONS").is_ok_and(|v| v == "1") {
+        println!();
+        println!("Instructions to list 10k lazily (valgrind --tool=callgrind, one run each):");
+        let (project, args, expect) = ("p10000", &["--count"][..], "10000");
+        let counted = |program: &str| instructions(&server, &with(program, args), project, expect);
+        let mine = counted(&ours);
+        let others: Vec<(&str, Option<u64>)> = [("openstack_sdk", peer_rust.as_deref()), ("minimal", minimal.as_deref())]
+            .into_iter()
+            .filter_map(|(name, program)| Some((name, counted(program?))))
+            .collect();
+        println!("{:<16} {:>14}", "cinder-snapshots", mine.map_or_else(|| "-".to_owned(), |n| n.to_string()));
+        for (name, n) in others {
+            let ratio = match (mine, n) {
+                (Some(a), Some(b)) if b > 0 => format!("{:.3}", a as f64 / b as f64),
+                _ => "-".to_owned(),
+            };
+            println!("{name:<16} {:>14}  ours/{name} {ratio}", n.map_or_else(|| "-".to_owned(), |n| n.to_string()));
         }
     }
 }

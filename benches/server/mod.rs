@@ -1,18 +1,22 @@
 //! A fast local stand-in for Keystone and Cinder, for the benchmarks: HTTP/1.1 with
 //! keep-alive, a token with a catalog, version documents, and pages of generated snapshots
 //! shaped like the recorded ones (fixtures/). The project name picks the listing size:
-//! `p1000`, `p10000`, `p100000`, ... It counts requests and connections.
+//! `p1000`, `p10000`, `p100000`, ... It counts requests (also by method and path),
+//! connections and token requests.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
 pub struct Counters {
     pub requests: AtomicUsize,
     pub connections: AtomicUsize,
     pub keystone: AtomicUsize,
+    /// Requests by `METHOD /path` (the query left out).
+    pub paths: Mutex<BTreeMap<String, usize>>,
 }
 
 impl Counters {
@@ -20,6 +24,13 @@ impl Counters {
         self.requests.store(0, Ordering::SeqCst);
         self.connections.store(0, Ordering::SeqCst);
         self.keystone.store(0, Ordering::SeqCst);
+        self.paths.lock().expect("paths").clear();
+    }
+
+    /// `METHOD /path xN` for every path asked for, in order.
+    pub fn by_path(&self) -> String {
+        let paths = self.paths.lock().expect("paths");
+        paths.iter().map(|(p, n)| format!("{p} x{n}")).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -174,6 +185,8 @@ fn connection(stream: TcpStream, base: String, counters: Arc<Counters>) {
             return;
         }
         counters.requests.fetch_add(1, Ordering::SeqCst);
+        let path = target.split('?').next().unwrap_or("");
+        *counters.paths.lock().expect("paths").entry(format!("{method} {path}")).or_default() += 1;
         let a = answer(&base, &method, &target, &String::from_utf8_lossy(&body), &counters);
         let head = format!(
             "HTTP/1.1 {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Openstack-Request-Id: req-bench\r\nOpenStack-API-Version: volume 3.71\r\n{}\r\n",
