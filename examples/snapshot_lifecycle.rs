@@ -1,6 +1,8 @@
 //! The whole life of a snapshot, against any cloud configured through the `OS_*` variables:
-//! snapshot a volume, wait with progress, label it, list the volume's snapshots, prune the
-//! labelled ones, and wait for the deletes.
+//! snapshot a volume with the labels of a retention policy (`lifecycle-demo`, keep the last
+//! 2), wait with progress, label it further, list the volume's snapshots, then prune by the
+//! policy: only the policy's own snapshots beyond the 2 newest are deleted, never one made
+//! by hand, never the newest. Run it three times on a volume and the first snapshot goes.
 //!
 //! ```sh
 //! source admin.env                      # OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, ...
@@ -13,8 +15,9 @@
 use std::io::Write;
 use std::time::Duration;
 
+use cinder_snapshots::retention::{self, Policy, PruneOpts};
 use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, UpdateMetadataOpts, WaitOpts};
-use cinder_snapshots::{Request, ServiceClient};
+use cinder_snapshots::{Request, ServiceClient, timestamp};
 
 fn main() {
     if let Err(e) = run() {
@@ -33,11 +36,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         None => (create_scratch_volume(&client)?, true),
     };
 
-    // Snapshot and wait, showing the progress Cinder reports.
-    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let name = format!("lifecycle-{stamp}");
-    let snap = snapshots::create(&client, &CreateOpts::new(&volume_id).name(&name).description("made by the snapshot_lifecycle example"))?;
-    println!("created {} ({})", snap.id, snap.status);
+    // Snapshot with the policy's labels and wait, showing the progress Cinder reports.
+    let policy = Policy::builder("lifecycle-demo").keep_last(2).build()?;
+    let now = time::OffsetDateTime::now_utc();
+    let name = format!("lifecycle-{}", now.unix_timestamp());
+    let mut create = CreateOpts::new(&volume_id).name(&name).description("made by the snapshot_lifecycle example");
+    for (key, value) in retention::labels(&policy, now) {
+        create = create.metadata(key, value);
+    }
+    let snap = snapshots::create(&client, &create)?;
+    println!("created {} ({}), request {}", snap.id, snap.status, snap.request_id.as_deref().unwrap_or("-"));
     let progress = WaitOpts::new().initial_interval(Duration::from_millis(200)).on_progress(|s| {
         eprint!("\r  {} {}   ", s.status, s.progress.as_deref().unwrap_or(""));
         let _ = std::io::stderr().flush();
@@ -46,27 +54,42 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!();
     println!("{} is {}", snap.id, snap.status);
 
-    // Label it (merge keeps any metadata already there).
-    let labels = UpdateMetadataOpts::new().set("made-by", "snapshot_lifecycle").set("run", stamp.to_string());
+    // Label it further (merge keeps the policy's labels).
+    let labels = UpdateMetadataOpts::new().set("made-by", "snapshot_lifecycle");
     let metadata = snapshots::merge_metadata(&client, &snap.id, &labels)?;
     println!("metadata: {metadata:?}");
 
-    // List the volume's snapshots.
+    // List the volume's snapshots, to the last page.
     let opts = ListOpts::new().volume_id(volume_id.clone());
-    let mine = snapshots::list_detail(&client, &opts)?.all()?;
-    for s in &mine {
-        let created = s.created_at.map_or("?".to_owned(), |t| t.to_string());
+    for s in snapshots::list_detail(&client, &opts)? {
+        let s = s?;
+        let created = s.created_at.map_or("?".to_owned(), timestamp::format_utc);
         println!("  {}  {:<10} {:>3} GiB  {}  {}", s.id, s.status, s.size, created, s.name.as_deref().unwrap_or("-"));
     }
 
-    // Prune what this example made, and wait until it is gone.
-    for s in mine.iter().filter(|s| s.metadata.get("made-by").map(String::as_str) == Some("snapshot_lifecycle")) {
-        snapshots::delete(&client, &s.id)?;
-        snapshots::wait_for_delete(&client, &s.id, &WaitOpts::new().initial_interval(Duration::from_millis(200)))?;
-        println!("pruned {}", s.id);
+    // Prune by the policy: its own snapshots beyond the 2 newest, each with its reasons.
+    let report = retention::prune(
+        &client,
+        &PruneOpts::new(policy.clone())
+            .volumes([volume_id.clone()])
+            .wait_opts(WaitOpts::new().initial_interval(Duration::from_millis(200))),
+    )?;
+    for o in report.outcomes() {
+        println!("  {} {:<8} {}", o.snapshot().id, o.outcome(), o.decision().reasons_text());
+    }
+    if !report.is_success() {
+        return Err("some deletes failed (see above)".into());
     }
 
     if scratch {
+        // A volume with snapshots cannot be deleted: remove this example's last ones first.
+        for s in snapshots::list_detail(&client, &ListOpts::new().volume_id(volume_id.clone()))? {
+            let s = s?;
+            if retention::is_owned(&s, &policy) {
+                snapshots::delete(&client, &s.id)?;
+                snapshots::wait_for_delete(&client, &s.id, &WaitOpts::new().initial_interval(Duration::from_millis(200)))?;
+            }
+        }
         client.send(Request::delete(["volumes", volume_id.as_str()]))?;
         println!("deleted scratch volume {volume_id}");
     }
