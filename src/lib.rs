@@ -305,6 +305,8 @@
 //!   waiting for a status, the traits a resource implements for them.
 //! - [`snapshots`]: the snapshot calls (requests, results, urls), as gophercloud lays a
 //!   resource out.
+//! - [`volumes`]: the volume calls a snapshot tool needs (list, show, find, create from a
+//!   snapshot, delete, revert to a snapshot, waits), laid out as [`snapshots`] is.
 //! - [`retention`]: policies, plans and prune.
 //! - [`error`]: the one [`Error`] type.
 //!
@@ -342,6 +344,7 @@ pub mod paging;
 pub mod resource;
 pub mod retention;
 pub mod snapshots;
+pub mod volumes;
 pub mod timestamp;
 pub mod waiting;
 
