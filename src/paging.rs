@@ -16,7 +16,7 @@
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -58,7 +58,11 @@ pub struct Pager<T> {
     markers: HashSet<String>,
     /// How many items the pages have held so far (for `with_count`).
     received: u64,
-    buffer: std::vec::IntoIter<T>,
+    /// The items of the current page not yet handed out. Its allocation is reused for the
+    /// next page (a `Vec` and a `VecDeque` convert into each other without copying).
+    buffer: VecDeque<T>,
+    /// The body of the previous page: the next page is read into its allocation.
+    spare_body: Vec<u8>,
     /// An error found in a page's next link, reported after that page's items.
     failed: Option<Error>,
 }
@@ -90,7 +94,16 @@ impl<T: Resource> Pager<T> {
     /// first page.
     pub(crate) fn new(client: &ServiceClient, segments: Vec<String>, query: Vec<(String, String)>) -> Pager<T> {
         let markers = marker_of(&query).map(str::to_owned).into_iter().collect();
-        Pager { client: client.clone(), segments, next: Some(query), markers, received: 0, buffer: Vec::new().into_iter(), failed: None }
+        Pager {
+            client: client.clone(),
+            segments,
+            next: Some(query),
+            markers,
+            received: 0,
+            buffer: VecDeque::new(),
+            spare_body: Vec::new(),
+            failed: None,
+        }
     }
 
     /// The listing page by page.
@@ -103,16 +116,22 @@ impl<T: Resource> Pager<T> {
         self.collect()
     }
 
-    fn next_page(&mut self) -> Option<Result<Page<T>>> {
+    /// The next page, its items decoded into `items` (emptied first: only its allocation is
+    /// used).
+    fn next_page(&mut self, items: Vec<T>) -> Option<Result<Page<T>>> {
         if let Some(e) = self.failed.take() {
             return Some(Err(e));
         }
         let query = self.next.take()?;
-        let response = match self.client.send(Request::get(self.segments.clone()).query(query)) {
+        let request = Request::get(self.segments.clone()).query(query);
+        let mut response = match self.client.send_reusing(request, std::mem::take(&mut self.spare_body)) {
             Ok(r) => r,
             Err(e) => return Some(Err(e)),
         };
-        let body = match decode_page::<T>(&response) {
+        let decoded = decode_page::<T>(&response, items);
+        // Only the allocation and the bytes already written matter for the next read.
+        self.spare_body = std::mem::take(&mut response.body);
+        let body = match decoded {
             Ok(b) => b,
             Err(e) => return Some(Err(e)),
         };
@@ -141,12 +160,13 @@ impl<T: Resource> Pager<T> {
 }
 
 /// Reads a page: one UTF-8 check of the whole body (cheaper than serde_json's check of
-/// every string), then the items without an intermediate value.
-fn decode_page<T: Resource>(response: &Response) -> Result<PageBody<T>> {
+/// every string), then the items without an intermediate value, into `items` (emptied
+/// first; its allocation is reused).
+fn decode_page<T: Resource>(response: &Response, items: Vec<T>) -> Result<PageBody<T>> {
     let what = T::COLLECTION;
     let text = std::str::from_utf8(&response.body).map_err(|e| response.decode_error(what, format!("the body is not UTF-8: {e}")))?;
     let mut d = serde_json::Deserializer::from_str(text);
-    PageSeed(PhantomData)
+    PageSeed::into(items)
         .deserialize(&mut d)
         .and_then(|body| d.end().map(|()| body))
         .map_err(|e| response.decode_error(what, e.to_string()))
@@ -172,11 +192,12 @@ impl<T: Resource> Iterator for Pager<T> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(item) = self.buffer.next() {
+            if let Some(item) = self.buffer.pop_front() {
                 return Some(Ok(item));
             }
-            match self.next_page()? {
-                Ok(page) => self.buffer = page.items.into_iter(),
+            let spare = Vec::from(std::mem::take(&mut self.buffer));
+            match self.next_page(spare)? {
+                Ok(page) => self.buffer = VecDeque::from(page.items),
                 Err(e) => return Some(Err(e)),
             }
         }
@@ -191,7 +212,7 @@ impl<T: Resource> Iterator for Pages<T> {
     type Item = Result<Page<T>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next_page()
+        self.0.next_page(Vec::new())
     }
 }
 
@@ -224,7 +245,42 @@ pub(crate) struct PageBody<T> {
     pub(crate) count: Option<u64>,
 }
 
-pub(crate) struct PageSeed<T>(pub(crate) PhantomData<T>);
+/// Decodes a page body; the items go into its `Vec` (whose allocation is reused).
+pub(crate) struct PageSeed<T>(Vec<T>);
+
+impl<T> PageSeed<T> {
+    /// A seed that decodes the items into `items`, emptied first.
+    pub(crate) fn into(mut items: Vec<T>) -> Self {
+        items.clear();
+        PageSeed(items)
+    }
+}
+
+/// The items array, appended to a `Vec` given by the caller.
+struct ItemsSeed<'a, T>(&'a mut Vec<T>);
+
+impl<'de, T: Resource> DeserializeSeed<'de> for ItemsSeed<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: Resource> Visitor<'de> for ItemsSeed<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a list of {}", T::COLLECTION)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<T>()? {
+            self.0.push(item);
+        }
+        Ok(())
+    }
+}
 
 impl<'de, T: Resource> DeserializeSeed<'de> for PageSeed<T> {
     type Value = PageBody<T>;
@@ -242,10 +298,16 @@ impl<'de, T: Resource> Visitor<'de> for PageSeed<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<PageBody<T>, A::Error> {
-        let (mut items, mut next, mut count) = (None, None, None);
+        let mut items = self.0;
+        let (mut seen, mut next, mut count) = (false, None, None);
         while let Some(key) = map.next_key_seed(KeySeed::<T>(PhantomData))? {
             match key {
-                Key::Items => items = Some(map.next_value::<Vec<T>>()?),
+                Key::Items => {
+                    // A repeated key counts as the last one, as a map would.
+                    items.clear();
+                    map.next_value_seed(ItemsSeed(&mut items))?;
+                    seen = true;
+                }
                 Key::Links => {
                     let links: Vec<Link> = map.next_value()?;
                     next = links.into_iter().find(|l| l.rel == "next").map(|l| l.href);
@@ -256,7 +318,9 @@ impl<'de, T: Resource> Visitor<'de> for PageSeed<T> {
                 }
             }
         }
-        let items = items.ok_or_else(|| de::Error::missing_field(T::COLLECTION))?;
+        if !seen {
+            return Err(de::Error::missing_field(T::COLLECTION));
+        }
         Ok(PageBody { items, next, count })
     }
 }
@@ -311,7 +375,7 @@ struct Link {
 #[cfg(fuzzing)]
 pub(crate) fn fuzz_page<T: Resource>(body: &[u8]) -> usize {
     let mut d = serde_json::Deserializer::from_slice(body);
-    match PageSeed::<T>(PhantomData).deserialize(&mut d) {
+    match PageSeed::<T>::into(Vec::new()).deserialize(&mut d) {
         Ok(page) => page.items.len() + page.next.as_deref().and_then(next_query).map_or(0, |q| q.len()),
         Err(_) => 0,
     }
@@ -320,6 +384,45 @@ pub(crate) fn fuzz_page<T: Resource>(body: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::snapshots::Snapshot;
+
+    fn decode(body: &str, items: Vec<Snapshot>) -> serde_json::Result<PageBody<Snapshot>> {
+        PageSeed::into(items).deserialize(&mut serde_json::Deserializer::from_str(body))
+    }
+
+    /// A page decoded into the previous page's allocation holds only its own items.
+    #[test]
+    fn a_reused_buffer_holds_only_the_new_page() {
+        let first = decode(
+            r#"{"snapshots": [{"id": "a", "volume_id": "v", "status": "available"}, {"id": "b", "volume_id": "v", "status": "error"}]}"#,
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(first.items.len(), 2);
+        let second = decode(
+            r#"{"snapshots": [{"id": "c", "volume_id": "v", "status": "creating"}], "snapshots_links": [{"rel": "next", "href": "/x?marker=c"}], "count": 7}"#,
+            first.items,
+        )
+        .unwrap();
+        assert_eq!(second.items.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["c"]);
+        assert_eq!((second.next.as_deref(), second.count), (Some("/x?marker=c"), Some(7)));
+        let empty = decode(r#"{"snapshots": []}"#, second.items).unwrap();
+        assert!(empty.items.is_empty() && empty.next.is_none());
+    }
+
+    /// As a map would: a repeated collection key counts as its last value; none is an error.
+    #[test]
+    fn a_repeated_collection_key_counts_as_its_last_value() {
+        let page = decode(
+            r#"{"snapshots": [{"id": "a", "volume_id": "v", "status": "available"}], "snapshots": [{"id": "b", "volume_id": "v", "status": "available"}]}"#,
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(page.items.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["b"]);
+        let missing = decode(r#"{"snapshots_links": []}"#, Vec::new()).err().unwrap();
+        assert_eq!(missing.to_string(), "missing field `snapshots` at line 1 column 23");
+    }
 
     #[test]
     fn next_query_keeps_everything_but_offset() {

@@ -13,56 +13,70 @@ use serde::Deserializer;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// Parses one timestamp; `None` when it is not one of the accepted forms.
+///
+/// Byte by byte, without a general-purpose parser: a listing reads two per snapshot. A
+/// timestamp in UTC (no zone, `Z`) is built as it is; only one with an offset is converted.
 pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
-    let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() < 19 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
+    // Trimming decodes characters from both ends: skipped when both ends are what a
+    // timestamp starts and ends with.
+    let b = match s.as_bytes() {
+        b @ [first, .., last] if first.is_ascii_digit() && last.is_ascii_alphanumeric() => b,
+        _ => s.trim().as_bytes(),
+    };
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
-        return None;
-    }
-    let year: i32 = digits(s.get(0..4)?)? as i32;
-    let month = Month::try_from(digits(s.get(5..7)?)? as u8).ok()?;
-    let day = digits(s.get(8..10)?)? as u8;
-    let hour = digits(s.get(11..13)?)? as u8;
-    let minute = digits(s.get(14..16)?)? as u8;
-    let second = digits(s.get(17..19)?)? as u8;
-    let mut rest = s.get(19..)?;
+    let year = i32::from(two(b, 0)?) * 100 + i32::from(two(b, 2)?);
+    let month = Month::try_from(two(b, 5)?).ok()?;
+    let (day, hour, minute, second) = (two(b, 8)?, two(b, 11)?, two(b, 14)?, two(b, 17)?);
+    let mut rest = &b[19..];
 
     let mut nanos: u32 = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 || n > 9 {
+    if let [b'.', frac @ ..] = rest {
+        let mut n = 0;
+        while let Some(d) = frac.get(n).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+            if n == 9 {
+                return None;
+            }
+            // At most 9 digits: below 10^9, no overflow.
+            nanos = nanos * 10 + u32::from(d);
+            n += 1;
+        }
+        if n == 0 {
             return None;
         }
-        nanos = digits(&frac[..n])? * 10u32.pow(9 - n as u32);
+        // 10^(9 - n): what the digits read are worth in nanoseconds.
+        const SCALE: [u32; 10] = [1_000_000_000, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+        nanos *= SCALE.get(n).copied().unwrap_or(1);
         rest = &frac[n..];
     }
 
-    let offset = match rest {
-        "" | "Z" | "z" => UtcOffset::UTC,
-        _ => {
-            let sign: i8 = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let body = &rest[1..];
-            let (h, m) = match body.len() {
-                2 => (body, "00"),
-                4 => (body.get(0..2)?, body.get(2..4)?),
-                5 if body.as_bytes().get(2) == Some(&b':') => (body.get(0..2)?, body.get(3..5)?),
-                _ => return None,
-            };
-            UtcOffset::from_hms(sign * digits(h)? as i8, sign * digits(m)? as i8, 0).ok()?
-        }
-    };
-
     let date = Date::from_calendar_date(year, month, day).ok()?;
     let time = Time::from_hms_nano(hour, minute, second, nanos).ok()?;
-    let utc = PrimitiveDateTime::new(date, time).assume_offset(offset).checked_to_offset(UtcOffset::UTC)?;
+    let local = PrimitiveDateTime::new(date, time);
+    let (sign, body): (i8, &[u8]) = match rest {
+        // In UTC already, and within years 0000 to 9999 (four digits).
+        b"" | b"Z" | b"z" => return Some(local.assume_utc()),
+        [b'+', body @ ..] => (1, body),
+        [b'-', body @ ..] => (-1, body),
+        _ => return None,
+    };
+    let (h, m) = match body {
+        [_, _] => (two(body, 0)?, 0),
+        [_, _, _, _] => (two(body, 0)?, two(body, 2)?),
+        [_, _, b':', _, _] => (two(body, 0)?, two(body, 3)?),
+        _ => return None,
+    };
+    // Two digits each: at most 99, within i8.
+    let offset = UtcOffset::from_hms(sign * h as i8, sign * m as i8, 0).ok()?;
+    let utc = local.assume_offset(offset).checked_to_offset(UtcOffset::UTC)?;
     (0..=9999).contains(&utc.year()).then_some(utc)
+}
+
+/// The value of the two ASCII digits at `b[i..i + 2]`.
+fn two(b: &[u8], i: usize) -> Option<u8> {
+    let (hi, lo) = (b.get(i)?.wrapping_sub(b'0'), b.get(i + 1)?.wrapping_sub(b'0'));
+    (hi < 10 && lo < 10).then(|| hi * 10 + lo)
 }
 
 /// RFC 3339 in UTC with microseconds, as Cinder stores them: `2026-11-23T16:42:51.212740Z`.
@@ -131,14 +145,6 @@ pub(crate) fn serialize_opt<S: serde::Serializer>(t: &Option<OffsetDateTime>, s:
         Some(t) => s.serialize_str(&format_utc(*t)),
         None => s.serialize_none(),
     }
-}
-
-/// The value of 1 to 9 ASCII digits.
-fn digits(s: &str) -> Option<u32> {
-    if s.is_empty() || s.len() > 9 {
-        return None;
-    }
-    s.bytes().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
 }
 
 /// Serde helper: a missing, `null` or unparseable timestamp becomes `None`, so that one odd

@@ -1,6 +1,8 @@
 //! The transport: one HTTP exchange with the client's headers, the retries with backoff and
 //! `Retry-After`, the body cap, and judging an answer into a [`Response`] or an error.
 
+use std::cell::Cell;
+use std::io::Read;
 use std::time::Duration;
 
 use url::Url;
@@ -19,7 +21,24 @@ pub(super) struct Raw {
     pub(super) body: Vec<u8>,
 }
 
+thread_local! {
+    /// A buffer lent by [`ServiceClient::send_reusing`] for the next body read on this thread;
+    /// empty outside that call.
+    static SPARE_BODY: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
 impl ServiceClient {
+    /// [`send`](Self::send), reading the answer's body into `spare` (a previous body: its
+    /// allocation and the bytes it holds are reused, so a listing does not allocate and zero
+    /// a new page buffer for every page). The buffer comes back as the response's body; if
+    /// no answer used it, it is dropped.
+    pub(crate) fn send_reusing(&self, request: Request, spare: Vec<u8>) -> Result<Response> {
+        SPARE_BODY.set(spare);
+        let result = self.send(request);
+        drop(SPARE_BODY.take());
+        result
+    }
+
     /// Sends a request to the block-storage endpoint and returns its successful answer;
     /// an error status becomes [`Error::Api`].
     ///
@@ -119,10 +138,12 @@ impl ServiceClient {
         let retry_after = header("retry-after");
         let subject_token = header("x-subject-token");
         let status = resp.status().as_u16();
-        // Sized from Content-Length (within the cap) so that a large page is not copied as it grows.
+        // Sized from Content-Length (within the cap) so that a large page is not copied as it
+        // grows, in the buffer lent by `send_reusing` if there is one.
         let limit = self.inner.max_response_bytes;
-        let mut body = Vec::with_capacity(resp.body().content_length().unwrap_or(0).min(limit).try_into().unwrap_or(0));
-        std::io::Read::read_to_end(&mut resp.body_mut().with_config().limit(limit).reader(), &mut body)
+        let expected = usize::try_from(resp.body().content_length().unwrap_or(0).min(limit)).unwrap_or(0);
+        let mut body = SPARE_BODY.take();
+        read_body(&mut resp.body_mut().with_config().limit(limit).reader(), &mut body, expected)
             .map_err(|e| transport(ureq::Error::from(e)))?;
         #[cfg(feature = "log")]
         log::debug!(
@@ -134,6 +155,49 @@ impl ServiceClient {
         );
         Ok(Raw { status, request_id, retry_after, subject_token, body })
     }
+}
+
+/// Reads `reader` to its end into `body`, replacing what it held. The bytes `body` already
+/// holds are read over rather than zeroed again (only growth is zeroed); `expected` (the
+/// Content-Length, within the cap) sizes it up front.
+fn read_body(reader: &mut impl Read, body: &mut Vec<u8>, expected: usize) -> std::io::Result<()> {
+    if body.len() < expected {
+        body.resize(expected, 0);
+    }
+    let mut filled = 0;
+    loop {
+        if filled == body.len() {
+            // Full: a small read tells the end from more to come before growing.
+            let mut probe = [0u8; 64];
+            let n = match reader.read(&mut probe) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    body.truncate(filled);
+                    return Err(e);
+                }
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            body.extend_from_slice(&probe[..n]);
+            filled += n;
+            let grown = body.len().saturating_mul(2).max(8 * 1024);
+            body.resize(grown, 0);
+            continue;
+        }
+        match reader.read(&mut body[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                body.truncate(filled);
+                return Err(e);
+            }
+        }
+    }
+    body.truncate(filled);
+    Ok(())
 }
 
 /// Judges a raw answer: 2xx is a [`Response`], anything else an [`Error::Api`].
@@ -195,6 +259,41 @@ fn build_url(endpoint: &Url, segments: &[String], query: &[(String, String)]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hands out its bytes a few at a time, as a socket does.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(self.1);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn bodies_are_read_whole_whatever_the_buffer_held() {
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+        // (what the buffer held, the Content-Length given)
+        let cases: Vec<(Vec<u8>, usize)> = vec![
+            (Vec::new(), data.len()),
+            (Vec::new(), 0),
+            (Vec::new(), 10),
+            (vec![7; 100], data.len()),
+            (vec![7; 200_000], data.len()),
+            (vec![7; 200_000], 0),
+        ];
+        for (held, expected) in cases {
+            let label = format!("{} bytes held, {expected} expected", held.len());
+            let mut body = held;
+            read_body(&mut Trickle(&data, 3000), &mut body, expected).unwrap();
+            assert!(body == data, "{label}");
+        }
+        let mut body = vec![1; 10];
+        read_body(&mut Trickle(b"", 1), &mut body, 0).unwrap();
+        assert!(body.is_empty());
+    }
 
     #[test]
     fn urls_join_encoded_segments() {

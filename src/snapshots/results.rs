@@ -107,8 +107,35 @@ impl Serialize for SnapshotStatus {
 
 impl<'de> Deserialize<'de> for SnapshotStatus {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = std::borrow::Cow::<str>::deserialize(d)?;
-        Ok(s.parse().unwrap_or_else(|never| match never {}))
+        d.deserialize_str(StatusVisitor)
+    }
+}
+
+/// Reads a status without copying it: the statuses as Cinder writes them are matched
+/// exactly first (what a listing holds), anything else as [`FromStr`](std::str::FromStr)
+/// does (case-insensitive, trimmed, `Other` lower-cased).
+struct StatusVisitor;
+
+impl serde::de::Visitor<'_> for StatusVisitor {
+    type Value = SnapshotStatus;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a snapshot status")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SnapshotStatus, E> {
+        Ok(match v {
+            "available" => SnapshotStatus::Available,
+            "creating" => SnapshotStatus::Creating,
+            "deleting" => SnapshotStatus::Deleting,
+            "error" => SnapshotStatus::Error,
+            _ => v.parse().unwrap_or_else(|never| match never {}),
+        })
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<SnapshotStatus, E> {
+        let s = std::str::from_utf8(v).map_err(|_| E::invalid_value(serde::de::Unexpected::Bytes(v), &self))?;
+        self.visit_str(s)
     }
 }
 
@@ -274,6 +301,31 @@ mod tests {
             s.progress = Some(p.into());
             assert_eq!(s.progress_percent(), want, "{p}");
         }
+    }
+
+    /// The exact matches a listing takes give what `FromStr` gives, whatever the case,
+    /// spacing or status.
+    #[test]
+    fn statuses_read_from_json_as_from_str_reads_them() {
+        for s in [
+            "available",
+            "creating",
+            "deleting",
+            "error",
+            "AVAILABLE",
+            "Error",
+            " available ",
+            "error_deleting",
+            "backing-up",
+            "frozen",
+            "Frozen",
+            "",
+        ] {
+            let read: SnapshotStatus = serde_json::from_str(&serde_json::to_string(s).unwrap()).unwrap();
+            assert_eq!(read, s.parse::<SnapshotStatus>().unwrap(), "{s:?}");
+        }
+        assert_eq!(serde_json::from_str::<SnapshotStatus>(r#""avail\u0061ble""#).unwrap(), SnapshotStatus::Available, "escaped");
+        assert!(serde_json::from_str::<SnapshotStatus>("12").is_err());
     }
 
     #[test]
