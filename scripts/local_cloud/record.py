@@ -24,8 +24,13 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ID = re.compile(r"\b(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})\b")
-KEYSTONE = "http://127.0.0.1:5000"
-CINDER = "http://127.0.0.1:8776"
+# The scenario's (and the fixtures') addresses; the cloud may listen elsewhere
+# (LOCAL_CLOUD_KEYSTONE_PORT, LOCAL_CLOUD_CINDER_PORT, as scripts/local-cloud): requests are
+# sent to the real ports and the answers written back with the scenario's.
+SCENARIO_KEYSTONE = "http://127.0.0.1:5000"
+SCENARIO_CINDER = "http://127.0.0.1:8776"
+KEYSTONE = "http://127.0.0.1:%s" % os.environ.get("LOCAL_CLOUD_KEYSTONE_PORT", "5000")
+CINDER = "http://127.0.0.1:%s" % os.environ.get("LOCAL_CLOUD_CINDER_PORT", "8776")
 # Volumes the scenario uses without creating them in a recorded step, and their owners.
 EXTRA_VOLUMES = {
     "f04820e1-ccb3-42cb-998b-a548209ad3ed": "admin",
@@ -109,6 +114,7 @@ class Recorder:
         raise SystemExit("volume %s never became %s" % (vid, want))
 
     def real(self, text):
+        text = text.replace(SCENARIO_KEYSTONE, KEYSTONE).replace(SCENARIO_CINDER, CINDER)
         return ID.sub(lambda m: self.idmap.get(m.group(0), m.group(0)), text)
 
     def learn(self, recorded, actual):
@@ -194,6 +200,18 @@ class Recorder:
         for attempt in range(50):
             status, reason, rheaders, raw = send(step["method"], url, body, headers)
             same = status == step["status"]
+            if step.get("poll"):
+                # A wait of the session (a volume reaching a status, or gone): the same
+                # request until the answer is the session's, as the session polled.
+                for _ in range(600):
+                    got = json.loads(raw).get("volume", {}).get("status") if status == 200 and raw.strip() else None
+                    same = status == step["status"] and got == step.get("volume_status")
+                    if same:
+                        break
+                    time.sleep(0.1)
+                    status, reason, rheaders, raw = send(step["method"], url, body, headers)
+                got = None
+                break
             if step["method"] != "GET" or "snapshot_status" not in step or status != 200:
                 break
             got = json.loads(raw).get("snapshot", {}).get("status")
@@ -228,6 +246,7 @@ class Recorder:
             self.write(step, body, headers, status, reason, rheaders, raw)
 
     def normal(self, text):
+        text = text.replace(KEYSTONE, SCENARIO_KEYSTONE).replace(CINDER, SCENARIO_CINDER)
         back = {real: stable for stable, real in self.idmap.items()}
         return ID.sub(lambda m: back.get(m.group(0), m.group(0)), text)
 
