@@ -23,13 +23,13 @@ pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
         b @ [first, .., last] if first.is_ascii_digit() && last.is_ascii_alphanumeric() => b,
         _ => s.trim().as_bytes(),
     };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    let (head, mut rest) = b.split_first_chunk::<19>()?;
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T' | b't' | b' ', h0, h1, b':', i0, i1, b':', s0, s1] = *head else {
         return None;
-    }
-    let year = i32::from(two(b, 0)?) * 100 + i32::from(two(b, 2)?);
-    let month = Month::try_from(two(b, 5)?).ok()?;
-    let (day, hour, minute, second) = (two(b, 8)?, two(b, 11)?, two(b, 14)?, two(b, 17)?);
-    let mut rest = &b[19..];
+    };
+    let year = i32::from(pair(y0, y1)?) * 100 + i32::from(pair(y2, y3)?);
+    let month = Month::try_from(pair(m0, m1)?).ok()?;
+    let (day, hour, minute, second) = (pair(d0, d1)?, pair(h0, h1)?, pair(i0, i1)?, pair(s0, s1)?);
 
     let mut nanos: u32 = 0;
     if let [b'.', frac @ ..] = rest {
@@ -61,10 +61,9 @@ pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
         [b'-', body @ ..] => (-1, body),
         _ => return None,
     };
-    let (h, m) = match body {
-        [_, _] => (two(body, 0)?, 0),
-        [_, _, _, _] => (two(body, 0)?, two(body, 2)?),
-        [_, _, b':', _, _] => (two(body, 0)?, two(body, 3)?),
+    let (h, m) = match *body {
+        [h0, h1] => (pair(h0, h1)?, 0),
+        [h0, h1, m0, m1] | [h0, h1, b':', m0, m1] => (pair(h0, h1)?, pair(m0, m1)?),
         _ => return None,
     };
     // Two digits each: at most 99, within i8.
@@ -73,9 +72,9 @@ pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
     (0..=9999).contains(&utc.year()).then_some(utc)
 }
 
-/// The value of the two ASCII digits at `b[i..i + 2]`.
-fn two(b: &[u8], i: usize) -> Option<u8> {
-    let (hi, lo) = (b.get(i)?.wrapping_sub(b'0'), b.get(i + 1)?.wrapping_sub(b'0'));
+/// The value of two ASCII digits.
+fn pair(hi: u8, lo: u8) -> Option<u8> {
+    let (hi, lo) = (hi.wrapping_sub(b'0'), lo.wrapping_sub(b'0'));
     (hi < 10 && lo < 10).then(|| hi * 10 + lo)
 }
 
@@ -217,6 +216,33 @@ mod tests {
         assert_eq!(parse("2026-11-24T16:42:40.000000Z"), Some(datetime!(2026-11-24 16:42:40 UTC)));
         assert_eq!(parse("2026-11-24T16:42:40"), Some(datetime!(2026-11-24 16:42:40 UTC)));
         assert_eq!(parse("2026-11-24 16:42:40.5"), Some(datetime!(2026-11-24 16:42:40.5 UTC)));
+    }
+
+    /// The forms the byte-by-byte reader must keep accepting (and the near misses it must
+    /// keep refusing): spaces around, lower-case separators, every offset form.
+    #[test]
+    fn spacing_case_and_offset_forms() {
+        let at = Some(datetime!(2026-11-24 16:42:40.5 UTC));
+        for s in [
+            " 2026-11-24T16:42:40.5 ",
+            "\t2026-11-24t16:42:40.500z\n",
+            "2026-11-24 16:42:40.500000000Z",
+            "2026-11-24T18:42:40.5+02",
+            "2026-11-24T18:42:40.5+0200",
+            "2026-11-24T18:12:40.5+01:30",
+            "2026-11-24T15:12:40.5-01:30",
+        ] {
+            assert_eq!(parse(s), at, "{s:?}");
+        }
+        for s in [
+            "2026-11-24T16:42:40.5+2:00",
+            "2026-11-24T16:42:40.5+02:0",
+            "2026-11-24T16:42:40.5+02:000",
+            "2026-11-24T16:42:40Zz",
+            "2026-11-24T16:42:40.-1",
+        ] {
+            assert_eq!(parse(s), None, "{s:?}");
+        }
     }
 
     #[test]
