@@ -91,9 +91,12 @@ fn answer(base: &str, method: &str, target: &str, body: &str, counters: &Counter
         let token = fixture("keystone_auth_tokens_admin.json")
             .replace("http://127.0.0.1:8776/v3/27b115259e6a4d39a32f642f7bfea2a0", &format!("{base}/v3/{project}"))
             .replace("http://127.0.0.1:5000", base)
-            .replace("27b115259e6a4d39a32f642f7bfea2a0", project)
-            .replace("2026-11-24T16:42:40.000000Z", "2099-01-01T00:00:00.000000Z");
-        return Answer { status: "201 Created", headers: "X-Subject-Token: bench-token\r\n".into(), body: token };
+            .replace("27b115259e6a4d39a32f642f7bfea2a0", project);
+        // A token valid for the whole run, whatever the recorded expiry: with the recorded one
+        // (past by now) the peers authenticate again and again.
+        let mut token: serde_json::Value = serde_json::from_str(&token).expect("token fixture");
+        token["token"]["expires_at"] = "2099-01-01T00:00:00.000000Z".into();
+        return Answer { status: "201 Created", headers: "X-Subject-Token: bench-token\r\n".into(), body: token.to_string() };
     }
     if path == "/v3" || path == "/v3/" {
         return ok(fixture("keystone_version_v3.json").replace("http://127.0.0.1:5000", base));
