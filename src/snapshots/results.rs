@@ -294,6 +294,56 @@ mod tests {
         assert_eq!(s.size, 0);
     }
 
+    /// Every key read into its field (the renamed ones too), `null`s as unset, unknown keys
+    /// and `request_id` ignored; required keys missing, repeated keys and wrong types fail.
+    #[test]
+    fn every_field_is_read_as_cinder_names_it() {
+        let s: Snapshot = serde_json::from_str(
+            r#"{"id": "i", "name": "n", "description": "d", "volume_id": "v", "status": "available", "size": 3,
+                "metadata": {"k": "v"}, "created_at": "2026-11-24T01:13:53.419950", "updated_at": "2026-11-24T01:13:54Z",
+                "os-extended-snapshot-attributes:progress": "100%", "os-extended-snapshot-attributes:project_id": "p",
+                "group_snapshot_id": "g", "user_id": "u", "consumes_quota": true, "request_id": "req-x", "unknown": {"a": [1]}}"#,
+        )
+        .unwrap();
+        let want = Snapshot {
+            id: "i".into(),
+            name: Some("n".into()),
+            description: Some("d".into()),
+            volume_id: "v".into(),
+            status: SnapshotStatus::Available,
+            size: 3,
+            metadata: BTreeMap::from([("k".to_owned(), "v".to_owned())]),
+            created_at: Some(time::macros::datetime!(2026-11-24 01:13:53.419950 UTC)),
+            updated_at: Some(time::macros::datetime!(2026-11-24 01:13:54 UTC)),
+            progress: Some("100%".into()),
+            project_id: Some("p".into()),
+            group_snapshot_id: Some("g".into()),
+            user_id: Some("u".into()),
+            consumes_quota: Some(true),
+            request_id: None,
+        };
+        assert_eq!(s, want);
+        let nulls: Snapshot = serde_json::from_str(
+            r#"{"id": "i", "volume_id": "v", "status": "error", "name": null, "description": null, "metadata": null,
+                "os-extended-snapshot-attributes:progress": null, "user_id": null, "consumes_quota": null}"#,
+        )
+        .unwrap();
+        assert_eq!((nulls.name, nulls.description, nulls.progress, nulls.user_id, nulls.consumes_quota), (None, None, None, None, None));
+        assert!(nulls.metadata.is_empty());
+        for (json, error) in [
+            (r#"{"volume_id": "v", "status": "error"}"#, "missing field `id`"),
+            (r#"{"id": "i", "status": "error"}"#, "missing field `volume_id`"),
+            (r#"{"id": "i", "volume_id": "v"}"#, "missing field `status`"),
+            (r#"{"id": "i", "id": "j", "volume_id": "v", "status": "error"}"#, "duplicate field `id`"),
+            (r#"{"id": "i", "volume_id": "v", "status": "error", "name": null, "name": "x"}"#, "duplicate field `name`"),
+            (r#"{"id": "i", "volume_id": "v", "status": "error", "size": null}"#, "invalid type: null, expected u64"),
+            (r#"{"id": 1, "volume_id": "v", "status": "error"}"#, "invalid type: integer `1`, expected a string"),
+        ] {
+            let e = serde_json::from_str::<Snapshot>(json).unwrap_err().to_string();
+            assert!(e.starts_with(error), "{json}: {e}");
+        }
+    }
+
     #[test]
     fn progress_percent() {
         let mut s: Snapshot = serde_json::from_str(r#"{"id": "x", "volume_id": "v", "status": "creating"}"#).unwrap();
