@@ -1,0 +1,311 @@
+//! The live suite of the volumes module: listing beyond the server's page cap with every
+//! filter, a volume created from a snapshot, a revert to a snapshot and Cinder's refusals,
+//! against a real Keystone and Cinder.
+//!
+//! Ignored by plain `cargo test`. Run like tests/live.rs: the admin's `OS_*` variables in
+//! the environment, `MEMBER_ENV` naming the member's env file and `LOCAL_CLOUD_MAX_LIMIT`
+//! the page cap the cloud was started with (`scripts/local-cloud up --max-limit 15`), then
+//! `cargo test --test live_volumes -- --ignored --test-threads=1`.
+//!
+//! What the local cloud's backend (Cinder's fake LVM driver, `FakeLoggingVolumeDriver`)
+//! does: it really completes a create from a snapshot (the volume goes `creating` to
+//! `available` with the snapshot's id and size) and a revert (the volume goes `reverting`
+//! to `available`, the snapshot `restoring` to `available`); it writes no data, so what a
+//! real backend does to the data is not checked. Cinder's own checks (only the latest
+//! snapshot, only an available volume) are real.
+//!
+//! Each test makes its own volumes and snapshots (through the crate's own `volumes` and
+//! `snapshots` modules) and removes them when it ends, also when it fails (`Scratch`).
+
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use cinder_snapshots::snapshots::{self, SnapshotStatus};
+use cinder_snapshots::volumes::{self, CreateOpts, ListOpts, RevertRefusal, SortDir, SortKey, Volume, VolumeStatus, WaitOpts};
+use cinder_snapshots::{Error, Microversion, MicroversionPolicy, Request, ServiceClient, ServiceClientBuilder};
+use serde_json::json;
+
+const MV30: Microversion = Microversion::new(3, 0);
+
+/// Polls fast: the fake backend moves a volume in about 0.2 s.
+fn quick() -> WaitOpts {
+    WaitOpts::new().initial_interval(Duration::from_millis(100)).max_interval(Duration::from_secs(1)).timeout(Duration::from_secs(60))
+}
+
+fn snap_quick() -> snapshots::WaitOpts {
+    snapshots::WaitOpts::new()
+        .initial_interval(Duration::from_millis(100))
+        .max_interval(Duration::from_secs(1))
+        .timeout(Duration::from_secs(60))
+}
+
+/// The `OS_*` variables of an env file (`export K=V` lines).
+fn read_env_file(path: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("export ").or(Some(l.trim())))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned()))
+        .filter(|(k, _)| k.starts_with("OS_"))
+        .collect()
+}
+
+fn client(vars: &[(String, String)], policy: MicroversionPolicy) -> ServiceClient {
+    ServiceClientBuilder::from_vars(vars.to_vec()).expect("OS_* variables").microversion(policy).build().expect("client")
+}
+
+struct Clients {
+    admin: ServiceClient,
+    admin30: ServiceClient,
+    member: ServiceClient,
+}
+
+fn clients() -> &'static Clients {
+    static CLIENTS: OnceLock<Clients> = OnceLock::new();
+    CLIENTS.get_or_init(|| {
+        let admin_vars: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("OS_")).collect();
+        let member_env = std::env::var("MEMBER_ENV").expect("MEMBER_ENV names the member's env file (scripts/live-tests sets it)");
+        let c = Clients {
+            admin: client(&admin_vars, MicroversionPolicy::Negotiate),
+            admin30: client(&admin_vars, MicroversionPolicy::Pinned(MV30)),
+            member: client(&read_env_file(&member_env), MicroversionPolicy::Negotiate),
+        };
+        let project = project_of(&c.admin);
+        c.admin
+            .send(
+                Request::put(["os-quota-sets", project.as_str()])
+                    .json(json!({"quota_set": {"snapshots": 200, "volumes": 100, "gigabytes": 1000}})),
+            )
+            .expect("raise quotas");
+        c
+    })
+}
+
+/// The project id: the last segment of the catalog endpoint (`.../v3/<project>`).
+fn project_of(client: &ServiceClient) -> String {
+    let endpoint = client.endpoint().expect("endpoint");
+    endpoint.path_segments().and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_owned)).expect("project in endpoint")
+}
+
+/// A tag unique to this run, so that listings see only this test's volumes.
+fn run_tag(what: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{what}-{}-{nanos}", std::process::id())
+}
+
+/// Volumes and snapshots made by one test, removed when it ends (also on panic).
+struct Scratch {
+    owner: ServiceClient,
+    volumes: Mutex<Vec<String>>,
+    snapshots: Mutex<Vec<String>>,
+}
+
+impl Scratch {
+    fn new(owner: &ServiceClient) -> Scratch {
+        Scratch { owner: owner.clone(), volumes: Mutex::new(Vec::new()), snapshots: Mutex::new(Vec::new()) }
+    }
+
+    /// Creates a volume with the module, remembers it; not waited for.
+    fn start_volume(&self, opts: &CreateOpts) -> Volume {
+        let v = volumes::create(&self.owner, opts).expect("create volume");
+        self.volumes.lock().unwrap().push(v.id.clone());
+        v
+    }
+
+    /// A volume, available.
+    fn volume(&self, opts: &CreateOpts) -> Volume {
+        let v = self.start_volume(opts);
+        volumes::wait_for_status(&self.owner, &v.id, VolumeStatus::Available, &quick()).expect("volume available")
+    }
+
+    /// A snapshot of `volume`, available.
+    fn snapshot(&self, volume: &str, name: &str) -> snapshots::Snapshot {
+        let s = snapshots::create(&self.owner, &snapshots::CreateOpts::new(volume).name(name)).expect("create snapshot");
+        self.snapshots.lock().unwrap().push(s.id.clone());
+        snapshots::wait_for_status(&self.owner, &s.id, SnapshotStatus::Available, &snap_quick()).expect("snapshot available")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let admin = &clients().admin;
+        // Volumes made from a snapshot first, then snapshots, then the rest.
+        let snaps = std::mem::take(&mut *self.snapshots.lock().unwrap_or_else(|e| e.into_inner()));
+        let vols = std::mem::take(&mut *self.volumes.lock().unwrap_or_else(|e| e.into_inner()));
+        let reset = json!({"os-reset_status": {"status": "available", "attach_status": "detached"}});
+        let delete = |id: &String| {
+            let _ = admin.send(Request::post(["volumes", id.as_str(), "action"]).json(reset.clone()));
+            let _ = volumes::delete(&self.owner, id);
+        };
+        let (restored, plain): (Vec<&String>, Vec<&String>) =
+            vols.iter().partition(|id| volumes::get(admin, id).map(|v| v.snapshot_id.is_some()).unwrap_or(false));
+        for id in &restored {
+            delete(id);
+        }
+        for id in &snaps {
+            let _ = snapshots::force_delete(admin, id);
+        }
+        for id in &snaps {
+            let _ = snapshots::wait_for_delete(admin, id, &snap_quick());
+        }
+        for id in &plain {
+            delete(id);
+        }
+        for id in &vols {
+            let _ = volumes::wait_for_delete(admin, id, &quick());
+        }
+    }
+}
+
+#[test]
+#[ignore = "live: needs a real cloud (scripts/live-tests)"]
+fn volumes_above_the_page_cap_are_listed_with_every_filter() {
+    let Some(cap) = std::env::var("LOCAL_CLOUD_MAX_LIMIT").ok().and_then(|v| v.parse::<usize>().ok()) else {
+        panic!("LOCAL_CLOUD_MAX_LIMIT is not set: start the cloud with a low page cap (--max-limit)");
+    };
+    assert!((2..=40).contains(&cap), "the page cap ({cap}) is too high for this test to list beyond it");
+    let n = cap + 2;
+    let c = clients();
+    let scratch = Scratch::new(&c.admin);
+    let tag = run_tag("lv");
+    let mut made = Vec::new();
+    for i in 0..n {
+        let opts = CreateOpts::new(1).name(format!("{tag}-{i:02}")).metadata("live-run", tag.as_str());
+        made.push(scratch.start_volume(&opts).id);
+    }
+    for id in &made {
+        volumes::wait_for_status(&c.admin, id, VolumeStatus::Available, &quick()).unwrap();
+    }
+    let mine = || ListOpts::new().metadata("live-run", tag.as_str());
+
+    // Beyond the cap: one page of the cap, then the rest, each volume once, in order.
+    let by_name = mine().sort(SortKey::Name, SortDir::Asc);
+    let pages: Vec<_> = volumes::list_detail(&c.admin, &by_name).unwrap().pages().map(|p| p.unwrap()).collect();
+    assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), [cap, n - cap]);
+    let ids: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|v| v.id.clone())).collect();
+    assert_eq!(ids, made, "every volume once, sorted by name");
+    // The summary view and a small limit: the same volumes.
+    let summary: Vec<String> = volumes::list(&c.admin, &by_name.clone().limit(4)).unwrap().map(|v| v.unwrap().id).collect();
+    assert_eq!(summary, made);
+    // At 3.0 the metadata filter works too (for volumes it predates 3.22).
+    let at30: Vec<String> =
+        volumes::list_detail(&c.admin30, &mine().sort(SortKey::Name, SortDir::Asc)).unwrap().map(|v| v.unwrap().id).collect();
+    assert_eq!(at30, made);
+    // with_count: the total on every page.
+    let counted: Vec<_> = volumes::list_detail(&c.admin, &mine().with_count(true)).unwrap().pages().map(|p| p.unwrap().count).collect();
+    assert_eq!(counted, [Some(n as u64), Some(n as u64)]);
+    // Descending by size then name, with a marker: what follows the marker.
+    let desc: Vec<String> = volumes::list_detail(&c.admin, &mine().sort(SortKey::Size, SortDir::Desc).sort(SortKey::Name, SortDir::Desc))
+        .unwrap()
+        .map(|v| v.unwrap().id)
+        .collect();
+    let mut reversed = made.clone();
+    reversed.reverse();
+    assert_eq!(desc, reversed);
+    let after: Vec<String> =
+        volumes::list_detail(&c.admin, &by_name.clone().marker(made[cap - 1].clone())).unwrap().map(|v| v.unwrap().id).collect();
+    assert_eq!(after, made[cap..]);
+
+    // Each filter.
+    let count = |opts: ListOpts| volumes::list_detail(&c.admin, &opts).unwrap().count();
+    assert_eq!(count(mine().name(format!("{tag}-03"))), 1);
+    assert_eq!(count(mine().status(VolumeStatus::Available)), n);
+    assert_eq!(count(mine().status(VolumeStatus::InUse)), 0);
+    assert_eq!(count(mine().bootable(false)), n);
+    assert_eq!(count(mine().bootable(true)), 0);
+    assert_eq!(count(mine().availability_zone("nova")), n);
+    assert_eq!(count(mine().availability_zone("elsewhere")), 0);
+    let ones = (0..n).filter(|i| format!("{i:02}").starts_with('1')).count();
+    assert_eq!(count(ListOpts::new().name_like(format!("{tag}-1"))), ones);
+    let project = project_of(&c.admin);
+    assert_eq!(count(mine().all_tenants(true).project_id(project.as_str())), n);
+    // The member sees none of the admin's volumes.
+    assert_eq!(volumes::list_detail(&c.member, &mine()).unwrap().count(), 0);
+    // Every field a snapshot tool uses.
+    let v = volumes::find_by_name(&c.admin, &format!("{tag}-05")).unwrap();
+    assert_eq!(v.id, made[5]);
+    assert_eq!((v.size, v.bootable, v.status.clone()), (1, false, VolumeStatus::Available));
+    assert_eq!(v.metadata.get("live-run"), Some(&tag));
+    assert_eq!(v.project_id.as_deref(), Some(project.as_str()));
+    assert!(v.created_at.is_some() && v.updated_at.is_some() && v.volume_type.is_some());
+    assert_eq!(v.request_id, None, "find_by_name returns the listing's volume: no request id");
+    let err = volumes::find_by_name(&c.admin, &format!("{tag}-none")).unwrap_err();
+    assert!(matches!(err, Error::NoMatch(_)), "{err}");
+}
+
+#[test]
+#[ignore = "live: needs a real cloud (scripts/live-tests)"]
+fn a_volume_from_a_snapshot_is_created_and_waited_for() {
+    let c = clients();
+    let scratch = Scratch::new(&c.admin);
+    let tag = run_tag("restore");
+    let source = scratch.volume(&CreateOpts::new(1).name(format!("{tag}-source")));
+    let snap = scratch.snapshot(&source.id, &format!("{tag}-snap"));
+
+    // The snapshot's size: none sent.
+    let restored = scratch.start_volume(&CreateOpts::from_snapshot(&snap.id).name(format!("{tag}-restored")));
+    assert_eq!((restored.status.clone(), restored.snapshot_id.as_deref()), (VolumeStatus::Creating, Some(snap.id.as_str())));
+    let restored = volumes::wait_for_status(&c.admin, &restored.id, VolumeStatus::Available, &quick()).unwrap();
+    assert_eq!((restored.size, restored.snapshot_id.as_deref()), (1, Some(snap.id.as_str())));
+    assert!(restored.request_id.is_some());
+    // Larger than the snapshot.
+    let bigger = scratch.volume(&CreateOpts::from_snapshot(&snap.id).size(2).name(format!("{tag}-bigger")));
+    assert_eq!((bigger.size, bigger.snapshot_id.as_deref()), (2, Some(snap.id.as_str())));
+
+    // Delete one and wait until it is gone.
+    volumes::delete(&c.admin, &bigger.id).unwrap();
+    volumes::wait_for_delete(&c.admin, &bigger.id, &quick()).unwrap();
+    assert!(volumes::get(&c.admin, &bigger.id).unwrap_err().is_not_found());
+    // A volume with snapshots cannot be deleted: Cinder's 400.
+    let err = volumes::delete(&c.admin, &source.id).unwrap_err();
+    assert!(err.is_bad_request() && err.api().unwrap().message.contains("have snapshots"), "{err}");
+}
+
+#[test]
+#[ignore = "live: needs a real cloud (scripts/live-tests)"]
+fn revert_to_the_latest_snapshot_and_cinders_refusals() {
+    let c = clients();
+    let scratch = Scratch::new(&c.admin);
+    let tag = run_tag("revert");
+    let v = scratch.volume(&CreateOpts::new(1).name(format!("{tag}-vol")));
+
+    // No snapshot yet.
+    let err = volumes::revert_to_snapshot(&c.admin, &v.id, "0b0b0b0b-0000-4000-8000-000000000000").unwrap_err();
+    assert_eq!(volumes::revert_refusal(&err), Some(RevertRefusal::NoSnapshots), "{err}");
+    assert_eq!(err.api().unwrap().message, format!("Volume {} doesn't have any snapshots.", v.id));
+
+    let s1 = scratch.snapshot(&v.id, &format!("{tag}-1"));
+    // Below 3.40: refused before any request, the version named.
+    let err = volumes::revert_to_snapshot(&c.admin30, &v.id, &s1.id).unwrap_err();
+    assert!(matches!(&err, Error::InvalidInput(m) if m.contains("needs microversion 3.40")), "{err}");
+    // The revert: reverting, then available again; the snapshot is available again too.
+    volumes::revert_to_snapshot(&c.admin, &v.id, &s1.id).unwrap();
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let reverted =
+        volumes::wait_for_revert(&c.admin, &v.id, &quick().on_progress(move |v| log.lock().unwrap().push(v.status.clone()))).unwrap();
+    assert_eq!(reverted.status, VolumeStatus::Available);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.last(), Some(&VolumeStatus::Available));
+    assert!(seen.iter().all(|s| matches!(s, VolumeStatus::Reverting | VolumeStatus::Available)), "{seen:?}");
+    let s1_after = snapshots::wait_for_status(&c.admin, &s1.id, SnapshotStatus::Available, &snap_quick()).unwrap();
+    assert_eq!(s1_after.volume_id, v.id);
+
+    // Only the latest snapshot.
+    let s2 = scratch.snapshot(&v.id, &format!("{tag}-2"));
+    let err = volumes::revert_to_snapshot(&c.admin, &v.id, &s1.id).unwrap_err();
+    assert_eq!(volumes::revert_refusal(&err), Some(RevertRefusal::NotLatestSnapshot), "{err}");
+    assert_eq!(err.api().map(|a| a.status), Some(400));
+    // Only an available volume: Cinder's 409.
+    let reset = |status: &str| {
+        c.admin.send(Request::post(["volumes", v.id.as_str(), "action"]).json(json!({"os-reset_status": {"status": status}}))).unwrap();
+    };
+    reset("error");
+    let err = volumes::revert_to_snapshot(&c.admin, &v.id, &s2.id).unwrap_err();
+    reset("available");
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(volumes::revert_refusal(&err), Some(RevertRefusal::VolumeNotAvailable), "{err}");
+    // The latest one reverts.
+    volumes::revert_to_snapshot(&c.admin, &v.id, &s2.id).unwrap();
+    volumes::wait_for_revert(&c.admin, &v.id, &quick()).unwrap();
+}
