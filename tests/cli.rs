@@ -18,7 +18,7 @@ use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
-const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, delete, force-delete, reset-status, wait, prune";
+const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, delete, force-delete, reset-status, wait, prune, volume list, volume show, restore, revert";
 /// mv371-snap-alpha, the snapshot of most recordings.
 const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
 /// mv371-snap-gamma, deleted in the recordings.
@@ -1119,9 +1119,230 @@ fn prune_help() {
     }
     let prune = env.ok(&["prune", "--help"]);
     assert!(prune.starts_with("Usage: cinder-snapshots [GLOBAL OPTIONS] prune --policy ID --keep-... N [OPTIONS]\n"), "{prune}");
-    for want in ["--keep-within DURATION", "--utc-offset +HH:MM", "--volume ID", "--dry-run", "--all-projects", "never listed nor deleted"]
+    for want in
+        ["--keep-within DURATION", "--utc-offset +HH:MM", "--volume VOLUME", "--dry-run", "--all-projects", "never listed nor deleted"]
     {
         assert!(prune.contains(want), "prune --help lacks {want:?}:\n{prune}");
+    }
+    assert_all(&unexpected);
+}
+
+// ------------------------------------------------------------------ volumes, restore, revert
+
+/// restore-alpha, the volume of the volume recordings.
+const VOL_ALPHA: &str = "3453439c-00d5-459b-bbef-2b38a15cffd7";
+/// Alpha's first snapshot.
+const VOL_SNAP1: &str = "b4677381-19a2-4dec-9851-3353bb2f0fb0";
+/// restored-alpha, made from VOL_SNAP1.
+const RESTORED: &str = "2505d2e2-b712-4f4e-ae89-93236d05272f";
+
+fn volumes_detail_path() -> String {
+    format!("/v3/{ADMIN_PROJECT}/volumes/detail")
+}
+
+/// The volume listing by name, answered with `fixture`'s volumes.
+fn volume_by_name(server: &mut Server, name: &str, fixture: &str) -> Mock {
+    answered_with(server, "GET", &volumes_detail_path(), Matcher::Exact(format!("name={name}")), fixture)
+}
+
+#[test]
+fn a_volume_name_is_resolved_never_sent_as_an_id() {
+    // Regression: `list --volume NAME` sent the name as volume_id and printed an empty table
+    // with exit 0, which a backup script reads as "no backups exist".
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "volume-name");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let lookup = volume_by_name(&mut server, "restore-alpha", "mv371_volumes_detail_filters").expect(1).create();
+    let listing = answered_with(
+        &mut server,
+        "GET",
+        &format!("/v3/{ADMIN_PROJECT}/snapshots/detail"),
+        Matcher::Exact(format!("volume_id={VOL_ALPHA}")),
+        "mv371_list_filter_status_error_empty",
+    )
+    .expect(1)
+    .create();
+    assert_eq!(env.json(&["--json", "list", "--volume", "restore-alpha"]), json!([]));
+    assert_all(&[lookup, listing]);
+
+    // No volume has the name: exit 1, and no snapshot listing.
+    let none = volume_by_name(&mut server, "nope", "mv371_volumes_detail_bootable_true").expect(1).create();
+    let out = env.run(&["list", "--volume", "nope"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "cinder-snapshots: not found: no volume is named \"nope\"\n");
+    assert!(out.stdout.is_empty());
+    none.assert();
+
+    // Two volumes have it: exit 1 with both ids, and no snapshot is created.
+    let mut twice = Fixture::load("mv371_volumes_detail_filters").response_json();
+    let mut copy = twice["volumes"][0].clone();
+    copy["id"] = json!("0b0b0b0b-0000-4000-8000-000000000000");
+    twice["volumes"].as_array_mut().unwrap().push(copy);
+    let dup = server
+        .mock("GET", volumes_detail_path().as_str())
+        .match_query(Matcher::Exact("name=restore-alpha".into()))
+        .with_body(twice.to_string())
+        .expect(1)
+        .create();
+    let out = env.run(&["create", "--volume", "restore-alpha", "nightly"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("cinder-snapshots: 2 volumes are named \"restore-alpha\": {VOL_ALPHA}, 0b0b0b0b-0000-4000-8000-000000000000\n")
+    );
+    dup.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn volume_list_json_and_tables() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "volume-list");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let f = Fixture::load("mv371_volumes_detail_metadata");
+    let m = f.mock(&mut server).expect(2).create();
+    let printed = env.json(&["--json", "volume", "list", "--property", "backup=nightly"]);
+    let recorded = f.response_json();
+    let printed = printed.as_array().unwrap();
+    assert_eq!(printed.len(), 2);
+    for (p, r) in printed.iter().zip(recorded["volumes"].as_array().unwrap()) {
+        let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "attached_to",
+                "availability_zone",
+                "bootable",
+                "created_at",
+                "description",
+                "group_id",
+                "id",
+                "metadata",
+                "name",
+                "project_id",
+                "size",
+                "snapshot_id",
+                "status",
+                "updated_at",
+                "user_id",
+                "volume_type"
+            ]
+        );
+        for key in ["id", "name", "description", "status", "size", "metadata", "availability_zone", "volume_type", "snapshot_id"] {
+            assert_eq!(p[key], r[key], "{key}");
+        }
+        assert_eq!((&p["bootable"], &p["attached_to"]), (&json!(false), &json!([])));
+        assert_eq!(p["project_id"], r["os-vol-tenant-attr:tenant_id"]);
+        assert_eq!(p["created_at"], json!(format!("{}Z", r["created_at"].as_str().unwrap())));
+    }
+    let table = env.ok(&["volume", "list", "--long", "--property", "backup=nightly"]);
+    let header = table.lines().nth(1).unwrap();
+    for col in ["ID", "Name", "Status", "Size", "Attached to", "Type", "Bootable", "Properties"] {
+        assert!(header.contains(col), "{table}");
+    }
+    assert!(table.contains("restore-beta") && table.contains("__DEFAULT__") && table.contains("backup='nightly'"), "{table}");
+    m.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn volume_show_by_id_and_by_name() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "volume-show");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let by_id = Fixture::load("mv371_volumes_show").mock(&mut server).expect(1).create();
+    let printed = env.json(&["--json", "volume", "show", VOL_ALPHA]);
+    assert_eq!((printed["id"].as_str(), printed["name"].as_str()), (Some(VOL_ALPHA), Some("restore-alpha")));
+    by_id.assert();
+    // By name: only the listing by name, never GET /volumes/NAME.
+    let by_name = volume_by_name(&mut server, "restore-alpha", "mv371_volumes_detail_filters").expect(1).create();
+    let table = env.ok(&["volume", "show", "restore-alpha"]);
+    assert!(table.contains(VOL_ALPHA) && table.contains("restore tests") && table.contains("backup='nightly'"), "{table}");
+    by_name.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn restore_creates_a_volume_from_a_snapshot_and_waits() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "restore");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let create = Fixture::load("mv371_volumes_create_from_snapshot").mock(&mut server).expect(1).create();
+    let available = Fixture::load("mv371_volumes_wait_from_snapshot");
+    let done = available.mock(&mut server).expect(1).create();
+    let out = env.run(&["--json", "restore", VOL_SNAP1, "--name", "restored-alpha", "--wait", "--wait-timeout", "30"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((printed["id"].as_str(), printed["status"].as_str()), (Some(RESTORED), Some("available")));
+    assert_eq!((printed["snapshot_id"].as_str(), &printed["size"]), (Some(VOL_SNAP1), &json!(1)));
+    let progress = stderr(&out);
+    assert!(progress.starts_with(&format!("{RESTORED} creating (")), "{progress}");
+    assert!(progress.lines().last().unwrap().starts_with(&format!("{RESTORED} available (")), "{progress}");
+    assert_all(&[create, done]);
+    assert_all(&unexpected);
+}
+
+#[test]
+fn revert_waits_until_available_and_cinders_refusals_exit_1() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "revert");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let revert = Fixture::load("mv371_volumes_revert").mock(&mut server).expect(1).create();
+    let done = Fixture::load("mv371_volumes_wait_revert").mock(&mut server).expect(1).create();
+    let printed = env.json(&["--json", "revert", VOL_ALPHA, "--snapshot", VOL_SNAP1, "--wait"]);
+    assert_eq!((printed["id"].as_str(), printed["status"].as_str()), (Some(VOL_ALPHA), Some("available")));
+    assert_all(&[revert, done]);
+    // Not the latest snapshot: Cinder's 400 and its message, exit 1.
+    let refused = Fixture::load("mv371_volumes_revert_not_latest").mock(&mut server).expect(1).create();
+    let out = env.run(&["revert", VOL_ALPHA, "--snapshot", VOL_SNAP1]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is None or not the latest one of volume"), "{}", stderr(&out));
+    refused.assert();
+    assert_all(&unexpected);
+    // Below 3.40: refused before any request to Cinder, exit 2.
+    let (mut server, unexpected) = strict();
+    let mut env = Env::admin(&server, "revert-339");
+    env.set("OS_VOLUME_API_VERSION", "3.39");
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect_at_most(1).create();
+    let out = env.run(&["revert", VOL_ALPHA, "--snapshot", VOL_SNAP1]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("reverting a volume to a snapshot needs microversion 3.40 or later; the client uses 3.39"));
+    ks.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn volume_commands_usage_errors_exit_2() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "volume-usage");
+    for (args, want) in [
+        (&["volume"][..], format!("volume needs a command; the commands are {COMMANDS}\nTry 'cinder-snapshots --help'.")),
+        (&["volume", "frob"][..], format!("unknown command \"volume frob\"; the commands are {COMMANDS}\nTry 'cinder-snapshots --help'.")),
+        (&["revert", VOL_ALPHA][..], "revert needs --snapshot SNAPSHOT\nTry 'cinder-snapshots revert --help'.".to_owned()),
+        (
+            &["restore", VOL_SNAP1, "--size", "0"][..],
+            "--size \"0\" is not a whole number of GiB above 0\nTry 'cinder-snapshots restore --help'.".to_owned(),
+        ),
+        (
+            &["volume", "show"][..],
+            "missing argument; usage: cinder-snapshots volume show VOLUME\nTry 'cinder-snapshots volume show --help'.".to_owned(),
+        ),
+        (
+            &["volume", "list", "--status", "bogus"][..],
+            "--status \"bogus\" is not a volume status (available, in-use, creating, error, deleting, error_deleting, attaching, \
+             detaching, reserved, maintenance, extending, reverting, ...)\nTry 'cinder-snapshots volume list --help'."
+                .to_owned(),
+        ),
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("cinder-snapshots: {want}\n"), "{args:?}");
+    }
+    let help = env.ok(&["volume", "list", "--help"]);
+    assert!(help.starts_with("Usage: cinder-snapshots [GLOBAL OPTIONS] volume list [OPTIONS]\n"), "{help}");
+    let all = env.ok(&["--help"]);
+    for want in ["  volume list     list volumes", "  restore         create a new volume from a snapshot", "A volume object has exactly"] {
+        assert!(all.contains(want), "--help lacks {want:?}:\n{all}");
     }
     assert_all(&unexpected);
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use cinder_snapshots::retention::{Policy, PolicyBuilder, PolicyError, PruneOpts};
 use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
+use cinder_snapshots::volumes::{self, VolumeStatus};
 use lexopt::prelude::*;
 
 /// A usage error: what is wrong, and the command whose help to point at (if any).
@@ -103,12 +104,39 @@ pub enum Target {
     Deleted,
 }
 
-/// One command, checked. `SNAPSHOT` arguments are ids or names, resolved later.
+/// What `create` makes of the volume it is given (an id, or a name resolved later).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewSnapshot {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub force: bool,
+    pub metadata: Vec<(String, String)>,
+}
+
+impl NewSnapshot {
+    /// The crate's options to snapshot the volume `volume_id`.
+    pub fn opts(&self, volume_id: &str) -> CreateOpts {
+        let mut opts = CreateOpts::new(volume_id).force(self.force);
+        if let Some(name) = &self.name {
+            opts = opts.name(name);
+        }
+        if let Some(description) = &self.description {
+            opts = opts.description(description);
+        }
+        for (k, v) in &self.metadata {
+            opts = opts.metadata(k, v);
+        }
+        opts
+    }
+}
+
+/// One command, checked. `SNAPSHOT` and `VOLUME` arguments (`--volume` included) are ids or
+/// names, resolved later.
 #[derive(Debug)]
 pub enum Command {
-    List { opts: ListOpts, long: bool, limit: Option<usize> },
+    List { opts: ListOpts, volume: Option<String>, long: bool, limit: Option<usize> },
     Show { snapshot: String },
-    Create { opts: CreateOpts, wait: Option<Timeout> },
+    Create { volume: String, snapshot: NewSnapshot, wait: Option<Timeout> },
     Update { snapshot: String, opts: UpdateOpts },
     SetMetadata { snapshot: String, metadata: UpdateMetadataOpts },
     UnsetMetadata { snapshot: String, keys: Vec<String> },
@@ -116,7 +144,11 @@ pub enum Command {
     ForceDelete { snapshots: Vec<String> },
     ResetStatus { snapshot: String, status: SnapshotStatus },
     Wait { snapshot: String, target: Target, timeout: Timeout },
-    Prune { opts: PruneOpts },
+    Prune { opts: PruneOpts, volumes: Vec<String> },
+    VolumeList { opts: volumes::ListOpts, long: bool, limit: Option<usize> },
+    VolumeShow { volume: String },
+    Restore { snapshot: String, name: Option<String>, size: Option<u64>, wait: Option<Timeout> },
+    Revert { volume: String, snapshot: String, wait: Option<Timeout> },
 }
 
 /// One option of a command: its name, its value's placeholder (`None` for a flag), its help.
@@ -183,7 +215,7 @@ const SPECS: &[Spec] = &[
             valued("project", "ID", "only this project's snapshots (admin; implies --all-projects)"),
             valued("name", "NAME", "only snapshots with exactly this name"),
             valued("status", "STATUS", "only snapshots in this status (available, error, creating, ...)"),
-            valued("volume", "ID", "only snapshots of this volume"),
+            valued("volume", "VOLUME", "only snapshots of this volume (an id, or a name matching exactly one volume)"),
             valued("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
             valued("limit", "N", "print at most N snapshots (sent as the page size; further pages only when the server caps it lower)"),
             valued("marker", "ID", "start after this snapshot"),
@@ -206,7 +238,7 @@ const SPECS: &[Spec] = &[
         about: "Snapshots a volume and prints the new snapshot (status creating, or available after\n\
                 --wait); with --json, one snapshot object. A wait that ends in error exits 4.",
         options: &[
-            valued("volume", "VOLUME", "the id of the volume to snapshot (required)"),
+            valued("volume", "VOLUME", "the volume to snapshot: an id, or a name matching exactly one volume (required)"),
             valued("description", "TEXT", "the description"),
             flag("force", "snapshot the volume even when it is attached (needed below 3.66)"),
             valued("property", "KEY=VALUE", "a metadata item (repeatable)"),
@@ -316,12 +348,67 @@ const SPECS: &[Spec] = &[
             valued("keep-yearly", "N", "keep the newest snapshot of each of the last N years that have one"),
             valued("keep-within", "DURATION", "keep the snapshots taken within DURATION of the newest (3d, 12h, 1d12h, 90m, 30s)"),
             valued("utc-offset", "+HH:MM", "count hours, days, weeks, months, years in this UTC offset (default +00:00)"),
-            valued("volume", "ID", "only the snapshots of this volume (repeatable; default: every volume)"),
+            valued("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable; default: every volume)"),
             flag("all-projects", "the snapshots of every project (admin)"),
             flag("dry-run", "only show what would be deleted and why; delete nothing"),
             valued("wait-timeout", "SECONDS", "give up waiting for each delete after this long (default 1800)"),
         ],
         positionals: (0, 0),
+    },
+    Spec {
+        name: "volume list",
+        synopsis: "volume list [OPTIONS]",
+        summary: "list volumes",
+        about: "Lists volumes with every field (the detail view), following the pages as it prints.\n\
+                Table columns: ID, Name, Status, Size, Attached to; --long adds Type, Bootable,\n\
+                Properties. With --json: an array of volume objects.",
+        options: &[
+            flag("long", "also show Type, Bootable and Properties"),
+            flag("all-projects", "the volumes of every project (admin)"),
+            valued("project", "ID", "only this project's volumes (admin; implies --all-projects)"),
+            valued("name", "NAME", "only volumes with exactly this name"),
+            valued("status", "STATUS", "only volumes in this status (available, in-use, error, ...)"),
+            valued("property", "KEY=VALUE", "only volumes with this metadata item (repeatable)"),
+            valued("limit", "N", "print at most N volumes (sent as the page size)"),
+            valued("marker", "ID", "start after this volume"),
+            valued("sort", "KEY[:DIR],...", "sort, e.g. name:asc or size:desc,created_at"),
+        ],
+        positionals: (0, 0),
+    },
+    Spec {
+        name: "volume show",
+        synopsis: "volume show VOLUME",
+        summary: "show one volume",
+        about: "Shows one volume as a Field/Value table; with --json, one volume object.",
+        options: &[],
+        positionals: (1, 1),
+    },
+    Spec {
+        name: "restore",
+        synopsis: "restore SNAPSHOT [--name NAME] [--size GB] [--wait [--wait-timeout SECONDS]]",
+        summary: "create a new volume from a snapshot",
+        about: "Creates a new volume from the snapshot (its size is the snapshot's unless --size asks for\n\
+                more) and prints it (status creating, or available after --wait); with --json, one\n\
+                volume object. A wait that ends in error exits 4.",
+        options: &[
+            valued("name", "NAME", "the new volume's name"),
+            valued("size", "GB", "the new volume's size in GiB (at least the snapshot's)"),
+            WAIT,
+            WAIT_TIMEOUT,
+        ],
+        positionals: (1, 1),
+    },
+    Spec {
+        name: "revert",
+        synopsis: "revert VOLUME --snapshot SNAPSHOT [--wait [--wait-timeout SECONDS]]",
+        summary: "revert a volume in place to its latest snapshot",
+        about: "Reverts the volume, in place, to the snapshot: what was written since is lost. Cinder\n\
+                allows only the volume's latest snapshot, with the volume available (not attached), and\n\
+                needs microversion 3.40 (refused before any request below it, exit 2). Prints nothing;\n\
+                with --wait, waits until the volume is available again and prints it (with --json, one\n\
+                volume object); a revert that ends in error exits 4.",
+        options: &[valued("snapshot", "SNAPSHOT", "the snapshot to revert to (required)"), WAIT, WAIT_TIMEOUT],
+        positionals: (1, 1),
     },
 ];
 
@@ -339,7 +426,9 @@ Commands:
 {commands}
 
 SNAPSHOT is a snapshot id, or its name when it is not shaped like an id (the name must match
-exactly one snapshot).
+exactly one snapshot). VOLUME (and --volume) is a volume id, used as it is, or else a volume
+name, looked up by name: it must match exactly one volume (none or several: exit 1, the
+matches listed).
 
 Global options (before or after the command):
   --os-cloud NAME                       a cloud of clouds.yaml
@@ -378,11 +467,15 @@ it at once). To check credentials now, as a cron job's first run should, use
 
 Output: tables on stdout. With --json: list prints an array of snapshot objects; show,
 create, update and wait print one snapshot object; set-metadata prints the metadata object;
-prune prints its report (see cinder-snapshots prune --help).
+prune prints its report (see cinder-snapshots prune --help); volume list prints an array of
+volume objects; volume show, restore and revert --wait one.
 A snapshot object has exactly the keys id, name, description, volume_id, status, size,
 metadata (an object of strings), created_at, updated_at (RFC 3339 in UTC such as
 \"2026-11-23T16:42:51.212740Z\", or null), progress (such as \"100%\"), project_id,
 group_snapshot_id, user_id and consumes_quota; a value the server did not give is null.
+A volume object has exactly the keys id, name, description, status, size, metadata,
+availability_zone, bootable (a boolean), attached_to (an array of server ids), volume_type,
+snapshot_id, created_at, updated_at, project_id, user_id and group_id.
 The other commands print nothing when they succeed. Errors go to stderr, as
 \"cinder-snapshots: MESSAGE\" (a listing that fails midway keeps what it printed: with
 --json an unclosed array). The progress of --wait and wait goes to stderr: a redrawn line
@@ -398,8 +491,8 @@ Exit codes:
      number, not KEY=VALUE, a name or metadata Cinder would refuse), a prune policy with
      no rule
   3  a wait timed out
-  4  a wait ended in failure: the snapshot reached error or error_deleting, its delete was
-     refused (back to available), or it disappeared while waiting for a status
+  4  a wait ended in failure: the snapshot (or volume) reached error or error_deleting, its
+     delete was refused (back to available), or it disappeared while waiting for a status
 ",
         version = env!("CARGO_PKG_VERSION"),
         commands = commands.join("\n"),
@@ -417,6 +510,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
     let mut spec: Option<&'static Spec> = None;
     let mut raw = Raw::default();
     let (mut wants_help, mut wants_version) = (false, false);
+    // The first word of a two-word command (`volume list`), waiting for its second.
+    let mut group: Option<String> = None;
     // lexopt's own errors (a missing value, a value given to a flag, invalid Unicode) point
     // at the help of the command when there is one.
     let lex = |spec: Option<&Spec>, e: lexopt::Error| Usage { message: e.to_string(), command: spec.map(|s| s.name) };
@@ -450,10 +545,19 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
                 let value = value.string().map_err(|e| lex(spec, e))?;
                 match spec {
                     Some(_) => raw.positionals.push(value),
-                    None => match SPECS.iter().find(|s| s.name == value) {
-                        Some(s) => spec = Some(s),
-                        None => return Err(Usage::new(format!("unknown command {value:?}; the commands are {}", command_names()))),
-                    },
+                    None => {
+                        let name = match group.take() {
+                            Some(first) => format!("{first} {value}"),
+                            None => value.clone(),
+                        };
+                        match SPECS.iter().find(|s| s.name == name) {
+                            Some(s) => spec = Some(s),
+                            None if !name.contains(' ') && SPECS.iter().any(|s| s.name.starts_with(&format!("{name} "))) => {
+                                group = Some(name);
+                            }
+                            None => return Err(Usage::new(format!("unknown command {name:?}; the commands are {}", command_names()))),
+                        }
+                    }
                 }
             }
             Short(c) => return Err(Usage::new(format!("unknown option -{c}"))),
@@ -462,7 +566,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
     let action = match spec {
         _ if wants_help => Action::Help(spec.map_or_else(help, Spec::help)),
         _ if wants_version => Action::Version,
-        None => return Err(Usage::new(format!("no command given; the commands are {}", command_names()))),
+        None => match group {
+            Some(first) => return Err(Usage::new(format!("{first} needs a command; the commands are {}", command_names()))),
+            None => return Err(Usage::new(format!("no command given; the commands are {}", command_names()))),
+        },
         Some(s) => Action::Run(Box::new(raw.command(s)?)),
     };
     Ok(Cli { globals, action })
@@ -525,9 +632,6 @@ impl Raw {
                 if let Some(s) = self.value("status") {
                     opts = opts.status(status(cmd, "--status", &s)?);
                 }
-                if let Some(volume) = self.value("volume") {
-                    opts = opts.volume_id(volume);
-                }
                 for (k, v) in pairs(cmd, "--property", self.values("property"))? {
                     opts = opts.metadata(k, v);
                 }
@@ -544,22 +648,65 @@ impl Raw {
                 if let Some(n) = limit {
                     opts = opts.limit(u32::try_from(n).unwrap_or(u32::MAX));
                 }
-                Command::List { opts, long: self.flag("long"), limit }
+                Command::List { opts, volume: self.value("volume"), long: self.flag("long"), limit }
             }
-            "show" => Command::Show { snapshot: first },
-            "create" => {
-                let volume = self.value("volume").ok_or_else(|| Usage::of(cmd, "create needs --volume VOLUME"))?;
-                let mut opts = CreateOpts::new(volume).force(self.flag("force"));
-                if !first.is_empty() {
-                    opts = opts.name(first);
+            "volume list" => {
+                let limit = self.value("limit").map(|v| count(cmd, "--limit", &v)).transpose()?;
+                let project_id = self.value("project");
+                let mut opts = volumes::ListOpts::new().all_tenants(self.flag("all-projects") || project_id.is_some());
+                if let Some(project) = project_id {
+                    opts = opts.project_id(project);
                 }
-                if let Some(description) = self.value("description") {
-                    opts = opts.description(description);
+                if let Some(name) = self.value("name") {
+                    opts = opts.name(name);
+                }
+                if let Some(s) = self.value("status") {
+                    opts = opts.status(volume_status(cmd, &s)?);
                 }
                 for (k, v) in pairs(cmd, "--property", self.values("property"))? {
                     opts = opts.metadata(k, v);
                 }
-                Command::Create { opts, wait: wait(&self)? }
+                if let Some(marker) = self.value("marker") {
+                    opts = opts.marker(marker);
+                }
+                if let Some(sort) = self.value("sort") {
+                    for (key, dir) in volume_sort_keys(cmd, &sort)? {
+                        opts = opts.sort(key, dir);
+                    }
+                }
+                if let Some(n) = limit {
+                    opts = opts.limit(u32::try_from(n).unwrap_or(u32::MAX));
+                }
+                Command::VolumeList { opts, long: self.flag("long"), limit }
+            }
+            "volume show" => Command::VolumeShow { volume: first },
+            "restore" => {
+                let size = match self.value("size") {
+                    Some(size) => Some(
+                        size.trim()
+                            .parse::<u64>()
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .ok_or_else(|| Usage::of(cmd, format!("--size {size:?} is not a whole number of GiB above 0")))?,
+                    ),
+                    None => None,
+                };
+                Command::Restore { snapshot: first, name: self.value("name"), size, wait: wait(&self)? }
+            }
+            "revert" => {
+                let snapshot = self.value("snapshot").ok_or_else(|| Usage::of(cmd, "revert needs --snapshot SNAPSHOT"))?;
+                Command::Revert { volume: first, snapshot, wait: wait(&self)? }
+            }
+            "show" => Command::Show { snapshot: first },
+            "create" => {
+                let volume = self.value("volume").ok_or_else(|| Usage::of(cmd, "create needs --volume VOLUME"))?;
+                let snapshot = NewSnapshot {
+                    name: Some(first).filter(|n| !n.is_empty()),
+                    description: self.value("description"),
+                    force: self.flag("force"),
+                    metadata: pairs(cmd, "--property", self.values("property"))?,
+                };
+                Command::Create { volume, snapshot, wait: wait(&self)? }
             }
             "update" => {
                 let mut opts = UpdateOpts::new();
@@ -609,7 +756,7 @@ impl Raw {
                 let timeout = self.value("timeout").map(|v| seconds(cmd, "--timeout", &v)).transpose()?;
                 Command::Wait { snapshot: first, target, timeout }
             }
-            "prune" => Command::Prune { opts: self.prune()? },
+            "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec() },
             other => return Err(Usage::new(format!("unknown command {other:?}"))),
         })
     }
@@ -762,6 +909,34 @@ fn sort_keys(cmd: &'static str, v: &str) -> Result<Vec<(SortKey, SortDir)>, Usag
         .collect()
 }
 
+/// `KEY[:DIR],...` with the volumes' sort keys.
+fn volume_sort_keys(cmd: &'static str, v: &str) -> Result<Vec<(volumes::SortKey, SortDir)>, Usage> {
+    v.split(',')
+        .map(|part| {
+            let (key, dir) = part.split_once(':').unwrap_or((part, "asc"));
+            let key: volumes::SortKey = key.trim().parse().unwrap_or_else(|never| match never {});
+            let dir: SortDir =
+                dir.trim().parse().map_err(|_| Usage::of(cmd, format!("--sort {v:?}: the direction {dir:?} is not asc or desc")))?;
+            Ok((key, dir))
+        })
+        .collect()
+}
+
+/// A volume status Cinder has (in any case); anything else is refused, as for snapshots.
+fn volume_status(cmd: &'static str, v: &str) -> Result<VolumeStatus, Usage> {
+    match v.parse::<VolumeStatus>() {
+        Ok(VolumeStatus::Other(_)) => Err(Usage::of(
+            cmd,
+            format!(
+                "--status {v:?} is not a volume status (available, in-use, creating, error, deleting, error_deleting, \
+                 attaching, detaching, reserved, maintenance, extending, reverting, ...)"
+            ),
+        )),
+        Ok(s) => Ok(s),
+        Err(never) => match never {},
+    }
+}
+
 /// A whole number above zero.
 fn count(cmd: &'static str, what: &str, v: &str) -> Result<usize, Usage> {
     v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| Usage::of(cmd, format!("{what} {v:?} is not a whole number above 0")))
@@ -805,25 +980,26 @@ mod tests {
         assert!(cli.globals.json && cli.globals.token_cache && !cli.globals.debug);
         assert_eq!(cli.globals.vars, BTreeMap::from([("OS_CLOUD".into(), "d".into()), ("OS_REGION_NAME".into(), "R".into())]));
         let Action::Run(command) = cli.action else { panic!("a command") };
-        let Command::List { opts, long, limit } = *command else { panic!("list") };
+        let Command::List { opts, long, limit, .. } = *command else { panic!("list") };
         assert!(long && limit.is_none());
         assert_eq!(opts, ListOpts::new().metadata("a", "b").metadata("c", "d"));
     }
 
     #[test]
     fn list_options() {
-        let Command::List { opts, limit, .. } =
+        let Command::List { opts, limit, volume, .. } =
             command("list --project p --status AVAILABLE --volume v --limit 3 --marker m --sort created_at:asc --name n")
         else {
             panic!()
         };
+        // The volume is resolved (a name to its id) when the command runs.
+        assert_eq!(volume.as_deref(), Some("v"));
         // --project implies --all-projects.
         let want = ListOpts::new()
             .all_tenants(true)
             .project_id("p")
             .name("n")
             .status(SnapshotStatus::Available)
-            .volume_id("v")
             .marker("m")
             .sort(SortKey::CreatedAt, SortDir::Asc)
             .limit(3);
@@ -834,13 +1010,16 @@ mod tests {
 
     #[test]
     fn create_update_wait_delete() {
-        let Command::Create { opts, wait } = command("create --volume v --force --property k=v=w --wait --wait-timeout 1.5 nightly") else {
+        let Command::Create { volume, snapshot, wait } =
+            command("create --volume v --force --property k=v=w --wait --wait-timeout 1.5 nightly")
+        else {
             panic!()
         };
-        assert_eq!(opts, CreateOpts::new("v").name("nightly").force(true).metadata("k", "v=w"));
+        assert_eq!(volume, "v");
+        assert_eq!(snapshot.opts("v-id"), CreateOpts::new("v-id").name("nightly").force(true).metadata("k", "v=w"));
         assert_eq!(wait, Some(Some(Duration::from_millis(1500))));
-        let Command::Create { opts, wait } = command("create --volume v") else { panic!() };
-        assert_eq!((opts, wait), (CreateOpts::new("v"), None));
+        let Command::Create { volume, snapshot, wait } = command("create --volume v") else { panic!() };
+        assert_eq!((volume.as_str(), snapshot.opts("v"), wait), ("v", CreateOpts::new("v"), None));
         let Command::Update { opts, .. } = command("update s --name n") else { panic!() };
         assert_eq!(opts, UpdateOpts::new().name("n"));
         let Command::Wait { target, timeout, .. } = command("wait s --status deleted") else { panic!() };
@@ -851,6 +1030,36 @@ mod tests {
         assert_eq!((snapshots, wait), (vec!["a".to_owned(), "b".to_owned()], Some(None)));
         let Command::ResetStatus { status, .. } = command("reset-status s --state error_deleting") else { panic!() };
         assert_eq!(status, SnapshotStatus::ErrorDeleting);
+    }
+
+    #[test]
+    fn volume_commands() {
+        let Command::VolumeList { opts, long, limit } =
+            command("volume list --long --project p --name n --status IN-USE --property a=b --limit 4 --marker m --sort size:desc,name")
+        else {
+            panic!()
+        };
+        let want = volumes::ListOpts::new()
+            .all_tenants(true)
+            .project_id("p")
+            .name("n")
+            .status(VolumeStatus::InUse)
+            .metadata("a", "b")
+            .marker("m")
+            .sort(volumes::SortKey::Size, SortDir::Desc)
+            .sort(volumes::SortKey::Name, SortDir::Asc)
+            .limit(4);
+        assert_eq!((opts, long, limit), (want, true, Some(4)));
+        let Command::VolumeShow { volume } = command("volume show db-data") else { panic!() };
+        assert_eq!(volume, "db-data");
+        let Command::Restore { snapshot, name, size, wait } = command("restore nightly --name back --size 3 --wait") else { panic!() };
+        assert_eq!((snapshot.as_str(), name.as_deref(), size, wait), ("nightly", Some("back"), Some(3), Some(None)));
+        let Command::Revert { volume, snapshot, wait } = command("revert db-data --snapshot nightly") else { panic!() };
+        assert_eq!((volume.as_str(), snapshot.as_str(), wait), ("db-data", "nightly", None));
+        // The group word alone, or with an unknown second word, is a usage error.
+        assert!(parse_str("volume").unwrap_err().message.starts_with("volume needs a command"));
+        assert!(parse_str("volume frob").unwrap_err().message.starts_with("unknown command \"volume frob\""));
+        assert!(matches!(parse_str("volume show --help").unwrap().action, Action::Help(h) if h.contains("volume show VOLUME")));
     }
 
     #[test]
@@ -911,7 +1120,7 @@ mod tests {
 
     #[test]
     fn prune_options() {
-        let Command::Prune { opts } = command(
+        let Command::Prune { opts, volumes } = command(
             "prune --policy nightly --keep-last 2 --keep-hourly 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-yearly 1 \
              --keep-within 1d12h --utc-offset -05:30 --volume a --volume b --volume a --all-projects --dry-run --wait-timeout 60",
         ) else {
@@ -922,11 +1131,12 @@ mod tests {
         assert_eq!(p.rules_string(), "last=2,hourly=3,daily=7,weekly=4,monthly=12,yearly=1,within=1d12h,utc-offset=-05:30");
         assert!(opts.is_dry_run() && opts.is_all_projects());
         assert_eq!(opts.get_volumes().map(|v| v.iter().map(String::as_str).collect::<Vec<_>>()), Some(vec!["a", "b"]));
-        let Command::Prune { opts } = command("prune --policy p --keep-within 90m") else { panic!() };
+        assert_eq!(volumes, ["a", "b", "a"], "resolved when the command runs");
+        let Command::Prune { opts, .. } = command("prune --policy p --keep-within 90m") else { panic!() };
         assert_eq!(opts.policy().keep_within(), Some(Duration::from_secs(5400)));
         assert!(!opts.is_dry_run() && !opts.is_all_projects() && opts.get_volumes().is_none());
         assert_eq!(opts.policy().utc_offset(), time::UtcOffset::UTC);
-        let Command::Prune { opts } = command("prune --policy p --keep-daily 0 --keep-weekly 1 --utc-offset +05:45") else { panic!() };
+        let Command::Prune { opts, .. } = command("prune --policy p --keep-daily 0 --keep-weekly 1 --utc-offset +05:45") else { panic!() };
         assert_eq!(opts.policy().rules_string(), "weekly=1,utc-offset=+05:45");
     }
 

@@ -3,14 +3,18 @@
 //!
 //! A `SNAPSHOT` argument shaped like an id (a UUID) is used as it is, with no extra request;
 //! anything else is tried as an id first and, when Cinder has no snapshot with that id,
-//! looked up by name (it must match exactly one snapshot). Commands taking several snapshots
-//! or keys try every one, print each failure, and end with the first failure's exit code.
+//! looked up by name (it must match exactly one snapshot). A `VOLUME` argument (`--volume`
+//! too) shaped like an id is used as it is; anything else is a name, looked up by name and
+//! never sent to the server as an id (none or several matches: exit 1, the matches listed).
+//! Commands taking several snapshots or keys try every one, print each failure, and end with
+//! the first failure's exit code.
 
 use std::io::Write;
 use std::time::Duration;
 
 use cinder_snapshots::retention::{self, PruneOpts};
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
+use cinder_snapshots::volumes::{self, Volume, VolumeStatus};
 use cinder_snapshots::{Error, ServiceClient};
 
 use crate::Failure;
@@ -21,10 +25,16 @@ use crate::progress::Progress;
 /// Runs one command; `json` chooses the output.
 pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), Failure> {
     match command {
-        Command::List { opts, long, limit } => list(client, opts, *long, *limit, json),
+        Command::List { opts, volume, long, limit } => {
+            let opts = match volume {
+                Some(v) => opts.clone().volume_id(volume_id_of(client, v)?),
+                None => opts.clone(),
+            };
+            list(client, &opts, *long, *limit, json)
+        }
         Command::Show { snapshot } => one(&resolve(client, snapshot)?, json),
-        Command::Create { opts, wait } => {
-            let snap = snapshots::create(client, opts)?;
+        Command::Create { volume, snapshot, wait } => {
+            let snap = snapshots::create(client, &snapshot.opts(&volume_id_of(client, volume)?))?;
             let snap = match wait {
                 Some(timeout) => {
                     waiting(*timeout, Some(&snap), |o| snapshots::wait_for_status(client, &snap.id, SnapshotStatus::Available, o))?
@@ -95,7 +105,44 @@ pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), 
             };
             one(&snap, json)
         }
-        Command::Prune { opts } => prune(client, opts, json),
+        Command::Prune { opts, volumes: names } => {
+            if names.iter().all(|v| looks_like_uuid(v)) {
+                return prune(client, opts, json);
+            }
+            let ids = names.iter().map(|v| volume_id_of(client, v)).collect::<Result<Vec<_>, Error>>()?;
+            prune(client, &opts.clone().volumes(ids), json)
+        }
+        Command::VolumeList { opts, long, limit } => volume_list(client, opts, *long, *limit, json),
+        Command::VolumeShow { volume } => one_volume(&resolve_volume(client, volume)?, json),
+        Command::Restore { snapshot, name, size, wait } => {
+            let mut opts = volumes::CreateOpts::from_snapshot(id_of(client, snapshot)?);
+            if let Some(name) = name {
+                opts = opts.name(name);
+            }
+            if let Some(size) = size {
+                opts = opts.size(*size);
+            }
+            let volume = volumes::create(client, &opts)?;
+            let volume = match wait {
+                Some(timeout) => {
+                    waiting_volume(*timeout, Some(&volume), |o| volumes::wait_for_status(client, &volume.id, VolumeStatus::Available, o))?
+                }
+                None => volume,
+            };
+            one_volume(&volume, json)
+        }
+        Command::Revert { volume, snapshot, wait } => {
+            let volume_id = volume_id_of(client, volume)?;
+            let snapshot_id = id_of(client, snapshot)?;
+            volumes::revert_to_snapshot(client, &volume_id, &snapshot_id)?;
+            match wait {
+                Some(timeout) => {
+                    let reverted = waiting_volume(*timeout, None, |o| volumes::wait_for_revert(client, &volume_id, o))?;
+                    one_volume(&reverted, json)
+                }
+                None => Ok(()),
+            }
+        }
     }
 }
 
@@ -168,6 +215,48 @@ fn each<T>(items: &[T], mut f: impl FnMut(&T) -> Result<(), Failure>) -> Result<
     first.map_or(Ok(()), |code| Err(Failure::Reported(code)))
 }
 
+/// `volume list`: the detail listing, page after page as it is printed, stopped after `limit`.
+fn volume_list(client: &ServiceClient, opts: &volumes::ListOpts, long: bool, limit: Option<usize>, json: bool) -> Result<(), Failure> {
+    let listing = volumes::list_detail(client, opts)?.take(limit.unwrap_or(usize::MAX));
+    let mut out = std::io::stdout().lock();
+    if json {
+        out.write_all(b"[")?;
+        let mut first = true;
+        for volume in listing {
+            let volume = volume?;
+            write!(out, "{}{}", if first { "\n" } else { ",\n" }, output::volume_json(&volume))?;
+            first = false;
+        }
+        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+    } else {
+        let rows = listing.map(|v| v.map(|v| output::volume_list_row(&v, long))).collect::<Result<Vec<_>, Error>>()?;
+        out.write_all(output::table(&output::volume_list_headers(long), &rows).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints one volume: a Field/Value table, or its JSON object.
+fn one_volume(volume: &Volume, json: bool) -> Result<(), Failure> {
+    if json {
+        crate::print(&format!("{}\n", output::volume_json(volume)))
+    } else {
+        crate::print(&output::table(&["Field", "Value"], &output::volume_show_rows(volume)))
+    }
+}
+
+/// The volume `name_or_id` names: by id when it is shaped like one, else by name (exactly
+/// one volume; a name is never sent as an id).
+fn resolve_volume(client: &ServiceClient, name_or_id: &str) -> Result<Volume, Error> {
+    if looks_like_uuid(name_or_id) { volumes::get(client, name_or_id) } else { volumes::find_by_name(client, name_or_id) }
+}
+
+/// The id `name_or_id` stands for: itself when shaped like an id (no request), else the id
+/// of the one volume with that name.
+fn volume_id_of(client: &ServiceClient, name_or_id: &str) -> Result<String, Error> {
+    if looks_like_uuid(name_or_id) { Ok(name_or_id.to_owned()) } else { Ok(volumes::find_by_name(client, name_or_id)?.id) }
+}
+
 /// The snapshot `name_or_id` names: by id, else (when it is not shaped like an id) by name.
 fn resolve(client: &ServiceClient, name_or_id: &str) -> Result<Snapshot, Error> {
     match snapshots::get(client, name_or_id) {
@@ -188,6 +277,26 @@ fn id_of(client: &ServiceClient, name_or_id: &str) -> Result<String, Error> {
 /// `8-4-4-4-12` hexadecimal digits.
 fn looks_like_uuid(s: &str) -> bool {
     s.len() == 36 && s.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
+/// [`waiting`] for a volume.
+fn waiting_volume<T>(
+    timeout: Option<Duration>,
+    seen: Option<&Volume>,
+    wait: impl FnOnce(&volumes::WaitOpts) -> cinder_snapshots::Result<T>,
+) -> Result<T, Failure> {
+    let mut opts = volumes::WaitOpts::new();
+    if let Some(t) = timeout {
+        opts = opts.timeout(t);
+    }
+    let progress = Progress::new();
+    if let Some(volume) = seen {
+        progress.show(volume);
+    }
+    let shown = progress.clone();
+    let result = wait(&opts.on_progress(move |v| shown.show(v)));
+    progress.finish();
+    Ok(result?)
 }
 
 /// Runs a wait with `timeout` (else the client's default, 30 minutes) and its progress on

@@ -3,7 +3,8 @@
 //! Built with the `cli` feature.
 //!
 //! - [`args`]: the command line, read with lexopt into a checked `Command`, and the help.
-//! - [`commands`]: what each command does with the crate's `snapshots` calls.
+//! - [`commands`]: what each command does with the crate's `snapshots` and `volumes` calls
+//!   (names resolved to ids).
 //! - [`output`]: tables and the JSON shape.
 //! - [`progress`]: the progress of waits on stderr.
 //! - here: the client (the `OS_*` variables with the `--os-*` options laid over them, the
@@ -15,7 +16,7 @@
 //! | 1 | the cloud or the network said no: API errors (not found included), authentication, transport, configuration; `prune`: the listing failed, or some deletes failed |
 //! | 2 | usage: a bad option or argument, a value refused before any request, a `prune` policy with no rule |
 //! | 3 | a wait timed out |
-//! | 4 | a wait ended in failure: `error`/`error_deleting`, a refused delete, or the snapshot vanished |
+//! | 4 | a wait ended in failure: `error`/`error_deleting`, a refused delete, or the snapshot (or volume) vanished |
 
 mod args;
 mod commands;

@@ -19,6 +19,20 @@
 //! `list` prints an array of them, `show`/`create`/`update`/`wait` one, `set-metadata` the
 //! metadata object. Keys come in alphabetical order, one snapshot per line in `list`.
 //!
+//! A volume (`volume list`, `volume show`, `restore`, `revert --wait`) is one object with
+//! exactly these keys:
+//!
+//! | key | value |
+//! |---|---|
+//! | `id`, `status` | strings |
+//! | `name`, `description`, `availability_zone`, `volume_type`, `snapshot_id` | string or null |
+//! | `size` | number (GiB) |
+//! | `bootable` | boolean |
+//! | `metadata` | object of strings (empty when none) |
+//! | `attached_to` | array of server ids (empty when not attached) |
+//! | `created_at`, `updated_at` | RFC 3339 UTC string, or null |
+//! | `project_id`, `user_id`, `group_id` | string or null |
+//!
 //! Text from the server is printed as it is, except control characters, which are shown
 //! escaped (`\u{1b}`) in tables and progress lines so that a snapshot's name cannot drive the
 //! terminal.
@@ -27,6 +41,7 @@ use std::collections::BTreeMap;
 
 use cinder_snapshots::retention::{PruneReport, SnapshotOutcome};
 use cinder_snapshots::snapshots::Snapshot;
+use cinder_snapshots::volumes::Volume;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -54,6 +69,73 @@ pub fn snapshot_json(s: &Snapshot) -> Value {
         "user_id": s.user_id,
         "consumes_quota": s.consumes_quota,
     })
+}
+
+/// The stable JSON shape of a volume (see the module docs).
+pub fn volume_json(v: &Volume) -> Value {
+    json!({
+        "id": v.id,
+        "name": v.name,
+        "description": v.description,
+        "status": v.status.as_str(),
+        "size": v.size,
+        "metadata": v.metadata,
+        "availability_zone": v.availability_zone,
+        "bootable": v.bootable,
+        "attached_to": v.server_ids(),
+        "volume_type": v.volume_type,
+        "snapshot_id": v.snapshot_id,
+        "created_at": v.created_at.map(timestamp),
+        "updated_at": v.updated_at.map(timestamp),
+        "project_id": v.project_id,
+        "user_id": v.user_id,
+        "group_id": v.group_id,
+    })
+}
+
+/// The headers of `volume list`, as `openstack volume list` has them.
+pub fn volume_list_headers(long: bool) -> Vec<&'static str> {
+    let mut h = vec!["ID", "Name", "Status", "Size", "Attached to"];
+    if long {
+        h.extend(["Type", "Bootable", "Properties"]);
+    }
+    h
+}
+
+/// The row of a volume in `volume list`.
+pub fn volume_list_row(v: &Volume, long: bool) -> Vec<String> {
+    let mut row =
+        vec![v.id.clone(), v.name.clone().unwrap_or_default(), v.status.to_string(), v.size.to_string(), v.server_ids().join(", ")];
+    if long {
+        row.extend([v.volume_type.clone().unwrap_or_default(), v.bootable.to_string(), properties(&v.metadata)]);
+    }
+    row
+}
+
+/// Field/Value rows of one volume, alphabetical.
+pub fn volume_show_rows(v: &Volume) -> Vec<Vec<String>> {
+    let opt = |x: &Option<String>| x.clone().unwrap_or_default();
+    [
+        ("attached_to", v.server_ids().join(", ")),
+        ("availability_zone", opt(&v.availability_zone)),
+        ("bootable", v.bootable.to_string()),
+        ("created_at", v.created_at.map(timestamp).unwrap_or_default()),
+        ("description", opt(&v.description)),
+        ("group_id", opt(&v.group_id)),
+        ("id", v.id.clone()),
+        ("name", opt(&v.name)),
+        ("project_id", opt(&v.project_id)),
+        ("properties", properties(&v.metadata)),
+        ("size", v.size.to_string()),
+        ("snapshot_id", opt(&v.snapshot_id)),
+        ("status", v.status.to_string()),
+        ("type", opt(&v.volume_type)),
+        ("updated_at", v.updated_at.map(timestamp).unwrap_or_default()),
+        ("user_id", opt(&v.user_id)),
+    ]
+    .into_iter()
+    .map(|(k, v)| vec![k.to_owned(), v])
+    .collect()
 }
 
 /// Metadata as a JSON object.

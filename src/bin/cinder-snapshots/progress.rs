@@ -10,8 +10,54 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use cinder_snapshots::snapshots::Snapshot;
+use cinder_snapshots::volumes::Volume;
 
 use crate::output::printable;
+
+/// What a progress line shows of a resource: its id, its status, and the progress Cinder
+/// gives (snapshots only) as text and as a percentage.
+pub trait Watched {
+    fn id(&self) -> &str;
+    fn status_text(&self) -> String;
+    fn progress(&self) -> Option<String>;
+    fn percent(&self) -> Option<u8>;
+}
+
+impl Watched for Snapshot {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn status_text(&self) -> String {
+        self.status.to_string()
+    }
+
+    fn progress(&self) -> Option<String> {
+        self.progress.clone()
+    }
+
+    fn percent(&self) -> Option<u8> {
+        self.progress_percent()
+    }
+}
+
+impl Watched for Volume {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn status_text(&self) -> String {
+        self.status.to_string()
+    }
+
+    fn progress(&self) -> Option<String> {
+        None
+    }
+
+    fn percent(&self) -> Option<u8> {
+        None
+    }
+}
 
 /// One wait's progress display.
 pub struct Progress {
@@ -36,15 +82,15 @@ impl Progress {
     }
 
     /// Shows what a check of the wait saw.
-    pub fn show(&self, snap: &Snapshot) {
+    pub fn show(&self, snap: &impl Watched) {
         let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
-        let state = (snap.status.to_string(), snap.progress.clone());
+        let state = (snap.status_text(), snap.progress());
         let elapsed = elapsed(self.start.elapsed());
-        let (id, status) = (printable(&snap.id), printable(&state.0));
+        let (id, status) = (printable(snap.id()), printable(&state.0));
         let mut err = std::io::stderr().lock();
         // Failing to show progress is not worth failing the wait for: write errors are ignored.
         if self.terminal {
-            let percent = snap.progress_percent();
+            let percent = snap.percent();
             let filled = usize::from(percent.unwrap_or(0)) / 5;
             let bar = format!("[{}{}]", "#".repeat(filled), "-".repeat(20 - filled));
             let percent = percent.map_or_else(|| "  ?%".to_owned(), |p| format!("{p:>3}%"));
@@ -59,7 +105,7 @@ impl Progress {
     }
 
     /// Shows one state and ends the line.
-    pub fn once(&self, snap: &Snapshot) {
+    pub fn once(&self, snap: &impl Watched) {
         self.show(snap);
         self.finish();
     }
