@@ -1,8 +1,10 @@
-//! A nightly backup job: snapshot each volume given, wait until every snapshot is
+//! A nightly backup job: snapshot each volume selected, wait until every snapshot is
 //! available, then prune the job's own snapshots with a retention policy.
 //!
-//! The volumes are given by id on the command line: this crate covers the snapshot API
-//! only and has no volumes API to find them by tag or name. Each snapshot is named
+//! The volumes are selected through the crate's `volumes` module: `--tag KEY=VALUE`
+//! (repeatable: all must match) takes every volume with that metadata, listed to the last
+//! page; a `VOLUME` argument is a volume id, or a name that must match exactly one volume.
+//! Each volume is snapshotted once even when selected twice. Each snapshot is named
 //! `nightly-<volume id>-<YYYYMMDD>` (UTC) and carries the labels of the retention policy
 //! `--policy ID` (default `nightly`; see `retention::labels`): the policy id, the run's time
 //! and the rules. Pruning uses `retention::prune`, restic's rules, with `--keep-daily N`
@@ -20,7 +22,9 @@
 //!
 //! ```sh
 //! scripts/local-cloud up && set -a && source .local-cloud/admin.env && set +a
-//! cargo run --example nightly_snapshots -- [--policy ID] [--keep-daily N] [--keep-weekly N] [--dry-run] VOLUME_ID...
+//! cargo run --example nightly_snapshots -- [--policy ID] [--keep-daily N] [--keep-weekly N] [--dry-run] [--tag KEY=VALUE]... [VOLUME]...
+//! # every volume tagged backup=nightly:
+//! cargo run --example nightly_snapshots -- --tag backup=nightly
 //! ```
 //!
 //! One line per action on stdout; errors on stderr. Exit status: 0 when everything worked,
@@ -30,20 +34,25 @@ use std::process::ExitCode;
 
 use cinder_snapshots::retention::{self, Outcome, Policy, PruneOpts};
 use cinder_snapshots::snapshots::{self, CreateOpts, SnapshotStatus, WaitOpts};
+use cinder_snapshots::volumes;
 use cinder_snapshots::{Error, ServiceClient};
 use time::OffsetDateTime;
 
-const USAGE: &str = "usage: nightly_snapshots [--policy ID] [--keep-daily N] [--keep-weekly N] [--dry-run] VOLUME_ID...";
+const USAGE: &str =
+    "usage: nightly_snapshots [--policy ID] [--keep-daily N] [--keep-weekly N] [--dry-run] [--tag KEY=VALUE]... [VOLUME]...";
 
 struct Args {
+    /// Volume ids or names.
     volumes: Vec<String>,
+    /// Metadata every selected volume has (`--tag`).
+    tags: Vec<(String, String)>,
     policy: Policy,
     dry_run: bool,
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut id, mut daily, mut weekly, mut dry_run) = ("nightly".to_owned(), 7, 4, false);
-    let mut volumes = Vec::new();
+    let (mut volumes, mut tags) = (Vec::new(), Vec::new());
     let number = |flag: &str, v: Option<String>| -> Result<u32, String> {
         let v = v.ok_or(format!("{flag} needs a number"))?;
         v.parse().map_err(|_| format!("{flag} {v:?} is not a whole number"))
@@ -54,17 +63,48 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--keep-daily" => daily = number("--keep-daily", it.next())?,
             "--keep-weekly" => weekly = number("--keep-weekly", it.next())?,
             "--dry-run" => dry_run = true,
+            "--tag" => {
+                let tag = it.next().ok_or("--tag needs KEY=VALUE")?;
+                let (k, v) = tag.split_once('=').filter(|(k, _)| !k.is_empty()).ok_or(format!("--tag {tag:?} is not KEY=VALUE"))?;
+                tags.push((k.to_owned(), v.to_owned()));
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}\n{USAGE}")),
             _ => volumes.push(arg),
         }
     }
-    if volumes.is_empty() {
-        return Err(format!("no volume id given\n{USAGE}"));
+    if volumes.is_empty() && tags.is_empty() {
+        return Err(format!("no volume and no --tag given\n{USAGE}"));
     }
     // Refuses a bad id, and a policy with no rule (it would delete all but the newest).
     let policy = Policy::builder(id).keep_daily(daily).keep_weekly(weekly).build().map_err(|e| e.to_string())?;
-    Ok(Args { volumes, policy, dry_run })
+    Ok(Args { volumes, tags, policy, dry_run })
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn looks_like_uuid(s: &str) -> bool {
+    s.len() == 36 && s.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
+/// The ids of the selected volumes, each once, in the order found: every volume with the
+/// tags (to the last page), then the volumes named, by id or by name (exactly one match).
+fn select(client: &ServiceClient, args: &Args) -> Result<Vec<String>, Error> {
+    let mut ids: Vec<String> = Vec::new();
+    if !args.tags.is_empty() {
+        let opts = args.tags.iter().fold(volumes::ListOpts::new(), |o, (k, v)| o.metadata(k, v));
+        for volume in volumes::list_detail(client, &opts)? {
+            let volume = volume?;
+            println!("selected {} ({}) by tag", volume.id, volume.name.as_deref().unwrap_or(""));
+            ids.push(volume.id);
+        }
+    }
+    for given in &args.volumes {
+        let id = if looks_like_uuid(given) { given.clone() } else { volumes::find_by_name(client, given)?.id };
+        ids.push(id);
+    }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    Ok(ids)
 }
 
 /// Runs the job; `Ok(false)` when something failed but the job went on (already reported).
@@ -73,10 +113,14 @@ fn run(client: &ServiceClient, args: &Args) -> Result<bool, Error> {
     let day = format!("{:04}{:02}{:02}", now.year(), u8::from(now.month()), now.day());
     let labels = retention::labels(&args.policy, now);
     let mut ok = true;
+    let selected = select(client, args)?;
+    if selected.is_empty() {
+        println!("no volume selected");
+    }
 
     // 1. One snapshot per volume, labelled for the policy. `force`: in-use volumes too.
     let mut made = Vec::new();
-    for volume in &args.volumes {
+    for volume in &selected {
         let name = format!("nightly-{volume}-{day}");
         let opts = labels.iter().fold(CreateOpts::new(volume.as_str()).name(name.as_str()).force(true), |o, (k, v)| o.metadata(k, v));
         match snapshots::create(client, &opts) {
@@ -106,7 +150,7 @@ fn run(client: &ServiceClient, args: &Args) -> Result<bool, Error> {
             }
         }
     }
-    for volume in args.volumes.iter().filter(|v| !done.contains(v)) {
+    for volume in selected.iter().filter(|v| !done.contains(v)) {
         eprintln!("nightly_snapshots: not pruning volume {volume}: tonight's snapshot of it is not there");
     }
 
