@@ -309,3 +309,54 @@ fn revert_to_the_latest_snapshot_and_cinders_refusals() {
     volumes::revert_to_snapshot(&c.admin, &v.id, &s2.id).unwrap();
     volumes::wait_for_revert(&c.admin, &v.id, &quick()).unwrap();
 }
+
+/// The command-line tool's volume commands against the live cloud: names resolved to ids,
+/// restore and revert with their waits.
+#[cfg(feature = "cli")]
+#[test]
+#[ignore = "live: needs a real cloud (scripts/live-tests)"]
+fn the_tool_resolves_names_restores_and_reverts() {
+    use std::process::{Command, Output};
+    let c = clients();
+    let scratch = Scratch::new(&c.admin);
+    let tag = run_tag("lvcli");
+    let v = scratch.volume(&CreateOpts::new(1).name(format!("{tag}-vol")));
+    let snap = scratch.snapshot(&v.id, &format!("{tag}-snap"));
+    let cache = std::env::temp_dir().join(format!("cinder-snapshots-live-volumes-{}", std::process::id()));
+    let run = |args: &[&str]| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_cinder-snapshots")).args(args).env("XDG_CACHE_HOME", &cache).output().expect("run the tool")
+    };
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    let vol_name = format!("{tag}-vol");
+    let snap_name = format!("{tag}-snap");
+
+    // The volume by name: its snapshots, and the volume itself.
+    let listed = json(&["--json", "list", "--volume", &vol_name]);
+    assert_eq!(listed.as_array().map(|a| a.iter().map(|s| s["id"].clone()).collect::<Vec<_>>()), Some(vec![json!(snap.id)]));
+    let shown = json(&["--json", "volume", "show", &vol_name]);
+    assert_eq!((shown["id"].as_str(), shown["bootable"].as_bool()), (Some(v.id.as_str()), Some(false)));
+    let listed = json(&["--json", "volume", "list", "--name", &vol_name]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    // A name no volume has: exit 1, nothing listed.
+    let out = run(&["list", "--volume", &format!("{tag}-none")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no volume is named"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+
+    // restore by the snapshot's name, and wait.
+    let restored = json(&["--json", "restore", &snap_name, "--name", &format!("{tag}-restored"), "--wait", "--wait-timeout", "60"]);
+    let restored_id = restored["id"].as_str().expect("id").to_owned();
+    scratch.volumes.lock().unwrap().push(restored_id.clone());
+    assert_eq!((restored["status"].as_str(), restored["snapshot_id"].as_str()), (Some("available"), Some(snap.id.as_str())));
+    // revert by names, and wait.
+    let reverted = json(&["--json", "revert", &vol_name, "--snapshot", &snap_name, "--wait", "--wait-timeout", "60"]);
+    assert_eq!((reverted["id"].as_str(), reverted["status"].as_str()), (Some(v.id.as_str()), Some("available")));
+    // At 3.39: refused by the tool, exit 2.
+    let out = run(&["--os-volume-api-version", "3.39", "revert", &v.id, "--snapshot", &snap.id]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&cache);
+}

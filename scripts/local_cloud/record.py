@@ -1,7 +1,7 @@
 """Re-records fixtures/ against a running local cloud (scripts/record-fixtures runs it).
 
 scenario.jsonl beside this file is the recorded session the fixtures come from: every
-request, in order (325 exchanges at microversions 3.0 and 3.71, as the admin and the demo
+request, in order (371 exchanges at microversions 3.0 to 3.71, as the admin and the demo
 member). This script sends them again to the real Keystone and Cinder, with the set-up the
 session needs between steps (extra volumes, volume states, an attachment, a revoked token,
 the demo project's quota), and writes the exchanges named by the files already in fixtures/.
