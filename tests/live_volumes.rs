@@ -305,9 +305,35 @@ fn revert_to_the_latest_snapshot_and_cinders_refusals() {
     reset("available");
     assert!(err.is_conflict(), "{err}");
     assert_eq!(volumes::revert_refusal(&err), Some(RevertRefusal::VolumeNotAvailable), "{err}");
+    // Only an available snapshot: Cinder's 409.
+    snapshots::reset_status(&c.admin, &s2.id, SnapshotStatus::Error).unwrap();
+    let err = volumes::revert_to_snapshot(&c.admin, &v.id, &s2.id).unwrap_err();
+    snapshots::reset_status(&c.admin, &s2.id, SnapshotStatus::Available).unwrap();
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(volumes::revert_refusal(&err), Some(RevertRefusal::SnapshotNotAvailable), "{err}");
+    // Cinder (29) marked the volume `reverting` before it checked the snapshot, and leaves it
+    // so: only an admin's reset-status brings it back.
+    assert_eq!(volumes::get(&c.admin, &v.id).unwrap().status, VolumeStatus::Reverting);
+    reset("available");
     // The latest one reverts.
     volumes::revert_to_snapshot(&c.admin, &v.id, &s2.id).unwrap();
     volumes::wait_for_revert(&c.admin, &v.id, &quick()).unwrap();
+    // Not once the volume has grown since the snapshot: Cinder's 400.
+    c.admin.send(Request::post(["volumes", v.id.as_str(), "action"]).json(json!({"os-extend": {"new_size": 2}}))).unwrap();
+    // The extend is asynchronous: the status may still read available before it starts.
+    let start = std::time::Instant::now();
+    let grown = loop {
+        let now = volumes::get(&c.admin, &v.id).unwrap();
+        if now.size == 2 && now.status == VolumeStatus::Available {
+            break now;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60) && now.status != VolumeStatus::ErrorExtending, "{now:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(grown.size, 2);
+    let err = volumes::revert_to_snapshot(&c.admin, &v.id, &s2.id).unwrap_err();
+    assert_eq!(volumes::revert_refusal(&err), Some(RevertRefusal::SizeMismatch), "{err}");
+    assert!(err.api().unwrap().message.contains("The volume size must be equal to the snapshot size"), "{err}");
 }
 
 /// The command-line tool's volume commands against the live cloud: names resolved to ids,

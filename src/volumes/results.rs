@@ -389,7 +389,9 @@ pub enum RevertRefusal {
     SizeMismatch,
     /// The volume is not `available` (in use, busy, in error; HTTP 409).
     VolumeNotAvailable,
-    /// The snapshot is not `available` (HTTP 409).
+    /// The snapshot is not `available` (HTTP 409). Cinder (29, checked live) has already
+    /// marked the volume `reverting` when it finds this, and leaves it so: the volume stays
+    /// `reverting` until an admin resets its status.
     SnapshotNotAvailable,
 }
 
