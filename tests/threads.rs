@@ -7,8 +7,10 @@
 //! counter that only grows (until it wraps), so the ids of two probe threads, one started
 //! just before a listing and one just after, differ by exactly 1 when nothing in between
 //! started a thread, and by at least the number of pages when every request starts one.
-//! Other processes on the machine take ids from the same counter, so each measurement is
-//! tried a few times: the test asks for one clean measurement (a difference of exactly 1).
+//! Other processes on the machine take ids from the same counter (a CI machine building
+//! something else can start several threads during one listing), so each measurement is
+//! tried a few times and the smallest difference must stay far below one thread per page:
+//! at most a quarter of the pages (it was one more than the number of pages before).
 #![cfg(target_os = "linux")]
 
 mod rawhttp;
@@ -110,6 +112,13 @@ fn differences(requests: &AtomicUsize, make: impl Fn() -> ServiceClient) -> Vec<
     seen
 }
 
+/// The listing started (almost) no thread in its cleanest try: one thread per page would
+/// show as a difference above `PAGES`.
+fn assert_few(seen: &[i64]) {
+    let best = seen.iter().copied().min().unwrap_or(i64::MAX);
+    assert!(best <= (PAGES / 4) as i64, "thread id differences across a listing of {PAGES} pages, one per try: {seen:?}");
+}
+
 /// An endpoint given as an IP address: no lookup, so not even the first request of a new
 /// client starts a thread.
 #[test]
@@ -117,7 +126,7 @@ fn a_listing_from_an_ip_address_starts_no_thread() {
     let _alone = MEASURING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let (port, requests) = serve();
     let seen = differences(&requests, || client("127.0.0.1", port));
-    assert_eq!(seen.last(), Some(&1), "thread id differences across a listing of {PAGES} pages, one per try: {seen:?}");
+    assert_few(&seen);
 }
 
 /// An endpoint given as a host name: looked up once by the first request, then cached, so a
@@ -129,5 +138,5 @@ fn a_listing_from_a_host_name_starts_no_thread_after_the_first_lookup() {
     let warm = client("localhost", port);
     assert_eq!(list(&warm), 2 * PAGES);
     let seen = differences(&requests, || warm.clone());
-    assert_eq!(seen.last(), Some(&1), "thread id differences across a listing of {PAGES} pages, one per try: {seen:?}");
+    assert_few(&seen);
 }
