@@ -234,7 +234,7 @@
 //!     .microversion(MicroversionPolicy::Pinned(Microversion::new(3, 40)))
 //!     .build()?;
 //! let err = snapshots::list_detail(&client, &ListOpts::new().with_count(true)).unwrap_err();
-//! // "invalid input: with_count needs microversion 3.45 or later; the client uses 3.40 (...)"
+//! // "invalid input: with_count needs microversion 3.45 or later; the client uses 3.40"
 //! assert!(matches!(&err, Error::InvalidInput(m) if m.contains("with_count needs microversion 3.45")));
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
@@ -271,18 +271,20 @@
 //!
 //! # Calls this crate has no function for
 //!
-//! [`ServiceClient::send`] sends a raw [`Request`] (for example to the volumes API) with the
+//! [`ServiceClient::send`] sends a raw [`Request`] (for example to the backups API) with the
 //! client's token, microversion, retries and error mapping; [`ServiceClient::token`] hands
 //! out the token for other services.
 //!
 //! # Examples and the command line
 //!
-//! `examples/`: `nightly_snapshots` (snapshot the given volumes with the labels of a
-//! [retention policy](retention), wait, then [`retention::prune`]: only the policy's own
-//! snapshots are ever deleted, never the newest of a volume nor a snapshot made by hand,
-//! and a volume whose snapshot failed in this run is not pruned), `wait_with_progress`,
-//! `find_by_name`, `snapshot_lifecycle`, `list_snapshots`. With the `cli` feature, the
-//! `cinder-snapshots` binary does every call from the shell, and `prune` (`--json`,
+//! `examples/`: `nightly_snapshots` (the volumes given by id or name, or every volume with a
+//! `--tag KEY=VALUE`, listed through [`volumes`] to the last page; snapshot them with the
+//! labels of a [retention policy](retention), wait, then [`retention::prune`]: only the
+//! policy's own snapshots are ever deleted, never the newest of a volume nor a snapshot made
+//! by hand, and a volume whose snapshot failed in this run is not pruned),
+//! `wait_with_progress`, `find_by_name`, `snapshot_lifecycle`, `list_snapshots`. With the
+//! `cli` feature, the `cinder-snapshots` binary does every call from the shell, the volume
+//! commands (`volume list`, `volume show`, `restore`, `revert`) and `prune` (`--json`,
 //! documented exit codes).
 //!
 //! # Features
@@ -344,8 +346,8 @@ pub mod paging;
 pub mod resource;
 pub mod retention;
 pub mod snapshots;
-pub mod volumes;
 pub mod timestamp;
+pub mod volumes;
 pub mod waiting;
 
 /// The date and time crate of every timestamp in this API (`OffsetDateTime`, `UtcOffset`).
@@ -371,6 +373,8 @@ const _: () = {
     send_sync::<Error>();
     send_sync::<paging::Pager<snapshots::Snapshot>>();
     send_sync::<snapshots::WaitOpts>();
+    send_sync::<paging::Pager<volumes::Volume>>();
+    send_sync::<volumes::WaitOpts>();
     send_sync::<retention::PruneReport>();
 };
 

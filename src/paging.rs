@@ -23,9 +23,64 @@ use std::marker::PhantomData;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
-use crate::client::{Request, Response, ServiceClient};
+use crate::client::{Microversion, Request, Response, ServiceClient};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
+
+/// Direction of a sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SortDir {
+    /// Ascending.
+    Asc,
+    /// Descending (Cinder's default).
+    Desc,
+}
+
+impl SortDir {
+    /// The direction as Cinder reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortDir::Asc => "asc",
+            SortDir::Desc => "desc",
+        }
+    }
+}
+
+/// `asc` or `desc`.
+impl std::str::FromStr for SortDir {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "asc" => Ok(SortDir::Asc),
+            "desc" => Ok(SortDir::Desc),
+            _ => Err(Error::InvalidInput(format!("sort direction {s:?} is not asc or desc"))),
+        }
+    }
+}
+
+/// Renders the query string of a listing. Implemented by the resources' `ListOpts` ([`snapshots::ListOpts`](crate::snapshots::ListOpts), [`volumes::ListOpts`](crate::volumes::ListOpts)); implement it to send
+/// a query of your own (raw pairs are sent as they are). `microversion` is the one the
+/// request will carry.
+pub trait ToListQuery {
+    /// The query parameters, in order, not yet encoded.
+    fn to_query(&self, microversion: Microversion) -> Result<Vec<(String, String)>>;
+}
+
+/// Raw query pairs, sent as they are.
+impl ToListQuery for [(String, String)] {
+    fn to_query(&self, _: Microversion) -> Result<Vec<(String, String)>> {
+        Ok(self.to_vec())
+    }
+}
+
+/// Raw query pairs, sent as they are.
+impl ToListQuery for Vec<(String, String)> {
+    fn to_query(&self, _: Microversion) -> Result<Vec<(String, String)>> {
+        Ok(self.clone())
+    }
+}
 
 /// A lazy listing: fetches one page at a time, as it is consumed.
 ///

@@ -357,7 +357,7 @@ fn pagination_sees_every_snapshot_once_in_order() {
         for (limit, n) in [(5u32, 26usize), (5, 25), (13, 26), (7, 26)] {
             let opts = sorted(ListOpts::new().volume_id(v.clone()), sort).limit(limit);
             // n=25 skips the first snapshot with a marker: an exact multiple of the page size.
-            let opts = if n == 25 { ListOpts::new().marker(made[0].clone()) } else { opts };
+            let opts = if n == 25 { opts.marker(made[0].clone()) } else { opts };
             let pages: Vec<_> = snapshots::list(client, &opts).unwrap().pages().map(|p| p.unwrap()).collect();
             let ids: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|s| s.id.clone())).collect();
             let want: Vec<String> = made.iter().skip(26 - n).cloned().collect();

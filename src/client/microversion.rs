@@ -29,13 +29,11 @@ pub struct Microversion {
 }
 
 impl Microversion {
-    /// Refuses a parameter that needs `needed` when this is the version in use: Cinder
-    /// would ignore it or answer an empty list.
+    /// Refuses a parameter or call that needs `needed` when this is the version in use
+    /// (Cinder would ignore a filter, answer an empty list, or answer 404 for an action).
     pub(crate) fn require(self, needed: Microversion, what: &str) -> Result<()> {
         if self < needed {
-            return Err(Error::InvalidInput(format!(
-                "{what} needs microversion {needed} or later; the client uses {self} (Cinder would ignore it or return an empty list)"
-            )));
+            return Err(Error::InvalidInput(format!("{what} needs microversion {needed} or later; the client uses {self}")));
         }
         Ok(())
     }

@@ -8,25 +8,7 @@ use super::urls;
 use crate::checks;
 use crate::client::{Microversion, Request, ServiceClient};
 use crate::error::{Error, Result};
-
-/// Direction of a sort.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SortDir {
-    /// Ascending.
-    Asc,
-    /// Descending (Cinder's default).
-    Desc,
-}
-
-impl SortDir {
-    fn as_str(self) -> &'static str {
-        match self {
-            SortDir::Asc => "asc",
-            SortDir::Desc => "desc",
-        }
-    }
-}
+pub use crate::paging::{SortDir, ToListQuery};
 
 /// A column a snapshot listing can be sorted by. Cinder always adds `created_at` and `id`
 /// as tie-breakers, in the direction of the first key.
@@ -105,41 +87,6 @@ impl std::str::FromStr for SortKey {
             SortKey::UserId,
         ];
         Ok(KNOWN.into_iter().find(|k| k.as_str() == s).unwrap_or_else(|| SortKey::Other(s.to_owned())))
-    }
-}
-
-/// `asc` or `desc`.
-impl std::str::FromStr for SortDir {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "asc" => Ok(SortDir::Asc),
-            "desc" => Ok(SortDir::Desc),
-            _ => Err(Error::InvalidInput(format!("sort direction {s:?} is not asc or desc"))),
-        }
-    }
-}
-
-/// Renders the query string of a listing. Implemented by [`ListOpts`]; implement it to send
-/// a query of your own (raw pairs are sent as they are). `microversion` is the one the
-/// request will carry.
-pub trait ToListQuery {
-    /// The query parameters, in order, not yet encoded.
-    fn to_query(&self, microversion: Microversion) -> Result<Vec<(String, String)>>;
-}
-
-/// Raw query pairs, sent as they are.
-impl ToListQuery for [(String, String)] {
-    fn to_query(&self, _: Microversion) -> Result<Vec<(String, String)>> {
-        Ok(self.to_vec())
-    }
-}
-
-/// Raw query pairs, sent as they are.
-impl ToListQuery for Vec<(String, String)> {
-    fn to_query(&self, _: Microversion) -> Result<Vec<(String, String)>> {
-        Ok(self.clone())
     }
 }
 

@@ -32,9 +32,9 @@ pub use results::{Attachment, RevertRefusal, Volume, VolumePage, VolumeStatus, V
 pub use wait::{ProgressFn, WaitOpts, wait_for_delete, wait_for_revert, wait_for_status};
 
 /// The sort direction, shared with [`snapshots`](crate::snapshots).
-pub use crate::snapshots::SortDir;
+pub use crate::paging::SortDir;
 /// How a listing renders its query, shared with [`snapshots`](crate::snapshots).
-pub use crate::snapshots::ToListQuery;
+pub use crate::paging::ToListQuery;
 
 /// A lazy listing of volumes with every field ([`list_detail`]; see
 /// [`paging::Pager`](crate::paging::Pager)).

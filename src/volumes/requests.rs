@@ -7,17 +7,10 @@ use super::{Pager, SummaryPager, urls};
 use crate::checks;
 use crate::client::{Microversion, Request, ServiceClient};
 use crate::error::{Error, Result};
-use crate::snapshots::{SortDir, ToListQuery};
+use crate::paging::{SortDir, ToListQuery};
 
 /// The largest size Cinder accepts, in GiB (its database's largest integer).
 const MAX_SIZE: u64 = 0x7FFF_FFFF;
-
-fn dir_str(dir: SortDir) -> &'static str {
-    match dir {
-        SortDir::Asc => "asc",
-        SortDir::Desc => "desc",
-    }
-}
 
 /// A column a volume listing can be sorted by. Cinder always adds `created_at` and `id` as
 /// tie-breakers, in the direction of the first key. (The direction is the snapshots'
@@ -287,7 +280,7 @@ impl ToListQuery for ListOpts {
             let mut parts = Vec::with_capacity(self.sort.len());
             for (key, dir) in &self.sort {
                 key.check()?;
-                parts.push(format!("{}:{}", key.as_str(), dir_str(*dir)));
+                parts.push(format!("{}:{}", key.as_str(), dir.as_str()));
             }
             push("sort", parts.join(","));
         }
