@@ -82,6 +82,47 @@ impl ToListQuery for Vec<(String, String)> {
     }
 }
 
+/// The paging part of a listing's query, the same for every resource: `with_count`,
+/// `limit` and `offset` first and the marker last, as in the server's own next links.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PageQuery {
+    pub(crate) limit: Option<u32>,
+    pub(crate) offset: Option<u32>,
+    pub(crate) marker: Option<String>,
+    pub(crate) with_count: bool,
+}
+
+impl PageQuery {
+    /// Pushes `with_count` (3.45+), `limit` and `offset`: the start of a query.
+    pub(crate) fn head(&self, mv: Microversion, q: &mut Vec<(String, String)>) -> Result<()> {
+        if self.with_count {
+            mv.require(Microversion::new(3, 45), "with_count")?;
+            q.push(("with_count".into(), "true".into()));
+        }
+        if let Some(l) = self.limit {
+            q.push(("limit".into(), l.to_string()));
+        }
+        if let Some(o) = self.offset {
+            q.push(("offset".into(), o.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Pushes the marker: the end of a query.
+    pub(crate) fn tail(&self, q: &mut Vec<(String, String)>) -> Result<()> {
+        if let Some(m) = &self.marker {
+            crate::checks::segment("marker", m)?;
+            q.push(("marker".into(), m.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// `key:dir,key:dir`, the value of a `sort` parameter.
+pub(crate) fn sort_param<'a>(keys: impl Iterator<Item = (&'a str, SortDir)>) -> String {
+    keys.map(|(key, dir)| format!("{key}:{}", dir.as_str())).collect::<Vec<_>>().join(",")
+}
+
 /// A lazy listing: fetches one page at a time, as it is consumed.
 ///
 /// Iterate it for items (`Item = Result<T>`), call [`pages`](Self::pages) for whole pages

@@ -8,6 +8,7 @@ use super::urls;
 use crate::checks;
 use crate::client::{Microversion, Request, ServiceClient};
 use crate::error::{Error, Result};
+use crate::paging::{PageQuery, sort_param};
 pub use crate::paging::{SortDir, ToListQuery};
 
 /// A column a snapshot listing can be sorted by. Cinder always adds `created_at` and `id`
@@ -121,10 +122,7 @@ pub struct ListOpts {
     sort: Vec<(SortKey, SortDir)>,
     sort_key: Option<SortKey>,
     sort_dir: Option<SortDir>,
-    limit: Option<u32>,
-    offset: Option<u32>,
-    marker: Option<String>,
-    with_count: bool,
+    page: PageQuery,
 }
 
 impl ListOpts {
@@ -215,25 +213,25 @@ impl ListOpts {
     /// Page size (the server caps it, by default at 1000; the listing still goes on to the
     /// last page).
     pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
+        self.page.limit = Some(limit);
         self
     }
 
     /// Skip this many snapshots first (only on the first page).
     pub fn offset(mut self, offset: u32) -> Self {
-        self.offset = Some(offset);
+        self.page.offset = Some(offset);
         self
     }
 
     /// Start after this snapshot id.
     pub fn marker(mut self, marker: impl Into<String>) -> Self {
-        self.marker = Some(marker.into());
+        self.page.marker = Some(marker.into());
         self
     }
 
     /// Ask for the total count on every page (3.45+).
     pub fn with_count(mut self, with_count: bool) -> Self {
-        self.with_count = with_count;
+        self.page.with_count = with_count;
         self
     }
 }
@@ -241,18 +239,8 @@ impl ListOpts {
 impl ToListQuery for ListOpts {
     fn to_query(&self, mv: Microversion) -> Result<Vec<(String, String)>> {
         let mut q: Vec<(String, String)> = Vec::new();
+        self.page.head(mv, &mut q)?;
         let mut push = |k: &str, v: String| q.push((k.to_owned(), v));
-        // Paging first and the marker last, as in the server's own links.
-        if self.with_count {
-            mv.require(Microversion::new(3, 45), "with_count")?;
-            push("with_count", "true".into());
-        }
-        if let Some(l) = self.limit {
-            push("limit", l.to_string());
-        }
-        if let Some(o) = self.offset {
-            push("offset", o.to_string());
-        }
         if self.all_tenants {
             push("all_tenants", "1".into());
         }
@@ -292,12 +280,10 @@ impl ToListQuery for ListOpts {
             return Err(Error::InvalidInput("sort cannot be combined with sort_key/sort_dir".into()));
         }
         if !self.sort.is_empty() {
-            let mut parts = Vec::with_capacity(self.sort.len());
-            for (key, dir) in &self.sort {
+            for (key, _) in &self.sort {
                 key.check(mv)?;
-                parts.push(format!("{}:{}", key.as_str(), dir.as_str()));
             }
-            push("sort", parts.join(","));
+            push("sort", sort_param(self.sort.iter().map(|(k, d)| (k.as_str(), *d))));
         }
         if let Some(key) = &self.sort_key {
             key.check(mv)?;
@@ -306,10 +292,7 @@ impl ToListQuery for ListOpts {
         if let Some(dir) = self.sort_dir {
             push("sort_dir", dir.as_str().to_owned());
         }
-        if let Some(m) = &self.marker {
-            checks::segment("marker", m)?;
-            push("marker", m.clone());
-        }
+        self.page.tail(&mut q)?;
         Ok(q)
     }
 }

@@ -7,7 +7,7 @@ use super::{Pager, SummaryPager, urls};
 use crate::checks;
 use crate::client::{Microversion, Request, ServiceClient};
 use crate::error::{Error, Result};
-use crate::paging::{SortDir, ToListQuery};
+use crate::paging::{PageQuery, SortDir, ToListQuery, sort_param};
 
 /// The largest size Cinder accepts, in GiB (its database's largest integer).
 const MAX_SIZE: u64 = 0x7FFF_FFFF;
@@ -122,10 +122,7 @@ pub struct ListOpts {
     name_like: Option<String>,
     description_like: Option<String>,
     sort: Vec<(SortKey, SortDir)>,
-    limit: Option<u32>,
-    offset: Option<u32>,
-    marker: Option<String>,
-    with_count: bool,
+    page: PageQuery,
 }
 
 impl ListOpts {
@@ -204,25 +201,25 @@ impl ListOpts {
     /// Page size (the server caps it, by default at 1000; the listing still goes on to the
     /// last page).
     pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
+        self.page.limit = Some(limit);
         self
     }
 
     /// Skip this many volumes first (only on the first page).
     pub fn offset(mut self, offset: u32) -> Self {
-        self.offset = Some(offset);
+        self.page.offset = Some(offset);
         self
     }
 
     /// Start after this volume id.
     pub fn marker(mut self, marker: impl Into<String>) -> Self {
-        self.marker = Some(marker.into());
+        self.page.marker = Some(marker.into());
         self
     }
 
     /// Ask for the total count on every page (3.45+).
     pub fn with_count(mut self, with_count: bool) -> Self {
-        self.with_count = with_count;
+        self.page.with_count = with_count;
         self
     }
 }
@@ -230,18 +227,8 @@ impl ListOpts {
 impl ToListQuery for ListOpts {
     fn to_query(&self, mv: Microversion) -> Result<Vec<(String, String)>> {
         let mut q: Vec<(String, String)> = Vec::new();
+        self.page.head(mv, &mut q)?;
         let mut push = |k: &str, v: String| q.push((k.to_owned(), v));
-        // Paging first and the marker last, as in the server's own links.
-        if self.with_count {
-            mv.require(Microversion::new(3, 45), "with_count")?;
-            push("with_count", "true".into());
-        }
-        if let Some(l) = self.limit {
-            push("limit", l.to_string());
-        }
-        if let Some(o) = self.offset {
-            push("offset", o.to_string());
-        }
         if self.all_tenants {
             push("all_tenants", "1".into());
         }
@@ -277,17 +264,12 @@ impl ToListQuery for ListOpts {
             push("description~", d.clone());
         }
         if !self.sort.is_empty() {
-            let mut parts = Vec::with_capacity(self.sort.len());
-            for (key, dir) in &self.sort {
+            for (key, _) in &self.sort {
                 key.check()?;
-                parts.push(format!("{}:{}", key.as_str(), dir.as_str()));
             }
-            push("sort", parts.join(","));
+            push("sort", sort_param(self.sort.iter().map(|(k, d)| (k.as_str(), *d))));
         }
-        if let Some(m) = &self.marker {
-            checks::segment("marker", m)?;
-            push("marker", m.clone());
-        }
+        self.page.tail(&mut q)?;
         Ok(q)
     }
 }
