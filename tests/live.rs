@@ -8,6 +8,9 @@
 //! Each test makes its own volumes and snapshots and removes them when it ends, also when
 //! it fails (the `Scratch` guard).
 
+mod livecloud;
+
+use livecloud::*;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -24,26 +27,6 @@ const MV30: Microversion = Microversion::new(3, 0);
 /// Polls fast: the fake backend moves a snapshot in about 0.1 s.
 fn quick() -> WaitOpts {
     WaitOpts::new().initial_interval(Duration::from_millis(100)).max_interval(Duration::from_secs(1)).timeout(Duration::from_secs(60))
-}
-
-/// The `OS_*` variables of an env file (`export K=V` lines, optionally quoted).
-fn read_env_file(path: &str) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("export ").or(Some(l.trim())))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned()))
-        .filter(|(k, _)| k.starts_with("OS_"))
-        .collect()
-}
-
-fn admin_vars() -> Vec<(String, String)> {
-    std::env::vars().filter(|(k, _)| k.starts_with("OS_")).collect()
-}
-
-fn member_vars() -> Vec<(String, String)> {
-    let path = std::env::var("MEMBER_ENV").expect("MEMBER_ENV names the member's env file (scripts/live-tests sets it)");
-    read_env_file(&path)
 }
 
 fn client(vars: &[(String, String)], policy: MicroversionPolicy) -> ServiceClient {

@@ -14,6 +14,9 @@
 //! fails (the `Scratch` guard). Every run of the tool gets a private token cache directory.
 #![cfg(feature = "cli")]
 
+mod livecloud;
+
+use livecloud::*;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -126,17 +129,6 @@ impl Drop for Scratch {
         }
         let _ = std::fs::remove_dir_all(&self.cache);
     }
-}
-
-/// The `OS_*` variables of an env file (`export K=V` lines, optionally quoted).
-fn read_env_file(path: &str) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("export ").or(Some(l.trim())))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned()))
-        .filter(|(k, _)| k.starts_with("OS_"))
-        .collect()
 }
 
 #[test]

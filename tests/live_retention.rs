@@ -8,6 +8,9 @@
 //! `cargo test --features cli --test live_retention -- --ignored --test-threads=1`.
 //! Each test removes the volumes and snapshots it made, also when it fails.
 
+mod livecloud;
+
+use livecloud::*;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -23,28 +26,16 @@ fn quick() -> WaitOpts {
     WaitOpts::new().initial_interval(Duration::from_millis(100)).max_interval(Duration::from_secs(1)).timeout(Duration::from_secs(60))
 }
 
-/// The `OS_*` variables of an env file (`export K=V` lines, optionally quoted).
-fn read_env_file(path: &str) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("export ").or(Some(l.trim())))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned()))
-        .filter(|(k, _)| k.starts_with("OS_"))
-        .collect()
-}
-
 fn client(vars: Vec<(String, String)>, policy: MicroversionPolicy) -> ServiceClient {
     ServiceClientBuilder::from_vars(vars).expect("OS_* variables").microversion(policy).build().expect("client")
 }
 
 fn admin() -> ServiceClient {
-    client(std::env::vars().filter(|(k, _)| k.starts_with("OS_")).collect(), MicroversionPolicy::Negotiate)
+    client(admin_vars(), MicroversionPolicy::Negotiate)
 }
 
 fn member() -> ServiceClient {
-    let path = std::env::var("MEMBER_ENV").expect("MEMBER_ENV names the member's env file (scripts/live-tests sets it)");
-    client(read_env_file(&path), MicroversionPolicy::Negotiate)
+    client(member_vars(), MicroversionPolicy::Negotiate)
 }
 
 /// The project id: the last segment of the catalog endpoint (`.../v3/<project>`).

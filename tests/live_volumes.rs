@@ -17,6 +17,9 @@
 //! Each test makes its own volumes and snapshots (through the crate's own `volumes` and
 //! `snapshots` modules) and removes them when it ends, also when it fails (`Scratch`).
 
+mod livecloud;
+
+use livecloud::*;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -39,17 +42,6 @@ fn snap_quick() -> snapshots::WaitOpts {
         .timeout(Duration::from_secs(60))
 }
 
-/// The `OS_*` variables of an env file (`export K=V` lines).
-fn read_env_file(path: &str) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("export ").or(Some(l.trim())))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned()))
-        .filter(|(k, _)| k.starts_with("OS_"))
-        .collect()
-}
-
 fn client(vars: &[(String, String)], policy: MicroversionPolicy) -> ServiceClient {
     ServiceClientBuilder::from_vars(vars.to_vec()).expect("OS_* variables").microversion(policy).build().expect("client")
 }
@@ -63,12 +55,11 @@ struct Clients {
 fn clients() -> &'static Clients {
     static CLIENTS: OnceLock<Clients> = OnceLock::new();
     CLIENTS.get_or_init(|| {
-        let admin_vars: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("OS_")).collect();
-        let member_env = std::env::var("MEMBER_ENV").expect("MEMBER_ENV names the member's env file (scripts/live-tests sets it)");
+        let admin_vars = admin_vars();
         let c = Clients {
             admin: client(&admin_vars, MicroversionPolicy::Negotiate),
             admin30: client(&admin_vars, MicroversionPolicy::Pinned(MV30)),
-            member: client(&read_env_file(&member_env), MicroversionPolicy::Negotiate),
+            member: client(&member_vars(), MicroversionPolicy::Negotiate),
         };
         let project = project_of(&c.admin);
         c.admin
