@@ -311,6 +311,7 @@
 //!   snapshot, delete, revert to a snapshot, waits), laid out as [`snapshots`] is.
 //! - [`retention`]: policies, plans and prune.
 //! - [`error`]: the one [`Error`] type.
+//! - `testing` (feature `testing`): `FakeCloud`, an in-process Keystone + Cinder for tests.
 //!
 //! No module imports from one above it: resources use the core, the core uses the client,
 //! the client uses `auth` and `error`.
@@ -346,6 +347,8 @@ pub mod paging;
 pub mod resource;
 pub mod retention;
 pub mod snapshots;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod timestamp;
 pub mod volumes;
 pub mod waiting;
