@@ -3,12 +3,16 @@
 //! retention against a history days old.
 #![cfg(feature = "testing")]
 
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use cinder_snapshots::retention::{self, Outcome, Policy, PruneOpts};
 use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, WaitOpts};
 use cinder_snapshots::testing::{FakeCloud, PROJECT_ID, Rule, SeenRequest};
-use cinder_snapshots::{Error, ServiceClientBuilder, WaitErrorKind, volumes};
+use cinder_snapshots::{Error, Microversion, Request, ServiceClient, ServiceClientBuilder, WaitErrorKind, volumes};
+use serde_json::{Value, json};
 use time::macros::datetime;
 
 fn seen(method: &str, path: &str, query: &[(&str, &str)]) -> SeenRequest {
@@ -258,4 +262,152 @@ fn with_count_and_limit_page_as_cinder_does() {
     );
     assert_eq!(queries[1].last().map(|(k, _)| k.as_str()), Some("marker"));
     assert_eq!(queries[1][..3], queries[0][..]);
+}
+
+/// The keys of a fixture's JSON item (`fixtures/<name>.json`, `{"<key>": {...}}` or the first
+/// item of `{"<key>": [...]}`).
+fn fixture_keys(name: &str, key: &str) -> BTreeSet<String> {
+    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    item_keys(&doc, key)
+}
+
+fn item_keys(doc: &Value, key: &str) -> BTreeSet<String> {
+    let item = match &doc[key] {
+        Value::Array(items) => items[0].clone(),
+        other => other.clone(),
+    };
+    item.as_object().unwrap().keys().cloned().collect()
+}
+
+fn raw(client: &ServiceClient, request: Request) -> Value {
+    serde_json::from_slice(&client.send(request).unwrap().body).unwrap()
+}
+
+/// At 3.71 every answer has exactly the keys of the recorded answer to the same call: a
+/// snapshot's create, show, summary and detail listings; a volume's create, show, summary and
+/// detail listings; at 3.0 the snapshot summary listing too.
+#[test]
+fn answers_have_the_keys_of_the_recorded_fixtures() {
+    let cloud = FakeCloud::start();
+    let client = cloud.client();
+    let volume = raw(&client, Request::post(["volumes"]).json(json!({"volume": {"size": 1, "name": "v"}})));
+    assert_eq!(item_keys(&volume, "volume"), fixture_keys("mv371_volumes_create_alpha", "volume"));
+    let vid = volume["volume"]["id"].as_str().unwrap().to_owned();
+    let show = raw(&client, Request::get(["volumes", &vid]));
+    assert_eq!(item_keys(&show, "volume"), fixture_keys("mv371_volumes_show", "volume"));
+    assert_eq!(item_keys(&raw(&client, Request::get(["volumes", "detail"])), "volumes"), fixture_keys("mv371_volumes_detail", "volumes"));
+    assert_eq!(item_keys(&raw(&client, Request::get(["volumes"])), "volumes"), fixture_keys("mv371_volumes_list", "volumes"));
+
+    let body = json!({"snapshot": {"volume_id": vid, "name": "s", "force": true, "metadata": {"tier": "gold"}}});
+    let created = raw(&client, Request::post(["snapshots"]).json(body));
+    assert_eq!(item_keys(&created, "snapshot"), fixture_keys("mv371_snapshot_create_force_metadata", "snapshot"));
+    let sid = created["snapshot"]["id"].as_str().unwrap().to_owned();
+    let show = raw(&client, Request::get(["snapshots", &sid]));
+    assert_eq!(item_keys(&show, "snapshot"), fixture_keys("mv371_snapshot_show", "snapshot"));
+    let detail = raw(&client, Request::get(["snapshots", "detail"]));
+    assert_eq!(item_keys(&detail, "snapshots"), fixture_keys("mv371_list_detail", "snapshots"));
+    let summary = raw(&client, Request::get(["snapshots"]));
+    assert_eq!(item_keys(&summary, "snapshots"), fixture_keys("mv371_list_summary", "snapshots"));
+    let old = raw(&client, Request::get(["snapshots"]).query([("limit", "1")]).microversion(Microversion::new(3, 0)));
+    assert_eq!(item_keys(&old, "snapshots"), fixture_keys("mv30_list_limit2_page1", "snapshots"));
+    assert_eq!(
+        old["snapshots_links"][0]["href"],
+        json!(format!("{}/snapshots?limit=1&marker={sid}", cloud.endpoint())),
+        "a next link with the fake's own host, the original query and the marker last"
+    );
+}
+
+/// Sends one raw HTTP/1.1 request and returns the status line, the headers (names in lower
+/// case) and the body.
+fn raw_http(cloud: &FakeCloud, request: &str) -> (String, Vec<(String, String)>, Value) {
+    let addr = cloud.auth_url().trim_start_matches("http://").trim_end_matches("/v3").to_owned();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().to_owned();
+    let headers = lines.map(|l| l.split_once(": ").unwrap()).map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned())).collect();
+    (status, headers, serde_json::from_str(body).unwrap())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// The version root is Cinder's 300 with the versions document and its headers; a request
+/// without a token is keystonemiddleware's 401 body, with a request id; a too-high
+/// microversion is Cinder's 406.
+#[test]
+fn raw_answers_have_cinders_status_headers_and_bodies() {
+    let cloud = FakeCloud::start();
+    let (status, headers, body) = raw_http(&cloud, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, "HTTP/1.1 300 Multiple Choices");
+    assert_eq!(header(&headers, "openstack-api-version"), Some("volume 3.0"));
+    assert!(header(&headers, "x-openstack-request-id").is_some_and(|r| r.starts_with("req-")));
+    assert_eq!(body["versions"][0]["version"], "3.71");
+    assert_eq!(body["versions"][0]["links"][1]["href"], json!(format!("{}/", cloud.auth_url())));
+
+    let path = format!("/v3/{PROJECT_ID}/snapshots");
+    let (status, headers, body) = raw_http(&cloud, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert_eq!(status, "HTTP/1.1 401 Unauthorized");
+    assert!(header(&headers, "x-openstack-request-id").is_some());
+    let recorded: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/fixtures/common_auth_bad_token.json", env!("CARGO_MANIFEST_DIR"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body, recorded);
+
+    let client = cloud.client();
+    let token = client.token().unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {}\r\nOpenStack-API-Version: volume 3.99\r\n\r\n", token.expose_secret());
+    let (status, _, body) = raw_http(&cloud, &request);
+    assert_eq!(status, "HTTP/1.1 406 Not Acceptable");
+    assert_eq!(
+        body,
+        json!({"computeFault": {"code": 406, "message": "Version 3.99 is not supported by the API. Minimum is 3.0 and maximum is 3.71."}})
+    );
+}
+
+/// A wrong password is Keystone's 401: `Error::Auth`, and no Cinder request follows.
+#[test]
+fn a_wrong_password_is_refused_by_keystone() {
+    let cloud = FakeCloud::start();
+    let vars = cloud.os_vars().into_iter().map(|(k, v)| if k == "OS_PASSWORD" { (k, "wrong".to_owned()) } else { (k, v) });
+    let client = ServiceClientBuilder::from_vars(vars).unwrap().build().unwrap();
+    let err = snapshots::list(&client, &ListOpts::new()).and_then(|pager| pager.all()).unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+    assert!(err.is_unauthorized());
+    assert_eq!(cloud.requests(), vec![seen("POST", "/v3/auth/tokens", &[])]);
+}
+
+/// Sorting by name, ascending and descending, as the listing asks.
+#[test]
+fn listings_sort_by_name() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    for name in ["bravo", "alpha", "charlie"] {
+        snapshots::create(&client, &CreateOpts::new(&volume).name(name)).unwrap();
+    }
+    let names = |dir| {
+        let opts = ListOpts::new().sort(SortKey::Name, dir);
+        snapshots::list(&client, &opts).unwrap().all().unwrap().into_iter().map(|s| s.name.unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(SortDir::Asc), ["alpha", "bravo", "charlie"]);
+    assert_eq!(names(SortDir::Desc), ["charlie", "bravo", "alpha"]);
+    assert_eq!(cloud.requests().last().unwrap().query, [("sort".to_owned(), "name:desc".to_owned())]);
+}
+
+/// Dropping the fake stops it: its port refuses connections.
+#[test]
+fn dropping_the_fake_stops_it() {
+    let cloud = FakeCloud::start();
+    let addr = cloud.auth_url().trim_start_matches("http://").trim_end_matches("/v3").to_owned();
+    assert!(TcpStream::connect(&addr).is_ok());
+    drop(cloud);
+    assert!(TcpStream::connect(&addr).is_err());
 }

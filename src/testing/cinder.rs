@@ -382,7 +382,8 @@ fn cinder(st: &mut State, request: &HttpRequest, relative: &str, minor: u16) -> 
         ("POST", ["volumes"]) => create_volume(st, request),
         ("GET", ["volumes", id]) => show_volume(st, id),
         ("DELETE", ["volumes", id]) => delete_volume(st, id),
-        ("GET", ["messages"]) => messages(st, request),
+        // User messages came with 3.3; below it the route does not exist.
+        ("GET", ["messages"]) if minor >= 3 => messages(st, request),
         _ => Err(fault_body(404, "The resource could not be found.")),
     };
     result.unwrap_or_else(|e| e)
@@ -433,15 +434,24 @@ fn snapshot_json(s: &SnapRec, view: View, minor: u16) -> Value {
     o
 }
 
-fn volume_json(st: &State, v: &VolRec, detail: bool) -> Value {
+/// How much of a volume an answer shows: a summary listing, a create's answer, or the
+/// detail (show and detail listings, which add the admin's `os-vol-*` attributes).
+#[derive(Clone, Copy, PartialEq)]
+enum VolView {
+    Summary,
+    Created,
+    Detail,
+}
+
+fn volume_json(st: &State, v: &VolRec, view: VolView) -> Value {
     let links = json!([
         {"rel": "self", "href": format!("{}/volumes/{}", st.endpoint(), v.id)},
         {"rel": "bookmark", "href": format!("{}/{PROJECT_ID}/volumes/{}", st.base, v.id)}
     ]);
-    if !detail {
+    if view == VolView::Summary {
         return json!({"id": v.id, "name": v.name, "links": links});
     }
-    json!({
+    let mut o = json!({
         "id": v.id, "status": v.status, "size": v.size, "availability_zone": "nova",
         "created_at": cinder_time(v.created_at), "updated_at": opt_time(v.updated_at),
         "name": v.name, "description": v.description, "volume_type": "__DEFAULT__",
@@ -450,9 +460,14 @@ fn volume_json(st: &State, v: &VolRec, detail: bool) -> Value {
         "consistencygroup_id": null, "multiattach": false, "attachments": [], "migration_status": null,
         "group_id": null, "provider_id": null, "shared_targets": true, "service_uuid": null, "cluster_name": null,
         "volume_type_id": "80632158-a06d-488e-97bf-ea2dbce2325c", "consumes_quota": true,
-        "os-vol-tenant-attr:tenant_id": PROJECT_ID, "os-vol-mig-status-attr:migstat": null,
-        "os-vol-mig-status-attr:name_id": null, "os-vol-host-attr:host": "fakecloud@fake#fake"
-    })
+    });
+    if view == VolView::Detail {
+        o["os-vol-tenant-attr:tenant_id"] = json!(PROJECT_ID);
+        o["os-vol-mig-status-attr:migstat"] = Value::Null;
+        o["os-vol-mig-status-attr:name_id"] = Value::Null;
+        o["os-vol-host-attr:host"] = json!("fakecloud@fake#fake");
+    }
+    o
 }
 
 /// The `metadata` filter: a JSON object (as this crate sends it) or a Python dict literal
@@ -809,7 +824,8 @@ fn list_volumes(st: &mut State, request: &HttpRequest, detail: bool, _minor: u16
         .collect();
     let collection = if detail { "volumes/detail" } else { "volumes" };
     let (items, next, total) = page(st, request, &l, chosen, collection)?;
-    let items = items.iter().map(|v| volume_json(st, v, detail)).collect();
+    let view = if detail { VolView::Detail } else { VolView::Summary };
+    let items = items.iter().map(|v| volume_json(st, v, view)).collect();
     Ok(list_body("volumes", items, next, l.with_count, total))
 }
 
@@ -818,7 +834,7 @@ fn show_volume(st: &mut State, id: &str) -> Answer {
     if !st.read_volume(i) {
         return Err(volume_missing(id));
     }
-    Ok(HttpResponse::json(200, &json!({"volume": volume_json(st, &st.volumes[i], true)})))
+    Ok(HttpResponse::json(200, &json!({"volume": volume_json(st, &st.volumes[i], VolView::Detail)})))
 }
 
 fn create_volume(st: &mut State, request: &HttpRequest) -> Answer {
@@ -864,7 +880,7 @@ fn create_volume(st: &mut State, request: &HttpRequest) -> Answer {
         updated_at: None,
         reads_left: st.volume_creating_reads,
     };
-    let out = volume_json(st, &rec, true);
+    let out = volume_json(st, &rec, VolView::Created);
     st.volumes.push(rec);
     Ok(HttpResponse::json(202, &json!({"volume": out})))
 }
@@ -921,5 +937,5 @@ pub(crate) fn snapshot_view(s: &SnapRec) -> Value {
 
 /// A volume as a detail listing shows it.
 pub(crate) fn volume_view(st: &State, v: &VolRec) -> Value {
-    volume_json(st, v, true)
+    volume_json(st, v, VolView::Detail)
 }
