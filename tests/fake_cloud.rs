@@ -411,3 +411,72 @@ fn dropping_the_fake_stops_it() {
     drop(cloud);
     assert!(TcpStream::connect(&addr).is_err());
 }
+
+/// A downstream prune with a moved clock and a failing delete: the snapshot whose delete the
+/// backend fails ends `error_deleting` and is reported `Failed`; the other planned deletes
+/// happen.
+#[test]
+fn prune_reports_a_failing_delete_and_deletes_the_others() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_creating_reads(0);
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    let policy = Policy::builder("nightly").keep_daily(2).build().unwrap();
+    cloud.set_now(datetime!(2026-06-01 02:00 UTC));
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let labels = retention::labels(&policy, cloud.now());
+        let opts = labels.into_iter().fold(CreateOpts::new(&volume), |o, (k, v)| o.metadata(k, v));
+        ids.push(snapshots::create(&client, &opts).unwrap().id);
+        cloud.advance(Duration::from_secs(86_400));
+    }
+    // keep_daily(2) keeps the two newest (its two periods are filled, so not the oldest too);
+    // the three oldest go. The oldest one's delete fails.
+    cloud.fail_delete(&ids[0]);
+    let report = retention::prune(&client, &PruneOpts::new(policy).volumes([volume.as_str()]).now(cloud.now())).unwrap();
+    let outcome = |id: &str| report.get(id).map(|o| o.outcome().name());
+    assert_eq!(
+        ids.iter().map(|id| outcome(id)).collect::<Vec<_>>(),
+        [Some("failed"), Some("deleted"), Some("deleted"), Some("kept"), Some("kept")]
+    );
+    let failed = report.get(&ids[0]).unwrap().outcome().error().unwrap();
+    let Error::Wait(w) = failed else { panic!("not a wait error: {failed}") };
+    assert_eq!(w.kind, WaitErrorKind::Failed("error_deleting".into()));
+    assert!(!report.is_success());
+    let left: Vec<(String, SnapshotStatus)> = cloud.snapshots().into_iter().map(|s| (s.id, s.status)).collect();
+    assert_eq!(
+        left,
+        vec![
+            (ids[0].clone(), SnapshotStatus::ErrorDeleting),
+            (ids[3].clone(), SnapshotStatus::Available),
+            (ids[4].clone(), SnapshotStatus::Available)
+        ]
+    );
+}
+
+/// Revoked tokens: the next Cinder request gets a 401, the client authenticates again once
+/// and replays it.
+#[test]
+fn a_revoked_token_brings_one_reauthentication_and_a_replay() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    let snap = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    cloud.clear_requests();
+    cloud.revoke_tokens();
+    assert_eq!(snapshots::get(&client, &snap.id).unwrap().id, snap.id);
+    let path = p(&format!("snapshots/{}", snap.id));
+    assert_eq!(cloud.requests(), vec![seen("GET", &path, &[]), seen("POST", "/v3/auth/tokens", &[]), seen("GET", &path, &[])]);
+}
+
+/// Latency holds every answer back.
+#[test]
+fn latency_holds_answers_back() {
+    let cloud = FakeCloud::start();
+    let client = cloud.client();
+    client.authenticate().unwrap();
+    cloud.set_latency(Duration::from_millis(150));
+    let started = std::time::Instant::now();
+    snapshots::list(&client, &ListOpts::new()).unwrap().all().unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}

@@ -38,6 +38,8 @@ pub(crate) struct SnapRec {
     /// Reads left before the current transient status (`creating`, `deleting`) ends.
     pub(crate) reads_left: u32,
     pub(crate) fate: Fate,
+    /// A delete of it ends in `error_deleting` instead of removing it.
+    pub(crate) delete_fails: bool,
 }
 
 #[derive(Clone)]
@@ -79,6 +81,8 @@ pub(crate) struct State {
     pub(crate) tokens: Vec<String>,
     /// The next snapshots created go to `error`, each with its user message (if any).
     pub(crate) failing: Vec<Option<String>>,
+    /// How long every answer is held back.
+    pub(crate) latency: std::time::Duration,
 }
 
 impl State {
@@ -98,6 +102,7 @@ impl State {
             faults: Vec::new(),
             tokens: Vec::new(),
             failing: Vec::new(),
+            latency: std::time::Duration::ZERO,
         }
     }
 
@@ -156,6 +161,10 @@ impl State {
                 }
             }
             "deleting" if s.reads_left > 0 => s.reads_left -= 1,
+            "deleting" if s.delete_fails => {
+                s.status = "error_deleting".into();
+                s.updated_at = Some(now);
+            }
             "deleting" => {
                 self.snapshots.remove(index);
                 return false;
@@ -271,12 +280,18 @@ fn requested_minor(request: &HttpRequest) -> Result<u16, HttpResponse> {
 
 /// Answers one request and records it.
 pub(crate) fn handle(state: &Mutex<State>, request: &HttpRequest) -> HttpResponse {
-    let mut guard = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let st = &mut *guard;
-    st.requests.push(SeenRequest { method: request.method.clone(), path: request.path.clone(), query: request.query() });
-    let request_id = st.request_id();
-    let response = route(st, request);
-    response.with_header("x-openstack-request-id", request_id)
+    let (response, latency) = {
+        let mut guard = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let st = &mut *guard;
+        st.requests.push(SeenRequest { method: request.method.clone(), path: request.path.clone(), query: request.query() });
+        let request_id = st.request_id();
+        (route(st, request).with_header("x-openstack-request-id", request_id), st.latency)
+    };
+    // Held back outside the lock, so that concurrent requests wait side by side.
+    if !latency.is_zero() {
+        std::thread::sleep(latency);
+    }
+    response
 }
 
 fn route(st: &mut State, request: &HttpRequest) -> HttpResponse {
@@ -774,6 +789,7 @@ fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16) -> Answer 
         updated_at: None,
         reads_left: st.snapshot_creating_reads,
         fate,
+        delete_fails: false,
     };
     let out = snapshot_json(&rec, View::Created, minor);
     st.snapshots.push(rec);

@@ -7,7 +7,8 @@
 //! headers as the recorded fixtures have them. A test drives it through the crate's public
 //! API ([`FakeCloud::client`] or [`FakeCloud::os_vars`]), moves its clock
 //! ([`FakeCloud::set_now`], [`FakeCloud::advance`]), injects faults
-//! ([`FakeCloud::fail_next`], [`FakeCloud::fail_snapshot`]) and inspects what it received and
+//! ([`FakeCloud::fail_next`], [`FakeCloud::fail_snapshot`], [`FakeCloud::fail_delete`],
+//! [`FakeCloud::revoke_tokens`], [`FakeCloud::set_latency`]) and inspects what it received and
 //! what it holds ([`FakeCloud::requests`], [`FakeCloud::snapshots`], [`FakeCloud::volumes`]).
 //! The server stops when the [`FakeCloud`] is dropped.
 //!
@@ -351,6 +352,28 @@ impl FakeCloud {
                 st.messages.push(cinder::MessageRec { id: msg_id, resource_uuid: id.to_owned(), user_message: text, created_at: now });
             }
         }
+    }
+}
+
+impl FakeCloud {
+    /// A delete of snapshot `id` ends in `error_deleting` (after the deleting reads) instead
+    /// of removing it, as when the backend fails to delete it.
+    pub fn fail_delete(&self, id: &str) {
+        let mut st = lock(&self.state);
+        if let Some(s) = st.snapshots.iter_mut().find(|s| s.id == id) {
+            s.delete_fails = true;
+        }
+    }
+
+    /// Every token issued so far stops working (as when tokens expire or are revoked): the
+    /// next Cinder request with one gets keystonemiddleware's 401.
+    pub fn revoke_tokens(&self) {
+        lock(&self.state).tokens.clear();
+    }
+
+    /// Every answer is held back by `latency` (default none), outside the fake's lock.
+    pub fn set_latency(&self, latency: Duration) {
+        lock(&self.state).latency = latency;
     }
 }
 
