@@ -480,3 +480,20 @@ fn latency_holds_answers_back() {
     snapshots::list(&client, &ListOpts::new()).unwrap().all().unwrap();
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
+
+/// An unknown marker is Cinder's 404 for the snapshot it names; a sort direction other than
+/// `asc`/`desc` is Cinder's 400.
+#[test]
+fn an_unknown_marker_is_a_404_and_a_bad_sort_direction_a_400() {
+    let cloud = FakeCloud::start();
+    let client = cloud.client();
+    let marker = "0b1f5b58-7c2c-4d8e-9d51-3d0c8a4c7e11";
+    let err = snapshots::list(&client, &ListOpts::new().marker(marker)).and_then(|pager| pager.all()).unwrap_err();
+    assert!(err.is_not_found());
+    assert_eq!(err.api().unwrap().message, format!("Snapshot {marker} could not be found."));
+    let bad = Request::get(["snapshots"]).query([("sort", "name:sideways")]);
+    let err = client.send(bad).unwrap_err();
+    assert!(err.is_bad_request());
+    assert_eq!(err.api().unwrap().fault.as_deref(), Some("badRequest"));
+    assert_eq!(err.api().unwrap().message, "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'");
+}

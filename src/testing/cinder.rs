@@ -555,7 +555,7 @@ fn parse_listing(st: &State, query: &[(String, String)]) -> Result<Listing, Http
             "sort" => {
                 for part in v.split(',') {
                     let (key, dir) = part.split_once(':').unwrap_or((part, "desc"));
-                    l.sort.push((key.trim().to_owned(), dir.trim() != "asc"));
+                    l.sort.push((key.trim().to_owned(), descending(dir.trim())?));
                 }
             }
             "sort_key" => sort_key = Some(v.clone()),
@@ -570,11 +570,8 @@ fn parse_listing(st: &State, query: &[(String, String)]) -> Result<Listing, Http
         }
     }
     if l.sort.is_empty() {
-        if let Some(key) = sort_key {
-            l.sort.push((key, sort_dir.as_deref() != Some("asc")));
-        } else {
-            l.sort.push(("created_at".into(), sort_dir.as_deref() != Some("asc")));
-        }
+        let desc = descending(sort_dir.as_deref().unwrap_or("desc"))?;
+        l.sort.push((sort_key.unwrap_or_else(|| "created_at".into()), desc));
     }
     for (key, _) in &l.sort {
         if !matches!(key.as_str(), "created_at" | "updated_at" | "name" | "id" | "status" | "size" | "volume_id") {
@@ -582,6 +579,15 @@ fn parse_listing(st: &State, query: &[(String, String)]) -> Result<Listing, Http
         }
     }
     Ok(l)
+}
+
+/// Whether a sort direction is `desc` (else `asc`; anything else is Cinder's 400).
+fn descending(dir: &str) -> Result<bool, HttpResponse> {
+    match dir {
+        "desc" => Ok(true),
+        "asc" => Ok(false),
+        _ => Err(fault_body(400, "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'")),
+    }
 }
 
 /// A sortable field value.

@@ -41,8 +41,14 @@
 //!
 //! - One project and one user; `all_tenants` and `project_id` are ignored. No quotas, no
 //!   policy (403), no token expiry, no application credentials or token-method auth.
-//! - Unknown filters are ignored (Cinder refuses some of them for non-admins); filters do
-//!   not depend on the microversion (the client checks those rules before sending).
+//! - Unknown filters are ignored (Cinder refuses some of them for non-admins), and so are
+//!   the volume filters `bootable`, `group_id` and `availability_zone` and the snapshot
+//!   filters `availability_zone` and `consumes_quota`. Filters and `with_count` do not depend
+//!   on the microversion (below 3.45 Cinder takes `with_count` for a filter; the client
+//!   checks those rules before sending).
+//! - A volume always has the fields of 3.71, whatever the microversion asked; a snapshot's
+//!   fields follow it (`group_snapshot_id` 3.14, `user_id` 3.41, `consumes_quota` 3.65).
+//! - `limit=0` gives an empty page (what Cinder does with it is not recorded).
 //! - Snapshot update, actions (`os-reset_status`, `os-force_delete`, ...), single metadata
 //!   keys, volume revert and attachments are not served (404).
 //! - Timestamps come from the fake's clock, which moves only when the test moves it.
