@@ -290,7 +290,9 @@
 //! # Features
 //!
 //! `rustls` (default) or `native-tls` for TLS; `clouds-yaml` (default) for clouds.yaml;
-//! `log` for one debug line per request; `cli` for the binary. The fuzz targets in `fuzz/`
+//! `log` for one debug line per request; `cli` for the binary; `testing` for
+//! `testing::FakeCloud`, a fake Keystone + Cinder for your tests (not
+//! compiled without the feature). The fuzz targets in `fuzz/`
 //! reach internal entry points under `--cfg fuzzing` (set by cargo-fuzz): internal, not a
 //! feature and not part of the API.
 //!
