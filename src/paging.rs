@@ -118,6 +118,38 @@ impl PageQuery {
     }
 }
 
+/// The paging setters of every resource's `ListOpts` (on its `page: PageQuery` field), so
+/// that `limit`, `offset`, `marker` and `with_count` mean the same everywhere.
+macro_rules! page_setters {
+    ($kind:literal) => {
+        /// Page size (the server caps it, by default at 1000; the listing still goes on to the
+        /// last page).
+        pub fn limit(mut self, limit: u32) -> Self {
+            self.page.limit = Some(limit);
+            self
+        }
+
+        #[doc = concat!("Skip this many ", $kind, "s first (only on the first page).")]
+        pub fn offset(mut self, offset: u32) -> Self {
+            self.page.offset = Some(offset);
+            self
+        }
+
+        #[doc = concat!("Start after this ", $kind, " id.")]
+        pub fn marker(mut self, marker: impl Into<String>) -> Self {
+            self.page.marker = Some(marker.into());
+            self
+        }
+
+        /// Ask for the total count on every page (3.45+).
+        pub fn with_count(mut self, with_count: bool) -> Self {
+            self.page.with_count = with_count;
+            self
+        }
+    };
+}
+pub(crate) use page_setters;
+
 /// `key:dir,key:dir`, the value of a `sort` parameter.
 pub(crate) fn sort_param<'a>(keys: impl Iterator<Item = (&'a str, SortDir)>) -> String {
     keys.map(|(key, dir)| format!("{key}:{}", dir.as_str())).collect::<Vec<_>>().join(",")

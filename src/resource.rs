@@ -7,8 +7,12 @@
 //! they name what the crate's own resources share, and may grow without a breaking release.
 
 use std::fmt;
+use std::marker::PhantomData;
 
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use crate::client::Response;
+use crate::error::Result;
 
 /// A Cinder resource that can be listed and fetched by id.
 pub trait Resource: DeserializeOwned + Send + Sync + fmt::Debug + 'static + private::Sealed {
@@ -26,6 +30,9 @@ pub trait Resource: DeserializeOwned + Send + Sync + fmt::Debug + 'static + priv
 
     /// Its name, if it has one.
     fn name(&self) -> Option<&str>;
+
+    /// Keeps the request id of the answer that returned it, for a type that has room for it.
+    fn set_request_id(&mut self, _request_id: Option<String>) {}
 }
 
 /// A resource with a status that changes on its own (`creating` to `available`, ...), which
@@ -48,6 +55,53 @@ pub trait Stateful: Resource {
 
     /// The status a resource goes back to when its delete is refused (`available`).
     fn is_delete_refused(status: &Self::Status) -> bool;
+}
+
+/// The resource of a single answer (`{"snapshot": {...}}`, the key named by the resource),
+/// with the answer's request id: what `get`, `create` and `update` of every resource return.
+pub(crate) fn one<T: Resource>(response: Response) -> Result<T> {
+    let text = std::str::from_utf8(&response.body).map_err(|e| response.decode_error(T::ITEM, e))?;
+    let mut item: T = item(text).map_err(|e| response.decode_error(T::ITEM, e))?;
+    item.set_request_id(response.request_id);
+    Ok(item)
+}
+
+/// Reads `{"<ITEM>": {...}}` without an intermediate value; other keys are skipped.
+pub(crate) fn item<T: Resource>(text: &str) -> serde_json::Result<T> {
+    let mut d = serde_json::Deserializer::from_str(text);
+    let item = ItemSeed::<T>(PhantomData).deserialize(&mut d)?;
+    d.end()?;
+    Ok(item)
+}
+
+struct ItemSeed<T>(PhantomData<T>);
+
+impl<'de, T: Resource> DeserializeSeed<'de> for ItemSeed<T> {
+    type Value = T;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<T, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Resource> Visitor<'de> for ItemSeed<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an object with a {:?} member", T::ITEM)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<T, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == T::ITEM && found.is_none() {
+                found = Some(map.next_value::<T>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        found.ok_or_else(|| de::Error::missing_field(T::ITEM))
+    }
 }
 
 pub(crate) mod private {

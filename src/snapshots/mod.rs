@@ -37,8 +37,6 @@ pub type Pages = crate::paging::Pages<Snapshot>;
 /// What the fuzz targets reach.
 #[cfg(fuzzing)]
 pub(crate) mod fuzz {
-    pub(crate) use super::results::SnapshotBody;
-
     /// Parses a page, then the next link's query as the pager would.
     pub(crate) fn page(body: &[u8]) -> usize {
         crate::paging::fuzz_page::<super::Snapshot>(body)

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::Pager;
-use super::results::{MetaBody, MetadataBody, Snapshot, SnapshotBody, SnapshotStatus};
+use super::results::{MetaBody, MetadataBody, Snapshot, SnapshotStatus};
 use super::urls;
 use crate::checks;
 use crate::client::{Microversion, Request, ServiceClient};
@@ -210,30 +210,7 @@ impl ListOpts {
         self
     }
 
-    /// Page size (the server caps it, by default at 1000; the listing still goes on to the
-    /// last page).
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.page.limit = Some(limit);
-        self
-    }
-
-    /// Skip this many snapshots first (only on the first page).
-    pub fn offset(mut self, offset: u32) -> Self {
-        self.page.offset = Some(offset);
-        self
-    }
-
-    /// Start after this snapshot id.
-    pub fn marker(mut self, marker: impl Into<String>) -> Self {
-        self.page.marker = Some(marker.into());
-        self
-    }
-
-    /// Ask for the total count on every page (3.45+).
-    pub fn with_count(mut self, with_count: bool) -> Self {
-        self.page.with_count = with_count;
-        self
-    }
+    crate::paging::page_setters!("snapshot");
 }
 
 impl ToListQuery for ListOpts {
@@ -544,13 +521,6 @@ pub fn list_detail(client: &ServiceClient, opts: &(impl ToListQuery + ?Sized)) -
     Ok(Pager::new(client, urls::list_detail(), opts.to_query(client.microversion()?)?))
 }
 
-/// The snapshot of a single answer, with the answer's request id.
-fn one(response: crate::client::Response) -> Result<Snapshot> {
-    let mut snapshot = response.json::<SnapshotBody>("snapshot")?.snapshot;
-    snapshot.request_id = response.request_id;
-    Ok(snapshot)
-}
-
 /// Shows one snapshot.
 ///
 /// ```no_run
@@ -561,7 +531,7 @@ fn one(response: crate::client::Response) -> Result<Snapshot> {
 /// ```
 pub fn get(client: &ServiceClient, id: &str) -> Result<Snapshot> {
     checks::id("snapshot", id)?;
-    one(client.send(Request::get(urls::snapshot(id)))?)
+    crate::resource::one(client.send(Request::get(urls::snapshot(id)))?)
 }
 
 /// Creates a snapshot; the answer has status `creating` (see [`wait_for_status`](super::wait_for_status)).
@@ -574,7 +544,7 @@ pub fn get(client: &ServiceClient, id: &str) -> Result<Snapshot> {
 /// ```
 pub fn create(client: &ServiceClient, opts: &CreateOpts) -> Result<Snapshot> {
     let body = opts.to_body()?;
-    one(client.send(Request::post(urls::list()).json(body))?)
+    crate::resource::one(client.send(Request::post(urls::list()).json(body))?)
 }
 
 /// Changes a snapshot's name or description.
@@ -588,7 +558,7 @@ pub fn create(client: &ServiceClient, opts: &CreateOpts) -> Result<Snapshot> {
 pub fn update(client: &ServiceClient, id: &str, opts: &UpdateOpts) -> Result<Snapshot> {
     checks::id("snapshot", id)?;
     let body = opts.to_body()?;
-    one(client.send(Request::put(urls::snapshot(id)).json(body))?)
+    crate::resource::one(client.send(Request::put(urls::snapshot(id)).json(body))?)
 }
 
 /// Starts deleting a snapshot (it must be `available` or `error`); see

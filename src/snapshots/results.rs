@@ -233,6 +233,10 @@ impl Resource for Snapshot {
     fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
+
+    fn set_request_id(&mut self, request_id: Option<String>) {
+        self.request_id = request_id;
+    }
 }
 
 impl Stateful for Snapshot {
@@ -260,11 +264,6 @@ impl Stateful for Snapshot {
 }
 
 impl private::Sealed for Snapshot {}
-
-#[derive(Deserialize)]
-pub(crate) struct SnapshotBody {
-    pub snapshot: Snapshot,
-}
 
 #[derive(Deserialize)]
 pub(crate) struct MetadataBody {

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::results::{Volume, VolumeBody, VolumeStatus};
+use super::results::{Volume, VolumeStatus};
 use super::{Pager, SummaryPager, urls};
 use crate::checks;
 use crate::client::{Microversion, Request, ServiceClient};
@@ -198,30 +198,7 @@ impl ListOpts {
         self
     }
 
-    /// Page size (the server caps it, by default at 1000; the listing still goes on to the
-    /// last page).
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.page.limit = Some(limit);
-        self
-    }
-
-    /// Skip this many volumes first (only on the first page).
-    pub fn offset(mut self, offset: u32) -> Self {
-        self.page.offset = Some(offset);
-        self
-    }
-
-    /// Start after this volume id.
-    pub fn marker(mut self, marker: impl Into<String>) -> Self {
-        self.page.marker = Some(marker.into());
-        self
-    }
-
-    /// Ask for the total count on every page (3.45+).
-    pub fn with_count(mut self, with_count: bool) -> Self {
-        self.page.with_count = with_count;
-        self
-    }
+    crate::paging::page_setters!("volume");
 }
 
 impl ToListQuery for ListOpts {
@@ -430,13 +407,6 @@ pub fn list_detail(client: &ServiceClient, opts: &(impl ToListQuery + ?Sized)) -
     Ok(Pager::new(client, urls::list_detail(), opts.to_query(client.microversion()?)?))
 }
 
-/// The volume of a single answer, with the answer's request id.
-fn one(response: crate::client::Response) -> Result<Volume> {
-    let mut volume = response.json::<VolumeBody>("volume")?.volume;
-    volume.request_id = response.request_id;
-    Ok(volume)
-}
-
 /// Shows one volume.
 ///
 /// ```no_run
@@ -447,7 +417,7 @@ fn one(response: crate::client::Response) -> Result<Volume> {
 /// ```
 pub fn get(client: &ServiceClient, id: &str) -> Result<Volume> {
     checks::id("volume", id)?;
-    one(client.send(Request::get(urls::volume(id)))?)
+    crate::resource::one(client.send(Request::get(urls::volume(id)))?)
 }
 
 /// Creates a volume; the answer has status `creating` (see
@@ -461,7 +431,7 @@ pub fn get(client: &ServiceClient, id: &str) -> Result<Volume> {
 /// ```
 pub fn create(client: &ServiceClient, opts: &CreateOpts) -> Result<Volume> {
     let body = opts.to_body()?;
-    one(client.send(Request::post(urls::list()).json(body))?)
+    crate::resource::one(client.send(Request::post(urls::list()).json(body))?)
 }
 
 /// Starts deleting a volume (it must not be attached nor have snapshots); see

@@ -321,6 +321,10 @@ impl Resource for Volume {
     fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
+
+    fn set_request_id(&mut self, request_id: Option<String>) {
+        self.request_id = request_id;
+    }
 }
 
 impl Stateful for Volume {
@@ -369,11 +373,6 @@ impl Resource for VolumeSummary {
 }
 
 impl private::Sealed for VolumeSummary {}
-
-#[derive(Deserialize)]
-pub(crate) struct VolumeBody {
-    pub volume: Volume,
-}
 
 /// Why Cinder refused a [`revert_to_snapshot`](super::revert_to_snapshot), read from its
 /// answer by [`revert_refusal`].
