@@ -90,6 +90,62 @@ fn clients_one_after_the_other_share_one_token() {
     }
 }
 
+/// A client that negotiates its microversion, with the cache.
+fn negotiating_client(server: &Server, cache: &TempDir) -> ServiceClient {
+    ServiceClient::builder(admin_auth(server)).token_cache(TokenCache::new(&cache.0)).build().unwrap()
+}
+
+#[test]
+fn the_discovered_microversion_is_kept_with_the_token() {
+    // A warm run makes exactly one request: the discovery (`GET /`) is kept with the cached
+    // token (same file, same lifetime), so only the first process asks for it.
+    let cache = TempDir::new("discovered");
+    let mut server = Server::new();
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let root = versions(&mut server).expect(1).create();
+    let get = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(3).create();
+    for _ in 0..3 {
+        let client = negotiating_client(&server, &cache);
+        assert_eq!(snapshots::get(&client, SNAP).unwrap().id, SNAP);
+        assert_eq!(client.microversion().unwrap(), MV371);
+    }
+    ks.assert();
+    root.assert();
+    get.assert();
+    let text = std::fs::read_to_string(&cache.files()[0]).unwrap();
+    assert!(text.contains(&format!(r#""discovered":{{"root":"{}/","max":"3.71"}}"#, server.url())), "{text}");
+}
+
+#[test]
+fn a_replaced_token_is_discovered_again() {
+    // The discovery dies with its token: after a 401 the new token's entry has none, so the
+    // next process asks again (once) and keeps that answer.
+    let cache = TempDir::new("rediscover");
+    let mut server = Server::new();
+    let first = keystone_with(&mut server, "tok-old", None).expect(1).create();
+    let root = versions(&mut server).expect(1).create();
+    let ok_old = show(&mut server, "tok-old").expect(1).create();
+    snapshots::get(&negotiating_client(&server, &cache), SNAP).unwrap();
+    first.assert();
+    root.assert();
+    ok_old.remove();
+    root.remove();
+
+    let f = Fixture::load("common_auth_bad_token");
+    let m = server.mock("GET", format!("/v3/{ADMIN_PROJECT}/snapshots/{SNAP}").as_str()).match_header("x-auth-token", "tok-old");
+    let rejected = f.respond(&server, m).expect(1).create();
+    let second = keystone_with(&mut server, "tok-new", None).expect(1).create();
+    let ok_new = show(&mut server, "tok-new").expect(3).create();
+    let root = versions(&mut server).expect(1).create();
+    snapshots::get(&negotiating_client(&server, &cache), SNAP).unwrap();
+    snapshots::get(&negotiating_client(&server, &cache), SNAP).unwrap();
+    snapshots::get(&negotiating_client(&server, &cache), SNAP).unwrap();
+    rejected.assert();
+    second.assert();
+    ok_new.assert();
+    root.assert();
+}
+
 #[test]
 fn a_rejected_token_is_dropped_and_replaced() {
     let cache = TempDir::new("rejected");

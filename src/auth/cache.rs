@@ -15,8 +15,11 @@ use super::{AuthMethod, AuthOptions, Domain, Scope, Secret, User};
 /// Keystone each time.
 ///
 /// One file per identity, named by a hash of the auth URL, the user or application
-/// credential and the scope; it holds the token, Keystone's answer (expiry and catalog) and
-/// the local time the token arrived, never the password or secret. Files are created with
+/// credential and the scope; it holds the token, Keystone's answer (expiry and catalog),
+/// the local time the token arrived and, once a client has asked, the highest microversion
+/// the block-storage service announced: so a process that finds a fresh token in the cache
+/// sends exactly one request for a one-request job (no token request, no discovery). Never
+/// the password or secret. The discovery lives and dies with its token. Files are created with
 /// mode 0600 in a directory of mode 0700; a file that others could read, or that another
 /// user owns, is ignored and removed. A token that has expired (or is about to) is not
 /// used, and a token Cinder rejects with 401 is dropped and replaced. A bare token given by
@@ -59,12 +62,23 @@ impl fmt::Debug for TokenCache {
     }
 }
 
-/// A token read back from the cache: the token, Keystone's answer body and the local time
-/// it arrived (`None` in entries written before it was recorded).
+/// A token read back from the cache: the token, Keystone's answer body, the local time it
+/// arrived (`None` in entries written before it was recorded) and, once discovered with
+/// this token, the service root and the highest microversion it announced.
 pub(crate) struct Cached {
     pub token: Secret,
     pub body: Vec<u8>,
     pub received_at: Option<OffsetDateTime>,
+    pub discovered: Option<Discovered>,
+}
+
+/// What a microversion discovery found: the service root asked (`https://c/volume/`) and the
+/// highest version its document announced (`3.71`). Kept with the token, so it lives and
+/// dies with it: a short process with a cached token makes no discovery request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Discovered {
+    pub root: String,
+    pub max: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -78,6 +92,9 @@ struct Entry {
     /// counted from then, whatever Keystone's clock says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     received_at: Option<i64>,
+    /// The microversion discovered with this token, if any (entries of older versions have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    discovered: Option<Discovered>,
 }
 
 /// What a cache directory is.
@@ -188,6 +205,7 @@ impl TokenCache {
             token: Secret::new(entry.token),
             body: entry.body.into_bytes(),
             received_at: entry.received_at.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()),
+            discovered: entry.discovered,
         })
     }
 
@@ -199,8 +217,32 @@ impl TokenCache {
             token: token.expose_secret().to_owned(),
             body: String::from_utf8_lossy(body).into_owned(),
             received_at: Some(received_at.unix_timestamp()),
+            discovered: None,
         };
-        let Ok(json) = serde_json::to_vec(&entry) else { return };
+        self.write(key, &entry);
+    }
+
+    /// Adds what a microversion discovery found to the entry of `key`, if that entry still
+    /// holds `token` (another process may have replaced it meanwhile: then nothing is written).
+    pub(crate) fn store_discovered(&self, key: &str, token: &Secret, discovered: Discovered) {
+        if !self.trusted() {
+            return;
+        }
+        let path = self.path(key);
+        if !fs::metadata(&path).is_ok_and(|meta| private(&meta)) {
+            return;
+        }
+        let Some(mut entry) = fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Entry>(&b).ok()) else { return };
+        if entry.key != key || entry.token != token.expose_secret() {
+            return;
+        }
+        entry.discovered = Some(discovered);
+        self.write(key, &entry);
+    }
+
+    /// Writes an entry: a new file of mode 0600 renamed over the old one.
+    fn write(&self, key: &str, entry: &Entry) {
+        let Ok(json) = serde_json::to_vec(entry) else { return };
         if create_private_dir(&self.dir).is_err() || !self.trusted() {
             return;
         }
@@ -363,6 +405,24 @@ mod tests {
         }
         cache.remove("k");
         assert!(cache.load("k").is_none());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_discovery_is_kept_only_with_its_own_token() {
+        let dir = temp_dir("discovered");
+        let cache = TokenCache::new(&dir);
+        let found = Discovered { root: "http://c/volume/".into(), max: "3.70".into() };
+        cache.store_discovered("k", &Secret::new("tok"), found.clone());
+        assert!(cache.load("k").is_none(), "no entry: nothing written");
+        cache.store("k", &Secret::new("tok"), b"{}", OffsetDateTime::UNIX_EPOCH);
+        cache.store_discovered("k", &Secret::new("another"), found.clone());
+        assert_eq!(cache.load("k").unwrap().discovered, None, "another token's discovery is not attached");
+        cache.store_discovered("k", &Secret::new("tok"), found.clone());
+        let got = cache.load("k").unwrap();
+        assert_eq!((got.token.expose_secret(), got.discovered), ("tok", Some(found)));
+        cache.store("k", &Secret::new("tok2"), b"{}", OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(cache.load("k").unwrap().discovered, None, "a new token starts without one");
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -11,6 +11,7 @@ mod options;
 mod secret;
 pub(crate) mod token;
 
+pub(crate) use cache::Discovered;
 pub use cache::TokenCache;
 pub use catalog::Interface;
 pub(crate) use catalog::select_endpoint;

@@ -10,6 +10,7 @@ use url::Url;
 use super::session::Session;
 use super::transport::api_error;
 use super::{Method, ServiceClient};
+use crate::auth::Discovered;
 use crate::error::{Error, Result};
 
 /// A Cinder API microversion, such as `3.71`.
@@ -125,6 +126,14 @@ impl ServiceClient {
             return Ok(*v);
         }
         let root = service_root(&session.endpoint);
+        // A discovery kept in the token cache with this token, for this very service root.
+        if let Some(found) = session.discovered.as_ref().filter(|d| d.root == root.as_str()) {
+            if let Ok(max) = found.max.parse::<Microversion>() {
+                let version = max.min(Microversion::LATEST_KNOWN);
+                let _ = self.inner.microversion.set(version);
+                return Ok(version);
+            }
+        }
         let mut attempts = 0;
         let raw = self.with_retries(true, &mut attempts, || {
             let req = ureq::http::Request::builder().method("GET").uri(root.as_str());
@@ -145,6 +154,10 @@ impl ServiceClient {
             excerpt: crate::error::excerpt(&raw.body),
             source: message.into(),
         })?;
+        if let Some((cache, key)) = &self.inner.token_cache {
+            let found = Discovered { root: root.to_string(), max: server_max.to_string() };
+            cache.store_discovered(key, &session.token, found);
+        }
         let version = server_max.min(Microversion::LATEST_KNOWN);
         let _ = self.inner.microversion.set(version);
         Ok(version)

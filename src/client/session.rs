@@ -11,7 +11,7 @@ use url::Url;
 use super::transport::api_error;
 use super::{Method, ServiceClient, parse_endpoint};
 use crate::auth::token::TokenBody;
-use crate::auth::{AuthOptions, Secret, TokenCache, select_endpoint};
+use crate::auth::{AuthOptions, Discovered, Secret, TokenCache, select_endpoint};
 use crate::error::{Error, Result};
 
 /// The longest a token is replaced before its end.
@@ -27,6 +27,8 @@ pub(super) struct Session {
     pub(super) refresh_at: Option<Instant>,
     pub(super) endpoint: Url,
     pub(super) generation: u64,
+    /// The microversion discovery kept in the token cache with this token, if any.
+    pub(super) discovered: Option<Discovered>,
 }
 
 impl Session {
@@ -146,7 +148,8 @@ impl ServiceClient {
         }
         let cached = cache.load(key)?;
         let body: TokenBody = serde_json::from_slice(&cached.body).ok()?;
-        let session = self.session_from(cached.token, &body, generation, cached.received_at).ok()?;
+        let mut session = self.session_from(cached.token, &body, generation, cached.received_at).ok()?;
+        session.discovered = cached.discovered;
         let usable = session.refresh_at.is_some() && session.is_fresh();
         #[cfg(feature = "log")]
         log::debug!(target: "cinder_snapshots", "token cache {}: {}", cache.dir().display(), if usable { "hit" } else { "stale" });
@@ -241,7 +244,7 @@ impl ServiceClient {
         }
         // No end that the monotonic clock can hold (centuries away): none at all.
         let refresh_at = refresh.after.and_then(|after| Instant::now().checked_add(after));
-        Ok(Session { token, refresh_at, endpoint, generation })
+        Ok(Session { token, refresh_at, endpoint, generation, discovered: None })
     }
 }
 
