@@ -1,6 +1,7 @@
 """`cinder-snapshots list` against `openstack volume snapshot list`, side by side on the same
 real local cloud (scripts/bench-cli runs this). Whole processes, measured with wait4: wall
-time and CPU (user + sys); medians of BENCH_RUNS runs, and ratios ours/peer. (No peak RSS:
+time and CPU (user + sys); medians of BENCH_RUNS runs, and ratios ours/peer; and the HTTP
+requests one run sends (from each tool's --debug log). (No peak RSS:
 a child's maxrss includes the pages it had as a fork of this Python process before exec;
 scripts/bench measures memory properly through benches/rusage.c.)
 
@@ -9,6 +10,7 @@ Arguments: OURS (the cinder-snapshots binary) OPENSTACK (the openstack command) 
 """
 
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -40,6 +42,20 @@ def run(argv, env):
     if proc.returncode != 0:
         sys.exit(f"{argv} failed ({proc.returncode}): {err.decode(errors='replace')}")
     return wall, usage.ru_utime + usage.ru_stime, out.decode()
+
+
+def requests_made(argv, env):
+    """HTTP requests one run of argv sends, from its --debug log on stderr: our tool logs one
+    `debug: METHOD URL STATUS ...` line per request (Keystone, discovery and Cinder alike), the
+    openstack command one `REQ: curl ...` line per request."""
+    debug = [argv[0], "--debug"] + argv[1:]
+    proc = subprocess.run(debug, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{debug} failed ({proc.returncode}): {proc.stderr}")
+    lines = proc.stderr.splitlines()
+    ours = [line for line in lines if re.match(r"debug: (GET|POST|PUT|DELETE|HEAD) ", line)]
+    theirs = [line for line in lines if "REQ: curl" in line]
+    return len(ours) + len(theirs), [line.split(" in ")[0] for line in ours] or [line[:80] for line in theirs]
 
 
 def main():
@@ -76,10 +92,14 @@ def main():
             if rows != count:
                 sys.exit(f"{name} listed {rows} of the {count} snapshots")
             results[name] = tuple(statistics.median(s[i] for s in samples) for i in range(2))
+        # Requests of one more run of each (after the timed ones, so the cache is as warm).
+        requests = {name: requests_made(argv, env) for name, argv in jobs}
         print(f"== {count} snapshots on the local Keystone + Cinder, medians of {runs} runs, whole processes")
-        print(f"{'':44} {'wall s':>8} {'CPU s':>8}")
+        print(f"{'':44} {'wall s':>8} {'CPU s':>8} {'requests':>8}")
         for name, (wall, cpu) in results.items():
-            print(f"{name:44} {wall:8.3f} {cpu:8.3f}")
+            print(f"{name:44} {wall:8.3f} {cpu:8.3f} {requests[name][0]:8}")
+        for name, (_, which) in requests.items():
+            print(f"requests of {name}: " + "; ".join(which))
         peer = results["openstack volume snapshot list"]
         for name in list(results)[:2]:
             wall, cpu = results[name]
