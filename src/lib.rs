@@ -312,6 +312,7 @@
 //! - [`volumes`]: the volume calls a snapshot tool needs (list, show, find, create from a
 //!   snapshot, delete, revert to a snapshot, waits), laid out as [`snapshots`] is.
 //! - [`retention`]: policies, plans and prune.
+//! - [`job`]: the scheduled job, whole (snapshot a fleet once per window, wait, prune, report) and its monitoring check.
 //! - [`error`]: the one [`Error`] type.
 //! - `testing` (feature `testing`): `FakeCloud`, an in-process Keystone + Cinder for tests.
 //!
@@ -345,6 +346,7 @@ mod checks;
 pub mod client;
 mod config;
 pub mod error;
+pub mod job;
 pub mod paging;
 pub mod resource;
 pub mod retention;

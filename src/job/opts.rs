@@ -1,0 +1,398 @@
+//! What a job run covers and how it runs: [`Selection`] and [`JobOpts`].
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::{Progress, Window};
+use crate::client::ServiceClient;
+use crate::error::{Error, Result};
+use crate::retention::Policy;
+use crate::volumes::{self, Volume};
+
+/// How many creates [`run`](super::run) sends at once unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// The most creates [`JobOpts::concurrency`] allows at once.
+pub const MAX_CONCURRENCY: usize = 64;
+/// How long [`run`](super::run) waits for its snapshots unless told otherwise (1 hour).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Which volumes a run or a check covers: the union of every volume carrying all the
+/// [tags](Self::tag), the volumes [named](Self::volume), and, with [`all`](Self::all),
+/// every volume of the project (admins, with [`all_projects`](Self::all_projects): of
+/// every project).
+///
+/// Built through the setters of [`JobOpts`] and [`CheckOpts`](super::CheckOpts) (or its
+/// own). An empty selection is refused by [`run`](super::run) and
+/// [`check`](super::check) ("no volumes selected"): it never means "every volume".
+///
+/// ```
+/// use cinder_snapshots::job::Selection;
+/// let s = Selection::new().tag("backup", "nightly").volume("db-data");
+/// assert_eq!(s.tags(), [("backup".to_owned(), "nightly".to_owned())]);
+/// assert_eq!(s.volumes(), ["db-data"]);
+/// assert!(!s.is_empty());
+/// assert!(Selection::new().all_projects(true).is_empty()); // a scope, not a selection
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
+pub struct Selection {
+    tags: Vec<(String, String)>,
+    volumes: Vec<String>,
+    all: bool,
+    all_projects: bool,
+}
+
+impl Selection {
+    /// Nothing selected.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every volume carrying this metadata item (with every other tag given: all must
+    /// match), listed to the last page with the server-side `metadata` filter.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// A volume by id (a UUID: fetched), or by name (must match exactly one volume).
+    pub fn volume(mut self, id_or_name: impl Into<String>) -> Self {
+        self.volumes.push(id_or_name.into());
+        self
+    }
+
+    /// Every volume of the project.
+    pub fn all(mut self, all: bool) -> Self {
+        self.all = all;
+        self
+    }
+
+    /// Admins: the tags and [`all`](Self::all) reach the volumes of every project
+    /// (`all_tenants`), and so do the snapshot listings of the run.
+    pub fn all_projects(mut self, all: bool) -> Self {
+        self.all_projects = all;
+        self
+    }
+
+    /// The tags, in the order given.
+    pub fn tags(&self) -> &[(String, String)] {
+        &self.tags
+    }
+
+    /// The volume ids or names, in the order given.
+    pub fn volumes(&self) -> &[String] {
+        &self.volumes
+    }
+
+    /// Whether every volume is selected.
+    pub fn is_all(&self) -> bool {
+        self.all
+    }
+
+    /// Whether the volumes of every project are reached.
+    pub fn is_all_projects(&self) -> bool {
+        self.all_projects
+    }
+
+    /// Whether nothing is selected (no tag, no volume, not all).
+    pub fn is_empty(&self) -> bool {
+        self.tags.is_empty() && self.volumes.is_empty() && !self.all
+    }
+
+    /// The selected volumes, each once, in the order found: every volume (with
+    /// [`all`](Self::all)) or every volume with the tags, to the last page, then the volumes
+    /// named. An empty selection is an [`Error::InvalidInput`].
+    pub(crate) fn resolve(&self, client: &ServiceClient, page_size: Option<u32>) -> Result<Vec<Volume>> {
+        if self.is_empty() {
+            return Err(no_selection());
+        }
+        let mut found: Vec<Volume> = Vec::new();
+        if self.all || !self.tags.is_empty() {
+            let mut list = volumes::ListOpts::new().all_tenants(self.all_projects);
+            if !self.all {
+                list = self.tags.iter().fold(list, |o, (k, v)| o.metadata(k, v));
+            }
+            if let Some(n) = page_size {
+                list = list.limit(n);
+            }
+            for volume in volumes::list_detail(client, &list)? {
+                found.push(volume?);
+            }
+        }
+        for given in &self.volumes {
+            let volume = if is_uuid(given) { volumes::get(client, given)? } else { volumes::find_by_name(client, given)? };
+            found.push(volume);
+        }
+        let mut seen: HashSet<String> = HashSet::new();
+        found.retain(|v| seen.insert(v.id.clone()));
+        Ok(found)
+    }
+}
+
+/// The error of an empty selection.
+pub(crate) fn no_selection() -> Error {
+    Error::InvalidInput("no volumes selected: select volumes by tag, by id or name, or all volumes".into())
+}
+
+/// A UUID, hyphenated or as 32 hex digits (what Cinder takes for an id).
+fn is_uuid(s: &str) -> bool {
+    let hex = |p: &str| p.bytes().all(|b| b.is_ascii_hexdigit());
+    let parts: Vec<&str> = s.split('-').collect();
+    match parts.as_slice() {
+        [one] => one.len() == 32 && hex(one),
+        [a, b, c, d, e] => a.len() == 8 && b.len() == 4 && c.len() == 4 && d.len() == 4 && e.len() == 12 && parts.iter().all(|p| hex(p)),
+        _ => false,
+    }
+}
+
+/// A progress callback of a run.
+pub(crate) type ProgressCallback = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// What [`run`](super::run) does: the policy, the volumes, the window, and how.
+///
+/// Made with [`JobOpts::new`], changed with chainable setters; every setting has a getter.
+/// Defaults: nothing selected (select something, or [`run`](super::run) refuses), the
+/// window [`Window::for_policy`], [`DEFAULT_CONCURRENCY`] creates at once, a
+/// [`DEFAULT_TIMEOUT`] wait, polls 1 s apart growing to 30 s, the server's page size, for
+/// real, now.
+///
+/// ```
+/// use std::time::Duration;
+/// use cinder_snapshots::job::{JobOpts, Window};
+/// use cinder_snapshots::retention::Policy;
+///
+/// let policy = Policy::builder("nightly").keep_daily(7).keep_weekly(4).build()?;
+/// let opts = JobOpts::new(policy)
+///     .select_tag("backup", "nightly")
+///     .select_volume("db-data")
+///     .concurrency(8)
+///     .timeout(Duration::from_secs(7200))
+///     .poll_interval(Duration::from_secs(2), Duration::from_secs(60))
+///     .page_size(500)
+///     .dry_run(true);
+/// assert_eq!(opts.window(), Window::Daily);
+/// assert_eq!(opts.get_concurrency(), 8);
+/// assert_eq!(opts.concurrency(0).get_concurrency(), 1);
+/// # Ok::<(), cinder_snapshots::Error>(())
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct JobOpts {
+    pub(crate) policy: Policy,
+    pub(crate) selection: Selection,
+    pub(crate) window: Option<Window>,
+    pub(crate) concurrency: usize,
+    pub(crate) timeout: Duration,
+    pub(crate) initial_interval: Duration,
+    pub(crate) max_interval: Duration,
+    pub(crate) page_size: Option<u32>,
+    pub(crate) dry_run: bool,
+    pub(crate) now: Option<OffsetDateTime>,
+    pub(crate) progress: Option<ProgressCallback>,
+}
+
+impl JobOpts {
+    /// A job for this retention policy (its id is the ownership label; its rules prune).
+    pub fn new(policy: Policy) -> Self {
+        JobOpts {
+            policy,
+            selection: Selection::new(),
+            window: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            timeout: DEFAULT_TIMEOUT,
+            initial_interval: Duration::from_secs(1),
+            max_interval: Duration::from_secs(30),
+            page_size: None,
+            dry_run: false,
+            now: None,
+            progress: None,
+        }
+    }
+
+    /// Selects every volume carrying this metadata item; repeatable (a volume must carry
+    /// all the tags; server-side `metadata` filter, listed to the last page).
+    pub fn select_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.selection = self.selection.tag(key, value);
+        self
+    }
+
+    /// Selects a volume by id, or by a name matching exactly one volume; repeatable.
+    pub fn select_volume(mut self, id_or_name: impl Into<String>) -> Self {
+        self.selection = self.selection.volume(id_or_name);
+        self
+    }
+
+    /// Selects every volume of the project.
+    pub fn all_volumes(mut self, all: bool) -> Self {
+        self.selection = self.selection.all(all);
+        self
+    }
+
+    /// Admins: the volumes (and snapshots) of every project (`all_tenants`).
+    pub fn all_projects(mut self, all: bool) -> Self {
+        self.selection = self.selection.all_projects(all);
+        self
+    }
+
+    /// Replaces the whole selection.
+    pub fn selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
+
+    /// The window: one snapshot per volume per window (default
+    /// [`Window::for_policy`]).
+    pub fn every(mut self, window: Window) -> Self {
+        self.window = Some(window);
+        self
+    }
+
+    /// How many creates are sent at once (default [`DEFAULT_CONCURRENCY`]; clamped to
+    /// 1..=[`MAX_CONCURRENCY`]). The prune's deletes use it too.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.clamp(1, MAX_CONCURRENCY);
+        self
+    }
+
+    /// The overall deadline of the wait for the snapshots, counted from its start (default
+    /// [`DEFAULT_TIMEOUT`]). The deletes of snapshots that went to `error` and of the prune
+    /// are bounded by it too.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// The first interval between two polls of the wait, and the largest: the interval grows
+    /// ×1.5 after each poll (default 1 s to 30 s). A `max` below `initial` counts as
+    /// `initial`.
+    pub fn poll_interval(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_interval = initial;
+        self.max_interval = max.max(initial);
+        self
+    }
+
+    /// The `limit` of every listing page (default: none, the server's own cap, 1000 by
+    /// default); listings still go to the last page.
+    pub fn page_size(mut self, n: u32) -> Self {
+        self.page_size = Some(n);
+        self
+    }
+
+    /// Lists and plans only: no create, no delete (see the [module docs](super)).
+    pub fn dry_run(mut self, dry: bool) -> Self {
+        self.dry_run = dry;
+        self
+    }
+
+    /// The time the window is chosen by and the run labels carry (default: the current
+    /// time when the run starts); also the prune's `now`.
+    pub fn now(mut self, now: OffsetDateTime) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// Called with the counts after the creates and after every poll of the wait (from the
+    /// thread that called [`run`](super::run)).
+    pub fn progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The selection.
+    pub fn get_selection(&self) -> &Selection {
+        &self.selection
+    }
+
+    /// The window a run uses: the one given to [`every`](Self::every), else
+    /// [`Window::for_policy`].
+    pub fn window(&self) -> Window {
+        self.window.unwrap_or_else(|| Window::for_policy(&self.policy))
+    }
+
+    /// How many creates are sent at once.
+    pub fn get_concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// The wait's deadline.
+    pub fn get_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The first and the largest interval between polls.
+    pub fn get_poll_interval(&self) -> (Duration, Duration) {
+        (self.initial_interval, self.max_interval)
+    }
+
+    /// The page size, if set.
+    pub fn get_page_size(&self) -> Option<u32> {
+        self.page_size
+    }
+
+    /// Whether this is a dry run.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// The `now` given, if any.
+    pub fn get_now(&self) -> Option<OffsetDateTime> {
+        self.now
+    }
+}
+
+impl fmt::Debug for JobOpts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobOpts")
+            .field("policy", &self.policy)
+            .field("selection", &self.selection)
+            .field("window", &self.window)
+            .field("concurrency", &self.concurrency)
+            .field("timeout", &self.timeout)
+            .field("initial_interval", &self.initial_interval)
+            .field("max_interval", &self.max_interval)
+            .field("page_size", &self.page_size)
+            .field("dry_run", &self.dry_run)
+            .field("now", &self.now)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids() {
+        assert!(is_uuid("5aa119a8-d25b-45a7-8d1b-88e127885635"));
+        assert!(is_uuid("5aa119a8d25b45a78d1b88e127885635"));
+        assert!(!is_uuid("db-data"));
+        assert!(!is_uuid("5aa119a8-d25b-45a7-8d1b-88e12788563g"));
+        assert!(!is_uuid("5aa119a8-d25b-45a7-8d1b88e127885635"));
+    }
+
+    #[test]
+    fn defaults_and_clamps() {
+        let policy = Policy::builder("p").keep_hourly(24).build().unwrap();
+        let opts = JobOpts::new(policy);
+        assert!(opts.get_selection().is_empty());
+        assert_eq!(opts.window(), Window::Hourly);
+        assert_eq!(opts.get_concurrency(), DEFAULT_CONCURRENCY);
+        assert_eq!(opts.get_timeout(), DEFAULT_TIMEOUT);
+        assert_eq!(opts.get_poll_interval(), (Duration::from_secs(1), Duration::from_secs(30)));
+        assert_eq!(opts.clone().concurrency(1000).get_concurrency(), MAX_CONCURRENCY);
+        let o = opts.poll_interval(Duration::from_secs(5), Duration::from_secs(1));
+        assert_eq!(o.get_poll_interval(), (Duration::from_secs(5), Duration::from_secs(5)));
+        assert!(o.all_projects(true).get_selection().is_empty());
+    }
+}

@@ -1,0 +1,686 @@
+//! [`run`]: select, find what the window has, create, wait, prune, report.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use super::opts::JobOpts;
+use super::report::{JobReport, Progress, VolumeAction, VolumeReport};
+use super::{RUN_KEY, WINDOW_KEY, label_time};
+use crate::client::{Microversion, ServiceClient};
+use crate::error::{Error, Result, WaitErrorKind};
+use crate::retention::{self, Outcome, POLICY_KEY, PruneOpts, is_owned};
+use crate::snapshots::{self, CreateOpts, ListOpts, Snapshot, SnapshotStatus, WaitOpts};
+use crate::volumes::{Volume, VolumeStatus};
+
+/// The first microversion with the snapshot listing's `metadata` filter.
+const METADATA_FILTER: Microversion = Microversion::new(3, 22);
+/// From this microversion an in-use volume is snapshotted without `force`, and `force=false`
+/// is a 400.
+const IN_USE_WITHOUT_FORCE: Microversion = Microversion::new(3, 66);
+/// Consecutive failed polls of the wait tolerated when their errors are transient.
+const MAX_TRANSIENT_POLLS: u32 = 3;
+/// The growth of the poll interval.
+const BACKOFF: f64 = 1.5;
+/// The longest a snapshot's name may be (Cinder's limit).
+const MAX_NAME_CHARS: usize = 255;
+
+/// Runs the job (see the [module docs](super) for the steps and guarantees).
+///
+/// # Errors
+///
+/// Before anything is created: an empty selection ([`Error::InvalidInput`] "no volumes
+/// selected"), a window out of the calendar's range, a selection's error (a listing, a
+/// volume id that does not exist, a name matching no volume or several), and the listing of
+/// the window's snapshots. From then on, failures are per volume, in the report: a run that
+/// has created snapshots always returns its report.
+pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
+    let started = Instant::now();
+    if opts.selection.is_empty() {
+        return Err(super::opts::no_selection());
+    }
+    let now = opts.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let window = opts.window();
+    let policy = &opts.policy;
+    let window_start = window
+        .start(now, policy.utc_offset())
+        .ok_or_else(|| Error::InvalidInput(format!("the {window} window containing {} is out of range", label_time(now))))?;
+    let window_label = label_time(window_start);
+    let mv = client.microversion()?;
+    let volumes = opts.selection.resolve(client, opts.page_size)?;
+
+    let mut job = Job {
+        client,
+        opts,
+        started,
+        mv,
+        window_label,
+        run_id: new_run_id(),
+        reports: volumes.iter().map(|v| VolumeReport::new(v.id.clone(), v.name.clone(), v.status.as_str().to_owned())).collect(),
+        pending: HashMap::new(),
+        lost: HashMap::new(),
+        errored: Vec::new(),
+        timed_out: false,
+        over_quota: false,
+        polls: 0,
+    };
+    let name = snapshot_name(policy.id(), window_start);
+    let to_create = job.plan(&volumes)?;
+    if !opts.dry_run {
+        job.create_all(&volumes, &to_create, &name, now);
+        job.report_progress();
+        job.wait();
+        job.clean_errored();
+    }
+    let prune = job.prune();
+    job.report_progress();
+    Ok(JobReport {
+        run_id: job.run_id,
+        window,
+        window_start,
+        dry_run: opts.dry_run,
+        timed_out: job.timed_out,
+        over_quota: job.over_quota,
+        elapsed: started.elapsed(),
+        polls: job.polls,
+        volumes: job.reports,
+        prune,
+    })
+}
+
+/// A run in progress.
+struct Job<'a> {
+    client: &'a ServiceClient,
+    opts: &'a JobOpts,
+    started: Instant,
+    mv: Microversion,
+    window_label: String,
+    run_id: String,
+    reports: Vec<VolumeReport>,
+    /// Snapshots waited for: id -> index of the volume.
+    pending: HashMap<String, usize>,
+    /// Creates whose answer was lost: volume id -> (index, the error).
+    lost: HashMap<String, (usize, Error)>,
+    /// Volumes whose snapshot went to `error` during the wait.
+    errored: Vec<usize>,
+    timed_out: bool,
+    over_quota: bool,
+    polls: usize,
+}
+
+/// The result of one create.
+enum Created {
+    Made(Snapshot),
+    OverQuota(String),
+    /// The answer was lost: the snapshot may exist.
+    Lost(Error),
+    Refused(Error),
+}
+
+impl Job<'_> {
+    /// The listing of this window's owned snapshots (one listing, to the last page).
+    fn window_listing(&self) -> Result<crate::snapshots::Pager> {
+        let mut list = ListOpts::new().all_tenants(self.opts.selection.is_all_projects());
+        if self.mv >= METADATA_FILTER {
+            list = list.metadata(POLICY_KEY, self.opts.policy.id()).metadata(WINDOW_KEY, self.window_label.as_str());
+        }
+        if let Some(n) = self.opts.page_size {
+            list = list.limit(n);
+        }
+        snapshots::list_detail(self.client, &list)
+    }
+
+    /// Whether a listed snapshot is the policy's, for this window (checked here whatever
+    /// the server filtered).
+    fn is_ours(&self, snap: &Snapshot) -> bool {
+        is_owned(snap, &self.opts.policy) && snap.metadata.get(WINDOW_KEY).is_some_and(|w| *w == self.window_label)
+    }
+
+    /// Step 1 and 2: skips the volumes that cannot be snapshotted, reuses the window's
+    /// snapshots, deletes the window's zombies; returns the indexes of the volumes to
+    /// snapshot.
+    fn plan(&mut self, volumes: &[Volume]) -> Result<Vec<usize>> {
+        let wanted: HashSet<&str> = volumes.iter().map(|v| v.id.as_str()).collect();
+        let mut existing: HashMap<String, Vec<Snapshot>> = HashMap::new();
+        if !volumes.is_empty() {
+            for snap in self.window_listing()? {
+                let snap = snap?;
+                if self.is_ours(&snap) && wanted.contains(snap.volume_id.as_str()) {
+                    existing.entry(snap.volume_id.clone()).or_default().push(snap);
+                }
+            }
+        }
+        let dry = self.opts.dry_run;
+        let mut to_create = Vec::new();
+        for (i, volume) in volumes.iter().enumerate() {
+            if !matches!(volume.status, VolumeStatus::Available | VolumeStatus::InUse) {
+                self.reports[i].error = Some(format!("volume is {}", volume.status.as_str()));
+                continue;
+            }
+            let mut found = existing.remove(&volume.id).unwrap_or_default();
+            // Oldest first, so that the choice does not depend on the listing's order.
+            found.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+            let reusable = found
+                .iter()
+                .find(|s| s.status == SnapshotStatus::Available)
+                .or_else(|| found.iter().find(|s| is_transient(&s.status)))
+                .cloned();
+            if let Some(snap) = reusable {
+                let report = &mut self.reports[i];
+                report.action = if dry { VolumeAction::WouldReuse } else { VolumeAction::Reused };
+                report.snapshot_id = Some(snap.id.clone());
+                if !dry && snap.status != SnapshotStatus::Available {
+                    self.pending.insert(snap.id.clone(), i);
+                }
+                report.snapshot_status = Some(snap.status);
+                continue;
+            }
+            for zombie in found.iter().filter(|s| s.status.is_failure()) {
+                let report = &mut self.reports[i];
+                if dry {
+                    report.zombies.push(zombie.id.clone());
+                    continue;
+                }
+                match snapshots::delete(self.client, &zombie.id) {
+                    Ok(()) => report.zombies.push(zombie.id.clone()),
+                    Err(e) if e.is_not_found() => report.zombies.push(zombie.id.clone()),
+                    Err(e) => report.warnings.push(format!(
+                        "snapshot {} of an earlier run is {} and could not be deleted: {}",
+                        zombie.id,
+                        zombie.status,
+                        e.full_message()
+                    )),
+                }
+            }
+            if dry {
+                self.reports[i].action = VolumeAction::WouldCreate;
+            } else {
+                to_create.push(i);
+            }
+        }
+        Ok(to_create)
+    }
+
+    /// Step 3: the creates, `concurrency` at a time; a 413 stops the ones not yet sent.
+    fn create_all(&mut self, volumes: &[Volume], to_create: &[usize], name: &str, now: OffsetDateTime) {
+        let mut labels = retention::labels(&self.opts.policy, now);
+        labels.insert(WINDOW_KEY.to_owned(), self.window_label.clone());
+        labels.insert(RUN_KEY.to_owned(), self.run_id.clone());
+        let description = format!("cinder-snapshots job, window {} ({}), run {}", self.window_label, self.opts.window(), self.run_id);
+        let force_in_use = self.mv < IN_USE_WITHOUT_FORCE;
+        let create_opts = |i: usize| -> Option<CreateOpts> {
+            let volume = volumes.get(i)?;
+            let base = CreateOpts::new(volume.id.as_str())
+                .name(name)
+                .description(description.as_str())
+                .force(force_in_use && volume.status == VolumeStatus::InUse);
+            Some(labels.iter().fold(base, |o, (k, v)| o.metadata(k, v)))
+        };
+        let stop = AtomicBool::new(false);
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Created>>> = Mutex::new(to_create.iter().map(|_| None).collect());
+        let client = self.client;
+        let work = || {
+            while !stop.load(Ordering::SeqCst) {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                let Some(opts) = to_create.get(n).and_then(|&i| create_opts(i)) else { break };
+                let created = match snapshots::create(client, &opts) {
+                    Ok(snap) => Created::Made(snap),
+                    Err(e) if e.status() == Some(413) => {
+                        stop.store(true, Ordering::SeqCst);
+                        Created::OverQuota(e.api().map_or_else(|| e.full_message(), |a| a.message.clone()))
+                    }
+                    Err(e) if maybe_created(&e) => Created::Lost(e),
+                    Err(e) => Created::Refused(e),
+                };
+                if let Some(slot) = results.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(n) {
+                    *slot = Some(created);
+                }
+            }
+        };
+        let workers = self.opts.concurrency.clamp(1, to_create.len().max(1));
+        std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for _ in 0..workers {
+                if let Ok(h) = std::thread::Builder::new().name("job-create".into()).spawn_scoped(scope, work) {
+                    handles.push(h);
+                }
+            }
+            if handles.is_empty() {
+                work();
+            }
+            for h in handles {
+                let _ = h.join();
+            }
+        });
+        let results = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut quota_message: Option<String> = None;
+        for result in &results {
+            if let Some(Created::OverQuota(m)) = result {
+                quota_message.get_or_insert_with(|| m.clone());
+            }
+        }
+        for (result, &i) in results.into_iter().zip(to_create) {
+            let Some(report) = self.reports.get_mut(i) else { continue };
+            match result {
+                Some(Created::Made(snap)) => {
+                    report.action = VolumeAction::Created;
+                    report.snapshot_id = Some(snap.id.clone());
+                    report.snapshot_status = Some(snap.status.clone());
+                    self.pending.insert(snap.id, i);
+                }
+                Some(Created::OverQuota(m)) => {
+                    self.over_quota = true;
+                    report.action = VolumeAction::Skipped;
+                    report.error = Some(format!("over quota: {m}"));
+                }
+                Some(Created::Lost(e)) => {
+                    report.action = VolumeAction::Failed;
+                    report.error = Some(format!("create failed: {}", e.full_message()));
+                    self.lost.insert(report.volume_id.clone(), (i, e));
+                }
+                Some(Created::Refused(e)) => {
+                    report.action = VolumeAction::Failed;
+                    report.error = Some(format!("create failed: {}", e.full_message()));
+                }
+                None => {
+                    report.action = VolumeAction::Skipped;
+                    report.error = Some(match &quota_message {
+                        Some(m) => format!("over quota: {m}"),
+                        None => "not snapshotted: the creates stopped before this volume".to_owned(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Step 4: one paged listing per poll until every snapshot is settled or the deadline.
+    fn wait(&mut self) {
+        let opts = self.opts;
+        let start = Instant::now();
+        let deadline = start.checked_add(opts.timeout);
+        let mut interval = opts.initial_interval;
+        let mut transient = 0u32;
+        while !self.pending.is_empty() || !self.lost.is_empty() {
+            let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
+            if left.is_zero() {
+                self.time_out(start.elapsed());
+                break;
+            }
+            sleep(interval.min(left));
+            interval = Duration::try_from_secs_f64(interval.as_secs_f64() * BACKOFF).unwrap_or(opts.max_interval).min(opts.max_interval);
+            match self.poll() {
+                Ok(()) => transient = 0,
+                Err(e) if e.is_transient() && transient < MAX_TRANSIENT_POLLS => {
+                    transient = transient.saturating_add(1);
+                    continue;
+                }
+                Err(e) => {
+                    self.fail_waiting(&format!("the wait's listing failed: {}", e.full_message()));
+                    break;
+                }
+            }
+            self.report_progress();
+            if self.pending.is_empty() && !self.lost.is_empty() {
+                // A lost create's snapshot exists by now if it was made at all: Cinder
+                // writes it before answering.
+                self.give_up_lost();
+            }
+        }
+    }
+
+    /// One poll: the window's listing, each pending snapshot's status, the lost creates'
+    /// snapshots adopted by volume.
+    fn poll(&mut self) -> Result<()> {
+        let mut seen: HashMap<String, SnapshotStatus> = HashMap::new();
+        let mut adopted: Vec<(String, usize, SnapshotStatus)> = Vec::new();
+        let known_zombies: HashSet<String> = self.reports.iter().flat_map(|r| r.zombies.iter().cloned()).collect();
+        for snap in self.window_listing()? {
+            let snap = snap?;
+            if !self.is_ours(&snap) {
+                continue;
+            }
+            if self.pending.contains_key(&snap.id) {
+                seen.insert(snap.id, snap.status);
+            } else if let Some((i, _)) = self.lost.get(&snap.volume_id) {
+                if !known_zombies.contains(&snap.id) && !matches!(snap.status, SnapshotStatus::Deleting | SnapshotStatus::Deleted) {
+                    adopted.push((snap.volume_id.clone(), *i, snap.status.clone()));
+                    seen.insert(snap.id.clone(), snap.status);
+                    if let Some(r) = self.reports.get_mut(*i) {
+                        r.snapshot_id = Some(snap.id.clone());
+                    }
+                    self.pending.insert(snap.id, *i);
+                }
+            }
+        }
+        self.polls = self.polls.saturating_add(1);
+        for (volume, i, _) in adopted {
+            self.lost.remove(&volume);
+            if let Some(r) = self.reports.get_mut(i) {
+                r.action = VolumeAction::Created;
+                r.error = None;
+            }
+        }
+        let pending: Vec<(String, usize)> = self.pending.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        for (id, i) in pending {
+            let Some(report) = self.reports.get_mut(i) else { continue };
+            let Some(status) = seen.remove(&id) else {
+                report.action = VolumeAction::Failed;
+                report.error = Some(format!("snapshot {id} disappeared during the wait"));
+                self.pending.remove(&id);
+                continue;
+            };
+            report.snapshot_status = Some(status.clone());
+            match status {
+                SnapshotStatus::Available => {
+                    self.pending.remove(&id);
+                }
+                SnapshotStatus::Error => {
+                    self.errored.push(i);
+                    self.pending.remove(&id);
+                }
+                s if is_transient(&s) => {}
+                s => {
+                    report.action = VolumeAction::Failed;
+                    report.error = Some(format!("snapshot {id} went to {s} during the wait"));
+                    self.pending.remove(&id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The deadline passed: every snapshot still pending fails, and so does every lost create.
+    fn time_out(&mut self, waited: Duration) {
+        self.timed_out = true;
+        for (id, i) in std::mem::take(&mut self.pending) {
+            if let Some(r) = self.reports.get_mut(i) {
+                let status = r.snapshot_status.as_ref().map_or("unknown".to_owned(), |s| s.to_string());
+                r.action = VolumeAction::Failed;
+                r.error =
+                    Some(format!("snapshot {id} did not become available within {:.1} s (last status: {status})", waited.as_secs_f64()));
+            }
+        }
+        self.give_up_lost();
+    }
+
+    /// The wait cannot go on: every pending snapshot fails with `why`.
+    fn fail_waiting(&mut self, why: &str) {
+        for (_, i) in std::mem::take(&mut self.pending) {
+            if let Some(r) = self.reports.get_mut(i) {
+                r.action = VolumeAction::Failed;
+                r.error = Some(why.to_owned());
+            }
+        }
+        self.give_up_lost();
+    }
+
+    /// The lost creates whose snapshot was not found fail with their create's error.
+    fn give_up_lost(&mut self) {
+        for (_, (i, e)) in std::mem::take(&mut self.lost) {
+            if let Some(r) = self.reports.get_mut(i) {
+                r.action = VolumeAction::Failed;
+                r.error = Some(format!("create failed: {}; no snapshot of it was found", e.full_message()));
+            }
+        }
+    }
+
+    /// The snapshots that went to `error`: Cinder's user message, then the job deletes its
+    /// zombie and waits for the delete (within the deadline), `concurrency` at a time.
+    fn clean_errored(&mut self) {
+        let errored = std::mem::take(&mut self.errored);
+        let jobs: Vec<(usize, String)> = errored.iter().filter_map(|&i| Some((i, self.reports.get(i)?.snapshot_id.clone()?))).collect();
+        if jobs.is_empty() {
+            return;
+        }
+        let left = self.opts.timeout.saturating_sub(self.started.elapsed()).max(Duration::from_secs(60).min(self.opts.timeout));
+        let wait = WaitOpts::new()
+            .timeout(left)
+            .initial_interval(self.opts.initial_interval)
+            .max_interval(self.opts.max_interval)
+            .backoff_factor(BACKOFF);
+        let client = self.client;
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<(String, bool, Option<String>)>>> = Mutex::new(jobs.iter().map(|_| None).collect());
+        let work = || {
+            loop {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                let Some((_, id)) = jobs.get(n) else { break };
+                let out = clean_one(client, id, &wait);
+                if let Some(slot) = results.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(n) {
+                    *slot = Some(out);
+                }
+            }
+        };
+        let workers = self.opts.concurrency.clamp(1, jobs.len());
+        std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for _ in 0..workers {
+                if let Ok(h) = std::thread::Builder::new().name("job-clean".into()).spawn_scoped(scope, work) {
+                    handles.push(h);
+                }
+            }
+            if handles.is_empty() {
+                work();
+            }
+            for h in handles {
+                let _ = h.join();
+            }
+        });
+        let results = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for ((i, id), out) in jobs.into_iter().zip(results) {
+            let Some(r) = self.reports.get_mut(i) else { continue };
+            r.action = VolumeAction::Failed;
+            r.snapshot_status = Some(SnapshotStatus::Error);
+            match out {
+                Some((message, deleted, delete_error)) => {
+                    let mut text = message;
+                    if deleted {
+                        r.zombies.push(id);
+                        text.push_str("; the job deleted it");
+                    } else if let Some(e) = delete_error {
+                        text.push_str(&format!("; deleting it failed: {e}"));
+                    }
+                    r.error = Some(text);
+                }
+                None => r.error = Some(format!("snapshot {id} went to error")),
+            }
+        }
+    }
+
+    /// Step 5: prunes the volumes whose snapshot of this window is `available` (dry run:
+    /// those that would have one), and says why the others are not pruned.
+    fn prune(&mut self) -> Option<retention::PruneReport> {
+        let dry = self.opts.dry_run;
+        let mut eligible: Vec<String> = Vec::new();
+        for r in &mut self.reports {
+            let ok = match r.action {
+                VolumeAction::Created | VolumeAction::Reused => r.snapshot_status == Some(SnapshotStatus::Available),
+                VolumeAction::WouldCreate | VolumeAction::WouldReuse => true,
+                _ => false,
+            };
+            if ok {
+                eligible.push(r.volume_id.clone());
+                continue;
+            }
+            r.prune_skipped = Some(match r.action {
+                VolumeAction::Skipped => "not pruned: the volume was not snapshotted in this run".to_owned(),
+                VolumeAction::Failed => "not pruned: its snapshot for this window failed".to_owned(),
+                _ => format!(
+                    "not pruned: its snapshot for this window is {}, not available",
+                    r.snapshot_status.as_ref().map_or("unknown".to_owned(), |s| s.to_string())
+                ),
+            });
+        }
+        if eligible.is_empty() {
+            return None;
+        }
+        let wait = WaitOpts::new()
+            .timeout(self.opts.timeout)
+            .initial_interval(self.opts.initial_interval)
+            .max_interval(self.opts.max_interval)
+            .backoff_factor(BACKOFF);
+        let prune_opts = PruneOpts::new(self.opts.policy.clone())
+            .volumes(eligible.iter().cloned())
+            .dry_run(dry)
+            .now(self.opts.now.unwrap_or_else(OffsetDateTime::now_utc))
+            .concurrency(self.opts.concurrency)
+            .all_projects(self.opts.selection.is_all_projects())
+            .wait_opts(wait);
+        let index: HashMap<String, usize> = self.reports.iter().enumerate().map(|(i, r)| (r.volume_id.clone(), i)).collect();
+        let eligible_ix: Vec<usize> = eligible.iter().filter_map(|v| index.get(v.as_str()).copied()).collect();
+        match retention::prune(self.client, &prune_opts) {
+            Ok(report) => {
+                for o in report.outcomes() {
+                    let snap = o.snapshot();
+                    let Some(&i) = index.get(snap.volume_id.as_str()) else { continue };
+                    let Some(r) = self.reports.get_mut(i) else { continue };
+                    match o.outcome() {
+                        Outcome::Deleted | Outcome::WouldDelete => r.pruned.push(snap.id.clone()),
+                        Outcome::Failed(e) => r.prune_errors.push(format!("{}: {}", snap.id, e.full_message())),
+                        _ => {}
+                    }
+                }
+                Some(report)
+            }
+            Err(e) => {
+                let why = format!("the prune's listing failed, nothing was deleted: {}", e.full_message());
+                for i in eligible_ix {
+                    if let Some(r) = self.reports.get_mut(i) {
+                        r.prune_errors.push(why.clone());
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// Calls the progress callback with the counts.
+    fn report_progress(&self) {
+        let Some(f) = &self.opts.progress else { return };
+        let mut p = Progress {
+            total: self.reports.len(),
+            created: 0,
+            reused: 0,
+            available: 0,
+            failed: 0,
+            pending: self.pending.len().saturating_add(self.lost.len()),
+            elapsed: self.started.elapsed(),
+        };
+        for r in &self.reports {
+            match r.action {
+                VolumeAction::Created => p.created += 1,
+                VolumeAction::Reused => p.reused += 1,
+                VolumeAction::Failed => p.failed += 1,
+                _ => {}
+            }
+            if matches!(r.action, VolumeAction::Created | VolumeAction::Reused) && r.snapshot_status == Some(SnapshotStatus::Available) {
+                p.available += 1;
+            }
+        }
+        // Lost creates are counted failed until found; they are pending, not failed.
+        p.failed = p.failed.saturating_sub(self.lost.len());
+        f(&p);
+    }
+}
+
+/// Reads Cinder's user message about a snapshot that went to `error`, deletes it and waits
+/// until it is gone: (the message, whether it is gone, the delete's error).
+fn clean_one(client: &ServiceClient, id: &str, wait: &WaitOpts) -> (String, bool, Option<String>) {
+    // The crate's wait sees the `error` at its first GET and fetches the newest user message
+    // (3.3+) as for any failed wait.
+    let once = WaitOpts::new().timeout(Duration::ZERO);
+    let message = match snapshots::wait_for_status(client, id, SnapshotStatus::Available, &once) {
+        Err(Error::Wait(w)) if matches!(w.kind, WaitErrorKind::Failed(_)) => match &w.user_message {
+            Some(m) => format!("snapshot {id} went to error: {m}"),
+            None => format!("snapshot {id} went to error"),
+        },
+        _ => format!("snapshot {id} went to error"),
+    };
+    match snapshots::delete(client, id) {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => return (message, true, None),
+        Err(e) => return (message, false, Some(e.full_message())),
+    }
+    match snapshots::wait_for_delete(client, id, wait) {
+        Ok(()) => (message, true, None),
+        Err(e) => (message, false, Some(e.full_message())),
+    }
+}
+
+/// Statuses that end in `available` by themselves.
+fn is_transient(status: &SnapshotStatus) -> bool {
+    matches!(status, SnapshotStatus::Creating | SnapshotStatus::BackingUp | SnapshotStatus::Restoring | SnapshotStatus::Updating)
+}
+
+/// Whether a failed create may still have made its snapshot: its answer was lost (a
+/// transport error) or a gateway answered for Cinder (5xx). A 4xx is Cinder's refusal.
+fn maybe_created(e: &Error) -> bool {
+    match e {
+        Error::Transport { .. } => true,
+        _ => e.status().is_some_and(|s| s >= 500),
+    }
+}
+
+/// `<policy id>-<YYYYmmddTHHMMZ>`, the policy id cut so that the name fits 255 characters.
+fn snapshot_name(policy_id: &str, window_start: OffsetDateTime) -> String {
+    let t = window_start.checked_to_offset(time::UtcOffset::UTC).unwrap_or(window_start);
+    let stamp =
+        format!("{}{:02}{:02}T{:02}{:02}Z", crate::timestamp::format_year(t.year()), u8::from(t.month()), t.day(), t.hour(), t.minute());
+    let room = MAX_NAME_CHARS.saturating_sub(stamp.chars().count()).saturating_sub(1);
+    let id: String = policy_id.chars().take(room).collect();
+    format!("{id}-{stamp}")
+}
+
+/// 16 random hex digits (std's randomly keyed hasher over the time and the process id).
+fn new_run_id() -> String {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    h.write_u128(nanos);
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// Sleeps `d` (in slices, so that a long sleep is not one syscall the clock can overshoot).
+fn sleep(d: Duration) {
+    let until = Instant::now().checked_add(d);
+    loop {
+        let left = until.map_or(Duration::from_millis(50), |u| u.saturating_duration_since(Instant::now()));
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(250)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn names_and_ids() {
+        assert_eq!(snapshot_name("nightly", datetime!(2026-11-28 00:00 UTC)), "nightly-20261128T0000Z");
+        assert_eq!(snapshot_name("n", datetime!(2026-11-28 01:00 +02:00)), "n-20261127T2300Z");
+        let long = "p".repeat(255);
+        let name = snapshot_name(&long, datetime!(2026-11-28 00:00 UTC));
+        assert_eq!(name.chars().count(), 255);
+        assert!(name.ends_with("-20261128T0000Z"));
+        let (a, b) = (new_run_id(), new_run_id());
+        assert_eq!(a.len(), 16);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn lost_answers() {
+        assert!(!maybe_created(&Error::InvalidInput("x".into())));
+        assert!(is_transient(&SnapshotStatus::Creating));
+        assert!(!is_transient(&SnapshotStatus::Error));
+        assert!(!is_transient(&SnapshotStatus::Deleting));
+    }
+}
