@@ -9,14 +9,27 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use cinder_snapshots::retention::{self, Outcome, Policy, PruneOpts};
-use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, WaitOpts};
-use cinder_snapshots::testing::{FakeCloud, PROJECT_ID, Rule, SeenRequest};
-use cinder_snapshots::{Error, Microversion, Request, ServiceClient, ServiceClientBuilder, WaitErrorKind, volumes};
+use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, WaitOpts};
+use cinder_snapshots::testing::{Account, FakeCloud, MEMBER_PROJECT_ID, PROJECT_ID, Rule, SeenRequest, VolumeSpec};
+use cinder_snapshots::volumes::VolumeStatus;
+use cinder_snapshots::{Error, Microversion, MicroversionPolicy, Request, ServiceClient, ServiceClientBuilder, WaitErrorKind, volumes};
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-fn seen(method: &str, path: &str, query: &[(&str, &str)]) -> SeenRequest {
-    SeenRequest { method: method.into(), path: path.into(), query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+/// A request as the tests compare them: method, whole path, query.
+type Seen = (String, String, Vec<(String, String)>);
+
+fn seen(method: &str, path: &str, query: &[(&str, &str)]) -> Seen {
+    (method.into(), path.into(), query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}
+
+/// The requests the fake received, as [`seen`] writes them.
+fn requests(cloud: &FakeCloud) -> Vec<Seen> {
+    cloud.requests().into_iter().map(as_seen).collect()
+}
+
+fn as_seen(r: SeenRequest) -> Seen {
+    (r.method, r.path, r.query)
 }
 
 fn p(rest: &str) -> String {
@@ -44,14 +57,14 @@ fn create_wait_list_past_a_page_cap_and_delete() {
     let snap = snapshots::wait_for_status(&client, &ids[0], SnapshotStatus::Available, &WaitOpts::new()).unwrap();
     assert_eq!(snap.status, SnapshotStatus::Available);
     // One read sees `creating` (the default), the next `available`.
-    assert_eq!(cloud.requests(), vec![seen("GET", &p(&format!("snapshots/{}", ids[0])), &[]); 2]);
+    assert_eq!(requests(&cloud), vec![seen("GET", &p(&format!("snapshots/{}", ids[0])), &[]); 2]);
 
     cloud.clear_requests();
     let listed: Vec<String> = snapshots::list_detail(&client, &ListOpts::new()).unwrap().all().unwrap().into_iter().map(|s| s.id).collect();
     let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
     assert_eq!(listed, newest_first);
     assert_eq!(
-        cloud.requests(),
+        requests(&cloud),
         vec![
             seen("GET", &p("snapshots/detail"), &[]),
             seen("GET", &p("snapshots/detail"), &[("marker", &ids[4])]),
@@ -66,7 +79,7 @@ fn create_wait_list_past_a_page_cap_and_delete() {
     assert_eq!(cloud.snapshots().iter().find(|s| s.id == ids[3]).map(|s| s.status.clone()), Some(SnapshotStatus::Deleting));
     snapshots::wait_for_delete(&client, &ids[3], &WaitOpts::new()).unwrap();
     let path = p(&format!("snapshots/{}", ids[3]));
-    assert_eq!(cloud.requests(), vec![seen("DELETE", &path, &[]), seen("GET", &path, &[]), seen("GET", &path, &[])]);
+    assert_eq!(requests(&cloud), vec![seen("DELETE", &path, &[]), seen("GET", &path, &[]), seen("GET", &path, &[])]);
     assert_eq!(cloud.snapshots().len(), 6);
     assert!(cloud.snapshots().iter().all(|s| s.id != ids[3]));
 }
@@ -87,7 +100,7 @@ fn the_requests_seen_are_exact_and_a_missing_snapshot_is_cinders_404() {
     assert!(api.request_id.as_deref().is_some_and(|r| r.starts_with("req-")));
     assert_eq!(client.microversion().unwrap().to_string(), "3.71");
     assert_eq!(
-        cloud.requests(),
+        requests(&cloud),
         vec![seen("POST", "/v3/auth/tokens", &[]), seen("GET", "/", &[]), seen("GET", &p(&format!("snapshots/{id}")), &[])]
     );
 }
@@ -176,7 +189,7 @@ fn a_503_on_the_next_gets_is_retried() {
     cloud.fail_next(2, Rule::get("snapshots"), 503);
     let got = snapshots::get(&client, &snap.id).unwrap();
     assert_eq!(got.id, snap.id);
-    assert_eq!(cloud.requests(), vec![seen("GET", &p(&format!("snapshots/{}", snap.id)), &[]); 3]);
+    assert_eq!(requests(&cloud), vec![seen("GET", &p(&format!("snapshots/{}", snap.id)), &[]); 3]);
 }
 
 /// A quota's 413 on create is `overLimit`, and is not retried.
@@ -191,7 +204,7 @@ fn a_413_on_create_is_over_limit_and_not_retried() {
     let err = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap_err();
     assert!(err.is_over_limit());
     assert_eq!(err.api().unwrap().fault.as_deref(), Some("overLimit"));
-    let posts: Vec<SeenRequest> = cloud.requests().into_iter().filter(|r| r.method == "POST").collect();
+    let posts: Vec<Seen> = requests(&cloud).into_iter().filter(|r| r.0 == "POST").collect();
     assert_eq!(posts, vec![seen("POST", &p("snapshots"), &[])]);
     assert!(cloud.snapshots().is_empty());
 }
@@ -210,7 +223,7 @@ fn a_snapshot_driven_to_error_carries_the_user_message() {
     assert_eq!(w.kind, WaitErrorKind::Failed("error".into()));
     assert_eq!(w.last_status.as_deref(), Some("error"));
     assert_eq!(w.user_message.as_deref(), Some("Snapshot failed: the backend is full."));
-    assert!(cloud.requests().contains(&seen("GET", &p("messages"), &[("resource_uuid", &snap.id)])));
+    assert!(requests(&cloud).contains(&seen("GET", &p("messages"), &[("resource_uuid", &snap.id)])));
 }
 
 /// Volumes: create (available after the configured reads), list with a metadata filter,
@@ -381,7 +394,7 @@ fn a_wrong_password_is_refused_by_keystone() {
     let err = snapshots::list(&client, &ListOpts::new()).and_then(|pager| pager.all()).unwrap_err();
     assert!(matches!(err, Error::Auth { .. }), "{err:?}");
     assert!(err.is_unauthorized());
-    assert_eq!(cloud.requests(), vec![seen("POST", "/v3/auth/tokens", &[])]);
+    assert_eq!(requests(&cloud), vec![seen("POST", "/v3/auth/tokens", &[])]);
 }
 
 /// Sorting by name, ascending and descending, as the listing asks.
@@ -466,7 +479,7 @@ fn a_revoked_token_brings_one_reauthentication_and_a_replay() {
     cloud.revoke_tokens();
     assert_eq!(snapshots::get(&client, &snap.id).unwrap().id, snap.id);
     let path = p(&format!("snapshots/{}", snap.id));
-    assert_eq!(cloud.requests(), vec![seen("GET", &path, &[]), seen("POST", "/v3/auth/tokens", &[]), seen("GET", &path, &[])]);
+    assert_eq!(requests(&cloud), vec![seen("GET", &path, &[]), seen("POST", "/v3/auth/tokens", &[]), seen("GET", &path, &[])]);
 }
 
 /// Latency holds every answer back.
@@ -496,4 +509,350 @@ fn an_unknown_marker_is_a_404_and_a_bad_sort_direction_a_400() {
     assert!(err.is_bad_request());
     assert_eq!(err.api().unwrap().fault.as_deref(), Some("badRequest"));
     assert_eq!(err.api().unwrap().message, "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'");
+}
+
+fn pinned(cloud: &FakeCloud, account: Account, minor: u16) -> ServiceClient {
+    cloud.client_builder_as(account).microversion(MicroversionPolicy::Pinned(Microversion::new(3, minor))).build().unwrap()
+}
+
+fn ids_of<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    items.iter().map(|x| id(x).to_owned()).collect()
+}
+
+/// Volumes added with metadata and a status: the metadata filter keeps the volumes where
+/// every pair matches, `status` and `name` filter, an `in-use` volume shows its attachment,
+/// and the listing pages past the page cap like the snapshots' one.
+#[test]
+fn volumes_with_metadata_and_status_filter_and_page() {
+    let cloud = FakeCloud::start();
+    cloud.set_page_cap(2);
+    let both = cloud.add_volume_with(&VolumeSpec::new("both").metadata("backup", "nightly").metadata("tier", "gold"));
+    cloud.advance(Duration::from_secs(1));
+    let one = cloud.add_volume_with(&VolumeSpec::new("one").metadata("backup", "nightly"));
+    cloud.advance(Duration::from_secs(1));
+    let attached =
+        cloud.add_volume_with(&VolumeSpec::new("db").metadata("backup", "nightly").attached_to("8a1b2c3d-0000-4000-8000-0000000000b2"));
+    cloud.advance(Duration::from_secs(1));
+    let broken = cloud.add_volume_with(&VolumeSpec::new("broken").size(3).status(VolumeStatus::Error));
+    cloud.advance(Duration::from_secs(1));
+    let parked = cloud.add_volume_with(&VolumeSpec::new("parked").status(VolumeStatus::Maintenance));
+    let client = cloud.client();
+
+    let list = |opts: volumes::ListOpts| ids_of(&volumes::list_detail(&client, &opts).unwrap().all().unwrap(), |v| &v.id);
+    assert_eq!(list(volumes::ListOpts::new().metadata("backup", "nightly")), [attached.clone(), one.clone(), both.clone()]);
+    assert_eq!(list(volumes::ListOpts::new().metadata("backup", "nightly").metadata("tier", "gold")), vec![both.clone()]);
+    assert_eq!(list(volumes::ListOpts::new().metadata("tier", "silver")), Vec::<String>::new());
+    assert_eq!(list(volumes::ListOpts::new().status(VolumeStatus::InUse)), vec![attached.clone()]);
+    assert_eq!(list(volumes::ListOpts::new().status(VolumeStatus::Error)), vec![broken.clone()]);
+    assert_eq!(list(volumes::ListOpts::new().name("parked")), vec![parked.clone()]);
+    // Five volumes, pages of 2: three requests, each after the first with the marker.
+    cloud.clear_requests();
+    assert_eq!(list(volumes::ListOpts::new()), [parked.clone(), broken.clone(), attached.clone(), one.clone(), both.clone()]);
+    assert_eq!(
+        requests(&cloud),
+        vec![
+            seen("GET", &p("volumes/detail"), &[]),
+            seen("GET", &p("volumes/detail"), &[("marker", &broken)]),
+            seen("GET", &p("volumes/detail"), &[("marker", &one)]),
+        ]
+    );
+
+    let db = volumes::get(&client, &attached).unwrap();
+    assert_eq!(db.status, VolumeStatus::InUse);
+    assert_eq!(db.server_ids(), ["8a1b2c3d-0000-4000-8000-0000000000b2"]);
+    assert_eq!(volumes::get(&client, &broken).unwrap().size, 3);
+    assert!(volumes::get(&client, &one).unwrap().attachments.is_empty());
+
+    // A status set later: in-use attaches, available detaches.
+    assert!(cloud.set_volume_status(&one, VolumeStatus::InUse));
+    assert_eq!(volumes::get(&client, &one).unwrap().server_ids().len(), 1);
+    assert!(cloud.set_volume_status(&one, VolumeStatus::Available));
+    assert!(volumes::get(&client, &one).unwrap().attachments.is_empty());
+    assert!(!cloud.set_volume_status("00000000-0000-4000-8000-ffffffffffff", VolumeStatus::Available));
+}
+
+/// Snapshot create on a volume that is not `available`, as Cinder 29 answers it: `in-use`
+/// needs `force` below 3.66 and not from 3.66 (where `force=false` is a 400), `error` and
+/// `maintenance` are refused with their own messages, `creating` names the statuses allowed.
+#[test]
+fn snapshot_create_follows_the_volume_status_and_the_microversion() {
+    let cloud = FakeCloud::start();
+    let in_use = cloud.add_volume_with(&VolumeSpec::new("db").status(VolumeStatus::InUse));
+    let broken = cloud.add_volume_with(&VolumeSpec::new("broken").status(VolumeStatus::Error));
+    let parked = cloud.add_volume_with(&VolumeSpec::new("parked").status(VolumeStatus::Maintenance));
+    let busy = cloud.add_volume_with(&VolumeSpec::new("busy").status(VolumeStatus::Creating));
+    let message = |r: Result<snapshots::Snapshot, Error>| {
+        let e = r.unwrap_err();
+        let api = e.api().unwrap();
+        assert_eq!((api.status, api.fault.as_deref()), (400, Some("badRequest")), "{e}");
+        api.message.clone()
+    };
+
+    let old = pinned(&cloud, Account::Admin, 65);
+    assert_eq!(
+        message(snapshots::create(&old, &CreateOpts::new(&in_use))),
+        format!("Invalid volume: Volume {in_use} status must be available, but current status is: in-use.")
+    );
+    let forced = snapshots::create(&old, &CreateOpts::new(&in_use).force(true)).unwrap();
+    assert_eq!(forced.status, SnapshotStatus::Creating);
+
+    let new = pinned(&cloud, Account::Admin, 66);
+    assert_eq!(snapshots::create(&new, &CreateOpts::new(&in_use)).unwrap().volume_id, in_use);
+    assert_eq!(snapshots::create(&new, &CreateOpts::new(&in_use).force(true)).unwrap().volume_id, in_use);
+    let force_false = Request::post(["snapshots"]).json(json!({"snapshot": {"volume_id": in_use, "force": false}}));
+    let err = new.send(force_false.clone()).unwrap_err();
+    assert_eq!(
+        err.api().unwrap().message,
+        "Since microversion 3.66 the 'force' flag is invalid for this request.  For backward compatability, however, when the 'force' flag is passed with a value evaluating to True, it is silently ignored."
+    );
+    // Below 3.66 force=false is the plain status refusal.
+    let err = old.send(force_false.microversion(Microversion::new(3, 0))).unwrap_err();
+    assert_eq!(
+        err.api().unwrap().message,
+        format!("Invalid volume: Volume {in_use} status must be available, but current status is: in-use.")
+    );
+
+    for client in [&old, &new] {
+        assert_eq!(
+            message(snapshots::create(client, &CreateOpts::new(&broken).force(true))),
+            "Invalid volume: The snapshot cannot be created when the volume is in error status."
+        );
+        assert_eq!(
+            message(snapshots::create(client, &CreateOpts::new(&parked))),
+            "Invalid volume: The snapshot cannot be created when the volume is in maintenance mode."
+        );
+    }
+    assert_eq!(
+        message(snapshots::create(&new, &CreateOpts::new(&busy))),
+        format!("Invalid volume: Volume {busy} status must be available, in-use, but current status is: creating.")
+    );
+    assert_eq!(cloud.snapshots().len(), 3, "only the three accepted creates made a snapshot");
+}
+
+/// A snapshot quota: creates beyond it are Cinder's 413 `overLimit` with its exact body and
+/// `Retry-After: 0`, not retried; every snapshot of the project counts (an `error` one too)
+/// until it is gone; the other project has its own count.
+#[test]
+fn a_snapshot_quota_answers_cinders_413() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_creating_reads(0);
+    cloud.set_snapshot_quota(Some(2));
+    let volume = cloud.add_volume("data");
+    let member_volume = cloud.add_volume_with(&VolumeSpec::new("theirs").owner(Account::Member));
+    let client = cloud.client();
+    cloud.fail_snapshot(None, None);
+    let failed = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    let ok = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    cloud.clear_requests();
+    let err = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap_err();
+    assert!(err.is_over_limit());
+    let api = err.api().unwrap();
+    assert_eq!((api.status, api.fault.as_deref()), (413, Some("overLimit")));
+    assert_eq!(api.message, "SnapshotLimitExceeded: Maximum number of snapshots allowed (2) exceeded");
+    assert_eq!(api.retry_after, Some(Duration::ZERO));
+    assert_eq!(requests(&cloud), vec![seen("POST", &p("snapshots"), &[])], "a 413 is not retried");
+
+    // The raw answer: Cinder's body, exactly, and its header.
+    let token = client.token().unwrap();
+    let body = format!("{{\"snapshot\": {{\"volume_id\": \"{volume}\"}}}}");
+    let request = format!(
+        "POST /v3/{PROJECT_ID}/snapshots HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        token.expose_secret(),
+        body.len()
+    );
+    let (status, headers, body) = raw_http(&cloud, &request);
+    assert_eq!(status, "HTTP/1.1 413 Request Entity Too Large");
+    assert_eq!(header(&headers, "retry-after"), Some("0"));
+    assert_eq!(
+        body,
+        json!({"overLimit": {"code": 413, "message": "SnapshotLimitExceeded: Maximum number of snapshots allowed (2) exceeded", "retryAfter": "0"}})
+    );
+
+    // The member's project has its own count.
+    let member = cloud.client_as(Account::Member);
+    snapshots::create(&member, &CreateOpts::new(&member_volume)).unwrap();
+    // Deleting one (the error one) makes room once it is gone.
+    assert_eq!(snapshots::get(&client, &failed.id).unwrap().status, SnapshotStatus::Error);
+    snapshots::delete(&client, &failed.id).unwrap();
+    assert!(snapshots::create(&client, &CreateOpts::new(&volume)).unwrap_err().is_over_limit(), "a deleting snapshot still counts");
+    snapshots::wait_for_delete(&client, &failed.id, &WaitOpts::new()).unwrap();
+    snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    cloud.set_snapshot_quota(None);
+    snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    assert_eq!(cloud.snapshots().iter().filter(|s| s.volume_id == volume).count(), 3);
+    let _ = ok;
+}
+
+/// `fail_next_snapshots(2, ..)`: the next two snapshots created end in `error`, each with the
+/// user message in `/messages` for that snapshot; the third is `available`.
+/// `fail_snapshot(Some(id))` on an `available` one turns it to `error` at once.
+#[test]
+fn the_next_snapshots_fail_with_a_user_message() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    cloud.fail_next_snapshots(2, Some("Snapshot creation failed: backend full."));
+    let ids: Vec<String> = (0..3).map(|_| snapshots::create(&client, &CreateOpts::new(&volume)).unwrap().id).collect();
+    for id in &ids[..2] {
+        let err = snapshots::wait_for_status(&client, id, SnapshotStatus::Available, &WaitOpts::new()).unwrap_err();
+        let Error::Wait(w) = &err else { panic!("not a wait error: {err}") };
+        assert_eq!(w.kind, WaitErrorKind::Failed("error".into()));
+        assert_eq!(w.user_message.as_deref(), Some("Snapshot creation failed: backend full."));
+    }
+    let third = snapshots::wait_for_status(&client, &ids[2], SnapshotStatus::Available, &WaitOpts::new()).unwrap();
+    assert_eq!(third.status, SnapshotStatus::Available);
+
+    cloud.fail_snapshot(Some(&ids[2]), None);
+    assert_eq!(snapshots::get(&client, &ids[2]).unwrap().status, SnapshotStatus::Error);
+    let listed = snapshots::list(&client, &ListOpts::new().status(SnapshotStatus::Error)).unwrap().all().unwrap();
+    assert_eq!(listed.len(), 3);
+}
+
+/// The snapshot listing's filters as Cinder 29 applies them: `metadata` from 3.22 (every
+/// pair must match; below 3.22 it is dropped and everything is listed), `name~` from 3.34
+/// (dropped below), `status`, `volume_id`, `name`; sorting by `name` is a 400 below 3.30, by
+/// `size` always (the column is `volume_size`).
+#[test]
+fn snapshot_filters_follow_the_microversion() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_creating_reads(0);
+    let a = cloud.add_volume("a");
+    let b = cloud.add_volume("b");
+    let client = cloud.client();
+    let gold = snapshots::create(&client, &CreateOpts::new(&a).name("snap-gold").metadata("tier", "gold").metadata("keep", "yes")).unwrap();
+    cloud.advance(Duration::from_secs(1));
+    let half = snapshots::create(&client, &CreateOpts::new(&a).name("snap-half").metadata("tier", "gold")).unwrap();
+    cloud.advance(Duration::from_secs(1));
+    let other = snapshots::create(&client, &CreateOpts::new(&b).name("other")).unwrap();
+    let ids = |opts: &ListOpts| ids_of(&snapshots::list(&client, opts).unwrap().all().unwrap(), |s| &s.id);
+    assert_eq!(ids(&ListOpts::new().metadata("tier", "gold")), [half.id.clone(), gold.id.clone()]);
+    assert_eq!(ids(&ListOpts::new().metadata("tier", "gold").metadata("keep", "yes")), vec![gold.id.clone()]);
+    assert_eq!(ids(&ListOpts::new().volume_id(&b)), vec![other.id.clone()]);
+    assert_eq!(ids(&ListOpts::new().name("snap-half")), vec![half.id.clone()]);
+    assert_eq!(ids(&ListOpts::new().name_like("snap-")), [half.id.clone(), gold.id.clone()]);
+    assert_eq!(ids(&ListOpts::new().status(SnapshotStatus::Available)).len(), 3);
+    assert_eq!(ids(&ListOpts::new().sort(SortKey::VolumeSize, SortDir::Asc)).len(), 3);
+
+    // Raw requests at older microversions: the filters Cinder drops list everything.
+    let raw_ids = |query: &[(&str, &str)], minor: u16| -> Vec<String> {
+        let request = Request::get(["snapshots"]).query(query.iter().copied()).microversion(Microversion::new(3, minor));
+        let body: Value = serde_json::from_slice(&client.send(request).unwrap().body).unwrap();
+        body["snapshots"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let everything = [other.id.clone(), half.id.clone(), gold.id.clone()];
+    assert_eq!(raw_ids(&[("metadata", "{'tier':'gold','keep':'yes'}")], 22), vec![gold.id.clone()]);
+    assert_eq!(raw_ids(&[("metadata", "{'tier':'gold','keep':'yes'}")], 21), everything);
+    assert_eq!(raw_ids(&[("name~", "snap-")], 33), everything);
+    let bad_sort = |sort: &str, minor: u16| {
+        let err = client.send(Request::get(["snapshots"]).query([("sort", sort)]).microversion(Microversion::new(3, minor))).unwrap_err();
+        (err.api().unwrap().status, err.api().unwrap().message.clone())
+    };
+    let invalid = (400, "Invalid input received: Invalid sort key".to_owned());
+    assert_eq!(bad_sort("name:asc", 29), invalid);
+    assert_eq!(bad_sort("size:asc", 71), invalid);
+    assert_eq!(bad_sort("bogus:asc", 71), invalid);
+    assert_eq!(raw_ids(&[("sort", "name:asc")], 30), [other.id.clone(), gold.id.clone(), half.id.clone()]);
+}
+
+/// Two projects: the member sees only its own snapshots and volumes (another project's is a
+/// 404), its `all_tenants` is dropped; the admin's `all_tenants` lists both projects and
+/// `project_id` narrows it; the member's `os-reset_status` is Cinder's 403; a URL with
+/// another project than the token's is Cinder's 400.
+#[test]
+fn two_projects_and_all_tenants() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_creating_reads(0);
+    let mine = cloud.add_volume("admin-vol");
+    let theirs = cloud.add_volume_with(&VolumeSpec::new("member-vol").owner(Account::Member));
+    let admin = cloud.client();
+    let member = cloud.client_as(Account::Member);
+    assert_eq!(member.endpoint().unwrap().as_str(), format!("{}/v3/{MEMBER_PROJECT_ID}", cloud.auth_url().trim_end_matches("/v3")));
+    let a = snapshots::create(&admin, &CreateOpts::new(&mine)).unwrap();
+    let m = snapshots::create(&member, &CreateOpts::new(&theirs)).unwrap();
+    assert!(snapshots::create(&member, &CreateOpts::new(&mine)).unwrap_err().is_not_found(), "another project's volume");
+
+    let ids = |c: &ServiceClient, opts: &ListOpts| ids_of(&snapshots::list_detail(c, opts).unwrap().all().unwrap(), |s| &s.id);
+    assert_eq!(ids(&admin, &ListOpts::new()), vec![a.id.clone()]);
+    assert_eq!(ids(&admin, &ListOpts::new().all_tenants(true)), [m.id.clone(), a.id.clone()]);
+    assert_eq!(ids(&admin, &ListOpts::new().all_tenants(true).project_id(MEMBER_PROJECT_ID)), vec![m.id.clone()]);
+    assert_eq!(ids(&member, &ListOpts::new()), vec![m.id.clone()]);
+    assert_eq!(ids(&member, &ListOpts::new().all_tenants(true)), vec![m.id.clone()]);
+    let vols = |c: &ServiceClient, opts: &volumes::ListOpts| ids_of(&volumes::list_detail(c, opts).unwrap().all().unwrap(), |v| &v.id);
+    assert_eq!(vols(&admin, &volumes::ListOpts::new().all_tenants(true)), [theirs.clone(), mine.clone()]);
+    assert_eq!(vols(&member, &volumes::ListOpts::new().all_tenants(true)), vec![theirs.clone()]);
+
+    let seen_by_admin = snapshots::get(&admin, &m.id).unwrap();
+    assert_eq!(seen_by_admin.project_id.as_deref(), Some(MEMBER_PROJECT_ID));
+    assert_eq!(seen_by_admin.user_id.as_deref(), Some("26ca45718d0c4b87b9002dc537030522"));
+    let err = snapshots::get(&member, &a.id).unwrap_err();
+    assert_eq!(err.api().unwrap().message, format!("Snapshot {} could not be found.", a.id));
+
+    let err = snapshots::reset_status(&member, &m.id, SnapshotStatus::Error).unwrap_err();
+    assert!(err.is_forbidden());
+    assert_eq!(err.api().unwrap().message, "Policy doesn't allow volume_extension:snapshot_admin_actions:reset_status to be performed.");
+    snapshots::reset_status(&admin, &m.id, SnapshotStatus::Error).unwrap();
+    assert_eq!(snapshots::get(&member, &m.id).unwrap().status, SnapshotStatus::Error);
+
+    let token = member.token().unwrap();
+    let request = format!("GET /v3/{PROJECT_ID}/snapshots HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {}\r\n\r\n", token.expose_secret());
+    let (status, _, body) = raw_http(&cloud, &request);
+    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    assert_eq!(body, json!({"badRequest": {"code": 400, "message": "Malformed request url"}}));
+}
+
+/// `os-reset_status` sets a status that stays (a `creating` set by hand is not moved on),
+/// an unknown status is Cinder's 400 with its list; `os-force_delete` deletes a `creating`
+/// snapshot.
+#[test]
+fn reset_status_and_force_delete() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    let s = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    snapshots::wait_for_status(&client, &s.id, SnapshotStatus::Available, &WaitOpts::new()).unwrap();
+    snapshots::reset_status(&client, &s.id, SnapshotStatus::Creating).unwrap();
+    for _ in 0..3 {
+        assert_eq!(snapshots::get(&client, &s.id).unwrap().status, SnapshotStatus::Creating);
+    }
+    let err = snapshots::delete(&client, &s.id).unwrap_err();
+    assert_eq!(err.api().unwrap().message, "Invalid snapshot: Snapshot status must be available or error and must not be part of a group.");
+    let bogus = Request::post(["snapshots", s.id.as_str(), "action"]).json(json!({"os-reset_status": {"status": "bogus"}}));
+    assert_eq!(
+        client.send(bogus).unwrap_err().api().unwrap().message,
+        "Snapshot status: bogus is invalid, valid statuses are: ('error', 'available', 'creating', 'deleting', 'deleted', 'updating', 'error_deleting', 'unmanaging', 'backing-up', 'restoring')."
+    );
+    snapshots::force_delete(&client, &s.id).unwrap();
+    snapshots::wait_for_delete(&client, &s.id, &WaitOpts::new()).unwrap();
+    assert!(cloud.snapshots().is_empty());
+}
+
+/// Every metadata call, single keys included, with Cinder's answers and its 404 for a
+/// missing key; the requests record the microversion asked for.
+#[test]
+fn metadata_calls_and_single_keys() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    let s = snapshots::create(&client, &CreateOpts::new(&volume).metadata("a", "1")).unwrap();
+    let map =
+        |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<std::collections::BTreeMap<_, _>>();
+    assert_eq!(snapshots::get_metadata(&client, &s.id).unwrap(), map(&[("a", "1")]));
+    let merged = snapshots::merge_metadata(&client, &s.id, &UpdateMetadataOpts::new().set("b", "2")).unwrap();
+    assert_eq!(merged, map(&[("a", "1"), ("b", "2")]));
+    assert_eq!(snapshots::get_metadata_key(&client, &s.id, "b").unwrap(), "2");
+    assert_eq!(snapshots::set_metadata_key(&client, &s.id, "a", "one").unwrap(), "one");
+    assert_eq!(snapshots::set_metadata_key(&client, &s.id, "key with space", "x").unwrap(), "x");
+    assert_eq!(snapshots::get_metadata_key(&client, &s.id, "key with space").unwrap(), "x");
+    snapshots::delete_metadata_key(&client, &s.id, "b").unwrap();
+    let err = snapshots::get_metadata_key(&client, &s.id, "b").unwrap_err();
+    assert!(err.is_not_found());
+    assert_eq!(err.api().unwrap().message, format!("Snapshot {} has no metadata with key b.", s.id));
+    let err = snapshots::delete_metadata_key(&client, &s.id, "b").unwrap_err();
+    assert_eq!(err.api().unwrap().message, format!("Snapshot {} has no metadata with key b.", s.id));
+    let replaced = snapshots::update_metadata(&client, &s.id, &UpdateMetadataOpts::new().set("only", "this")).unwrap();
+    assert_eq!(replaced, map(&[("only", "this")]));
+    assert_eq!(snapshots::get(&client, &s.id).unwrap().metadata, map(&[("only", "this")]));
+    let last = cloud.requests().pop().unwrap();
+    assert_eq!(last.call(), ("GET", format!("snapshots/{}", s.id).as_str(), vec![]));
+    assert_eq!(last.microversion.as_deref(), Some("volume 3.71"));
 }

@@ -10,10 +10,45 @@ use time::OffsetDateTime;
 use super::server::{HttpRequest, HttpResponse};
 use super::{Fault, Rule, SeenRequest};
 
-/// The project every resource of the fake belongs to (the recorded admin project's id).
+/// The admin's project (the recorded admin project's id).
 pub(crate) const PROJECT_ID: &str = "27b115259e6a4d39a32f642f7bfea2a0";
-/// The user every resource of the fake is created by.
+/// The admin user.
 pub(crate) const USER_ID: &str = "ad71fabb90db4b989106b05a3ee46ab6";
+/// The member's project (the recorded demo project's id).
+pub(crate) const MEMBER_PROJECT_ID: &str = "d870de6416de4d15adce66c98b81f10a";
+/// The member user.
+pub(crate) const MEMBER_USER_ID: &str = "26ca45718d0c4b87b9002dc537030522";
+
+/// One user of the fake's Keystone, with a role on one project.
+pub(crate) struct AccountRec {
+    pub(crate) user_id: &'static str,
+    pub(crate) user_name: &'static str,
+    pub(crate) project_id: &'static str,
+    pub(crate) project_name: &'static str,
+    /// The `admin` role (Cinder's `context_is_admin`); else `member` and `reader`.
+    pub(crate) admin: bool,
+}
+
+/// The admin (index 0) and the member (index 1), as the local cloud has them.
+pub(crate) const ACCOUNTS: [AccountRec; 2] = [
+    AccountRec { user_id: USER_ID, user_name: "admin", project_id: PROJECT_ID, project_name: "admin", admin: true },
+    AccountRec { user_id: MEMBER_USER_ID, user_name: "demo", project_id: MEMBER_PROJECT_ID, project_name: "demo", admin: false },
+];
+
+/// Who a Cinder request comes from (its token's user and project).
+#[derive(Clone, Copy)]
+struct Ctx {
+    project: &'static str,
+    user: &'static str,
+    admin: bool,
+}
+
+impl Ctx {
+    /// Whether this caller may read a resource of `project` (admins read every project).
+    fn sees(&self, project: &str) -> bool {
+        self.admin || self.project == project
+    }
+}
 /// The highest microversion the fake serves.
 const MAX_MINOR: u16 = 71;
 
@@ -22,6 +57,8 @@ const MAX_MINOR: u16 = 71;
 pub(crate) enum Fate {
     Available,
     Error(Option<String>),
+    /// Set by `os-reset_status`: a transient status set by hand stays (no backend moves it).
+    Stuck,
 }
 
 #[derive(Clone)]
@@ -30,6 +67,8 @@ pub(crate) struct SnapRec {
     pub(crate) name: Option<String>,
     pub(crate) description: Option<String>,
     pub(crate) volume_id: String,
+    pub(crate) project_id: String,
+    pub(crate) user_id: String,
     pub(crate) status: String,
     pub(crate) size: u64,
     pub(crate) metadata: BTreeMap<String, String>,
@@ -47,6 +86,8 @@ pub(crate) struct VolRec {
     pub(crate) id: String,
     pub(crate) name: Option<String>,
     pub(crate) description: Option<String>,
+    pub(crate) project_id: String,
+    pub(crate) user_id: String,
     pub(crate) status: String,
     pub(crate) size: u64,
     pub(crate) metadata: BTreeMap<String, String>,
@@ -54,13 +95,34 @@ pub(crate) struct VolRec {
     pub(crate) created_at: OffsetDateTime,
     pub(crate) updated_at: Option<OffsetDateTime>,
     pub(crate) reads_left: u32,
+    /// The attachment of an `in-use` volume.
+    pub(crate) attachment: Option<AttachmentRec>,
+}
+
+/// One attachment (to a server that exists only by its id).
+#[derive(Clone)]
+pub(crate) struct AttachmentRec {
+    pub(crate) id: String,
+    pub(crate) server_id: String,
+    pub(crate) attached_at: OffsetDateTime,
 }
 
 pub(crate) struct MessageRec {
     pub(crate) id: String,
+    pub(crate) project_id: String,
     pub(crate) resource_uuid: String,
     pub(crate) user_message: String,
     pub(crate) created_at: OffsetDateTime,
+}
+
+/// What [`State::add_volume`] makes.
+pub(crate) struct NewVolume {
+    pub(crate) name: Option<String>,
+    pub(crate) size: u64,
+    pub(crate) metadata: BTreeMap<String, String>,
+    pub(crate) status: String,
+    pub(crate) server_id: Option<String>,
+    pub(crate) owner: usize,
 }
 
 /// Everything the fake knows; behind one mutex.
@@ -78,7 +140,10 @@ pub(crate) struct State {
     pub(crate) messages: Vec<MessageRec>,
     pub(crate) requests: Vec<SeenRequest>,
     pub(crate) faults: Vec<Fault>,
-    pub(crate) tokens: Vec<String>,
+    /// The tokens issued, each with the index of its account in [`ACCOUNTS`].
+    pub(crate) tokens: Vec<(String, usize)>,
+    /// The most snapshots a project may hold (Cinder's `snapshots` quota); `None`: no limit.
+    pub(crate) snapshot_quota: Option<u32>,
     /// The next snapshots created go to `error`, each with its user message (if any).
     pub(crate) failing: Vec<Option<String>>,
     /// How long every answer is held back.
@@ -101,6 +166,7 @@ impl State {
             requests: Vec::new(),
             faults: Vec::new(),
             tokens: Vec::new(),
+            snapshot_quota: None,
             failing: Vec::new(),
             latency: std::time::Duration::ZERO,
         }
@@ -117,27 +183,51 @@ impl State {
         format!("req-00000000-0000-4000-9000-{:012x}", self.next_id)
     }
 
-    pub(crate) fn endpoint(&self) -> String {
-        format!("{}/v3/{PROJECT_ID}", self.base)
+    /// The block-storage endpoint of `project`: `http://127.0.0.1:PORT/v3/<project>`.
+    pub(crate) fn endpoint(&self, project: &str) -> String {
+        format!("{}/v3/{project}", self.base)
     }
 
-    /// Adds a volume directly (no request), `available`.
-    pub(crate) fn add_volume(&mut self, name: Option<String>, size: u64, metadata: BTreeMap<String, String>) -> String {
+    /// Adds a volume directly (no request) to the project of account `owner` (an index in
+    /// [`ACCOUNTS`]), in `status` (`in-use`: with an attachment to `server_id`).
+    pub(crate) fn add_volume(&mut self, spec: NewVolume) -> String {
         let id = self.new_id();
         let now = self.now;
-        self.volumes.push(VolRec {
+        let account = ACCOUNTS.get(spec.owner).unwrap_or(&ACCOUNTS[0]);
+        let mut rec = VolRec {
             id: id.clone(),
-            name,
+            name: spec.name,
             description: None,
-            status: "available".into(),
-            size,
-            metadata,
+            project_id: account.project_id.into(),
+            user_id: account.user_id.into(),
+            status: String::new(),
+            size: spec.size,
+            metadata: spec.metadata,
             snapshot_id: None,
             created_at: now,
             updated_at: Some(now),
             reads_left: 0,
-        });
+            attachment: None,
+        };
+        self.set_volume_status(&mut rec, &spec.status, spec.server_id);
+        self.volumes.push(rec);
         id
+    }
+
+    /// Sets a volume's status; `in-use` attaches it (to `server_id`, or a server id of the
+    /// fake's own), any other status detaches it.
+    pub(crate) fn set_volume_status(&mut self, v: &mut VolRec, status: &str, server_id: Option<String>) {
+        v.status = status.to_owned();
+        v.updated_at = Some(self.now);
+        if status == "in-use" {
+            if v.attachment.is_none() {
+                let id = self.new_id();
+                let server_id = server_id.unwrap_or_else(|| format!("5e7e0000-0000-4000-8000-{:012x}", self.next_id));
+                v.attachment = Some(AttachmentRec { id, server_id, attached_at: self.now });
+            }
+        } else {
+            v.attachment = None;
+        }
     }
 
     /// One read of a snapshot: its transient status moves on. Returns false when it is gone.
@@ -145,17 +235,20 @@ impl State {
         let now = self.now;
         let Some(s) = self.snapshots.get_mut(index) else { return false };
         match s.status.as_str() {
+            _ if matches!(s.fate, Fate::Stuck) => {}
             "creating" if s.reads_left > 0 => s.reads_left -= 1,
             "creating" => {
                 s.updated_at = Some(now);
                 match s.fate.clone() {
+                    Fate::Stuck => {}
                     Fate::Available => s.status = "available".into(),
                     Fate::Error(message) => {
                         s.status = "error".into();
                         if let Some(text) = message {
                             let resource = s.id.clone();
+                            let project_id = s.project_id.clone();
                             let id = self.new_id();
-                            self.messages.push(MessageRec { id, resource_uuid: resource, user_message: text, created_at: now });
+                            self.messages.push(MessageRec { id, project_id, resource_uuid: resource, user_message: text, created_at: now });
                         }
                     }
                 }
@@ -283,7 +376,12 @@ pub(crate) fn handle(state: &Mutex<State>, request: &HttpRequest) -> HttpRespons
     let (response, latency) = {
         let mut guard = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let st = &mut *guard;
-        st.requests.push(SeenRequest { method: request.method.clone(), path: request.path.clone(), query: request.query() });
+        st.requests.push(SeenRequest {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            query: request.query(),
+            microversion: request.header("openstack-api-version").map(str::to_owned),
+        });
         let request_id = st.request_id();
         (route(st, request).with_header("x-openstack-request-id", request_id), st.latency)
     };
@@ -294,9 +392,19 @@ pub(crate) fn handle(state: &Mutex<State>, request: &HttpRequest) -> HttpRespons
     response
 }
 
+/// The path after `/v3/<project>/` and the project, when the path has that shape (the
+/// project segment is Cinder's `project_id_regex`, `[0-9a-f-]+`).
+pub(crate) fn split_project(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/v3/")?;
+    let (project, relative) = rest.split_once('/')?;
+    let hex = !project.is_empty() && project.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-');
+    hex.then_some((project, relative))
+}
+
 fn route(st: &mut State, request: &HttpRequest) -> HttpResponse {
     let path = request.path.as_str();
-    let relative = path.strip_prefix(&format!("/v3/{PROJECT_ID}/")).unwrap_or(path);
+    let split = split_project(path);
+    let relative = split.map_or(path, |(_, r)| r);
     if let Some(i) = st.faults.iter().position(|f| f.rule.matches(&request.method, path, relative)) {
         let status = st.faults[i].status;
         st.faults[i].remaining = st.faults[i].remaining.saturating_sub(1);
@@ -319,12 +427,13 @@ fn route(st: &mut State, request: &HttpRequest) -> HttpResponse {
         Err(r) => return r,
     };
     let version = format!("volume 3.{minor}");
-    let response = if !path.starts_with(&format!("/v3/{PROJECT_ID}/")) {
-        fault_body(404, "The resource could not be found.")
-    } else if !request.header("x-auth-token").is_some_and(|t| st.tokens.iter().any(|k| k == t)) {
-        keystone_unauthorized()
-    } else {
-        cinder(st, request, relative, minor)
+    let account = request.header("x-auth-token").and_then(|t| st.tokens.iter().find(|(k, _)| k == t)).and_then(|(_, a)| ACCOUNTS.get(*a));
+    let response = match (split, account) {
+        (None, _) => fault_body(404, "The resource could not be found."),
+        (Some(_), None) => keystone_unauthorized(),
+        // Cinder's check of the URL's project against the token's.
+        (Some((project, _)), Some(a)) if project != a.project_id => fault_body(400, "Malformed request url"),
+        (Some(_), Some(a)) => cinder(st, request, relative, minor, Ctx { project: a.project_id, user: a.user_id, admin: a.admin }),
     };
     response.with_header("OpenStack-API-Version", version).with_header("Vary", "OpenStack-API-Version")
 }
@@ -334,29 +443,38 @@ fn keystone_token(st: &mut State, request: &HttpRequest) -> HttpResponse {
     let identity = &body["auth"]["identity"];
     let user = &identity["password"]["user"];
     let methods_ok = identity["methods"].as_array().is_some_and(|m| m.iter().any(|x| x == "password"));
-    let user_ok = user["name"] == super::USERNAME || user["id"] == USER_ID;
-    if !methods_ok || !user_ok || user["password"] != super::PASSWORD {
+    let Some(index) = ACCOUNTS.iter().position(|a| user["name"] == a.user_name || user["id"] == a.user_id) else {
+        return keystone_unauthorized();
+    };
+    let account = &ACCOUNTS[index];
+    if !methods_ok || user["password"] != super::PASSWORD {
         return keystone_unauthorized();
     }
+    // Each user has a role on its own project only.
     let project = &body["auth"]["scope"]["project"];
-    if !project.is_null() && project["name"] != "admin" && project["id"] != PROJECT_ID {
+    if !project.is_null() && project["name"] != account.project_name && project["id"] != account.project_id {
         return keystone_unauthorized();
     }
     let token = format!("fake-token-{}", st.new_id());
-    st.tokens.push(token.clone());
+    st.tokens.push((token.clone(), index));
     let issued = OffsetDateTime::now_utc();
     let expires = issued.checked_add(time::Duration::hours(1)).unwrap_or(issued);
     let base = st.base.clone();
-    let endpoint = st.endpoint();
+    let endpoint = st.endpoint(account.project_id);
+    let roles = if account.admin {
+        json!([{"id": "00add462c6b84800a13e364563163c63", "name": "admin"}, {"id": "bce768dbb2ac44dea7d169323bb3c73a", "name": "member"}, {"id": "f1b9cea9277f4039a486559dddb46adb", "name": "reader"}])
+    } else {
+        json!([{"id": "bce768dbb2ac44dea7d169323bb3c73a", "name": "member"}, {"id": "f1b9cea9277f4039a486559dddb46adb", "name": "reader"}])
+    };
     let doc = json!({"token": {
         "methods": ["password"],
-        "user": {"domain": {"id": "default", "name": "Default"}, "id": USER_ID, "name": super::USERNAME, "password_expires_at": null},
+        "user": {"domain": {"id": "default", "name": "Default"}, "id": account.user_id, "name": account.user_name, "password_expires_at": null},
         "audit_ids": ["ZmFrZS1jbG91ZC1hdWRp"],
         "expires_at": format!("{}Z", cinder_time(expires)),
         "issued_at": format!("{}Z", cinder_time(issued)),
-        "project": {"domain": {"id": "default", "name": "Default"}, "id": PROJECT_ID, "name": "admin"},
+        "project": {"domain": {"id": "default", "name": "Default"}, "id": account.project_id, "name": account.project_name},
         "is_domain": false,
-        "roles": [{"id": "00add462c6b84800a13e364563163c63", "name": "admin"}, {"id": "bce768dbb2ac44dea7d169323bb3c73a", "name": "member"}, {"id": "f1b9cea9277f4039a486559dddb46adb", "name": "reader"}],
+        "roles": roles,
         "catalog": [
             {"endpoints": [
                 {"id": "ef225a42390d41898058e2cfcba590ca", "interface": "public", "region_id": "RegionOne", "url": format!("{base}/v3"), "region": "RegionOne"},
@@ -380,31 +498,120 @@ fn versions_root(st: &State) -> HttpResponse {
     HttpResponse::json(300, &doc).with_header("OpenStack-API-Version", "volume 3.0").with_header("Vary", "OpenStack-API-Version")
 }
 
-fn cinder(st: &mut State, request: &HttpRequest, relative: &str, minor: u16) -> HttpResponse {
-    let segments: Vec<&str> = relative.trim_end_matches('/').split('/').collect();
+fn cinder(st: &mut State, request: &HttpRequest, relative: &str, minor: u16, ctx: Ctx) -> HttpResponse {
+    let segments: Vec<String> = relative.trim_end_matches('/').split('/').map(percent_decode).collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = request.method.as_str();
     let result = match (method, segments.as_slice()) {
-        ("GET", ["snapshots"]) => list_snapshots(st, request, false, minor),
-        ("GET", ["snapshots", "detail"]) => list_snapshots(st, request, true, minor),
-        ("POST", ["snapshots"]) => create_snapshot(st, request, minor),
-        ("GET", ["snapshots", id]) => show_snapshot(st, id, minor),
-        ("DELETE", ["snapshots", id]) => delete_snapshot(st, id),
-        ("GET", ["snapshots", id, "metadata"]) => snapshot_metadata(st, id),
-        ("POST", ["snapshots", id, "metadata"]) => write_snapshot_metadata(st, id, request, true),
-        ("PUT", ["snapshots", id, "metadata"]) => write_snapshot_metadata(st, id, request, false),
-        ("GET", ["volumes"]) => list_volumes(st, request, false, minor),
-        ("GET", ["volumes", "detail"]) => list_volumes(st, request, true, minor),
-        ("POST", ["volumes"]) => create_volume(st, request),
-        ("GET", ["volumes", id]) => show_volume(st, id),
-        ("DELETE", ["volumes", id]) => delete_volume(st, id),
+        ("GET", ["snapshots"]) => list_snapshots(st, request, false, minor, ctx),
+        ("GET", ["snapshots", "detail"]) => list_snapshots(st, request, true, minor, ctx),
+        ("POST", ["snapshots"]) => create_snapshot(st, request, minor, ctx),
+        ("GET", ["snapshots", id]) => show_snapshot(st, id, minor, ctx),
+        ("DELETE", ["snapshots", id]) => delete_snapshot(st, id, ctx),
+        ("POST", ["snapshots", id, "action"]) => snapshot_action(st, id, request, ctx),
+        ("GET", ["snapshots", id, "metadata"]) => snapshot_metadata(st, id, ctx),
+        ("POST", ["snapshots", id, "metadata"]) => write_snapshot_metadata(st, id, request, true, ctx),
+        ("PUT", ["snapshots", id, "metadata"]) => write_snapshot_metadata(st, id, request, false, ctx),
+        ("GET", ["snapshots", id, "metadata", key]) => snapshot_metadata_key(st, id, key, ctx),
+        ("PUT", ["snapshots", id, "metadata", key]) => set_snapshot_metadata_key(st, id, key, request, ctx),
+        ("DELETE", ["snapshots", id, "metadata", key]) => delete_snapshot_metadata_key(st, id, key, ctx),
+        ("GET", ["volumes"]) => list_volumes(st, request, false, minor, ctx),
+        ("GET", ["volumes", "detail"]) => list_volumes(st, request, true, minor, ctx),
+        ("POST", ["volumes"]) => create_volume(st, request, ctx),
+        ("GET", ["volumes", id]) => show_volume(st, id, ctx),
+        ("DELETE", ["volumes", id]) => delete_volume(st, id, ctx),
         // User messages came with 3.3; below it the route does not exist.
-        ("GET", ["messages"]) if minor >= 3 => messages(st, request),
+        ("GET", ["messages"]) if minor >= 3 => messages(st, request, ctx),
         _ => Err(fault_body(404, "The resource could not be found.")),
     };
     result.unwrap_or_else(|e| e)
 }
 
+/// The index of snapshot `id` if `ctx` may see it, else Cinder's 404.
+fn find_snapshot(st: &State, id: &str, ctx: Ctx) -> Result<usize, HttpResponse> {
+    st.snapshots.iter().position(|s| s.id == id && ctx.sees(&s.project_id)).ok_or_else(|| snapshot_missing(id))
+}
+
+/// The index of volume `id` if `ctx` may see it, else Cinder's 404.
+fn find_volume(st: &State, id: &str, ctx: Ctx) -> Result<usize, HttpResponse> {
+    st.volumes.iter().position(|v| v.id == id && ctx.sees(&v.project_id)).ok_or_else(|| volume_missing(id))
+}
+
+/// The statuses `os-reset_status` accepts, in Cinder's order.
+const SNAPSHOT_STATUSES: [&str; 10] =
+    ["error", "available", "creating", "deleting", "deleted", "updating", "error_deleting", "unmanaging", "backing-up", "restoring"];
+
+/// `os-reset_status` and `os-force_delete` (admin only), as Cinder answers them.
+fn snapshot_action(st: &mut State, id: &str, request: &HttpRequest, ctx: Ctx) -> Answer {
+    let body = json_body(request)?;
+    let Some(action) = body.as_object().filter(|o| o.len() == 1) else {
+        return Err(fault_body(400, "Malformed request body"));
+    };
+    let i = find_snapshot(st, id, ctx)?;
+    let now = st.now;
+    let deleting_reads = st.deleting_reads;
+    match action.iter().next() {
+        Some((name, args)) if name == "os-reset_status" => {
+            if !ctx.admin {
+                return Err(fault_body(403, "Policy doesn't allow volume_extension:snapshot_admin_actions:reset_status to be performed."));
+            }
+            let Some(status) = args["status"].as_str() else {
+                return Err(fault_body(
+                    400,
+                    &format!("Invalid input for field/attribute os-reset_status. Value: {args}. 'status' is a required property"),
+                ));
+            };
+            let status = status.to_ascii_lowercase();
+            if !SNAPSHOT_STATUSES.contains(&status.as_str()) {
+                let valid = SNAPSHOT_STATUSES.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+                return Err(fault_body(400, &format!("Snapshot status: {status} is invalid, valid statuses are: ({valid}).")));
+            }
+            let s = &mut st.snapshots[i];
+            s.status = status;
+            s.updated_at = Some(now);
+            // A status set by hand stays: nothing moves it on.
+            s.reads_left = 0;
+            s.fate = Fate::Stuck;
+            Ok(HttpResponse::json_empty(202))
+        }
+        Some((name, _)) if name == "os-force_delete" => {
+            if !ctx.admin {
+                return Err(fault_body(403, "Policy doesn't allow volume_extension:snapshot_admin_actions:force_delete to be performed."));
+            }
+            let s = &mut st.snapshots[i];
+            s.status = "deleting".into();
+            s.reads_left = deleting_reads;
+            s.fate = Fate::Available;
+            s.updated_at = Some(now);
+            Ok(HttpResponse::json_empty(202))
+        }
+        _ => Err(fault_body(400, "There is no such action: None")),
+    }
+}
+
 type Answer = Result<HttpResponse, HttpResponse>;
+
+/// A path segment with its `%XX` escapes decoded (invalid escapes and invalid UTF-8 kept as
+/// they are, lossily).
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 fn snapshot_missing(id: &str) -> HttpResponse {
     fault_body(404, &format!("Snapshot {id} could not be found."))
@@ -432,14 +639,14 @@ fn snapshot_json(s: &SnapRec, view: View, minor: u16) -> Value {
             o["group_snapshot_id"] = Value::Null;
         }
         if minor >= 41 {
-            o["user_id"] = json!(USER_ID);
+            o["user_id"] = json!(s.user_id);
         }
         if minor >= 65 {
             o["consumes_quota"] = json!(true);
         }
     }
     if view == View::Detail {
-        o["os-extended-snapshot-attributes:project_id"] = json!(PROJECT_ID);
+        o["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
         let progress = match s.status.as_str() {
             "available" => "100%",
             _ => "0%",
@@ -460,9 +667,17 @@ enum VolView {
 
 fn volume_json(st: &State, v: &VolRec, view: VolView) -> Value {
     let links = json!([
-        {"rel": "self", "href": format!("{}/volumes/{}", st.endpoint(), v.id)},
-        {"rel": "bookmark", "href": format!("{}/{PROJECT_ID}/volumes/{}", st.base, v.id)}
+        {"rel": "self", "href": format!("{}/volumes/{}", st.endpoint(&v.project_id), v.id)},
+        {"rel": "bookmark", "href": format!("{}/{}/volumes/{}", st.base, v.project_id, v.id)}
     ]);
+    let attachments: Vec<Value> = v
+        .attachment
+        .iter()
+        .map(|a| {
+            json!({"id": v.id, "attachment_id": a.id, "volume_id": v.id, "server_id": a.server_id, "host_name": "fakecloud",
+                   "device": "na", "attached_at": cinder_time(a.attached_at)})
+        })
+        .collect();
     if view == VolView::Summary {
         return json!({"id": v.id, "name": v.name, "links": links});
     }
@@ -471,13 +686,13 @@ fn volume_json(st: &State, v: &VolRec, view: VolView) -> Value {
         "created_at": cinder_time(v.created_at), "updated_at": opt_time(v.updated_at),
         "name": v.name, "description": v.description, "volume_type": "__DEFAULT__",
         "snapshot_id": v.snapshot_id, "source_volid": null, "metadata": v.metadata, "links": links,
-        "user_id": USER_ID, "bootable": "false", "encrypted": false, "replication_status": null,
-        "consistencygroup_id": null, "multiattach": false, "attachments": [], "migration_status": null,
+        "user_id": v.user_id, "bootable": "false", "encrypted": false, "replication_status": null,
+        "consistencygroup_id": null, "multiattach": false, "attachments": attachments, "migration_status": null,
         "group_id": null, "provider_id": null, "shared_targets": true, "service_uuid": null, "cluster_name": null,
         "volume_type_id": "80632158-a06d-488e-97bf-ea2dbce2325c", "consumes_quota": true,
     });
     if view == VolView::Detail {
-        o["os-vol-tenant-attr:tenant_id"] = json!(PROJECT_ID);
+        o["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
         o["os-vol-mig-status-attr:migstat"] = Value::Null;
         o["os-vol-mig-status-attr:name_id"] = Value::Null;
         o["os-vol-host-attr:host"] = json!("fakecloud@fake#fake");
@@ -501,34 +716,50 @@ fn metadata_filter(text: &str) -> Result<BTreeMap<String, String>, HttpResponse>
 }
 
 /// The paging, sorting and common filters of a listing.
+#[derive(Default)]
 struct Listing {
     limit: usize,
     marker: Option<String>,
     offset: usize,
     with_count: bool,
     sort: Vec<(String, bool)>,
+    all_tenants: bool,
+    project_id: Option<String>,
     name: Option<String>,
     status: Option<String>,
     volume_id: Option<String>,
     metadata: BTreeMap<String, String>,
     name_like: Option<String>,
     description_like: Option<String>,
+    availability_zone: Option<String>,
+    consumes_quota: Option<bool>,
+    bootable: Option<bool>,
+    group_id: Option<String>,
 }
 
-fn parse_listing(st: &State, query: &[(String, String)]) -> Result<Listing, HttpResponse> {
-    let mut l = Listing {
-        limit: st.page_cap,
-        marker: None,
-        offset: 0,
-        with_count: false,
-        sort: Vec::new(),
-        name: None,
-        status: None,
-        volume_id: None,
-        metadata: BTreeMap::new(),
-        name_like: None,
-        description_like: None,
-    };
+impl Listing {
+    /// Whether a resource of `project` is listed: the caller's project, or with
+    /// `all_tenants` (admins only; Cinder drops it for others) every project, narrowed by
+    /// `project_id`.
+    fn project_matches(&self, ctx: Ctx, project: &str) -> bool {
+        if self.all_tenants && ctx.admin { self.project_id.as_ref().is_none_or(|p| p == project) } else { project == ctx.project }
+    }
+}
+
+/// oslo's lenient `bool_from_string`: `1`, `true`, `yes`, `on`, `y`, `t` (any case) are true.
+fn lenient_true(v: &str) -> bool {
+    matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on" | "y" | "t")
+}
+
+/// Which resource a listing is of: the filters and sort keys differ.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Snapshots,
+    Volumes,
+}
+
+fn parse_listing(st: &State, query: &[(String, String)], kind: Kind, minor: u16) -> Result<Listing, HttpResponse> {
+    let mut l = Listing { limit: st.page_cap, ..Listing::default() };
     let mut sort_key: Option<String> = None;
     let mut sort_dir: Option<String> = None;
     for (k, v) in query {
@@ -560,12 +791,20 @@ fn parse_listing(st: &State, query: &[(String, String)]) -> Result<Listing, Http
             }
             "sort_key" => sort_key = Some(v.clone()),
             "sort_dir" => sort_dir = Some(v.clone()),
+            "all_tenants" => l.all_tenants = lenient_true(v),
+            "project_id" => l.project_id = Some(v.clone()),
             "name" => l.name = Some(v.clone()),
             "status" => l.status = Some(v.clone()),
-            "volume_id" => l.volume_id = Some(v.clone()),
-            "metadata" => l.metadata = metadata_filter(v)?,
-            "name~" => l.name_like = Some(v.clone()),
-            "description~" => l.description_like = Some(v.clone()),
+            "volume_id" if kind == Kind::Snapshots => l.volume_id = Some(v.clone()),
+            // Snapshots: from 3.22 (dropped below it). Volumes: every microversion.
+            "metadata" if kind == Kind::Volumes || minor >= 22 => l.metadata = metadata_filter(v)?,
+            // LIKE filters from 3.34 (dropped below it).
+            "name~" if minor >= 34 => l.name_like = Some(v.clone()),
+            "description~" if minor >= 34 => l.description_like = Some(v.clone()),
+            "availability_zone" => l.availability_zone = Some(v.clone()),
+            "consumes_quota" if kind == Kind::Snapshots && minor >= 65 => l.consumes_quota = Some(lenient_true(v)),
+            "bootable" if kind == Kind::Volumes => l.bootable = Some(lenient_true(v)),
+            "group_id" if kind == Kind::Volumes => l.group_id = Some(v.clone()),
             _ => {}
         }
     }
@@ -573,9 +812,35 @@ fn parse_listing(st: &State, query: &[(String, String)]) -> Result<Listing, Http
         let desc = descending(sort_dir.as_deref().unwrap_or("desc"))?;
         l.sort.push((sort_key.unwrap_or_else(|| "created_at".into()), desc));
     }
-    for (key, _) in &l.sort {
-        if !matches!(key.as_str(), "created_at" | "updated_at" | "name" | "id" | "status" | "size" | "volume_id") {
-            return Err(fault_body(400, &format!("Invalid input received: Invalid sort key {key}")));
+    for (key, _) in &mut l.sort {
+        // Columns of Cinder's tables; `name` is `display_name` (for snapshots from 3.30).
+        let known = match kind {
+            Kind::Snapshots => {
+                matches!(
+                    key.as_str(),
+                    "created_at" | "updated_at" | "id" | "status" | "volume_id" | "volume_size" | "project_id" | "user_id" | "display_name"
+                ) || (key == "name" && minor >= 30)
+            }
+            Kind::Volumes => matches!(
+                key.as_str(),
+                "created_at"
+                    | "updated_at"
+                    | "id"
+                    | "status"
+                    | "size"
+                    | "availability_zone"
+                    | "bootable"
+                    | "project_id"
+                    | "user_id"
+                    | "display_name"
+                    | "name"
+            ),
+        };
+        if !known {
+            return Err(fault_body(400, "Invalid input received: Invalid sort key"));
+        }
+        if key == "display_name" {
+            *key = "name".into();
         }
     }
     Ok(l)
@@ -605,8 +870,10 @@ fn snapshot_field(s: &SnapRec, key: &str) -> Field {
         "updated_at" => s.updated_at.map_or(Field::None, |t| Field::Int(t.unix_timestamp_nanos())),
         "name" => text(&s.name),
         "status" => Field::Text(s.status.clone()),
-        "size" => Field::Int(i128::from(s.size)),
+        "volume_size" => Field::Int(i128::from(s.size)),
         "volume_id" => Field::Text(s.volume_id.clone()),
+        "project_id" => Field::Text(s.project_id.clone()),
+        "user_id" => Field::Text(s.user_id.clone()),
         _ => Field::Text(s.id.clone()),
     }
 }
@@ -619,6 +886,9 @@ fn volume_field(v: &VolRec, key: &str) -> Field {
         "name" => text(&v.name),
         "status" => Field::Text(v.status.clone()),
         "size" => Field::Int(i128::from(v.size)),
+        "project_id" => Field::Text(v.project_id.clone()),
+        "user_id" => Field::Text(v.user_id.clone()),
+        "availability_zone" | "bootable" => Field::None,
         _ => Field::Text(v.id.clone()),
     }
 }
@@ -659,7 +929,14 @@ type Paged<T> = (Vec<T>, Option<String>, usize);
 
 /// Sorts by the listing's keys, then by id descending (as Cinder appends it); pages by marker
 /// and offset; builds the next link (`collection`: `snapshots/detail`, ...).
-fn page<T: Row>(st: &State, request: &HttpRequest, l: &Listing, mut items: Vec<T>, collection: &str) -> Result<Paged<T>, HttpResponse> {
+fn page<T: Row>(
+    st: &State,
+    request: &HttpRequest,
+    l: &Listing,
+    mut items: Vec<T>,
+    collection: &str,
+    ctx: Ctx,
+) -> Result<Paged<T>, HttpResponse> {
     items.sort_by(|a, b| {
         for (key, desc) in &l.sort {
             let o = a.field(key).cmp(&b.field(key));
@@ -687,7 +964,7 @@ fn page<T: Row>(st: &State, request: &HttpRequest, l: &Listing, mut items: Vec<T
                 }
             }
             q.append_pair("marker", last.id());
-            Some(format!("{}/{collection}?{}", st.endpoint(), q.finish()))
+            Some(format!("{}/{collection}?{}", st.endpoint(ctx.project), q.finish()))
         }
         _ => None,
     };
@@ -705,12 +982,16 @@ fn list_body(key: &str, items: Vec<Value>, next: Option<String>, with_count: boo
     HttpResponse::json(200, &body)
 }
 
-fn list_snapshots(st: &mut State, request: &HttpRequest, detail: bool, minor: u16) -> Answer {
-    let l = parse_listing(st, &request.query())?;
+fn list_snapshots(st: &mut State, request: &HttpRequest, detail: bool, minor: u16, ctx: Ctx) -> Answer {
+    let l = parse_listing(st, &request.query(), Kind::Snapshots, minor)?;
     st.read_all_snapshots();
     let chosen: Vec<SnapRec> = st
         .snapshots
         .iter()
+        .filter(|s| l.project_matches(ctx, &s.project_id))
+        .filter(|_| l.availability_zone.as_ref().is_none_or(|z| z == "nova"))
+        // Every snapshot of the fake consumes quota.
+        .filter(|_| l.consumes_quota.is_none_or(|c| c))
         .filter(|s| l.name.as_ref().is_none_or(|n| s.name.as_ref() == Some(n)))
         .filter(|s| l.status.as_ref().is_none_or(|x| s.status == *x))
         .filter(|s| l.volume_id.as_ref().is_none_or(|x| s.volume_id == *x))
@@ -720,14 +1001,14 @@ fn list_snapshots(st: &mut State, request: &HttpRequest, detail: bool, minor: u1
         .cloned()
         .collect();
     let collection = if detail { "snapshots/detail" } else { "snapshots" };
-    let (items, next, total) = page(st, request, &l, chosen, collection)?;
+    let (items, next, total) = page(st, request, &l, chosen, collection, ctx)?;
     let view = if detail { View::Detail } else { View::Summary };
     let items = items.iter().map(|s| snapshot_json(s, view, minor)).collect();
     Ok(list_body("snapshots", items, next, l.with_count, total))
 }
 
-fn show_snapshot(st: &mut State, id: &str, minor: u16) -> Answer {
-    let i = st.snapshots.iter().position(|s| s.id == id).ok_or_else(|| snapshot_missing(id))?;
+fn show_snapshot(st: &mut State, id: &str, minor: u16, ctx: Ctx) -> Answer {
+    let i = find_snapshot(st, id, ctx)?;
     if !st.read_snapshot(i) {
         return Err(snapshot_missing(id));
     }
@@ -762,7 +1043,32 @@ fn opt_string(v: &Value) -> Option<String> {
     v.as_str().map(str::to_owned)
 }
 
-fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16) -> Answer {
+/// The values Cinder's schema takes for `force` (a boolean or one of these strings).
+const TRUE_WORDS: [&str; 12] = ["True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes", "y", "t"];
+const FALSE_WORDS: [&str; 12] = ["False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no", "n", "f"];
+
+/// The `force` flag of a snapshot create: absent, or a boolean as Cinder's schema reads it.
+fn force_flag(v: &Value) -> Result<Option<bool>, HttpResponse> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::String(t) if TRUE_WORDS.contains(&t.as_str()) => Ok(Some(true)),
+        Value::String(t) if FALSE_WORDS.contains(&t.as_str()) => Ok(Some(false)),
+        other => {
+            let shown = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
+            let quoted = other.as_str().map_or_else(|| other.to_string(), |t| format!("'{t}'"));
+            let words = |b: &str, w: &[&str]| std::iter::once(b.to_owned()).chain(w.iter().map(|x| format!("'{x}'"))).collect::<Vec<_>>();
+            let all = [words("True", &TRUE_WORDS), words("False", &FALSE_WORDS)].concat().join(", ");
+            Err(fault_body(400, &format!("Invalid input for field/attribute force. Value: {shown}. {quoted} is not one of [{all}]")))
+        }
+    }
+}
+
+/// Cinder's answer when `force=false` is sent from 3.66 (its text, typo and double space
+/// included).
+const FORCE_FLAG_INVALID: &str = "Since microversion 3.66 the 'force' flag is invalid for this request.  For backward compatability, however, when the 'force' flag is passed with a value evaluating to True, it is silently ignored.";
+
+fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16, ctx: Ctx) -> Answer {
     let body = json_body(request)?;
     let snap = &body["snapshot"];
     if !snap.is_object() {
@@ -772,15 +1078,32 @@ fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16) -> Answer 
         .as_str()
         .ok_or_else(|| fault_body(400, "Invalid input for field/attribute snapshot. Value: {}. 'volume_id' is a required property"))?
         .to_owned();
+    let force = force_flag(&snap["force"])?;
     let metadata = string_map(&snap["metadata"], "metadata")?;
-    let volume = st.volumes.iter().find(|v| v.id == volume_id).ok_or_else(|| volume_missing(&volume_id))?;
-    if volume.status != "available" {
-        return Err(fault_body(
-            400,
-            &format!("Invalid volume: Volume {volume_id} status must be available, but current status is: {}.", volume.status),
-        ));
+    // Cinder's order: the volume, the force flag by microversion, the volume's state, the
+    // quota.
+    let vi = find_volume(st, &volume_id, ctx)?;
+    if minor >= 66 && force == Some(false) {
+        return Err(fault_body(400, FORCE_FLAG_INVALID));
+    }
+    let volume = &st.volumes[vi];
+    let invalid = |reason: &str| fault_body(400, &format!("Invalid volume: {reason}"));
+    match volume.status.as_str() {
+        "maintenance" => return Err(invalid("The snapshot cannot be created when the volume is in maintenance mode.")),
+        "error" => return Err(invalid("The snapshot cannot be created when the volume is in error status.")),
+        _ => {}
+    }
+    let valid: &[&str] = if force == Some(true) || minor >= 66 { &["available", "in-use"] } else { &["available"] };
+    if !valid.contains(&volume.status.as_str()) {
+        return Err(invalid(&format!("Volume {volume_id} status must be {}, but current status is: {}.", valid.join(", "), volume.status)));
     }
     let size = volume.size;
+    if let Some(quota) = st.snapshot_quota {
+        let held = st.snapshots.iter().filter(|s| s.project_id == ctx.project).count();
+        if held >= usize::try_from(quota).unwrap_or(usize::MAX) {
+            return Err(fault_body(413, &format!("SnapshotLimitExceeded: Maximum number of snapshots allowed ({quota}) exceeded")));
+        }
+    }
     let id = st.new_id();
     let fate = if st.failing.is_empty() { Fate::Available } else { Fate::Error(st.failing.remove(0)) };
     let rec = SnapRec {
@@ -788,6 +1111,8 @@ fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16) -> Answer 
         name: opt_string(&snap["name"]),
         description: opt_string(&snap["description"]),
         volume_id,
+        project_id: ctx.project.into(),
+        user_id: ctx.user.into(),
         status: "creating".into(),
         size,
         metadata,
@@ -802,28 +1127,34 @@ fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16) -> Answer 
     Ok(HttpResponse::json(202, &json!({"snapshot": out})))
 }
 
-fn delete_snapshot(st: &mut State, id: &str) -> Answer {
+fn delete_snapshot(st: &mut State, id: &str, ctx: Ctx) -> Answer {
     let deleting_reads = st.deleting_reads;
     let now = st.now;
-    let s = st.snapshots.iter_mut().find(|s| s.id == id).ok_or_else(|| snapshot_missing(id))?;
+    let i = find_snapshot(st, id, ctx)?;
+    let s = &mut st.snapshots[i];
     if !matches!(s.status.as_str(), "available" | "error") {
         return Err(fault_body(400, "Invalid snapshot: Snapshot status must be available or error and must not be part of a group."));
     }
     s.status = "deleting".into();
     s.reads_left = deleting_reads;
+    s.fate = Fate::Available;
     s.updated_at = Some(now);
     Ok(HttpResponse::empty(202))
 }
 
-fn snapshot_metadata(st: &State, id: &str) -> Answer {
-    let s = st.snapshots.iter().find(|s| s.id == id).ok_or_else(|| snapshot_missing(id))?;
+fn snapshot_metadata(st: &State, id: &str, ctx: Ctx) -> Answer {
+    let s = &st.snapshots[find_snapshot(st, id, ctx)?];
     Ok(HttpResponse::json(200, &json!({"metadata": s.metadata})))
 }
 
-fn write_snapshot_metadata(st: &mut State, id: &str, request: &HttpRequest, merge: bool) -> Answer {
+fn write_snapshot_metadata(st: &mut State, id: &str, request: &HttpRequest, merge: bool, ctx: Ctx) -> Answer {
     let body = json_body(request)?;
+    if body.get("metadata").is_none() {
+        return Err(fault_body(400, "'metadata' is a required property"));
+    }
     let given = string_map(&body["metadata"], "metadata")?;
-    let s = st.snapshots.iter_mut().find(|s| s.id == id).ok_or_else(|| snapshot_missing(id))?;
+    let i = find_snapshot(st, id, ctx)?;
+    let s = &mut st.snapshots[i];
     if merge {
         s.metadata.extend(given);
     } else {
@@ -832,34 +1163,74 @@ fn write_snapshot_metadata(st: &mut State, id: &str, request: &HttpRequest, merg
     Ok(HttpResponse::json(200, &json!({"metadata": s.metadata})))
 }
 
-fn list_volumes(st: &mut State, request: &HttpRequest, detail: bool, _minor: u16) -> Answer {
-    let l = parse_listing(st, &request.query())?;
+fn no_such_key(id: &str, key: &str) -> HttpResponse {
+    fault_body(404, &format!("Snapshot {id} has no metadata with key {key}."))
+}
+
+fn snapshot_metadata_key(st: &State, id: &str, key: &str, ctx: Ctx) -> Answer {
+    let s = &st.snapshots[find_snapshot(st, id, ctx)?];
+    let value = s.metadata.get(key).ok_or_else(|| no_such_key(id, key))?;
+    Ok(HttpResponse::json(200, &json!({"meta": { key: value }})))
+}
+
+fn set_snapshot_metadata_key(st: &mut State, id: &str, key: &str, request: &HttpRequest, ctx: Ctx) -> Answer {
+    let body = json_body(request)?;
+    let Some(meta) = body.get("meta") else {
+        return Err(fault_body(400, "'meta' is a required property"));
+    };
+    let given = string_map(meta, "meta")?;
+    if given.len() > 1 {
+        return Err(fault_body(400, &format!("Invalid input for field/attribute meta. Value: {meta}. {meta} has too many properties")));
+    }
+    let Some((k, v)) = given.into_iter().next().filter(|(k, _)| k == key) else {
+        return Err(fault_body(400, "Request body and URI mismatch"));
+    };
+    let i = find_snapshot(st, id, ctx)?;
+    st.snapshots[i].metadata.insert(k.clone(), v.clone());
+    Ok(HttpResponse::json(200, &json!({"meta": { k: v }})))
+}
+
+fn delete_snapshot_metadata_key(st: &mut State, id: &str, key: &str, ctx: Ctx) -> Answer {
+    let i = find_snapshot(st, id, ctx)?;
+    st.snapshots[i].metadata.remove(key).ok_or_else(|| no_such_key(id, key))?;
+    // Cinder answers 200 with an empty text/html body.
+    Ok(HttpResponse { status: 200, headers: vec![("Content-Type".into(), "text/html; charset=UTF-8".into())], body: Vec::new() })
+}
+
+fn list_volumes(st: &mut State, request: &HttpRequest, detail: bool, minor: u16, ctx: Ctx) -> Answer {
+    let l = parse_listing(st, &request.query(), Kind::Volumes, minor)?;
     st.read_all_volumes();
     let chosen: Vec<VolRec> = st
         .volumes
         .iter()
+        .filter(|v| l.project_matches(ctx, &v.project_id))
+        .filter(|_| l.availability_zone.as_ref().is_none_or(|z| z == "nova"))
+        // No volume of the fake is bootable or in a group.
+        .filter(|_| l.bootable.is_none_or(|b| !b))
+        .filter(|_| l.group_id.is_none())
         .filter(|v| l.name.as_ref().is_none_or(|n| v.name.as_ref() == Some(n)))
         .filter(|v| l.status.as_ref().is_none_or(|x| v.status == *x))
         .filter(|v| l.metadata.iter().all(|(k, x)| v.metadata.get(k) == Some(x)))
         .filter(|v| l.name_like.as_ref().is_none_or(|x| v.name.as_ref().is_some_and(|n| n.contains(x.as_str()))))
+        .filter(|v| l.description_like.as_ref().is_none_or(|x| v.description.as_ref().is_some_and(|n| n.contains(x.as_str()))))
         .cloned()
         .collect();
     let collection = if detail { "volumes/detail" } else { "volumes" };
-    let (items, next, total) = page(st, request, &l, chosen, collection)?;
+    let (items, next, total) = page(st, request, &l, chosen, collection, ctx)?;
     let view = if detail { VolView::Detail } else { VolView::Summary };
     let items = items.iter().map(|v| volume_json(st, v, view)).collect();
     Ok(list_body("volumes", items, next, l.with_count, total))
 }
 
-fn show_volume(st: &mut State, id: &str) -> Answer {
-    let i = st.volumes.iter().position(|v| v.id == id).ok_or_else(|| volume_missing(id))?;
+fn show_volume(st: &mut State, id: &str, ctx: Ctx) -> Answer {
+    let i = find_volume(st, id, ctx)?;
     if !st.read_volume(i) {
         return Err(volume_missing(id));
     }
     Ok(HttpResponse::json(200, &json!({"volume": volume_json(st, &st.volumes[i], VolView::Detail)})))
 }
 
-fn create_volume(st: &mut State, request: &HttpRequest) -> Answer {
+fn create_volume(st: &mut State, request: &HttpRequest, ctx: Ctx) -> Answer {
     let body = json_body(request)?;
     let vol = &body["volume"];
     if !vol.is_object() {
@@ -867,7 +1238,7 @@ fn create_volume(st: &mut State, request: &HttpRequest) -> Answer {
     }
     let snapshot_id = opt_string(&vol["snapshot_id"]);
     let snapshot_size = match &snapshot_id {
-        Some(sid) => Some(st.snapshots.iter().find(|s| s.id == *sid).ok_or_else(|| snapshot_missing(sid))?.size),
+        Some(sid) => Some(st.snapshots[find_snapshot(st, sid, ctx)?].size),
         None => None,
     };
     let size = match (&vol["size"], snapshot_size) {
@@ -894,6 +1265,8 @@ fn create_volume(st: &mut State, request: &HttpRequest) -> Answer {
         id,
         name: opt_string(&vol["name"]),
         description: opt_string(&vol["description"]),
+        project_id: ctx.project.into(),
+        user_id: ctx.user.into(),
         status: "creating".into(),
         size,
         metadata,
@@ -901,17 +1274,19 @@ fn create_volume(st: &mut State, request: &HttpRequest) -> Answer {
         created_at: st.now,
         updated_at: None,
         reads_left: st.volume_creating_reads,
+        attachment: None,
     };
     let out = volume_json(st, &rec, VolView::Created);
     st.volumes.push(rec);
     Ok(HttpResponse::json(202, &json!({"volume": out})))
 }
 
-fn delete_volume(st: &mut State, id: &str) -> Answer {
+fn delete_volume(st: &mut State, id: &str, ctx: Ctx) -> Answer {
     let has_snapshots = st.snapshots.iter().any(|s| s.volume_id == id);
     let deleting_reads = st.deleting_reads;
     let now = st.now;
-    let v = st.volumes.iter_mut().find(|v| v.id == id).ok_or_else(|| volume_missing(id))?;
+    let i = find_volume(st, id, ctx)?;
+    let v = &mut st.volumes[i];
     if has_snapshots || !matches!(v.status.as_str(), "available" | "error") {
         return Err(fault_body(
             400,
@@ -924,13 +1299,14 @@ fn delete_volume(st: &mut State, id: &str) -> Answer {
     Ok(HttpResponse::empty(202))
 }
 
-fn messages(st: &State, request: &HttpRequest) -> Answer {
+fn messages(st: &State, request: &HttpRequest, ctx: Ctx) -> Answer {
     let query = request.query();
     let resource = query.iter().find(|(k, _)| k == "resource_uuid").map(|(_, v)| v.as_str());
     let items: Vec<Value> = st
         .messages
         .iter()
         .filter(|m| resource.is_none_or(|r| m.resource_uuid == r))
+        .filter(|m| ctx.admin || m.project_id == ctx.project)
         .map(|m| {
             json!({
                 "id": m.id, "event_id": "VOLUME_SNAPSHOT_001_002", "user_message": m.user_message,
@@ -938,7 +1314,7 @@ fn messages(st: &State, request: &HttpRequest) -> Answer {
                 "created_at": cinder_time(m.created_at),
                 "guaranteed_until": cinder_time(m.created_at.checked_add(time::Duration::days(30)).unwrap_or(m.created_at)),
                 "request_id": "req-00000000-0000-4000-9000-000000000000",
-                "links": [{"rel": "self", "href": format!("{}/messages/{}", st.endpoint(), m.id)}]
+                "links": [{"rel": "self", "href": format!("{}/messages/{}", st.endpoint(&m.project_id), m.id)}]
             })
         })
         .collect();

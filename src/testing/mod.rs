@@ -5,53 +5,91 @@
 //! endpoint is the fake itself), Cinder's version root, and the snapshot, volume and user
 //! message calls, with Cinder's status transitions, paging, filters, sorts, error bodies and
 //! headers as the recorded fixtures have them. A test drives it through the crate's public
-//! API ([`FakeCloud::client`] or [`FakeCloud::os_vars`]), moves its clock
+//! API ([`FakeCloud::client`], [`FakeCloud::client_as`] or [`FakeCloud::os_vars`]), sets up
+//! volumes ([`FakeCloud::add_volume`], [`FakeCloud::add_volume_with`] and a [`VolumeSpec`]:
+//! metadata, status, attachment, project; [`FakeCloud::set_volume_status`]), moves its clock
 //! ([`FakeCloud::set_now`], [`FakeCloud::advance`]), injects faults
-//! ([`FakeCloud::fail_next`], [`FakeCloud::fail_snapshot`], [`FakeCloud::fail_delete`],
-//! [`FakeCloud::revoke_tokens`], [`FakeCloud::set_latency`]) and inspects what it received and
-//! what it holds ([`FakeCloud::requests`], [`FakeCloud::snapshots`], [`FakeCloud::volumes`]).
-//! The server stops when the [`FakeCloud`] is dropped.
+//! ([`FakeCloud::fail_next`], [`FakeCloud::fail_snapshot`],
+//! [`FakeCloud::fail_next_snapshots`], [`FakeCloud::fail_delete`],
+//! [`FakeCloud::set_snapshot_quota`], [`FakeCloud::revoke_tokens`],
+//! [`FakeCloud::set_latency`], [`FakeCloud::set_page_cap`]) and inspects what it received
+//! and what it holds ([`FakeCloud::requests`], [`FakeCloud::snapshots`],
+//! [`FakeCloud::volumes`]). The server stops when the [`FakeCloud`] is dropped.
 //!
 //! # Faithful to the real server
 //!
-//! - Keystone: `POST /v3/auth/tokens` (password, user `admin`/`password`, the project
-//!   `admin` or its id) answers 201 with `X-Subject-Token` and the recorded body shape; bad
-//!   credentials give Keystone's 401 body. Cinder requests without a token the fake issued
-//!   give keystonemiddleware's 401 body.
+//! The same scenario tests run against the fake (`tests/fake_scenarios.rs`) and against a
+//! real Keystone 30 + Cinder 29 (`tests/live_scenarios.rs`, run by `scripts/live-tests`);
+//! what they check is what this section promises.
+//!
+//! - Keystone: `POST /v3/auth/tokens` (password) answers 201 with `X-Subject-Token` and
+//!   the recorded body shape, for two users: the admin ([`USERNAME`] on [`PROJECT_NAME`],
+//!   role `admin`) and a member ([`MEMBER_USERNAME`] on [`MEMBER_PROJECT_NAME`], roles
+//!   `member` and `reader`), both with [`PASSWORD`] ([`Account`]). Bad credentials give
+//!   Keystone's 401 body. Cinder requests without a token the fake issued give
+//!   keystonemiddleware's 401 body; a URL naming another project than the token's is
+//!   Cinder's 400 `Malformed request url`.
 //! - `GET /` answers 300 with the versions document (3.0 to 3.71). Every Cinder answer has
 //!   `x-openstack-request-id` and `OpenStack-API-Version: volume 3.N` (the version asked
 //!   for; above 3.71 is a 406 `computeFault`).
-//! - Snapshots: create (202, `creating`; the volume must exist and be `available`), show,
-//!   list and list/detail (summary and detail fields by microversion), delete (202;
-//!   `deleting`, then 404; only `available` or `error` snapshots, else Cinder's 400),
-//!   metadata get, merge (POST) and replace (PUT). Volumes: create (size or `snapshot_id`),
-//!   show, list and list/detail, delete (refused with Cinder's 400 while it has snapshots).
+//! - Projects: a member sees only its own project's snapshots, volumes and messages
+//!   (another project's are 404, its `all_tenants` is dropped); the admin reads every
+//!   project's by id, and lists them with `all_tenants` (narrowed by `project_id`).
+//! - Snapshot create (202, `creating`) as Cinder 29 decides it: the volume must exist
+//!   (404); `force=false` from 3.66 is a 400; a volume in `error` or `maintenance` is a
+//!   400 with Cinder's own message; otherwise the volume must be `available`, or
+//!   `available, in-use` with `force=true` or from 3.66 (Cinder's message names them); then
+//!   the quota ([`FakeCloud::set_snapshot_quota`]): Cinder's 413 `SnapshotLimitExceeded`.
+//! - Snapshots: show, list and list/detail (summary and detail fields by microversion),
+//!   delete (202; `deleting`, then 404; only `available` or `error` snapshots, else
+//!   Cinder's 400), `os-reset_status` (admin; a member gets Cinder's 403; an unknown status
+//!   Cinder's 400; the status set stays, as no backend moves it), `os-force_delete`
+//!   (admin), metadata get, merge (POST), replace (PUT) and single keys (GET, PUT, DELETE;
+//!   a missing key is Cinder's 404 `Snapshot <id> has no metadata with key <key>.`).
+//!   Volumes: create (size or `snapshot_id`), show (an `in-use` volume with its
+//!   attachment), list and list/detail, delete (refused with Cinder's 400 while it has
+//!   snapshots or is not `available`/`error`).
 //! - Listings: a page cap like `osapi_max_limit` (default 1000), `limit` (capped; bad values
 //!   give Cinder's 400 messages), `marker` (an unknown marker is Cinder's 404),
 //!   `offset`, `with_count` (`count` on every page), next links with the fake's own host
 //!   and every original parameter (Cinder's rule: a link when the page is full, or with
 //!   `with_count` when the total reaches the limit), `sort` / `sort_key` / `sort_dir`
-//!   (default `created_at` descending, ties by id descending), the filters `name`,
-//!   `status`, `volume_id`, `metadata` (JSON or a Python dict literal), `name~`,
-//!   `description~`.
+//!   (default `created_at` descending, ties by id descending; a key that is not a column,
+//!   e.g. a snapshot's `size`, or a snapshot's `name` below 3.30, is Cinder's 400
+//!   `Invalid input received: Invalid sort key`).
+//! - Filters (every pair of a `metadata` filter must match; it is JSON or a Python dict
+//!   literal): snapshots `name`, `status`, `volume_id`, `metadata` (from 3.22; dropped
+//!   below, as Cinder does, so everything is listed), `name~` and `description~` (from
+//!   3.34; dropped below), `availability_zone` (every resource is in `nova`),
+//!   `consumes_quota` (from 3.65; every snapshot consumes quota), `all_tenants`,
+//!   `project_id`; volumes `name`, `status`, `metadata`, `name~`, `description~`,
+//!   `availability_zone`, `bootable` (no volume is), `group_id` (no volume has one),
+//!   `all_tenants`, `project_id`.
 //! - Error bodies: `{"itemNotFound": {"code": 404, "message": "Snapshot <id> could not be
-//!   found."}}`, `badRequest` 400, `overLimit` 413 (with `retryAfter` and `Retry-After`).
+//!   found."}}`, `badRequest` 400, `forbidden` 403, `overLimit` 413 (with `retryAfter` and
+//!   `Retry-After`).
 //!
 //! # Not (yet) faithful
 //!
-//! - One project and one user; `all_tenants` and `project_id` are ignored. No quotas, no
-//!   policy (403), no token expiry, no application credentials or token-method auth.
-//! - Unknown filters are ignored (Cinder refuses some of them for non-admins), and so are
-//!   the volume filters `bootable`, `group_id` and `availability_zone` and the snapshot
-//!   filters `availability_zone` and `consumes_quota`. Filters and `with_count` do not depend
-//!   on the microversion (below 3.45 Cinder takes `with_count` for a filter; the client
-//!   checks those rules before sending).
+//! - No policy beyond the admin actions (a member's unknown filter is not refused), no
+//!   quota but the snapshot count (no `gigabytes`, no volume quota), no token expiry of its
+//!   own (use [`FakeCloud::revoke_tokens`]), no application credentials or token-method
+//!   auth, no project-less URLs (3.67).
+//! - Unknown filters are ignored (Cinder 29 refuses them for non-admins from 3.31, and
+//!   gives admins an empty list at 3.0). Below 3.45 Cinder takes `with_count` for a
+//!   filter; the fake always reads it (the client checks those rules before sending).
 //! - A volume always has the fields of 3.71, whatever the microversion asked; a snapshot's
 //!   fields follow it (`group_snapshot_id` 3.14, `user_id` 3.41, `consumes_quota` 3.65).
 //! - `limit=0` gives an empty page (what Cinder does with it is not recorded).
-//! - Snapshot update, actions (`os-reset_status`, `os-force_delete`, ...), single metadata
-//!   keys, volume revert and attachments are not served (404).
-//! - Timestamps come from the fake's clock, which moves only when the test moves it.
+//! - Snapshot update, `os-update_snapshot_status`, `os-unmanage`, volume actions (revert,
+//!   extend, reset status: use [`FakeCloud::set_volume_status`]) and attachments are not
+//!   served (404).
+//! - A snapshot set to `error` through `os-reset_status` leaves no user message, as in
+//!   Cinder; [`FakeCloud::fail_snapshot`] leaves one, as Cinder's volume manager does when
+//!   the backend fails (the real local cloud's fake driver never fails, so the live suite
+//!   cannot show that message).
+//! - Timestamps come from the fake's clock, which moves only when the test moves it;
+//!   `updated_at` changes only with status and metadata changes the fake makes.
 //! - One request per connection (`Connection: close`).
 //!
 //! # Example
@@ -85,23 +123,70 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::snapshots::Snapshot;
-use crate::volumes::Volume;
+use crate::volumes::{Volume, VolumeStatus};
 use crate::{AuthOptions, Domain, PollPolicy, RetryPolicy, Scope, ServiceClient, ServiceClientBuilder};
 
 use cinder::{Fate, State};
 use server::Server;
 
-/// The user name the fake's Keystone accepts.
+/// The admin's user name (the fake's Keystone accepts it with [`PASSWORD`]).
 pub const USERNAME: &str = "admin";
-/// The password the fake's Keystone accepts.
+/// The password of both users of the fake's Keystone.
 pub const PASSWORD: &str = "password";
-/// The name of the fake's one project.
+/// The name of the admin's project.
 pub const PROJECT_NAME: &str = "admin";
-/// The id of the fake's one project (it appears in the endpoint's path).
+/// The id of the admin's project (it appears in the admin's endpoint path).
 pub const PROJECT_ID: &str = cinder::PROJECT_ID;
+/// The member's user name (role `member` on [`MEMBER_PROJECT_NAME`] only, as the local
+/// cloud's `demo` user).
+pub const MEMBER_USERNAME: &str = "demo";
+/// The name of the member's project.
+pub const MEMBER_PROJECT_NAME: &str = "demo";
+/// The id of the member's project.
+pub const MEMBER_PROJECT_ID: &str = cinder::MEMBER_PROJECT_ID;
 
-/// A request the fake received: no header, no body, so never a token or a password.
+/// The fake's two users, each with its own project: the admin (role `admin`: sees every
+/// project's resources, honours `all_tenants`, may reset statuses) and a member (role
+/// `member`: its own project only; `all_tenants` is dropped, admin actions are 403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Account {
+    /// [`USERNAME`] on project [`PROJECT_NAME`].
+    #[default]
+    Admin,
+    /// [`MEMBER_USERNAME`] on project [`MEMBER_PROJECT_NAME`].
+    Member,
+}
+
+impl Account {
+    fn index(self) -> usize {
+        match self {
+            Account::Admin => 0,
+            Account::Member => 1,
+        }
+    }
+
+    /// The user name.
+    pub fn username(self) -> &'static str {
+        cinder::ACCOUNTS[self.index()].user_name
+    }
+
+    /// The project's name.
+    pub fn project_name(self) -> &'static str {
+        cinder::ACCOUNTS[self.index()].project_name
+    }
+
+    /// The project's id.
+    pub fn project_id(self) -> &'static str {
+        cinder::ACCOUNTS[self.index()].project_id
+    }
+}
+
+/// A request the fake received: no body and no header but the microversion, so never a
+/// token or a password. More fields may come (it is `#[non_exhaustive]`): compare the
+/// fields a test cares about.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SeenRequest {
     /// `GET`, `POST`, `PUT`, `DELETE`, ...
     pub method: String,
@@ -109,13 +194,90 @@ pub struct SeenRequest {
     pub path: String,
     /// The query, decoded, in the order sent.
     pub query: Vec<(String, String)>,
+    /// The `OpenStack-API-Version` header as sent (`volume 3.71`), if any.
+    pub microversion: Option<String>,
 }
 
 impl SeenRequest {
     /// The path with the endpoint's `/v3/<project>/` removed (`snapshots/detail`), or the
     /// whole path for Keystone and the version root.
     pub fn relative_path(&self) -> &str {
-        self.path.strip_prefix("/v3/").and_then(|p| p.strip_prefix(PROJECT_ID)).and_then(|p| p.strip_prefix('/')).unwrap_or(&self.path)
+        cinder::split_project(&self.path).map_or(&self.path, |(_, relative)| relative)
+    }
+
+    /// The method, the relative path and the query, for comparisons in tests.
+    pub fn call(&self) -> (&str, &str, Vec<(&str, &str)>) {
+        (&self.method, self.relative_path(), self.query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+    }
+}
+
+/// A volume for [`FakeCloud::add_volume_with`]: `available`, 1 GiB, no metadata, owned by
+/// the admin's project unless told otherwise.
+///
+/// ```
+/// use cinder_snapshots::testing::{Account, VolumeSpec};
+/// use cinder_snapshots::volumes::VolumeStatus;
+/// let spec = VolumeSpec::new("db").size(10).metadata("backup", "nightly").status(VolumeStatus::InUse).owner(Account::Member);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct VolumeSpec {
+    name: Option<String>,
+    size: u64,
+    metadata: BTreeMap<String, String>,
+    status: VolumeStatus,
+    server_id: Option<String>,
+    owner: Account,
+}
+
+impl VolumeSpec {
+    /// A volume named `name`.
+    pub fn new(name: impl Into<String>) -> VolumeSpec {
+        VolumeSpec {
+            name: Some(name.into()),
+            size: 1,
+            metadata: BTreeMap::new(),
+            status: VolumeStatus::Available,
+            server_id: None,
+            owner: Account::Admin,
+        }
+    }
+
+    /// A volume without a name.
+    pub fn unnamed() -> VolumeSpec {
+        VolumeSpec { name: None, ..VolumeSpec::new("") }
+    }
+
+    /// Its size in GiB (default 1; a snapshot of it has this size).
+    pub fn size(mut self, gib: u64) -> VolumeSpec {
+        self.size = gib;
+        self
+    }
+
+    /// One metadata item.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> VolumeSpec {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Its status (default `available`). `in-use` gives it an attachment, as Cinder shows an
+    /// attached volume; `error` and `maintenance` are statuses Cinder refuses to snapshot.
+    pub fn status(mut self, status: VolumeStatus) -> VolumeSpec {
+        self.status = status;
+        self
+    }
+
+    /// Attached (`in-use`) to the server `server_id` (an id only: the fake has no servers).
+    pub fn attached_to(mut self, server_id: impl Into<String>) -> VolumeSpec {
+        self.status = VolumeStatus::InUse;
+        self.server_id = Some(server_id.into());
+        self
+    }
+
+    /// The project it belongs to (default [`Account::Admin`]'s).
+    pub fn owner(mut self, owner: Account) -> VolumeSpec {
+        self.owner = owner;
+        self
     }
 }
 
@@ -206,9 +368,14 @@ impl FakeCloud {
     /// timeout, so that waits and retries take milliseconds. Change what you need before
     /// `build()`.
     pub fn client_builder(&self) -> ServiceClientBuilder {
-        let auth = AuthOptions::password(self.auth_url(), USERNAME, Domain::name("Default"), PASSWORD);
+        self.client_builder_as(Account::Admin)
+    }
+
+    /// Like [`client_builder`](Self::client_builder), as `account` on its own project.
+    pub fn client_builder_as(&self, account: Account) -> ServiceClientBuilder {
+        let auth = AuthOptions::password(self.auth_url(), account.username(), Domain::name("Default"), PASSWORD);
         ServiceClient::builder(auth)
-            .scope(Scope::project_name(PROJECT_NAME, Domain::name("Default")))
+            .scope(Scope::project_name(account.project_name(), Domain::name("Default")))
             .timeout(Duration::from_secs(10))
             .poll_policy(
                 PollPolicy::new()
@@ -225,7 +392,17 @@ impl FakeCloud {
     ///
     /// When the builder refuses its own settings (it does not: they are fixed and valid).
     pub fn client(&self) -> ServiceClient {
-        match self.client_builder().build() {
+        self.client_as(Account::Admin)
+    }
+
+    /// A client of this fake as `account`, as [`client_builder_as`](Self::client_builder_as)
+    /// makes it.
+    ///
+    /// # Panics
+    ///
+    /// When the builder refuses its own settings (it does not: they are fixed and valid).
+    pub fn client_as(&self, account: Account) -> ServiceClient {
+        match self.client_builder_as(account).build() {
             Ok(client) => client,
             Err(e) => panic!("the fake cloud's client settings were refused: {e}"),
         }
@@ -235,12 +412,17 @@ impl FakeCloud {
     /// [`ServiceClientBuilder::from_vars`] (no password is printed by the crate; keep these
     /// out of logs all the same).
     pub fn os_vars(&self) -> Vec<(String, String)> {
+        self.os_vars_as(Account::Admin)
+    }
+
+    /// The `OS_*` variables of `account`'s openrc file for this fake.
+    pub fn os_vars_as(&self, account: Account) -> Vec<(String, String)> {
         [
             ("OS_AUTH_URL", self.auth_url()),
-            ("OS_USERNAME", USERNAME.into()),
+            ("OS_USERNAME", account.username().into()),
             ("OS_PASSWORD", PASSWORD.into()),
             ("OS_USER_DOMAIN_NAME", "Default".into()),
-            ("OS_PROJECT_NAME", PROJECT_NAME.into()),
+            ("OS_PROJECT_NAME", account.project_name().into()),
             ("OS_PROJECT_DOMAIN_NAME", "Default".into()),
             ("OS_REGION_NAME", "RegionOne".into()),
             ("OS_INTERFACE", "public".into()),
@@ -290,10 +472,46 @@ impl FakeCloud {
         lock(&self.state).deleting_reads = reads;
     }
 
-    /// Adds an `available` 1 GiB volume named `name` without a request (so it is not in
-    /// [`requests`](Self::requests)), created now by the fake's clock; returns its id.
+    /// Adds an `available` 1 GiB volume named `name` to the admin's project without a
+    /// request (so it is not in [`requests`](Self::requests)), created now by the fake's
+    /// clock; returns its id.
     pub fn add_volume(&self, name: &str) -> String {
-        lock(&self.state).add_volume(Some(name.to_owned()), 1, BTreeMap::new())
+        self.add_volume_with(&VolumeSpec::new(name))
+    }
+
+    /// Adds a volume as `spec` describes it (metadata, status, attachment, project) without
+    /// a request, created now by the fake's clock; returns its id.
+    pub fn add_volume_with(&self, spec: &VolumeSpec) -> String {
+        lock(&self.state).add_volume(cinder::NewVolume {
+            name: spec.name.clone(),
+            size: spec.size,
+            metadata: spec.metadata.clone(),
+            status: spec.status.as_str().to_owned(),
+            server_id: spec.server_id.clone(),
+            owner: spec.owner.index(),
+        })
+    }
+
+    /// Sets volume `id`'s status, as an admin's `os-reset_status` or the backend would
+    /// (`in-use` attaches it to a server id of the fake's own; any other status detaches
+    /// it). Returns false when there is no such volume.
+    pub fn set_volume_status(&self, id: &str, status: VolumeStatus) -> bool {
+        let mut guard = lock(&self.state);
+        let st = &mut *guard;
+        let Some(i) = st.volumes.iter().position(|v| v.id == id) else { return false };
+        let mut v = st.volumes[i].clone();
+        st.set_volume_status(&mut v, status.as_str(), None);
+        st.volumes[i] = v;
+        true
+    }
+
+    /// The most snapshots each project may hold (Cinder's `snapshots` quota; default `None`,
+    /// no limit). Every snapshot of the project counts, whatever its status, until it is
+    /// gone; a create beyond the limit is Cinder's 413: `{"overLimit": {"code": 413,
+    /// "message": "SnapshotLimitExceeded: Maximum number of snapshots allowed (N) exceeded",
+    /// "retryAfter": "0"}}` with `Retry-After: 0`.
+    pub fn set_snapshot_quota(&self, quota: Option<u32>) {
+        lock(&self.state).snapshot_quota = quota;
     }
 
     /// Every request received so far, in order (Keystone's, the version root's and
@@ -335,10 +553,19 @@ impl FakeCloud {
         }
     }
 
+    /// The next `n` snapshots created go to `error` instead of `available` when they leave
+    /// `creating`, each with `user_message` (if any) in `/messages`. Same as `n` calls of
+    /// [`fail_snapshot(None, user_message)`](Self::fail_snapshot).
+    pub fn fail_next_snapshots(&self, n: u32, user_message: Option<&str>) {
+        for _ in 0..n {
+            self.fail_snapshot(None, user_message);
+        }
+    }
+
     /// Snapshot `id` goes to `error` instead of `available` when it leaves `creating` (at
     /// once if it is already `available`), with `user_message` served by
     /// `GET /v3/<project>/messages?resource_uuid=<id>`. With `id` `None`, the next snapshot
-    /// created does.
+    /// created does (calls add up: two calls fail the next two).
     pub fn fail_snapshot(&self, id: Option<&str>, user_message: Option<&str>) {
         let mut st = lock(&self.state);
         let message = user_message.map(str::to_owned);
@@ -355,7 +582,14 @@ impl FakeCloud {
             st.snapshots[i].updated_at = Some(now);
             if let Some(text) = message {
                 let msg_id = st.new_id();
-                st.messages.push(cinder::MessageRec { id: msg_id, resource_uuid: id.to_owned(), user_message: text, created_at: now });
+                let project_id = st.snapshots[i].project_id.clone();
+                st.messages.push(cinder::MessageRec {
+                    id: msg_id,
+                    project_id,
+                    resource_uuid: id.to_owned(),
+                    user_message: text,
+                    created_at: now,
+                });
             }
         }
     }

@@ -57,6 +57,11 @@ impl HttpResponse {
         HttpResponse { status, headers: Vec::new(), body: Vec::new() }
     }
 
+    /// An answer without a body but with `Content-Type: application/json` (Cinder's actions).
+    pub(crate) fn json_empty(status: u16) -> HttpResponse {
+        HttpResponse { status, headers: vec![("Content-Type".into(), "application/json".into())], body: Vec::new() }
+    }
+
     /// Adds a header.
     pub(crate) fn with_header(mut self, name: &str, value: impl Into<String>) -> HttpResponse {
         self.headers.push((name.to_owned(), value.into()));
