@@ -18,7 +18,7 @@ use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
-const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, delete, force-delete, reset-status, wait, prune, volume list, volume show, restore, revert";
+const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, set, unset, delete, force-delete, reset-status, wait, prune, run, check, volume list, volume show, restore, revert, completions";
 /// mv371-snap-alpha, the snapshot of most recordings.
 const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
 /// mv371-snap-gamma, deleted in the recordings.
@@ -1344,5 +1344,299 @@ fn volume_commands_usage_errors_exit_2() {
     for want in ["  volume list     list volumes", "  restore         create a new volume from a snapshot", "A volume object has exactly"] {
         assert!(all.contains(want), "--help lacks {want:?}:\n{all}");
     }
+    assert_all(&unexpected);
+}
+
+// ------------------------------------------------------------------ formats, columns, openstack spellings, completions
+
+#[test]
+fn list_in_every_format_and_with_columns() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "formats");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let f = Fixture::load("mv371_list_detail");
+    let recorded = f.response_json();
+    let snaps = recorded["snapshots"].as_array().unwrap().clone();
+    let runs = 10;
+    let m = f.mock(&mut server).expect(runs).create();
+    let ids: Vec<&str> = snaps.iter().map(|s| s["id"].as_str().unwrap()).collect();
+
+    // -f value -c id: the ids, one a line, and nothing else (no jq needed).
+    assert_eq!(env.ok(&["list", "-f", "value", "-c", "id"]), ids.iter().map(|id| format!("{id}\n")).collect::<String>());
+    // Several columns: separated by one space, in the order given; a header name works too.
+    let text = env.ok(&["list", "--format", "value", "--column", "Size", "-c", "ID", "-c", "status"]);
+    let want: String =
+        snaps.iter().map(|s| format!("{} {} {}\n", s["size"], s["id"].as_str().unwrap(), s["status"].as_str().unwrap())).collect();
+    assert_eq!(text, want);
+    // -f value without -c: the table's columns (ID Name Description Status Size).
+    let text = env.ok(&["list", "-f", "value"]);
+    let first = &snaps[0];
+    assert_eq!(
+        text.lines().next().unwrap(),
+        format!(
+            "{} {} {} {} {}",
+            first["id"].as_str().unwrap(),
+            first["name"].as_str().unwrap_or(""),
+            first["description"].as_str().unwrap_or(""),
+            first["status"].as_str().unwrap(),
+            first["size"]
+        )
+    );
+    assert_eq!(text.lines().count(), snaps.len());
+    // CSV: the headers and text quoted, numbers not, as the openstack command writes it.
+    let text = env.ok(&["list", "-f", "csv", "-c", "ID", "-c", "Created At", "-c", "size"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "\"ID\",\"Created At\",\"Size\"");
+    assert_eq!(lines.len(), snaps.len() + 1);
+    for (line, s) in lines[1..].iter().zip(&snaps) {
+        assert_eq!(*line, format!("\"{}\",\"{}Z\",{}", s["id"].as_str().unwrap(), s["created_at"].as_str().unwrap(), s["size"]));
+    }
+    let text = env.ok(&["list", "-f", "csv"]);
+    assert_eq!(text.lines().next(), Some("\"ID\",\"Name\",\"Description\",\"Status\",\"Size\""));
+    // A table with a column --long has, without --long; RFC 3339 UTC timestamps.
+    let table = env.ok(&["list", "-c", "id", "-c", "created_at"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(cells(lines[1]), ["ID", "Created At"]);
+    assert_eq!(cells(lines[3]), [ids[0], &format!("{}Z", snaps[0]["created_at"].as_str().unwrap())]);
+    // -f json is --json; -c keeps only those keys.
+    let json = env.json(&["list", "-f", "json"]);
+    assert_eq!(json, env.json(&["list", "--json"]));
+    assert_eq!(json.as_array().unwrap().len(), snaps.len());
+    let picked = env.json(&["list", "-f", "json", "-c", "id", "-c", "Volume"]);
+    let want: Vec<Value> = snaps.iter().map(|s| json!({"id": s["id"], "volume_id": s["volume_id"]})).collect();
+    assert_eq!(picked, json!(want));
+    // The last format given wins, as with any option.
+    assert_eq!(env.ok(&["--json", "list", "-f", "value", "-c", "id"]).lines().count(), snaps.len());
+    m.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn show_and_volume_commands_in_every_format() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "formats-show");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let show = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(4).create();
+    // One object: -f value prints one value a line, as openstack's does.
+    assert_eq!(env.ok(&["show", ALPHA, "-f", "value", "-c", "status"]), "available\n");
+    assert_eq!(
+        env.ok(&["show", ALPHA, "-f", "value", "-c", "name", "-c", "size", "-c", "properties"]),
+        "mv371-snap-alpha\n1\npurpose='fixture', tier='gold'\n"
+    );
+    assert_eq!(env.ok(&["show", ALPHA, "-f", "csv", "-c", "id", "-c", "size"]), format!("\"id\",\"size\"\n\"{ALPHA}\",1\n"));
+    assert_eq!(env.json(&["show", ALPHA, "--json", "-c", "id", "-c", "status"]), json!({"id": ALPHA, "status": "available"}));
+    show.assert();
+    let volumes = Fixture::load("mv371_volumes_detail_metadata");
+    let recorded = volumes.response_json();
+    let listing = volumes.mock(&mut server).expect(2).create();
+    let text = env.ok(&["volume", "list", "--property", "backup=nightly", "-f", "value", "-c", "id", "-c", "name"]);
+    let want: String = recorded["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| format!("{} {}\n", v["id"].as_str().unwrap(), v["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(text, want);
+    let text = env.ok(&["volume", "list", "--property", "backup=nightly", "-f", "csv", "-c", "name", "-c", "size", "-c", "bootable"]);
+    assert!(text.starts_with("\"Name\",\"Size\",\"Bootable\"\n\"restore-"), "{text}");
+    assert!(text.lines().skip(1).all(|l| l.ends_with(",1,\"false\"")), "{text}");
+    listing.assert();
+    let one = Fixture::load("mv371_volumes_show").mock(&mut server).expect(1).create();
+    assert_eq!(env.ok(&["volume", "show", VOL_ALPHA, "-f", "value", "-c", "status", "-c", "type"]), "available\n__DEFAULT__\n");
+    one.assert();
+    assert_all(&unexpected);
+}
+
+#[test]
+fn bad_formats_and_columns_exit_2_without_a_request() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "formats-usage");
+    for (args, want) in [
+        (&["list", "-f", "yaml"][..], "-f \"yaml\" is not a format: table, json, value or csv\nTry 'cinder-snapshots list --help'."),
+        (
+            &["list", "-c", "nope"][..],
+            "list has no column \"nope\"; its columns are ID, Name, Description, Status, Size, Created At, Volume, Properties\n\
+             Try 'cinder-snapshots list --help'.",
+        ),
+        (&["delete", ALPHA, "-c", "id"][..], "delete prints no columns: -c does not apply\nTry 'cinder-snapshots delete --help'."),
+        (
+            &["prune", "--policy", "p", "--keep-last", "1", "--json", "-c", "id"][..],
+            "-c does not apply to prune's JSON report (it is printed whole)\nTry 'cinder-snapshots prune --help'.",
+        ),
+        (&["list", "-f"][..], "missing argument for option '-f'\nTry 'cinder-snapshots list --help'."),
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("cinder-snapshots: {want}\n"), "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
+    assert_all(&unexpected);
+}
+
+#[test]
+fn the_openstack_spellings_send_what_ours_send() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "openstack-spellings");
+    let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    // set --property: the merge set-metadata sends; openstack's set prints nothing.
+    let merge = Fixture::load("mv371_metadata_create_merge").mock(&mut server).expect(1).create();
+    assert_eq!(env.ok(&["set", ALPHA, "--property", "env=test", "--property", "owner=rust"]), "");
+    merge.assert();
+    // set --name --description: the update `update` sends.
+    let update = Fixture::load("mv371_snapshot_update_name_description").mock(&mut server).expect(1).create();
+    assert_eq!(env.ok(&["set", ALPHA, "--name", "mv371-snap-alpha-renamed", "--description", "renamed"]), "");
+    update.assert();
+    // Both in one set: both requests.
+    let update = Fixture::load("mv371_snapshot_update_name_description").mock(&mut server).expect(1).create();
+    let merge = Fixture::load("mv371_metadata_create_merge").mock(&mut server).expect(1).create();
+    assert_eq!(
+        env.ok(&[
+            "set",
+            ALPHA,
+            "--name",
+            "mv371-snap-alpha-renamed",
+            "--description",
+            "renamed",
+            "--property",
+            "env=test",
+            "--property",
+            "owner=rust"
+        ]),
+        ""
+    );
+    assert_all(&[update, merge]);
+    // set --state: reset-status's os-reset_status.
+    let reset = Fixture::load("mv371_action_reset_status_to_error").mock(&mut server).expect(1).create();
+    assert_eq!(env.ok(&["set", MINIMAL, "--state", "error"]), "");
+    reset.assert();
+    // unset --property: unset-metadata's DELETE of the key.
+    let unset = Fixture::load("mv371_metadata_delete_key").mock(&mut server).expect(1).create();
+    assert_eq!(env.ok(&["unset", ALPHA, "--property", "only"]), "");
+    unset.assert();
+    // delete --force: force-delete's os-force_delete.
+    let force = Fixture::load("mv371_action_force_delete").mock(&mut server).expect(1).create();
+    assert_eq!(env.ok(&["delete", "--force", MINIMAL]), "");
+    force.assert();
+    assert_all(&unexpected);
+    // Their usage errors, before any request.
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "openstack-spellings-usage");
+    for (args, want) in [
+        (&["set", ALPHA][..], "set needs --name, --description, --property or --state\nTry 'cinder-snapshots set --help'."),
+        (&["set", ALPHA, "--property", "novalue"][..], "--property \"novalue\" is not KEY=VALUE\nTry 'cinder-snapshots set --help'."),
+        (&["set", ALPHA, "--state", "frozen"][..], "is not a snapshot status"),
+        (&["unset", ALPHA][..], "unset needs --property KEY\nTry 'cinder-snapshots unset --help'."),
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(want), "{args:?}: {}", stderr(&out));
+    }
+    // The help shows both spellings.
+    for (cmd, want) in [
+        ("set-metadata", "Also spelled: set SNAPSHOT --property KEY=VALUE..."),
+        ("unset-metadata", "Also spelled: unset SNAPSHOT --property KEY..."),
+        ("reset-status", "Also spelled: set SNAPSHOT --state STATUS"),
+        ("force-delete", "Also spelled: delete --force SNAPSHOT..."),
+        ("update", "Also spelled: set SNAPSHOT --name NAME --description TEXT"),
+        ("set", "Also spelled: update, set-metadata, reset-status"),
+        ("unset", "Also spelled: unset-metadata SNAPSHOT KEY..."),
+        ("delete", "Also spelled: force-delete SNAPSHOT..."),
+    ] {
+        let help = env.ok(&[cmd, "--help"]);
+        assert!(help.contains(want), "{cmd} --help lacks {want:?}:\n{help}");
+    }
+    assert!(env.ok(&["--help"]).contains("set SNAPSHOT --property KEY=VALUE (set-metadata)"));
+    assert_all(&unexpected);
+}
+
+#[test]
+fn every_command_has_a_help_with_its_options_defaults_and_an_example() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "help-each");
+    let top = env.ok(&["--help"]);
+    for cmd in COMMANDS.split(", ") {
+        let args: Vec<&str> = cmd.split(' ').chain(["--help"]).collect();
+        let help = env.ok(&args);
+        assert!(help.starts_with(&format!("Usage: cinder-snapshots [GLOBAL OPTIONS] {cmd}")), "{help}");
+        assert!(help.contains(&format!("Examples:\n  cinder-snapshots {cmd}")) || help.contains("Examples:\n  id=$("), "{help}");
+        assert!(help.ends_with("Global options, output formats and exit codes: cinder-snapshots --help\n"), "{help}");
+        assert!(top.contains(&format!("\n  {cmd} ")), "{cmd} in --help");
+    }
+    for (args, want) in [
+        (&["delete", "--help"][..], "  --wait-timeout SECONDS  give up waiting after this long (needs --wait) (default: 1800)"),
+        (&["wait", "--help"][..], "(default: available)"),
+        (&["prune", "--help"][..], "count hours, days, weeks, months, years in this UTC offset (default: +00:00)"),
+        (&["run", "--help"][..], "snapshot this many volumes at a time (1 to 64) (default: 4)"),
+        (&["list", "--help"][..], "Without -c: ID, Name, Description, Status, Size; --long shows them all."),
+        (&["show", "--help"][..], "-c COLUMN (repeatable)"),
+        (&["--help"][..], "  -f, --format FORMAT"),
+        (&["--help"][..], "  csv    a header line, then one line a row"),
+    ] {
+        let help = env.ok(args);
+        assert!(help.contains(want), "{args:?} lacks {want:?}:\n{help}");
+    }
+    assert_all(&unexpected);
+}
+
+/// Runs `_cinder_snapshots` of the bash script on the words (the last one being completed).
+fn bash_complete(script: &std::path::Path, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _cinder_snapshots; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words.len() - 1
+    );
+    let out = Command::new("bash").args(["-c", &program]).output().expect("bash");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+#[test]
+fn completion_scripts_come_from_the_parsers_table_and_the_shells_accept_them() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "completions");
+    let bash = env.ok(&["completions", "bash"]);
+    let path = env.home.join("cinder-snapshots.bash");
+    std::fs::write(&path, &bash).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().expect("bash");
+    assert!(check.status.success(), "bash -n: {}", stderr(&check));
+    let top: Vec<String> = bash_complete(&path, &["cinder-snapshots", ""]);
+    let mut want: Vec<&str> = COMMANDS.split(", ").map(|c| c.split(' ').next().unwrap()).collect();
+    want.dedup();
+    assert_eq!(top, want);
+    for (words, want) in [
+        (&["cinder-snapshots", "volume", ""][..], &["list", "show"][..]),
+        (&["cinder-snapshots", "--os-cloud", "prod", "volume", "l"][..], &["list"][..]),
+        (&["cinder-snapshots", "list", "--st"][..], &["--status"][..]),
+        (&["cinder-snapshots", "-f", ""][..], &["table", "json", "value", "csv"][..]),
+        (&["cinder-snapshots", "list", "-c", "cr"][..], &["created_at"][..]),
+        (&["cinder-snapshots", "volume", "list", "-c", "a"][..], &["attached_to"][..]),
+        (&["cinder-snapshots", "delete", "--f"][..], &["--force", "--format"][..]),
+        (&["cinder-snapshots", "set", "x", "--state", "err"][..], &["error", "error_deleting"][..]),
+        (&["cinder-snapshots", "completions", ""][..], &["bash", "zsh", "fish"][..]),
+        (&["cinder-snapshots", "run", "--every", "h"][..], &["hourly"][..]),
+    ] {
+        assert_eq!(bash_complete(&path, words), want, "{words:?}");
+    }
+    // zsh and fish: checked by the shells when they are installed.
+    for (shell, check) in [("zsh", &["-n"][..]), ("fish", &["--no-execute"][..])] {
+        let script = env.ok(&["completions", shell]);
+        assert!(script.contains("--keep-daily") && script.contains("created_at"), "{shell}");
+        if Command::new(shell).arg("--version").output().is_err() {
+            eprintln!("{shell} is not installed: its script is not checked by the shell");
+            continue;
+        }
+        let path = env.home.join(format!("cinder-snapshots.{shell}"));
+        std::fs::write(&path, &script).unwrap();
+        let out = Command::new(shell).args(check).arg(&path).output().expect("shell");
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+    }
+    let out = env.run(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "cinder-snapshots: completions for \"tcsh\": the shells are bash, zsh and fish\nTry 'cinder-snapshots completions --help'.\n"
+    );
     assert_all(&unexpected);
 }

@@ -8,7 +8,8 @@
 //! option, a missing argument, a value that is not a number or not `KEY=VALUE`) is a
 //! [`Usage`] error, found before any client is built or request sent: exit code 2.
 //!
-//! The help texts live here too, next to the options they describe.
+//! The commands and options, their help and their completions come from one table,
+//! [`crate::spec`].
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -18,6 +19,10 @@ use cinder_snapshots::retention::{Policy, PolicyBuilder, PolicyError, PruneOpts}
 use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
 use cinder_snapshots::volumes::{self, VolumeStatus};
 use lexopt::prelude::*;
+
+use crate::completions;
+use crate::output::{Column, Format, Output};
+use crate::spec::{self, Spec};
 
 /// A usage error: what is wrong, and the command whose help to point at (if any).
 #[derive(Debug)]
@@ -44,30 +49,6 @@ impl Usage {
     }
 }
 
-/// `--os-*` options and the `OS_*` variables they set.
-const OS_OPTIONS: &[(&str, &str)] = &[
-    ("os-cloud", "OS_CLOUD"),
-    ("os-auth-url", "OS_AUTH_URL"),
-    ("os-auth-type", "OS_AUTH_TYPE"),
-    ("os-username", "OS_USERNAME"),
-    ("os-user-id", "OS_USER_ID"),
-    ("os-password", "OS_PASSWORD"),
-    ("os-user-domain-name", "OS_USER_DOMAIN_NAME"),
-    ("os-user-domain-id", "OS_USER_DOMAIN_ID"),
-    ("os-project-name", "OS_PROJECT_NAME"),
-    ("os-project-id", "OS_PROJECT_ID"),
-    ("os-project-domain-name", "OS_PROJECT_DOMAIN_NAME"),
-    ("os-project-domain-id", "OS_PROJECT_DOMAIN_ID"),
-    ("os-token", "OS_TOKEN"),
-    ("os-application-credential-id", "OS_APPLICATION_CREDENTIAL_ID"),
-    ("os-application-credential-name", "OS_APPLICATION_CREDENTIAL_NAME"),
-    ("os-application-credential-secret", "OS_APPLICATION_CREDENTIAL_SECRET"),
-    ("os-region-name", "OS_REGION_NAME"),
-    ("os-interface", "OS_INTERFACE"),
-    ("os-cacert", "OS_CACERT"),
-    ("os-volume-api-version", "OS_VOLUME_API_VERSION"),
-];
-
 /// What the command line asks for.
 #[derive(Debug)]
 pub struct Cli {
@@ -80,7 +61,8 @@ pub struct Cli {
 pub struct Globals {
     /// `OS_*` variables set by `--os-*` options and `--insecure`, laid over the environment's.
     pub vars: BTreeMap<String, String>,
-    pub json: bool,
+    /// `-f`/`--json` and `-c`, the columns checked against the command's.
+    pub output: Output,
     pub debug: bool,
     pub token_cache: bool,
 }
@@ -89,6 +71,8 @@ pub struct Globals {
 pub enum Action {
     /// Print this help text and exit 0.
     Help(String),
+    /// Print this completion script and exit 0.
+    Completions(String),
     /// Print the version and exit 0.
     Version,
     Run(Box<Command>),
@@ -134,379 +118,84 @@ impl NewSnapshot {
 /// names, resolved later.
 #[derive(Debug)]
 pub enum Command {
-    List { opts: ListOpts, volume: Option<String>, long: bool, limit: Option<usize> },
-    Show { snapshot: String },
-    Create { volume: String, snapshot: NewSnapshot, wait: Option<Timeout> },
-    Update { snapshot: String, opts: UpdateOpts },
-    SetMetadata { snapshot: String, metadata: UpdateMetadataOpts },
-    UnsetMetadata { snapshot: String, keys: Vec<String> },
-    Delete { snapshots: Vec<String>, wait: Option<Timeout> },
-    ForceDelete { snapshots: Vec<String> },
-    ResetStatus { snapshot: String, status: SnapshotStatus },
-    Wait { snapshot: String, target: Target, timeout: Timeout },
-    Prune { opts: PruneOpts, volumes: Vec<String> },
-    VolumeList { opts: volumes::ListOpts, long: bool, limit: Option<usize> },
-    VolumeShow { volume: String },
-    Restore { snapshot: String, name: Option<String>, size: Option<u64>, wait: Option<Timeout> },
-    Revert { volume: String, snapshot: String, wait: Option<Timeout> },
-}
-
-/// One option of a command: its name, its value's placeholder (`None` for a flag), its help.
-struct Opt {
-    name: &'static str,
-    value: Option<&'static str>,
-    help: &'static str,
-}
-
-const fn flag(name: &'static str, help: &'static str) -> Opt {
-    Opt { name, value: None, help }
-}
-
-const fn valued(name: &'static str, value: &'static str, help: &'static str) -> Opt {
-    Opt { name, value: Some(value), help }
-}
-
-/// A command: its name, synopsis, summary, description, options and positional arguments.
-struct Spec {
-    name: &'static str,
-    synopsis: &'static str,
-    summary: &'static str,
-    about: &'static str,
-    options: &'static [Opt],
-    /// Least and most positional arguments.
-    positionals: (usize, usize),
-}
-
-impl Spec {
-    fn option(&'static self, name: &str) -> Option<&'static Opt> {
-        self.options.iter().find(|o| o.name == name)
-    }
-
-    fn help(&self) -> String {
-        let mut text = format!("Usage: cinder-snapshots [GLOBAL OPTIONS] {}\n\n{}\n", self.synopsis, self.about);
-        if !self.options.is_empty() {
-            text.push_str("\nOptions:\n");
-            let left: Vec<String> =
-                self.options.iter().map(|o| o.value.map_or_else(|| format!("--{}", o.name), |v| format!("--{} {v}", o.name))).collect();
-            let width = left.iter().map(String::len).max().unwrap_or(0);
-            for (l, o) in left.iter().zip(self.options) {
-                text.push_str(&format!("  {l:<width$}  {}\n", o.help));
-            }
-        }
-        text.push_str("\nGlobal options, output and exit codes: cinder-snapshots --help\n");
-        text
-    }
-}
-
-const WAIT: Opt = flag("wait", "wait until it is done, with progress on stderr");
-const WAIT_TIMEOUT: Opt = valued("wait-timeout", "SECONDS", "give up waiting after this long (default 1800; needs --wait)");
-
-const SPECS: &[Spec] = &[
-    Spec {
-        name: "list",
-        synopsis: "list [OPTIONS]",
-        summary: "list snapshots",
-        about: "Lists snapshots with every field (the detail view), following the pages as it prints.\n\
-                Table columns: ID, Name, Description, Status, Size; --long adds Created At, Volume,\n\
-                Properties. With --json: an array of snapshot objects.",
-        options: &[
-            flag("long", "also show Created At, Volume and Properties"),
-            flag("all-projects", "the snapshots of every project (admin)"),
-            valued("project", "ID", "only this project's snapshots (admin; implies --all-projects)"),
-            valued("name", "NAME", "only snapshots with exactly this name"),
-            valued("status", "STATUS", "only snapshots in this status (available, error, creating, ...)"),
-            valued("volume", "VOLUME", "only snapshots of this volume (an id, or a name matching exactly one volume)"),
-            valued("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
-            valued("limit", "N", "print at most N snapshots (sent as the page size; further pages only when the server caps it lower)"),
-            valued("marker", "ID", "start after this snapshot"),
-            valued("sort", "KEY[:DIR],...", "sort, e.g. created_at:asc or name:desc,id (name needs 3.30+)"),
-        ],
-        positionals: (0, 0),
+    List {
+        opts: ListOpts,
+        volume: Option<String>,
+        long: bool,
+        limit: Option<usize>,
     },
-    Spec {
-        name: "show",
-        synopsis: "show SNAPSHOT",
-        summary: "show one snapshot",
-        about: "Shows one snapshot as a Field/Value table; with --json, one snapshot object.",
-        options: &[],
-        positionals: (1, 1),
+    Show {
+        snapshot: String,
     },
-    Spec {
-        name: "create",
-        synopsis: "create --volume VOLUME [OPTIONS] [NAME]",
-        summary: "snapshot a volume",
-        about: "Snapshots a volume and prints the new snapshot (status creating, or available after\n\
-                --wait); with --json, one snapshot object. A wait that ends in error exits 4.",
-        options: &[
-            valued("volume", "VOLUME", "the volume to snapshot: an id, or a name matching exactly one volume (required)"),
-            valued("description", "TEXT", "the description"),
-            flag("force", "snapshot the volume even when it is attached (needed below 3.66)"),
-            valued("property", "KEY=VALUE", "a metadata item (repeatable)"),
-            WAIT,
-            WAIT_TIMEOUT,
-        ],
-        positionals: (0, 1),
+    Create {
+        volume: String,
+        snapshot: NewSnapshot,
+        wait: Option<Timeout>,
     },
-    Spec {
-        name: "update",
-        synopsis: "update SNAPSHOT [--name NAME] [--description TEXT]",
-        summary: "rename a snapshot or change its description",
-        about: "Changes the name, the description or both, and prints the snapshot; with --json, one\n\
-                snapshot object. An empty value clears the field.",
-        options: &[valued("name", "NAME", "the new name"), valued("description", "TEXT", "the new description")],
-        positionals: (1, 1),
+    Update {
+        snapshot: String,
+        opts: UpdateOpts,
     },
-    Spec {
-        name: "set-metadata",
-        synopsis: "set-metadata SNAPSHOT KEY=VALUE...",
-        summary: "add or change metadata items, keeping the others",
-        about: "Adds or changes the given metadata items; the other items are kept. Prints all the\n\
-                snapshot's metadata afterwards (a Key/Value table; with --json, one object).",
-        options: &[],
-        positionals: (2, usize::MAX),
+    SetMetadata {
+        snapshot: String,
+        metadata: UpdateMetadataOpts,
     },
-    Spec {
-        name: "unset-metadata",
-        synopsis: "unset-metadata SNAPSHOT KEY...",
-        summary: "remove metadata items",
-        about: "Removes the given metadata items, one request each. A key that is not set is an\n\
-                error (exit 1); the other keys are still removed. Prints nothing.",
-        options: &[],
-        positionals: (2, usize::MAX),
+    UnsetMetadata {
+        snapshot: String,
+        keys: Vec<String>,
     },
-    Spec {
-        name: "delete",
-        synopsis: "delete SNAPSHOT... [--wait [--wait-timeout SECONDS]]",
-        summary: "delete snapshots",
-        about: "Deletes the snapshots (each must be available or error). Every one is tried; the exit\n\
-                code is the first failure's. With --wait, waits until they are gone: exit 4 when a\n\
-                delete fails (error_deleting) or is refused (back to available). Prints nothing.",
-        options: &[WAIT, WAIT_TIMEOUT],
-        positionals: (1, usize::MAX),
+    /// `set` (the `openstack` command's): each part only when given, in this order.
+    Set {
+        snapshot: String,
+        update: Option<UpdateOpts>,
+        metadata: Vec<(String, String)>,
+        state: Option<SnapshotStatus>,
     },
-    Spec {
-        name: "force-delete",
-        synopsis: "force-delete SNAPSHOT...",
-        summary: "delete snapshots whatever their status (admin)",
-        about: "Deletes the snapshots whatever their status (os-force_delete, admin only). Every one\n\
-                is tried; the exit code is the first failure's. Prints nothing.",
-        options: &[],
-        positionals: (1, usize::MAX),
+    /// `delete`; `force`: `delete --force` and `force-delete` (os-force_delete).
+    Delete {
+        snapshots: Vec<String>,
+        wait: Option<Timeout>,
+        force: bool,
     },
-    Spec {
-        name: "reset-status",
-        synopsis: "reset-status SNAPSHOT --state STATUS",
-        summary: "set a snapshot's status without any check (admin)",
-        about: "Sets the snapshot's status in Cinder's database, with no check (os-reset_status,\n\
-                admin only). STATUS: available, error, creating, deleting, deleted, error_deleting,\n\
-                unmanaging, backing-up, restoring, updating. Prints nothing.",
-        options: &[valued("state", "STATUS", "the new status (required)")],
-        positionals: (1, 1),
+    ResetStatus {
+        snapshot: String,
+        status: SnapshotStatus,
     },
-    Spec {
-        name: "wait",
-        synopsis: "wait SNAPSHOT [--status STATUS|deleted] [--timeout SECONDS]",
-        summary: "wait until a snapshot reaches a status, or is gone",
-        about: "Waits until the snapshot reaches STATUS (default available) and prints it (with --json,\n\
-                one snapshot object), or until it is gone (--status deleted; prints nothing). Progress\n\
-                goes to stderr. Exit 3 when the time runs out, 4 when the snapshot reaches error\n\
-                (error_deleting when waiting for deleted), goes back to available while being deleted,\n\
-                or disappears while waiting for a status.",
-        options: &[
-            valued("status", "STATUS", "the status to wait for, or `deleted` (default available)"),
-            valued("timeout", "SECONDS", "give up after this long (default 1800)"),
-        ],
-        positionals: (1, 1),
+    Wait {
+        snapshot: String,
+        target: Target,
+        timeout: Timeout,
     },
-    Spec {
-        name: "prune",
-        synopsis: "prune --policy ID --keep-... N [OPTIONS]",
-        summary: "delete the snapshots a retention policy no longer keeps",
-        about: "Applies a retention policy: lists the snapshots that carry the policy's label\n\
-                (metadata cinder-snapshots.policy=ID, as written for snapshots made for it) to the last\n\
-                page, decides for each one to keep or delete it and why (restic's forget rules, OR-ed:\n\
-                the newest snapshot of each of the last N hours, days, ISO weeks, months or years that\n\
-                have one; the last N; those within a duration of the newest; the newest is always kept),\n\
-                then deletes the others, a few at a time, waiting until each is gone. Snapshots without\n\
-                the label (made by hand, or by another policy) are never listed nor deleted; snapshots\n\
-                not available or dated in the future are kept. Each volume is judged on its own.\n\
-                \n\
-                Prints a table: ID, Name, Volume, Created At (RFC 3339, UTC), Action (keep/delete),\n\
-                Reasons, and without --dry-run the Outcome (deleted, kept, failed: why), then a summary\n\
-                line. With --json: {\"policy\", \"rules\", \"now\", \"dry_run\", \"counts\": {\"kept\",\n\
-                \"deleted\", \"would_delete\", \"failed\"}, \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
-                \"status\", \"created_at\", \"action\", \"reasons\", \"outcome\", \"error\"}]}.\n\
-                A policy with no --keep-* rule is refused (exit 2). A listing error deletes nothing\n\
-                (exit 1); a failed delete is reported and the others go on (exit 1).",
-        options: &[
-            valued("policy", "ID", "the policy id: its label's value (required; letters, digits, -_:. and space)"),
-            valued("keep-last", "N", "keep the N newest snapshots"),
-            valued("keep-hourly", "N", "keep the newest snapshot of each of the last N hours that have one"),
-            valued("keep-daily", "N", "keep the newest snapshot of each of the last N days that have one"),
-            valued("keep-weekly", "N", "keep the newest snapshot of each of the last N ISO weeks that have one"),
-            valued("keep-monthly", "N", "keep the newest snapshot of each of the last N months that have one"),
-            valued("keep-yearly", "N", "keep the newest snapshot of each of the last N years that have one"),
-            valued("keep-within", "DURATION", "keep the snapshots taken within DURATION of the newest (3d, 12h, 1d12h, 90m, 30s)"),
-            valued("utc-offset", "+HH:MM", "count hours, days, weeks, months, years in this UTC offset (default +00:00)"),
-            valued("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable; default: every volume)"),
-            flag("all-projects", "the snapshots of every project (admin)"),
-            flag("dry-run", "only show what would be deleted and why; delete nothing"),
-            valued("wait-timeout", "SECONDS", "give up waiting for each delete after this long (default 1800)"),
-        ],
-        positionals: (0, 0),
+    Prune {
+        opts: PruneOpts,
+        volumes: Vec<String>,
     },
-    Spec {
-        name: "volume list",
-        synopsis: "volume list [OPTIONS]",
-        summary: "list volumes",
-        about: "Lists volumes with every field (the detail view), following the pages as it prints.\n\
-                Table columns: ID, Name, Status, Size, Attached to; --long adds Type, Bootable,\n\
-                Properties. With --json: an array of volume objects.",
-        options: &[
-            flag("long", "also show Type, Bootable and Properties"),
-            flag("all-projects", "the volumes of every project (admin)"),
-            valued("project", "ID", "only this project's volumes (admin; implies --all-projects)"),
-            valued("name", "NAME", "only volumes with exactly this name"),
-            valued("status", "STATUS", "only volumes in this status (available, in-use, error, ...)"),
-            valued("property", "KEY=VALUE", "only volumes with this metadata item (repeatable)"),
-            valued("limit", "N", "print at most N volumes (sent as the page size)"),
-            valued("marker", "ID", "start after this volume"),
-            valued("sort", "KEY[:DIR],...", "sort, e.g. name:asc or size:desc,created_at"),
-        ],
-        positionals: (0, 0),
+    VolumeList {
+        opts: volumes::ListOpts,
+        long: bool,
+        limit: Option<usize>,
     },
-    Spec {
-        name: "volume show",
-        synopsis: "volume show VOLUME",
-        summary: "show one volume",
-        about: "Shows one volume as a Field/Value table; with --json, one volume object.",
-        options: &[],
-        positionals: (1, 1),
+    VolumeShow {
+        volume: String,
     },
-    Spec {
-        name: "restore",
-        synopsis: "restore SNAPSHOT [--name NAME] [--size GB] [--wait [--wait-timeout SECONDS]]",
-        summary: "create a new volume from a snapshot",
-        about: "Creates a new volume from the snapshot (its size is the snapshot's unless --size asks for\n\
-                more) and prints it (status creating, or available after --wait); with --json, one\n\
-                volume object. A wait that ends in error exits 4.",
-        options: &[
-            valued("name", "NAME", "the new volume's name"),
-            valued("size", "GB", "the new volume's size in GiB (at least the snapshot's)"),
-            WAIT,
-            WAIT_TIMEOUT,
-        ],
-        positionals: (1, 1),
+    Restore {
+        snapshot: String,
+        name: Option<String>,
+        size: Option<u64>,
+        wait: Option<Timeout>,
     },
-    Spec {
-        name: "revert",
-        synopsis: "revert VOLUME --snapshot SNAPSHOT [--wait [--wait-timeout SECONDS]]",
-        summary: "revert a volume in place to its latest snapshot",
-        about: "Reverts the volume, in place, to the snapshot: what was written since is lost. Cinder\n\
-                allows only the volume's latest snapshot, with the volume available (not attached), and\n\
-                needs microversion 3.40 (refused before any request below it, exit 2). Prints nothing;\n\
-                with --wait, waits until the volume is available again and prints it (with --json, one\n\
-                volume object); a revert that ends in error exits 4.",
-        options: &[valued("snapshot", "SNAPSHOT", "the snapshot to revert to (required)"), WAIT, WAIT_TIMEOUT],
-        positionals: (1, 1),
+    Revert {
+        volume: String,
+        snapshot: String,
+        wait: Option<Timeout>,
     },
-];
-
-/// The whole help text (`cinder-snapshots --help`).
-pub fn help() -> String {
-    let width = SPECS.iter().map(|s| s.name.len()).max().unwrap_or(0);
-    let commands: Vec<String> = SPECS.iter().map(|s| format!("  {:<width$}  {}", s.name, s.summary)).collect();
-    format!(
-        "cinder-snapshots {version}: OpenStack Block Storage (Cinder v3) volume snapshots from the shell
-
-Usage: cinder-snapshots [GLOBAL OPTIONS] COMMAND [ARGS]
-       cinder-snapshots COMMAND --help
-
-Commands:
-{commands}
-
-SNAPSHOT is a snapshot id, or its name when it is not shaped like an id (the name must match
-exactly one snapshot). VOLUME (and --volume) is a volume id, used as it is, or else a volume
-name, looked up by name: it must match exactly one volume (none or several: exit 1, the
-matches listed).
-
-Global options (before or after the command):
-  --os-cloud NAME                       a cloud of clouds.yaml
-  --os-auth-url URL                     Keystone, with or without /v3
-  --os-auth-type TYPE                   password, token, v3applicationcredential, ...
-  --os-username NAME, --os-user-id ID
-  --os-password PASSWORD
-  --os-user-domain-name NAME, --os-user-domain-id ID
-  --os-project-name NAME, --os-project-id ID
-  --os-project-domain-name NAME, --os-project-domain-id ID
-  --os-token TOKEN
-  --os-application-credential-id ID, --os-application-credential-name NAME
-  --os-application-credential-secret SECRET
-  --os-region-name NAME
-  --os-interface public|internal|admin
-  --os-cacert FILE                      trust the certificates in this PEM file
-  --insecure                            do not verify TLS certificates
-  --os-volume-api-version 3|3.N         3 negotiates the microversion, 3.N pins it
-  --json                                machine output (below) instead of tables
-  --debug                               one line per HTTP request on stderr (never a secret)
-  --no-token-cache                      do not keep the token between runs
-  -h, --help                            this text; COMMAND --help for one command
-  --version                             the version
-
-Each --os-* option sets its OS_* variable (--os-auth-url: OS_AUTH_URL, --insecure:
-OS_INSECURE), over the environment's: an openrc file, or OS_CLOUD for clouds.yaml.
-
-The Keystone token is kept (mode 0600) in $XDG_CACHE_HOME/cinder-snapshots, else
-~/.cache/cinder-snapshots, so that runs one after the other share one token. A directory
-that others can write to, or that another user owns, is not used. The cache is keyed by
-the auth URL, the user and the scope, never by the password: nothing is stored from which
-the password could be guessed, so a run with a wrong OS_PASSWORD still succeeds with the
-cached token until that token expires or is revoked (a password change in Keystone revokes
-it at once). To check credentials now, as a cron job's first run should, use
---no-token-cache.
-
-Output: tables on stdout. With --json: list prints an array of snapshot objects; show,
-create, update and wait print one snapshot object; set-metadata prints the metadata object;
-prune prints its report (see cinder-snapshots prune --help); volume list prints an array of
-volume objects; volume show, restore and revert --wait one.
-A snapshot object has exactly the keys id, name, description, volume_id, status, size,
-metadata (an object of strings), created_at, updated_at (RFC 3339 in UTC such as
-\"2026-11-23T16:42:51.212740Z\", or null), progress (such as \"100%\"), project_id,
-group_snapshot_id, user_id and consumes_quota; a value the server did not give is null.
-A volume object has exactly the keys id, name, description, status, size, metadata,
-availability_zone, bootable (a boolean), attached_to (an array of server ids), volume_type,
-snapshot_id, created_at, updated_at, project_id, user_id and group_id.
-The other commands print nothing when they succeed. Errors go to stderr, as
-\"cinder-snapshots: MESSAGE\" (a listing that fails midway keeps what it printed: with
---json an unclosed array). The progress of --wait and wait goes to stderr: a redrawn line
-on a terminal, else one line per change of status or progress.
-
-Exit codes:
-  0  success
-  1  the cloud or the network said no: an API error (not found, forbidden, bad request,
-     over quota, ...), Keystone refusing the credentials, a connection failure or timeout,
-     a bad configuration (a missing or invalid OS_* variable or clouds.yaml entry); prune:
-     the listing failed (nothing was deleted) or some deletes failed (the others were done)
-  2  usage: an unknown option or command, a missing argument, an invalid value (not a
-     number, not KEY=VALUE, a name or metadata Cinder would refuse), a prune policy with
-     no rule
-  3  a wait timed out
-  4  a wait ended in failure: the snapshot (or volume) reached error or error_deleting, its
-     delete was refused (back to available), or it disappeared while waiting for a status
-",
-        version = env!("CARGO_PKG_VERSION"),
-        commands = commands.join("\n"),
-    )
-}
-
-fn command_names() -> String {
-    SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
 /// Reads the command line (without the program name).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
     let mut parser = lexopt::Parser::from_args(args);
-    let mut globals = Globals { vars: BTreeMap::new(), json: false, debug: false, token_cache: true };
+    let mut vars = BTreeMap::new();
+    let (mut format, mut columns, mut debug, mut token_cache) = (Format::Table, Vec::<String>::new(), false, true);
     let mut spec: Option<&'static Spec> = None;
     let mut raw = Raw::default();
     let (mut wants_help, mut wants_version) = (false, false);
@@ -516,25 +205,40 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
     // at the help of the command when there is one.
     let lex = |spec: Option<&Spec>, e: lexopt::Error| Usage { message: e.to_string(), command: spec.map(|s| s.name) };
     while let Some(arg) = parser.next().map_err(|e| lex(spec, e))? {
+        let (global, option) = match &arg {
+            Long(name) => (spec::global(name), spec.and_then(|s| s.option(name))),
+            Short(c) => (spec::global_short(*c), spec.and_then(|s| s.short(*c))),
+            Value(_) => (None, None),
+        };
+        if let Some(g) = global {
+            let value = if g.value.is_some() { Some(parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))?) } else { None };
+            match (g.name, value) {
+                ("json", _) => format = Format::Json,
+                ("format", Some(v)) => {
+                    format = Format::parse(&v).ok_or_else(|| Usage {
+                        message: format!("-f {v:?} is not a format: table, json, value or csv"),
+                        command: spec.map(|s| s.name),
+                    })?;
+                }
+                ("column", Some(v)) => columns.push(v),
+                ("debug", _) => debug = true,
+                ("no-token-cache", _) => token_cache = false,
+                ("help", _) => wants_help = true,
+                ("version", _) => wants_version = true,
+                (_, value) => {
+                    if let Some(var) = g.sets {
+                        vars.insert(var.to_owned(), value.unwrap_or_else(|| "true".to_owned()));
+                    }
+                }
+            }
+            continue;
+        }
         match arg {
-            Long("json") => globals.json = true,
-            Long("debug") => globals.debug = true,
-            Long("no-token-cache") => globals.token_cache = false,
-            Long("insecure") => {
-                globals.vars.insert("OS_INSECURE".into(), "true".into());
-            }
-            Long("help") | Short('h') => wants_help = true,
-            Long("version") => wants_version = true,
-            Long(name) if os_variable(name).is_some() => {
-                let var = os_variable(name).unwrap_or_default();
-                let value = parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))?;
-                globals.vars.insert(var.to_owned(), value);
-            }
             Long(name) => {
                 let Some(s) = spec else {
                     return Err(Usage::new(format!("unknown option --{name}")));
                 };
-                let Some(opt) = s.option(name) else {
+                let Some(opt) = option else {
                     return Err(Usage::of(s.name, format!("{} has no option --{name}", s.name)));
                 };
                 let value =
@@ -550,12 +254,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
                             Some(first) => format!("{first} {value}"),
                             None => value.clone(),
                         };
-                        match SPECS.iter().find(|s| s.name == name) {
+                        match spec::command(&name) {
                             Some(s) => spec = Some(s),
-                            None if !name.contains(' ') && SPECS.iter().any(|s| s.name.starts_with(&format!("{name} "))) => {
-                                group = Some(name);
+                            None if !name.contains(' ') && spec::is_group(&name) => group = Some(name),
+                            None => {
+                                return Err(Usage::new(format!("unknown command {name:?}; the commands are {}", spec::command_names())));
                             }
-                            None => return Err(Usage::new(format!("unknown command {name:?}; the commands are {}", command_names()))),
                         }
                     }
                 }
@@ -563,20 +267,49 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
             Short(c) => return Err(Usage::new(format!("unknown option -{c}"))),
         }
     }
+    let columns = match spec {
+        Some(s) if !wants_help && !wants_version => picked_columns(s, format, &columns)?,
+        _ => Vec::new(),
+    };
     let action = match spec {
-        _ if wants_help => Action::Help(spec.map_or_else(help, Spec::help)),
+        _ if wants_help => Action::Help(spec.map_or_else(spec::help, Spec::help)),
         _ if wants_version => Action::Version,
         None => match group {
-            Some(first) => return Err(Usage::new(format!("{first} needs a command; the commands are {}", command_names()))),
-            None => return Err(Usage::new(format!("no command given; the commands are {}", command_names()))),
+            Some(first) => return Err(Usage::new(format!("{first} needs a command; the commands are {}", spec::command_names()))),
+            None => return Err(Usage::new(format!("no command given; the commands are {}", spec::command_names()))),
         },
+        Some(s) if s.name == "completions" => {
+            raw.check_positionals(s)?;
+            let shell = raw.positionals.first().map(String::as_str).unwrap_or_default();
+            let script = completions::script(shell)
+                .ok_or_else(|| Usage::of(s.name, format!("completions for {shell:?}: the shells are bash, zsh and fish")))?;
+            Action::Completions(script)
+        }
         Some(s) => Action::Run(Box::new(raw.command(s)?)),
     };
-    Ok(Cli { globals, action })
+    Ok(Cli { globals: Globals { vars, output: Output { format, columns }, debug, token_cache }, action })
 }
 
-fn os_variable(option: &str) -> Option<&'static str> {
-    OS_OPTIONS.iter().find(|(o, _)| *o == option).map(|(_, v)| *v)
+/// The columns `-c` names, checked against the command's.
+fn picked_columns(s: &'static Spec, format: Format, names: &[String]) -> Result<Vec<&'static Column>, Usage> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    if s.columns.is_empty() {
+        return Err(Usage::of(s.name, format!("{} prints no columns: -c does not apply", s.name)));
+    }
+    if format == Format::Json && !s.json_columns {
+        return Err(Usage::of(s.name, format!("-c does not apply to {}'s JSON report (it is printed whole)", s.name)));
+    }
+    names
+        .iter()
+        .map(|n| {
+            s.column(n).ok_or_else(|| {
+                let all: Vec<&str> = s.columns.iter().map(|c| c.header).collect();
+                Usage::of(s.name, format!("{} has no column {n:?}; its columns are {}", s.name, all.join(", ")))
+            })
+        })
+        .collect()
 }
 
 /// A command's arguments as given, before they are checked.
@@ -600,15 +333,21 @@ impl Raw {
         self.options.get(name).map_or(&[], Vec::as_slice)
     }
 
-    /// The command, with its arguments checked and converted.
-    fn command(mut self, spec: &'static Spec) -> Result<Command, Usage> {
-        let cmd = spec.name;
+    /// Refuses too few or too many positional arguments.
+    fn check_positionals(&self, spec: &'static Spec) -> Result<(), Usage> {
         let (least, most) = spec.positionals;
         let n = self.positionals.len();
         if n < least || n > most {
             let what = if n < least { "missing argument" } else { "too many arguments" };
-            return Err(Usage::of(cmd, format!("{what}; usage: cinder-snapshots {}", spec.synopsis)));
+            return Err(Usage::of(spec.name, format!("{what}; usage: cinder-snapshots {}", spec.synopsis)));
         }
+        Ok(())
+    }
+
+    /// The command, with its arguments checked and converted.
+    fn command(mut self, spec: &'static Spec) -> Result<Command, Usage> {
+        let cmd = spec.name;
+        self.check_positionals(spec)?;
         let wait = |raw: &Raw| -> Result<Option<Timeout>, Usage> {
             let timeout = raw.value("wait-timeout").map(|v| seconds(cmd, "--wait-timeout", &v)).transpose()?;
             match (raw.flag("wait"), timeout) {
@@ -730,16 +469,43 @@ impl Raw {
                 Command::SetMetadata { snapshot: first, metadata }
             }
             "unset-metadata" => Command::UnsetMetadata { snapshot: first, keys: self.positionals },
+            "unset" => {
+                let keys = self.values("property").to_vec();
+                if keys.is_empty() {
+                    return Err(Usage::of(cmd, "unset needs --property KEY"));
+                }
+                Command::UnsetMetadata { snapshot: first, keys }
+            }
+            "set" => {
+                let mut update = UpdateOpts::new();
+                match self.value("name") {
+                    Some(n) if n.is_empty() => update = update.clear_name(),
+                    Some(n) => update = update.name(n),
+                    None => {}
+                }
+                match self.value("description") {
+                    Some(d) if d.is_empty() => update = update.clear_description(),
+                    Some(d) => update = update.description(d),
+                    None => {}
+                }
+                let update = Some(update).filter(|u| *u != UpdateOpts::new());
+                let metadata = pairs(cmd, "--property", self.values("property"))?;
+                let state = self.value("state").map(|s| status(cmd, "--state", &s)).transpose()?;
+                if update.is_none() && metadata.is_empty() && state.is_none() {
+                    return Err(Usage::of(cmd, "set needs --name, --description, --property or --state"));
+                }
+                Command::Set { snapshot: first, update, metadata, state }
+            }
             "delete" => {
                 let wait = wait(&self)?;
                 let mut snapshots = vec![first];
                 snapshots.append(&mut self.positionals);
-                Command::Delete { snapshots, wait }
+                Command::Delete { snapshots, wait, force: self.flag("force") }
             }
             "force-delete" => {
                 let mut snapshots = vec![first];
                 snapshots.append(&mut self.positionals);
-                Command::ForceDelete { snapshots }
+                Command::Delete { snapshots, wait: None, force: true }
             }
             "reset-status" => {
                 let state = self.value("state").ok_or_else(|| Usage::of(cmd, "reset-status needs --state STATUS"))?;
@@ -977,7 +743,7 @@ mod tests {
     #[test]
     fn globals_anywhere_and_the_last_value_wins() {
         let cli = parse_str("--os-cloud c list --long --json --property a=b --property c=d --os-region-name R --os-cloud d").unwrap();
-        assert!(cli.globals.json && cli.globals.token_cache && !cli.globals.debug);
+        assert!(cli.globals.output.json() && cli.globals.token_cache && !cli.globals.debug);
         assert_eq!(cli.globals.vars, BTreeMap::from([("OS_CLOUD".into(), "d".into()), ("OS_REGION_NAME".into(), "R".into())]));
         let Action::Run(command) = cli.action else { panic!("a command") };
         let Command::List { opts, long, limit, .. } = *command else { panic!("list") };
@@ -1026,8 +792,8 @@ mod tests {
         assert_eq!((target, timeout), (Target::Deleted, None));
         let Command::Wait { target, .. } = command("wait s") else { panic!() };
         assert_eq!(target, Target::Status(SnapshotStatus::Available));
-        let Command::Delete { snapshots, wait } = command("delete a b --wait") else { panic!() };
-        assert_eq!((snapshots, wait), (vec!["a".to_owned(), "b".to_owned()], Some(None)));
+        let Command::Delete { snapshots, wait, force } = command("delete a b --wait") else { panic!() };
+        assert_eq!((snapshots, wait, force), (vec!["a".to_owned(), "b".to_owned()], Some(None), false));
         let Command::ResetStatus { status, .. } = command("reset-status s --state error_deleting") else { panic!() };
         assert_eq!(status, SnapshotStatus::ErrorDeleting);
     }
@@ -1065,6 +831,7 @@ mod tests {
     #[test]
     fn help_and_version_win() {
         assert!(matches!(parse_str("--help").unwrap().action, Action::Help(h) if h.contains("Exit codes:")));
+        assert!(matches!(parse_str("completions bash --help").unwrap().action, Action::Help(h) if h.contains("completions bash|zsh|fish")));
         assert!(
             matches!(parse_str("list --help").unwrap().action, Action::Help(h) if h.starts_with("Usage: cinder-snapshots [GLOBAL OPTIONS] list"))
         );
@@ -1177,16 +944,5 @@ mod tests {
         }
         assert_eq!(duration("prune", "d", " 1d12h30m15s ").unwrap(), Duration::from_secs(86_400 + 12 * 3600 + 30 * 60 + 15));
         assert_eq!(utc_offset("prune", "-00:30").unwrap(), time::UtcOffset::from_hms(0, -30, 0).unwrap());
-    }
-
-    #[test]
-    fn every_command_has_help_and_every_option_a_description() {
-        for s in SPECS {
-            let h = s.help();
-            for o in s.options {
-                assert!(h.contains(&format!("--{}", o.name)) && !o.help.is_empty(), "{}: --{}", s.name, o.name);
-            }
-            assert!(help().contains(&format!("  {}", s.name)));
-        }
     }
 }

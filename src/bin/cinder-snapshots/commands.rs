@@ -19,20 +19,20 @@ use cinder_snapshots::{Error, ServiceClient};
 
 use crate::Failure;
 use crate::args::{Command, Target};
-use crate::output;
+use crate::output::{self, Output};
 use crate::progress::Progress;
 
-/// Runs one command; `json` chooses the output.
-pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), Failure> {
+/// Runs one command; `out` is how to print.
+pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<(), Failure> {
     match command {
         Command::List { opts, volume, long, limit } => {
             let opts = match volume {
                 Some(v) => opts.clone().volume_id(volume_id_of(client, v)?),
                 None => opts.clone(),
             };
-            list(client, &opts, *long, *limit, json)
+            list(client, &opts, *long, *limit, out)
         }
-        Command::Show { snapshot } => one(&resolve(client, snapshot)?, json),
+        Command::Show { snapshot } => one(&resolve(client, snapshot)?, out),
         Command::Create { volume, snapshot, wait } => {
             let snap = snapshots::create(client, &snapshot.opts(&volume_id_of(client, volume)?))?;
             let snap = match wait {
@@ -41,30 +41,47 @@ pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), 
                 }
                 None => snap,
             };
-            one(&snap, json)
+            one(&snap, out)
         }
         Command::Update { snapshot, opts } => {
             let id = id_of(client, snapshot)?;
-            one(&snapshots::update(client, &id, opts)?, json)
+            one(&snapshots::update(client, &id, opts)?, out)
         }
         Command::SetMetadata { snapshot, metadata } => {
             let id = id_of(client, snapshot)?;
             let all = snapshots::merge_metadata(client, &id, metadata)?;
-            if json {
+            if out.json() {
                 crate::print(&format!("{}\n", output::metadata_json(&all)))
             } else {
-                crate::print(&output::table(&["Key", "Value"], &output::metadata_rows(&all)))
+                crate::print(&out.rows(output::METADATA_COLUMNS, 2, &output::metadata_rows(&all)))
             }
+        }
+        Command::Set { snapshot, update, metadata, state } => {
+            let id = id_of(client, snapshot)?;
+            if let Some(update) = update {
+                snapshots::update(client, &id, update)?;
+            }
+            if !metadata.is_empty() {
+                snapshots::merge_metadata(client, &id, &metadata.iter().cloned().collect())?;
+            }
+            if let Some(state) = state {
+                snapshots::reset_status(client, &id, state.clone())?;
+            }
+            Ok(())
         }
         Command::UnsetMetadata { snapshot, keys } => {
             let id = id_of(client, snapshot)?;
             each(keys, |key| Ok(snapshots::delete_metadata_key(client, &id, key)?))
         }
-        Command::Delete { snapshots: names, wait } => {
+        Command::Delete { snapshots: names, wait, force } => {
             let mut deleted = Vec::new();
             let deletes = each(names, |name| {
                 let id = id_of(client, name)?;
-                snapshots::delete(client, &id)?;
+                if *force {
+                    snapshots::force_delete(client, &id)?;
+                } else {
+                    snapshots::delete(client, &id)?;
+                }
                 deleted.push(id);
                 Ok(())
             });
@@ -82,7 +99,6 @@ pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), 
                 (deletes, waits) => deletes.and(waits),
             }
         }
-        Command::ForceDelete { snapshots: names } => each(names, |name| Ok(snapshots::force_delete(client, &id_of(client, name)?)?)),
         Command::ResetStatus { snapshot, status } => {
             let id = id_of(client, snapshot)?;
             Ok(snapshots::reset_status(client, &id, status.clone())?)
@@ -103,17 +119,17 @@ pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), 
             } else {
                 waiting(*timeout, Some(&snap), |o| snapshots::wait_for_status(client, &snap.id, status.clone(), o))?
             };
-            one(&snap, json)
+            one(&snap, out)
         }
         Command::Prune { opts, volumes: names } => {
             if names.iter().all(|v| looks_like_uuid(v)) {
-                return prune(client, opts, json);
+                return prune(client, opts, out);
             }
             let ids = names.iter().map(|v| volume_id_of(client, v)).collect::<Result<Vec<_>, Error>>()?;
-            prune(client, &opts.clone().volumes(ids), json)
+            prune(client, &opts.clone().volumes(ids), out)
         }
-        Command::VolumeList { opts, long, limit } => volume_list(client, opts, *long, *limit, json),
-        Command::VolumeShow { volume } => one_volume(&resolve_volume(client, volume)?, json),
+        Command::VolumeList { opts, long, limit } => volume_list(client, opts, *long, *limit, out),
+        Command::VolumeShow { volume } => one_volume(&resolve_volume(client, volume)?, out),
         Command::Restore { snapshot, name, size, wait } => {
             let mut opts = volumes::CreateOpts::from_snapshot(id_of(client, snapshot)?);
             if let Some(name) = name {
@@ -129,7 +145,7 @@ pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), 
                 }
                 None => volume,
             };
-            one_volume(&volume, json)
+            one_volume(&volume, out)
         }
         Command::Revert { volume, snapshot, wait } => {
             let volume_id = volume_id_of(client, volume)?;
@@ -138,7 +154,7 @@ pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), 
             match wait {
                 Some(timeout) => {
                     let reverted = waiting_volume(*timeout, None, |o| volumes::wait_for_revert(client, &volume_id, o))?;
-                    one_volume(&reverted, json)
+                    one_volume(&reverted, out)
                 }
                 None => Ok(()),
             }
@@ -148,15 +164,21 @@ pub fn run(client: &ServiceClient, command: &Command, json: bool) -> Result<(), 
 
 /// `prune`: the report as a table and a summary line, or as JSON; exit 1 when a delete
 /// failed (each failure is in the output; one line on stderr counts them).
-fn prune(client: &ServiceClient, opts: &PruneOpts, json: bool) -> Result<(), Failure> {
+fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), Failure> {
     let report = retention::prune(client, opts)?;
-    if json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
-        crate::print(&format!("{text}\n"))?;
-    } else {
-        let rows: Vec<Vec<String>> = report.outcomes().iter().map(|o| output::prune_row(o, report.is_dry_run())).collect();
-        let table = output::table(&output::prune_headers(report.is_dry_run()), &rows);
-        crate::print(&format!("{table}{}\n", output::prune_summary(&report)))?;
+    let rows: Vec<Vec<String>> = report.outcomes().iter().map(|o| output::prune_row(o, report.is_dry_run())).collect();
+    // Without --dry-run, the Outcome column too.
+    let shown = if report.is_dry_run() { output::PRUNE_COLUMNS.len() - 1 } else { output::PRUNE_COLUMNS.len() };
+    match out.format {
+        output::Format::Json => {
+            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
+            crate::print(&format!("{text}\n"))?;
+        }
+        output::Format::Table => {
+            let table = out.rows(output::PRUNE_COLUMNS, shown, &rows);
+            crate::print(&format!("{table}{}\n", output::prune_summary(&report)))?;
+        }
+        output::Format::Value | output::Format::Csv => crate::print(&out.rows(output::PRUNE_COLUMNS, shown, &rows))?,
     }
     let counts = report.counts();
     if counts.failed > 0 {
@@ -168,34 +190,35 @@ fn prune(client: &ServiceClient, opts: &PruneOpts, json: bool) -> Result<(), Fai
 }
 
 /// `list`: the detail listing, page after page as it is printed, stopped after `limit`.
-fn list(client: &ServiceClient, opts: &snapshots::ListOpts, long: bool, limit: Option<usize>, json: bool) -> Result<(), Failure> {
+fn list(client: &ServiceClient, opts: &snapshots::ListOpts, long: bool, limit: Option<usize>, shape: &Output) -> Result<(), Failure> {
     let listing = snapshots::list_detail(client, opts)?.take(limit.unwrap_or(usize::MAX));
     let mut out = std::io::stdout().lock();
-    if json {
+    if shape.json() {
         // Streamed, one snapshot per line: a long listing never sits in memory whole. A page
         // that fails midway leaves the array unclosed (and the exit code not 0).
         out.write_all(b"[")?;
         let mut first = true;
         for snap in listing {
             let snap = snap?;
-            write!(out, "{}{}", if first { "\n" } else { ",\n" }, output::snapshot_json(&snap))?;
+            write!(out, "{}{}", if first { "\n" } else { ",\n" }, shape.object(output::snapshot_json(&snap)))?;
             first = false;
         }
         out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
     } else {
-        let rows = listing.map(|s| s.map(|s| output::list_row(&s, long))).collect::<Result<Vec<_>, Error>>()?;
-        out.write_all(output::table(&output::list_headers(long), &rows).as_bytes())?;
+        let rows = listing.map(|s| s.map(|s| output::list_row(&s))).collect::<Result<Vec<_>, Error>>()?;
+        let shown = if long { output::SNAPSHOT_COLUMNS.len() } else { 5 };
+        out.write_all(shape.rows(output::SNAPSHOT_COLUMNS, shown, &rows).as_bytes())?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// Prints one snapshot: a Field/Value table, or its JSON object.
-fn one(snap: &Snapshot, json: bool) -> Result<(), Failure> {
-    if json {
-        crate::print(&format!("{}\n", output::snapshot_json(snap)))
+/// Prints one snapshot: a Field/Value table, its values, or its JSON object.
+fn one(snap: &Snapshot, out: &Output) -> Result<(), Failure> {
+    if out.json() {
+        crate::print(&format!("{}\n", out.object(output::snapshot_json(snap))))
     } else {
-        crate::print(&output::table(&["Field", "Value"], &output::show_rows(snap)))
+        crate::print(&out.record(output::SNAPSHOT_FIELDS, &output::show_values(snap)))
     }
 }
 
@@ -216,32 +239,33 @@ fn each<T>(items: &[T], mut f: impl FnMut(&T) -> Result<(), Failure>) -> Result<
 }
 
 /// `volume list`: the detail listing, page after page as it is printed, stopped after `limit`.
-fn volume_list(client: &ServiceClient, opts: &volumes::ListOpts, long: bool, limit: Option<usize>, json: bool) -> Result<(), Failure> {
+fn volume_list(client: &ServiceClient, opts: &volumes::ListOpts, long: bool, limit: Option<usize>, shape: &Output) -> Result<(), Failure> {
     let listing = volumes::list_detail(client, opts)?.take(limit.unwrap_or(usize::MAX));
     let mut out = std::io::stdout().lock();
-    if json {
+    if shape.json() {
         out.write_all(b"[")?;
         let mut first = true;
         for volume in listing {
             let volume = volume?;
-            write!(out, "{}{}", if first { "\n" } else { ",\n" }, output::volume_json(&volume))?;
+            write!(out, "{}{}", if first { "\n" } else { ",\n" }, shape.object(output::volume_json(&volume)))?;
             first = false;
         }
         out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
     } else {
-        let rows = listing.map(|v| v.map(|v| output::volume_list_row(&v, long))).collect::<Result<Vec<_>, Error>>()?;
-        out.write_all(output::table(&output::volume_list_headers(long), &rows).as_bytes())?;
+        let rows = listing.map(|v| v.map(|v| output::volume_list_row(&v))).collect::<Result<Vec<_>, Error>>()?;
+        let shown = if long { output::VOLUME_COLUMNS.len() } else { 5 };
+        out.write_all(shape.rows(output::VOLUME_COLUMNS, shown, &rows).as_bytes())?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// Prints one volume: a Field/Value table, or its JSON object.
-fn one_volume(volume: &Volume, json: bool) -> Result<(), Failure> {
-    if json {
-        crate::print(&format!("{}\n", output::volume_json(volume)))
+/// Prints one volume: a Field/Value table, its values, or its JSON object.
+fn one_volume(volume: &Volume, out: &Output) -> Result<(), Failure> {
+    if out.json() {
+        crate::print(&format!("{}\n", out.object(output::volume_json(volume))))
     } else {
-        crate::print(&output::table(&["Field", "Value"], &output::volume_show_rows(volume)))
+        crate::print(&out.record(output::VOLUME_FIELDS, &output::volume_show_values(volume)))
     }
 }
 

@@ -2,10 +2,12 @@
 //! and for scripts and cron jobs (`--json` with a fixed shape, documented exit codes).
 //! Built with the `cli` feature.
 //!
-//! - [`args`]: the command line, read with lexopt into a checked `Command`, and the help.
+//! - [`spec`]: the one table of commands and options, and the help made from it.
+//! - [`args`]: the command line, read with lexopt (by that table) into a checked `Command`.
+//! - [`completions`]: the shell completion scripts, made from the same table.
 //! - [`commands`]: what each command does with the crate's `snapshots` and `volumes` calls
 //!   (names resolved to ids).
-//! - [`output`]: tables and the JSON shape.
+//! - [`output`]: the output formats (table, JSON, value, CSV), the columns, the JSON shape.
 //! - [`progress`]: the progress of waits on stderr.
 //! - here: the client (the `OS_*` variables with the `--os-*` options laid over them, the
 //!   token cache), `--debug` logging, and the exit codes:
@@ -20,8 +22,10 @@
 
 mod args;
 mod commands;
+mod completions;
 mod output;
 mod progress;
+mod spec;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -115,7 +119,7 @@ fn main() -> ExitCode {
         Err(usage) => return ExitCode::from(Failure::Usage(usage).report()),
     };
     let result = match cli.action {
-        Action::Help(text) => print(&text),
+        Action::Help(text) | Action::Completions(text) => print(&text),
         Action::Version => print(&format!("cinder-snapshots {}\n", env!("CARGO_PKG_VERSION"))),
         Action::Run(command) => {
             if cli.globals.debug {
@@ -123,7 +127,7 @@ fn main() -> ExitCode {
                 let _ = log::set_logger(&StderrLogger);
                 log::set_max_level(log::LevelFilter::Debug);
             }
-            client(&cli.globals).and_then(|client| commands::run(&client, &command, cli.globals.json))
+            client(&cli.globals).and_then(|client| commands::run(&client, &command, &cli.globals.output))
         }
     };
     match result {

@@ -51,6 +51,247 @@ pub fn timestamp(t: OffsetDateTime) -> String {
     cinder_snapshots::timestamp::format_utc(t)
 }
 
+/// An output format (`-f`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Boxed tables (the default).
+    Table,
+    /// The fixed JSON shapes (`--json`).
+    Json,
+    /// The values only: separated by spaces, one row a line.
+    Value,
+    /// A quoted header line, then one line a row, as the `openstack` command writes CSV.
+    Csv,
+}
+
+impl Format {
+    /// `table`, `json`, `value` or `csv`.
+    pub fn parse(text: &str) -> Option<Format> {
+        match text {
+            "table" => Some(Format::Table),
+            "json" => Some(Format::Json),
+            "value" => Some(Format::Value),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// A column a command can print: its header in tables and CSV, its key in the JSON objects,
+/// and whether CSV writes it unquoted (a number).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Column {
+    pub header: &'static str,
+    pub key: &'static str,
+    pub numeric: bool,
+}
+
+impl Column {
+    /// Whether `-c name` names this column: its header, its JSON key, or the header with `_`
+    /// for spaces, in any case.
+    pub fn matches(&self, name: &str) -> bool {
+        let name = name.trim();
+        name.eq_ignore_ascii_case(self.header)
+            || name.eq_ignore_ascii_case(self.key)
+            || name.eq_ignore_ascii_case(&self.header.replace(' ', "_"))
+    }
+
+    /// The name the completions offer: the header in lower case, `_` for spaces.
+    pub fn word(&self) -> String {
+        self.header.to_ascii_lowercase().replace(' ', "_")
+    }
+}
+
+const fn col(header: &'static str, key: &'static str) -> Column {
+    Column { header, key, numeric: false }
+}
+
+const fn num(header: &'static str, key: &'static str) -> Column {
+    Column { header, key, numeric: true }
+}
+
+/// `list`'s columns (the first five without `--long`).
+pub const SNAPSHOT_COLUMNS: &[Column] = &[
+    col("ID", "id"),
+    col("Name", "name"),
+    col("Description", "description"),
+    col("Status", "status"),
+    num("Size", "size"),
+    col("Created At", "created_at"),
+    col("Volume", "volume_id"),
+    col("Properties", "metadata"),
+];
+
+/// The fields of one snapshot (`show`, `create`, `update`, `wait`), alphabetical as the
+/// `openstack` command shows them.
+pub const SNAPSHOT_FIELDS: &[Column] = &[
+    col("consumes_quota", "consumes_quota"),
+    col("created_at", "created_at"),
+    col("description", "description"),
+    col("group_snapshot_id", "group_snapshot_id"),
+    col("id", "id"),
+    col("name", "name"),
+    col("progress", "progress"),
+    col("project_id", "project_id"),
+    col("properties", "metadata"),
+    num("size", "size"),
+    col("status", "status"),
+    col("updated_at", "updated_at"),
+    col("user_id", "user_id"),
+    col("volume_id", "volume_id"),
+];
+
+/// `volume list`'s columns (the first five without `--long`).
+pub const VOLUME_COLUMNS: &[Column] = &[
+    col("ID", "id"),
+    col("Name", "name"),
+    col("Status", "status"),
+    num("Size", "size"),
+    col("Attached to", "attached_to"),
+    col("Type", "volume_type"),
+    col("Bootable", "bootable"),
+    col("Properties", "metadata"),
+];
+
+/// The fields of one volume (`volume show`, `restore`, `revert --wait`), alphabetical.
+pub const VOLUME_FIELDS: &[Column] = &[
+    col("attached_to", "attached_to"),
+    col("availability_zone", "availability_zone"),
+    col("bootable", "bootable"),
+    col("created_at", "created_at"),
+    col("description", "description"),
+    col("group_id", "group_id"),
+    col("id", "id"),
+    col("name", "name"),
+    col("project_id", "project_id"),
+    col("properties", "metadata"),
+    num("size", "size"),
+    col("snapshot_id", "snapshot_id"),
+    col("status", "status"),
+    col("type", "volume_type"),
+    col("updated_at", "updated_at"),
+    col("user_id", "user_id"),
+];
+
+/// `set-metadata`'s columns.
+pub const METADATA_COLUMNS: &[Column] = &[col("Key", "key"), col("Value", "value")];
+
+/// `prune`'s columns (Outcome not in a dry run).
+pub const PRUNE_COLUMNS: &[Column] = &[
+    col("ID", "id"),
+    col("Name", "name"),
+    col("Volume", "volume_id"),
+    col("Created At", "created_at"),
+    col("Action", "action"),
+    col("Reasons", "reasons"),
+    col("Outcome", "outcome"),
+];
+
+/// `run`'s columns, one row a volume.
+pub const RUN_COLUMNS: &[Column] = &[
+    col("Volume", "volume_id"),
+    col("Name", "volume_name"),
+    col("Action", "action"),
+    col("Snapshot", "snapshot_id"),
+    col("Status", "snapshot_status"),
+    col("Pruned", "pruned"),
+    col("Error", "error"),
+];
+
+/// `check`'s columns, one row a volume (`-f value`, `-f csv`).
+pub const CHECK_COLUMNS: &[Column] =
+    &[col("Volume", "volume_id"), col("Name", "volume_name"), col("Newest", "newest"), num("Age", "age_s"), col("Status", "status")];
+
+/// How to print: the format, and the columns picked with `-c` (none: the command's own).
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub format: Format,
+    pub columns: Vec<&'static Column>,
+}
+
+impl Output {
+    /// Whether the output is JSON.
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// The positions in `all` of the columns to print: those picked, in their order, else
+    /// the first `default`.
+    fn pick(&self, all: &[Column], default: usize) -> Vec<usize> {
+        if self.columns.is_empty() {
+            return (0..default.min(all.len())).collect();
+        }
+        self.columns.iter().filter_map(|c| all.iter().position(|a| a.header == c.header)).collect()
+    }
+
+    /// Rows holding a value for each column of `all`, in its order: a table, values or CSV
+    /// of the picked columns (without `-c`: the first `default`).
+    pub fn rows(&self, all: &[Column], default: usize, rows: &[Vec<String>]) -> String {
+        let picked = self.pick(all, default);
+        let cells = |row: &Vec<String>| -> Vec<String> { picked.iter().map(|&i| row.get(i).cloned().unwrap_or_default()).collect() };
+        match self.format {
+            Format::Table | Format::Json => {
+                let headers: Vec<&str> = picked.iter().map(|&i| all[i].header).collect();
+                table(&headers, &rows.iter().map(cells).collect::<Vec<_>>())
+            }
+            Format::Value => rows.iter().map(|r| value_line(&cells(r))).collect(),
+            Format::Csv => {
+                let header: Vec<String> = picked.iter().map(|&i| csv_field(all[i].header, false)).collect();
+                let mut out = header.join(",") + "\n";
+                for row in rows {
+                    let fields: Vec<String> =
+                        picked.iter().map(|&i| csv_field(row.get(i).map_or("", String::as_str), all[i].numeric)).collect();
+                    out.push_str(&(fields.join(",") + "\n"));
+                }
+                out
+            }
+        }
+    }
+
+    /// One record, a value for each field of `all`: a Field/Value table, one value a line
+    /// (`-f value`, as the `openstack` command prints one object), or a CSV header and row.
+    pub fn record(&self, all: &[Column], values: &[String]) -> String {
+        let picked = self.pick(all, all.len());
+        match self.format {
+            Format::Table | Format::Json => {
+                let rows: Vec<Vec<String>> =
+                    picked.iter().map(|&i| vec![all[i].header.to_owned(), values.get(i).cloned().unwrap_or_default()]).collect();
+                table(&["Field", "Value"], &rows)
+            }
+            Format::Value => picked.iter().map(|&i| printable(values.get(i).map_or("", String::as_str)) + "\n").collect(),
+            Format::Csv => self.rows(all, all.len(), &[values.to_vec()]),
+        }
+    }
+
+    /// A JSON object with only the picked columns' keys (every key when none is picked).
+    pub fn object(&self, value: Value) -> Value {
+        if self.columns.is_empty() {
+            return value;
+        }
+        match value {
+            Value::Object(map) => Value::Object(map.into_iter().filter(|(k, _)| self.columns.iter().any(|c| c.key == k)).collect()),
+            other => other,
+        }
+    }
+}
+
+/// Values separated by spaces, control characters escaped, and a newline.
+fn value_line(cells: &[String]) -> String {
+    cells.iter().map(|c| printable(c)).collect::<Vec<_>>().join(" ") + "\n"
+}
+
+/// One CSV field as the `openstack` command writes them (Python's csv module, quoting all
+/// but numbers): a number as it is, anything else in double quotes with `""` for a quote.
+/// Control characters are escaped as in tables, so that a row is one line.
+fn csv_field(text: &str, numeric: bool) -> String {
+    let text = printable(text);
+    if numeric && !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text
+    } else {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    }
+}
+
 /// The stable JSON shape of a snapshot (see the module docs).
 pub fn snapshot_json(s: &Snapshot) -> Value {
     json!({
@@ -93,23 +334,18 @@ pub fn volume_json(v: &Volume) -> Value {
     })
 }
 
-/// The headers of `volume list`, as `openstack volume list` has them.
-pub fn volume_list_headers(long: bool) -> Vec<&'static str> {
-    let mut h = vec!["ID", "Name", "Status", "Size", "Attached to"];
-    if long {
-        h.extend(["Type", "Bootable", "Properties"]);
-    }
-    h
-}
-
-/// The row of a volume in `volume list`.
-pub fn volume_list_row(v: &Volume, long: bool) -> Vec<String> {
-    let mut row =
-        vec![v.id.clone(), v.name.clone().unwrap_or_default(), v.status.to_string(), v.size.to_string(), v.server_ids().join(", ")];
-    if long {
-        row.extend([v.volume_type.clone().unwrap_or_default(), v.bootable.to_string(), properties(&v.metadata)]);
-    }
-    row
+/// The row of a volume in `volume list`, a value for each of [`VOLUME_COLUMNS`].
+pub fn volume_list_row(v: &Volume) -> Vec<String> {
+    vec![
+        v.id.clone(),
+        v.name.clone().unwrap_or_default(),
+        v.status.to_string(),
+        v.size.to_string(),
+        v.server_ids().join(", "),
+        v.volume_type.clone().unwrap_or_default(),
+        v.bootable.to_string(),
+        properties(&v.metadata),
+    ]
 }
 
 /// Field/Value rows of one volume, alphabetical.
@@ -148,29 +384,18 @@ pub fn properties(metadata: &BTreeMap<String, String>) -> String {
     metadata.iter().map(|(k, v)| format!("{k}='{v}'")).collect::<Vec<_>>().join(", ")
 }
 
-/// The headers of `list`.
-pub fn list_headers(long: bool) -> Vec<&'static str> {
-    let mut h = vec!["ID", "Name", "Description", "Status", "Size"];
-    if long {
-        h.extend(["Created At", "Volume", "Properties"]);
-    }
-    h
-}
-
-/// The row of a snapshot in `list`: ID, Name, Description, Status, Size, and with `long`
-/// Created At, Volume, Properties.
-pub fn list_row(s: &Snapshot, long: bool) -> Vec<String> {
-    let mut row = vec![
+/// The row of a snapshot in `list`, a value for each of [`SNAPSHOT_COLUMNS`].
+pub fn list_row(s: &Snapshot) -> Vec<String> {
+    vec![
         s.id.clone(),
         s.name.clone().unwrap_or_default(),
         s.description.clone().unwrap_or_default(),
         s.status.to_string(),
         s.size.to_string(),
-    ];
-    if long {
-        row.extend([s.created_at.map(timestamp).unwrap_or_default(), s.volume_id.clone(), properties(&s.metadata)]);
-    }
-    row
+        s.created_at.map(timestamp).unwrap_or_default(),
+        s.volume_id.clone(),
+        properties(&s.metadata),
+    ]
 }
 
 /// Field/Value rows of one snapshot, in the `openstack` command's order (alphabetical).
@@ -197,22 +422,24 @@ pub fn show_rows(s: &Snapshot) -> Vec<Vec<String>> {
     .collect()
 }
 
+/// The values of [`show_rows`], one for each of [`SNAPSHOT_FIELDS`].
+pub fn show_values(s: &Snapshot) -> Vec<String> {
+    show_rows(s).into_iter().filter_map(|mut r| r.pop()).collect()
+}
+
+/// The values of [`volume_show_rows`], one for each of [`VOLUME_FIELDS`].
+pub fn volume_show_values(v: &Volume) -> Vec<String> {
+    volume_show_rows(v).into_iter().filter_map(|mut r| r.pop()).collect()
+}
+
 /// Key/Value rows of metadata.
 pub fn metadata_rows(metadata: &BTreeMap<String, String>) -> Vec<Vec<String>> {
     metadata.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect()
 }
 
-/// The headers of `prune`: the plan's columns, and the outcome unless it is a dry run.
-pub fn prune_headers(dry_run: bool) -> Vec<&'static str> {
-    let mut h = vec!["ID", "Name", "Volume", "Created At", "Action", "Reasons"];
-    if !dry_run {
-        h.push("Outcome");
-    }
-    h
-}
-
-/// The row of a snapshot in `prune`: ID, Name, Volume, Created At, Action (keep/delete),
-/// Reasons, and unless it is a dry run the Outcome (`deleted`, `kept`, `failed: why`).
+/// The row of a snapshot in `prune`, a value for each of [`PRUNE_COLUMNS`]: ID, Name,
+/// Volume, Created At, Action (keep/delete), Reasons, Outcome (`deleted`, `kept`,
+/// `failed: why`; empty in a dry run).
 pub fn prune_row(o: &SnapshotOutcome, dry_run: bool) -> Vec<String> {
     let s = o.snapshot();
     let mut row = vec![
@@ -223,9 +450,7 @@ pub fn prune_row(o: &SnapshotOutcome, dry_run: bool) -> Vec<String> {
         o.decision().action().to_string(),
         o.decision().reasons_text(),
     ];
-    if !dry_run {
-        row.push(o.outcome().to_string());
-    }
+    row.push(if dry_run { String::new() } else { o.outcome().to_string() });
     row
 }
 
@@ -303,6 +528,55 @@ mod tests {
         // Regression: converting this one to UTC panicked (the release build aborted).
         let far = time::macros::datetime!(9999-12-31 23:59:59 -01:00);
         assert_eq!(timestamp(far), "9999-12-31T23:59:59.000000-01:00");
+    }
+
+    #[test]
+    fn the_fields_are_the_columns() {
+        let s: Snapshot = serde_json::from_str(r#"{"id": "x", "volume_id": "v", "status": "creating"}"#).unwrap();
+        let names: Vec<String> = show_rows(&s).into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(names, SNAPSHOT_FIELDS.iter().map(|c| c.header).collect::<Vec<_>>());
+        assert_eq!(list_row(&s).len(), SNAPSHOT_COLUMNS.len());
+        // Every JSON key a column names is a key of the JSON object.
+        let object = snapshot_json(&s);
+        for c in SNAPSHOT_FIELDS.iter().chain(SNAPSHOT_COLUMNS) {
+            assert!(object.get(c.key).is_some(), "{}", c.key);
+        }
+        let v: Volume = serde_json::from_str(r#"{"id": "x", "status": "available", "size": 1}"#).unwrap();
+        let names: Vec<String> = volume_show_rows(&v).into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(names, VOLUME_FIELDS.iter().map(|c| c.header).collect::<Vec<_>>());
+        assert_eq!(volume_list_row(&v).len(), VOLUME_COLUMNS.len());
+        let object = volume_json(&v);
+        for c in VOLUME_FIELDS.iter().chain(VOLUME_COLUMNS) {
+            assert!(object.get(c.key).is_some(), "{}", c.key);
+        }
+    }
+
+    #[test]
+    fn formats_and_columns() {
+        let rows =
+            vec![vec!["a b".to_owned(), "say \"hi\"".to_owned(), "10".to_owned()], vec![String::new(), "x\ny".to_owned(), String::new()]];
+        let all = &[col("ID", "id"), col("Created At", "created_at"), num("Size", "size")];
+        let out = |format, columns: Vec<&'static Column>| Output { format, columns };
+        assert_eq!(out(Format::Value, vec![]).rows(all, 3, &rows), "a b say \"hi\" 10\n x\\u{a}y \n");
+        assert_eq!(
+            out(Format::Csv, vec![]).rows(all, 3, &rows),
+            "\"ID\",\"Created At\",\"Size\"\n\"a b\",\"say \"\"hi\"\"\",10\n\"\",\"x\\u{a}y\",\"\"\n"
+        );
+        assert_eq!(out(Format::Table, vec![]).rows(all, 1, &rows[..1]), "+-----+\n| ID  |\n+-----+\n| a b |\n+-----+\n");
+        // -c: in the order given.
+        let picked = vec![&SNAPSHOT_COLUMNS[4], &SNAPSHOT_COLUMNS[0]];
+        assert_eq!(out(Format::Value, picked.clone()).rows(SNAPSHOT_COLUMNS, 5, &[(1..=8).map(|n| n.to_string()).collect()]), "5 1\n");
+        assert_eq!(out(Format::Json, picked).object(json!({"id": "x", "size": 1, "name": "n"})), json!({"id": "x", "size": 1}));
+        // A record: one value a line, or a header and a row.
+        let fields = &[col("id", "id"), num("size", "size")];
+        assert_eq!(out(Format::Value, vec![]).record(fields, &["x".into(), "1".into()]), "x\n1\n");
+        assert_eq!(out(Format::Csv, vec![]).record(fields, &["x".into(), "1".into()]), "\"id\",\"size\"\n\"x\",1\n");
+        assert!(
+            SNAPSHOT_COLUMNS[5].matches("created_at")
+                && SNAPSHOT_COLUMNS[5].matches("CREATED AT")
+                && SNAPSHOT_COLUMNS[6].matches("volume_id")
+        );
+        assert!(!SNAPSHOT_COLUMNS[6].matches("vol"));
     }
 
     #[test]

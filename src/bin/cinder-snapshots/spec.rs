@@ -1,0 +1,887 @@
+//! The one table of the command line: every command with its options, positional arguments,
+//! output columns and examples, and every global option. The parser ([`crate::args`]), the
+//! help texts (here) and the shell completions ([`crate::completions`]) are all made from
+//! it, so that an option added here is parsed, documented and completed at once.
+
+use crate::output::{self, Column};
+
+/// What an option's value (or a positional argument) may be, for the completions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choices {
+    /// Anything: nothing is offered.
+    Any,
+    /// One of these words.
+    Words(&'static [&'static str]),
+    /// A file name.
+    File,
+    /// One of the command's output columns (`-c`).
+    Columns,
+}
+
+/// One option: its long name, its short letter, its value's placeholder (`None` for a flag),
+/// its help, its default (shown in the help), its values, and for a global `--os-*` option
+/// the `OS_*` variable it sets.
+#[derive(Debug, Clone, Copy)]
+pub struct Opt {
+    pub name: &'static str,
+    pub short: Option<char>,
+    pub value: Option<&'static str>,
+    pub help: &'static str,
+    pub default: Option<&'static str>,
+    pub choices: Choices,
+    pub sets: Option<&'static str>,
+}
+
+/// A flag (an option without a value).
+pub const fn flag(name: &'static str, help: &'static str) -> Opt {
+    Opt { name, short: None, value: None, help, default: None, choices: Choices::Any, sets: None }
+}
+
+/// An option with a value, shown as `value` in the help.
+pub const fn valued(name: &'static str, value: &'static str, help: &'static str) -> Opt {
+    Opt { name, short: None, value: Some(value), help, default: None, choices: Choices::Any, sets: None }
+}
+
+impl Opt {
+    /// The default, as the help shows it.
+    pub const fn default(mut self, default: &'static str) -> Opt {
+        self.default = Some(default);
+        self
+    }
+
+    /// The values offered by the completions.
+    pub const fn choices(mut self, choices: Choices) -> Opt {
+        self.choices = choices;
+        self
+    }
+
+    const fn short(mut self, c: char) -> Opt {
+        self.short = Some(c);
+        self
+    }
+
+    const fn sets(mut self, var: &'static str) -> Opt {
+        self.sets = Some(var);
+        self
+    }
+
+    /// `-f, --format FORMAT`, `--wait`, `--volume VOLUME`: the option as the help shows it.
+    pub fn left(&self) -> String {
+        let long = match self.value {
+            Some(v) => format!("--{} {v}", self.name),
+            None => format!("--{}", self.name),
+        };
+        match self.short {
+            Some(c) => format!("-{c}, {long}"),
+            None => long,
+        }
+    }
+
+    /// The help text with the default and the variable set, as the help shows it.
+    pub fn right(&self) -> String {
+        let mut text = self.help.to_owned();
+        if let Some(var) = self.sets {
+            text.push_str(&format!(" ({var})"));
+        }
+        if let Some(d) = self.default {
+            text.push_str(&format!(" (default: {d})"));
+        }
+        text
+    }
+}
+
+/// A command: its name (two words for `volume list`), synopsis, one-line summary,
+/// description, options, positional arguments, output columns, examples, and the other
+/// spelling of the same thing (the `openstack` command's, or ours).
+#[derive(Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    pub synopsis: &'static str,
+    pub summary: &'static str,
+    pub about: &'static str,
+    pub options: &'static [Opt],
+    /// Least and most positional arguments.
+    pub positionals: (usize, usize),
+    /// What the positional arguments may be (for the completions).
+    pub args: Choices,
+    /// The columns `-c` may pick; empty when the command prints none.
+    pub columns: &'static [Column],
+    /// Whether `-c` also picks the keys of the JSON objects (else JSON is printed whole).
+    pub json_columns: bool,
+    /// The columns printed without `-c` (a prefix of `columns`; `--long` shows them all).
+    pub default_columns: usize,
+    pub examples: &'static [&'static str],
+    pub also: &'static str,
+}
+
+impl Spec {
+    /// The option named `name` (long name).
+    pub fn option(&'static self, name: &str) -> Option<&'static Opt> {
+        self.options.iter().find(|o| o.name == name)
+    }
+
+    /// The option with this short letter.
+    pub fn short(&'static self, c: char) -> Option<&'static Opt> {
+        self.options.iter().find(|o| o.short == Some(c))
+    }
+
+    /// `cinder-snapshots COMMAND --help`.
+    pub fn help(&self) -> String {
+        let mut text = format!("Usage: cinder-snapshots [GLOBAL OPTIONS] {}\n\n{}\n", self.synopsis, self.about);
+        if !self.also.is_empty() {
+            text.push_str(&format!("\nAlso spelled: {}\n", self.also));
+        }
+        if !self.options.is_empty() {
+            text.push_str("\nOptions:\n");
+            text.push_str(&option_lines(self.options));
+        }
+        if !self.columns.is_empty() {
+            let names: Vec<&str> = self.columns.iter().map(|c| c.header).collect();
+            let shown: Vec<&str> = names.iter().take(self.default_columns).copied().collect();
+            text.push_str(&format!(
+                "\nOutput: -f table|json|value|csv (default table; --json is -f json); -c COLUMN (repeatable) prints\n\
+                 only these columns, in this order: {}.\n",
+                names.join(", ")
+            ));
+            if shown.len() < names.len() {
+                let long = if self.options.iter().any(|o| o.name == "long") { "; --long shows them all" } else { "" };
+                text.push_str(&format!("Without -c: {}{long}.\n", shown.join(", ")));
+            }
+            if !self.json_columns {
+                text.push_str("With -f json the report is printed whole (-c is refused).\n");
+            }
+        }
+        if !self.examples.is_empty() {
+            text.push_str("\nExamples:\n");
+            for e in self.examples {
+                text.push_str(&format!("  {e}\n"));
+            }
+        }
+        text.push_str("\nGlobal options, output formats and exit codes: cinder-snapshots --help\n");
+        text
+    }
+
+    /// The column `-c NAME` names: its header, its JSON key or the header with `_` for
+    /// spaces, in any case.
+    pub fn column(&self, name: &str) -> Option<&'static Column> {
+        self.columns.iter().find(|c| c.matches(name))
+    }
+}
+
+/// Aligned `  LEFT  RIGHT` lines.
+fn option_lines(options: &[Opt]) -> String {
+    let left: Vec<String> = options.iter().map(Opt::left).collect();
+    let width = left.iter().map(String::len).max().unwrap_or(0).min(32);
+    let mut text = String::new();
+    for (l, o) in left.iter().zip(options) {
+        if l.len() > width {
+            text.push_str(&format!("  {l}\n  {:width$}  {}\n", "", o.right()));
+        } else {
+            text.push_str(&format!("  {l:<width$}  {}\n", o.right()));
+        }
+    }
+    text
+}
+
+/// The output formats of `-f`.
+pub const FORMATS: &[&str] = &["table", "json", "value", "csv"];
+
+/// The snapshot statuses (for the completions).
+const SNAPSHOT_STATUSES: &[&str] =
+    &["available", "error", "creating", "deleting", "deleted", "error_deleting", "unmanaging", "backing-up", "restoring", "updating"];
+
+const VOLUME_STATUSES: &[&str] = &[
+    "available",
+    "in-use",
+    "creating",
+    "error",
+    "deleting",
+    "error_deleting",
+    "attaching",
+    "detaching",
+    "reserved",
+    "maintenance",
+    "extending",
+    "reverting",
+];
+
+/// The shells `completions` writes for.
+pub const SHELLS: &[&str] = &["bash", "zsh", "fish"];
+
+/// The global options, accepted before or after the command.
+pub const GLOBALS: &[Opt] = &[
+    valued("os-cloud", "NAME", "a cloud of clouds.yaml").sets("OS_CLOUD"),
+    valued("os-auth-url", "URL", "Keystone, with or without /v3").sets("OS_AUTH_URL"),
+    valued("os-auth-type", "TYPE", "password, token, v3applicationcredential, ...").sets("OS_AUTH_TYPE"),
+    valued("os-username", "NAME", "the user's name").sets("OS_USERNAME"),
+    valued("os-user-id", "ID", "the user's id").sets("OS_USER_ID"),
+    valued("os-password", "PASSWORD", "the password").sets("OS_PASSWORD"),
+    valued("os-user-domain-name", "NAME", "the user's domain").sets("OS_USER_DOMAIN_NAME"),
+    valued("os-user-domain-id", "ID", "the user's domain").sets("OS_USER_DOMAIN_ID"),
+    valued("os-project-name", "NAME", "the project").sets("OS_PROJECT_NAME"),
+    valued("os-project-id", "ID", "the project").sets("OS_PROJECT_ID"),
+    valued("os-project-domain-name", "NAME", "the project's domain").sets("OS_PROJECT_DOMAIN_NAME"),
+    valued("os-project-domain-id", "ID", "the project's domain").sets("OS_PROJECT_DOMAIN_ID"),
+    valued("os-token", "TOKEN", "a Keystone token").sets("OS_TOKEN"),
+    valued("os-application-credential-id", "ID", "an application credential").sets("OS_APPLICATION_CREDENTIAL_ID"),
+    valued("os-application-credential-name", "NAME", "an application credential").sets("OS_APPLICATION_CREDENTIAL_NAME"),
+    valued("os-application-credential-secret", "SECRET", "its secret").sets("OS_APPLICATION_CREDENTIAL_SECRET"),
+    valued("os-region-name", "NAME", "the region").sets("OS_REGION_NAME"),
+    valued("os-interface", "public|internal|admin", "the endpoint interface")
+        .sets("OS_INTERFACE")
+        .choices(Choices::Words(&["public", "internal", "admin"])),
+    valued("os-cacert", "FILE", "trust the certificates in this PEM file").sets("OS_CACERT").choices(Choices::File),
+    flag("insecure", "do not verify TLS certificates").sets("OS_INSECURE"),
+    valued("os-volume-api-version", "3|3.N", "3 negotiates the microversion, 3.N pins it").sets("OS_VOLUME_API_VERSION"),
+    valued("format", "FORMAT", "output format: table, json, value (values separated by spaces, one row a line) or csv")
+        .short('f')
+        .default("table")
+        .choices(Choices::Words(FORMATS)),
+    valued("column", "COLUMN", "print only this column (repeatable; COMMAND --help lists them)").short('c').choices(Choices::Columns),
+    flag("json", "the same as -f json"),
+    flag("debug", "one line per HTTP request on stderr (never a secret)"),
+    flag("no-token-cache", "do not keep the token between runs"),
+    flag("help", "this text; COMMAND --help for one command").short('h'),
+    flag("version", "the version"),
+];
+
+/// The global option named `name`.
+pub fn global(name: &str) -> Option<&'static Opt> {
+    GLOBALS.iter().find(|o| o.name == name)
+}
+
+/// The global option with this short letter.
+pub fn global_short(c: char) -> Option<&'static Opt> {
+    GLOBALS.iter().find(|o| o.short == Some(c))
+}
+
+const WAIT: Opt = flag("wait", "wait until it is done, with progress on stderr");
+const WAIT_TIMEOUT: Opt = valued("wait-timeout", "SECONDS", "give up waiting after this long (needs --wait)").default("1800");
+
+/// The retention rules and the selection of volumes, shared by `prune`, `run` and `check`.
+macro_rules! rules {
+    () => {
+        [
+            valued("keep-last", "N", "keep the N newest snapshots"),
+            valued("keep-hourly", "N", "keep the newest snapshot of each of the last N hours that have one"),
+            valued("keep-daily", "N", "keep the newest snapshot of each of the last N days that have one"),
+            valued("keep-weekly", "N", "keep the newest snapshot of each of the last N ISO weeks that have one"),
+            valued("keep-monthly", "N", "keep the newest snapshot of each of the last N months that have one"),
+            valued("keep-yearly", "N", "keep the newest snapshot of each of the last N years that have one"),
+            valued("keep-within", "DURATION", "keep the snapshots taken within DURATION of the newest (3d, 12h, 1d12h, 90m, 30s)"),
+            valued("utc-offset", "+HH:MM", "count hours, days, weeks, months, years in this UTC offset").default("+00:00"),
+        ]
+    };
+}
+
+const RULES: [Opt; 8] = rules!();
+
+const SELECT: Opt = valued("select", "KEY=VALUE", "the volumes with this metadata item (repeatable: all of them)");
+const SELECT_VOLUME: Opt = valued("volume", "VOLUME", "this volume, by id or name (repeatable)");
+const SELECT_ALL: Opt = flag("all", "every volume of the project");
+const ALL_PROJECTS: Opt = flag("all-projects", "with --select or --all: the volumes of every project (admin)");
+
+/// `run`'s options.
+const RUN_OPTIONS: &[Opt] = &[
+    SELECT,
+    SELECT_VOLUME,
+    SELECT_ALL,
+    ALL_PROJECTS,
+    valued("policy", "ID", "the policy id: its label's value (required; letters, digits, -_:. and space)"),
+    RULES[0],
+    RULES[1],
+    RULES[2],
+    RULES[3],
+    RULES[4],
+    RULES[5],
+    RULES[6],
+    RULES[7],
+    valued("every", "WINDOW", "one snapshot per volume per window: hourly, daily, weekly, monthly, yearly, or a duration such as 6h")
+        .default("the finest period the rules keep; daily for --keep-last/--keep-within only")
+        .choices(Choices::Words(&["hourly", "daily", "weekly", "monthly", "yearly"])),
+    valued("concurrency", "N", "snapshot this many volumes at a time (1 to 64)").default("4"),
+    valued("wait-timeout", "DURATION", "stop waiting for the snapshots after this long (3d, 12h, 90m, 30s)").default("1h"),
+    flag("dry-run", "only show what would be created and pruned; change nothing"),
+];
+
+const CHECK_OPTIONS: &[Opt] = &[
+    SELECT,
+    SELECT_VOLUME,
+    SELECT_ALL,
+    ALL_PROJECTS,
+    valued("policy", "ID", "the policy whose snapshots count (required)"),
+    valued("warn", "DURATION", "WARNING when a volume's newest available snapshot is older (26h, 1d2h, ...; required)"),
+    valued("crit", "DURATION", "CRITICAL when it is older than this (required; at least --warn)"),
+];
+
+const PRUNE_OPTIONS: &[Opt] = &[
+    valued("policy", "ID", "the policy id: its label's value (required; letters, digits, -_:. and space)"),
+    RULES[0],
+    RULES[1],
+    RULES[2],
+    RULES[3],
+    RULES[4],
+    RULES[5],
+    RULES[6],
+    RULES[7],
+    valued("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable)").default("every volume"),
+    flag("all-projects", "the snapshots of every project (admin)"),
+    flag("dry-run", "only show what would be deleted and why; delete nothing"),
+    valued("wait-timeout", "SECONDS", "give up waiting for each delete after this long").default("1800"),
+];
+
+/// Every command.
+pub const SPECS: &[Spec] = &[
+    Spec {
+        name: "list",
+        synopsis: "list [OPTIONS]",
+        summary: "list snapshots",
+        about: "Lists snapshots with every field (the detail view), following the pages as it prints.\n\
+                Table columns: ID, Name, Description, Status, Size; --long adds Created At, Volume,\n\
+                Properties. With --json: an array of snapshot objects.",
+        options: &[
+            flag("long", "also show Created At, Volume and Properties"),
+            flag("all-projects", "the snapshots of every project (admin)"),
+            valued("project", "ID", "only this project's snapshots (admin; implies --all-projects)"),
+            valued("name", "NAME", "only snapshots with exactly this name"),
+            valued("status", "STATUS", "only snapshots in this status (available, error, creating, ...)")
+                .choices(Choices::Words(SNAPSHOT_STATUSES)),
+            valued("volume", "VOLUME", "only snapshots of this volume (an id, or a name matching exactly one volume)"),
+            valued("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
+            valued("limit", "N", "print at most N snapshots (sent as the page size; further pages only when the server caps it lower)")
+                .default("all"),
+            valued("marker", "ID", "start after this snapshot"),
+            valued("sort", "KEY[:DIR],...", "sort, e.g. created_at:asc or name:desc,id (name needs 3.30+)")
+                .default("the server's: created_at:desc"),
+        ],
+        positionals: (0, 0),
+        args: Choices::Any,
+        columns: output::SNAPSHOT_COLUMNS,
+        json_columns: true,
+        default_columns: 5,
+        examples: &[
+            "cinder-snapshots list --long --status available",
+            "cinder-snapshots list --volume db-data -f value -c id",
+            "cinder-snapshots list --property backup=nightly -f csv -c ID -c \"Created At\"",
+        ],
+        also: "",
+    },
+    Spec {
+        name: "show",
+        synopsis: "show SNAPSHOT",
+        summary: "show one snapshot",
+        about: "Shows one snapshot as a Field/Value table; with --json, one snapshot object.",
+        options: &[],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: output::SNAPSHOT_FIELDS,
+        json_columns: true,
+        default_columns: usize::MAX,
+        examples: &["cinder-snapshots show nightly-2026-11-28", "cinder-snapshots show SNAPSHOT_ID -f value -c status"],
+        also: "",
+    },
+    Spec {
+        name: "create",
+        synopsis: "create --volume VOLUME [OPTIONS] [NAME]",
+        summary: "snapshot a volume",
+        about: "Snapshots a volume and prints the new snapshot (status creating, or available after\n\
+                --wait); with --json, one snapshot object. A wait that ends in error exits 4.",
+        options: &[
+            valued("volume", "VOLUME", "the volume to snapshot: an id, or a name matching exactly one volume (required)"),
+            valued("description", "TEXT", "the description"),
+            flag("force", "snapshot the volume even when it is attached (needed below 3.66)"),
+            valued("property", "KEY=VALUE", "a metadata item (repeatable)"),
+            WAIT,
+            WAIT_TIMEOUT,
+        ],
+        positionals: (0, 1),
+        args: Choices::Any,
+        columns: output::SNAPSHOT_FIELDS,
+        json_columns: true,
+        default_columns: usize::MAX,
+        examples: &[
+            "cinder-snapshots create --volume db-data --property owner=ops --wait nightly",
+            "id=$(cinder-snapshots create --volume db-data -f value -c id)",
+        ],
+        also: "",
+    },
+    Spec {
+        name: "update",
+        synopsis: "update SNAPSHOT [--name NAME] [--description TEXT]",
+        summary: "rename a snapshot or change its description",
+        about: "Changes the name, the description or both, and prints the snapshot; with --json, one\n\
+                snapshot object. An empty value clears the field.",
+        options: &[valued("name", "NAME", "the new name"), valued("description", "TEXT", "the new description")],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: output::SNAPSHOT_FIELDS,
+        json_columns: true,
+        default_columns: usize::MAX,
+        examples: &["cinder-snapshots update nightly --name nightly-old --description \"\""],
+        also: "set SNAPSHOT --name NAME --description TEXT (the openstack command's; prints nothing)",
+    },
+    Spec {
+        name: "set-metadata",
+        synopsis: "set-metadata SNAPSHOT KEY=VALUE...",
+        summary: "add or change metadata items, keeping the others",
+        about: "Adds or changes the given metadata items; the other items are kept. Prints all the\n\
+                snapshot's metadata afterwards (a Key/Value table; with --json, one object).",
+        options: &[],
+        positionals: (2, usize::MAX),
+        args: Choices::Any,
+        columns: output::METADATA_COLUMNS,
+        json_columns: false,
+        default_columns: usize::MAX,
+        examples: &["cinder-snapshots set-metadata nightly owner=ops tier=gold"],
+        also: "set SNAPSHOT --property KEY=VALUE... (the openstack command's; prints nothing)",
+    },
+    Spec {
+        name: "unset-metadata",
+        synopsis: "unset-metadata SNAPSHOT KEY...",
+        summary: "remove metadata items",
+        about: "Removes the given metadata items, one request each. A key that is not set is an\n\
+                error (exit 1); the other keys are still removed. Prints nothing.",
+        options: &[],
+        positionals: (2, usize::MAX),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots unset-metadata nightly owner tier"],
+        also: "unset SNAPSHOT --property KEY... (the openstack command's)",
+    },
+    Spec {
+        name: "set",
+        synopsis: "set SNAPSHOT [--name NAME] [--description TEXT] [--property KEY=VALUE]... [--state STATUS]",
+        summary: "openstack's spelling of update, set-metadata and reset-status",
+        about: "The `openstack volume snapshot set` command: changes the name and the description (as\n\
+                update), adds or changes metadata items keeping the others (as set-metadata), and sets\n\
+                the status without any check (as reset-status, admin only), in this order, each only\n\
+                when asked. Prints nothing. At least one option is needed.",
+        options: &[
+            valued("name", "NAME", "the new name (empty: clear it)"),
+            valued("description", "TEXT", "the new description (empty: clear it)"),
+            valued("property", "KEY=VALUE", "a metadata item to add or change (repeatable)"),
+            valued("state", "STATUS", "the new status (admin)").choices(Choices::Words(SNAPSHOT_STATUSES)),
+        ],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &[
+            "cinder-snapshots set nightly --property owner=ops --property tier=gold",
+            "cinder-snapshots set SNAPSHOT_ID --state error",
+        ],
+        also: "update, set-metadata, reset-status (ours; update and set-metadata print the result)",
+    },
+    Spec {
+        name: "unset",
+        synopsis: "unset SNAPSHOT --property KEY...",
+        summary: "openstack's spelling of unset-metadata",
+        about: "The `openstack volume snapshot unset` command: removes the metadata items named by\n\
+                --property, one request each. A key that is not set is an error (exit 1); the other\n\
+                keys are still removed. Prints nothing.",
+        options: &[valued("property", "KEY", "a metadata key to remove (repeatable; required)")],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots unset nightly --property owner --property tier"],
+        also: "unset-metadata SNAPSHOT KEY... (ours)",
+    },
+    Spec {
+        name: "delete",
+        synopsis: "delete SNAPSHOT... [--force] [--wait [--wait-timeout SECONDS]]",
+        summary: "delete snapshots",
+        about: "Deletes the snapshots (each must be available or error; with --force any status, admin\n\
+                only). Every one is tried; the exit code is the first failure's. With --wait, waits\n\
+                until they are gone: exit 4 when a delete fails (error_deleting) or is refused (back to\n\
+                available). Prints nothing.",
+        options: &[flag("force", "delete whatever the status (os-force_delete, admin only): the same as force-delete"), WAIT, WAIT_TIMEOUT],
+        positionals: (1, usize::MAX),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots delete nightly-1 nightly-2 --wait", "cinder-snapshots delete --force SNAPSHOT_ID"],
+        also: "force-delete SNAPSHOT... (ours, for delete --force)",
+    },
+    Spec {
+        name: "force-delete",
+        synopsis: "force-delete SNAPSHOT...",
+        summary: "delete snapshots whatever their status (admin)",
+        about: "Deletes the snapshots whatever their status (os-force_delete, admin only). Every one\n\
+                is tried; the exit code is the first failure's. Prints nothing.",
+        options: &[],
+        positionals: (1, usize::MAX),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots force-delete SNAPSHOT_ID"],
+        also: "delete --force SNAPSHOT... (the openstack command's)",
+    },
+    Spec {
+        name: "reset-status",
+        synopsis: "reset-status SNAPSHOT --state STATUS",
+        summary: "set a snapshot's status without any check (admin)",
+        about: "Sets the snapshot's status in Cinder's database, with no check (os-reset_status,\n\
+                admin only). STATUS: available, error, creating, deleting, deleted, error_deleting,\n\
+                unmanaging, backing-up, restoring, updating. Prints nothing.",
+        options: &[valued("state", "STATUS", "the new status (required)").choices(Choices::Words(SNAPSHOT_STATUSES))],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots reset-status SNAPSHOT_ID --state available"],
+        also: "set SNAPSHOT --state STATUS (the openstack command's)",
+    },
+    Spec {
+        name: "wait",
+        synopsis: "wait SNAPSHOT [--status STATUS|deleted] [--timeout SECONDS]",
+        summary: "wait until a snapshot reaches a status, or is gone",
+        about: "Waits until the snapshot reaches STATUS (default available) and prints it (with --json,\n\
+                one snapshot object), or until it is gone (--status deleted; prints nothing). Progress\n\
+                goes to stderr. Exit 3 when the time runs out, 4 when the snapshot reaches error\n\
+                (error_deleting when waiting for deleted), goes back to available while being deleted,\n\
+                or disappears while waiting for a status.",
+        options: &[
+            valued("status", "STATUS", "the status to wait for, or `deleted`")
+                .default("available")
+                .choices(Choices::Words(SNAPSHOT_STATUSES)),
+            valued("timeout", "SECONDS", "give up after this long").default("1800"),
+        ],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: output::SNAPSHOT_FIELDS,
+        json_columns: true,
+        default_columns: usize::MAX,
+        examples: &["cinder-snapshots wait nightly --timeout 600", "cinder-snapshots wait SNAPSHOT_ID --status deleted"],
+        also: "",
+    },
+    Spec {
+        name: "prune",
+        synopsis: "prune --policy ID --keep-... N [OPTIONS]",
+        summary: "delete the snapshots a retention policy no longer keeps",
+        about: "Applies a retention policy: lists the snapshots that carry the policy's label\n\
+                (metadata cinder-snapshots.policy=ID, as written for snapshots made for it) to the last\n\
+                page, decides for each one to keep or delete it and why (restic's forget rules, OR-ed:\n\
+                the newest snapshot of each of the last N hours, days, ISO weeks, months or years that\n\
+                have one; the last N; those within a duration of the newest; the newest is always kept),\n\
+                then deletes the others, a few at a time, waiting until each is gone. Snapshots without\n\
+                the label (made by hand, or by another policy) are never listed nor deleted; snapshots\n\
+                not available or dated in the future are kept. Each volume is judged on its own.\n\
+                \n\
+                Prints a table: ID, Name, Volume, Created At (RFC 3339, UTC), Action (keep/delete),\n\
+                Reasons, and without --dry-run the Outcome (deleted, kept, failed: why), then a summary\n\
+                line. With --json: {\"policy\", \"rules\", \"now\", \"dry_run\", \"counts\": {\"kept\",\n\
+                \"deleted\", \"would_delete\", \"failed\"}, \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
+                \"status\", \"created_at\", \"action\", \"reasons\", \"outcome\", \"error\"}]}.\n\
+                A policy with no --keep-* rule is refused (exit 2). A listing error deletes nothing\n\
+                (exit 1); a failed delete is reported and the others go on (exit 1).",
+        options: PRUNE_OPTIONS,
+        positionals: (0, 0),
+        args: Choices::Any,
+        columns: output::PRUNE_COLUMNS,
+        json_columns: false,
+        default_columns: usize::MAX,
+        examples: &[
+            "cinder-snapshots prune --policy nightly --keep-daily 7 --keep-weekly 4 --dry-run",
+            "cinder-snapshots prune --policy nightly --keep-last 3 --volume db-data",
+        ],
+        also: "",
+    },
+    Spec {
+        name: "run",
+        synopsis: "run (--select KEY=VALUE... | --volume VOLUME... | --all) --policy ID --keep-... N [OPTIONS]",
+        summary: "snapshot the selected volumes once per window, wait, and prune (the scheduled job)",
+        about: "The scheduled job: for every selected volume (listed to the last page), one snapshot\n\
+                per window (--every): a snapshot of this policy already made for the current window\n\
+                (creating or available) is reused, never duplicated, so a re-run, or a run after a\n\
+                crash, finishes the work without a second snapshot. The new snapshots carry the\n\
+                policy's labels, the window and the run id. They are waited for together (one paged\n\
+                listing per poll); one that ends in error is deleted and reported. Then each volume\n\
+                whose snapshot for this window is available is pruned with the rules (as prune);\n\
+                never a volume whose snapshot failed. Over quota (HTTP 413): no further creates,\n\
+                the volumes not done are reported as skipped.\n\
+                \n\
+                Progress goes to stderr: a redrawn line on a terminal (created, available, failed of\n\
+                N), else one line per change. Then a table: Volume, Name, Action (created, reused,\n\
+                would create, would reuse, skipped, failed), Snapshot, Status, Pruned, Error; and a\n\
+                summary line. With --json: the report {\"run_id\", \"window\", \"window_start\",\n\
+                \"dry_run\", \"timed_out\", \"over_quota\", \"elapsed_s\", \"totals\": {\"volumes\",\n\
+                \"created\", \"reused\", \"available\", \"failed\", \"skipped\", \"pruned\", \"prune_failed\"},\n\
+                \"volumes\": [{\"volume_id\", \"volume_name\", \"volume_status\", \"action\",\n\
+                \"snapshot_id\", \"snapshot_status\", \"error\", \"pruned\", \"prune_errors\",\n\
+                \"prune_skipped\"}]}.\n\
+                \n\
+                Exit: 0 every volume done; 1 some volume failed or was skipped (or the listing\n\
+                failed); 3 the wait timed out (what is still creating is reported; a re-run reuses it);\n\
+                2 usage.",
+        options: RUN_OPTIONS,
+        positionals: (0, 0),
+        args: Choices::Any,
+        columns: output::RUN_COLUMNS,
+        json_columns: false,
+        default_columns: usize::MAX,
+        examples: &[
+            "cinder-snapshots run --select backup=nightly --policy nightly --keep-daily 7 --keep-weekly 4",
+            "cinder-snapshots run --volume db-data --policy hourly --keep-hourly 24 --every 1h --dry-run",
+            "cinder-snapshots run --all --policy nightly --keep-daily 7 --json > /var/log/snapshots.json",
+        ],
+        also: "",
+    },
+    Spec {
+        name: "check",
+        synopsis: "check (--select KEY=VALUE... | --volume VOLUME... | --all) --policy ID --warn DURATION --crit DURATION",
+        summary: "a monitoring check: the age of each volume's newest snapshot (Nagios)",
+        about: "For each selected volume, the age of its newest available snapshot made for the\n\
+                policy, against --warn and --crit. Prints one status line with performance data, as\n\
+                monitoring plugins do:\n\
+                CINDER-SNAPSHOTS OK - 12 volumes, ... | volumes=12 ok=12 warning=0 critical=0 oldest_age=11520s;93600;180000\n\
+                Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN: no volume selected, or any error reaching\n\
+                the cloud (the error is in the line). A volume without any snapshot is CRITICAL.\n\
+                -f value and -f csv print one row per volume instead; --json the report.",
+        options: CHECK_OPTIONS,
+        positionals: (0, 0),
+        args: Choices::Any,
+        columns: output::CHECK_COLUMNS,
+        json_columns: false,
+        default_columns: usize::MAX,
+        examples: &["cinder-snapshots check --select backup=nightly --policy nightly --warn 26h --crit 50h"],
+        also: "",
+    },
+    Spec {
+        name: "volume list",
+        synopsis: "volume list [OPTIONS]",
+        summary: "list volumes",
+        about: "Lists volumes with every field (the detail view), following the pages as it prints.\n\
+                Table columns: ID, Name, Status, Size, Attached to; --long adds Type, Bootable,\n\
+                Properties. With --json: an array of volume objects.",
+        options: &[
+            flag("long", "also show Type, Bootable and Properties"),
+            flag("all-projects", "the volumes of every project (admin)"),
+            valued("project", "ID", "only this project's volumes (admin; implies --all-projects)"),
+            valued("name", "NAME", "only volumes with exactly this name"),
+            valued("status", "STATUS", "only volumes in this status (available, in-use, error, ...)")
+                .choices(Choices::Words(VOLUME_STATUSES)),
+            valued("property", "KEY=VALUE", "only volumes with this metadata item (repeatable)"),
+            valued("limit", "N", "print at most N volumes (sent as the page size)").default("all"),
+            valued("marker", "ID", "start after this volume"),
+            valued("sort", "KEY[:DIR],...", "sort, e.g. name:asc or size:desc,created_at").default("the server's: created_at:desc"),
+        ],
+        positionals: (0, 0),
+        args: Choices::Any,
+        columns: output::VOLUME_COLUMNS,
+        json_columns: true,
+        default_columns: 5,
+        examples: &["cinder-snapshots volume list --property backup=nightly", "cinder-snapshots volume list -f value -c id -c name"],
+        also: "",
+    },
+    Spec {
+        name: "volume show",
+        synopsis: "volume show VOLUME",
+        summary: "show one volume",
+        about: "Shows one volume as a Field/Value table; with --json, one volume object.",
+        options: &[],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: output::VOLUME_FIELDS,
+        json_columns: true,
+        default_columns: usize::MAX,
+        examples: &["cinder-snapshots volume show db-data -f value -c status"],
+        also: "",
+    },
+    Spec {
+        name: "restore",
+        synopsis: "restore SNAPSHOT [--name NAME] [--size GB] [--wait [--wait-timeout SECONDS]]",
+        summary: "create a new volume from a snapshot",
+        about: "Creates a new volume from the snapshot (its size is the snapshot's unless --size asks for\n\
+                more) and prints it (status creating, or available after --wait); with --json, one\n\
+                volume object. A wait that ends in error exits 4.",
+        options: &[
+            valued("name", "NAME", "the new volume's name"),
+            valued("size", "GB", "the new volume's size in GiB (at least the snapshot's)").default("the snapshot's"),
+            WAIT,
+            WAIT_TIMEOUT,
+        ],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: output::VOLUME_FIELDS,
+        json_columns: true,
+        default_columns: usize::MAX,
+        examples: &["cinder-snapshots restore nightly-2026-11-28 --name db-data-restored --wait"],
+        also: "",
+    },
+    Spec {
+        name: "revert",
+        synopsis: "revert VOLUME --snapshot SNAPSHOT [--wait [--wait-timeout SECONDS]]",
+        summary: "revert a volume in place to its latest snapshot",
+        about: "Reverts the volume, in place, to the snapshot: what was written since is lost. Cinder\n\
+                allows only the volume's latest snapshot, with the volume available (not attached), and\n\
+                needs microversion 3.40 (refused before any request below it, exit 2). Prints nothing;\n\
+                with --wait, waits until the volume is available again and prints it (with --json, one\n\
+                volume object); a revert that ends in error exits 4.",
+        options: &[valued("snapshot", "SNAPSHOT", "the snapshot to revert to (required)"), WAIT, WAIT_TIMEOUT],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: output::VOLUME_FIELDS,
+        json_columns: true,
+        default_columns: usize::MAX,
+        examples: &["cinder-snapshots revert db-data --snapshot nightly-2026-11-28 --wait"],
+        also: "",
+    },
+    Spec {
+        name: "completions",
+        synopsis: "completions bash|zsh|fish",
+        summary: "print a shell completion script",
+        about: "Prints the completion script of this tool for the shell: commands, options, formats,\n\
+                statuses and column names, made from the same table as the parser and this help.",
+        options: &[],
+        positionals: (1, 1),
+        args: Choices::Words(SHELLS),
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &[
+            "cinder-snapshots completions bash > ~/.local/share/bash-completion/completions/cinder-snapshots",
+            "cinder-snapshots completions zsh > ~/.zfunc/_cinder-snapshots   # with fpath+=(~/.zfunc) before compinit",
+            "cinder-snapshots completions fish > ~/.config/fish/completions/cinder-snapshots.fish",
+        ],
+        also: "",
+    },
+];
+
+/// The command named `name` (`volume list`: both words).
+pub fn command(name: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.name == name)
+}
+
+/// Whether `word` is the first word of two-word commands (`volume`).
+pub fn is_group(word: &str) -> bool {
+    SPECS.iter().any(|s| s.name.split_once(' ').is_some_and(|(first, _)| first == word))
+}
+
+/// The commands' names, comma-separated.
+pub fn command_names() -> String {
+    SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
+/// The whole help text (`cinder-snapshots --help`).
+pub fn help() -> String {
+    let width = SPECS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let commands: Vec<String> = SPECS.iter().map(|s| format!("  {:<width$}  {}", s.name, s.summary)).collect();
+    format!(
+        "cinder-snapshots {version}: OpenStack Block Storage (Cinder v3) volume snapshots from the shell
+
+Usage: cinder-snapshots [GLOBAL OPTIONS] COMMAND [ARGS]
+       cinder-snapshots COMMAND --help
+
+Commands:
+{commands}
+
+SNAPSHOT is a snapshot id, or its name when it is not shaped like an id (the name must match
+exactly one snapshot). VOLUME (and --volume) is a volume id, used as it is, or else a volume
+name, looked up by name: it must match exactly one volume (none or several: exit 1, the
+matches listed).
+
+The openstack command's spellings work too: set SNAPSHOT --property KEY=VALUE (set-metadata),
+set --name/--description (update), set --state (reset-status), unset --property KEY
+(unset-metadata), delete --force (force-delete).
+
+Global options (before or after the command):
+{globals}
+Each --os-* option sets its OS_* variable (--os-auth-url: OS_AUTH_URL, --insecure:
+OS_INSECURE), over the environment's: an openrc file, or OS_CLOUD for clouds.yaml.
+
+The Keystone token is kept (mode 0600) in $XDG_CACHE_HOME/cinder-snapshots, else
+~/.cache/cinder-snapshots, so that runs one after the other share one token. A directory
+that others can write to, or that another user owns, is not used. The cache is keyed by
+the auth URL, the user and the scope, never by the password: nothing is stored from which
+the password could be guessed, so a run with a wrong OS_PASSWORD still succeeds with the
+cached token until that token expires or is revoked (a password change in Keystone revokes
+it at once). To check credentials now, as a cron job's first run should, use
+--no-token-cache.
+
+Output formats (-f), as the openstack command has them:
+  table  boxed tables for people (the default); timestamps in RFC 3339, UTC
+  json   the fixed shapes below (--json is the same)
+  value  the values only, separated by spaces, one row a line (show: one value a line)
+  csv    a header line, then one line a row; text quoted (\"\" for a quote), numbers not
+-c COLUMN (repeatable) prints only these columns, in this order; COMMAND --help lists them.
+In value and csv, control characters are shown escaped as in tables.
+
+JSON: list prints an array of snapshot objects; show,
+create, update and wait print one snapshot object; set-metadata prints the metadata object;
+prune prints its report (see cinder-snapshots prune --help); run and check print theirs
+(see their --help); volume list prints an array of
+volume objects; volume show, restore and revert --wait one.
+A snapshot object has exactly the keys id, name, description, volume_id, status, size,
+metadata (an object of strings), created_at, updated_at (RFC 3339 in UTC such as
+\"2026-11-23T16:42:51.212740Z\", or null), progress (such as \"100%\"), project_id,
+group_snapshot_id, user_id and consumes_quota; a value the server did not give is null.
+A volume object has exactly the keys id, name, description, status, size, metadata,
+availability_zone, bootable (a boolean), attached_to (an array of server ids), volume_type,
+snapshot_id, created_at, updated_at, project_id, user_id and group_id.
+With -c, the objects of list, show, create, update, wait and the volume commands keep only
+those keys.
+The other commands print nothing when they succeed. Errors go to stderr, as
+\"cinder-snapshots: MESSAGE\" (a listing that fails midway keeps what it printed: with
+--json an unclosed array). The progress of --wait and wait goes to stderr: a redrawn line
+on a terminal, else one line per change of status or progress.
+
+Exit codes:
+  0  success
+  1  the cloud or the network said no: an API error (not found, forbidden, bad request,
+     over quota, ...), Keystone refusing the credentials, a connection failure or timeout,
+     a bad configuration (a missing or invalid OS_* variable or clouds.yaml entry); prune:
+     the listing failed (nothing was deleted) or some deletes failed (the others were done);
+     run: some volume failed or was skipped; check: WARNING
+  2  usage: an unknown option or command, a missing argument, an invalid value (not a
+     number, not KEY=VALUE, a name or metadata Cinder would refuse), a prune policy with
+     no rule; check: CRITICAL
+  3  a wait timed out (run: the snapshots were still creating at --wait-timeout); check:
+     UNKNOWN (no volume selected, or the cloud could not be reached)
+  4  a wait ended in failure: the snapshot (or volume) reached error or error_deleting, its
+     delete was refused (back to available), or it disappeared while waiting for a status
+",
+        version = env!("CARGO_PKG_VERSION"),
+        commands = commands.join("\n"),
+        globals = option_lines(GLOBALS),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_help_and_every_option_a_description() {
+        for s in SPECS {
+            let h = s.help();
+            for o in s.options {
+                assert!(h.contains(&format!("--{}", o.name)) && !o.help.is_empty(), "{}: --{}", s.name, o.name);
+                if let Some(d) = o.default {
+                    assert!(h.contains(&format!("(default: {d})")), "{}: --{}", s.name, o.name);
+                }
+            }
+            assert!(help().contains(&format!("  {}", s.name)));
+            assert!(!s.examples.is_empty(), "{} has an example", s.name);
+            for e in s.examples {
+                assert!(e.contains(&format!("cinder-snapshots {}", s.name)), "{}: {e}", s.name);
+            }
+            // No option of a command shadows a global one (the global would win).
+            for o in s.options {
+                assert!(global(&o.name).is_none() && o.short.is_none_or(|c| global_short(c).is_none()), "{}: --{}", s.name, o.name);
+            }
+            assert!(s.default_columns == usize::MAX || s.default_columns <= s.columns.len(), "{}", s.name);
+        }
+        let h = help();
+        for o in GLOBALS {
+            assert!(h.contains(&format!("  {}", o.left())), "--{}", o.name);
+        }
+    }
+}
