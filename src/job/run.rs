@@ -221,43 +221,19 @@ impl Job<'_> {
             Some(labels.iter().fold(base, |o, (k, v)| o.metadata(k, v)))
         };
         let stop = AtomicBool::new(false);
-        let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<Created>>> = Mutex::new(to_create.iter().map(|_| None).collect());
         let client = self.client;
-        let work = || {
-            while !stop.load(Ordering::SeqCst) {
-                let n = next.fetch_add(1, Ordering::SeqCst);
-                let Some(opts) = to_create.get(n).and_then(|&i| create_opts(i)) else { break };
-                let created = match snapshots::create(client, &opts) {
-                    Ok(snap) => Created::Made(snap),
-                    Err(e) if e.status() == Some(413) => {
-                        stop.store(true, Ordering::SeqCst);
-                        Created::OverQuota(e.api().map_or_else(|| e.full_message(), |a| a.message.clone()))
-                    }
-                    Err(e) if maybe_created(&e) => Created::Lost(e),
-                    Err(e) => Created::Refused(e),
-                };
-                if let Some(slot) = results.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(n) {
-                    *slot = Some(created);
+        let results = in_pool(to_create.len(), self.opts.concurrency, "job-create", &stop, |n| {
+            let opts = to_create.get(n).and_then(|&i| create_opts(i))?;
+            Some(match snapshots::create(client, &opts) {
+                Ok(snap) => Created::Made(snap),
+                Err(e) if e.status() == Some(413) => {
+                    stop.store(true, Ordering::SeqCst);
+                    Created::OverQuota(e.api().map_or_else(|| e.full_message(), |a| a.message.clone()))
                 }
-            }
-        };
-        let workers = self.opts.concurrency.clamp(1, to_create.len().max(1));
-        std::thread::scope(|scope| {
-            let mut handles = Vec::new();
-            for _ in 0..workers {
-                if let Ok(h) = std::thread::Builder::new().name("job-create".into()).spawn_scoped(scope, work) {
-                    handles.push(h);
-                }
-            }
-            if handles.is_empty() {
-                work();
-            }
-            for h in handles {
-                let _ = h.join();
-            }
+                Err(e) if maybe_created(&e) => Created::Lost(e),
+                Err(e) => Created::Refused(e),
+            })
         });
-        let results = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut quota_message: Option<String> = None;
         for result in &results {
             if let Some(Created::OverQuota(m)) = result {
@@ -444,40 +420,15 @@ impl Job<'_> {
             .max_interval(self.opts.max_interval)
             .backoff_factor(BACKOFF);
         let client = self.client;
-        let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<(String, bool, Option<String>)>>> = Mutex::new(jobs.iter().map(|_| None).collect());
-        let work = || {
-            loop {
-                let n = next.fetch_add(1, Ordering::SeqCst);
-                let Some((_, id)) = jobs.get(n) else { break };
-                let out = clean_one(client, id, &wait);
-                if let Some(slot) = results.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(n) {
-                    *slot = Some(out);
-                }
-            }
-        };
-        let workers = self.opts.concurrency.clamp(1, jobs.len());
-        std::thread::scope(|scope| {
-            let mut handles = Vec::new();
-            for _ in 0..workers {
-                if let Ok(h) = std::thread::Builder::new().name("job-clean".into()).spawn_scoped(scope, work) {
-                    handles.push(h);
-                }
-            }
-            if handles.is_empty() {
-                work();
-            }
-            for h in handles {
-                let _ = h.join();
-            }
+        let results = in_pool(jobs.len(), self.opts.concurrency, "job-clean", &AtomicBool::new(false), |n| {
+            jobs.get(n).map(|(_, id)| clean_one(client, id, &wait))
         });
-        let results = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         for ((i, id), out) in jobs.into_iter().zip(results) {
             let Some(r) = self.reports.get_mut(i) else { continue };
             r.action = VolumeAction::Failed;
             r.snapshot_status = Some(SnapshotStatus::Error);
             match out {
-                Some((message, deleted, delete_error)) => {
+                Some(Cleaned { message, deleted, delete_error }) => {
                     let mut text = message;
                     if deleted {
                         r.zombies.push(id);
@@ -588,9 +539,19 @@ impl Job<'_> {
     }
 }
 
+/// What became of a snapshot that went to `error`.
+struct Cleaned {
+    /// `snapshot <id> went to error[: <Cinder's user message>]`.
+    message: String,
+    /// Whether it is gone.
+    deleted: bool,
+    /// Why it is not.
+    delete_error: Option<String>,
+}
+
 /// Reads Cinder's user message about a snapshot that went to `error`, deletes it and waits
-/// until it is gone: (the message, whether it is gone, the delete's error).
-fn clean_one(client: &ServiceClient, id: &str, wait: &WaitOpts) -> (String, bool, Option<String>) {
+/// until it is gone.
+fn clean_one(client: &ServiceClient, id: &str, wait: &WaitOpts) -> Cleaned {
     // The crate's wait sees the `error` at its first GET and fetches the newest user message
     // (3.3+) as for any failed wait.
     let once = WaitOpts::new().timeout(Duration::ZERO);
@@ -601,15 +562,52 @@ fn clean_one(client: &ServiceClient, id: &str, wait: &WaitOpts) -> (String, bool
         },
         _ => format!("snapshot {id} went to error"),
     };
+    let gone = |deleted: bool, delete_error: Option<String>| Cleaned { message: message.clone(), deleted, delete_error };
     match snapshots::delete(client, id) {
         Ok(()) => {}
-        Err(e) if e.is_not_found() => return (message, true, None),
-        Err(e) => return (message, false, Some(e.full_message())),
+        Err(e) if e.is_not_found() => return gone(true, None),
+        Err(e) => return gone(false, Some(e.full_message())),
     }
     match snapshots::wait_for_delete(client, id, wait) {
-        Ok(()) => (message, true, None),
-        Err(e) => (message, false, Some(e.full_message())),
+        Ok(()) => gone(true, None),
+        Err(e) => gone(false, Some(e.full_message())),
     }
+}
+
+/// Runs `task(0..n)` on up to `workers` scoped threads (each takes the next index until
+/// `stop` is set or `task` returns `None`); one result per index, `None` for an index not
+/// run. A thread that cannot be started is one worker fewer (with none, the caller's
+/// thread works); a worker's panic is not re-raised: its index stays `None`.
+fn in_pool<T: Send>(n: usize, workers: usize, name: &str, stop: &AtomicBool, task: impl Fn(usize) -> Option<T> + Sync) -> Vec<Option<T>> {
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..n).map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    let work = || {
+        while !stop.load(Ordering::SeqCst) {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            if i >= n {
+                break;
+            }
+            let Some(out) = task(i) else { break };
+            if let Some(slot) = results.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(i) {
+                *slot = Some(out);
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for _ in 0..workers.clamp(1, n.max(1)) {
+            if let Ok(h) = std::thread::Builder::new().name(name.to_owned()).spawn_scoped(scope, work) {
+                handles.push(h);
+            }
+        }
+        if handles.is_empty() {
+            work();
+        }
+        for h in handles {
+            let _ = h.join();
+        }
+    });
+    results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Statuses that end in `available` by themselves.

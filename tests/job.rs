@@ -1,0 +1,694 @@
+//! The scheduled job (`job::run`, `job::check`) against the fake cloud: the exact requests
+//! of a run, idempotence in a window and after a crash, a snapshot gone to error, over
+//! quota midway, in-use volumes by microversion, one paged listing per poll, dry runs,
+//! selection past a page cap, and the monitoring check.
+#![cfg(feature = "testing")]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cinder_snapshots::job::{self, CheckOpts, CheckStatus, JobOpts, JobReport, Progress, RUN_KEY, VolumeAction, WINDOW_KEY, Window};
+use cinder_snapshots::retention::{self, POLICY_KEY, Policy};
+use cinder_snapshots::snapshots::{self, CreateOpts, SnapshotStatus};
+use cinder_snapshots::testing::{FakeCloud, Rule, VolumeSpec};
+use cinder_snapshots::volumes::VolumeStatus;
+use cinder_snapshots::{Error, Microversion, MicroversionPolicy, ServiceClient};
+use serde_json::json;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const DAY1: OffsetDateTime = datetime!(2026-11-26 02:00 UTC);
+const DAY2: OffsetDateTime = datetime!(2026-11-27 02:00 UTC);
+const DAY3: OffsetDateTime = datetime!(2026-11-28 02:00 UTC);
+/// The window label of DAY3's daily window.
+const WINDOW3: &str = "2026-11-28T00:00:00Z";
+
+fn policy() -> Policy {
+    Policy::builder("nightly").keep_daily(2).build().unwrap()
+}
+
+/// A job on the volumes tagged backup=nightly at `now`, polling fast.
+fn opts(now: OffsetDateTime) -> JobOpts {
+    JobOpts::new(policy())
+        .select_tag("backup", "nightly")
+        .now(now)
+        .poll_interval(Duration::from_millis(1), Duration::from_millis(5))
+        .timeout(Duration::from_secs(20))
+}
+
+/// `n` volumes tagged backup=nightly (named vol-00, vol-01, ...) and one untagged.
+fn fleet(cloud: &FakeCloud, n: usize) -> Vec<String> {
+    let ids = (0..n).map(|i| cloud.add_volume_with(&VolumeSpec::new(format!("vol-{i:02}")).metadata("backup", "nightly"))).collect();
+    cloud.add_volume_with(&VolumeSpec::new("untagged"));
+    ids
+}
+
+/// Runs the job at `now` (the fake's clock set to it).
+fn run_at(cloud: &FakeCloud, client: &ServiceClient, o: JobOpts, now: OffsetDateTime) -> JobReport {
+    cloud.set_now(now);
+    job::run(client, &o.now(now)).unwrap()
+}
+
+/// The fake's ids replaced by `{id}` in a path or a query value.
+fn template(text: &str) -> String {
+    let mut out = text.to_owned();
+    while let Some(i) = out.find("00000000-0000-4000-8000-") {
+        let end = (i + 36).min(out.len());
+        out.replace_range(i..end, "{id}");
+    }
+    out
+}
+
+/// Every Cinder request since the last clear, as `METHOD path?k=v&k=v` with ids templated,
+/// counted.
+fn calls(cloud: &FakeCloud) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in cloud.requests() {
+        let (method, path, query) = r.call();
+        let q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let key = template(&if q.is_empty() { format!("{method} {path}") } else { format!("{method} {path}?{}", q.join("&")) });
+        *out.entry(key).or_insert(0) += 1;
+    }
+    out
+}
+
+fn count(calls: &BTreeMap<String, usize>, prefix: &str) -> usize {
+    calls.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, n)| n).sum()
+}
+
+fn expect(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
+}
+
+const TAG_LISTING: &str = r#"GET volumes/detail?metadata={"backup":"nightly"}"#;
+
+fn window_listing(window: &str) -> String {
+    format!(r#"GET snapshots/detail?metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{window}"}}"#)
+}
+
+const PRUNE_LISTING: &str = r#"GET snapshots/detail?volume_id={id}&metadata={"cinder-snapshots.policy":"nightly"}"#;
+
+/// The snapshots the fake holds of one volume, oldest first.
+fn snaps_of(cloud: &FakeCloud, volume: &str) -> Vec<snapshots::Snapshot> {
+    cloud.snapshots().into_iter().filter(|s| s.volume_id == volume).collect()
+}
+
+/// Three days of runs: the third prunes the first day's snapshots (keep daily 2), with the
+/// exact requests: one tag listing, one window listing before the creates and one per poll,
+/// one POST per volume, one prune listing per volume, one DELETE and its waits per doomed
+/// snapshot. The snapshots carry the retention labels, the window and the run id.
+#[test]
+fn a_run_creates_waits_labels_and_prunes() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 3);
+    let client = cloud.client();
+    let day1 = run_at(&cloud, &client, opts(DAY1), DAY1);
+    assert!(day1.is_success(), "{day1:?}");
+    run_at(&cloud, &client, opts(DAY2), DAY2);
+    let day1_ids: Vec<String> = day1.volumes().iter().map(|v| v.snapshot_id.clone().unwrap()).collect();
+
+    cloud.clear_requests();
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = seen.clone();
+    let report = run_at(&cloud, &client, opts(DAY3).progress(move |p| sink.lock().unwrap().push(*p)), DAY3);
+
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(report.window(), &Window::Daily);
+    assert_eq!(report.window_start(), datetime!(2026-11-28 00:00 UTC));
+    assert_eq!(report.polls(), 2, "one poll sees them creating, the next available");
+    let t = report.totals();
+    assert_eq!((t.volumes, t.created, t.reused, t.available, t.failed, t.skipped, t.pruned, t.prune_failed), (3, 3, 0, 3, 0, 0, 3, 0));
+    // The volumes in the listing's order (newest first, ties by id descending).
+    let listed: Vec<&str> = report.volumes().iter().map(|v| v.volume_id.as_str()).collect();
+    let mut want: Vec<&str> = vols.iter().map(String::as_str).collect();
+    want.reverse();
+    assert_eq!(listed, want);
+    for (v, old) in report.volumes().iter().zip(&day1_ids) {
+        assert_eq!(v.action, VolumeAction::Created);
+        assert_eq!(v.snapshot_status, Some(SnapshotStatus::Available));
+        assert_eq!(v.pruned, std::slice::from_ref(old), "{}", v.volume_id);
+        assert_eq!((v.error.as_deref(), v.prune_skipped.as_deref()), (None, None));
+    }
+    assert_eq!(
+        calls(&cloud),
+        expect(&[
+            (TAG_LISTING, 1),
+            (&window_listing(WINDOW3), 3),
+            ("POST snapshots", 3),
+            (PRUNE_LISTING, 3),
+            ("DELETE snapshots/{id}", 3),
+            ("GET snapshots/{id}", 6),
+        ])
+    );
+    // Labels, name, description.
+    let made = cloud.snapshots().into_iter().find(|s| Some(&s.id) == report.volumes()[0].snapshot_id.as_ref()).unwrap();
+    assert_eq!(made.name.as_deref(), Some("nightly-20261128T0000Z"));
+    assert_eq!(
+        made.description.as_deref(),
+        Some(format!("cinder-snapshots job, window {WINDOW3} (daily), run {}", report.run_id()).as_str())
+    );
+    let mut labels = retention::labels(&policy(), DAY3);
+    labels.insert(WINDOW_KEY.into(), WINDOW3.into());
+    labels.insert(RUN_KEY.into(), report.run_id().into());
+    assert_eq!(made.metadata, labels);
+    assert_eq!(report.run_id().len(), 16);
+    // Each volume keeps days 2 and 3.
+    for v in &vols {
+        let days: Vec<OffsetDateTime> = snaps_of(&cloud, v).iter().map(|s| s.created_at.unwrap()).collect();
+        assert_eq!(days, [DAY2, DAY3]);
+    }
+    // Progress: after the creates, after each poll, at the end.
+    let seen = seen.lock().unwrap();
+    let counts: Vec<(usize, usize, usize, usize)> = seen.iter().map(|p| (p.total, p.created, p.available, p.pending)).collect();
+    assert_eq!(counts, [(3, 3, 0, 3), (3, 3, 0, 3), (3, 3, 3, 0), (3, 3, 3, 0)]);
+    // The JSON report.
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["window"], "daily");
+    assert_eq!(json["window_start"], WINDOW3);
+    assert_eq!(json["run_id"], report.run_id());
+    assert_eq!(json["totals"]["created"], 3);
+    assert_eq!(json["volumes"][0]["action"], "created");
+    assert_eq!(json["volumes"][0]["pruned"], json!([day1_ids[0]]));
+    assert_eq!(json["prune"]["counts"]["deleted"], 3);
+}
+
+/// A second run in the same window creates nothing: no POST, no wait, every snapshot reused,
+/// and the prune deletes nothing more.
+#[test]
+fn a_second_run_in_the_same_window_creates_nothing() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 3);
+    let client = cloud.client();
+    let first = run_at(&cloud, &client, opts(DAY3), DAY3);
+    assert_eq!(first.totals().created, 3);
+
+    cloud.clear_requests();
+    // Later the same day.
+    let later = DAY3 + Duration::from_secs(6 * 3600);
+    let second = run_at(&cloud, &client, opts(later), later);
+    assert!(second.is_success());
+    assert_eq!(calls(&cloud), expect(&[(TAG_LISTING, 1), (&window_listing(WINDOW3), 1), (PRUNE_LISTING, 3)]));
+    assert_eq!(second.polls(), 0);
+    let t = second.totals();
+    assert_eq!((t.created, t.reused, t.available, t.pruned), (0, 3, 3, 0));
+    for (v, f) in second.volumes().iter().zip(first.volumes()) {
+        assert_eq!(v.action, VolumeAction::Reused);
+        assert_eq!(v.snapshot_id, f.snapshot_id);
+    }
+    for v in &vols {
+        assert_eq!(snaps_of(&cloud, v).len(), 1);
+    }
+}
+
+/// Creates a snapshot of `volume` labelled as a run of `now`'s daily window would
+/// (another run id), as a killed run leaves it.
+fn leftover(client: &ServiceClient, volume: &str, now: OffsetDateTime, window: &str) -> String {
+    let mut create = CreateOpts::new(volume).name("nightly-killed");
+    for (k, v) in retention::labels(&policy(), now) {
+        create = create.metadata(k, v);
+    }
+    create = create.metadata(WINDOW_KEY, window).metadata(RUN_KEY, "killedkilledkill");
+    snapshots::create(client, &create).unwrap().id
+}
+
+/// A run killed after its creates (the snapshots still `creating`, no report) and run
+/// again: the new run reuses and waits for them, creates only the one missing, and leaves
+/// one snapshot per volume.
+#[test]
+fn a_rerun_after_a_crash_reuses_the_snapshots_left_creating() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 3);
+    let client = cloud.client();
+    cloud.set_now(DAY3);
+    cloud.set_snapshot_creating_reads(3);
+    // The killed run made the snapshots of vol-00 and vol-01, not vol-02's.
+    let left: Vec<String> = vols[..2].iter().map(|v| leftover(&client, v, DAY3, WINDOW3)).collect();
+    assert!(cloud.snapshots().iter().all(|s| s.status == SnapshotStatus::Creating));
+
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3 + Duration::from_secs(600)), DAY3 + Duration::from_secs(600));
+    assert!(report.is_success(), "{report:#?}");
+    let by_volume = |v: &str| report.volume(v).unwrap();
+    for (v, id) in vols.iter().zip(&left) {
+        assert_eq!(by_volume(v).action, VolumeAction::Reused);
+        assert_eq!(by_volume(v).snapshot_id.as_ref(), Some(id));
+        assert_eq!(by_volume(v).snapshot_status, Some(SnapshotStatus::Available));
+    }
+    assert_eq!(by_volume(&vols[2]).action, VolumeAction::Created);
+    let c = calls(&cloud);
+    assert_eq!(count(&c, "POST "), 1);
+    assert_eq!(count(&c, "DELETE "), 0);
+    assert_eq!(count(&c, &window_listing(WINDOW3)), 1 + report.polls());
+    for v in &vols {
+        assert_eq!(snaps_of(&cloud, v).len(), 1, "one snapshot of {v}");
+    }
+}
+
+/// A create whose answer is lost (a gateway's 504 after Cinder made the snapshot): the wait's
+/// listing finds the snapshot by its labels and volume and adopts it; no second create, no
+/// leak. Without a snapshot to find, the volume fails with the create's error.
+#[test]
+fn a_create_whose_answer_was_lost_is_adopted_by_the_wait() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 2);
+    let client = cloud.client();
+    cloud.set_now(DAY3);
+    // The first create is answered 504 by a "gateway" (the fake changes nothing), and the
+    // snapshot Cinder made appears before the wait's first listing.
+    cloud.fail_next(1, Rule::method("POST", "snapshots"), 504);
+    let maker = cloud.client();
+    let done = Arc::new(AtomicBool::new(false));
+    let made: Arc<Mutex<Option<(String, String)>>> = Arc::default();
+    let (flag, out) = (done.clone(), made.clone());
+    // The volume whose create failed is known only after the creates: the first progress
+    // call comes right after them. Concurrency 1: the first volume listed is the one.
+    let first_listed = vols[1].clone();
+    let o = opts(DAY3).concurrency(1).progress(move |_| {
+        if !flag.swap(true, Ordering::SeqCst) {
+            let id = leftover(&maker, &first_listed, DAY3, WINDOW3);
+            *out.lock().unwrap() = Some((first_listed.clone(), id));
+        }
+    });
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, o, DAY3);
+    let (volume, adopted) = made.lock().unwrap().clone().unwrap();
+    let v = report.volume(&volume).unwrap();
+    assert_eq!(v.action, VolumeAction::Created, "{v:#?}");
+    assert_eq!(v.snapshot_id.as_deref(), Some(adopted.as_str()));
+    assert_eq!(v.snapshot_status, Some(SnapshotStatus::Available));
+    assert_eq!(v.error, None);
+    assert!(report.is_success(), "{report:#?}");
+    // Two POSTs by the job (one lost) and one by the test's "Cinder".
+    assert_eq!(count(&calls(&cloud), "POST snapshots"), 3);
+    for v in &vols {
+        assert_eq!(snaps_of(&cloud, v).len(), 1, "one snapshot of {v}");
+    }
+
+    // Nothing to find: the volume fails with the create's error after one poll.
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 1);
+    let client = cloud.client();
+    cloud.fail_next(1, Rule::method("POST", "snapshots"), 504);
+    let report = run_at(&cloud, &client, opts(DAY3), DAY3);
+    let v = report.volume(&vols[0]).unwrap();
+    assert_eq!(v.action, VolumeAction::Failed);
+    let error = v.error.as_deref().unwrap();
+    assert!(error.starts_with("create failed: POST http://"), "{error}");
+    assert!(error.contains("/snapshots answered HTTP 504 computeFault: The fake cloud was told to fail this request."), "{error}");
+    assert!(error.ends_with("; no snapshot of it was found"), "{error}");
+    assert_eq!(report.polls(), 1);
+    assert_eq!(v.prune_skipped.as_deref(), Some("not pruned: its snapshot for this window failed"));
+    assert!(cloud.snapshots().is_empty());
+}
+
+/// A zombie of an earlier run of this window (a snapshot in `error`) is deleted by the job
+/// and a new snapshot made.
+#[test]
+fn a_zombie_of_an_earlier_run_is_deleted_and_replaced() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 1);
+    let client = cloud.client();
+    cloud.set_now(DAY3);
+    cloud.set_snapshot_creating_reads(0);
+    let zombie = leftover(&client, &vols[0], DAY3, WINDOW3);
+    cloud.fail_snapshot(Some(&zombie), Some("backend down"));
+    assert_eq!(cloud.snapshots()[0].status, SnapshotStatus::Creating);
+    // The listing before the creates moves it to error.
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3), DAY3);
+    let v = &report.volumes()[0];
+    assert_eq!(v.action, VolumeAction::Created, "{v:#?}");
+    assert_eq!(v.zombies, std::slice::from_ref(&zombie));
+    assert!(report.is_success());
+    let c = calls(&cloud);
+    assert_eq!(c.get("DELETE snapshots/{id}"), Some(&1));
+    assert_eq!(count(&c, "POST snapshots"), 1);
+    let left = snaps_of(&cloud, &vols[0]);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, *v.snapshot_id.as_ref().unwrap());
+    assert_ne!(left[0].id, zombie);
+}
+
+/// A snapshot that goes to `error` during the wait: reported with Cinder's user message,
+/// deleted by the job (the delete waited for), its volume not pruned; the others pruned.
+#[test]
+fn a_snapshot_gone_to_error_is_deleted_reported_and_its_volume_not_pruned() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 3);
+    let client = cloud.client();
+    run_at(&cloud, &client, opts(DAY1), DAY1);
+    run_at(&cloud, &client, opts(DAY2), DAY2);
+    // The next snapshot created fails; with one create at a time, that is the first
+    // volume's (the listing's first: the newest, vols[2]).
+    cloud.fail_next_snapshots(1, Some("Snapshot failed: the backend is out of space."));
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3).concurrency(1), DAY3);
+    assert!(!report.is_success());
+    let failed = report.volume(&vols[2]).unwrap();
+    let id = failed.snapshot_id.clone().unwrap();
+    assert_eq!(failed.action, VolumeAction::Failed);
+    assert_eq!(failed.snapshot_status, Some(SnapshotStatus::Error));
+    assert_eq!(
+        failed.error.as_deref(),
+        Some(format!("snapshot {id} went to error: Snapshot failed: the backend is out of space.; the job deleted it").as_str())
+    );
+    assert_eq!(failed.zombies, std::slice::from_ref(&id));
+    assert_eq!(failed.pruned, Vec::<String>::new());
+    assert_eq!(failed.prune_skipped.as_deref(), Some("not pruned: its snapshot for this window failed"));
+    // Its two earlier snapshots are still there, the failed one is gone.
+    let days: Vec<OffsetDateTime> = snaps_of(&cloud, &vols[2]).iter().map(|s| s.created_at.unwrap()).collect();
+    assert_eq!(days, [DAY1, DAY2]);
+    for v in &vols[..2] {
+        let r = report.volume(v).unwrap();
+        assert_eq!((r.action, r.pruned.len()), (VolumeAction::Created, 1));
+        let days: Vec<OffsetDateTime> = snaps_of(&cloud, v).iter().map(|s| s.created_at.unwrap()).collect();
+        assert_eq!(days, [DAY2, DAY3]);
+    }
+    let t = report.totals();
+    assert_eq!((t.created, t.failed, t.available, t.pruned), (2, 1, 2, 2));
+    let c = calls(&cloud);
+    // The user message, read once; the failed snapshot's delete and 2 prune deletes.
+    assert_eq!(c.get(&format!("GET messages?resource_uuid={}", template(&id))), Some(&1), "{c:#?}");
+    assert_eq!(c.get("DELETE snapshots/{id}"), Some(&3));
+    // Only the two others were pruned: two prune listings.
+    assert_eq!(count(&c, PRUNE_LISTING), 2);
+}
+
+/// Over quota midway: the creates after the 413 are not sent, their volumes are skipped with
+/// Cinder's message, the snapshots already made are waited for, reported and pruned.
+#[test]
+fn over_quota_midway_stops_the_creates_and_keeps_the_made_ones() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 5);
+    let client = cloud.client();
+    cloud.set_snapshot_quota(Some(3));
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3).concurrency(1), DAY3);
+    assert!(report.over_quota());
+    assert!(!report.is_success());
+    let t = report.totals();
+    assert_eq!((t.created, t.available, t.skipped, t.failed), (3, 3, 2, 0));
+    // Four POSTs: three made, the fourth refused; the fifth never sent.
+    let c = calls(&cloud);
+    assert_eq!(count(&c, "POST snapshots"), 4);
+    assert_eq!(count(&c, PRUNE_LISTING), 3);
+    // The listing's order is newest first: vols[4] .. vols[0]; the last two are skipped.
+    for v in &vols[..2] {
+        let r = report.volume(v).unwrap();
+        assert_eq!(r.action, VolumeAction::Skipped);
+        assert_eq!(r.error.as_deref(), Some("over quota: SnapshotLimitExceeded: Maximum number of snapshots allowed (3) exceeded"));
+        assert_eq!(r.prune_skipped.as_deref(), Some("not pruned: the volume was not snapshotted in this run"));
+        assert_eq!(r.snapshot_id, None);
+    }
+    for v in &vols[2..] {
+        let r = report.volume(v).unwrap();
+        assert_eq!((r.action, r.snapshot_status.clone()), (VolumeAction::Created, Some(SnapshotStatus::Available)));
+        assert_eq!(r.prune_skipped, None);
+    }
+    assert_eq!(cloud.snapshots().len(), 3);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["over_quota"], true);
+    assert_eq!(json["totals"]["skipped"], 2);
+}
+
+/// In-use volumes: below 3.66 the job sends `force=true` (the fake, as Cinder, refuses an
+/// in-use volume without it); from 3.66 it sends no force flag. The exact bodies are
+/// checked on a mock server; the fake shows each is accepted.
+#[test]
+fn in_use_volumes_are_forced_below_3_66_and_not_from_it() {
+    for minor in [65, 66, 71] {
+        let cloud = FakeCloud::start();
+        let in_use = cloud.add_volume_with(&VolumeSpec::new("db").metadata("backup", "nightly").attached_to("server-1"));
+        let free = cloud.add_volume_with(&VolumeSpec::new("scratch").metadata("backup", "nightly"));
+        let client = cloud.client_builder().microversion(MicroversionPolicy::Pinned(Microversion::new(3, minor))).build().unwrap();
+        let report = run_at(&cloud, &client, opts(DAY3), DAY3);
+        assert!(report.is_success(), "3.{minor}: {report:#?}");
+        assert_eq!(report.volume(&in_use).unwrap().volume_status, "in-use");
+        assert_eq!(report.volume(&free).unwrap().action, VolumeAction::Created);
+    }
+    for (minor, force) in [(65, Some(true)), (66, None), (71, None)] {
+        let bodies = create_bodies(Microversion::new(3, minor));
+        assert_eq!(bodies.len(), 2, "3.{minor}");
+        for (volume, body) in bodies {
+            let want = if volume == MOCK_IN_USE { force } else { None };
+            assert_eq!(body["snapshot"].get("force").map(|f| f == &json!(true)), want, "3.{minor} {volume}: {body}");
+            assert_eq!(body["snapshot"]["name"], "nightly-20261128T0000Z");
+            assert_eq!(body["snapshot"]["metadata"][WINDOW_KEY], WINDOW3);
+            assert_eq!(body["snapshot"]["metadata"][POLICY_KEY], "nightly");
+        }
+    }
+}
+
+const MOCK_IN_USE: &str = "11111111-0000-4000-8000-000000000001";
+const MOCK_FREE: &str = "11111111-0000-4000-8000-000000000002";
+
+/// The create bodies a run sends at `mv` for an in-use and an available volume, from a mock
+/// Cinder (the run then times out at once: only the bodies matter).
+fn create_bodies(mv: Microversion) -> Vec<(String, serde_json::Value)> {
+    let mut server = mockito::Server::new();
+    let volume =
+        |id: &str, status: &str| json!({"volume": {"id": id, "name": id, "status": status, "size": 1, "metadata": {}, "attachments": []}});
+    for (id, status) in [(MOCK_IN_USE, "in-use"), (MOCK_FREE, "available")] {
+        server
+            .mock("GET", format!("/v3/p/volumes/{id}").as_str())
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body(volume(id, status).to_string())
+            .create();
+    }
+    server
+        .mock("GET", mockito::Matcher::Regex("^/v3/p/snapshots/detail".into()))
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(r#"{"snapshots": []}"#)
+        .create();
+    let bodies: Arc<Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
+    let sink = bodies.clone();
+    server
+        .mock("POST", "/v3/p/snapshots")
+        .with_status(202)
+        .with_header("content-type", "application/json")
+        .with_body_from_request(move |req| {
+            let body: serde_json::Value = serde_json::from_slice(req.body().unwrap()).unwrap();
+            let volume = body["snapshot"]["volume_id"].as_str().unwrap().to_owned();
+            sink.lock().unwrap().push((volume.clone(), body));
+            json!({"snapshot": {"id": format!("s-{volume}"), "volume_id": volume, "status": "creating"}}).to_string().into_bytes()
+        })
+        .create();
+    let client = ServiceClient::with_token(&format!("{}/v3/p", server.url()), "token")
+        .unwrap()
+        .microversion(MicroversionPolicy::Pinned(mv))
+        .build()
+        .unwrap();
+    let o = JobOpts::new(policy()).select_volume(MOCK_IN_USE).select_volume(MOCK_FREE).now(DAY3).timeout(Duration::ZERO).concurrency(1);
+    let report = job::run(&client, &o).unwrap();
+    assert!(report.timed_out());
+    bodies.lock().unwrap().clone()
+}
+
+/// The wait polls with ONE paged listing: 25 snapshots with pages of 10 are 3 requests per
+/// poll, never a GET per snapshot.
+#[test]
+fn each_poll_is_one_paged_listing() {
+    let cloud = FakeCloud::start();
+    fleet(&cloud, 25);
+    let client = cloud.client();
+    cloud.set_snapshot_creating_reads(4);
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3).page_size(10), DAY3);
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(report.totals().available, 25);
+    let c = calls(&cloud);
+    let listing =
+        format!(r#"GET snapshots/detail?limit=10&metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{WINDOW3}"}}"#);
+    // Before the creates: one request (nothing yet). Then 3 per poll: pages of 10, 10, 5.
+    assert_eq!(c.get(&listing), Some(&(1 + report.polls())), "{c:#?}");
+    assert_eq!(count(&c, &format!("{listing}&marker=")), 2 * report.polls());
+    assert_eq!(report.polls(), 3);
+    // Not one GET of a snapshot.
+    assert_eq!(count(&c, "GET snapshots/{id}"), 0);
+    // The selection with the page size too: 25 volumes, pages of 10.
+    assert_eq!(count(&c, r#"GET volumes/detail?limit=10&metadata={"backup":"nightly"}"#), 3);
+}
+
+/// A dry run sends no POST and no DELETE: it reports what it would create or reuse, the
+/// zombies and the snapshots the prune would delete.
+#[test]
+fn a_dry_run_creates_and_deletes_nothing() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 2);
+    let client = cloud.client();
+    let day1 = run_at(&cloud, &client, opts(DAY1), DAY1);
+    run_at(&cloud, &client, opts(DAY2), DAY2);
+    let before = cloud.snapshots();
+
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3).dry_run(true), DAY3);
+    assert!(report.is_dry_run());
+    let c = calls(&cloud);
+    assert_eq!(count(&c, "POST"), 0);
+    assert_eq!(count(&c, "DELETE"), 0);
+    assert_eq!(c, expect(&[(TAG_LISTING, 1), (&window_listing(WINDOW3), 1), (PRUNE_LISTING, 2)]));
+    assert_eq!(cloud.snapshots(), before);
+    let t = report.totals();
+    assert_eq!((t.would_create, t.created, t.pruned), (2, 0, 0));
+    for v in report.volumes() {
+        assert_eq!(v.action, VolumeAction::WouldCreate);
+        // On the snapshots there are now (days 1 and 2), keep daily 2 deletes nothing.
+        assert_eq!(v.pruned, Vec::<String>::new());
+    }
+    assert_eq!(report.prune_report().unwrap().counts().kept, 4);
+
+    // After the real day-3 run, a dry run reuses, and with keep daily 1 would delete day 2.
+    run_at(&cloud, &client, opts(DAY3), DAY3);
+    cloud.clear_requests();
+    let strict = Policy::builder("nightly").keep_daily(1).build().unwrap();
+    let o = opts(DAY3).dry_run(true);
+    let o = JobOpts::new(strict).selection(o.get_selection().clone()).now(DAY3).dry_run(true);
+    let report = job::run(&client, &o).unwrap();
+    let c = calls(&cloud);
+    assert_eq!((count(&c, "POST"), count(&c, "DELETE")), (0, 0));
+    for v in report.volumes() {
+        assert_eq!(v.action, VolumeAction::WouldReuse);
+        assert_eq!(v.pruned.len(), 1);
+        let day2 = snaps_of(&cloud, &v.volume_id).into_iter().find(|s| s.created_at == Some(DAY2)).unwrap();
+        assert_eq!(v.pruned, [day2.id]);
+    }
+    assert_eq!(report.totals().would_reuse, 2);
+    assert!(day1.volumes().iter().all(|v| !cloud.snapshots().iter().any(|s| Some(&s.id) == v.snapshot_id.as_ref())));
+    assert_eq!(vols.len(), 2);
+}
+
+/// A selection by tag is listed to the last page past the server's page cap; a volume
+/// selected twice (by tag and by name, and by id) is done once; a volume neither
+/// available nor in-use is skipped with its status.
+#[test]
+fn a_selection_by_tag_is_listed_to_the_last_page_and_each_volume_done_once() {
+    let cloud = FakeCloud::start();
+    cloud.set_page_cap(3);
+    let vols = fleet(&cloud, 7);
+    let broken = cloud.add_volume_with(&VolumeSpec::new("broken").metadata("backup", "nightly").status(VolumeStatus::Error));
+    let client = cloud.client();
+    cloud.clear_requests();
+    let o = opts(DAY3).select_volume("vol-03").select_volume(vols[5].clone());
+    let report = run_at(&cloud, &client, o, DAY3);
+    // 8 tagged volumes: pages of 3, 3, 2.
+    let c = calls(&cloud);
+    assert_eq!(count(&c, "GET volumes/detail?metadata="), 3, "{c:#?}");
+    assert_eq!(count(&c, r#"GET volumes/detail?metadata={"backup":"nightly"}&marker="#), 2);
+    assert_eq!(count(&c, "GET volumes/detail?name=vol-03"), 1);
+    assert_eq!(count(&c, "GET volumes/{id}"), 1);
+    assert_eq!(report.volumes().len(), 8);
+    assert_eq!(count(&c, "POST snapshots"), 7);
+    let b = report.volume(&broken).unwrap();
+    assert_eq!((b.action, b.error.as_deref()), (VolumeAction::Skipped, Some("volume is error")));
+    assert_eq!(b.volume_status, "error");
+    for v in &vols {
+        assert_eq!(snaps_of(&cloud, v).len(), 1);
+    }
+}
+
+/// Nothing selected is an error before any request; a selection matching no volume is an
+/// empty, successful run.
+#[test]
+fn nothing_selected_is_an_error() {
+    let cloud = FakeCloud::start();
+    fleet(&cloud, 1);
+    let client = cloud.client();
+    let err = job::run(&client, &JobOpts::new(policy()).now(DAY3)).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m == "no volumes selected: select volumes by tag, by id or name, or all volumes"),
+        "{err}"
+    );
+    let err = job::check(&client, &CheckOpts::new("nightly", Duration::from_secs(60), Duration::from_secs(120))).unwrap_err();
+    assert!(matches!(&err, Error::InvalidInput(m) if m.starts_with("no volumes selected")), "{err}");
+    // all_projects alone is a scope, not a selection.
+    assert!(job::run(&client, &JobOpts::new(policy()).all_projects(true)).is_err());
+    assert!(cloud.requests().is_empty());
+
+    let report = job::run(&client, &JobOpts::new(policy()).select_tag("backup", "none").now(DAY3)).unwrap();
+    assert_eq!(report.volumes().len(), 0);
+    assert!(report.is_success());
+    // every volume: the tagged one and the untagged one.
+    let report = run_at(
+        &cloud,
+        &client,
+        JobOpts::new(policy()).all_volumes(true).poll_interval(Duration::from_millis(1), Duration::from_millis(5)),
+        DAY3,
+    );
+    assert_eq!(report.totals().created, 2);
+}
+
+/// check(): OK, WARNING, CRITICAL (old or none), UNKNOWN when no volume matched; only
+/// available snapshots owned by the policy count.
+#[test]
+fn check_statuses_and_status_line() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 3);
+    let client = cloud.client();
+    // vol-00 and vol-01 snapshotted on day 2, vol-01 also on day 3 02:00; vol-02 never (by
+    // this policy; a snapshot by hand does not count).
+    let o = JobOpts::new(policy())
+        .select_volume(vols[0].clone())
+        .select_volume(vols[1].clone())
+        .poll_interval(Duration::from_millis(1), Duration::from_millis(5));
+    run_at(&cloud, &client, o, DAY2);
+    run_at(
+        &cloud,
+        &client,
+        JobOpts::new(policy()).select_volume(vols[1].clone()).poll_interval(Duration::from_millis(1), Duration::from_millis(5)),
+        DAY3,
+    );
+    cloud.set_now(DAY3);
+    snapshots::create(&client, &CreateOpts::new(&vols[2]).name("by hand")).unwrap();
+
+    let (warn, crit) = (Duration::from_secs(26 * 3600), Duration::from_secs(50 * 3600));
+    let at = |now: OffsetDateTime| CheckOpts::new("nightly", warn, crit).select_tag("backup", "nightly").now(now);
+    let noon = DAY3 + Duration::from_secs(10 * 3600); // vol-00: 34 h, vol-01: 10 h
+    cloud.clear_requests();
+    let report = job::check(&client, &at(noon)).unwrap();
+    assert_eq!(report.status(), CheckStatus::Critical);
+    let statuses: Vec<(&str, CheckStatus, Option<u64>)> =
+        report.volumes().iter().map(|v| (v.label(), v.status, v.age.map(|a| a.as_secs()))).collect();
+    assert_eq!(
+        statuses,
+        [
+            ("vol-02", CheckStatus::Critical, None),
+            ("vol-01", CheckStatus::Ok, Some(36_000)),
+            ("vol-00", CheckStatus::Warning, Some(122_400))
+        ]
+    );
+    assert_eq!(
+        report.status_line(),
+        "CINDER-SNAPSHOTS CRITICAL - 3 volumes, 1 without a snapshot (vol-02), oldest newest snapshot 1d10h (vol-00) | volumes=3 ok=1 warning=1 critical=1 oldest_age=122400s;93600;180000"
+    );
+    // One tag listing and ONE snapshot listing (policy and status filters).
+    assert_eq!(
+        calls(&cloud),
+        expect(&[(TAG_LISTING, 1), (r#"GET snapshots/detail?status=available&metadata={"cinder-snapshots.policy":"nightly"}"#, 1)])
+    );
+
+    let two = CheckOpts::new("nightly", warn, crit).select_volume("vol-00").select_volume("vol-01");
+    let report = job::check(&client, &two.clone().now(DAY3)).unwrap();
+    assert_eq!(report.status(), CheckStatus::Ok);
+    assert_eq!(report.status().code(), 0);
+    assert_eq!(
+        report.status_line(),
+        "CINDER-SNAPSHOTS OK - 2 volumes, oldest newest snapshot 1d (vol-00) | volumes=2 ok=2 warning=0 critical=0 oldest_age=86400s;93600;180000"
+    );
+    let report = job::check(&client, &two.clone().now(noon)).unwrap();
+    assert_eq!((report.status(), report.status().code()), (CheckStatus::Warning, 1));
+    let report = job::check(&client, &two.now(DAY2 + Duration::from_secs(50 * 3600))).unwrap();
+    assert_eq!((report.status(), report.status().code()), (CheckStatus::Critical, 2));
+    // Another policy owns nothing here.
+    let other = job::check(&client, &CheckOpts::new("weekly", warn, crit).select_volume("vol-01").now(DAY3)).unwrap();
+    assert_eq!(other.status(), CheckStatus::Critical);
+
+    let none = job::check(&client, &CheckOpts::new("nightly", warn, crit).select_tag("backup", "none")).unwrap();
+    assert_eq!((none.status(), none.status().code()), (CheckStatus::Unknown, 3));
+    assert_eq!(none.status_line(), "CINDER-SNAPSHOTS UNKNOWN - no volume selected | volumes=0 ok=0 warning=0 critical=0");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["status"], "CRITICAL");
+}
