@@ -1640,3 +1640,233 @@ fn completion_scripts_come_from_the_parsers_table_and_the_shells_accept_them() {
     );
     assert_all(&unexpected);
 }
+
+// ------------------------------------------------------------------ run and check
+
+#[test]
+fn run_and_check_usage_errors_exit_2_without_a_request() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "job-usage");
+    let empty = "run needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
+                 --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest";
+    for (args, want) in [
+        (&["run", "--policy", "p", "--keep-daily", "7"][..], "run needs --select KEY=VALUE, --volume VOLUME or --all: which volumes?"),
+        (
+            &["run", "--select", "a=b", "--all", "--policy", "p", "--keep-daily", "7"][..],
+            "--select, --volume and --all do not go together: choose one way to select the volumes",
+        ),
+        (
+            &["run", "--volume", "v", "--all-projects", "--policy", "p", "--keep-daily", "7"][..],
+            "--all-projects goes with --select or --all, not --volume",
+        ),
+        (&["run", "--select", "nokey", "--policy", "p", "--keep-daily", "7"][..], "--select \"nokey\" is not KEY=VALUE"),
+        (&["run", "--all", "--keep-daily", "7"][..], "run needs --policy ID"),
+        (&["run", "--all", "--policy", "p"][..], empty),
+        (&["run", "--all", "--policy", "a/b", "--keep-daily", "1"][..], "--policy: invalid retention policy id \"a/b\""),
+        (
+            &["run", "--all", "--policy", "p", "--keep-daily", "1", "--every", "soon"][..],
+            "--every: window \"soon\" is not hourly, daily, weekly, monthly, yearly",
+        ),
+        (&["run", "--all", "--policy", "p", "--keep-daily", "1", "--every", "30s"][..], "a window lasts at least 1 minute"),
+        (
+            &["run", "--all", "--policy", "p", "--keep-daily", "1", "--concurrency", "0"][..],
+            "--concurrency \"0\" is not a whole number above 0",
+        ),
+        (&["run", "--all", "--policy", "p", "--keep-daily", "1", "--concurrency", "65"][..], "--concurrency \"65\" is more than 64"),
+        (&["run", "--all", "--policy", "p", "--keep-daily", "1", "--wait-timeout", "10"][..], "--wait-timeout \"10\" is not a duration"),
+        (&["run", "--all", "--policy", "p", "--keep-daily", "1", "--json", "-c", "action"][..], "-c does not apply to run's JSON report"),
+        (
+            &["run", "--all", "--policy", "p", "--keep-daily", "1", "-c", "bogus"][..],
+            "run has no column \"bogus\"; its columns are Volume, Name",
+        ),
+        (&["check", "--policy", "p", "--warn", "1h", "--crit", "2h"][..], "check needs --select KEY=VALUE, --volume VOLUME or --all"),
+        (&["check", "--all", "--warn", "1h", "--crit", "2h"][..], "check needs --policy ID"),
+        (&["check", "--all", "--policy", "p", "--crit", "2h"][..], "check needs --warn DURATION"),
+        (&["check", "--all", "--policy", "p", "--warn", "1h"][..], "check needs --crit DURATION"),
+        (&["check", "--all", "--policy", "p", "--warn", "26", "--crit", "50h"][..], "--warn \"26\" is not a duration"),
+        (
+            &["check", "--all", "--policy", "p", "--warn", "50h", "--crit", "26h"][..],
+            "--crit is shorter than --warn: a snapshot would be critical before it is a warning",
+        ),
+        (&["check", "--all", "--policy", "a/b", "--warn", "1h", "--crit", "2h"][..], "--policy: invalid retention policy id"),
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.starts_with("cinder-snapshots: ") && err.contains(want), "{args:?}: {err}");
+        assert!(err.ends_with(&format!("\nTry 'cinder-snapshots {} --help'.\n", args[0])), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_all(&unexpected);
+}
+
+#[cfg(feature = "testing")]
+mod against_the_fake_cloud {
+    //! `run` and `check` against the crate's FakeCloud (feature `testing`): a real HTTP
+    //! Keystone and Cinder in this process, driven by the tool in a child process.
+
+    use super::*;
+    use cinder_snapshots::testing::{FakeCloud, Rule, VolumeSpec};
+
+    /// The environment of the fake's admin.
+    fn env(fake: &FakeCloud, name: &str) -> Env {
+        let mut env = Env::new(name, vec![]);
+        env.vars = fake.os_vars();
+        env
+    }
+
+    /// Three volumes tagged backup=nightly and one not tagged; returns the tagged ids.
+    fn fleet(fake: &FakeCloud) -> Vec<String> {
+        fake.add_volume("untagged");
+        (1..=3).map(|n| fake.add_volume_with(&VolumeSpec::new(format!("db-{n}")).metadata("backup", "nightly"))).collect()
+    }
+
+    const RUN: [&str; 8] = ["run", "--select", "backup=nightly", "--policy", "nightly", "--keep-daily", "7", "--no-token-cache"];
+
+    #[test]
+    fn a_run_then_a_second_run_in_the_same_window_creates_nothing() {
+        let fake = FakeCloud::start();
+        let ids = fleet(&fake);
+        let env = env(&fake, "job-run");
+        let out = env.run(&[&RUN[..], &["--json"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("the JSON report");
+        assert_eq!(report["totals"]["volumes"], 3);
+        assert_eq!((report["totals"]["created"].clone(), report["totals"]["available"].clone()), (json!(3), json!(3)));
+        assert_eq!((report["timed_out"].clone(), report["dry_run"].clone()), (json!(false), json!(false)));
+        let mut reported: Vec<&str> = report["volumes"].as_array().unwrap().iter().map(|v| v["volume_id"].as_str().unwrap()).collect();
+        reported.sort_unstable();
+        let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        assert_eq!(reported, want, "the tagged volumes only");
+        assert!(report["volumes"].as_array().unwrap().iter().all(|v| v["action"] == "created" && v["snapshot_status"] == "available"));
+        assert_eq!(fake.snapshots().len(), 3);
+        // Not a terminal: one plain progress line per change of the counts, the last one done.
+        let progress = stderr(&out);
+        let last = progress.lines().last().unwrap_or_default();
+        assert!(last.starts_with("3 created, 0 reused, 3 available, 0 failed of 3; 0 pending ("), "{progress}");
+        assert!(!progress.contains('\r'), "{progress:?}");
+
+        // Again, in the same window: every snapshot reused, none created; a table and a summary.
+        let text = env.ok(&RUN);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(cells(lines[1]), ["Volume", "Name", "Action", "Snapshot", "Status", "Pruned", "Error"]);
+        assert_eq!(lines.len(), 3 + 4 + 1, "{text}");
+        for line in &lines[3..6] {
+            let row = cells(line);
+            assert_eq!(row[2..], ["reused", row[3], "available", "0"], "{text}");
+        }
+        let summary = lines[7];
+        assert!(
+            summary.starts_with(
+                "3 volumes: 0 created, 3 reused, 3 available, 0 failed, 0 skipped; 0 pruned, 0 prune failures (window daily from "
+            ),
+            "{summary}"
+        );
+        assert_eq!(fake.snapshots().len(), 3, "nothing created by the second run");
+        // Value and CSV: the rows only.
+        let text = env.ok(&[&RUN[..], &["-f", "value", "-c", "action", "-c", "status"]].concat());
+        assert_eq!(text, "reused available\n".repeat(3));
+        let text = env.ok(&[&RUN[..], &["-f", "csv", "-c", "volume", "-c", "pruned", "--dry-run"]].concat());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "\"Volume\",\"Pruned\"");
+        assert!(lines[1..].iter().all(|l| l.ends_with("\",0")) && lines.len() == 4, "{text}");
+        assert_eq!(fake.snapshots().len(), 3);
+    }
+
+    #[test]
+    fn a_failed_snapshot_exits_1_and_a_timed_out_wait_exits_3() {
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = env(&fake, "job-failures");
+        fake.fail_next_snapshots(1, Some("the backend refused"));
+        let out = env.run(&RUN);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let text = stdout(&out);
+        let failed: Vec<&str> = text.lines().filter(|l| l.contains("| failed ")).collect();
+        assert_eq!(failed.len(), 1, "{text}");
+        assert!(failed[0].contains("the backend refused"), "{text}");
+        assert!(text.contains(" 2 created, 0 reused, 2 available, 1 failed, 0 skipped;"), "{text}");
+        assert!(stderr(&out).ends_with("cinder-snapshots: 1 failed, 0 skipped, 0 prune failures (see the output)\n"), "{}", stderr(&out));
+
+        // Snapshots that stay creating past --wait-timeout: exit 3.
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = super::against_the_fake_cloud::env(&fake, "job-timeout");
+        fake.set_snapshot_creating_reads(1000);
+        let out = env.run(&[&RUN[..], &["--wait-timeout", "1s"]].concat());
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stdout(&out).contains("; the wait timed out"), "{}", stdout(&out));
+        assert!(
+            stderr(&out)
+                .ends_with("cinder-snapshots: the wait timed out: the snapshots still creating are kept and reused by the next run\n"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    const CHECK: [&str; 10] =
+        ["check", "--select", "backup=nightly", "--policy", "nightly", "--warn", "26h", "--crit", "50h", "--no-token-cache"];
+
+    #[test]
+    fn check_gives_each_exit_code() {
+        let fake = FakeCloud::start();
+        let ids = fleet(&fake);
+        let env = env(&fake, "job-check");
+        // No snapshot yet: CRITICAL.
+        let out = env.run(&CHECK);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_eq!(
+            stdout(&out),
+            "CINDER-SNAPSHOTS CRITICAL - 3 volumes, 3 without a snapshot (db-3, db-2, db-1) | volumes=3 ok=0 warning=0 critical=3\n"
+        );
+        // Snapshots made 30 hours ago (by the fake's clock): WARNING.
+        let now = fake.now();
+        fake.set_now(now - time::Duration::hours(30));
+        env.ok(&RUN);
+        fake.set_now(now);
+        let out = env.run(&CHECK);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let line = stdout(&out);
+        assert!(line.starts_with("CINDER-SNAPSHOTS WARNING - 3 volumes, oldest newest snapshot 1d6h"), "{line}");
+        assert!(line.contains(" | volumes=3 ok=0 warning=3 critical=0 oldest_age=10"), "{line}");
+        assert!(line.ends_with(";93600;180000\n"), "{line}");
+        // A fresh run does nothing (the window has its snapshots); a new window's snapshot: OK.
+        let out = env.run(&[&RUN[..], &["--every", "1h"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let out = env.run(&CHECK);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS OK - 3 volumes, oldest newest snapshot "), "{}", stdout(&out));
+        // One row a volume with -f value; the report with --json.
+        let text = env.ok(&[&CHECK[..], &["-f", "value", "-c", "volume", "-c", "status"]].concat());
+        let mut rows: Vec<String> = text.lines().map(str::to_owned).collect();
+        rows.sort_unstable();
+        let mut want: Vec<String> = ids.iter().map(|id| format!("{id} OK")).collect();
+        want.sort_unstable();
+        assert_eq!(rows, want);
+        let report = env.json(&[&CHECK[..], &["--json"]].concat());
+        assert_eq!(
+            (report["status"].clone(), report["code"].clone(), report["volumes"].as_array().map(Vec::len)),
+            (json!("OK"), json!(0), Some(3))
+        );
+        // No volume matches the selection: UNKNOWN.
+        let out = env.run(&["check", "--select", "backup=none", "--policy", "nightly", "--warn", "26h", "--crit", "50h"]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - no volume selected | volumes=0"), "{}", stdout(&out));
+        // The cloud answering 500: UNKNOWN, the error in the line.
+        fake.fail_next(1, Rule::get("volumes"), 500);
+        let out = env.run(&CHECK);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let line = stdout(&out);
+        assert!(line.starts_with("CINDER-SNAPSHOTS UNKNOWN - GET ") && line.contains("answered HTTP 500"), "{line}");
+        assert_eq!(line.lines().count(), 1);
+        // Keystone not there at all: UNKNOWN too.
+        let mut gone = Env::new("job-check-gone", vec![]);
+        gone.vars = fake.os_vars();
+        gone.set("OS_AUTH_URL", "http://127.0.0.1:9/v3");
+        let out = gone.run(&CHECK);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - "), "{}", stdout(&out));
+        assert!(!stdout(&out).contains(&fake.os_vars().iter().find(|(k, _)| k == "OS_PASSWORD").unwrap().1), "no secret");
+    }
+}

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
+use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, Selection, Window};
 use cinder_snapshots::retention::{Policy, PolicyBuilder, PolicyError, PruneOpts};
 use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
 use cinder_snapshots::volumes::{self, VolumeStatus};
@@ -169,6 +170,14 @@ pub enum Command {
     Prune {
         opts: PruneOpts,
         volumes: Vec<String>,
+    },
+    /// The scheduled job (`job::run`).
+    Run {
+        opts: Box<JobOpts>,
+    },
+    /// The monitoring check (`job::check`).
+    Check {
+        opts: Box<CheckOpts>,
     },
     VolumeList {
         opts: volumes::ListOpts,
@@ -523,6 +532,8 @@ impl Raw {
                 Command::Wait { snapshot: first, target, timeout }
             }
             "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec() },
+            "run" => Command::Run { opts: Box::new(self.run()?) },
+            "check" => Command::Check { opts: Box::new(self.check()?) },
             other => return Err(Usage::new(format!("unknown command {other:?}"))),
         })
     }
@@ -535,7 +546,84 @@ impl Raw {
     /// `prune`'s options: the policy (refused when it has no rule) and how to apply it.
     fn prune(&self) -> Result<PruneOpts, Usage> {
         const CMD: &str = "prune";
-        let id = self.value("policy").ok_or_else(|| Usage::of(CMD, "prune needs --policy ID"))?;
+        let policy = self.policy(CMD)?;
+        let mut opts = PruneOpts::new(policy).dry_run(self.flag("dry-run")).all_projects(self.flag("all-projects"));
+        if !self.values("volume").is_empty() {
+            opts = opts.volumes(self.values("volume").iter().cloned());
+        }
+        if let Some(v) = self.value("wait-timeout") {
+            opts = opts.wait_opts(WaitOpts::new().timeout(seconds(CMD, "--wait-timeout", &v)?));
+        }
+        Ok(opts)
+    }
+
+    /// The volumes `--select`, `--volume` or `--all` choose (exactly one kind), and
+    /// `--all-projects`.
+    fn selection(&self, cmd: &'static str) -> Result<Selection, Usage> {
+        let tags = pairs(cmd, "--select", self.values("select"))?;
+        let volumes = self.values("volume");
+        let all = self.flag("all");
+        let kinds = usize::from(!tags.is_empty()) + usize::from(!volumes.is_empty()) + usize::from(all);
+        if kinds == 0 {
+            return Err(Usage::of(cmd, format!("{cmd} needs --select KEY=VALUE, --volume VOLUME or --all: which volumes?")));
+        }
+        if kinds > 1 {
+            return Err(Usage::of(cmd, "--select, --volume and --all do not go together: choose one way to select the volumes"));
+        }
+        if self.flag("all-projects") && !volumes.is_empty() {
+            return Err(Usage::of(cmd, "--all-projects goes with --select or --all, not --volume"));
+        }
+        let mut selection = Selection::new().all(all).all_projects(self.flag("all-projects"));
+        for (k, v) in tags {
+            selection = selection.tag(k, v);
+        }
+        for v in volumes {
+            selection = selection.volume(v);
+        }
+        Ok(selection)
+    }
+
+    /// `run`'s options, as the library's.
+    fn run(&self) -> Result<JobOpts, Usage> {
+        const CMD: &str = "run";
+        let selection = self.selection(CMD)?;
+        let mut opts = JobOpts::new(self.policy(CMD)?).selection(selection).dry_run(self.flag("dry-run"));
+        if let Some(v) = self.value("every") {
+            opts = opts.every(Window::parse(&v).map_err(|e| Usage::of(CMD, format!("--every: {e}")))?);
+        }
+        if let Some(v) = self.value("concurrency") {
+            let n = count(CMD, "--concurrency", &v)?;
+            if n > MAX_CONCURRENCY {
+                return Err(Usage::of(CMD, format!("--concurrency {v:?} is more than {MAX_CONCURRENCY}")));
+            }
+            opts = opts.concurrency(n);
+        }
+        if let Some(v) = self.value("wait-timeout") {
+            opts = opts.timeout(duration(CMD, "--wait-timeout", &v)?);
+        }
+        Ok(opts)
+    }
+
+    /// `check`'s options, as the library's.
+    fn check(&self) -> Result<CheckOpts, Usage> {
+        const CMD: &str = "check";
+        let selection = self.selection(CMD)?;
+        let id = self.value("policy").ok_or_else(|| Usage::of(CMD, "check needs --policy ID"))?;
+        let warn = self.value("warn").ok_or_else(|| Usage::of(CMD, "check needs --warn DURATION"))?;
+        let crit = self.value("crit").ok_or_else(|| Usage::of(CMD, "check needs --crit DURATION"))?;
+        let (warn, crit) = (duration(CMD, "--warn", &warn)?, duration(CMD, "--crit", &crit)?);
+        if crit < warn {
+            return Err(Usage::of(CMD, "--crit is shorter than --warn: a snapshot would be critical before it is a warning"));
+        }
+        // The id must be one a policy can have (checked again by the library).
+        Policy::builder(id.as_str()).keep_last(1).build().map_err(|e| Usage::of(CMD, format!("--policy: {e}")))?;
+        Ok(CheckOpts::new(id, warn, crit).selection(selection))
+    }
+
+    /// The retention policy of `--policy` and the `--keep-*` rules (refused when it has no
+    /// rule).
+    fn policy(&self, cmd: &'static str) -> Result<Policy, Usage> {
+        let id = self.value("policy").ok_or_else(|| Usage::of(cmd, format!("{cmd} needs --policy ID")))?;
         let mut builder = Policy::builder(id);
         let counts: [(&str, SetCount); 6] = [
             ("keep-last", |b, n| b.keep_last(n)),
@@ -547,31 +635,25 @@ impl Raw {
         ];
         for (name, set) in counts {
             if let Some(v) = self.value(name) {
-                builder = set(builder, rule_count(CMD, name, &v)?);
+                builder = set(builder, rule_count(cmd, name, &v)?);
             }
         }
         if let Some(v) = self.value("keep-within") {
-            builder = builder.keep_within(duration(CMD, "--keep-within", &v)?);
+            builder = builder.keep_within(duration(cmd, "--keep-within", &v)?);
         }
         if let Some(v) = self.value("utc-offset") {
-            builder = builder.utc_offset(utc_offset(CMD, &v)?);
+            builder = builder.utc_offset(utc_offset(cmd, &v)?);
         }
-        let policy = builder.build().map_err(|e| match e {
+        builder.build().map_err(|e| match e {
             PolicyError::Empty { .. } => Usage::of(
-                CMD,
-                "prune needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
-                 --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest",
+                cmd,
+                format!(
+                    "{cmd} needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
+                     --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest"
+                ),
             ),
-            other => Usage::of(CMD, format!("--policy: {other}")),
-        })?;
-        let mut opts = PruneOpts::new(policy).dry_run(self.flag("dry-run")).all_projects(self.flag("all-projects"));
-        if !self.values("volume").is_empty() {
-            opts = opts.volumes(self.values("volume").iter().cloned());
-        }
-        if let Some(v) = self.value("wait-timeout") {
-            opts = opts.wait_opts(WaitOpts::new().timeout(seconds(CMD, "--wait-timeout", &v)?));
-        }
-        Ok(opts)
+            other => Usage::of(cmd, format!("--policy: {other}")),
+        })
     }
 }
 

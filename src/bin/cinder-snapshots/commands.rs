@@ -12,6 +12,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+use cinder_snapshots::job::{self, CheckOpts, JobOpts};
 use cinder_snapshots::retention::{self, PruneOpts};
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
 use cinder_snapshots::volumes::{self, Volume, VolumeStatus};
@@ -128,6 +129,8 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
             let ids = names.iter().map(|v| volume_id_of(client, v)).collect::<Result<Vec<_>, Error>>()?;
             prune(client, &opts.clone().volumes(ids), out)
         }
+        Command::Run { opts } => run_job(client, opts, out),
+        Command::Check { opts } => check(client, opts, out),
         Command::VolumeList { opts, long, limit } => volume_list(client, opts, *long, *limit, out),
         Command::VolumeShow { volume } => one_volume(&resolve_volume(client, volume)?, out),
         Command::Restore { snapshot, name, size, wait } => {
@@ -187,6 +190,74 @@ fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), F
         return Err(Failure::Reported(1));
     }
     Ok(())
+}
+
+/// `run`: the job with its progress on stderr, then its report (a table and a summary, the
+/// rows as values or CSV, or the JSON report). Exit 0 when every volume is done, 3 when the
+/// wait timed out, 1 when some volume failed or was skipped or a prune failed.
+fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), Failure> {
+    let progress = Progress::new();
+    let shown = progress.clone();
+    let report = job::run(client, &opts.clone().progress(move |p| shown.counts(p)));
+    progress.finish();
+    let report = report?;
+    let rows: Vec<Vec<String>> = report.volumes().iter().map(output::run_row).collect();
+    match out.format {
+        output::Format::Json => {
+            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
+            crate::print(&format!("{text}\n"))?;
+        }
+        output::Format::Table => {
+            let table = out.rows(output::RUN_COLUMNS, output::RUN_COLUMNS.len(), &rows);
+            crate::print(&format!("{table}{}\n", output::run_summary(&report)))?;
+        }
+        output::Format::Value | output::Format::Csv => crate::print(&out.rows(output::RUN_COLUMNS, output::RUN_COLUMNS.len(), &rows))?,
+    }
+    if report.timed_out() {
+        crate::error_line("the wait timed out: the snapshots still creating are kept and reused by the next run");
+        return Err(Failure::Reported(3));
+    }
+    if !report.is_success() {
+        let t = report.totals();
+        crate::error_line(&format!("{} failed, {} skipped, {} prune failures (see the output)", t.failed, t.skipped, t.prune_failed));
+        return Err(Failure::Reported(1));
+    }
+    Ok(())
+}
+
+/// `check`: the status line (or the report, or one row a volume), and the plugin's exit
+/// code. Any error is UNKNOWN (exit 3), with the error in the line.
+fn check(client: &ServiceClient, opts: &CheckOpts, out: &Output) -> Result<(), Failure> {
+    let report = job::check(client, opts)?;
+    match out.format {
+        output::Format::Json => {
+            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
+            crate::print(&format!("{text}\n"))?;
+        }
+        output::Format::Table => crate::print(&format!("{}\n", output::printable(&report.status_line())))?,
+        output::Format::Value | output::Format::Csv => {
+            let rows: Vec<Vec<String>> = report.volumes().iter().map(output::check_row).collect();
+            crate::print(&out.rows(output::CHECK_COLUMNS, output::CHECK_COLUMNS.len(), &rows))?;
+        }
+    }
+    match report.status().code() {
+        0 => Ok(()),
+        code => Err(Failure::Reported(code)),
+    }
+}
+
+/// What `check` prints for an error before or while reaching the cloud: UNKNOWN (exit 3),
+/// the error in the status line on stdout (what a monitoring system reads) and on stderr.
+pub fn check_unknown(failure: Failure) -> Failure {
+    match failure {
+        Failure::Cloud(e) => {
+            let message = e.full_message();
+            let _ = crate::print(&format!("CINDER-SNAPSHOTS UNKNOWN - {}\n", output::printable(&message)));
+            crate::error_line(&message);
+            Failure::Reported(3)
+        }
+        other => other,
+    }
 }
 
 /// `list`: the detail listing, page after page as it is printed, stopped after `limit`.

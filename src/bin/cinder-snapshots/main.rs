@@ -5,8 +5,8 @@
 //! - [`spec`]: the one table of commands and options, and the help made from it.
 //! - [`args`]: the command line, read with lexopt (by that table) into a checked `Command`.
 //! - [`completions`]: the shell completion scripts, made from the same table.
-//! - [`commands`]: what each command does with the crate's `snapshots` and `volumes` calls
-//!   (names resolved to ids).
+//! - [`commands`]: what each command does with the crate's `snapshots`, `volumes`,
+//!   `retention` and `job` calls (names resolved to ids).
 //! - [`output`]: the output formats (table, JSON, value, CSV), the columns, the JSON shape.
 //! - [`progress`]: the progress of waits on stderr.
 //! - here: the client (the `OS_*` variables with the `--os-*` options laid over them, the
@@ -15,9 +15,9 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | the cloud or the network said no: API errors (not found included), authentication, transport, configuration; `prune`: the listing failed, or some deletes failed |
-//! | 2 | usage: a bad option or argument, a value refused before any request, a `prune` policy with no rule |
-//! | 3 | a wait timed out |
+//! | 1 | the cloud or the network said no: API errors (not found included), authentication, transport, configuration; `prune`: the listing failed, or some deletes failed; `run`: some volume failed or was skipped, or a prune failed; `check`: WARNING |
+//! | 2 | usage: a bad option or argument, a value refused before any request, a `prune` or `run` policy with no rule; `check`: CRITICAL |
+//! | 3 | a wait timed out (`run`: its wait for the snapshots); `check`: UNKNOWN (nothing selected, or any error reaching the cloud) |
 //! | 4 | a wait ended in failure: `error`/`error_deleting`, a refused delete, or the snapshot (or volume) vanished |
 
 mod args;
@@ -127,7 +127,12 @@ fn main() -> ExitCode {
                 let _ = log::set_logger(&StderrLogger);
                 log::set_max_level(log::LevelFilter::Debug);
             }
-            client(&cli.globals).and_then(|client| commands::run(&client, &command, &cli.globals.output))
+            let result = client(&cli.globals).and_then(|client| commands::run(&client, &command, &cli.globals.output));
+            match *command {
+                // A monitoring check reports any error as UNKNOWN.
+                args::Command::Check { .. } => result.map_err(commands::check_unknown),
+                _ => result,
+            }
         }
     };
     match result {

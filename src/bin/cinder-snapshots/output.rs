@@ -39,6 +39,7 @@
 
 use std::collections::BTreeMap;
 
+use cinder_snapshots::job::{CheckVolume, JobReport, VolumeAction, VolumeReport};
 use cinder_snapshots::retention::{PruneReport, SnapshotOutcome};
 use cinder_snapshots::snapshots::Snapshot;
 use cinder_snapshots::volumes::Volume;
@@ -194,7 +195,7 @@ pub const RUN_COLUMNS: &[Column] = &[
     col("Action", "action"),
     col("Snapshot", "snapshot_id"),
     col("Status", "snapshot_status"),
-    col("Pruned", "pruned"),
+    num("Pruned", "pruned"),
     col("Error", "error"),
 ];
 
@@ -452,6 +453,68 @@ pub fn prune_row(o: &SnapshotOutcome, dry_run: bool) -> Vec<String> {
     ];
     row.push(if dry_run { String::new() } else { o.outcome().to_string() });
     row
+}
+
+/// The row of a volume in `run`, a value for each of [`RUN_COLUMNS`]: Volume, Name, Action,
+/// Snapshot, Status, Pruned (how many), Error (why it failed or was skipped, else the prune's
+/// errors, else why it was not pruned).
+pub fn run_row(v: &VolumeReport) -> Vec<String> {
+    let error = match (&v.error, v.prune_errors.is_empty(), &v.prune_skipped) {
+        (Some(e), _, _) => e.clone(),
+        (None, false, _) => v.prune_errors.join("; "),
+        (None, true, Some(why)) if !matches!(v.action, VolumeAction::Created | VolumeAction::Reused) => why.clone(),
+        _ => String::new(),
+    };
+    vec![
+        v.volume_id.clone(),
+        v.volume_name.clone().unwrap_or_default(),
+        v.action.to_string(),
+        v.snapshot_id.clone().unwrap_or_default(),
+        v.snapshot_status.as_ref().map(ToString::to_string).unwrap_or_default(),
+        v.pruned.len().to_string(),
+        error,
+    ]
+}
+
+/// The line after `run`'s table: the counts, the window, the run id and how long it took.
+pub fn run_summary(report: &JobReport) -> String {
+    let t = report.totals();
+    let mut text = if report.is_dry_run() {
+        format!(
+            "dry run: {} volumes: {} would be created, {} would be reused, {} skipped; {} would be pruned",
+            t.volumes, t.would_create, t.would_reuse, t.skipped, t.pruned
+        )
+    } else {
+        format!(
+            "{} volumes: {} created, {} reused, {} available, {} failed, {} skipped; {} pruned, {} prune failures",
+            t.volumes, t.created, t.reused, t.available, t.failed, t.skipped, t.pruned, t.prune_failed
+        )
+    };
+    text.push_str(&format!(
+        " (window {} from {}, run {}, {:.1} s)",
+        report.window(),
+        timestamp(report.window_start()),
+        report.run_id(),
+        report.elapsed().as_secs_f64()
+    ));
+    if report.over_quota() {
+        text.push_str("; over quota: later creates were not sent");
+    }
+    if report.timed_out() {
+        text.push_str("; the wait timed out");
+    }
+    text
+}
+
+/// The row of a volume in `check -f value|csv`, a value for each of [`CHECK_COLUMNS`].
+pub fn check_row(v: &CheckVolume) -> Vec<String> {
+    vec![
+        v.volume_id.clone(),
+        v.volume_name.clone().unwrap_or_default(),
+        v.newest.map(timestamp).unwrap_or_default(),
+        v.age.map(|a| a.as_secs().to_string()).unwrap_or_default(),
+        v.status.to_string(),
+    ]
 }
 
 /// The line after `prune`'s table: what was (or would be) done, and the policy.

@@ -4,11 +4,15 @@
 //! percentage when the server gives one, elapsed time), ended with a newline when the wait
 //! ends. Otherwise (a log file, a pipe): one plain line per change of status or progress,
 //! `ID STATUS[ N%] (ELAPSED)`, so that logs stay readable.
+//!
+//! A `run` shows its counts the same way: `3 created, 1 reused, 2 available, 0 failed of 4;
+//! 2 pending (7 s)`.
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use cinder_snapshots::job;
 use cinder_snapshots::snapshots::Snapshot;
 use cinder_snapshots::volumes::Volume;
 
@@ -117,6 +121,26 @@ impl Progress {
             let _ = writeln!(std::io::stderr());
             shown.open = false;
         }
+    }
+}
+
+impl Progress {
+    /// Shows the counts of a `run` (after its creates, and after every poll of its wait):
+    /// on a terminal one redrawn line, else one line each time the counts change.
+    pub fn counts(&self, p: &job::Progress) {
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        let counts = format!("{} created, {} reused, {} available, {} failed of {}", p.created, p.reused, p.available, p.failed, p.total);
+        let line = format!("{counts}; {} pending ({})", p.pending, elapsed(p.elapsed));
+        let state = (counts, Some(p.pending.to_string()));
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            let _ = write!(err, "\r{line}\x1b[K");
+            let _ = err.flush();
+            shown.open = true;
+        } else if shown.state.as_ref() != Some(&state) {
+            let _ = writeln!(err, "{line}");
+        }
+        shown.state = Some(state);
     }
 }
 
