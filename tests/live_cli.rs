@@ -1,5 +1,6 @@
 //! The `cinder-snapshots` tool against the real local cloud: every command, its tables, its
-//! JSON and its exit codes, and the token cache across runs.
+//! JSON and its exit codes, the token cache across runs, and the scheduled job (`run` twice
+//! in one window, the second creating nothing; `check` giving each of its exit codes).
 //!
 //! Ignored by plain `cargo test`. `scripts/live-tests` runs it with the admin's `OS_*`
 //! variables in the environment and `MEMBER_ENV` naming the member's env file; by hand,
@@ -347,4 +348,112 @@ fn two_runs_make_one_keystone_request() {
     let third = s.run(&["--debug", "--no-token-cache", "list"]);
     let fourth = s.run(&["--debug", "--no-token-cache", "list"]);
     assert_eq!((token_requests(&third.stderr), token_requests(&fourth.stderr)), (1, 1));
+}
+
+impl Scratch {
+    /// A 1 GiB volume of the admin's with the metadata item `backup=tag`, available.
+    fn tagged_volume(&self, name: &str, tag: &str) -> String {
+        let body = json!({"volume": {"size": 1, "name": name, "metadata": {"backup": tag}}});
+        let v: Value = self.admin.send(Request::post(["volumes"]).json(body)).unwrap().json("volume").unwrap();
+        let id = v["volume"]["id"].as_str().expect("volume id").to_owned();
+        self.volumes.lock().unwrap().push(id.clone());
+        let start = Instant::now();
+        while self.admin.send(Request::get(["volumes", id.as_str()])).unwrap().json::<Value>("volume").unwrap()["volume"]["status"]
+            != "available"
+        {
+            assert!(start.elapsed() < Duration::from_secs(120), "volume {id} not available");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        id
+    }
+
+    /// The ids of the snapshots labelled with `policy` (all of them noted for the clean-up).
+    fn policy_snapshots(&self, policy: &str) -> Vec<String> {
+        let opts = snapshots::ListOpts::new().metadata("cinder-snapshots.policy", policy);
+        let ids: Vec<String> = snapshots::list_detail(&self.admin, &opts).unwrap().map(|s| s.unwrap().id).collect();
+        let mut noted = self.snapshots.lock().unwrap();
+        for id in &ids {
+            if !noted.contains(id) {
+                noted.push(id.clone());
+            }
+        }
+        ids
+    }
+
+    /// Runs the tool and expects exit `code`; returns stdout.
+    fn exits(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8")
+    }
+}
+
+/// The strings as `&str`s.
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+#[ignore = "needs the local cloud (scripts/live-tests)"]
+fn run_twice_in_a_window_and_check_each_exit_code() {
+    let s = Scratch::new("job");
+    let tag = format!("live-cli-{}", std::process::id());
+    let policy = format!("live-cli-{}", std::process::id());
+    // Within the local cloud's default quotas (10 volumes, 10 snapshots).
+    const N: usize = 8;
+    let volumes: Vec<String> = (1..=N).map(|n| s.tagged_volume(&format!("{tag}-{n}"), &tag)).collect();
+    let select = format!("backup={tag}");
+    let check = |warn: &str, crit: &str| -> Vec<String> {
+        ["check", "--select", &select, "--policy", &policy, "--warn", warn, "--crit", crit].map(str::to_owned).to_vec()
+    };
+
+    // Nothing made yet: CRITICAL.
+    let line = s.exits(2, &args(&check("26h", "50h")));
+    assert!(line.starts_with(&format!("CINDER-SNAPSHOTS CRITICAL - {N} volumes, {N} without a snapshot (")), "{line}");
+    assert!(line.ends_with(&format!(" | volumes={N} ok=0 warning=0 critical={N}\n")), "{line}");
+
+    // The first run: one snapshot per volume, available, labelled.
+    let run = ["run", "--select", &select, "--policy", &policy, "--keep-daily", "7", "--wait-timeout", "5m"];
+    let report: Value = serde_json::from_str(&s.exits(0, &[&run[..], &["--json"]].concat())).expect("the JSON report");
+    let made = s.policy_snapshots(&policy);
+    assert_eq!(report["totals"]["created"], N, "{report}");
+    assert_eq!(report["totals"]["available"], N, "{report}");
+    assert_eq!(made.len(), N);
+    let mut reported: Vec<String> =
+        report["volumes"].as_array().unwrap().iter().map(|v| v["volume_id"].as_str().unwrap().to_owned()).collect();
+    reported.sort();
+    let mut want = volumes.clone();
+    want.sort();
+    assert_eq!(reported, want);
+
+    // The second run in the same window creates nothing.
+    let text = s.exits(0, &run);
+    let summary = text.lines().last().unwrap_or_default();
+    assert!(summary.starts_with(&format!("{N} volumes: 0 created, {N} reused, {N} available, 0 failed, 0 skipped; 0 pruned")), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains("| reused ")).count(), N, "{text}");
+    assert_eq!(s.policy_snapshots(&policy).len(), N, "no duplicate");
+
+    // check: OK, WARNING, CRITICAL, UNKNOWN.
+    let line = s.exits(0, &args(&check("26h", "50h")));
+    assert!(
+        line.starts_with(&format!("CINDER-SNAPSHOTS OK - {N} volumes, oldest newest snapshot "))
+            && line.contains(&format!("volumes={N} ok={N} warning=0 critical=0")),
+        "{line}"
+    );
+    let line = s.exits(1, &args(&check("0s", "1d")));
+    assert!(line.starts_with("CINDER-SNAPSHOTS WARNING - ") && line.contains(&format!("ok=0 warning={N} critical=0")), "{line}");
+    let line = s.exits(2, &args(&check("0s", "0s")));
+    assert!(line.starts_with("CINDER-SNAPSHOTS CRITICAL - ") && line.contains(&format!("critical={N}")), "{line}");
+    let line = s.exits(3, &["check", "--select", "backup=no-such-tag", "--policy", &policy, "--warn", "1h", "--crit", "2h"]);
+    assert!(line.starts_with("CINDER-SNAPSHOTS UNKNOWN - no volume selected"), "{line}");
+    let healthy = check("26h", "50h");
+    let unreachable = [&["--os-auth-url", "http://127.0.0.1:9/v3", "--no-token-cache"][..], &args(&healthy)].concat();
+    let line = s.exits(3, &unreachable);
+    assert!(line.starts_with("CINDER-SNAPSHOTS UNKNOWN - ") && line.contains("127.0.0.1:9"), "{line}");
 }
