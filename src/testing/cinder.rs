@@ -97,6 +97,8 @@ pub(crate) struct VolRec {
     pub(crate) reads_left: u32,
     /// The attachment of an `in-use` volume.
     pub(crate) attachment: Option<AttachmentRec>,
+    /// The snapshot a `reverting` volume is being reverted to (`restoring` meanwhile).
+    pub(crate) reverting_to: Option<String>,
 }
 
 /// One attachment (to a server that exists only by its id).
@@ -208,6 +210,7 @@ impl State {
             updated_at: Some(now),
             reads_left: 0,
             attachment: None,
+            reverting_to: None,
         };
         self.set_volume_status(&mut rec, &spec.status, spec.server_id);
         self.volumes.push(rec);
@@ -280,6 +283,17 @@ impl State {
             "deleting" => {
                 self.volumes.remove(index);
                 return false;
+            }
+            "reverting" if v.reads_left > 0 => v.reads_left -= 1,
+            // A revert the fake started ends: the volume and its snapshot are available.
+            "reverting" if v.reverting_to.is_some() => {
+                v.status = "available".into();
+                v.updated_at = Some(now);
+                let snapshot = v.reverting_to.take();
+                if let Some(s) = self.snapshots.iter_mut().find(|s| Some(&s.id) == snapshot.as_ref()) {
+                    s.status = "available".into();
+                    s.updated_at = Some(now);
+                }
             }
             _ => {}
         }
@@ -520,6 +534,8 @@ fn cinder(st: &mut State, request: &HttpRequest, relative: &str, minor: u16, ctx
         ("POST", ["volumes"]) => create_volume(st, request, ctx),
         ("GET", ["volumes", id]) => show_volume(st, id, ctx),
         ("DELETE", ["volumes", id]) => delete_volume(st, id, ctx),
+        // Volume actions: only `revert` (3.40+; below it the action is unknown: 404).
+        ("POST", ["volumes", id, "action"]) if minor >= 40 => volume_action(st, id, request, ctx),
         // User messages came with 3.3; below it the route does not exist.
         ("GET", ["messages"]) if minor >= 3 => messages(st, request, ctx),
         _ => Err(fault_body(404, "The resource could not be found.")),
@@ -735,6 +751,8 @@ struct Listing {
     consumes_quota: Option<bool>,
     bootable: Option<bool>,
     group_id: Option<String>,
+    /// A filter the fake does not know: nothing matches.
+    unknown_filter: bool,
 }
 
 impl Listing {
@@ -758,11 +776,48 @@ enum Kind {
     Volumes,
 }
 
-fn parse_listing(st: &State, query: &[(String, String)], kind: Kind, minor: u16) -> Result<Listing, HttpResponse> {
+/// The filters a non-admin may send from 3.31 (Cinder's default `resource_filters.json`);
+/// `all_tenants` is silently dropped.
+const MEMBER_SNAPSHOT_FILTERS: [&str; 6] = ["name", "status", "volume_id", "metadata", "availability_zone", "consumes_quota"];
+const MEMBER_VOLUME_FILTERS: [&str; 11] = [
+    "name",
+    "status",
+    "metadata",
+    "bootable",
+    "migration_status",
+    "availability_zone",
+    "group_id",
+    "size",
+    "created_at",
+    "updated_at",
+    "consumes_quota",
+];
+/// The snapshot filters a non-admin may send below 3.31 (others are dropped).
+const OLD_MEMBER_SNAPSHOT_FILTERS: [&str; 4] = ["status", "volume_id", "name", "metadata"];
+
+fn parse_listing(st: &State, query: &[(String, String)], kind: Kind, minor: u16, ctx: Ctx) -> Result<Listing, HttpResponse> {
     let mut l = Listing { limit: st.page_cap, ..Listing::default() };
     let mut sort_key: Option<String> = None;
     let mut sort_dir: Option<String> = None;
+    // Cinder's policy on filter keys, before reading them.
+    let paging =
+        |k: &str| matches!(k, "limit" | "offset" | "marker" | "sort" | "sort_key" | "sort_dir") || (k == "with_count" && minor >= 45);
+    let filter_keys: Vec<&str> = query.iter().map(|(k, _)| k.as_str()).filter(|k| !paging(k)).collect();
+    if !ctx.admin && minor >= 31 {
+        let allowed: &[&str] = match kind {
+            Kind::Snapshots => &MEMBER_SNAPSHOT_FILTERS,
+            Kind::Volumes => &MEMBER_VOLUME_FILTERS,
+        };
+        let invalid: Vec<&str> = filter_keys.iter().copied().filter(|k| *k != "all_tenants" && !allowed.contains(k)).collect();
+        if !invalid.is_empty() {
+            return Err(fault_body(400, &format!("Invalid filters {} are found in query options.", invalid.join(","))));
+        }
+    }
+    let dropped = |k: &str| !ctx.admin && minor < 31 && kind == Kind::Snapshots && !OLD_MEMBER_SNAPSHOT_FILTERS.contains(&k);
     for (k, v) in query {
+        if !paging(k) && dropped(k) {
+            continue;
+        }
         match k.as_str() {
             "limit" => {
                 let n: i64 = v.parse().map_err(|_| fault_body(400, "limit param must be an integer"))?;
@@ -776,7 +831,7 @@ fn parse_listing(st: &State, query: &[(String, String)], kind: Kind, minor: u16)
                     v.parse().map_err(|_| fault_body(400, &format!("Invalid input received: offset param must be an integer: {v}")))?
             }
             "marker" => l.marker = Some(v.clone()),
-            "with_count" => {
+            "with_count" if minor >= 45 => {
                 l.with_count = match v.to_ascii_lowercase().as_str() {
                     "true" | "1" | "yes" | "on" | "t" | "y" => true,
                     "false" | "0" | "no" | "off" | "f" | "n" => false,
@@ -798,13 +853,27 @@ fn parse_listing(st: &State, query: &[(String, String)], kind: Kind, minor: u16)
             "volume_id" if kind == Kind::Snapshots => l.volume_id = Some(v.clone()),
             // Snapshots: from 3.22 (dropped below it). Volumes: every microversion.
             "metadata" if kind == Kind::Volumes || minor >= 22 => l.metadata = metadata_filter(v)?,
-            // LIKE filters from 3.34 (dropped below it).
-            "name~" if minor >= 34 => l.name_like = Some(v.clone()),
-            "description~" if minor >= 34 => l.description_like = Some(v.clone()),
+            // Cinder 29 applies the LIKE filters of snapshots from 3.31 (its generic filters),
+            // not from 3.34 as documented; below 3.31 it drops `name~` and takes
+            // `description~` for an unknown column. Volumes: every microversion.
+            "name~" if kind == Kind::Volumes || minor >= 31 => l.name_like = Some(v.clone()),
+            "description~" if kind == Kind::Volumes || minor >= 31 => l.description_like = Some(v.clone()),
+            "name~" => {}
+            // Cinder 29 fails on the snapshots' availability_zone filter: a 500.
+            "availability_zone" if kind == Kind::Snapshots => {
+                return Err(fault_body(500, "The server has either erred or is incapable of performing the requested operation."));
+            }
             "availability_zone" => l.availability_zone = Some(v.clone()),
-            "consumes_quota" if kind == Kind::Snapshots && minor >= 65 => l.consumes_quota = Some(lenient_true(v)),
+            // `use_quota` from 3.31 (not 3.65 as documented); an unknown column below.
+            "consumes_quota" if kind == Kind::Snapshots && minor >= 31 => l.consumes_quota = Some(lenient_true(v)),
             "bootable" if kind == Kind::Volumes => l.bootable = Some(lenient_true(v)),
             "group_id" if kind == Kind::Volumes => l.group_id = Some(v.clone()),
+            "consumes_quota" if kind == Kind::Volumes && minor >= 65 => l.consumes_quota = Some(lenient_true(v)),
+            // Dropped below the microversion that brought it.
+            "metadata" => {}
+            // Any other key is taken for a column filter: for an admin, one no row matches
+            // (Cinder answers an empty list); a member's was refused or dropped above.
+            _ if ctx.admin => l.unknown_filter = true,
             _ => {}
         }
     }
@@ -851,7 +920,7 @@ fn descending(dir: &str) -> Result<bool, HttpResponse> {
     match dir {
         "desc" => Ok(true),
         "asc" => Ok(false),
-        _ => Err(fault_body(400, "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'")),
+        _ => Err(fault_body(400, "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'.")),
     }
 }
 
@@ -945,7 +1014,10 @@ fn page<T: Row>(
                 return o;
             }
         }
-        b.id().cmp(a.id())
+        // Cinder's tie-breakers (`created_at`, then `id`) take the first key's direction.
+        let first_desc = l.sort.first().is_none_or(|(_, desc)| *desc);
+        let o = a.field("created_at").cmp(&b.field("created_at")).then_with(|| a.id().cmp(b.id()));
+        if first_desc { o.reverse() } else { o }
     });
     let total = items.len();
     let start = match &l.marker {
@@ -983,11 +1055,12 @@ fn list_body(key: &str, items: Vec<Value>, next: Option<String>, with_count: boo
 }
 
 fn list_snapshots(st: &mut State, request: &HttpRequest, detail: bool, minor: u16, ctx: Ctx) -> Answer {
-    let l = parse_listing(st, &request.query(), Kind::Snapshots, minor)?;
+    let l = parse_listing(st, &request.query(), Kind::Snapshots, minor, ctx)?;
     st.read_all_snapshots();
     let chosen: Vec<SnapRec> = st
         .snapshots
         .iter()
+        .filter(|_| !l.unknown_filter)
         .filter(|s| l.project_matches(ctx, &s.project_id))
         .filter(|_| l.availability_zone.as_ref().is_none_or(|z| z == "nova"))
         // Every snapshot of the fake consumes quota.
@@ -1198,12 +1271,14 @@ fn delete_snapshot_metadata_key(st: &mut State, id: &str, key: &str, ctx: Ctx) -
 }
 
 fn list_volumes(st: &mut State, request: &HttpRequest, detail: bool, minor: u16, ctx: Ctx) -> Answer {
-    let l = parse_listing(st, &request.query(), Kind::Volumes, minor)?;
+    let l = parse_listing(st, &request.query(), Kind::Volumes, minor, ctx)?;
     st.read_all_volumes();
     let chosen: Vec<VolRec> = st
         .volumes
         .iter()
+        .filter(|_| !l.unknown_filter)
         .filter(|v| l.project_matches(ctx, &v.project_id))
+        .filter(|_| l.consumes_quota.is_none_or(|c| c))
         .filter(|_| l.availability_zone.as_ref().is_none_or(|z| z == "nova"))
         // No volume of the fake is bootable or in a group.
         .filter(|_| l.bootable.is_none_or(|b| !b))
@@ -1238,10 +1313,24 @@ fn create_volume(st: &mut State, request: &HttpRequest, ctx: Ctx) -> Answer {
     }
     let snapshot_id = opt_string(&vol["snapshot_id"]);
     let snapshot_size = match &snapshot_id {
-        Some(sid) => Some(st.snapshots[find_snapshot(st, sid, ctx)?].size),
+        Some(sid) => {
+            let snap = &st.snapshots[find_snapshot(st, sid, ctx)?];
+            if snap.status != "available" {
+                return Err(fault_body(400, "Invalid snapshot: Originating snapshot status must be one of 'available' values"));
+            }
+            Some(snap.size)
+        }
         None => None,
     };
     let size = match (&vol["size"], snapshot_size) {
+        (Value::Number(n), Some(snap_size)) if n.as_u64().is_some_and(|s| s >= 1 && s < snap_size) => {
+            return Err(fault_body(
+                400,
+                &format!(
+                    "Invalid input received: Volume size '{n}'GB cannot be smaller than the snapshot size {snap_size}GB. They must be >= original snapshot size."
+                ),
+            ));
+        }
         (Value::Number(n), _) => match n.as_u64() {
             Some(s) if s >= 1 => s,
             _ => {
@@ -1275,10 +1364,68 @@ fn create_volume(st: &mut State, request: &HttpRequest, ctx: Ctx) -> Answer {
         updated_at: None,
         reads_left: st.volume_creating_reads,
         attachment: None,
+        reverting_to: None,
     };
     let out = volume_json(st, &rec, VolView::Created);
     st.volumes.push(rec);
     Ok(HttpResponse::json(202, &json!({"volume": out})))
+}
+
+/// The volume action `revert` as Cinder 29 decides it: the volume's latest snapshot only,
+/// the sizes equal, then the volume must be `available` (409) and the snapshot too (409,
+/// after the volume was set `reverting`, where Cinder leaves it).
+fn volume_action(st: &mut State, id: &str, request: &HttpRequest, ctx: Ctx) -> Answer {
+    let body = json_body(request)?;
+    let Some(revert) = body.get("revert").filter(|_| body.as_object().is_some_and(|o| o.len() == 1)) else {
+        return Err(fault_body(404, "The resource could not be found."));
+    };
+    let vi = find_volume(st, id, ctx)?;
+    let asked = revert["snapshot_id"].as_str();
+    let latest = st
+        .snapshots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.volume_id == id)
+        .max_by(|(_, a), (_, b)| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)))
+        .map(|(i, _)| i);
+    let Some(si) = latest else {
+        return Err(fault_body(400, &format!("Volume {id} doesn't have any snapshots.")));
+    };
+    let snap_id = st.snapshots[si].id.clone();
+    if asked != Some(snap_id.as_str()) {
+        let shown = asked.unwrap_or("None");
+        return Err(fault_body(400, &format!("Specified snapshot {shown} is None or not the latest one of volume {id}.")));
+    }
+    if st.volumes[vi].size != st.snapshots[si].size {
+        return Err(fault_body(
+            400,
+            &format!("Can't revert volume {id} to its latest snapshot {snap_id}. The volume size must be equal to the snapshot size."),
+        ));
+    }
+    if st.volumes[vi].status != "available" {
+        return Err(fault_body(
+            409,
+            &format!("Invalid volume: Can't revert volume {id} to its latest snapshot {snap_id}. Volume's status must be 'available'."),
+        ));
+    }
+    let now = st.now;
+    let reads = st.snapshot_creating_reads;
+    let v = &mut st.volumes[vi];
+    v.status = "reverting".into();
+    v.updated_at = Some(now);
+    v.reads_left = reads;
+    if st.snapshots[si].status != "available" {
+        // Cinder has set the volume `reverting` already and leaves it so.
+        return Err(fault_body(
+            409,
+            &format!("Invalid snapshot: Can't revert volume {id} to its latest snapshot {snap_id}. Snapshot's status must be 'available'."),
+        ));
+    }
+    v.reverting_to = Some(snap_id);
+    let s = &mut st.snapshots[si];
+    s.status = "restoring".into();
+    s.updated_at = Some(now);
+    Ok(HttpResponse::json_empty(202))
 }
 
 fn delete_volume(st: &mut State, id: &str, ctx: Ctx) -> Answer {

@@ -46,9 +46,13 @@
 //!   Cinder's 400; the status set stays, as no backend moves it), `os-force_delete`
 //!   (admin), metadata get, merge (POST), replace (PUT) and single keys (GET, PUT, DELETE;
 //!   a missing key is Cinder's 404 `Snapshot <id> has no metadata with key <key>.`).
-//!   Volumes: create (size or `snapshot_id`), show (an `in-use` volume with its
-//!   attachment), list and list/detail, delete (refused with Cinder's 400 while it has
-//!   snapshots or is not `available`/`error`).
+//!   Volumes: create (size or `snapshot_id`: the snapshot must be `available`, the size at
+//!   least the snapshot's), show (an `in-use` volume with its attachment), list and
+//!   list/detail, delete (refused with Cinder's 400 while it has snapshots or is not
+//!   `available`/`error`), and the action `revert` (3.40+; below it 404): only to the
+//!   volume's latest snapshot, sizes equal (400s), the volume `available` (409), the
+//!   snapshot `available` (409, after the volume was set `reverting`, where Cinder leaves
+//!   it); then `reverting` (the snapshot `restoring`) and `available` again.
 //! - Listings: a page cap like `osapi_max_limit` (default 1000), `limit` (capped; bad values
 //!   give Cinder's 400 messages), `marker` (an unknown marker is Cinder's 404),
 //!   `offset`, `with_count` (`count` on every page), next links with the fake's own host
@@ -58,32 +62,37 @@
 //!   e.g. a snapshot's `size`, or a snapshot's `name` below 3.30, is Cinder's 400
 //!   `Invalid input received: Invalid sort key`).
 //! - Filters (every pair of a `metadata` filter must match; it is JSON or a Python dict
-//!   literal): snapshots `name`, `status`, `volume_id`, `metadata` (from 3.22; dropped
-//!   below, as Cinder does, so everything is listed), `name~` and `description~` (from
-//!   3.34; dropped below), `availability_zone` (every resource is in `nova`),
-//!   `consumes_quota` (from 3.65; every snapshot consumes quota), `all_tenants`,
-//!   `project_id`; volumes `name`, `status`, `metadata`, `name~`, `description~`,
-//!   `availability_zone`, `bootable` (no volume is), `group_id` (no volume has one),
-//!   `all_tenants`, `project_id`.
+//!   literal), as Cinder 29 applies them (checked against it, not its docs): snapshots
+//!   `name`, `status`, `volume_id`, `metadata` (from 3.22; dropped below, so everything is
+//!   listed), `name~` (from 3.31; dropped below), `description~` and `consumes_quota` (from
+//!   3.31; below, an unknown column: nothing listed; every snapshot consumes quota),
+//!   `all_tenants`, `project_id`; `availability_zone` is Cinder 29's 500 `computeFault`
+//!   (its own failure, at every microversion). Volumes `name`, `status`, `metadata`,
+//!   `name~`, `description~`, `availability_zone` (every volume is in `nova`), `bootable`
+//!   (no volume is), `group_id` (no volume has one), `consumes_quota` (3.65+),
+//!   `all_tenants`, `project_id`. An admin's unknown filter (and `with_count` below 3.45)
+//!   lists nothing; a member's filter outside Cinder's default `resource_filters.json` is
+//!   a 400 `Invalid filters <keys> are found in query options.` from 3.31 (`all_tenants`
+//!   dropped silently), and below 3.31 a member's snapshot filters other than `name`,
+//!   `status`, `volume_id` and `metadata` are dropped. `limit=0` is an empty page.
 //! - Error bodies: `{"itemNotFound": {"code": 404, "message": "Snapshot <id> could not be
 //!   found."}}`, `badRequest` 400, `forbidden` 403, `overLimit` 413 (with `retryAfter` and
 //!   `Retry-After`).
 //!
 //! # Not (yet) faithful
 //!
-//! - No policy beyond the admin actions (a member's unknown filter is not refused), no
-//!   quota but the snapshot count (no `gigabytes`, no volume quota), no token expiry of its
-//!   own (use [`FakeCloud::revoke_tokens`]), no application credentials or token-method
-//!   auth, no project-less URLs (3.67).
-//! - Unknown filters are ignored (Cinder 29 refuses them for non-admins from 3.31, and
-//!   gives admins an empty list at 3.0). Below 3.45 Cinder takes `with_count` for a
-//!   filter; the fake always reads it (the client checks those rules before sending).
+//! - No policy beyond the admin actions and the member's filters, no quota but the
+//!   snapshot count (no `gigabytes`, no volume quota), no token expiry of its own (use
+//!   [`FakeCloud::revoke_tokens`]), no application credentials or token-method auth, no
+//!   project-less URLs (3.67).
+//! - A member's volume filters below 3.31 are not dropped as Cinder drops them; which
+//!   unknown volume filter keys Cinder takes for columns is not modelled (all match
+//!   nothing for an admin).
 //! - A volume always has the fields of 3.71, whatever the microversion asked; a snapshot's
 //!   fields follow it (`group_snapshot_id` 3.14, `user_id` 3.41, `consumes_quota` 3.65).
-//! - `limit=0` gives an empty page (what Cinder does with it is not recorded).
-//! - Snapshot update, `os-update_snapshot_status`, `os-unmanage`, volume actions (revert,
-//!   extend, reset status: use [`FakeCloud::set_volume_status`]) and attachments are not
-//!   served (404).
+//! - Snapshot update, `os-update_snapshot_status`, `os-unmanage`, volume actions other
+//!   than `revert` (extend, reset status: use [`FakeCloud::set_volume_status`]) and the
+//!   attachments API are not served (404).
 //! - A snapshot set to `error` through `os-reset_status` leaves no user message, as in
 //!   Cinder; [`FakeCloud::fail_snapshot`] leaves one, as Cinder's volume manager does when
 //!   the backend fails (the real local cloud's fake driver never fails, so the live suite
