@@ -858,3 +858,21 @@ fn metadata_calls_and_single_keys() {
     assert_eq!(last.call(), ("GET", format!("snapshots/{}", s.id).as_str(), vec![]));
     assert_eq!(last.microversion.as_deref(), Some("volume 3.71"));
 }
+
+/// The clock keeps microseconds, as Cinder stores its timestamps: `created_at` read back
+/// equals `now()` from the start, after `set_now` with nanoseconds and after `advance`, so
+/// code comparing `now() - age` with `created_at` sees no sub-microsecond skew.
+#[test]
+fn the_clock_has_cinders_microsecond_precision() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    let created = |c: &ServiceClient| snapshots::create(c, &CreateOpts::new(&volume)).unwrap().created_at;
+    assert_eq!(created(&client), Some(cloud.now()));
+    cloud.set_now(datetime!(2020-01-02 03:04:05.123456789 UTC));
+    assert_eq!(cloud.now(), datetime!(2020-01-02 03:04:05.123456 UTC));
+    assert_eq!(created(&client), Some(cloud.now()));
+    cloud.advance(Duration::from_nanos(1_999));
+    assert_eq!(cloud.now(), datetime!(2020-01-02 03:04:05.123458 UTC), "1.999 µs is 2 µs");
+    assert_eq!(created(&client), Some(cloud.now()));
+}

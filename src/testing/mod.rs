@@ -121,6 +121,56 @@
 //! assert!(cloud.snapshots().is_empty());
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
+//!
+//! # Testing your own logic: a prune with a moved clock and a failing delete
+//!
+//! Your code takes a [`ServiceClient`]; the test hands it the fake's, builds a history
+//! days old by moving the clock, and makes the backend fail what it wants to see fail.
+//! (The crate's repository has a longer version in `tests/downstream_prune.rs`.)
+//!
+//! ```
+//! use std::time::Duration;
+//! use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, WaitOpts};
+//! use cinder_snapshots::testing::FakeCloud;
+//! use cinder_snapshots::{Error, ServiceClient};
+//! use time::OffsetDateTime;
+//!
+//! /// Yours: deletes the snapshots of `volume` older than `max_age`; returns the ids it could
+//! /// not delete.
+//! fn prune(client: &ServiceClient, volume: &str, max_age: Duration, now: OffsetDateTime) -> Result<Vec<String>, Error> {
+//!     let mut failed = Vec::new();
+//!     for snap in snapshots::list_detail(client, &ListOpts::new().volume_id(volume))?.all()? {
+//!         if snap.created_at.is_some_and(|t| t < now - max_age) {
+//!             let gone = snapshots::delete(client, &snap.id).and_then(|()| snapshots::wait_for_delete(client, &snap.id, &WaitOpts::new()));
+//!             if gone.is_err() {
+//!                 failed.push(snap.id);
+//!             }
+//!         }
+//!     }
+//!     Ok(failed)
+//! }
+//!
+//! let cloud = FakeCloud::start();
+//! let volume = cloud.add_volume("db");
+//! let client = cloud.client();
+//! let day = Duration::from_secs(86_400);
+//! let mut ids = Vec::new();
+//! for _ in 0..5 {
+//!     let snap = snapshots::create(&client, &CreateOpts::new(&volume))?;
+//!     ids.push(snapshots::wait_for_status(&client, &snap.id, SnapshotStatus::Available, &WaitOpts::new())?.id);
+//!     cloud.advance(day);
+//! }
+//! cloud.fail_delete(&ids[0]);
+//! // Now 5 days after the first: the three older than 2 days go, the first one's delete fails.
+//! assert_eq!(prune(&client, &volume, 2 * day, cloud.now())?, vec![ids[0].clone()]);
+//! let left: Vec<(String, SnapshotStatus)> = cloud.snapshots().into_iter().map(|s| (s.id, s.status)).collect();
+//! assert_eq!(left, [
+//!     (ids[0].clone(), SnapshotStatus::ErrorDeleting),
+//!     (ids[3].clone(), SnapshotStatus::Available),
+//!     (ids[4].clone(), SnapshotStatus::Available),
+//! ]);
+//! # Ok::<(), cinder_snapshots::Error>(())
+//! ```
 
 mod cinder;
 mod server;
@@ -354,7 +404,7 @@ impl FakeCloud {
 
     /// Like [`start`](Self::start), returning the error of binding or spawning.
     pub fn try_start() -> std::io::Result<FakeCloud> {
-        let state = Arc::new(Mutex::new(State::new(OffsetDateTime::now_utc())));
+        let state = Arc::new(Mutex::new(State::new(to_micros(OffsetDateTime::now_utc()))));
         let server = Server::start(state.clone())?;
         let base = format!("http://{}", server.addr());
         lock(&state).base = base.clone();
@@ -441,20 +491,24 @@ impl FakeCloud {
         .collect()
     }
 
-    /// The fake's clock: `created_at` of new resources. It moves only when the test moves it.
+    /// The fake's clock: `created_at` of new resources. It moves only when the test moves it,
+    /// and holds whole microseconds, as Cinder's timestamps do (so `created_at` read back
+    /// equals it).
     pub fn now(&self) -> OffsetDateTime {
         lock(&self.state).now
     }
 
-    /// Sets the fake's clock.
+    /// Sets the fake's clock (to the microsecond: anything finer is dropped).
     pub fn set_now(&self, now: OffsetDateTime) {
-        lock(&self.state).now = now;
+        lock(&self.state).now = to_micros(now);
     }
 
-    /// Moves the fake's clock forward by `by` (saturating at the calendar's end).
+    /// Moves the fake's clock forward by `by` (saturating at the calendar's end), to the
+    /// nearest microsecond.
     pub fn advance(&self, by: Duration) {
         let mut st = lock(&self.state);
-        let by = time::Duration::try_from(by).unwrap_or(time::Duration::MAX);
+        let micros = by.as_micros().saturating_add(u128::from(by.subsec_nanos() % 1000 >= 500));
+        let by = i64::try_from(micros).map_or(time::Duration::MAX, time::Duration::microseconds);
         st.now = st.now.checked_add(by).unwrap_or(st.now);
     }
 
@@ -630,6 +684,11 @@ impl Drop for FakeCloud {
     fn drop(&mut self) {
         self.server.stop();
     }
+}
+
+/// `t` without its sub-microsecond part.
+fn to_micros(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
