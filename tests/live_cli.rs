@@ -405,8 +405,9 @@ fn run_twice_in_a_window_and_check_each_exit_code() {
     let s = Scratch::new("job");
     let tag = format!("live-cli-{}", std::process::id());
     let policy = format!("live-cli-{}", std::process::id());
-    // Within the local cloud's default quotas (10 volumes, 10 snapshots).
-    const N: usize = 8;
+    // Within the local cloud's default quotas (10 volumes, 10 snapshots), with room for the
+    // three volumes and snapshots scripts/demo leaves.
+    const N: usize = 6;
     let volumes: Vec<String> = (1..=N).map(|n| s.tagged_volume(&format!("{tag}-{n}"), &tag)).collect();
     let select = format!("backup={tag}");
     let check = |warn: &str, crit: &str| -> Vec<String> {
