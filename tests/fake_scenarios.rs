@@ -68,6 +68,10 @@ impl Env for FakeEnv {
         self.cloud.add_volume_with(&VolumeSpec::new(name).status(VolumeStatus::InUse))
     }
 
+    fn volume_in_status(&self, name: &str, status: VolumeStatus) -> String {
+        self.cloud.add_volume_with(&VolumeSpec::new(name).status(status))
+    }
+
     fn fail_snapshot(&self, id: &str) {
         self.cloud.fail_snapshot(Some(id), Some(FAILURE));
     }

@@ -127,6 +127,13 @@ impl Env for LiveEnv {
         id
     }
 
+    fn volume_in_status(&self, name: &str, status: VolumeStatus) -> String {
+        let id = self.volume(Who::Admin, name, &[]);
+        let reset = json!({"os-reset_status": {"status": status.as_str()}});
+        self.admin.send(Request::post(["volumes", id.as_str(), "action"]).json(reset)).expect("reset the volume's status");
+        id
+    }
+
     fn fail_snapshot(&self, id: &str) {
         // The local cloud's fake driver never fails: the admin sets the status, as the
         // live suite does.

@@ -79,6 +79,9 @@ pub(crate) struct SnapRec {
     pub(crate) fate: Fate,
     /// A delete of it ends in `error_deleting` instead of removing it.
     pub(crate) delete_fails: bool,
+    /// `progress` as Cinder stores it: `0%` at create, `100%` when the backend is done, or
+    /// what `os-update_snapshot_status` set.
+    pub(crate) progress: String,
 }
 
 #[derive(Clone)]
@@ -244,7 +247,10 @@ impl State {
                 s.updated_at = Some(now);
                 match s.fate.clone() {
                     Fate::Stuck => {}
-                    Fate::Available => s.status = "available".into(),
+                    Fate::Available => {
+                        s.status = "available".into();
+                        s.progress = "100%".into();
+                    }
                     Fate::Error(message) => {
                         s.status = "error".into();
                         if let Some(text) = message {
@@ -522,6 +528,7 @@ fn cinder(st: &mut State, request: &HttpRequest, relative: &str, minor: u16, ctx
         ("POST", ["snapshots"]) => create_snapshot(st, request, minor, ctx),
         ("GET", ["snapshots", id]) => show_snapshot(st, id, minor, ctx),
         ("DELETE", ["snapshots", id]) => delete_snapshot(st, id, ctx),
+        ("PUT", ["snapshots", id]) => update_snapshot(st, id, request, minor, ctx),
         ("POST", ["snapshots", id, "action"]) => snapshot_action(st, id, request, ctx),
         ("GET", ["snapshots", id, "metadata"]) => snapshot_metadata(st, id, ctx),
         ("POST", ["snapshots", id, "metadata"]) => write_snapshot_metadata(st, id, request, true, ctx),
@@ -589,6 +596,35 @@ fn snapshot_action(st: &mut State, id: &str, request: &HttpRequest, ctx: Ctx) ->
             s.reads_left = 0;
             s.fate = Fate::Stuck;
             Ok(HttpResponse::json_empty(202))
+        }
+        Some((name, args)) if name == "os-update_snapshot_status" => {
+            let Some(status) = args["status"].as_str() else {
+                return Err(fault_body(
+                    400,
+                    &format!("Invalid input for field/attribute os-update_snapshot_status. Value: {args}. 'status' is a required property"),
+                ));
+            };
+            let s = &mut st.snapshots[i];
+            let allowed: &[&str] = match s.status.as_str() {
+                "creating" => &["creating", "available", "error"],
+                "deleting" => &["deleting", "error_deleting"],
+                other => return Err(fault_body(400, &format!("Snapshot status {other} not allowed for update_snapshot_status"))),
+            };
+            if !allowed.contains(&status) {
+                return Err(fault_body(
+                    400,
+                    &format!("Provided snapshot status {status} not allowed for snapshot with status {}.", s.status),
+                ));
+            }
+            s.status = status.to_owned();
+            if let Some(progress) = args["progress"].as_str().filter(|p| !p.is_empty()) {
+                s.progress = progress.to_owned();
+            }
+            s.updated_at = Some(now);
+            // Whoever drives the status by hand keeps driving it.
+            s.reads_left = 0;
+            s.fate = Fate::Stuck;
+            Ok(HttpResponse { status: 202, headers: vec![("Content-Type".into(), "text/html; charset=UTF-8".into())], body: Vec::new() })
         }
         Some((name, _)) if name == "os-force_delete" => {
             if !ctx.admin {
@@ -663,11 +699,7 @@ fn snapshot_json(s: &SnapRec, view: View, minor: u16) -> Value {
     }
     if view == View::Detail {
         o["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
-        let progress = match s.status.as_str() {
-            "available" => "100%",
-            _ => "0%",
-        };
-        o["os-extended-snapshot-attributes:progress"] = json!(progress);
+        o["os-extended-snapshot-attributes:progress"] = json!(s.progress);
     }
     o
 }
@@ -1194,10 +1226,73 @@ fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16, ctx: Ctx) 
         reads_left: st.snapshot_creating_reads,
         fate,
         delete_fails: false,
+        progress: "0%".into(),
     };
     let out = snapshot_json(&rec, View::Created, minor);
     st.snapshots.push(rec);
     Ok(HttpResponse::json(202, &json!({"snapshot": out})))
+}
+
+/// A JSON value as Python's `repr` writes it (Cinder's schema messages show the body so).
+fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(t) => format!("'{t}'"),
+        Value::Array(items) => format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => format!("{{{}}}", m.iter().map(|(k, v)| format!("'{k}': {}", py_repr(v))).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Snapshot update (`PUT snapshots/<id>`): `name`, `description` or their legacy
+/// `display_` forms (the new ones win), at least one; answers the view of a create.
+fn update_snapshot(st: &mut State, id: &str, request: &HttpRequest, minor: u16, ctx: Ctx) -> Answer {
+    let body = json_body(request)?;
+    let Some(given) = body.get("snapshot") else {
+        return Err(fault_body(400, "'snapshot' is a required property"));
+    };
+    let Some(fields) = given.as_object() else {
+        return Err(fault_body(
+            400,
+            &format!("Invalid input for field/attribute snapshot. Value: {0}. {0} is not of type 'object'", py_repr(given)),
+        ));
+    };
+    const KNOWN: [&str; 4] = ["name", "display_name", "description", "display_description"];
+    let unknown: Vec<String> = fields.keys().filter(|k| !KNOWN.contains(&k.as_str())).map(|k| format!("'{k}'")).collect();
+    if !unknown.is_empty() {
+        let verb = if unknown.len() == 1 { "was" } else { "were" };
+        return Err(fault_body(
+            400,
+            &format!(
+                "Invalid input for field/attribute snapshot. Value: {}. Additional properties are not allowed ({} {verb} unexpected)",
+                py_repr(given),
+                unknown.join(", ")
+            ),
+        ));
+    }
+    if fields.is_empty() {
+        let shown = py_repr(given);
+        return Err(fault_body(
+            400,
+            &format!("Invalid input for field/attribute snapshot. Value: {shown}. {shown} is not valid under any of the given schemas"),
+        ));
+    }
+    let text = |k: &str| fields.get(k).map(|v| v.as_str().map(|t| t.trim().to_owned()));
+    let name = text("name").or_else(|| text("display_name"));
+    let description = text("description").or_else(|| text("display_description"));
+    let i = find_snapshot(st, id, ctx)?;
+    let now = st.now;
+    let s = &mut st.snapshots[i];
+    if let Some(n) = name {
+        s.name = n;
+    }
+    if let Some(d) = description {
+        s.description = d;
+    }
+    s.updated_at = Some(now);
+    Ok(HttpResponse::json(200, &json!({"snapshot": snapshot_json(s, View::Created, minor)})))
 }
 
 fn delete_snapshot(st: &mut State, id: &str, ctx: Ctx) -> Answer {

@@ -40,12 +40,15 @@
 //!   400 with Cinder's own message; otherwise the volume must be `available`, or
 //!   `available, in-use` with `force=true` or from 3.66 (Cinder's message names them); then
 //!   the quota ([`FakeCloud::set_snapshot_quota`]): Cinder's 413 `SnapshotLimitExceeded`.
-//! - Snapshots: show, list and list/detail (summary and detail fields by microversion),
-//!   delete (202; `deleting`, then 404; only `available` or `error` snapshots, else
-//!   Cinder's 400), `os-reset_status` (admin; a member gets Cinder's 403; an unknown status
-//!   Cinder's 400; the status set stays, as no backend moves it), `os-force_delete`
-//!   (admin), metadata get, merge (POST), replace (PUT) and single keys (GET, PUT, DELETE;
-//!   a missing key is Cinder's 404 `Snapshot <id> has no metadata with key <key>.`).
+//! - Snapshots: show, list and list/detail (summary and detail fields by microversion;
+//!   `progress` `0%` at create, `100%` when done, or as set), update (name, description,
+//!   their `display_` forms; Cinder's schema 400s), delete (202; `deleting`, then 404; only
+//!   `available` or `error` snapshots, else Cinder's 400), `os-reset_status` (admin; a
+//!   member gets Cinder's 403; an unknown status Cinder's 400; the status set stays, as no
+//!   backend moves it), `os-update_snapshot_status` (Cinder's transitions from `creating`
+//!   and `deleting` and its 400s), `os-force_delete` (admin), metadata get, merge (POST),
+//!   replace (PUT) and single keys (GET, PUT, DELETE; a missing key is Cinder's 404
+//!   `Snapshot <id> has no metadata with key <key>.`).
 //!   Volumes: create (size or `snapshot_id`: the snapshot must be `available`, the size at
 //!   least the snapshot's), show (an `in-use` volume with its attachment), list and
 //!   list/detail, delete (refused with Cinder's 400 while it has snapshots or is not
@@ -90,9 +93,11 @@
 //!   nothing for an admin).
 //! - A volume always has the fields of 3.71, whatever the microversion asked; a snapshot's
 //!   fields follow it (`group_snapshot_id` 3.14, `user_id` 3.41, `consumes_quota` 3.65).
-//! - Snapshot update, `os-update_snapshot_status`, `os-unmanage`, volume actions other
-//!   than `revert` (extend, reset status: use [`FakeCloud::set_volume_status`]) and the
+//! - `os-unmanage`, manageable snapshots, volume actions other than `revert` (extend,
+//!   reset status: use [`FakeCloud::set_volume_status`]), volume update and the
 //!   attachments API are not served (404).
+//! - The snapshot metadata schema (key characters, 255-character limits) is not checked:
+//!   the client checks it before sending.
 //! - A snapshot set to `error` through `os-reset_status` leaves no user message, as in
 //!   Cinder; [`FakeCloud::fail_snapshot`] leaves one, as Cinder's volume manager does when
 //!   the backend fails (the real local cloud's fake driver never fails, so the live suite

@@ -46,6 +46,10 @@ pub trait Env {
     /// A new `in-use` (attached) volume in the admin's project; detached and removed at the
     /// end.
     fn in_use_volume(&self, name: &str) -> String;
+    /// A new 1 GiB volume in the admin's project, put in `status` (`error`, `maintenance`,
+    /// `creating`, ...) as an admin's reset or the backend would; set `available` and
+    /// removed at the end.
+    fn volume_in_status(&self, name: &str, status: VolumeStatus) -> String;
     /// Snapshot `id` (of the admin) fails as when the backend fails it: it ends in `error`.
     fn fail_snapshot(&self, id: &str);
     /// The user message a failed snapshot carries after [`fail_snapshot`](Env::fail_snapshot).
@@ -77,7 +81,10 @@ macro_rules! for_each_scenario {
             quota_over_limit,
             two_projects,
             volume_from_snapshot_and_revert,
-            member_filter_policy
+            member_filter_policy,
+            volume_states_refused,
+            restore_refusals,
+            update_and_update_status
         );
     };
 }
@@ -537,4 +544,100 @@ pub fn member_filter_policy(env: &dyn Env) {
     let body: Value = serde_json::from_slice(&member.send(q(&[("all_tenants", "1"), ("limit", "1")])).unwrap().body).unwrap();
     assert!(body["snapshots"].is_array());
     assert_eq!(raw_ids(admin, &[("foo", "bar")], 71), Vec::<String>::new());
+}
+
+/// Snapshot create on a volume Cinder will not snapshot: `error` and `maintenance` have
+/// their own messages (even with `force`); `creating` names the statuses allowed, which
+/// depend on the microversion.
+pub fn volume_states_refused(env: &dyn Env) {
+    let admin = env.admin();
+    let broken = env.volume_in_status(&env.unique("state-error"), VolumeStatus::Error);
+    let parked = env.volume_in_status(&env.unique("state-maintenance"), VolumeStatus::Maintenance);
+    let busy = env.volume_in_status(&env.unique("state-creating"), VolumeStatus::Creating);
+    let old = env.pinned(Who::Admin, 65);
+    for client in [admin, &old] {
+        for force in [false, true] {
+            let err = snapshots::create(client, &CreateOpts::new(&broken).force(force)).unwrap_err();
+            assert_eq!(api(&err), bad_request("Invalid volume: The snapshot cannot be created when the volume is in error status."));
+            let err = snapshots::create(client, &CreateOpts::new(&parked).force(force)).unwrap_err();
+            assert_eq!(api(&err), bad_request("Invalid volume: The snapshot cannot be created when the volume is in maintenance mode."));
+        }
+    }
+    let err = snapshots::create(admin, &CreateOpts::new(&busy)).unwrap_err();
+    assert_eq!(
+        api(&err),
+        bad_request(format!("Invalid volume: Volume {busy} status must be available, in-use, but current status is: creating."))
+    );
+    let err = snapshots::create(&old, &CreateOpts::new(&busy)).unwrap_err();
+    assert_eq!(api(&err), bad_request(format!("Invalid volume: Volume {busy} status must be available, but current status is: creating.")));
+    for v in [&broken, &parked, &busy] {
+        assert!(detail(admin, &ListOpts::new().volume_id(v)).is_empty(), "no snapshot was made");
+    }
+}
+
+/// The refusals of a restore: a volume from a snapshot that is not `available` (400), a
+/// volume smaller than its snapshot (400); a revert to a snapshot that is not `available`
+/// (409), after which Cinder leaves the volume `reverting`.
+pub fn restore_refusals(env: &dyn Env) {
+    let admin = env.admin();
+    let big = volumes::create(admin, &volumes::CreateOpts::new(2).name(env.unique("big"))).unwrap();
+    env.track_volume(&big.id);
+    volumes::wait_for_status(admin, &big.id, VolumeStatus::Available, &volumes::WaitOpts::new()).unwrap();
+    let snap = available(env, admin, &CreateOpts::new(&big.id));
+    assert_eq!(snap.size, 2);
+    let small = volumes::create(admin, &volumes::CreateOpts::from_snapshot(&snap.id).size(1)).map(|v| env.track_volume(&v.id));
+    assert_eq!(
+        api(&small.unwrap_err()),
+        bad_request(
+            "Invalid input received: Volume size '1'GB cannot be smaller than the snapshot size 2GB. They must be >= original snapshot size."
+        )
+    );
+    snapshots::reset_status(admin, &snap.id, SnapshotStatus::Error).unwrap();
+    let from_error = volumes::create(admin, &volumes::CreateOpts::from_snapshot(&snap.id)).map(|v| env.track_volume(&v.id));
+    assert_eq!(
+        api(&from_error.unwrap_err()),
+        bad_request("Invalid snapshot: Originating snapshot status must be one of 'available' values")
+    );
+    let err = volumes::revert_to_snapshot(admin, &big.id, &snap.id).unwrap_err();
+    assert_eq!(
+        api(&err),
+        (
+            409,
+            Some("conflictingRequest".into()),
+            format!(
+                "Invalid snapshot: Can't revert volume {} to its latest snapshot {}. Snapshot's status must be 'available'.",
+                big.id, snap.id
+            )
+        )
+    );
+    assert_eq!(volumes::revert_refusal(&err), Some(volumes::RevertRefusal::SnapshotNotAvailable));
+    assert_eq!(volumes::get(admin, &big.id).unwrap().status, VolumeStatus::Reverting, "Cinder leaves the volume reverting");
+}
+
+/// Snapshot update (name, description, clearing the name) and `os-update_snapshot_status`
+/// (the transitions Cinder allows, its 400s for the others).
+pub fn update_and_update_status(env: &dyn Env) {
+    let admin = env.admin();
+    let volume = env.volume(Who::Admin, &env.unique("update"), &[]);
+    let s = available(env, admin, &CreateOpts::new(&volume).name("before"));
+    let updated = snapshots::update(admin, &s.id, &snapshots::UpdateOpts::new().name("after").description("changed")).unwrap();
+    assert_eq!((updated.name.as_deref(), updated.description.as_deref()), (Some("after"), Some("changed")));
+    assert_eq!(updated.status, SnapshotStatus::Available);
+    let cleared = snapshots::update(admin, &s.id, &snapshots::UpdateOpts::new().clear_name()).unwrap();
+    assert_eq!((cleared.name, cleared.description.as_deref()), (None, Some("changed")));
+    assert_eq!(snapshots::get(admin, &s.id).unwrap().name, None);
+    let empty = Request::put(["snapshots", s.id.as_str()]).json(json!({"snapshot": {}}));
+    assert_eq!(raw_err(admin, empty).0, 400);
+
+    let status = |st: SnapshotStatus| snapshots::UpdateStatusOpts::new(st);
+    let err = snapshots::update_status(admin, &s.id, &status(SnapshotStatus::Error)).unwrap_err();
+    assert_eq!(api(&err), bad_request("Snapshot status available not allowed for update_snapshot_status"));
+    snapshots::reset_status(admin, &s.id, SnapshotStatus::Creating).unwrap();
+    snapshots::update_status(admin, &s.id, &status(SnapshotStatus::Creating).progress("50%")).unwrap();
+    assert_eq!(snapshots::get(admin, &s.id).unwrap().progress.as_deref(), Some("50%"));
+    let err = snapshots::update_status(admin, &s.id, &status(SnapshotStatus::Deleting)).unwrap_err();
+    assert_eq!(api(&err), bad_request("Provided snapshot status deleting not allowed for snapshot with status creating."));
+    snapshots::update_status(admin, &s.id, &status(SnapshotStatus::Available)).unwrap();
+    let done = snapshots::get(admin, &s.id).unwrap();
+    assert_eq!(done.status, SnapshotStatus::Available);
 }
