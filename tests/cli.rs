@@ -1731,6 +1731,30 @@ mod against_the_fake_cloud {
         let out = env.run(&[&RUN[..], &["--json"]].concat());
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let report: Value = serde_json::from_slice(&out.stdout).expect("the JSON report");
+        // The keys `run --help` documents.
+        let keys: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["dry_run", "elapsed_s", "over_quota", "polls", "prune", "run_id", "timed_out", "totals", "volumes", "window", "window_start"]
+        );
+        let keys: Vec<&str> = report["volumes"][0].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "action",
+                "error",
+                "prune_errors",
+                "prune_skipped",
+                "pruned",
+                "snapshot_id",
+                "snapshot_status",
+                "volume_id",
+                "volume_name",
+                "volume_status",
+                "warnings",
+                "zombies"
+            ]
+        );
         assert_eq!(report["totals"]["volumes"], 3);
         assert_eq!((report["totals"]["created"].clone(), report["totals"]["available"].clone()), (json!(3), json!(3)));
         assert_eq!((report["timed_out"].clone(), report["dry_run"].clone()), (json!(false), json!(false)));
@@ -1805,6 +1829,32 @@ mod against_the_fake_cloud {
         );
     }
 
+    #[test]
+    fn on_a_terminal_the_run_shows_one_redrawn_line_of_counts() {
+        if Command::new("script").arg("--version").output().is_err() {
+            eprintln!("skipped: no `script` command to make a terminal with");
+            return;
+        }
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = env(&fake, "job-terminal");
+        let line = format!("{BIN} {}", RUN.join(" "));
+        let out = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &env.home)
+            .env("XDG_CACHE_HOME", env.cache())
+            .envs(env.vars.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run script");
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        let screen = stdout(&out);
+        assert!(screen.starts_with("\r3 created, 0 reused, 0 available, 0 failed of 3; 3 pending ("), "{screen:?}");
+        let done = screen.find("\r3 created, 0 reused, 3 available, 0 failed of 3; 0 pending (").expect("the last counts");
+        assert!(screen[done..].contains(")\x1b[K\r\n+--"), "the line is ended before the table: {screen:?}");
+    }
+
     const CHECK: [&str; 10] =
         ["check", "--select", "backup=nightly", "--policy", "nightly", "--warn", "26h", "--crit", "50h", "--no-token-cache"];
 
@@ -1845,6 +1895,10 @@ mod against_the_fake_cloud {
         want.sort_unstable();
         assert_eq!(rows, want);
         let report = env.json(&[&CHECK[..], &["--json"]].concat());
+        let keys: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["code", "crit_s", "now", "policy", "status", "status_line", "volumes", "warn_s"]);
+        let keys: Vec<&str> = report["volumes"][0].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["age_s", "newest", "snapshot_id", "status", "volume_id", "volume_name"]);
         assert_eq!(
             (report["status"].clone(), report["code"].clone(), report["volumes"].as_array().map(Vec::len)),
             (json!("OK"), json!(0), Some(3))

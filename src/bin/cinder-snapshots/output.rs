@@ -200,8 +200,14 @@ pub const RUN_COLUMNS: &[Column] = &[
 ];
 
 /// `check`'s columns, one row a volume (`-f value`, `-f csv`).
-pub const CHECK_COLUMNS: &[Column] =
-    &[col("Volume", "volume_id"), col("Name", "volume_name"), col("Newest", "newest"), num("Age", "age_s"), col("Status", "status")];
+pub const CHECK_COLUMNS: &[Column] = &[
+    col("Volume", "volume_id"),
+    col("Name", "volume_name"),
+    col("Newest", "newest"),
+    col("Snapshot", "snapshot_id"),
+    num("Age", "age_s"),
+    col("Status", "status"),
+];
 
 /// How to print: the format, and the columns picked with `-c` (none: the command's own).
 #[derive(Debug, Clone)]
@@ -228,6 +234,7 @@ impl Output {
     /// Rows holding a value for each column of `all`, in its order: a table, values or CSV
     /// of the picked columns (without `-c`: the first `default`).
     pub fn rows(&self, all: &[Column], default: usize, rows: &[Vec<String>]) -> String {
+        debug_assert!(rows.iter().all(|r| r.len() == all.len()), "a row has a value for each column");
         let picked = self.pick(all, default);
         let cells = |row: &Vec<String>| -> Vec<String> { picked.iter().map(|&i| row.get(i).cloned().unwrap_or_default()).collect() };
         match self.format {
@@ -252,6 +259,7 @@ impl Output {
     /// One record, a value for each field of `all`: a Field/Value table, one value a line
     /// (`-f value`, as the `openstack` command prints one object), or a CSV header and row.
     pub fn record(&self, all: &[Column], values: &[String]) -> String {
+        debug_assert_eq!(values.len(), all.len(), "a value for each field");
         let picked = self.pick(all, all.len());
         match self.format {
             Format::Table | Format::Json => {
@@ -512,6 +520,7 @@ pub fn check_row(v: &CheckVolume) -> Vec<String> {
         v.volume_id.clone(),
         v.volume_name.clone().unwrap_or_default(),
         v.newest.map(timestamp).unwrap_or_default(),
+        v.snapshot_id.clone().unwrap_or_default(),
         v.age.map(|a| a.as_secs().to_string()).unwrap_or_default(),
         v.status.to_string(),
     ]

@@ -612,14 +612,15 @@ pub const SPECS: &[Spec] = &[
                 N), else one line per change. Then a table: Volume, Name, Action (created, reused,\n\
                 would create, would reuse, skipped, failed), Snapshot, Status, Pruned, Error; and a\n\
                 summary line. With --json: the report {\"run_id\", \"window\", \"window_start\",\n\
-                \"dry_run\", \"timed_out\", \"over_quota\", \"elapsed_s\", \"totals\": {\"volumes\",\n\
-                \"created\", \"reused\", \"available\", \"failed\", \"skipped\", \"pruned\", \"prune_failed\"},\n\
-                \"volumes\": [{\"volume_id\", \"volume_name\", \"volume_status\", \"action\",\n\
-                \"snapshot_id\", \"snapshot_status\", \"error\", \"pruned\", \"prune_errors\",\n\
-                \"prune_skipped\"}]}.\n\
+                \"dry_run\", \"timed_out\", \"over_quota\", \"elapsed_s\", \"polls\", \"totals\": {\"volumes\",\n\
+                \"created\", \"reused\", \"available\", \"failed\", \"skipped\", \"pruned\", \"prune_failed\",\n\
+                \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\", \"volume_name\",\n\
+                \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\", \"pruned\",\n\
+                \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\"}], \"prune\": the prune's\n\
+                report as prune --json prints it, or null}; times RFC 3339 UTC, durations in seconds.\n\
                 \n\
-                Exit: 0 every volume done; 1 some volume failed or was skipped (or the listing\n\
-                failed); 3 the wait timed out (what is still creating is reported; a re-run reuses it);\n\
+                Exit: 0 every volume done; 1 some volume failed or was skipped, a prune failed, or\n\
+                a listing failed; 3 the wait timed out (what is still creating is reported; a re-run reuses it);\n\
                 2 usage.",
         options: RUN_OPTIONS,
         positionals: (0, 0),
@@ -644,7 +645,10 @@ pub const SPECS: &[Spec] = &[
                 CINDER-SNAPSHOTS OK - 12 volumes, ... | volumes=12 ok=12 warning=0 critical=0 oldest_age=11520s;93600;180000\n\
                 Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN: no volume selected, or any error reaching\n\
                 the cloud (the error is in the line). A volume without any snapshot is CRITICAL.\n\
-                -f value and -f csv print one row per volume instead; --json the report.",
+                -f value and -f csv print one row per volume instead (Age in seconds); --json the\n\
+                report: {\"policy\", \"status\", \"code\", \"status_line\", \"now\", \"warn_s\", \"crit_s\",\n\
+                \"volumes\": [{\"volume_id\", \"volume_name\", \"newest\", \"snapshot_id\", \"age_s\",\n\
+                \"status\"}]}.",
         options: CHECK_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
