@@ -713,7 +713,9 @@ enum VolView {
     Detail,
 }
 
-fn volume_json(st: &State, v: &VolRec, view: VolView) -> Value {
+/// A volume as `admin` (or a member, who sees neither the `os-vol-mig-status-attr` and
+/// `os-vol-host-attr` keys nor `cluster_name`, `migration_status` and `provider_id`).
+fn volume_json(st: &State, v: &VolRec, view: VolView, admin: bool) -> Value {
     let links = json!([
         {"rel": "self", "href": format!("{}/volumes/{}", st.endpoint(&v.project_id), v.id)},
         {"rel": "bookmark", "href": format!("{}/{}/volumes/{}", st.base, v.project_id, v.id)}
@@ -741,9 +743,16 @@ fn volume_json(st: &State, v: &VolRec, view: VolView) -> Value {
     });
     if view == VolView::Detail {
         o["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
-        o["os-vol-mig-status-attr:migstat"] = Value::Null;
-        o["os-vol-mig-status-attr:name_id"] = Value::Null;
-        o["os-vol-host-attr:host"] = json!("fakecloud@fake#fake");
+        if admin {
+            o["os-vol-mig-status-attr:migstat"] = Value::Null;
+            o["os-vol-mig-status-attr:name_id"] = Value::Null;
+            o["os-vol-host-attr:host"] = json!("fakecloud@fake#fake");
+        }
+    }
+    if let (false, Some(fields)) = (admin, o.as_object_mut()) {
+        for key in ["cluster_name", "migration_status", "provider_id"] {
+            fields.remove(key);
+        }
     }
     o
 }
@@ -1388,7 +1397,7 @@ fn list_volumes(st: &mut State, request: &HttpRequest, detail: bool, minor: u16,
     let collection = if detail { "volumes/detail" } else { "volumes" };
     let (items, next, total) = page(st, request, &l, chosen, collection, ctx)?;
     let view = if detail { VolView::Detail } else { VolView::Summary };
-    let items = items.iter().map(|v| volume_json(st, v, view)).collect();
+    let items = items.iter().map(|v| volume_json(st, v, view, ctx.admin)).collect();
     Ok(list_body("volumes", items, next, l.with_count, total))
 }
 
@@ -1397,7 +1406,7 @@ fn show_volume(st: &mut State, id: &str, ctx: Ctx) -> Answer {
     if !st.read_volume(i) {
         return Err(volume_missing(id));
     }
-    Ok(HttpResponse::json(200, &json!({"volume": volume_json(st, &st.volumes[i], VolView::Detail)})))
+    Ok(HttpResponse::json(200, &json!({"volume": volume_json(st, &st.volumes[i], VolView::Detail, ctx.admin)})))
 }
 
 fn create_volume(st: &mut State, request: &HttpRequest, ctx: Ctx) -> Answer {
@@ -1461,7 +1470,7 @@ fn create_volume(st: &mut State, request: &HttpRequest, ctx: Ctx) -> Answer {
         attachment: None,
         reverting_to: None,
     };
-    let out = volume_json(st, &rec, VolView::Created);
+    let out = volume_json(st, &rec, VolView::Created, ctx.admin);
     st.volumes.push(rec);
     Ok(HttpResponse::json(202, &json!({"volume": out})))
 }
@@ -1577,5 +1586,5 @@ pub(crate) fn snapshot_view(s: &SnapRec) -> Value {
 
 /// A volume as a detail listing shows it.
 pub(crate) fn volume_view(st: &State, v: &VolRec) -> Value {
-    volume_json(st, v, VolView::Detail)
+    volume_json(st, v, VolView::Detail, true)
 }

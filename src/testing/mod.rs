@@ -50,7 +50,9 @@
 //!   replace (PUT) and single keys (GET, PUT, DELETE; a missing key is Cinder's 404
 //!   `Snapshot <id> has no metadata with key <key>.`).
 //!   Volumes: create (size or `snapshot_id`: the snapshot must be `available`, the size at
-//!   least the snapshot's), show (an `in-use` volume with its attachment), list and
+//!   least the snapshot's), show (an `in-use` volume with its attachment; a member sees no
+//!   `os-vol-mig-status-attr`/`os-vol-host-attr` keys, `cluster_name`, `migration_status`
+//!   or `provider_id`), list and
 //!   list/detail, delete (refused with Cinder's 400 while it has snapshots or is not
 //!   `available`/`error`), and the action `revert` (3.40+; below it 404): only to the
 //!   volume's latest snapshot, sizes equal (400s), the volume `available` (409), the
@@ -93,6 +95,7 @@
 //!   nothing for an admin).
 //! - A volume always has the fields of 3.71, whatever the microversion asked; a snapshot's
 //!   fields follow it (`group_snapshot_id` 3.14, `user_id` 3.41, `consumes_quota` 3.65).
+//!   A member's volume create answer is assumed to drop the same keys as its show.
 //! - `os-unmanage`, manageable snapshots, volume actions other than `revert` (extend,
 //!   reset status: use [`FakeCloud::set_volume_status`]), volume update and the
 //!   attachments API are not served (404).

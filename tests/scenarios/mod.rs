@@ -84,7 +84,8 @@ macro_rules! for_each_scenario {
             member_filter_policy,
             volume_states_refused,
             restore_refusals,
-            update_and_update_status
+            update_and_update_status,
+            answer_shapes
         );
     };
 }
@@ -640,4 +641,118 @@ pub fn update_and_update_status(env: &dyn Env) {
     snapshots::update_status(admin, &s.id, &status(SnapshotStatus::Available)).unwrap();
     let done = snapshots::get(admin, &s.id).unwrap();
     assert_eq!(done.status, SnapshotStatus::Available);
+}
+
+/// The keys of `body[key]` (an object, or the first item of a list), sorted.
+fn keys_of(body: &Value, key: &str) -> Vec<String> {
+    let item = match &body[key] {
+        Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
+        other => other.clone(),
+    };
+    let mut keys: Vec<String> = item.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+fn raw_json(client: &ServiceClient, request: Request) -> Value {
+    serde_json::from_slice(&client.send(request).expect("raw call").body).expect("JSON")
+}
+
+fn sorted(keys: &[&str]) -> Vec<String> {
+    let mut k: Vec<String> = keys.iter().map(|s| s.to_string()).collect();
+    k.sort();
+    k
+}
+
+const SNAPSHOT_BASE: [&str; 9] = ["id", "created_at", "updated_at", "name", "description", "volume_id", "status", "size", "metadata"];
+const SNAPSHOT_371: [&str; 3] = ["group_snapshot_id", "user_id", "consumes_quota"];
+const EXTENDED: [&str; 2] = ["os-extended-snapshot-attributes:project_id", "os-extended-snapshot-attributes:progress"];
+const VOLUME_CREATED: [&str; 29] = [
+    "id",
+    "status",
+    "size",
+    "availability_zone",
+    "created_at",
+    "updated_at",
+    "name",
+    "description",
+    "volume_type",
+    "snapshot_id",
+    "source_volid",
+    "metadata",
+    "links",
+    "user_id",
+    "bootable",
+    "encrypted",
+    "replication_status",
+    "consistencygroup_id",
+    "multiattach",
+    "attachments",
+    "migration_status",
+    "group_id",
+    "provider_id",
+    "shared_targets",
+    "service_uuid",
+    "cluster_name",
+    "volume_type_id",
+    "consumes_quota",
+    "os-vol-tenant-attr:tenant_id",
+];
+const VOLUME_ADMIN: [&str; 3] = ["os-vol-mig-status-attr:migstat", "os-vol-mig-status-attr:name_id", "os-vol-host-attr:host"];
+
+/// The shapes of the answers, key for key, as Cinder 29 sends them: a snapshot's create,
+/// show, update, summary and detail listings at 3.71 and 3.0 (the admin's and the member's),
+/// a volume's create, show (attached: its attachment), and summary listing.
+pub fn answer_shapes(env: &dyn Env) {
+    let (admin, member) = (env.admin(), env.member());
+    let volume = env.in_use_volume(&env.unique("shapes"));
+    let mv = |minor| Microversion::new(3, minor);
+    let created = raw_json(admin, Request::post(["snapshots"]).json(json!({"snapshot": {"volume_id": volume, "name": "shape"}})));
+    let id = created["snapshot"]["id"].as_str().expect("id").to_owned();
+    env.track_snapshot(&id);
+    snapshots::wait_for_status(admin, &id, SnapshotStatus::Available, &WaitOpts::new()).unwrap();
+    let detail_371: Vec<&str> = SNAPSHOT_BASE.iter().chain(&SNAPSHOT_371).chain(&EXTENDED).copied().collect();
+    let created_371: Vec<&str> = SNAPSHOT_BASE.iter().chain(&SNAPSHOT_371).copied().collect();
+    let detail_30: Vec<&str> = SNAPSHOT_BASE.iter().chain(&EXTENDED).copied().collect();
+    assert_eq!(keys_of(&created, "snapshot"), sorted(&created_371), "create at 3.71");
+    assert_eq!(keys_of(&raw_json(admin, Request::get(["snapshots", id.as_str()])), "snapshot"), sorted(&detail_371), "show at 3.71");
+    let show_30 = raw_json(admin, Request::get(["snapshots", id.as_str()]).microversion(mv(0)));
+    assert_eq!(keys_of(&show_30, "snapshot"), sorted(&detail_30), "show at 3.0");
+    let updated = raw_json(admin, Request::put(["snapshots", id.as_str()]).json(json!({"snapshot": {"description": "d"}})));
+    assert_eq!(keys_of(&updated, "snapshot"), sorted(&created_371), "update at 3.71");
+    let listing = |c: &ServiceClient, detail: bool, minor| {
+        let path: Vec<&str> = if detail { vec!["snapshots", "detail"] } else { vec!["snapshots"] };
+        let q = [("volume_id", volume.as_str())];
+        keys_of(&raw_json(c, Request::get(path).query(q).microversion(mv(minor))), "snapshots")
+    };
+    assert_eq!(listing(admin, false, 71), sorted(&SNAPSHOT_BASE), "summary listing");
+    assert_eq!(listing(admin, true, 71), sorted(&detail_371), "detail listing at 3.71");
+    assert_eq!(listing(admin, true, 0), sorted(&detail_30), "detail listing at 3.0");
+
+    let theirs = env.volume(Who::Member, &env.unique("shapes-member"), &[]);
+    let m = available(env, member, &CreateOpts::new(&theirs));
+    let member_show = raw_json(member, Request::get(["snapshots", m.id.as_str()]));
+    assert_eq!(keys_of(&member_show, "snapshot"), sorted(&detail_371), "a member's show at 3.71");
+    // A member sees neither the admin's `os-vol-*` attributes nor `cluster_name`,
+    // `migration_status` and `provider_id`.
+    let member_keys: Vec<&str> =
+        VOLUME_CREATED.iter().copied().filter(|k| !["cluster_name", "migration_status", "provider_id"].contains(k)).collect();
+    let member_volume = raw_json(member, Request::get(["volumes", theirs.as_str()]));
+    assert_eq!(keys_of(&member_volume, "volume"), sorted(&member_keys), "a member's volume show");
+    let member_listing = raw_json(
+        member,
+        Request::get(["volumes", "detail"]).query([("name", member_volume["volume"]["name"].as_str().unwrap_or_default())]),
+    );
+    assert_eq!(keys_of(&member_listing, "volumes"), sorted(&member_keys), "a member's volume detail listing");
+
+    let admin_volume: Vec<&str> = VOLUME_CREATED.iter().chain(&VOLUME_ADMIN).copied().collect();
+    let shown = raw_json(admin, Request::get(["volumes", volume.as_str()]));
+    assert_eq!(keys_of(&shown, "volume"), sorted(&admin_volume), "an admin's volume show");
+    let attachment = &shown["volume"]["attachments"][0];
+    let mut keys: Vec<String> = attachment.as_object().expect("an attachment").keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, sorted(&["id", "attachment_id", "volume_id", "server_id", "host_name", "device", "attached_at"]));
+    assert_eq!(attachment["volume_id"], json!(volume));
+    let summary = raw_json(admin, Request::get(["volumes"]).query([("name", shown["volume"]["name"].as_str().unwrap_or_default())]));
+    assert_eq!(keys_of(&summary, "volumes"), sorted(&["id", "name", "links"]));
 }
