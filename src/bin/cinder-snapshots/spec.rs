@@ -879,7 +879,7 @@ mod tests {
             }
             // No option of a command shadows a global one (the global would win).
             for o in s.options {
-                assert!(global(&o.name).is_none() && o.short.is_none_or(|c| global_short(c).is_none()), "{}: --{}", s.name, o.name);
+                assert!(global(o.name).is_none() && o.short.is_none_or(|c| global_short(c).is_none()), "{}: --{}", s.name, o.name);
             }
             assert!(s.default_columns == usize::MAX || s.default_columns <= s.columns.len(), "{}", s.name);
         }
