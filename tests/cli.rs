@@ -1631,6 +1631,30 @@ fn completion_scripts_come_from_the_parsers_table_and_the_shells_accept_them() {
         std::fs::write(&path, &script).unwrap();
         let out = Command::new(shell).args(check).arg(&path).output().expect("shell");
         assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        // And what they offer: fish's own `complete -C`; zsh's function with compadd and
+        // _files stood in for (they need a terminal's completion system).
+        let program = match shell {
+            "fish" => format!(
+                "source '{}'; complete -C'cinder-snapshots volume '; complete -C'cinder-snapshots list -c cr'; \
+                 complete -C'cinder-snapshots --os-cloud x list --status err'",
+                path.display()
+            ),
+            _ => format!(
+                "compadd() {{ print -l -- \"${{(@P)argv[-1]}}\" }}; _files() {{ print FILES }}; compdef() {{ }}; source '{}'; \
+                 words=(cinder-snapshots volume ''); CURRENT=3; _cinder_snapshots; \
+                 words=(cinder-snapshots -f ''); CURRENT=3; _cinder_snapshots; \
+                 words=(cinder-snapshots --os-cacert ''); CURRENT=3; _cinder_snapshots",
+                path.display()
+            ),
+        };
+        let out = Command::new(shell).args(["-c", &program]).output().expect("shell");
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let offered: Vec<String> = stdout(&out).lines().map(|l| l.split('\t').next().unwrap_or_default().to_owned()).collect();
+        let want: &[&str] = match shell {
+            "fish" => &["list", "show", "created_at", "error", "error_deleting"],
+            _ => &["list", "show", "table", "json", "value", "csv", "FILES"],
+        };
+        assert_eq!(offered, want, "{shell}: {}", stdout(&out));
     }
     let out = env.run(&["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(2));
