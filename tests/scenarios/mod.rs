@@ -271,6 +271,39 @@ pub fn paging_past_the_page_cap(env: &dyn Env) {
     assert_eq!(items, newest_first[2..], "the offset applies once");
     let summary: Vec<String> = ids(&snapshots::list(admin, &opts()).unwrap().all().unwrap());
     assert_eq!(summary, newest_first);
+
+    // The next link: the client's endpoint, every original parameter re-encoded in order,
+    // the marker last; the summary listing links to the summary collection.
+    let endpoint = admin.endpoint().unwrap().as_str().trim_end_matches('/').to_owned();
+    for (path, collection) in [(vec!["snapshots", "detail"], "snapshots/detail"), (vec!["snapshots"], "snapshots")] {
+        let q = [("volume_id", volume.as_str()), ("limit", "2"), ("sort", "name:asc")];
+        let body = raw_json(admin, Request::get(path).query(q));
+        let names: Vec<&str> = body["snapshots"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["page-00", "page-01"]);
+        let last = body["snapshots"][1]["id"].as_str().unwrap();
+        assert_eq!(
+            body["snapshots_links"],
+            json!([{"rel": "next", "href": format!("{endpoint}/{collection}?volume_id={volume}&limit=2&sort=name%3Aasc&marker={last}")}])
+        );
+    }
+    // A page that is not full has no link; with `with_count` it has one (Cinder compares
+    // the limit with the total, not with the page) and `count`.
+    let tail = |with_count: bool| {
+        let mut q = vec![("volume_id", volume.as_str()), ("marker", newest_first[total - 3].as_str())];
+        if with_count {
+            q.push(("with_count", "true"));
+        }
+        raw_json(admin, Request::get(["snapshots"]).query(q))
+    };
+    let body = tail(false);
+    assert_eq!(body["snapshots"].as_array().unwrap().len(), 2);
+    assert_eq!(body.get("snapshots_links"), None);
+    let body = tail(true);
+    assert_eq!(body["count"], json!(total));
+    let last = newest_first[total - 1].as_str();
+    let marker = newest_first[total - 3].as_str();
+    let href = format!("{endpoint}/snapshots?volume_id={volume}&with_count=true&marker={last}");
+    assert_eq!(body["snapshots_links"], json!([{"rel": "next", "href": href}]), "after marker {marker}");
 }
 
 /// Create (Cinder's answer: `creating`, the fields sent, no `updated_at`), wait, show,
