@@ -990,6 +990,65 @@ mod tests {
     }
 
     #[test]
+    fn run_and_check_options() {
+        let Command::Run { opts } = command(
+            "run --select backup=nightly --select tier=gold --policy nightly --keep-daily 7 --keep-weekly 4 --every 6h \
+             --concurrency 8 --wait-timeout 2h --dry-run --all-projects",
+        ) else {
+            panic!()
+        };
+        assert_eq!(opts.policy().rules_string(), "daily=7,weekly=4,utc-offset=+00:00");
+        assert_eq!(opts.window(), Window::Every(Duration::from_secs(6 * 3600)));
+        assert_eq!((opts.get_concurrency(), opts.get_timeout(), opts.is_dry_run()), (8, Duration::from_secs(7200), true));
+        let selection = opts.get_selection();
+        assert_eq!(selection.tags(), [("backup".to_owned(), "nightly".to_owned()), ("tier".to_owned(), "gold".to_owned())]);
+        assert!(selection.is_all_projects() && !selection.is_all() && selection.volumes().is_empty());
+        // The defaults: the window the rules need, the library's concurrency and timeout.
+        let Command::Run { opts } = command("run --volume a --volume b --policy p --keep-hourly 24") else { panic!() };
+        assert_eq!((opts.window(), opts.get_concurrency(), opts.get_timeout()), (Window::Hourly, 4, Duration::from_secs(3600)));
+        assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
+        assert!(!opts.is_dry_run());
+        let Command::Run { opts } = command("run --all --policy p --keep-last 3 --every weekly") else { panic!() };
+        assert!(opts.get_selection().is_all() && opts.window() == Window::Weekly);
+        let Command::Check { opts } = command("check --all --policy nightly --warn 26h --crit 2d2h") else { panic!() };
+        assert_eq!(
+            (opts.policy_id(), opts.warn(), opts.crit()),
+            ("nightly", Duration::from_secs(26 * 3600), Duration::from_secs(50 * 3600))
+        );
+        assert!(opts.get_selection().is_all());
+    }
+
+    #[test]
+    fn formats_columns_and_the_openstack_spellings() {
+        let cli = parse_str("list -f value -c id -c Created_At").unwrap();
+        assert_eq!(cli.globals.output.format, Format::Value);
+        assert_eq!(cli.globals.output.columns.iter().map(|c| c.header).collect::<Vec<_>>(), ["ID", "Created At"]);
+        let cli = parse_str("--format csv --column name show s").unwrap();
+        assert_eq!((cli.globals.output.format, cli.globals.output.columns[0].key), (Format::Csv, "name"));
+        assert_eq!(parse_str("-fjson list").unwrap().globals.output.format, Format::Json);
+        assert_eq!(parse_str("list --json -f table").unwrap().globals.output.format, Format::Table);
+        let Command::Set { snapshot, update, metadata, state } = command("set s --name n --property a=1 --property b=2 --state error")
+        else {
+            panic!()
+        };
+        assert_eq!(snapshot, "s");
+        assert_eq!(update, Some(UpdateOpts::new().name("n")));
+        assert_eq!(metadata, [("a".to_owned(), "1".to_owned()), ("b".to_owned(), "2".to_owned())]);
+        assert_eq!(state, Some(SnapshotStatus::Error));
+        let Command::Set { update, metadata, state, .. } = command("set s --description x") else { panic!() };
+        assert_eq!((update, metadata.is_empty(), state), (Some(UpdateOpts::new().description("x")), true, None));
+        let Command::UnsetMetadata { keys, .. } = command("unset s --property a --property b") else { panic!() };
+        assert_eq!(keys, ["a", "b"]);
+        let Command::Delete { force, .. } = command("delete --force a") else { panic!() };
+        assert!(force);
+        let Command::Delete { force, wait, .. } = command("force-delete a b") else { panic!() };
+        assert!(force && wait.is_none());
+        assert!(
+            matches!(parse_str("completions fish").unwrap().action, Action::Completions(s) if s.contains("complete -c cinder-snapshots"))
+        );
+    }
+
+    #[test]
     fn prune_usage_errors() {
         let empty = "prune needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
                      --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest";
