@@ -1,177 +1,223 @@
-//! A nightly backup job: snapshot each volume selected, wait until every snapshot is
-//! available, then prune the job's own snapshots with a retention policy.
+//! The nightly backup job: a thin front for `cinder_snapshots::job::run`, the one way this
+//! crate does the job (the `cinder-snapshots run` command is the other front of the same
+//! function).
 //!
-//! The volumes are selected through the crate's `volumes` module: `--tag KEY=VALUE`
-//! (repeatable: all must match) takes every volume with that metadata, listed to the last
-//! page; a `VOLUME` argument is a volume id, or a name that must match exactly one volume.
-//! Each volume is snapshotted once even when selected twice. Each snapshot is named
-//! `nightly-<volume id>-<YYYYMMDD>` (UTC) and carries the labels of the retention policy
-//! `--policy ID` (default `nightly`; see `retention::labels`): the policy id, the run's time
-//! and the rules. Pruning uses `retention::prune`, restic's rules, with `--keep-daily N`
-//! (default 7) and `--keep-weekly N` (default 4):
-//!
-//! - only snapshots carrying this policy's label are ever deleted: snapshots made by hand or
-//!   by another policy are never touched;
-//! - the newest snapshot of each volume is never deleted (so tonight's is kept), and a
-//!   policy with no rule (`--keep-daily 0 --keep-weekly 0`) is refused;
-//! - a volume whose snapshot failed tonight is not pruned at all; the others are;
-//! - the listing is read to its last page before anything is deleted, and fails the prune
-//!   when any page fails.
-//!
-//! `--dry-run` prints what the prune would delete, and why, and deletes nothing.
+//! It snapshots each selected volume once per window (by default a day), waits for all the
+//! snapshots together (one paged listing per poll), and prunes the policy's own snapshots of
+//! the volumes whose snapshot is available. A re-run in the same window (after a crash, or
+//! from a timer catching up) reuses what the window already has: no duplicate, no leak. See
+//! the `job` module's documentation for every step and guarantee.
 //!
 //! ```sh
 //! scripts/local-cloud up && set -a && source .local-cloud/admin.env && set +a
-//! cargo run --example nightly_snapshots -- [--policy ID] [--keep-daily N] [--keep-weekly N] [--dry-run] [--tag KEY=VALUE]... [VOLUME]...
-//! # every volume tagged backup=nightly:
-//! cargo run --example nightly_snapshots -- --tag backup=nightly
+//! cargo run --example nightly_snapshots -- --select backup=nightly --keep-daily 7 --keep-weekly 4
+//! cargo run --example nightly_snapshots -- --volume db-data --every 6h --keep-last 4 --dry-run
 //! ```
 //!
-//! One line per action on stdout; errors on stderr. Exit status: 0 when everything worked,
-//! 1 when a call failed, 2 for bad arguments.
+//! Options: `--select KEY=VALUE` (also `--tag`; repeatable: all must match), `--volume ID|NAME`
+//! (also a bare argument; repeatable), `--all`, `--all-projects`, `--policy ID` (default
+//! `nightly`), `--keep-last N`, `--keep-hourly N`, `--keep-daily N`, `--keep-weekly N`,
+//! `--keep-monthly N`, `--keep-yearly N`, `--keep-within DURATION`, `--utc-offset +HH:MM`
+//! (without any keep option: `--keep-daily 7 --keep-weekly 4`), `--every WINDOW` (`1h`,
+//! `1d`, `1w`, `1m`, `1y` or a duration such as `6h`), `--concurrency N`, `--wait-timeout
+//! DURATION`, `--dry-run`, `--json`.
+//!
+//! One line per volume and a summary on stdout (or the report as JSON with `--json`),
+//! progress and errors on stderr. Exit status: 0 all done, 1 some volume failed or was
+//! skipped (or the run could not start), 3 the wait timed out, 2 bad arguments.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use cinder_snapshots::retention::{self, Outcome, Policy, PruneOpts};
-use cinder_snapshots::snapshots::{self, CreateOpts, SnapshotStatus, WaitOpts};
-use cinder_snapshots::volumes;
-use cinder_snapshots::{Error, ServiceClient};
-use time::OffsetDateTime;
+use cinder_snapshots::ServiceClient;
+use cinder_snapshots::job::{self, JobOpts, JobReport, VolumeAction, Window};
+use cinder_snapshots::retention::Policy;
+use cinder_snapshots::time::UtcOffset;
 
-const USAGE: &str =
-    "usage: nightly_snapshots [--policy ID] [--keep-daily N] [--keep-weekly N] [--dry-run] [--tag KEY=VALUE]... [VOLUME]...";
+const USAGE: &str = "usage: nightly_snapshots (--select KEY=VALUE... | --volume ID|NAME... | --all) [--all-projects] [--policy ID]
+    [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]
+    [--keep-within DURATION] [--utc-offset +HH:MM] [--every WINDOW] [--concurrency N] [--wait-timeout DURATION]
+    [--dry-run] [--json]";
 
 struct Args {
-    /// Volume ids or names.
-    volumes: Vec<String>,
-    /// Metadata every selected volume has (`--tag`).
-    tags: Vec<(String, String)>,
-    policy: Policy,
-    dry_run: bool,
+    opts: JobOpts,
+    json: bool,
+}
+
+/// `90s`, `30m`, `6h`, `2d`, `1h30m`.
+fn duration(flag: &str, text: &str) -> Result<Duration, String> {
+    let bad = || format!("{flag} {text:?} is not a duration such as 90s, 30m, 6h, 2d");
+    let (mut total, mut number) = (0u64, String::new());
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        number.clear();
+        total = n.checked_mul(unit).and_then(|x| total.checked_add(x)).ok_or_else(bad)?;
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// `+HH:MM` or `-HH:MM`.
+fn offset(text: &str) -> Result<UtcOffset, String> {
+    let bad = || format!("--utc-offset {text:?} is not +HH:MM or -HH:MM");
+    let (sign, rest) = match text.split_at_checked(1) {
+        Some(("+", rest)) => (1i8, rest),
+        Some(("-", rest)) => (-1i8, rest),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let (h, m): (i8, i8) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    let (h, m) = (h.checked_mul(sign).ok_or_else(bad)?, m.checked_mul(sign).ok_or_else(bad)?);
+    UtcOffset::from_hms(h, m, 0).map_err(|_| bad())
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
-    let (mut id, mut daily, mut weekly, mut dry_run) = ("nightly".to_owned(), 7, 4, false);
-    let (mut volumes, mut tags) = (Vec::new(), Vec::new());
-    let number = |flag: &str, v: Option<String>| -> Result<u32, String> {
-        let v = v.ok_or(format!("{flag} needs a number"))?;
-        v.parse().map_err(|_| format!("{flag} {v:?} is not a whole number"))
-    };
+    let mut id = "nightly".to_owned();
+    let mut keep: Vec<(String, u32)> = Vec::new();
+    let (mut within, mut utc_offset) = (None, None);
+    let (mut tags, mut volumes) = (Vec::new(), Vec::new());
+    let (mut all, mut all_projects, mut dry_run, mut json) = (false, false, false, false);
+    let (mut every, mut concurrency, mut timeout) = (None, None, None);
+    let value = |flag: &str, v: Option<String>| v.ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--policy" => id = it.next().ok_or("--policy needs an id")?,
-            "--keep-daily" => daily = number("--keep-daily", it.next())?,
-            "--keep-weekly" => weekly = number("--keep-weekly", it.next())?,
-            "--dry-run" => dry_run = true,
-            "--tag" => {
-                let tag = it.next().ok_or("--tag needs KEY=VALUE")?;
-                let (k, v) = tag.split_once('=').filter(|(k, _)| !k.is_empty()).ok_or(format!("--tag {tag:?} is not KEY=VALUE"))?;
+            "--select" | "--tag" => {
+                let tag = value(&arg, it.next())?;
+                let (k, v) = tag.split_once('=').filter(|(k, _)| !k.is_empty()).ok_or(format!("{arg} {tag:?} is not KEY=VALUE"))?;
                 tags.push((k.to_owned(), v.to_owned()));
             }
+            "--volume" => volumes.push(value(&arg, it.next())?),
+            "--all" => all = true,
+            "--all-projects" => all_projects = true,
+            "--policy" => id = value(&arg, it.next())?,
+            "--keep-last" | "--keep-hourly" | "--keep-daily" | "--keep-weekly" | "--keep-monthly" | "--keep-yearly" => {
+                let v = value(&arg, it.next())?;
+                let n = v.parse().map_err(|_| format!("{arg} {v:?} is not a whole number"))?;
+                keep.push((arg.clone(), n));
+            }
+            "--keep-within" => within = Some(duration(&arg, &value(&arg, it.next())?)?),
+            "--utc-offset" => utc_offset = Some(offset(&value(&arg, it.next())?)?),
+            "--every" => every = Some(Window::parse(&value(&arg, it.next())?)?),
+            "--concurrency" => {
+                let v = value(&arg, it.next())?;
+                concurrency =
+                    Some(v.parse::<usize>().ok().filter(|n| *n > 0).ok_or(format!("--concurrency {v:?} is not a number above 0"))?);
+            }
+            "--wait-timeout" => timeout = Some(duration(&arg, &value(&arg, it.next())?)?),
+            "--dry-run" => dry_run = true,
+            "--json" => json = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}\n{USAGE}")),
             _ => volumes.push(arg),
         }
     }
-    if volumes.is_empty() && tags.is_empty() {
-        return Err(format!("no volume and no --tag given\n{USAGE}"));
+    if keep.is_empty() && within.is_none() {
+        keep = vec![("--keep-daily".into(), 7), ("--keep-weekly".into(), 4)];
+    }
+    let mut builder = Policy::builder(id);
+    for (flag, n) in keep {
+        builder = match flag.as_str() {
+            "--keep-last" => builder.keep_last(n),
+            "--keep-hourly" => builder.keep_hourly(n),
+            "--keep-daily" => builder.keep_daily(n),
+            "--keep-weekly" => builder.keep_weekly(n),
+            "--keep-monthly" => builder.keep_monthly(n),
+            _ => builder.keep_yearly(n),
+        };
+    }
+    if let Some(d) = within {
+        builder = builder.keep_within(d);
+    }
+    if let Some(o) = utc_offset {
+        builder = builder.utc_offset(o);
     }
     // Refuses a bad id, and a policy with no rule (it would delete all but the newest).
-    let policy = Policy::builder(id).keep_daily(daily).keep_weekly(weekly).build().map_err(|e| e.to_string())?;
-    Ok(Args { volumes, tags, policy, dry_run })
+    let policy = builder.build().map_err(|e| e.to_string())?;
+    let mut opts = JobOpts::new(policy).all_volumes(all).all_projects(all_projects).dry_run(dry_run);
+    for (k, v) in tags {
+        opts = opts.select_tag(k, v);
+    }
+    for v in volumes {
+        opts = opts.select_volume(v);
+    }
+    if opts.get_selection().is_empty() {
+        return Err(format!("no volume selected: give --select KEY=VALUE, --volume ID|NAME or --all\n{USAGE}"));
+    }
+    if let Some(w) = every {
+        opts = opts.every(w);
+    }
+    if let Some(n) = concurrency {
+        opts = opts.concurrency(n);
+    }
+    if let Some(t) = timeout {
+        opts = opts.timeout(t);
+    }
+    if !json {
+        opts = opts.progress(|p| {
+            eprintln!(
+                "{} created, {} reused, {} available, {} failed of {} ({} pending)",
+                p.created, p.reused, p.available, p.failed, p.total, p.pending
+            )
+        });
+    }
+    Ok(Args { opts, json })
 }
 
-/// `8-4-4-4-12` hexadecimal digits.
-fn looks_like_uuid(s: &str) -> bool {
-    s.len() == 36 && s.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
-}
-
-/// The ids of the selected volumes, each once, in the order found: every volume with the
-/// tags (to the last page), then the volumes named, by id or by name (exactly one match).
-fn select(client: &ServiceClient, args: &Args) -> Result<Vec<String>, Error> {
-    let mut ids: Vec<String> = Vec::new();
-    if !args.tags.is_empty() {
-        let opts = args.tags.iter().fold(volumes::ListOpts::new(), |o, (k, v)| o.metadata(k, v));
-        for volume in volumes::list_detail(client, &opts)? {
-            let volume = volume?;
-            println!("selected {} ({}) by tag", volume.id, volume.name.as_deref().unwrap_or(""));
-            ids.push(volume.id);
+/// One line per volume, then the summary.
+fn print_report(report: &JobReport) {
+    for v in report.volumes() {
+        let mut line = format!("{:12} {}", v.action.to_string(), v.label());
+        if let Some(id) = &v.snapshot_id {
+            line.push_str(&format!(" snapshot {id}"));
+        }
+        if let Some(s) = &v.snapshot_status {
+            line.push_str(&format!(" ({s})"));
+        }
+        if !v.pruned.is_empty() {
+            let verb = if report.is_dry_run() { "would prune" } else { "pruned" };
+            line.push_str(&format!("; {verb} {}", v.pruned.join(", ")));
+        }
+        println!("{line}");
+        for e in v.error.iter().chain(&v.prune_errors).chain(&v.warnings) {
+            eprintln!("nightly_snapshots: {}: {e}", v.label());
+        }
+        if let (Some(why), VolumeAction::Failed | VolumeAction::Skipped) = (&v.prune_skipped, v.action) {
+            println!("{:12} {} ({why})", "", v.label());
         }
     }
-    for given in &args.volumes {
-        let id = if looks_like_uuid(given) { given.clone() } else { volumes::find_by_name(client, given)?.id };
-        ids.push(id);
-    }
-    let mut seen = std::collections::HashSet::new();
-    ids.retain(|id| seen.insert(id.clone()));
-    Ok(ids)
-}
-
-/// Runs the job; `Ok(false)` when something failed but the job went on (already reported).
-fn run(client: &ServiceClient, args: &Args) -> Result<bool, Error> {
-    let now = OffsetDateTime::now_utc();
-    let day = format!("{:04}{:02}{:02}", now.year(), u8::from(now.month()), now.day());
-    let labels = retention::labels(&args.policy, now);
-    let mut ok = true;
-    let selected = select(client, args)?;
-    if selected.is_empty() {
-        println!("no volume selected");
-    }
-
-    // 1. One snapshot per volume, labelled for the policy. `force`: in-use volumes too.
-    let mut made = Vec::new();
-    for volume in &selected {
-        let name = format!("nightly-{volume}-{day}");
-        let opts = labels.iter().fold(CreateOpts::new(volume.as_str()).name(name.as_str()).force(true), |o, (k, v)| o.metadata(k, v));
-        match snapshots::create(client, &opts) {
-            Ok(snap) => {
-                println!("created {} ({name}) of volume {volume}", snap.id);
-                made.push((volume.clone(), snap.id));
-            }
-            Err(e) => {
-                eprintln!("nightly_snapshots: cannot snapshot volume {volume}: {e}");
-                ok = false;
-            }
-        }
-    }
-
-    // 2. Wait for all of them (they progress in parallel on the server). Only the volumes
-    //    whose snapshot is there are pruned.
-    let mut done = Vec::new();
-    for (volume, id) in &made {
-        match snapshots::wait_for_status(client, id, SnapshotStatus::Available, &WaitOpts::new()) {
-            Ok(snap) => {
-                println!("available {} ({} GiB)", snap.id, snap.size);
-                done.push(volume.clone());
-            }
-            Err(e) => {
-                eprintln!("nightly_snapshots: {e}");
-                ok = false;
-            }
-        }
-    }
-    for volume in selected.iter().filter(|v| !done.contains(v)) {
-        eprintln!("nightly_snapshots: not pruning volume {volume}: tonight's snapshot of it is not there");
-    }
-
-    // 3. Prune the policy's own snapshots of those volumes.
-    let report = retention::prune(client, &PruneOpts::new(args.policy.clone()).volumes(done).dry_run(args.dry_run))?;
-    for o in report.outcomes() {
-        let s = o.snapshot();
-        match o.outcome() {
-            Outcome::Kept => println!("keeping {} ({})", s.id, o.decision().reasons_text()),
-            Outcome::WouldDelete => println!("would delete {} (dry run)", s.id),
-            Outcome::Deleted => println!("deleted {}", s.id),
-            Outcome::Failed(e) => {
-                eprintln!("nightly_snapshots: {e}");
-                ok = false;
-            }
-            _ => println!("{} {}", s.id, o.outcome()),
-        }
-    }
-    let c = report.counts();
-    println!("done: {} snapshot(s) made, {} deleted, {} kept, {} failed ({})", made.len(), c.deleted, c.kept, c.failed, args.policy);
-    Ok(ok)
+    let t = report.totals();
+    println!(
+        "{} window from {}, run {}: {} volumes, {} created, {} reused, {} would create, {} would reuse, {} failed, {} skipped, {} pruned, {} prune failures{}{}{} in {:.1} s",
+        report.window(),
+        report.window_start(),
+        report.run_id(),
+        t.volumes,
+        t.created,
+        t.reused,
+        t.would_create,
+        t.would_reuse,
+        t.failed,
+        t.skipped,
+        t.pruned,
+        t.prune_failed,
+        if report.is_dry_run() { " (dry run)" } else { "" },
+        if report.over_quota() { ", over quota" } else { "" },
+        if report.timed_out() { ", timed out" } else { "" },
+        report.elapsed().as_secs_f64()
+    );
 }
 
 fn main() -> ExitCode {
@@ -182,12 +228,26 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match ServiceClient::from_env().and_then(|client| run(&client, &args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+    let report = match ServiceClient::from_env().and_then(|client| job::run(&client, &args.opts)) {
+        Ok(report) => report,
         Err(e) => {
-            eprintln!("nightly_snapshots: {e}");
-            ExitCode::FAILURE
+            eprintln!("nightly_snapshots: {}", e.full_message());
+            return ExitCode::FAILURE;
         }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("nightly_snapshots: {e}"),
+        }
+    } else {
+        print_report(&report);
+    }
+    if report.timed_out() {
+        ExitCode::from(3)
+    } else if report.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -82,10 +82,10 @@ fn expect(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
     pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
 }
 
-const TAG_LISTING: &str = r#"GET volumes/detail?metadata={"backup":"nightly"}"#;
+const TAG_LISTING: &str = r#"GET volumes/detail?with_count=true&metadata={"backup":"nightly"}"#;
 
 fn window_listing(window: &str) -> String {
-    format!(r#"GET snapshots/detail?metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{window}"}}"#)
+    format!(r#"GET snapshots/detail?with_count=true&metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{window}"}}"#)
 }
 
 const PRUNE_LISTING: &str = r#"GET snapshots/detail?volume_id={id}&metadata={"cinder-snapshots.policy":"nightly"}"#;
@@ -501,8 +501,9 @@ fn each_poll_is_one_paged_listing() {
     assert!(report.is_success(), "{report:#?}");
     assert_eq!(report.totals().available, 25);
     let c = calls(&cloud);
-    let listing =
-        format!(r#"GET snapshots/detail?limit=10&metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{WINDOW3}"}}"#);
+    let listing = format!(
+        r#"GET snapshots/detail?with_count=true&limit=10&metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{WINDOW3}"}}"#
+    );
     // Before the creates: one request (nothing yet). Then 3 per poll: pages of 10, 10, 5.
     assert_eq!(c.get(&listing), Some(&(1 + report.polls())), "{c:#?}");
     assert_eq!(count(&c, &format!("{listing}&marker=")), 2 * report.polls());
@@ -510,7 +511,31 @@ fn each_poll_is_one_paged_listing() {
     // Not one GET of a snapshot.
     assert_eq!(count(&c, "GET snapshots/{id}"), 0);
     // The selection with the page size too: 25 volumes, pages of 10.
-    assert_eq!(count(&c, r#"GET volumes/detail?limit=10&metadata={"backup":"nightly"}"#), 3);
+    assert_eq!(count(&c, r#"GET volumes/detail?with_count=true&limit=10&metadata={"backup":"nightly"}"#), 3);
+}
+
+/// N a multiple of P (20 snapshots, pages of 10): 2 requests per poll, with `with_count`
+/// (3.45+) ending the listing at its last item. Below 3.45 Cinder links a full last page to
+/// an empty one, so each poll takes one request more, as the pager documents.
+#[test]
+fn an_exact_multiple_of_the_page_size_takes_n_over_p_requests_per_poll() {
+    for (minor, per_poll, query) in [(71, 2, "with_count=true&limit=10"), (44, 3, "limit=10")] {
+        let cloud = FakeCloud::start();
+        fleet(&cloud, 20);
+        let client = cloud.client_builder().microversion(MicroversionPolicy::Pinned(Microversion::new(3, minor))).build().unwrap();
+        cloud.set_snapshot_creating_reads(4);
+        cloud.clear_requests();
+        let report = run_at(&cloud, &client, opts(DAY3).page_size(10), DAY3);
+        assert!(report.is_success(), "{report:#?}");
+        let c = calls(&cloud);
+        let listing = format!(
+            r#"GET snapshots/detail?{query}&metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{WINDOW3}"}}"#
+        );
+        let polls = report.polls();
+        assert!(polls >= 2, "3.{minor}: {polls}");
+        // Before the creates, nothing: one request for an empty page.
+        assert_eq!(count(&c, &listing), 1 + per_poll * polls, "3.{minor}: {c:#?}");
+    }
 }
 
 /// A dry run sends no POST and no DELETE: it reports what it would create or reuse, the
@@ -576,8 +601,8 @@ fn a_selection_by_tag_is_listed_to_the_last_page_and_each_volume_done_once() {
     let report = run_at(&cloud, &client, o, DAY3);
     // 8 tagged volumes: pages of 3, 3, 2.
     let c = calls(&cloud);
-    assert_eq!(count(&c, "GET volumes/detail?metadata="), 3, "{c:#?}");
-    assert_eq!(count(&c, r#"GET volumes/detail?metadata={"backup":"nightly"}&marker="#), 2);
+    assert_eq!(count(&c, "GET volumes/detail?with_count=true&metadata="), 3, "{c:#?}");
+    assert_eq!(count(&c, r#"GET volumes/detail?with_count=true&metadata={"backup":"nightly"}&marker="#), 2);
     assert_eq!(count(&c, "GET volumes/detail?name=vol-03"), 1);
     assert_eq!(count(&c, "GET volumes/{id}"), 1);
     assert_eq!(report.volumes().len(), 8);
@@ -667,7 +692,10 @@ fn check_statuses_and_status_line() {
     // One tag listing and ONE snapshot listing (policy and status filters).
     assert_eq!(
         calls(&cloud),
-        expect(&[(TAG_LISTING, 1), (r#"GET snapshots/detail?status=available&metadata={"cinder-snapshots.policy":"nightly"}"#, 1)])
+        expect(&[
+            (TAG_LISTING, 1),
+            (r#"GET snapshots/detail?with_count=true&status=available&metadata={"cinder-snapshots.policy":"nightly"}"#, 1)
+        ])
     );
 
     let two = CheckOpts::new("nightly", warn, crit).select_volume("vol-00").select_volume("vol-01");

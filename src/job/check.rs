@@ -340,8 +340,12 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
     let mut newest: HashMap<String, (OffsetDateTime, String)> = HashMap::new();
     if !volumes.is_empty() {
         let wanted: std::collections::HashSet<&str> = volumes.iter().map(|v| v.id.as_str()).collect();
-        let mut list = ListOpts::new().all_tenants(opts.selection.is_all_projects()).status(SnapshotStatus::Available);
-        if client.microversion()? >= METADATA_FILTER {
+        let mv = client.microversion()?;
+        let mut list = ListOpts::new()
+            .all_tenants(opts.selection.is_all_projects())
+            .status(SnapshotStatus::Available)
+            .with_count(mv >= super::run::WITH_COUNT);
+        if mv >= METADATA_FILTER {
             list = list.metadata(POLICY_KEY, opts.policy_id.as_str());
         }
         if let Some(n) = opts.page_size {

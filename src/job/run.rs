@@ -19,6 +19,8 @@ use crate::volumes::{Volume, VolumeStatus};
 
 /// The first microversion with the snapshot listing's `metadata` filter.
 const METADATA_FILTER: Microversion = Microversion::new(3, 22);
+/// The first microversion with `with_count`.
+pub(crate) const WITH_COUNT: Microversion = Microversion::new(3, 45);
 /// From this microversion an in-use volume is snapshotted without `force`, and `force=false`
 /// is a 400.
 const IN_USE_WITHOUT_FORCE: Microversion = Microversion::new(3, 66);
@@ -70,8 +72,10 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     };
     let name = snapshot_name(policy.id(), window_start);
     let to_create = job.plan(&volumes)?;
+    // The reports hold what the rest needs: memory stays flat in N but for the report.
+    drop(volumes);
     if !opts.dry_run {
-        job.create_all(&volumes, &to_create, &name, now);
+        job.create_all(&to_create, &name, now);
         job.report_progress();
         job.wait();
         job.clean_errored();
@@ -124,7 +128,9 @@ enum Created {
 impl Job<'_> {
     /// The listing of this window's owned snapshots (one listing, to the last page).
     fn window_listing(&self) -> Result<crate::snapshots::Pager> {
-        let mut list = ListOpts::new().all_tenants(self.opts.selection.is_all_projects());
+        // With the total (3.45+) the pager stops at the last item: no request for an empty
+        // page when N is a multiple of the page size, so exactly ceil(N / P) requests.
+        let mut list = ListOpts::new().all_tenants(self.opts.selection.is_all_projects()).with_count(self.mv >= WITH_COUNT);
         if self.mv >= METADATA_FILTER {
             list = list.metadata(POLICY_KEY, self.opts.policy.id()).metadata(WINDOW_KEY, self.window_label.as_str());
         }
@@ -206,18 +212,19 @@ impl Job<'_> {
     }
 
     /// Step 3: the creates, `concurrency` at a time; a 413 stops the ones not yet sent.
-    fn create_all(&mut self, volumes: &[Volume], to_create: &[usize], name: &str, now: OffsetDateTime) {
+    fn create_all(&mut self, to_create: &[usize], name: &str, now: OffsetDateTime) {
         let mut labels = retention::labels(&self.opts.policy, now);
         labels.insert(WINDOW_KEY.to_owned(), self.window_label.clone());
         labels.insert(RUN_KEY.to_owned(), self.run_id.clone());
         let description = format!("cinder-snapshots job, window {} ({}), run {}", self.window_label, self.opts.window(), self.run_id);
         let force_in_use = self.mv < IN_USE_WITHOUT_FORCE;
+        let reports = &self.reports;
         let create_opts = |i: usize| -> Option<CreateOpts> {
-            let volume = volumes.get(i)?;
-            let base = CreateOpts::new(volume.id.as_str())
+            let volume = reports.get(i)?;
+            let base = CreateOpts::new(volume.volume_id.as_str())
                 .name(name)
                 .description(description.as_str())
-                .force(force_in_use && volume.status == VolumeStatus::InUse);
+                .force(force_in_use && volume.volume_status == VolumeStatus::InUse.as_str());
             Some(labels.iter().fold(base, |o, (k, v)| o.metadata(k, v)))
         };
         let stop = AtomicBool::new(false);
