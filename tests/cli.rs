@@ -1823,7 +1823,7 @@ mod against_the_fake_cloud {
     }
 
     #[test]
-    fn a_failed_snapshot_exits_1_and_a_timed_out_wait_exits_3() {
+    fn a_failed_snapshot_or_over_quota_exits_1_and_a_timed_out_wait_exits_3() {
         let fake = FakeCloud::start();
         fleet(&fake);
         let env = env(&fake, "job-failures");
@@ -1836,6 +1836,21 @@ mod against_the_fake_cloud {
         assert!(failed[0].contains("the backend refused"), "{text}");
         assert!(text.contains(" 2 created, 0 reused, 2 available, 1 failed, 0 skipped;"), "{text}");
         assert!(stderr(&out).ends_with("cinder-snapshots: 1 failed, 0 skipped, 0 prune failures (see the output)\n"), "{}", stderr(&out));
+
+        // Over quota: the volume not snapshotted is skipped with Cinder's message, exit 1.
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = super::against_the_fake_cloud::env(&fake, "job-quota");
+        fake.set_snapshot_quota(Some(2));
+        let out = env.run(&[&RUN[..], &["--concurrency", "1"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let text = stdout(&out);
+        let skipped: Vec<&str> = text.lines().filter(|l| l.contains("| skipped ")).collect();
+        assert_eq!(skipped.len(), 1, "{text}");
+        assert!(skipped[0].contains("over quota") && skipped[0].contains("SnapshotLimitExceeded"), "{text}");
+        assert!(text.contains(" 2 created, 0 reused, 2 available, 0 failed, 1 skipped;"), "{text}");
+        assert!(text.trim_end().ends_with("; over quota: later creates were not sent"), "{text}");
+        assert_eq!(fake.snapshots().len(), 2);
 
         // Snapshots that stay creating past --wait-timeout: exit 3.
         let fake = FakeCloud::start();
