@@ -1668,7 +1668,7 @@ fn completion_scripts_come_from_the_parsers_table_and_the_shells_accept_them() {
 // ------------------------------------------------------------------ run and check
 
 #[test]
-fn run_and_check_usage_errors_exit_2_without_a_request() {
+fn run_and_check_usage_errors_exit_2_or_unknown_without_a_request() {
     let (server, unexpected) = strict();
     let env = Env::admin(&server, "job-usage");
     let empty = "run needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
@@ -1715,11 +1715,19 @@ fn run_and_check_usage_errors_exit_2_without_a_request() {
         (&["check", "--all", "--policy", "a/b", "--warn", "1h", "--crit", "2h"][..], "--policy: invalid retention policy id"),
     ] {
         let out = env.run(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(err.starts_with("cinder-snapshots: ") && err.contains(want), "{args:?}: {err}");
         assert!(err.ends_with(&format!("\nTry 'cinder-snapshots {} --help'.\n", args[0])), "{args:?}: {err}");
-        assert!(out.stdout.is_empty(), "{args:?}");
+        if args[0] == "check" {
+            // A monitoring check: a wrong command line is UNKNOWN (3), with its status line.
+            assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+            let line = String::from_utf8(out.stdout.clone()).unwrap();
+            assert!(line.starts_with("CINDER-SNAPSHOTS UNKNOWN - ") && line.contains(want) && line.ends_with('\n'), "{args:?}: {line}");
+            assert_eq!(line.lines().count(), 1, "{line}");
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(out.stdout.is_empty(), "{args:?}");
+        }
     }
     assert_all(&unexpected);
 }

@@ -69,6 +69,13 @@ impl Failure {
     /// Prints the failure on stderr (unless it was already) and gives the exit code.
     pub fn report(self) -> u8 {
         match self {
+            // A monitoring check's wrong command line is UNKNOWN (3), as the monitoring-plugin
+            // conventions ask: 2 would read as CRITICAL, a state of the snapshots.
+            Failure::Usage(u) if u.command == Some("check") => {
+                let _ = print(&format!("CINDER-SNAPSHOTS UNKNOWN - {}\n", output::printable(&u.message)));
+                error_line(&format!("{}\n{}", u.message, u.hint()));
+                3
+            }
             Failure::Usage(u) => {
                 error_line(&format!("{}\n{}", u.message, u.hint()));
                 2

@@ -643,8 +643,9 @@ pub const SPECS: &[Spec] = &[
                 policy, against --warn and --crit. Prints one status line with performance data, as\n\
                 monitoring plugins do:\n\
                 CINDER-SNAPSHOTS OK - 12 volumes, ... | volumes=12 ok=12 warning=0 critical=0 oldest_age=11520s;93600;180000\n\
-                Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN: no volume selected, or any error reaching\n\
-                the cloud (the error is in the line). A volume without any snapshot is CRITICAL.\n\
+                Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN: no volume selected, a wrong command line,\n\
+                or any error reaching the cloud (the error is in the line). A volume without any\n\
+                snapshot is CRITICAL.\n\
                 -f value and -f csv print one row per volume instead (Age in seconds); --json the\n\
                 report: {\"policy\", \"status\", \"code\", \"status_line\", \"now\", \"warn_s\", \"crit_s\",\n\
                 \"volumes\": [{\"volume_id\", \"volume_name\", \"newest\", \"snapshot_id\", \"age_s\",\n\
@@ -848,7 +849,7 @@ Exit codes:
      number, not KEY=VALUE, a name or metadata Cinder would refuse), a prune policy with
      no rule; check: CRITICAL
   3  a wait timed out (run: the snapshots were still creating at --wait-timeout); check:
-     UNKNOWN (no volume selected, or the cloud could not be reached)
+     UNKNOWN (no volume selected, a wrong command line, or the cloud could not be reached)
   4  a wait ended in failure: the snapshot (or volume) reached error or error_deleting, its
      delete was refused (back to available), or it disappeared while waiting for a status
 ",
