@@ -1,0 +1,380 @@
+//! The scheduled job (`job::run`, `job::check`) against a real Keystone and Cinder, with 22
+//! tagged volumes (two of them attached, `in-use`, when the cloud allows an attachment
+//! without Nova): a run; a second run in the same window creating nothing; a run killed
+//! (SIGKILL) right after its creates and run again (no duplicate, no leak); a snapshot driven
+//! to `error` during the wait (deleted, reported, its volume not pruned); the run at 3.0
+//! (force for in-use volumes, the listing filtered on the client); a snapshot quota set low
+//! so that a run hits 413 midway; and `check` giving each status.
+//!
+//! Ignored by plain `cargo test`, like tests/live.rs: run with the admin's `OS_*` variables
+//! in the environment: `cargo test --test live_job -- --ignored --test-threads=1`. Without
+//! `OS_AUTH_URL` the test returns at once. Everything it made is removed when it ends, also
+//! when it fails, and the quota it lowered is restored.
+
+mod livecloud;
+
+use livecloud::*;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cinder_snapshots::job::{self, CheckOpts, CheckStatus, JobOpts, JobReport, VolumeAction, WINDOW_KEY, Window};
+use cinder_snapshots::retention::{POLICY_KEY, Policy};
+use cinder_snapshots::snapshots::{self, ListOpts, Snapshot, SnapshotStatus, WaitOpts};
+use cinder_snapshots::{Microversion, MicroversionPolicy, Request, ServiceClient, ServiceClientBuilder};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+const VOLUMES: usize = 22;
+
+fn quick() -> WaitOpts {
+    WaitOpts::new().initial_interval(Duration::from_millis(100)).max_interval(Duration::from_secs(1)).timeout(Duration::from_secs(60))
+}
+
+fn client(policy: MicroversionPolicy) -> ServiceClient {
+    ServiceClientBuilder::from_vars(admin_vars()).expect("OS_* variables").microversion(policy).build().expect("client")
+}
+
+fn live() -> bool {
+    if std::env::var_os("OS_AUTH_URL").is_none() {
+        eprintln!("live_job: OS_AUTH_URL is not set; skipped (run through scripts/live-tests)");
+        return false;
+    }
+    true
+}
+
+/// The project id: the last segment of the catalog endpoint.
+fn project_of(client: &ServiceClient) -> String {
+    let endpoint = client.endpoint().expect("endpoint");
+    endpoint.path_segments().and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_owned)).expect("project in endpoint")
+}
+
+fn set_snapshot_quota(admin: &ServiceClient, project: &str, snapshots: i64) {
+    admin
+        .send(
+            Request::put(["os-quota-sets", project])
+                .json(json!({"quota_set": {"snapshots": snapshots, "volumes": 100, "gigabytes": 2000}})),
+        )
+        .expect("set quotas");
+}
+
+/// The volumes (and their attachments) made by the test; removed with every snapshot of them
+/// on drop, and the quota restored.
+struct Fleet {
+    admin: ServiceClient,
+    project: String,
+    tag: String,
+    volumes: Vec<String>,
+    attached: Vec<String>,
+}
+
+impl Fleet {
+    fn new(admin: &ServiceClient, tag: &str) -> Fleet {
+        let project = project_of(admin);
+        set_snapshot_quota(admin, &project, 500);
+        let mut fleet = Fleet { admin: admin.clone(), project, tag: tag.to_owned(), volumes: Vec::new(), attached: Vec::new() };
+        for i in 0..VOLUMES {
+            let body = json!({"volume": {"size": 1, "name": format!("live-job-{i:02}"), "metadata": {"live-job": tag}}});
+            let v: Value = admin.send(Request::post(["volumes"]).json(body)).expect("create volume").json("volume").expect("volume");
+            fleet.volumes.push(v["volume"]["id"].as_str().expect("id").to_owned());
+        }
+        for id in fleet.volumes.clone() {
+            fleet.wait_volume(&id, "available");
+        }
+        // Two attached volumes, if the cloud lets an attachment complete without Nova.
+        let first_two: Vec<String> = fleet.volumes.iter().take(2).cloned().collect();
+        for id in first_two {
+            match fleet.attach(&id) {
+                Ok(()) => fleet.attached.push(id),
+                Err(e) => {
+                    eprintln!("live_job: cannot attach {id} ({e}); the in-use cases are not run");
+                    break;
+                }
+            }
+        }
+        fleet
+    }
+
+    fn wait_volume(&self, id: &str, want: &str) {
+        let start = Instant::now();
+        loop {
+            let v: Value = self.admin.send(Request::get(["volumes", id])).unwrap().json("volume").unwrap();
+            let status = v["volume"]["status"].as_str().unwrap_or_default().to_owned();
+            if status == want {
+                return;
+            }
+            assert!(!status.starts_with("error") && start.elapsed() < Duration::from_secs(60), "volume {id} is {status}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `POST /attachments` (3.27) with a connector, then `os-complete` (3.44): `in-use`.
+    fn attach(&self, id: &str) -> Result<(), String> {
+        let connector = json!({"initiator": "iqn.2026-11.org.example:live-job", "ip": "127.0.0.1", "host": "live-job",
+                               "multipath": false, "platform": "x86_64", "os_type": "linux"});
+        let body =
+            json!({"attachment": {"volume_uuid": id, "instance_uuid": "8a1b2c3d-0000-4000-8000-00000000a77a", "connector": connector}});
+        let a: Value =
+            self.admin.send(Request::post(["attachments"]).json(body)).and_then(|r| r.json("attachment")).map_err(|e| e.full_message())?;
+        let aid = a["attachment"]["id"].as_str().ok_or("no attachment id")?.to_owned();
+        self.admin
+            .send(Request::post(["attachments", aid.as_str(), "action"]).json(json!({"os-complete": {}})))
+            .map_err(|e| e.full_message())?;
+        self.wait_volume(id, "in-use");
+        Ok(())
+    }
+
+    /// Every snapshot of the fleet's volumes.
+    fn snapshots(&self) -> Vec<Snapshot> {
+        let all = snapshots::list_detail(&self.admin, &ListOpts::new()).unwrap().all().unwrap();
+        all.into_iter().filter(|s| self.volumes.contains(&s.volume_id)).collect()
+    }
+
+    /// The fleet's snapshots for a policy and window, by volume.
+    fn window(&self, policy: &str, window: &str) -> BTreeMap<String, Vec<Snapshot>> {
+        let mut out: BTreeMap<String, Vec<Snapshot>> = BTreeMap::new();
+        for s in self.snapshots() {
+            if s.metadata.get(POLICY_KEY).map(String::as_str) == Some(policy)
+                && s.metadata.get(WINDOW_KEY).map(String::as_str) == Some(window)
+            {
+                out.entry(s.volume_id.clone()).or_default().push(s);
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        set_snapshot_quota(&self.admin, &self.project, 500);
+        let snaps = self.snapshots();
+        for s in &snaps {
+            let _ = snapshots::force_delete(&self.admin, &s.id);
+        }
+        for s in &snaps {
+            let _ = snapshots::wait_for_delete(&self.admin, &s.id, &quick());
+        }
+        for id in &self.attached {
+            let _ = self.admin.send(
+                Request::post(["volumes", id.as_str(), "action"])
+                    .json(json!({"os-reset_status": {"status": "available", "attach_status": "detached"}})),
+            );
+        }
+        for id in &self.volumes {
+            if self.admin.send(Request::delete(["volumes", id.as_str()])).is_err() {
+                let _ = self.admin.send(Request::post(["volumes", id.as_str(), "action"]).json(json!({"os-force_delete": {}})));
+            }
+        }
+        eprintln!("live_job: removed {} snapshots and {} volumes tagged live-job={}", snaps.len(), self.volumes.len(), self.tag);
+    }
+}
+
+/// A suffix of its own for each run.
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    format!("{nanos:x}")
+}
+
+/// The daily window label of `now`.
+fn daily_label(now: OffsetDateTime) -> String {
+    let start = Window::Daily.start(now, time::UtcOffset::UTC).unwrap();
+    format!("{:04}-{:02}-{:02}T00:00:00Z", start.year(), u8::from(start.month()), start.day())
+}
+
+fn opts(policy: &Policy, tag: &str, now: OffsetDateTime) -> JobOpts {
+    JobOpts::new(policy.clone())
+        .select_tag("live-job", tag)
+        .now(now)
+        .poll_interval(Duration::from_millis(200), Duration::from_secs(2))
+        .timeout(Duration::from_secs(120))
+        .page_size(10)
+}
+
+fn summary(r: &JobReport) -> String {
+    let failures: Vec<String> = r.volumes().iter().filter_map(|v| v.error.as_ref().map(|e| format!("{}: {e}", v.label()))).collect();
+    format!("{:?} {failures:#?}", r.totals())
+}
+
+/// The child of the SIGKILL case: runs the job and, right after its creates, says so and
+/// waits to be killed.
+#[test]
+#[ignore = "live: the child of the SIGKILL case"]
+fn live_job_child() {
+    let (Ok(tag), Ok(policy), Ok(now)) = (std::env::var("LIVE_JOB_TAG"), std::env::var("LIVE_JOB_POLICY"), std::env::var("LIVE_JOB_NOW"))
+    else {
+        return;
+    };
+    let now = OffsetDateTime::from_unix_timestamp(now.parse().unwrap()).unwrap();
+    let policy = Policy::builder(policy).keep_last(1).build().unwrap();
+    let said = AtomicBool::new(false);
+    let o = opts(&policy, &tag, now).progress(move |p| {
+        if !said.swap(true, Ordering::SeqCst) {
+            println!("CREATES-SENT {}", p.created);
+            std::thread::sleep(Duration::from_secs(120));
+        }
+    });
+    let _ = job::run(&client(MicroversionPolicy::Negotiate), &o);
+}
+
+#[test]
+#[ignore = "live: needs a real cloud (scripts/live-tests)"]
+fn the_job_at_scale_on_the_real_cloud() {
+    if !live() {
+        return;
+    }
+    let admin = client(MicroversionPolicy::Negotiate);
+    let tag = unique();
+    let fleet = Fleet::new(&admin, &tag);
+    let policy = Policy::builder(format!("live-job-{tag}")).keep_last(1).build().unwrap();
+    let day = time::Duration::days(1);
+    let now = OffsetDateTime::now_utc();
+
+    // 1. A run: one snapshot per volume, all available; nothing to prune yet.
+    let first = job::run(&admin, &opts(&policy, &tag, now)).unwrap();
+    assert!(first.is_success(), "{}", summary(&first));
+    let t = first.totals();
+    assert_eq!((t.volumes, t.created, t.available, t.pruned), (VOLUMES, VOLUMES, VOLUMES, 0));
+    for v in &fleet.attached {
+        assert_eq!(first.volume(v).unwrap().volume_status, "in-use");
+        assert_eq!(first.volume(v).unwrap().action, VolumeAction::Created);
+    }
+    let label = daily_label(now);
+    let window = fleet.window(policy.id(), &label);
+    assert_eq!(window.len(), VOLUMES);
+    assert!(window.values().all(|s| s.len() == 1));
+    eprintln!(
+        "live_job: run 1: {} created ({} of them in-use) in {:.1} s, {} polls",
+        t.created,
+        fleet.attached.len(),
+        first.elapsed().as_secs_f64(),
+        first.polls()
+    );
+
+    // 2. The same window again: nothing created, every snapshot reused.
+    let second = job::run(&admin, &opts(&policy, &tag, now)).unwrap();
+    let t = second.totals();
+    assert!(second.is_success(), "{}", summary(&second));
+    assert_eq!((t.created, t.reused, t.pruned, second.polls()), (0, VOLUMES, 0, 0));
+    assert_eq!(fleet.window(policy.id(), &label), window);
+
+    // 3. Killed right after its creates (next day's window), then run again.
+    let now3 = now + day;
+    let label3 = daily_label(now3);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["live_job_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("LIVE_JOB_TAG", &tag)
+        .env("LIVE_JOB_POLICY", policy.id())
+        .env("LIVE_JOB_NOW", now3.unix_timestamp().to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let sent =
+        BufReader::new(stdout).lines().map_while(Result::ok).find_map(|l| l.split_once("CREATES-SENT ").map(|(_, n)| n.trim().to_owned()));
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    assert_eq!(sent.as_deref(), Some(VOLUMES.to_string().as_str()), "the child sent its creates");
+    let left = fleet.window(policy.id(), &label3);
+    assert_eq!(left.len(), VOLUMES, "the killed run's snapshots");
+    let rerun = job::run(&admin, &opts(&policy, &tag, now3)).unwrap();
+    assert!(rerun.is_success(), "{}", summary(&rerun));
+    let t = rerun.totals();
+    assert_eq!((t.created, t.reused, t.available), (0, VOLUMES, VOLUMES));
+    // No duplicate, no leak: one snapshot per volume for the window, the ones the killed
+    // run made; day 1's pruned (keep last 1).
+    let after = fleet.window(policy.id(), &label3);
+    assert!(after.values().all(|s| s.len() == 1));
+    let ids = |m: &BTreeMap<String, Vec<Snapshot>>| -> Vec<String> { m.values().flatten().map(|s| s.id.clone()).collect() };
+    assert_eq!(ids(&after), ids(&left));
+    assert_eq!(t.pruned, VOLUMES);
+    assert!(fleet.window(policy.id(), &label).is_empty(), "day 1's snapshots pruned");
+    assert_eq!(fleet.snapshots().len(), VOLUMES);
+
+    // 4. A snapshot driven to error during the wait (reset by the admin right after the
+    //    creates): deleted by the job, reported, its volume not pruned; the others pruned.
+    let now4 = now + day * 2;
+    let label4 = daily_label(now4);
+    let victim: Arc<Mutex<Option<(String, String)>>> = Arc::default();
+    let (sink, resetter, pid, lbl) = (victim.clone(), admin.clone(), policy.id().to_owned(), label4.clone());
+    let o = opts(&policy, &tag, now4).progress(move |_| {
+        let mut slot = sink.lock().unwrap();
+        if slot.is_some() {
+            return;
+        }
+        let list = ListOpts::new().metadata(POLICY_KEY, pid.as_str()).metadata(WINDOW_KEY, lbl.as_str());
+        let mut made = snapshots::list_detail(&resetter, &list).unwrap().all().unwrap();
+        made.sort_by_key(|s| s.created_at);
+        let first = made.first().expect("a snapshot of this window").clone();
+        snapshots::reset_status(&resetter, &first.id, SnapshotStatus::Error).unwrap();
+        *slot = Some((first.volume_id, first.id));
+    });
+    let fourth = job::run(&admin, &o).unwrap();
+    let (volume, bad) = victim.lock().unwrap().clone().unwrap();
+    let v = fourth.volume(&volume).unwrap();
+    assert_eq!(v.action, VolumeAction::Failed, "{}", summary(&fourth));
+    assert_eq!(v.snapshot_id.as_deref(), Some(bad.as_str()));
+    assert_eq!(v.error.as_deref(), Some(format!("snapshot {bad} went to error; the job deleted it").as_str()));
+    assert_eq!(v.zombies, std::slice::from_ref(&bad));
+    assert_eq!(v.prune_skipped.as_deref(), Some("not pruned: its snapshot for this window failed"));
+    assert!(v.pruned.is_empty());
+    let t = fourth.totals();
+    assert_eq!((t.created, t.failed, t.available, t.pruned), (VOLUMES - 1, 1, VOLUMES - 1, VOLUMES - 1));
+    assert!(!fourth.is_success());
+    assert!(!fleet.snapshots().iter().any(|s| s.id == bad), "the errored snapshot is gone");
+    // The victim keeps its day-2 snapshot; the others have only day 3's.
+    assert_eq!(fleet.window(policy.id(), &label3).len(), 1);
+    assert!(fleet.window(policy.id(), &label3).contains_key(&volume));
+    assert_eq!(fleet.window(policy.id(), &label4).len(), VOLUMES - 1);
+
+    // 5. At 3.0: the listing is filtered on the client; in-use volumes are snapshotted
+    //    with force=true (below 3.66 Cinder refuses them without it).
+    let old = client(MicroversionPolicy::Pinned(Microversion::new(3, 0)));
+    let now5 = now + day * 3;
+    let mut o = JobOpts::new(policy.clone()).now(now5).poll_interval(Duration::from_millis(200), Duration::from_secs(2));
+    let chosen: Vec<String> = if fleet.attached.is_empty() { fleet.volumes[..2].to_vec() } else { fleet.attached.clone() };
+    for v in &chosen {
+        o = o.select_volume(v.clone());
+    }
+    let fifth = job::run(&old, &o).unwrap();
+    assert!(fifth.is_success(), "{}", summary(&fifth));
+    assert_eq!(fifth.totals().created, chosen.len());
+    let again = job::run(&old, &o).unwrap();
+    assert_eq!((again.totals().created, again.totals().reused), (0, chosen.len()));
+
+    // 6. Over quota midway: room for 5 more snapshots; the run stops its creates at the
+    //    413, skips the rest, and waits for and reports the ones made.
+    let held = snapshots::list_detail(&admin, &ListOpts::new()).unwrap().all().unwrap().len();
+    set_snapshot_quota(&admin, &fleet.project, i64::try_from(held + 5).unwrap());
+    let now6 = now + day * 4;
+    let sixth = job::run(&admin, &opts(&policy, &tag, now6).concurrency(1)).unwrap();
+    set_snapshot_quota(&admin, &fleet.project, 500);
+    assert!(sixth.over_quota(), "{}", summary(&sixth));
+    let t = sixth.totals();
+    assert_eq!((t.created, t.available, t.skipped, t.failed), (5, 5, VOLUMES - 5, 0), "{}", summary(&sixth));
+    let skipped = sixth.volumes().iter().find(|v| v.action == VolumeAction::Skipped).unwrap();
+    let message = skipped.error.as_deref().unwrap();
+    assert!(message.starts_with("over quota: SnapshotLimitExceeded: Maximum number of snapshots allowed ("), "{message}");
+    assert_eq!(fleet.window(policy.id(), &daily_label(now6)).len(), 5);
+
+    // 7. check: each status and code.
+    let (warn, crit) = (Duration::from_secs(26 * 3600), Duration::from_secs(50 * 3600));
+    let check_at =
+        |at: OffsetDateTime| job::check(&admin, &CheckOpts::new(policy.id(), warn, crit).select_tag("live-job", &tag).now(at)).unwrap();
+    let ok = check_at(OffsetDateTime::now_utc() + Duration::from_secs(3600));
+    assert_eq!((ok.status(), ok.status().code()), (CheckStatus::Ok, 0), "{}", ok.status_line());
+    let warning = check_at(OffsetDateTime::now_utc() + Duration::from_secs(30 * 3600));
+    assert_eq!((warning.status(), warning.status().code()), (CheckStatus::Warning, 1), "{}", warning.status_line());
+    let critical = check_at(OffsetDateTime::now_utc() + Duration::from_secs(60 * 3600));
+    assert_eq!((critical.status(), critical.status().code()), (CheckStatus::Critical, 2), "{}", critical.status_line());
+    let unknown = job::check(&admin, &CheckOpts::new(policy.id(), warn, crit).select_tag("live-job", "no-such-tag")).unwrap();
+    assert_eq!((unknown.status(), unknown.status().code()), (CheckStatus::Unknown, 3));
+    eprintln!("live_job: {}", ok.status_line());
+    assert!(
+        ok.status_line().starts_with(&format!("CINDER-SNAPSHOTS OK - {VOLUMES} volumes, oldest newest snapshot ")),
+        "{}",
+        ok.status_line()
+    );
+}
