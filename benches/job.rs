@@ -14,8 +14,9 @@
 //! `creating` as often. Polls start 10 ms apart growing to 50 ms in both.
 //!
 //! `cargo bench --features testing --bench job` (release). `BENCH_N` (comma-separated, default
-//! `100,1000`: the smaller one shows how the peak memory grows with N), `BENCH_PAGE` (1000),
-//! `BENCH_CREATING_READS` (3).
+//! `100,1000`), `BENCH_PAGE` (1000), `BENCH_CREATING_READS` (3), `BENCH_FLAT_N` (default
+//! `2000,4000`: the job alone at more volumes than a page holds, to show how its peak memory
+//! grows with N once the pages are full: the report and the prune's plan, per volume).
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -155,6 +156,7 @@ fn main() {
     let page = env_num("BENCH_PAGE", 1000);
     let reads = u32::try_from(env_num("BENCH_CREATING_READS", 3)).unwrap_or(3);
     println!("job bench: fake cloud, page size {page}, a snapshot available after {reads} reads; one child process per run");
+    let mut last: Option<(usize, f64)> = None;
     for n in ns {
         let job = measure(&rusage, "job", n, reads);
         let per = measure(&rusage, "per-snapshot", n, reads);
@@ -183,5 +185,29 @@ fn main() {
             ratio(per.cpu, job.cpu),
             ratio(per.rss_kib, job.rss_kib)
         );
+        last = Some((n, job.rss_kib));
+    }
+    let flat: Vec<usize> =
+        std::env::var("BENCH_FLAT_N").unwrap_or_else(|_| "2000,4000".into()).split(',').filter_map(|x| x.trim().parse().ok()).collect();
+    for n in flat {
+        let job = measure(&rusage, "job", n, reads);
+        let wait_job = job.get("window listing").saturating_sub(1);
+        let per_poll = n.div_ceil(usize::try_from(page).unwrap_or(1000).max(1));
+        println!(
+            "\nN = {n} (job only): wall {:.3} s  cpu {:.3} s  peak rss {:.1} MiB  requests {}  {} listing requests in {} polls ({} per poll, ceil(N/P) = {per_poll})",
+            job.wall,
+            job.cpu,
+            job.rss_kib / 1024.0,
+            job.total(),
+            wait_job,
+            job.polls,
+            if job.polls > 0 { wait_job / job.polls } else { 0 }
+        );
+        if let Some((m, rss)) = last {
+            if n > m {
+                println!("  peak rss growth from N = {m}: {:.2} KiB per volume", (job.rss_kib - rss) / (n - m) as f64);
+            }
+        }
+        last = Some((n, job.rss_kib));
     }
 }

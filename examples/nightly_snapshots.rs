@@ -26,6 +26,7 @@
 //! progress and errors on stderr. Exit status: 0 all done, 1 some volume failed or was
 //! skipped (or the run could not start), 3 the wait timed out, 2 bad arguments.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -176,6 +177,13 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(Args { opts, json })
 }
 
+/// Prints a line on stdout; a closed stdout (`| head`) is not an error of the job.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// One line per volume, then the summary.
 fn print_report(report: &JobReport) {
     for v in report.volumes() {
@@ -190,19 +198,19 @@ fn print_report(report: &JobReport) {
             let verb = if report.is_dry_run() { "would prune" } else { "pruned" };
             line.push_str(&format!("; {verb} {}", v.pruned.join(", ")));
         }
-        println!("{line}");
+        say!("{line}");
         for e in v.error.iter().chain(&v.prune_errors).chain(&v.warnings) {
             eprintln!("nightly_snapshots: {}: {e}", v.label());
         }
         if let (Some(why), VolumeAction::Failed | VolumeAction::Skipped) = (&v.prune_skipped, v.action) {
-            println!("{:12} {} ({why})", "", v.label());
+            say!("{:12} {} ({why})", "", v.label());
         }
     }
     let t = report.totals();
-    println!(
+    say!(
         "{} window from {}, run {}: {} volumes, {} created, {} reused, {} would create, {} would reuse, {} failed, {} skipped, {} pruned, {} prune failures{}{}{} in {:.1} s",
         report.window(),
-        report.window_start(),
+        report.window_label(),
         report.run_id(),
         t.volumes,
         t.created,
@@ -237,7 +245,7 @@ fn main() -> ExitCode {
     };
     if args.json {
         match serde_json::to_string_pretty(&report) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => say!("{text}"),
             Err(e) => eprintln!("nightly_snapshots: {e}"),
         }
     } else {

@@ -202,6 +202,49 @@ fn a_second_run_in_the_same_window_creates_nothing() {
     }
 }
 
+/// The window's snapshot is reused even when its volume can no longer be snapshotted (here
+/// in maintenance); a volume in that state without one is skipped with its status.
+#[test]
+fn the_windows_snapshot_is_reused_whatever_the_volume_status_now() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 2);
+    let client = cloud.client();
+    let first = run_at(&cloud, &client, opts(DAY3), DAY3);
+    assert_eq!(first.totals().created, 2);
+    for v in &vols {
+        assert!(cloud.set_volume_status(v, VolumeStatus::Maintenance));
+    }
+    let again = run_at(&cloud, &client, opts(DAY3), DAY3);
+    assert_eq!(again.totals().reused, 2, "{again:#?}");
+    let next_day = run_at(&cloud, &client, opts(DAY3 + Duration::from_secs(86_400)), DAY3 + Duration::from_secs(86_400));
+    for v in next_day.volumes() {
+        assert_eq!((v.action, v.error.as_deref()), (VolumeAction::Skipped, Some("volume is maintenance")));
+    }
+}
+
+/// A listing page whose marker vanished (404) during a poll is listed again at the next poll
+/// instead of failing every pending snapshot.
+#[test]
+fn a_poll_answered_404_is_listed_again() {
+    let cloud = Arc::new(FakeCloud::start());
+    fleet(&cloud, 2);
+    let client = cloud.client();
+    let fake = cloud.clone();
+    let armed = AtomicBool::new(false);
+    // Right after the creates, before the first poll.
+    let o = opts(DAY3).progress(move |_| {
+        if !armed.swap(true, Ordering::SeqCst) {
+            fake.fail_next(1, Rule::get("snapshots/detail"), 404);
+        }
+    });
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, o, DAY3);
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(report.totals().available, 2);
+    // The listing before the creates, the poll answered 404, then the counted polls.
+    assert_eq!(count(&calls(&cloud), &window_listing(WINDOW3)), 2 + report.polls());
+}
+
 /// Creates a snapshot of `volume` labelled as a run of `now`'s daily window would
 /// (another run id), as a killed run leaves it.
 fn leftover(client: &ServiceClient, volume: &str, now: OffsetDateTime, window: &str) -> String {

@@ -9,7 +9,8 @@
 //!    name (a name must match exactly one volume), or every volume of the project (admins:
 //!    of every project); each listing is read to its last page, and a volume selected twice
 //!    is done once. A volume neither `available` nor `in-use` is
-//!    [`Skipped`](VolumeAction::Skipped), with its status as the reason.
+//!    [`Skipped`](VolumeAction::Skipped), with its status as the reason (unless this
+//!    window's snapshot of it exists already: that one is reused).
 //! 2. **Finds what this window already has** (idempotence): ONE complete listing of the
 //!    snapshots labelled with the policy and this [`Window`] (server-side `metadata` filter
 //!    from microversion 3.22; below it, every snapshot of the project is listed and filtered

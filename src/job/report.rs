@@ -227,6 +227,12 @@ impl JobReport {
         self.window_start
     }
 
+    /// The start of the window as the [`WINDOW_KEY`](super::WINDOW_KEY) label writes it:
+    /// RFC 3339 in UTC, whole seconds (`2026-11-28T00:00:00Z`).
+    pub fn window_label(&self) -> String {
+        super::label_time(self.window_start)
+    }
+
     /// This run's id (16 hex digits), the [`RUN_KEY`](super::RUN_KEY) label of the
     /// snapshots it made.
     pub fn run_id(&self) -> &str {

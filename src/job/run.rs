@@ -24,7 +24,8 @@ pub(crate) const WITH_COUNT: Microversion = Microversion::new(3, 45);
 /// From this microversion an in-use volume is snapshotted without `force`, and `force=false`
 /// is a 400.
 const IN_USE_WITHOUT_FORCE: Microversion = Microversion::new(3, 66);
-/// Consecutive failed polls of the wait tolerated when their errors are transient.
+/// Consecutive failed polls of the wait tolerated when their errors are transient (or a 404:
+/// a page's marker deleted between two pages).
 const MAX_TRANSIENT_POLLS: u32 = 3;
 /// The growth of the poll interval.
 const BACKOFF: f64 = 1.5;
@@ -163,10 +164,6 @@ impl Job<'_> {
         let dry = self.opts.dry_run;
         let mut to_create = Vec::new();
         for (i, volume) in volumes.iter().enumerate() {
-            if !matches!(volume.status, VolumeStatus::Available | VolumeStatus::InUse) {
-                self.reports[i].error = Some(format!("volume is {}", volume.status.as_str()));
-                continue;
-            }
             let mut found = existing.remove(&volume.id).unwrap_or_default();
             // Oldest first, so that the choice does not depend on the listing's order.
             found.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
@@ -183,6 +180,12 @@ impl Job<'_> {
                     self.pending.insert(snap.id.clone(), i);
                 }
                 report.snapshot_status = Some(snap.status);
+                continue;
+            }
+            // The window's snapshot is reused whatever the volume's status now; a new one
+            // needs the volume available or in-use.
+            if !matches!(volume.status, VolumeStatus::Available | VolumeStatus::InUse) {
+                self.reports[i].error = Some(format!("volume is {}", volume.status.as_str()));
                 continue;
             }
             for zombie in found.iter().filter(|s| s.status.is_failure()) {
@@ -298,7 +301,9 @@ impl Job<'_> {
             interval = Duration::try_from_secs_f64(interval.as_secs_f64() * BACKOFF).unwrap_or(opts.max_interval).min(opts.max_interval);
             match self.poll() {
                 Ok(()) => transient = 0,
-                Err(e) if e.is_transient() && transient < MAX_TRANSIENT_POLLS => {
+                // A 404 during a poll is a marker deleted between two pages (a zombie going
+                // away): the next poll lists again.
+                Err(e) if (e.is_transient() || e.is_not_found()) && transient < MAX_TRANSIENT_POLLS => {
                     transient = transient.saturating_add(1);
                     continue;
                 }
