@@ -201,7 +201,7 @@ fn main() {
             job.total(),
             wait_job,
             job.polls,
-            if job.polls > 0 { wait_job / job.polls } else { 0 }
+            wait_job.checked_div(job.polls).unwrap_or(0)
         );
         if let Some((m, rss)) = last {
             if n > m {
