@@ -202,6 +202,39 @@ fn a_second_run_in_the_same_window_creates_nothing() {
     }
 }
 
+/// The wait's deadline: the snapshots still `creating` fail their volumes (not pruned), the
+/// report says it timed out, and a later run in the window reuses them.
+#[test]
+fn the_wait_deadline_ends_the_run_and_a_rerun_picks_the_snapshots_up() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 2);
+    let client = cloud.client();
+    cloud.set_snapshot_creating_reads(1_000_000);
+    let report = run_at(&cloud, &client, opts(DAY3).timeout(Duration::from_millis(100)), DAY3);
+    assert!(report.timed_out());
+    assert!(!report.is_success());
+    for v in report.volumes() {
+        assert_eq!((v.action, v.snapshot_status.clone()), (VolumeAction::Failed, Some(SnapshotStatus::Creating)));
+        let error = v.error.as_deref().unwrap();
+        let id = v.snapshot_id.as_deref().unwrap();
+        assert!(error.starts_with(&format!("snapshot {id} did not become available within 0.")), "{error}");
+        assert!(error.ends_with(" s (last status: creating)"), "{error}");
+        assert_eq!(v.prune_skipped.as_deref(), Some("not pruned: its snapshot for this window failed"));
+    }
+    assert_eq!(serde_json::to_value(&report).unwrap()["timed_out"], true);
+    // The backend finishes them later.
+    for v in report.volumes() {
+        snapshots::reset_status(&client, v.snapshot_id.as_deref().unwrap(), SnapshotStatus::Available).unwrap();
+    }
+    let rerun = run_at(&cloud, &client, opts(DAY3), DAY3);
+    assert!(rerun.is_success(), "{rerun:#?}");
+    assert_eq!((rerun.totals().reused, rerun.totals().created), (2, 0));
+    for (v, r) in rerun.volumes().iter().zip(report.volumes()) {
+        assert_eq!(v.snapshot_id, r.snapshot_id);
+    }
+    assert_eq!(cloud.snapshots().len(), vols.len());
+}
+
 /// The window's snapshot is reused even when its volume can no longer be snapshotted (here
 /// in maintenance); a volume in that state without one is skipped with its status.
 #[test]
