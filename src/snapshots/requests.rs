@@ -163,6 +163,14 @@ impl ListOpts {
 
     /// Snapshots in this availability zone (3.31+: below it Cinder drops the filter for
     /// non-admins, which would list every zone).
+    ///
+    /// Alone, or with [`metadata`](Self::metadata), [`name_like`](Self::name_like) and
+    /// [`description_like`](Self::description_like) only: Cinder 29 joins the volumes for this
+    /// filter and then applies the other exact filters to the *volume*: `status` and `name`
+    /// match the volume's status and name, and `volume_id` fails with a 500. So the listing
+    /// refuses it with `name`, `status`, `volume_id`, `project_id` or `consumes_quota`
+    /// ([`Error::InvalidInput`](crate::Error::InvalidInput)) rather than return the wrong
+    /// snapshots; filter those on the client.
     pub fn availability_zone(mut self, zone: impl Into<String>) -> Self {
         self.availability_zone = Some(zone.into());
         self
@@ -235,6 +243,21 @@ impl ToListQuery for ListOpts {
         }
         if let Some(z) = &self.availability_zone {
             mv.require(Microversion::new(3, 31), "the availability_zone filter")?;
+            let exact = [
+                ("name", self.name.is_some()),
+                ("status", self.status.is_some()),
+                ("volume_id", self.volume_id.is_some()),
+                ("project_id", self.project_id.is_some()),
+                ("consumes_quota", self.consumes_quota.is_some()),
+            ];
+            let clashing: Vec<&str> = exact.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect();
+            if !clashing.is_empty() {
+                return Err(Error::InvalidInput(format!(
+                    "the availability_zone filter cannot be combined with {}: Cinder applies those to the snapshot's volume \
+                     once it filters by zone (volume_id fails, status and name match the volume's); filter them on the client",
+                    clashing.join(", ")
+                )));
+            }
             push("availability_zone", z.clone());
         }
         if !self.metadata.is_empty() {
@@ -789,6 +812,25 @@ mod tests {
             let err = opts.to_query(MV0).unwrap_err().to_string();
             assert!(err.contains(&format!("needs microversion {version}")) && err.contains("uses 3.0"), "{err}");
             opts.to_query(MAX).unwrap();
+        }
+    }
+
+    #[test]
+    fn availability_zone_goes_alone_or_with_metadata_and_like_filters() {
+        let az = || ListOpts::new().availability_zone("nova");
+        let q = az().metadata("a", "b").name_like("x").description_like("y").to_query(MAX).unwrap();
+        assert!(q.contains(&("availability_zone".to_owned(), "nova".to_owned())), "{q:?}");
+        for (opts, named) in [
+            (az().volume_id("v"), "volume_id"),
+            (az().status(SnapshotStatus::Available), "status"),
+            (az().name("n"), "name"),
+            (az().all_tenants(true).project_id("p"), "project_id"),
+            (az().consumes_quota(true), "consumes_quota"),
+            (az().name("n").status(SnapshotStatus::Error), "name, status"),
+        ] {
+            let err = opts.to_query(MAX).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+            assert!(err.to_string().contains(&format!("cannot be combined with {named}:")), "{err}");
         }
     }
 

@@ -900,10 +900,6 @@ fn parse_listing(st: &State, query: &[(String, String)], kind: Kind, minor: u16,
             "name~" if kind == Kind::Volumes || minor >= 31 => l.name_like = Some(v.clone()),
             "description~" if kind == Kind::Volumes || minor >= 31 => l.description_like = Some(v.clone()),
             "name~" => {}
-            // Cinder 29 fails on the snapshots' availability_zone filter: a 500.
-            "availability_zone" if kind == Kind::Snapshots => {
-                return Err(fault_body(500, "The server has either erred or is incapable of performing the requested operation."));
-            }
             "availability_zone" => l.availability_zone = Some(v.clone()),
             // `use_quota` from 3.31 (not 3.65 as documented); an unknown column below.
             "consumes_quota" if kind == Kind::Snapshots && minor >= 31 => l.consumes_quota = Some(lenient_true(v)),
@@ -917,6 +913,12 @@ fn parse_listing(st: &State, query: &[(String, String)], kind: Kind, minor: u16,
             _ if ctx.admin => l.unknown_filter = true,
             _ => {}
         }
+    }
+    // Cinder 29 joins the volumes for a snapshot's availability_zone filter, and then takes
+    // the other exact filters for the volume's columns: `volume_id`, which volumes lack, is a
+    // 500 (`name`, `status` and the others match the volume's; see `list_snapshots`).
+    if kind == Kind::Snapshots && l.availability_zone.is_some() && l.volume_id.is_some() {
+        return Err(fault_body(500, "The server has either erred or is incapable of performing the requested operation."));
     }
     if l.sort.is_empty() {
         let desc = descending(sort_dir.as_deref().unwrap_or("desc"))?;
@@ -1098,6 +1100,12 @@ fn list_body(key: &str, items: Vec<Value>, next: Option<String>, with_count: boo
 fn list_snapshots(st: &mut State, request: &HttpRequest, detail: bool, minor: u16, ctx: Ctx) -> Answer {
     let l = parse_listing(st, &request.query(), Kind::Snapshots, minor, ctx)?;
     st.read_all_snapshots();
+    // With an availability_zone filter, Cinder 29 matches `name` and `status` against the
+    // snapshot's volume (its join makes the volume the entity of the exact filters).
+    let on_volume = l.availability_zone.is_some();
+    let volume_of = |s: &SnapRec| st.volumes.iter().find(|v| v.id == s.volume_id);
+    let name_of = |s: &SnapRec| if on_volume { volume_of(s).and_then(|v| v.name.clone()) } else { s.name.clone() };
+    let status_of = |s: &SnapRec| if on_volume { volume_of(s).map(|v| v.status.clone()) } else { Some(s.status.clone()) };
     let chosen: Vec<SnapRec> = st
         .snapshots
         .iter()
@@ -1106,8 +1114,8 @@ fn list_snapshots(st: &mut State, request: &HttpRequest, detail: bool, minor: u1
         .filter(|_| l.availability_zone.as_ref().is_none_or(|z| z == "nova"))
         // Every snapshot of the fake consumes quota.
         .filter(|_| l.consumes_quota.is_none_or(|c| c))
-        .filter(|s| l.name.as_ref().is_none_or(|n| s.name.as_ref() == Some(n)))
-        .filter(|s| l.status.as_ref().is_none_or(|x| s.status == *x))
+        .filter(|s| l.name.as_ref().is_none_or(|n| name_of(s).as_ref() == Some(n)))
+        .filter(|s| l.status.as_ref().is_none_or(|x| status_of(s).as_ref() == Some(x)))
         .filter(|s| l.volume_id.as_ref().is_none_or(|x| s.volume_id == *x))
         .filter(|s| l.metadata.iter().all(|(k, v)| s.metadata.get(k) == Some(v)))
         .filter(|s| l.name_like.as_ref().is_none_or(|x| s.name.as_ref().is_some_and(|n| n.contains(x.as_str()))))
