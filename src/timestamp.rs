@@ -14,8 +14,9 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// Parses one timestamp; `None` when it is not one of the accepted forms.
 ///
-/// Byte by byte, without a general-purpose parser: a listing reads two per snapshot. A
-/// timestamp in UTC (no zone, `Z`) is built as it is; only one with an offset is converted.
+/// Byte by byte, without a general-purpose parser and without a branch per digit: a
+/// listing reads two per snapshot. A timestamp in UTC (no zone, `Z`) is built as it is;
+/// only one with an offset is converted.
 pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
     // Trimming decodes characters from both ends: skipped when both ends are what a
     // timestamp starts and ends with.
@@ -23,35 +24,11 @@ pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
         b @ [first, .., last] if first.is_ascii_digit() && last.is_ascii_alphanumeric() => b,
         _ => s.trim().as_bytes(),
     };
-    let (head, mut rest) = b.split_first_chunk::<19>()?;
-    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T' | b't' | b' ', h0, h1, b':', i0, i1, b':', s0, s1] = *head else {
-        return None;
-    };
-    let year = i32::from(pair(y0, y1)?) * 100 + i32::from(pair(y2, y3)?);
-    let month = Month::try_from(pair(m0, m1)?).ok()?;
-    let (day, hour, minute, second) = (pair(d0, d1)?, pair(h0, h1)?, pair(i0, i1)?, pair(s0, s1)?);
+    let (head, rest) = b.split_first_chunk::<19>()?;
+    let (year, [month, day, hour, minute, second]) = fixed_part(head)?;
+    let (nanos, rest) = fraction(rest)?;
 
-    let mut nanos: u32 = 0;
-    if let [b'.', frac @ ..] = rest {
-        let mut n = 0;
-        while let Some(d) = frac.get(n).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
-            if n == 9 {
-                return None;
-            }
-            // At most 9 digits: below 10^9, no overflow.
-            nanos = nanos * 10 + u32::from(d);
-            n += 1;
-        }
-        if n == 0 {
-            return None;
-        }
-        // 10^(9 - n): what the digits read are worth in nanoseconds.
-        const SCALE: [u32; 10] = [1_000_000_000, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
-        nanos *= SCALE.get(n).copied().unwrap_or(1);
-        rest = &frac[n..];
-    }
-
-    let date = Date::from_calendar_date(year, month, day).ok()?;
+    let date = Date::from_calendar_date(i32::from(year), Month::try_from(month).ok()?, day).ok()?;
     let time = Time::from_hms_nano(hour, minute, second, nanos).ok()?;
     let local = PrimitiveDateTime::new(date, time);
     let (sign, body): (i8, &[u8]) = match rest {
@@ -70,6 +47,86 @@ pub(crate) fn parse(s: &str) -> Option<OffsetDateTime> {
     let offset = UtcOffset::from_hms(sign * h as i8, sign * m as i8, 0).ok()?;
     let utc = local.assume_offset(offset).checked_to_offset(UtcOffset::UTC)?;
     (0..=9999).contains(&utc.year()).then_some(utc)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (`T`, `t` or a space in the middle): the year, and the month, day,
+/// hour, minute and second, not yet checked against the calendar.
+///
+/// Eight bytes at a time: each word is compared with what it must hold (`0` where a digit
+/// goes), which leaves a digit's value in its byte, and a separator's byte zero when it is
+/// the right one; one test of the high bits then tells whether every byte is in range.
+fn fixed_part(h: &[u8; 19]) -> Option<(u16, [u8; 5])> {
+    /// What each byte is XORed with: `0` at a digit, the separator itself elsewhere.
+    const DATE: u64 = u64::from_le_bytes(*b"0000-00-");
+    const CLOCK: u64 = u64::from_le_bytes(*b"00:00:00");
+    /// Added to each byte after the XOR: a digit's value above 9, or any separator's
+    /// value but zero, reaches the byte's high bit.
+    const DATE_LIMIT: u64 = u64::from_le_bytes([0x76, 0x76, 0x76, 0x76, 0x7f, 0x76, 0x76, 0x7f]);
+    const CLOCK_LIMIT: u64 = u64::from_le_bytes([0x76, 0x76, 0x7f, 0x76, 0x76, 0x7f, 0x76, 0x76]);
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let middle = h[10];
+    let (date, day_clock, clock) = (word::<0>(h), word::<8>(h), word::<11>(h));
+    // `DDTHH:MM`: the day's two digits, the middle (compared with itself here, checked
+    // below), the hour and the minute; laid out as `HH:MM:SS` is.
+    let day_template = u64::from_le_bytes([b'0', b'0', middle, b'0', b'0', b':', b'0', b'0']);
+    let (date, day_clock, clock) = (date ^ DATE, day_clock ^ day_template, clock ^ CLOCK);
+    // A byte at 0x80 or above is out of range already; below, adding its limit carries
+    // nothing into the next byte.
+    let out_of_range =
+        date | date.wrapping_add(DATE_LIMIT) | day_clock | day_clock.wrapping_add(CLOCK_LIMIT) | clock | clock.wrapping_add(CLOCK_LIMIT);
+    if out_of_range & HIGH != 0 || !matches!(middle, b'T' | b't' | b' ') {
+        return None;
+    }
+    // Every byte is now a digit's value or zero: byte i of `x * 10 + (x >> 8)` is the
+    // two-digit number starting at byte i (at most 99: no carry).
+    let pairs = |x: u64| x.wrapping_mul(10).wrapping_add(x >> 8).to_le_bytes();
+    let (date, day_clock, clock) = (pairs(date), pairs(day_clock), pairs(clock));
+    Some((u16::from(date[0]) * 100 + u16::from(date[2]), [date[5], day_clock[0], day_clock[3], day_clock[6], clock[6]]))
+}
+
+/// The eight bytes of `h` from `AT` on, as a little-endian word.
+fn word<const AT: usize>(h: &[u8; 19]) -> u64 {
+    let bytes: Option<&[u8; 8]> = h[AT..].first_chunk();
+    bytes.map_or(0, |b| u64::from_le_bytes(*b))
+}
+
+/// The fraction of a second after the fixed part, as nanoseconds, and what follows it: no
+/// fraction is 0; a `.` must be followed by 1 to 9 digits.
+fn fraction(rest: &[u8]) -> Option<(u32, &[u8])> {
+    let [b'.', frac @ ..] = rest else { return Some((0, rest)) };
+    // Six digits (what Cinder and Keystone write) and no seventh: read at once.
+    if let Some((six, after)) = frac.split_first_chunk::<6>()
+        && !after.first().is_some_and(u8::is_ascii_digit)
+    {
+        // `00` and the six digits: an eight-digit number, its first digit in the low byte.
+        let digits = u64::from_le_bytes([b'0', b'0', six[0], six[1], six[2], six[3], six[4], six[5]]) ^ 0x3030_3030_3030_3030;
+        if (digits | digits.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080 == 0 {
+            // Pairs of digits, then pairs of pairs, then the whole (no carry: each step's
+            // parts stay below their field).
+            let pairs = (digits.wrapping_mul(10).wrapping_add(digits >> 8)) & 0x00ff_00ff_00ff_00ff;
+            let quads = (pairs.wrapping_mul(100).wrapping_add(pairs >> 16)) & 0x0000_ffff_0000_ffff;
+            let micros = (quads.wrapping_mul(10_000).wrapping_add(quads >> 32)) & 0xffff_ffff;
+            // Below 10^6: within u32, and below 10^9 once in nanoseconds.
+            return Some((u32::try_from(micros).ok()? * 1000, after));
+        }
+    }
+    let (mut value, mut n) = (0u32, 0);
+    for &c in frac {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        if n == 9 {
+            return None;
+        }
+        // At most 9 digits: below 10^9, within u32.
+        value = value * 10 + u32::from(d);
+        n += 1;
+    }
+    // 10^(9 - n): what the digits read are worth in nanoseconds; no digit is refused.
+    const SCALE: [u32; 10] = [0, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    let scale = SCALE.get(n).copied().filter(|s| *s > 0)?;
+    Some((value * scale, frac.get(n..)?))
 }
 
 /// The value of two ASCII digits.
@@ -324,5 +381,37 @@ mod tests {
     fn formatting_a_value_outside_utc_range_does_not_panic() {
         let far = datetime!(9999-12-31 23:59:59 -01:00);
         assert_eq!(format_utc(far), "9999-12-31T23:59:59.000000-01:00");
+    }
+
+    /// The fixed part is checked eight bytes at a time: every byte of it, replaced by any
+    /// other, is refused unless a byte of that kind goes there (and the date and time still
+    /// exist), as a byte-by-byte reader would.
+    #[test]
+    fn every_byte_of_the_date_and_time_is_checked() {
+        let base = *b"2024-02-28T16:42:40";
+        for at in 0..base.len() {
+            for c in 0..=u8::MAX {
+                let mut b = base;
+                b[at] = c;
+                let Ok(s) = std::str::from_utf8(&b) else { continue };
+                let value = |i: usize| u32::from(b[i].wrapping_sub(b'0')) * 10 + u32::from(b[i + 1].wrapping_sub(b'0'));
+                let expected = match at {
+                    4 | 7 => c == b'-',
+                    13 | 16 => c == b':',
+                    10 => matches!(c, b'T' | b't' | b' '),
+                    _ => {
+                        c.is_ascii_digit()
+                            && value(11) < 24
+                            && value(14) < 60
+                            && value(17) < 60
+                            && u8::try_from(value(5))
+                                .ok()
+                                .and_then(|m| Month::try_from(m).ok())
+                                .is_some_and(|m| Date::from_calendar_date((value(0) * 100 + value(2)) as i32, m, value(8) as u8).is_ok())
+                    }
+                };
+                assert_eq!(parse(s).is_some(), expected, "{s:?}");
+            }
+        }
     }
 }
