@@ -11,7 +11,7 @@ use super::{Progress, Window};
 use crate::client::ServiceClient;
 use crate::error::{Error, Result};
 use crate::retention::Policy;
-use crate::volumes::{self, Volume};
+use crate::volumes::{self, Volume, VolumeStatus};
 
 /// How many creates [`run`](super::run) sends at once unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -107,11 +107,11 @@ impl Selection {
     /// The selected volumes, each once, in the order found: every volume (with
     /// [`all`](Self::all)) or every volume with the tags, to the last page, then the volumes
     /// named. An empty selection is an [`Error::InvalidInput`].
-    pub(crate) fn resolve(&self, client: &ServiceClient, page_size: Option<u32>) -> Result<Vec<Volume>> {
+    pub(crate) fn resolve(&self, client: &ServiceClient, page_size: Option<u32>) -> Result<Vec<Selected>> {
         if self.is_empty() {
             return Err(no_selection());
         }
-        let mut found: Vec<Volume> = Vec::new();
+        let mut found: Vec<Selected> = Vec::new();
         if self.all || !self.tags.is_empty() {
             // The total (3.45+) ends the listing at its last item (no empty last page).
             let with_count = client.microversion()? >= super::run::WITH_COUNT;
@@ -123,16 +123,31 @@ impl Selection {
                 list = list.limit(n);
             }
             for volume in volumes::list_detail(client, &list)? {
-                found.push(volume?);
+                found.push(Selected::from(volume?));
             }
         }
         for given in &self.volumes {
             let volume = if is_uuid(given) { volumes::get(client, given)? } else { volumes::find_by_name(client, given)? };
-            found.push(volume);
+            found.push(Selected::from(volume));
         }
         let mut seen: HashSet<String> = HashSet::new();
         found.retain(|v| seen.insert(v.id.clone()));
         Ok(found)
+    }
+}
+
+/// What a run or a check keeps of a selected volume (not the whole [`Volume`], so that a
+/// large selection costs little memory).
+#[derive(Debug, Clone)]
+pub(crate) struct Selected {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) status: VolumeStatus,
+}
+
+impl From<Volume> for Selected {
+    fn from(v: Volume) -> Self {
+        Selected { id: v.id, name: v.name, status: v.status }
     }
 }
 

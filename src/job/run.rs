@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use super::opts::JobOpts;
+use super::opts::Selected;
 use super::report::{JobReport, Progress, VolumeAction, VolumeReport};
 use super::{RUN_KEY, WINDOW_KEY, label_time};
 use crate::client::{Microversion, ServiceClient};
 use crate::error::{Error, Result, WaitErrorKind};
 use crate::retention::{self, Outcome, POLICY_KEY, PruneOpts, is_owned};
 use crate::snapshots::{self, CreateOpts, ListOpts, Snapshot, SnapshotStatus, WaitOpts};
-use crate::volumes::{Volume, VolumeStatus};
+use crate::volumes::VolumeStatus;
 
 /// The first microversion with the snapshot listing's `metadata` filter.
 const METADATA_FILTER: Microversion = Microversion::new(3, 22);
@@ -119,7 +120,8 @@ struct Job<'a> {
 
 /// The result of one create.
 enum Created {
-    Made(Snapshot),
+    /// The new snapshot's id and status.
+    Made(String, SnapshotStatus),
     OverQuota(String),
     /// The answer was lost: the snapshot may exist.
     Lost(Error),
@@ -150,7 +152,7 @@ impl Job<'_> {
     /// Step 1 and 2: skips the volumes that cannot be snapshotted, reuses the window's
     /// snapshots, deletes the window's zombies; returns the indexes of the volumes to
     /// snapshot.
-    fn plan(&mut self, volumes: &[Volume]) -> Result<Vec<usize>> {
+    fn plan(&mut self, volumes: &[Selected]) -> Result<Vec<usize>> {
         let wanted: HashSet<&str> = volumes.iter().map(|v| v.id.as_str()).collect();
         let mut existing: HashMap<String, Vec<Snapshot>> = HashMap::new();
         if !volumes.is_empty() {
@@ -235,7 +237,7 @@ impl Job<'_> {
         let results = in_pool(to_create.len(), self.opts.concurrency, "job-create", &stop, |n| {
             let opts = to_create.get(n).and_then(|&i| create_opts(i))?;
             Some(match snapshots::create(client, &opts) {
-                Ok(snap) => Created::Made(snap),
+                Ok(snap) => Created::Made(snap.id, snap.status),
                 Err(e) if e.status() == Some(413) => {
                     stop.store(true, Ordering::SeqCst);
                     Created::OverQuota(e.api().map_or_else(|| e.full_message(), |a| a.message.clone()))
@@ -253,11 +255,11 @@ impl Job<'_> {
         for (result, &i) in results.into_iter().zip(to_create) {
             let Some(report) = self.reports.get_mut(i) else { continue };
             match result {
-                Some(Created::Made(snap)) => {
+                Some(Created::Made(id, status)) => {
                     report.action = VolumeAction::Created;
-                    report.snapshot_id = Some(snap.id.clone());
-                    report.snapshot_status = Some(snap.status.clone());
-                    self.pending.insert(snap.id, i);
+                    report.snapshot_id = Some(id.clone());
+                    report.snapshot_status = Some(status);
+                    self.pending.insert(id, i);
                 }
                 Some(Created::OverQuota(m)) => {
                     self.over_quota = true;
