@@ -202,6 +202,37 @@ fn a_second_run_in_the_same_window_creates_nothing() {
     }
 }
 
+/// Below 3.22 (no metadata filter) the window's listing is the project's whole listing,
+/// filtered here: another policy's snapshot of the window, or this policy's of another
+/// window, is never reused.
+#[test]
+fn below_3_22_the_window_listing_is_filtered_on_the_client() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 2);
+    let admin = cloud.client();
+    cloud.set_now(DAY3);
+    // vols[0]: another policy's snapshot labelled with this window; vols[1]: this policy's
+    // of yesterday's window.
+    let mut other = CreateOpts::new(&vols[0]).name("other");
+    for (k, v) in retention::labels(&Policy::builder("weekly").keep_weekly(4).build().unwrap(), DAY3) {
+        other = other.metadata(k, v);
+    }
+    snapshots::create(&admin, &other.metadata(WINDOW_KEY, WINDOW3)).unwrap();
+    leftover(&admin, &vols[1], DAY2, "2026-11-27T00:00:00Z");
+    let client = cloud.client_builder().microversion(MicroversionPolicy::Pinned(Microversion::new(3, 21))).build().unwrap();
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3), DAY3);
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(report.totals().created, 2);
+    let c = calls(&cloud);
+    // No metadata filter (and no with_count below 3.45): the whole listing each time.
+    assert_eq!(c.get("GET snapshots/detail"), Some(&(1 + report.polls())), "{c:#?}");
+    assert_eq!(c.get("POST snapshots"), Some(&2));
+    for v in &vols {
+        assert_eq!(snaps_of(&cloud, v).len(), 2, "{v}");
+    }
+}
+
 /// The wait's deadline: the snapshots still `creating` fail their volumes (not pruned), the
 /// report says it timed out, and a later run in the window reuses them.
 #[test]
