@@ -345,10 +345,11 @@ impl Serialize for SnapshotOutcome {
 /// Applies a retention policy: lists the snapshots it owns, plans, deletes what the plan
 /// deletes, and reports every snapshot.
 ///
-/// 1. **Lists every candidate, to the last page**, in the detail view: one listing, or one
-///    per volume given to [`PruneOpts::volumes`] (`volume_id` filter). From microversion
-///    3.22 the listing asks the server for the policy's label only (the `metadata` filter on
-///    [`POLICY_KEY`](super::POLICY_KEY)); below, it lists everything. Either way only the
+/// 1. **Lists every candidate, to the last page**, in the detail view. From microversion
+///    3.22: one listing of the policy's label (the `metadata` filter on
+///    [`POLICY_KEY`](super::POLICY_KEY)), whatever the number of volumes given to
+///    [`PruneOpts::volumes`] (with the `volume_id` filter too when there is exactly one).
+///    Below 3.22: one listing of everything, or one per volume given. Either way only the
 ///    snapshots [`is_owned`](super::is_owned) by the policy (and of the volumes given) are
 ///    kept: a server that ignores a filter changes nothing. **Any listing error ends the
 ///    prune before any delete** and is returned.
@@ -441,21 +442,28 @@ fn list_opts(opts: &PruneOpts, volume: Option<&str>, server_filter: bool) -> Lis
 }
 
 /// Every snapshot owned by the policy (on the volumes given), each once, listed to the end.
+///
+/// The server filters what one listing can say: from 3.22 the policy's label, so one
+/// listing whatever the number of volumes (ceil(M/P) requests for M owned snapshots and pages
+/// of P; a thousand volumes cost a few requests, not a thousand), with the volume too when
+/// there is exactly one; the volumes are kept on the client. Below 3.22 (no label filter),
+/// one listing per volume given (`volume_id`), or one of every snapshot without volumes.
 fn list_candidates(client: &ServiceClient, opts: &PruneOpts) -> Result<Vec<Snapshot>> {
-    let volumes: Vec<Option<&str>> = match &opts.volumes {
-        None => vec![None],
-        Some(set) => set.iter().map(|v| Some(v.as_str())).collect(),
-    };
-    if volumes.is_empty() {
+    if opts.volumes.as_ref().is_some_and(BTreeSet::is_empty) {
         return Ok(Vec::new());
     }
     let server_filter = client.microversion()? >= METADATA_FILTER;
+    let listings: Vec<Option<&str>> = match &opts.volumes {
+        Some(set) if !server_filter || set.len() == 1 => set.iter().map(|v| Some(v.as_str())).collect(),
+        _ => vec![None],
+    };
+    let wanted = |snap: &Snapshot| opts.volumes.as_ref().is_none_or(|set| set.contains(&snap.volume_id));
     let mut seen: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
-    for volume in volumes {
+    for volume in listings {
         for snap in snapshots::list_detail(client, &list_opts(opts, volume, server_filter))? {
             let snap = snap?;
-            if volume.is_some_and(|v| snap.volume_id != v) || !is_owned(&snap, &opts.policy) {
+            if !wanted(&snap) || !is_owned(&snap, &opts.policy) {
                 continue;
             }
             if seen.insert(snap.id.clone()) {
