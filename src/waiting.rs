@@ -336,7 +336,7 @@ struct Message {
 }
 
 /// Cinder's newest user message about a resource, best effort: any failure gives `None`.
-fn newest_user_message(client: &ServiceClient, id: &str) -> Option<String> {
+pub(crate) fn newest_user_message(client: &ServiceClient, id: &str) -> Option<String> {
     if client.microversion().ok()? < Microversion::new(3, 3) {
         return None;
     }

@@ -13,7 +13,7 @@ use super::opts::Selected;
 use super::report::{JobReport, Progress, VolumeAction, VolumeReport};
 use super::{RUN_KEY, WINDOW_KEY, label_time};
 use crate::client::{Microversion, ServiceClient};
-use crate::error::{Error, Result, WaitErrorKind};
+use crate::error::{Error, Result};
 use crate::retention::{self, Outcome, POLICY_KEY, PruneOpts, is_owned};
 use crate::snapshots::{self, CreateOpts, ListOpts, Snapshot, SnapshotStatus, WaitOpts};
 use crate::volumes::VolumeStatus;
@@ -566,15 +566,10 @@ struct Cleaned {
 /// Reads Cinder's user message about a snapshot that went to `error`, deletes it and waits
 /// until it is gone.
 fn clean_one(client: &ServiceClient, id: &str, wait: &WaitOpts) -> Cleaned {
-    // The crate's wait sees the `error` at its first GET and fetches the newest user message
-    // (3.3+) as for any failed wait.
-    let once = WaitOpts::new().timeout(Duration::ZERO);
-    let message = match snapshots::wait_for_status(client, id, SnapshotStatus::Available, &once) {
-        Err(Error::Wait(w)) if matches!(w.kind, WaitErrorKind::Failed(_)) => match &w.user_message {
-            Some(m) => format!("snapshot {id} went to error: {m}"),
-            None => format!("snapshot {id} went to error"),
-        },
-        _ => format!("snapshot {id} went to error"),
+    // Cinder's newest user message about it (3.3+), as a failed wait reports it.
+    let message = match crate::waiting::newest_user_message(client, id) {
+        Some(m) => format!("snapshot {id} went to error: {m}"),
+        None => format!("snapshot {id} went to error"),
     };
     let gone = |deleted: bool, delete_error: Option<String>| Cleaned { message: message.clone(), deleted, delete_error };
     match snapshots::delete(client, id) {
