@@ -277,15 +277,12 @@
 //!
 //! # Examples and the command line
 //!
-//! `examples/`: `nightly_snapshots` (the volumes given by id or name, or every volume with a
-//! `--tag KEY=VALUE`, listed through [`volumes`] to the last page; snapshot them with the
-//! labels of a [retention policy](retention), wait, then [`retention::prune`]: only the
-//! policy's own snapshots are ever deleted, never the newest of a volume nor a snapshot made
-//! by hand, and a volume whose snapshot failed in this run is not pruned),
+//! `examples/`: `nightly_snapshots` (a thin front for [`job::run`]: the scheduled job, whole),
 //! `wait_with_progress`, `find_by_name`, `snapshot_lifecycle`, `list_snapshots`. With the
 //! `cli` feature, the `cinder-snapshots` binary does every call from the shell, the volume
-//! commands (`volume list`, `volume show`, `restore`, `revert`) and `prune` (`--json`,
-//! documented exit codes).
+//! commands (`volume list`, `volume show`, `restore`, `revert`), `prune`, the scheduled job
+//! (`run`) and its monitoring check (`check`), with `-f table|json|value|csv`, `-c COLUMN`
+//! and documented exit codes.
 //!
 //! # Features
 //!
