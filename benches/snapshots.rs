@@ -1,7 +1,9 @@
 //! Whole-process benchmarks: each job is a fresh process (authenticate, discover, list),
 //! against the local stand-in in `benches/server`, measured with `benches/rusage.c` (wall, user +
 //! system CPU and peak RSS of the child, from wait4) and the server's own counters (requests, connections, token
-//! requests). Medians of `BENCH_RUNS` runs (default 5).
+//! requests). Medians of `BENCH_RUNS` runs (default 5); within a job, the runs of this crate,
+//! openstack_sdk and the minimal program are interleaved, so that the machine's other work
+//! weighs on their ratios as little as it can.
 //!
 //! `cargo bench --bench snapshots` measures this crate (`examples/list_snapshots`, built in
 //! release first). `scripts/bench` also builds the peers and passes them in:
@@ -148,15 +150,34 @@ fn run(server: &server::Server, program: &[String], project: &str, expect: &str)
 /// Medians of `runs` runs after one run not counted, so that every counted run starts in the
 /// same state (openstack_sdk's cache in the bench home filled).
 fn measure(server: &server::Server, program: &[String], project: &str, expect: &str, runs: usize) -> Sample {
-    run(server, program, project, expect);
-    let samples: Vec<Sample> = (0..runs).map(|_| run(server, program, project, expect)).collect();
-    let last = samples.last().cloned().expect("runs");
-    Sample {
-        wall: median(samples.iter().map(|s| s.wall).collect()),
-        cpu: median(samples.iter().map(|s| s.cpu).collect()),
-        rss_kib: median(samples.iter().map(|s| s.rss_kib).collect()),
-        ..last
+    measure_together(server, &[program.to_vec()], project, expect, runs).remove(0)
+}
+
+/// [`measure`] for several programs at once, their runs interleaved (one run of each, then
+/// again), so that whatever else the machine does at the time weighs on all of them alike:
+/// the ratios between them are what the bench is for.
+fn measure_together(server: &server::Server, programs: &[Vec<String>], project: &str, expect: &str, runs: usize) -> Vec<Sample> {
+    for program in programs {
+        run(server, program, project, expect);
     }
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); programs.len()];
+    for _ in 0..runs {
+        for (program, taken) in programs.iter().zip(&mut samples) {
+            taken.push(run(server, program, project, expect));
+        }
+    }
+    samples
+        .into_iter()
+        .map(|taken| {
+            let last = taken.last().cloned().expect("runs");
+            Sample {
+                wall: median(taken.iter().map(|s| s.wall).collect()),
+                cpu: median(taken.iter().map(|s| s.cpu).collect()),
+                rss_kib: median(taken.iter().map(|s| s.rss_kib).collect()),
+                ..last
+            }
+        })
+        .collect()
 }
 
 fn line(job: &str, who: &str, s: &Sample, base: Option<&Sample>) {
@@ -219,12 +240,19 @@ fn main() {
     // (job, ours/openstack_sdk, ours/minimal) CPU ratios.
     let mut ratios: Vec<(&str, Option<f64>, Option<f64>)> = Vec::new();
     for (job, project, args, expect) in jobs {
-        let mine = measure(&server, &with(&ours, args), project, expect, runs);
+        // This crate, openstack_sdk and the minimal program (list jobs) run interleaved.
+        let minimal_here = minimal.as_deref().filter(|_| args == &["--count"]);
+        let mut programs = vec![with(&ours, args)];
+        programs.extend(peer_rust.iter().map(|peer| with(peer, args)));
+        programs.extend(minimal_here.map(|m| with(m, args)));
+        let mut measured = measure_together(&server, &programs, project, expect, runs).into_iter();
+        let mine = measured.next().expect("ours");
+        let theirs = peer_rust.as_ref().and_then(|_| measured.next());
+        let floor = minimal_here.and_then(|_| measured.next());
         line(job, "cinder-snapshots", &mine, None);
         let mut ratio = (*job, None, None);
-        if let Some(peer) = &peer_rust {
-            let theirs = measure(&server, &with(peer, args), project, expect, runs);
-            line(job, "openstack_sdk", &theirs, Some(&mine));
+        if let Some(theirs) = &theirs {
+            line(job, "openstack_sdk", theirs, Some(&mine));
             ratio.1 = Some(mine.cpu / theirs.cpu);
         }
         if let Some(python) = &peer_python {
@@ -235,9 +263,8 @@ fn main() {
                 line(job, "openstacksdk", &measure(&server, &p, project, expect, runs.min(3)), Some(&mine));
             }
         }
-        if let Some(minimal) = minimal.as_deref().filter(|_| args == &["--count"]) {
-            let floor = measure(&server, &with(minimal, args), project, expect, runs);
-            line(job, "minimal", &floor, Some(&mine));
+        if let Some(floor) = &floor {
+            line(job, "minimal", floor, Some(&mine));
             ratio.2 = Some(mine.cpu / floor.cpu);
         }
         ratios.push(ratio);
