@@ -1820,6 +1820,10 @@ mod against_the_fake_cloud {
             "{summary}"
         );
         assert_eq!(fake.snapshots().len(), 3, "nothing created by the second run");
+        // The window as the snapshots' label writes it (whole seconds, Z).
+        let label = fake.snapshots()[0].metadata["cinder-snapshots.window"].clone();
+        assert!(label.ends_with(":00:00Z") && !label.contains('.'), "{label}");
+        assert!(summary.contains(&format!("(window daily from {label}, run ")), "{summary}");
         // Value and CSV: the rows only.
         let text = env.ok(&[&RUN[..], &["-f", "value", "-c", "action", "-c", "status"]].concat());
         assert_eq!(text, "reused available\n".repeat(3));

@@ -501,7 +501,7 @@ pub fn run_summary(report: &JobReport) -> String {
     text.push_str(&format!(
         " (window {} from {}, run {}, {:.1} s)",
         report.window(),
-        timestamp(report.window_start()),
+        report.window_label(),
         report.run_id(),
         report.elapsed().as_secs_f64()
     ));
