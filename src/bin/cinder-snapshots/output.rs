@@ -489,13 +489,26 @@ pub fn run_summary(report: &JobReport) -> String {
     let t = report.totals();
     let mut text = if report.is_dry_run() {
         format!(
-            "dry run: {} volumes: {} would be created, {} would be reused, {} skipped; {} would be pruned",
-            t.volumes, t.would_create, t.would_reuse, t.skipped, t.pruned
+            "dry run: {} {}: {} would be created, {} would be reused, {} skipped; {} would be pruned",
+            t.volumes,
+            if t.volumes == 1 { "volume" } else { "volumes" },
+            t.would_create,
+            t.would_reuse,
+            t.skipped,
+            t.pruned
         )
     } else {
         format!(
-            "{} volumes: {} created, {} reused, {} available, {} failed, {} skipped; {} pruned, {} prune failures",
-            t.volumes, t.created, t.reused, t.available, t.failed, t.skipped, t.pruned, t.prune_failed
+            "{} {}: {} created, {} reused, {} available, {} failed, {} skipped; {} pruned, {} prune failures",
+            t.volumes,
+            if t.volumes == 1 { "volume" } else { "volumes" },
+            t.created,
+            t.reused,
+            t.available,
+            t.failed,
+            t.skipped,
+            t.pruned,
+            t.prune_failed
         )
     };
     text.push_str(&format!(
