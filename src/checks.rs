@@ -90,6 +90,18 @@ pub(crate) fn metadata_key_segment(key: &str) -> Result<()> {
     segment("metadata key", key)
 }
 
+/// `true` for a UUID in its usual hyphenated form or as 32 hex digits (what Cinder's
+/// `uuid` format accepts).
+pub(crate) fn is_uuid(s: &str) -> bool {
+    let hex = |p: &str| p.bytes().all(|b| b.is_ascii_hexdigit());
+    let parts: Vec<&str> = s.split('-').collect();
+    match parts.as_slice() {
+        [one] => one.len() == 32 && hex(one),
+        [a, b, c, d, e] => a.len() == 8 && b.len() == 4 && c.len() == 4 && d.len() == 4 && e.len() == 12 && parts.iter().all(|p| hex(p)),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +112,22 @@ mod tests {
             assert!(matches!(segment("id", bad), Err(Error::InvalidInput(_))), "{bad:?}");
         }
         segment("id", "a b%2E").unwrap();
+    }
+
+    #[test]
+    fn uuid_shapes() {
+        assert!(is_uuid("b36476e5-d18b-47f9-ac69-4818cb43ee21"));
+        assert!(is_uuid("B36476E5D18B47F9AC694818CB43EE21"));
+        for bad in [
+            "",
+            "nightly",
+            "db-data",
+            "b36476e5-d18b-47f9-ac69-4818cb43ee2",
+            "b36476e5-d18b-47f9-ac69-4818cb43ee21-",
+            "g36476e5-d18b-47f9-ac69-4818cb43ee21",
+            "5aa119a8-d25b-45a7-8d1b88e127885635",
+        ] {
+            assert!(!is_uuid(bad), "{bad}");
+        }
     }
 }

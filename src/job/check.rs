@@ -45,35 +45,7 @@ impl CheckOpts {
         CheckOpts { policy_id: policy_id.into(), warn, crit, selection: Selection::new(), now: None, page_size: None }
     }
 
-    /// Selects every volume carrying this metadata item; repeatable (all must match).
-    pub fn select_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.selection = self.selection.tag(key, value);
-        self
-    }
-
-    /// Selects a volume by id, or by a name matching exactly one volume; repeatable.
-    pub fn select_volume(mut self, id_or_name: impl Into<String>) -> Self {
-        self.selection = self.selection.volume(id_or_name);
-        self
-    }
-
-    /// Selects every volume of the project.
-    pub fn all_volumes(mut self, all: bool) -> Self {
-        self.selection = self.selection.all(all);
-        self
-    }
-
-    /// Admins: the volumes and snapshots of every project.
-    pub fn all_projects(mut self, all: bool) -> Self {
-        self.selection = self.selection.all_projects(all);
-        self
-    }
-
-    /// Replaces the whole selection.
-    pub fn selection(mut self, selection: Selection) -> Self {
-        self.selection = selection;
-        self
-    }
+    super::opts::selection_setters!();
 
     /// The time ages are measured at (default: the current time).
     pub fn now(mut self, now: OffsetDateTime) -> Self {

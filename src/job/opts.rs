@@ -127,7 +127,7 @@ impl Selection {
             }
         }
         for given in &self.volumes {
-            let volume = if is_uuid(given) { volumes::get(client, given)? } else { volumes::find_by_name(client, given)? };
+            let volume = if crate::checks::is_uuid(given) { volumes::get(client, given)? } else { volumes::find_by_name(client, given)? };
             found.push(Selected::from(volume));
         }
         let mut seen: HashSet<String> = HashSet::new();
@@ -154,17 +154,6 @@ impl From<Volume> for Selected {
 /// The error of an empty selection.
 pub(crate) fn no_selection() -> Error {
     Error::InvalidInput("no volumes selected: select volumes by tag, by id or name, or all volumes".into())
-}
-
-/// A UUID, hyphenated or as 32 hex digits (what Cinder takes for an id).
-fn is_uuid(s: &str) -> bool {
-    let hex = |p: &str| p.bytes().all(|b| b.is_ascii_hexdigit());
-    let parts: Vec<&str> = s.split('-').collect();
-    match parts.as_slice() {
-        [one] => one.len() == 32 && hex(one),
-        [a, b, c, d, e] => a.len() == 8 && b.len() == 4 && c.len() == 4 && d.len() == 4 && e.len() == 12 && parts.iter().all(|p| hex(p)),
-        _ => false,
-    }
 }
 
 /// A progress callback of a run.
@@ -213,6 +202,44 @@ pub struct JobOpts {
     pub(crate) progress: Option<ProgressCallback>,
 }
 
+/// The selection setters of [`JobOpts`] and [`CheckOpts`](super::CheckOpts) (on their
+/// `selection: Selection` field), so that both choose volumes the same way.
+macro_rules! selection_setters {
+    () => {
+        /// Selects every volume carrying this metadata item; repeatable (a volume must carry
+        /// all the tags; server-side `metadata` filter, listed to the last page).
+        pub fn select_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+            self.selection = self.selection.tag(key, value);
+            self
+        }
+
+        /// Selects a volume by id, or by a name matching exactly one volume; repeatable.
+        pub fn select_volume(mut self, id_or_name: impl Into<String>) -> Self {
+            self.selection = self.selection.volume(id_or_name);
+            self
+        }
+
+        /// Selects every volume of the project.
+        pub fn all_volumes(mut self, all: bool) -> Self {
+            self.selection = self.selection.all(all);
+            self
+        }
+
+        /// Admins: the volumes (and snapshots) of every project (`all_tenants`).
+        pub fn all_projects(mut self, all: bool) -> Self {
+            self.selection = self.selection.all_projects(all);
+            self
+        }
+
+        /// Replaces the whole selection.
+        pub fn selection(mut self, selection: Selection) -> Self {
+            self.selection = selection;
+            self
+        }
+    };
+}
+pub(super) use selection_setters;
+
 impl JobOpts {
     /// A job for this retention policy (its id is the ownership label; its rules prune).
     pub fn new(policy: Policy) -> Self {
@@ -231,36 +258,7 @@ impl JobOpts {
         }
     }
 
-    /// Selects every volume carrying this metadata item; repeatable (a volume must carry
-    /// all the tags; server-side `metadata` filter, listed to the last page).
-    pub fn select_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.selection = self.selection.tag(key, value);
-        self
-    }
-
-    /// Selects a volume by id, or by a name matching exactly one volume; repeatable.
-    pub fn select_volume(mut self, id_or_name: impl Into<String>) -> Self {
-        self.selection = self.selection.volume(id_or_name);
-        self
-    }
-
-    /// Selects every volume of the project.
-    pub fn all_volumes(mut self, all: bool) -> Self {
-        self.selection = self.selection.all(all);
-        self
-    }
-
-    /// Admins: the volumes (and snapshots) of every project (`all_tenants`).
-    pub fn all_projects(mut self, all: bool) -> Self {
-        self.selection = self.selection.all_projects(all);
-        self
-    }
-
-    /// Replaces the whole selection.
-    pub fn selection(mut self, selection: Selection) -> Self {
-        self.selection = selection;
-        self
-    }
+    selection_setters!();
 
     /// The window: one snapshot per volume per window (default
     /// [`Window::for_policy`]).
@@ -388,15 +386,6 @@ impl fmt::Debug for JobOpts {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uuids() {
-        assert!(is_uuid("5aa119a8-d25b-45a7-8d1b-88e127885635"));
-        assert!(is_uuid("5aa119a8d25b45a78d1b88e127885635"));
-        assert!(!is_uuid("db-data"));
-        assert!(!is_uuid("5aa119a8-d25b-45a7-8d1b-88e12788563g"));
-        assert!(!is_uuid("5aa119a8-d25b-45a7-8d1b88e127885635"));
-    }
 
     #[test]
     fn defaults_and_clamps() {

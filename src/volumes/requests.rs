@@ -336,7 +336,7 @@ impl CreateOpts {
             v.insert("size".into(), json!(size));
         }
         if let Some(snapshot) = &self.snapshot_id {
-            if !is_uuid(snapshot) {
+            if !checks::is_uuid(snapshot) {
                 return Err(Error::InvalidInput(format!("snapshot id {snapshot:?} is not a UUID")));
             }
             v.insert("snapshot_id".into(), json!(snapshot));
@@ -365,18 +365,6 @@ impl CreateOpts {
             v.insert("availability_zone".into(), json!(z));
         }
         Ok(json!({ "volume": v }))
-    }
-}
-
-/// `true` for a UUID in its usual hyphenated form or as 32 hex digits (what Cinder's
-/// `uuid` format accepts).
-pub(crate) fn is_uuid(s: &str) -> bool {
-    let hex = |p: &str| p.bytes().all(|b| b.is_ascii_hexdigit());
-    let parts: Vec<&str> = s.split('-').collect();
-    match parts.as_slice() {
-        [one] => one.len() == 32 && hex(one),
-        [a, b, c, d, e] => a.len() == 8 && b.len() == 4 && c.len() == 4 && d.len() == 4 && e.len() == 12 && parts.iter().all(|p| hex(p)),
-        _ => false,
     }
 }
 
@@ -587,21 +575,6 @@ mod tests {
         ] {
             let err = opts.to_body().unwrap_err();
             assert!(matches!(&err, Error::InvalidInput(m) if m.contains(needle)), "{err}");
-        }
-    }
-
-    #[test]
-    fn uuid_shapes() {
-        assert!(is_uuid("b36476e5-d18b-47f9-ac69-4818cb43ee21"));
-        assert!(is_uuid("B36476E5D18B47F9AC694818CB43EE21"));
-        for bad in [
-            "",
-            "nightly",
-            "b36476e5-d18b-47f9-ac69-4818cb43ee2",
-            "b36476e5-d18b-47f9-ac69-4818cb43ee21-",
-            "g36476e5-d18b-47f9-ac69-4818cb43ee21",
-        ] {
-            assert!(!is_uuid(bad), "{bad}");
         }
     }
 }
