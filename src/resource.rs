@@ -33,6 +33,15 @@ pub trait Resource: DeserializeOwned + Send + Sync + fmt::Debug + 'static + priv
 
     /// Keeps the request id of the answer that returned it, for a type that has room for it.
     fn set_request_id(&mut self, _request_id: Option<String>) {}
+
+    /// Reads one item into `place` (empty before), as [`Deserialize`](serde::Deserialize)
+    /// reads it: what the pager calls for every item it hands out. A type may build the
+    /// item where `place` is, instead of building it and moving it there.
+    #[doc(hidden)]
+    fn read_in_place<'de, D: de::Deserializer<'de>>(d: D, place: &mut Option<Self>) -> std::result::Result<(), D::Error> {
+        *place = Some(Self::deserialize(d)?);
+        Ok(())
+    }
 }
 
 /// A resource with a status that changes on its own (`creating` to `available`, ...), which

@@ -209,6 +209,17 @@ pub(crate) fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Opt
     d.deserialize_any(Lenient)
 }
 
+/// [`deserialize_lenient`] as a seed, for a visitor that reads a map's values itself.
+pub(crate) struct LenientSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for LenientSeed {
+    type Value = Option<OffsetDateTime>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        deserialize_lenient(d)
+    }
+}
+
 /// Reads a string without copying it; anything else (null, a number, an object) is `None`.
 struct Lenient;
 

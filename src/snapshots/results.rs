@@ -237,6 +237,127 @@ impl Resource for Snapshot {
     fn set_request_id(&mut self, request_id: Option<String>) {
         self.request_id = request_id;
     }
+
+    /// As the derived `Deserialize` reads a snapshot (the same keys, defaults, and errors:
+    /// a repeated key, a missing `id`, `volume_id` or `status`), each value read straight
+    /// into its field of `place`, so that a listing does not move each snapshot from one
+    /// value to another on its way out. An array (which the derived code also reads, field
+    /// by field) goes to the derived code.
+    fn read_in_place<'de, D: Deserializer<'de>>(d: D, place: &mut Option<Self>) -> Result<(), D::Error> {
+        let snapshot = place.insert(Snapshot {
+            id: String::new(),
+            name: None,
+            description: None,
+            volume_id: String::new(),
+            status: SnapshotStatus::Creating,
+            size: 0,
+            metadata: BTreeMap::new(),
+            created_at: None,
+            updated_at: None,
+            progress: None,
+            project_id: None,
+            group_snapshot_id: None,
+            user_id: None,
+            consumes_quota: None,
+            request_id: None,
+        });
+        d.deserialize_struct("Snapshot", FIELDS, InPlace(snapshot))
+    }
+}
+
+/// The keys of a snapshot, in the order of its fields.
+const FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "volume_id",
+    "status",
+    "size",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "os-extended-snapshot-attributes:progress",
+    "os-extended-snapshot-attributes:project_id",
+    "group_snapshot_id",
+    "user_id",
+    "consumes_quota",
+];
+
+/// Reads a snapshot's members into the snapshot it holds (see `read_in_place`).
+struct InPlace<'a>(&'a mut Snapshot);
+
+/// A key of a snapshot: its index in [`FIELDS`], or `None` for a key it does not have.
+struct Field(Option<usize>);
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl serde::de::Visitor<'_> for FieldVisitor {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("field identifier")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Field, E> {
+        Ok(Field(FIELDS.iter().position(|f| *f == v)))
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for InPlace<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct Snapshot")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let s = self.0;
+        let mut seen = [false; FIELDS.len()];
+        while let Some(Field(key)) = map.next_key()? {
+            let Some(index) = key else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            };
+            match seen.get_mut(index) {
+                Some(true) => return Err(serde::de::Error::duplicate_field(FIELDS.get(index).copied().unwrap_or_default())),
+                Some(seen) => *seen = true,
+                None => {}
+            }
+            match index {
+                0 => s.id = map.next_value()?,
+                1 => s.name = map.next_value()?,
+                2 => s.description = map.next_value()?,
+                3 => s.volume_id = map.next_value()?,
+                4 => s.status = map.next_value()?,
+                5 => s.size = map.next_value()?,
+                6 => s.metadata = map.next_value::<Option<BTreeMap<String, String>>>()?.unwrap_or_default(),
+                7 => s.created_at = map.next_value_seed(timestamp::LenientSeed)?,
+                8 => s.updated_at = map.next_value_seed(timestamp::LenientSeed)?,
+                9 => s.progress = map.next_value()?,
+                10 => s.project_id = map.next_value()?,
+                11 => s.group_snapshot_id = map.next_value()?,
+                12 => s.user_id = map.next_value()?,
+                _ => s.consumes_quota = map.next_value()?,
+            }
+        }
+        for (index, field) in [(0, "id"), (3, "volume_id"), (4, "status")] {
+            if !seen.get(index).copied().unwrap_or_default() {
+                return Err(serde::de::Error::missing_field(field));
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        *self.0 = Snapshot::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(())
+    }
 }
 
 impl Stateful for Snapshot {
@@ -385,6 +506,56 @@ mod tests {
             let status: SnapshotStatus = s.parse().unwrap();
             assert!(!matches!(status, SnapshotStatus::Other(_)));
             assert_eq!(serde_json::to_string(&status).unwrap(), format!("\"{s}\""));
+        }
+    }
+
+    /// A listing reads each snapshot with `read_in_place`: it gives what the derived
+    /// `Deserialize` gives, the same snapshot or the same error, for every layout, type
+    /// error, repeated or missing key, array form, truncation and corruption tried.
+    #[test]
+    fn read_in_place_matches_the_derived_reading() {
+        fn in_place(json: &str) -> Result<Snapshot, String> {
+            let mut d = serde_json::Deserializer::from_str(json);
+            let mut place = None;
+            Snapshot::read_in_place(&mut d, &mut place).and_then(|()| d.end()).map_err(|e| e.to_string())?;
+            place.ok_or_else(|| "nothing read".to_owned())
+        }
+        let full = r#"{"id": "i", "name": "n", "description": "d", "volume_id": "v", "status": "available", "size": 3,
+            "metadata": {"k": "v", "k2": "w"}, "created_at": "2026-11-24T01:13:53.419950", "updated_at": "2026-11-24T01:13:54Z",
+            "os-extended-snapshot-attributes:progress": "100%", "os-extended-snapshot-attributes:project_id": "p",
+            "group_snapshot_id": "g", "user_id": "u", "consumes_quota": true, "request_id": "req-x", "unknown": {"a": [1]}}"#;
+        let mut cases: Vec<String> = vec![
+            full.to_owned(),
+            r#"{"id": "x", "volume_id": "v", "status": "Frozen", "created_at": "last tuesday", "updated_at": null, "metadata": null}"#
+                .into(),
+            r#"{"\u0069d": "i", "volume_id": "v\u0031", "status": "error", "name": null, "size": 0, "consumes_quota": null}"#.into(),
+            r#"{"volume_id": "v", "status": "error"}"#.into(),
+            r#"{"id": "i", "status": "error"}"#.into(),
+            r#"{"id": "i", "volume_id": "v"}"#.into(),
+            r#"{"id": "i", "id": "j", "volume_id": "v", "status": "error"}"#.into(),
+            r#"{"id": "i", "volume_id": "v", "status": "error", "name": null, "name": "x"}"#.into(),
+            r#"{"id": "i", "volume_id": "v", "status": "error", "request_id": 1, "request_id": 2}"#.into(),
+            r#"{"id": "i", "volume_id": "v", "status": "error", "size": null}"#.into(),
+            r#"{"id": 1, "volume_id": "v", "status": "error"}"#.into(),
+            r#"{"id": "i", "volume_id": "v", "status": "error", "metadata": {"k": 1}}"#.into(),
+            r#"{"id": "i", "volume_id": "v", "status": 7}"#.into(),
+            r#"["i", "n", null, "v", "available", 1, {}, "2026-11-24T01:13:53", null, "50%", "p", null, "u", false]"#.into(),
+            r#"["i", "n", null, "v", "available"]"#.into(),
+            r#"["i"]"#.into(),
+            "[]".into(),
+            "{}".into(),
+            r#""x""#.into(),
+            "1".into(),
+            "null".into(),
+        ];
+        for (at, _) in full.char_indices() {
+            cases.push(full[..at].to_owned());
+            for c in ["}", "]", ",", "\"", "x", "1", "n"] {
+                cases.push(format!("{}{c}{}", &full[..at], &full[at + 1..]));
+            }
+        }
+        for json in &cases {
+            assert_eq!(in_place(json), serde_json::from_str::<Snapshot>(json).map_err(|e| e.to_string()), "{json}");
         }
     }
 }
