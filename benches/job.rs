@@ -109,11 +109,13 @@ impl Sample {
 
 /// What a request is, for the counts: the phase it belongs to.
 fn kind(method: &str, path: &str, query: &[(String, String)]) -> String {
-    let has = |k: &str| query.iter().any(|(q, _)| q == k);
+    // The window's listings (before the creates and each poll) filter on the window label;
+    // the prune's on the policy's label only.
+    let window = query.iter().any(|(q, v)| q == "metadata" && v.contains(cinder_snapshots::job::WINDOW_KEY));
     let path = if path.starts_with("snapshots/") && path != "snapshots/detail" { "snapshots/{id}" } else { path };
     match (method, path) {
-        ("GET", "snapshots/detail") if has("volume_id") => "prune listing".into(),
-        ("GET", "snapshots/detail") => "window listing".into(),
+        ("GET", "snapshots/detail") if window => "window listing".into(),
+        ("GET", "snapshots/detail") => "prune listing".into(),
         ("GET", "snapshots/{id}") => "GET snapshot".into(),
         ("POST", "snapshots") => "create".into(),
         ("GET", "volumes/detail") => "volume listing".into(),

@@ -1,6 +1,7 @@
 //! Planning: which snapshots a policy keeps, which it deletes, and why.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -170,7 +171,8 @@ impl Serialize for Action {
 /// The plan's decision for one snapshot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    snapshot: Snapshot,
+    /// Shared by the clones (the prune report's outcomes clone every decision).
+    snapshot: Arc<Snapshot>,
     action: Action,
     reasons: Vec<Reason>,
 }
@@ -343,7 +345,7 @@ fn judge_volume(volume: &[&Snapshot], policy: &Policy, now: OffsetDateTime, out:
     apply_rules(&counted, policy, &mut reasons);
     for (snap, reasons) in volume.iter().zip(reasons) {
         let action = if reasons.is_empty() { Action::Delete } else { Action::Keep };
-        out.push(Decision { snapshot: (*snap).clone(), action, reasons });
+        out.push(Decision { snapshot: Arc::new((*snap).clone()), action, reasons });
     }
 }
 

@@ -408,8 +408,15 @@ pub fn prune(client: &ServiceClient, opts: &PruneOpts) -> Result<PruneReport> {
             outcome: if d.is_delete() { Outcome::WouldDelete } else { Outcome::Kept },
         })
         .collect();
+    // The protected ids are the only thing still needed of the listing: the plan holds each
+    // snapshot once (shared with the outcomes), so the listing's copies go now.
+    let protected: BTreeSet<String> = if opts.dry_run {
+        BTreeSet::new()
+    } else {
+        newest_available(&candidates, &opts.policy, now).into_iter().map(str::to_owned).collect()
+    };
+    drop(candidates);
     if !opts.dry_run {
-        let protected = newest_available(&candidates, &opts.policy, now);
         let mut targets: Vec<(usize, &Snapshot)> = Vec::new();
         let mut done: Vec<(usize, Outcome)> = Vec::new();
         for (i, d) in plan.decisions().iter().enumerate().filter(|(_, d)| d.is_delete()) {
@@ -496,7 +503,7 @@ fn newest_available<'a>(snapshots: &'a [Snapshot], policy: &Policy, now: OffsetD
 }
 
 /// Why a snapshot the plan deletes must not be deleted after all, if it must not.
-fn refusal(snap: &Snapshot, policy: &Policy, protected: &BTreeSet<&str>) -> Option<String> {
+fn refusal(snap: &Snapshot, policy: &Policy, protected: &BTreeSet<String>) -> Option<String> {
     let id = &snap.id;
     if !is_owned(snap, policy) {
         return Some(format!(
@@ -507,7 +514,7 @@ fn refusal(snap: &Snapshot, policy: &Policy, protected: &BTreeSet<&str>) -> Opti
     if snap.status != SnapshotStatus::Available {
         return Some(format!("refusing to delete snapshot {id}: it is {}, not available", snap.status));
     }
-    if protected.contains(id.as_str()) {
+    if protected.contains(id) {
         return Some(format!(
             "refusing to delete snapshot {id}: it is the newest available snapshot of volume {} owned by retention policy {:?}",
             snap.volume_id,
@@ -608,7 +615,7 @@ mod tests {
     #[test]
     fn the_checks_before_a_delete_refuse_with_the_reason() {
         let policy = Policy::builder("p").keep_last(1).build().unwrap();
-        let protected = BTreeSet::from(["n"]);
+        let protected = BTreeSet::from(["n".to_owned()]);
         let ok = snap("o", "v", "2026-11-01T00:00:00Z", "available", Some("p"));
         assert_eq!(refusal(&ok, &policy, &protected), None);
         let cases = [
