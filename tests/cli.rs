@@ -809,6 +809,23 @@ fn two_runs_make_one_keystone_request() {
 }
 
 #[test]
+fn a_warm_run_sends_exactly_one_request() {
+    // Microversion negotiated (nothing pinned): the first run asks Keystone and the service
+    // root; every later run finds both in the token cache and sends only its own request.
+    let (mut server, unexpected) = strict();
+    let mut env = Env::admin(&server, "warm");
+    env.unset("OS_VOLUME_API_VERSION");
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let discovery = versions(&mut server).expect(1).create();
+    let show = Fixture::load("mv371_snapshot_show").mock(&mut server).expect(3).create();
+    for _ in 0..3 {
+        env.json(&["--json", "show", ALPHA]);
+    }
+    assert_all(&[ks, discovery, show]);
+    assert_all(&unexpected);
+}
+
+#[test]
 fn without_the_token_cache_every_run_authenticates() {
     let (mut server, unexpected) = strict();
     let env = Env::admin(&server, "no-cache");
