@@ -304,7 +304,13 @@ impl Serialize for Plan {
 /// deterministic: the same snapshots in any order give the same plan. Snapshot ids are
 /// assumed unique (Cinder's are UUIDs).
 pub fn plan(snapshots: &[Snapshot], policy: &Policy, now: OffsetDateTime) -> Plan {
-    let mut order: Vec<&Snapshot> = snapshots.iter().collect();
+    plan_owned(snapshots.iter().cloned().collect(), policy, now)
+}
+
+/// [`plan`] of snapshots given away: each is moved into its decision, not copied (a prune
+/// holds every snapshot of its listing once).
+pub(crate) fn plan_owned(snapshots: Vec<Snapshot>, policy: &Policy, now: OffsetDateTime) -> Plan {
+    let mut order: Vec<Arc<Snapshot>> = snapshots.into_iter().map(Arc::new).collect();
     order.sort_by(|a, b| a.volume_id.cmp(&b.volume_id).then_with(|| b.created_at.cmp(&a.created_at)).then_with(|| a.id.cmp(&b.id)));
     let mut decisions = Vec::with_capacity(order.len());
     for volume in order.chunk_by(|a, b| a.volume_id == b.volume_id) {
@@ -320,7 +326,7 @@ struct Counted {
 }
 
 /// Judges the snapshots of one volume, given newest first.
-fn judge_volume(volume: &[&Snapshot], policy: &Policy, now: OffsetDateTime, out: &mut Vec<Decision>) {
+fn judge_volume(volume: &[Arc<Snapshot>], policy: &Policy, now: OffsetDateTime, out: &mut Vec<Decision>) {
     let mut reasons: Vec<Vec<Reason>> = vec![Vec::new(); volume.len()];
     let mut counted: Vec<Counted> = Vec::new();
     for (index, snap) in volume.iter().enumerate() {
@@ -345,7 +351,7 @@ fn judge_volume(volume: &[&Snapshot], policy: &Policy, now: OffsetDateTime, out:
     apply_rules(&counted, policy, &mut reasons);
     for (snap, reasons) in volume.iter().zip(reasons) {
         let action = if reasons.is_empty() { Action::Delete } else { Action::Keep };
-        out.push(Decision { snapshot: Arc::new((*snap).clone()), action, reasons });
+        out.push(Decision { snapshot: Arc::clone(snap), action, reasons });
     }
 }
 

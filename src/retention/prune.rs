@@ -11,7 +11,8 @@ use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
 use super::labels::{POLICY_KEY, rfc3339_utc};
-use super::{Decision, Plan, Policy, is_owned, plan};
+use super::plan::plan_owned;
+use super::{Decision, Plan, Policy, is_owned};
 use crate::client::{Microversion, ServiceClient};
 use crate::error::{Error, Result};
 use crate::snapshots::{self, ListOpts, Snapshot, SnapshotStatus, WaitOpts};
@@ -398,7 +399,14 @@ impl Serialize for SnapshotOutcome {
 pub fn prune(client: &ServiceClient, opts: &PruneOpts) -> Result<PruneReport> {
     let now = opts.now.unwrap_or_else(OffsetDateTime::now_utc);
     let candidates = list_candidates(client, opts)?;
-    let plan = plan(&candidates, &opts.policy, now);
+    // The ids the deletes must never touch are read first; then every snapshot of the
+    // listing moves into the plan (held once, shared with the outcomes).
+    let protected: BTreeSet<String> = if opts.dry_run {
+        BTreeSet::new()
+    } else {
+        newest_available(&candidates, &opts.policy, now).into_iter().map(str::to_owned).collect()
+    };
+    let plan = plan_owned(candidates, &opts.policy, now);
     let mut outcomes: Vec<SnapshotOutcome> = plan
         .decisions()
         .iter()
@@ -408,14 +416,6 @@ pub fn prune(client: &ServiceClient, opts: &PruneOpts) -> Result<PruneReport> {
             outcome: if d.is_delete() { Outcome::WouldDelete } else { Outcome::Kept },
         })
         .collect();
-    // The protected ids are the only thing still needed of the listing: the plan holds each
-    // snapshot once (shared with the outcomes), so the listing's copies go now.
-    let protected: BTreeSet<String> = if opts.dry_run {
-        BTreeSet::new()
-    } else {
-        newest_available(&candidates, &opts.policy, now).into_iter().map(str::to_owned).collect()
-    };
-    drop(candidates);
     if !opts.dry_run {
         let mut targets: Vec<(usize, &Snapshot)> = Vec::new();
         let mut done: Vec<(usize, Outcome)> = Vec::new();
