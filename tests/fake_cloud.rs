@@ -876,3 +876,81 @@ fn the_clock_has_cinders_microsecond_precision() {
     assert_eq!(cloud.now(), datetime!(2020-01-02 03:04:05.123458 UTC), "1.999 µs is 2 µs");
     assert_eq!(created(&client), Some(cloud.now()));
 }
+
+/// `lose_next_answers` on the create: the fake makes the snapshot, then closes the
+/// connection without an answer. The client reports a transport error after ONE POST (a
+/// create is never retried) and the snapshot is in the fake's state.
+#[test]
+fn a_lost_create_answer_is_a_transport_error_and_the_snapshot_exists() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    client.authenticate().unwrap();
+    cloud.clear_requests();
+    cloud.lose_next_answers(1, Rule::method("POST", "snapshots"));
+    let err = snapshots::create(&client, &CreateOpts::new(&volume).name("lost")).unwrap_err();
+    let Error::Transport { method, url, attempts, .. } = &err else { panic!("not a transport error: {err:?}") };
+    assert_eq!((method.as_str(), url.as_str(), *attempts), ("POST", format!("{}/snapshots", cloud.endpoint()).as_str(), 1));
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(requests(&cloud), vec![seen("POST", &p("snapshots"), &[])]);
+    let held: Vec<(String, Option<String>, SnapshotStatus)> =
+        cloud.snapshots().into_iter().map(|s| (s.volume_id, s.name, s.status)).collect();
+    assert_eq!(held, vec![(volume.clone(), Some("lost".to_owned()), SnapshotStatus::Creating)]);
+
+    // The loss is used up: the next create is answered.
+    let snap = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    assert_eq!(snap.status, SnapshotStatus::Creating);
+    assert_eq!(cloud.snapshots().len(), 2);
+}
+
+/// A lost GET is retried by the client: the second GET is answered, two GETs are seen. A
+/// fault on the same request answers it and does not use the loss up.
+#[test]
+fn a_lost_get_answer_is_retried_and_a_fault_goes_first() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    let snap = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    cloud.clear_requests();
+    cloud.lose_next_answers(1, Rule::get("snapshots"));
+    let got = snapshots::get(&client, &snap.id).unwrap();
+    assert_eq!(got.id, snap.id);
+    assert_eq!(requests(&cloud), vec![seen("GET", &p(&format!("snapshots/{}", snap.id)), &[]); 2]);
+
+    // A 503 then a lost answer on the same GETs: the fault answers the first, the loss takes
+    // the second, the third is answered.
+    cloud.clear_requests();
+    cloud.lose_next_answers(1, Rule::get("snapshots"));
+    cloud.fail_next(1, Rule::get("snapshots"), 503);
+    assert_eq!(snapshots::get(&client, &snap.id).unwrap().id, snap.id);
+    assert_eq!(requests(&cloud).len(), 3);
+
+    // More losses than the client's retries (3): the GET fails after 4 attempts.
+    cloud.clear_requests();
+    cloud.lose_next_answers(4, Rule::get("snapshots"));
+    let err = snapshots::get(&client, &snap.id).unwrap_err();
+    assert!(matches!(err, Error::Transport { attempts: 4, .. }), "{err:?}");
+    assert_eq!(requests(&cloud).len(), 4);
+}
+
+/// The log keeps Cinder's request bodies exactly (a forced create at 3.65), and never
+/// Keystone's (its token request carries the password); bodiless requests have none.
+#[test]
+fn cinder_request_bodies_are_recorded_and_keystones_never() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume_with(&VolumeSpec::new("db").attached_to("server-1"));
+    let client = pinned(&cloud, Account::Admin, 65);
+    let snap = snapshots::create(&client, &CreateOpts::new(&volume).name("forced").force(true)).unwrap();
+    let log = cloud.requests();
+    let token = log.iter().find(|r| r.path == "/v3/auth/tokens").unwrap();
+    assert_eq!((token.method.as_str(), &token.body), ("POST", &None));
+    let creates: Vec<&SeenRequest> = log.iter().filter(|r| r.method == "POST" && r.path == p("snapshots")).collect();
+    assert_eq!(creates.len(), 1);
+    assert_eq!(creates[0].microversion.as_deref(), Some("volume 3.65"));
+    assert_eq!(creates[0].body, Some(json!({"snapshot": {"volume_id": volume, "name": "forced", "force": true}})));
+    cloud.clear_requests();
+    snapshots::get(&client, &snap.id).unwrap();
+    assert_eq!(cloud.requests()[0].body, None);
+    // The password is nowhere in the log.
+    assert!(!format!("{log:?}").contains(cinder_snapshots::testing::PASSWORD), "{log:?}");
+}

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::server::{HttpRequest, HttpResponse};
-use super::{Fault, Rule, SeenRequest};
+use super::{Fault, Loss, Rule, SeenRequest};
 
 /// The admin's project (the recorded admin project's id).
 pub(crate) const PROJECT_ID: &str = "27b115259e6a4d39a32f642f7bfea2a0";
@@ -145,6 +145,8 @@ pub(crate) struct State {
     pub(crate) messages: Vec<MessageRec>,
     pub(crate) requests: Vec<SeenRequest>,
     pub(crate) faults: Vec<Fault>,
+    /// The requests whose answers are to be lost (processed, then the connection closed).
+    pub(crate) losses: Vec<Loss>,
     /// The tokens issued, each with the index of its account in [`ACCOUNTS`].
     pub(crate) tokens: Vec<(String, usize)>,
     /// The most snapshots a project may hold (Cinder's `snapshots` quota); `None`: no limit.
@@ -170,6 +172,7 @@ impl State {
             messages: Vec::new(),
             requests: Vec::new(),
             faults: Vec::new(),
+            losses: Vec::new(),
             tokens: Vec::new(),
             snapshot_quota: None,
             failing: Vec::new(),
@@ -391,25 +394,56 @@ fn requested_minor(request: &HttpRequest) -> Result<u16, HttpResponse> {
     }
 }
 
-/// Answers one request and records it.
-pub(crate) fn handle(state: &Mutex<State>, request: &HttpRequest) -> HttpResponse {
+/// Answers one request and records it; `None` when its answer is to be lost (the request
+/// was processed all the same).
+pub(crate) fn handle(state: &Mutex<State>, request: &HttpRequest) -> Option<HttpResponse> {
     let (response, latency) = {
         let mut guard = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let st = &mut *guard;
+        // Only Cinder's bodies: Keystone's token request carries a password.
+        let body = match split_project(&request.path) {
+            Some(_) if !request.body.is_empty() => Some(
+                serde_json::from_slice(&request.body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&request.body).into_owned())),
+            ),
+            _ => None,
+        };
         st.requests.push(SeenRequest {
             method: request.method.clone(),
             path: request.path.clone(),
             query: request.query(),
             microversion: request.header("openstack-api-version").map(str::to_owned),
+            body,
         });
+        let lost = take_loss(st, request);
         let request_id = st.request_id();
-        (route(st, request).with_header("x-openstack-request-id", request_id), st.latency)
+        let response = route(st, request);
+        if lost {
+            return None;
+        }
+        (response.with_header("x-openstack-request-id", request_id), st.latency)
     };
     // Held back outside the lock, so that concurrent requests wait side by side.
     if !latency.is_zero() {
         std::thread::sleep(latency);
     }
-    response
+    Some(response)
+}
+
+/// Whether the answer to `request` is to be lost (counting it against the first matching
+/// loss): never when a fault will answer it.
+fn take_loss(st: &mut State, request: &HttpRequest) -> bool {
+    let path = request.path.as_str();
+    let relative = split_project(path).map_or(path, |(_, r)| r);
+    if st.faults.iter().any(|f| f.rule.matches(&request.method, path, relative)) {
+        return false;
+    }
+    let Some(i) = st.losses.iter().position(|l| l.rule.matches(&request.method, path, relative)) else { return false };
+    st.losses[i].remaining = st.losses[i].remaining.saturating_sub(1);
+    if st.losses[i].remaining == 0 {
+        st.losses.remove(i);
+    }
+    true
 }
 
 /// The path after `/v3/<project>/` and the project, when the path has that shape (the

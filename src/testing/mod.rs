@@ -9,7 +9,7 @@
 //! volumes ([`FakeCloud::add_volume`], [`FakeCloud::add_volume_with`] and a [`VolumeSpec`]:
 //! metadata, status, attachment, project; [`FakeCloud::set_volume_status`]), moves its clock
 //! ([`FakeCloud::set_now`], [`FakeCloud::advance`]), injects faults
-//! ([`FakeCloud::fail_next`], [`FakeCloud::fail_snapshot`],
+//! ([`FakeCloud::fail_next`], [`FakeCloud::lose_next_answers`], [`FakeCloud::fail_snapshot`],
 //! [`FakeCloud::fail_next_snapshots`], [`FakeCloud::fail_delete`],
 //! [`FakeCloud::set_snapshot_quota`], [`FakeCloud::revoke_tokens`],
 //! [`FakeCloud::set_latency`], [`FakeCloud::set_page_cap`]) and inspects what it received
@@ -249,9 +249,9 @@ impl Account {
     }
 }
 
-/// A request the fake received: no body and no header but the microversion, so never a
-/// token or a password. More fields may come (it is `#[non_exhaustive]`): compare the
-/// fields a test cares about.
+/// A request the fake received: no header but the microversion, and the body of Cinder's
+/// requests only, so never a token or a password. More fields may come (it is
+/// `#[non_exhaustive]`): compare the fields a test cares about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SeenRequest {
@@ -263,6 +263,12 @@ pub struct SeenRequest {
     pub query: Vec<(String, String)>,
     /// The `OpenStack-API-Version` header as sent (`volume 3.71`), if any.
     pub microversion: Option<String>,
+    /// The body of a request to the Cinder endpoint (a path under `/v3/<project id>/`), as
+    /// JSON: `{"snapshot": {"volume_id": ..., "force": true}}`. `None` when it had no body,
+    /// and ALWAYS `None` for Keystone's requests (`/v3/auth/tokens` carries a password) and
+    /// the version root. A Cinder body that is not JSON is kept as a JSON string of its text
+    /// (invalid UTF-8 replaced).
+    pub body: Option<serde_json::Value>,
 }
 
 impl SeenRequest {
@@ -372,6 +378,13 @@ impl Rule {
     pub fn method(method: impl Into<String>, prefix: impl Into<String>) -> Rule {
         Rule { method: Some(method.into()), prefix: prefix.into() }
     }
+}
+
+/// A loss waiting for its requests: they are processed, and their answers never sent.
+#[derive(Debug, Clone)]
+pub(crate) struct Loss {
+    pub(crate) rule: Rule,
+    pub(crate) remaining: u32,
 }
 
 /// A fault waiting for its requests.
@@ -621,6 +634,46 @@ impl FakeCloud {
     pub fn fail_next(&self, n: u32, rule: Rule, status: u16) {
         if n > 0 {
             lock(&self.state).faults.push(Fault { rule, status, remaining: n });
+        }
+    }
+
+    /// The next `n` requests matching `rule` are processed as usual (a create creates, a
+    /// delete deletes, the request is in [`requests`](Self::requests)), then their connection
+    /// is closed at once without an answer (no status line, no latency): what a client sees
+    /// when the server committed but the answer was lost (a connection dropped, a gateway
+    /// gave up). Losses are checked in the order given; a request that a
+    /// [`fail_next`](Self::fail_next) fault answers is not lost and does not count.
+    ///
+    /// The crate's client reports a lost answer as [`Error::Transport`](crate::Error::Transport)
+    /// (the connection broke). What a test should expect of it:
+    ///
+    /// - `POST` to Cinder (a snapshot or volume create, an action, a metadata merge) is never
+    ///   retried: the call fails with `Error::Transport { attempts: 1, .. }` after ONE
+    ///   request, and the fake holds what it made (e.g. the new snapshot, `creating`).
+    /// - `GET`, `PUT` and `DELETE` are retried by the client's
+    ///   [`RetryPolicy`](crate::RetryPolicy) (3 retries by default): a lost `GET` or `PUT`
+    ///   answers at the next attempt, so with `n` at most the retries the call succeeds after
+    ///   `n + 1` requests. A lost `DELETE` is resent too, and the resent one meets a
+    ///   snapshot already `deleting` (Cinder's 400) or gone (404).
+    /// - Keystone's token request is retried too (it creates nothing durable).
+    ///
+    /// ```
+    /// use cinder_snapshots::snapshots::{self, CreateOpts};
+    /// use cinder_snapshots::testing::{FakeCloud, Rule};
+    /// use cinder_snapshots::Error;
+    ///
+    /// let cloud = FakeCloud::start();
+    /// let volume = cloud.add_volume("data");
+    /// let client = cloud.client();
+    /// cloud.lose_next_answers(1, Rule::method("POST", "snapshots"));
+    /// let err = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap_err();
+    /// assert!(matches!(err, Error::Transport { attempts: 1, .. }));
+    /// // The snapshot was made all the same.
+    /// assert_eq!(cloud.snapshots().len(), 1);
+    /// ```
+    pub fn lose_next_answers(&self, n: u32, rule: Rule) {
+        if n > 0 {
+            lock(&self.state).losses.push(Loss { rule, remaining: n });
         }
     }
 

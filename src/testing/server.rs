@@ -117,7 +117,8 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
     let Some(request) = read_request(&stream) else { return };
-    let response = super::cinder::handle(state, &request);
+    // A lost answer: the connection is closed (dropped) without a byte written.
+    let Some(response) = super::cinder::handle(state, &request) else { return };
     let _ = write_response(&mut stream, &response);
 }
 
