@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cinder_snapshots::job::{self, CheckOpts, CheckStatus, JobOpts, JobReport, Progress, RUN_KEY, VolumeAction, WINDOW_KEY, Window};
-use cinder_snapshots::retention::{self, POLICY_KEY, Policy};
+use cinder_snapshots::retention::{self, Policy};
 use cinder_snapshots::snapshots::{self, CreateOpts, SnapshotStatus};
 use cinder_snapshots::testing::{FakeCloud, Rule, VolumeSpec};
 use cinder_snapshots::volumes::VolumeStatus;
@@ -355,45 +355,46 @@ fn a_rerun_after_a_crash_reuses_the_snapshots_left_creating() {
     }
 }
 
-/// A create whose answer is lost (a gateway's 504 after Cinder made the snapshot): the wait's
-/// listing finds the snapshot by its labels and volume and adopts it; no second create, no
-/// leak. Without a snapshot to find, the volume fails with the create's error.
+/// A create whose answer is lost (the fake makes the snapshot, then closes the connection
+/// without an answer: a transport error): the wait's listing finds the snapshot by its labels
+/// and volume and adopts it; no second create, no leak. Without a snapshot to find (a
+/// gateway's 504, nothing made), the volume fails with the create's error.
 #[test]
 fn a_create_whose_answer_was_lost_is_adopted_by_the_wait() {
     let cloud = FakeCloud::start();
     let vols = fleet(&cloud, 2);
     let client = cloud.client();
     cloud.set_now(DAY3);
-    // The first create is answered 504 by a "gateway" (the fake changes nothing), and the
-    // snapshot Cinder made appears before the wait's first listing.
-    cloud.fail_next(1, Rule::method("POST", "snapshots"), 504);
-    let maker = cloud.client();
-    let done = Arc::new(AtomicBool::new(false));
-    let made: Arc<Mutex<Option<(String, String)>>> = Arc::default();
-    let (flag, out) = (done.clone(), made.clone());
-    // The volume whose create failed is known only after the creates: the first progress
-    // call comes right after them. Concurrency 1: the first volume listed is the one.
-    let first_listed = vols[1].clone();
-    let o = opts(DAY3).concurrency(1).progress(move |_| {
-        if !flag.swap(true, Ordering::SeqCst) {
-            let id = leftover(&maker, &first_listed, DAY3, WINDOW3);
-            *out.lock().unwrap() = Some((first_listed.clone(), id));
-        }
-    });
+    cloud.lose_next_answers(1, Rule::method("POST", "snapshots"));
     cloud.clear_requests();
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = seen.clone();
+    let o = opts(DAY3).concurrency(1).progress(move |p| sink.lock().unwrap().push(*p));
     let report = run_at(&cloud, &client, o, DAY3);
-    let (volume, adopted) = made.lock().unwrap().clone().unwrap();
+    assert!(report.is_success(), "{report:#?}");
+    // Right after the creates the job knows one snapshot made and waits for two: the lost
+    // create's answer never came.
+    let first = seen.lock().unwrap()[0];
+    assert_eq!((first.created, first.failed, first.pending), (1, 0, 2), "{first:#?}");
+    // One POST per volume, the first one's answer lost; its volume is the one in its body.
+    let posts: Vec<serde_json::Value> =
+        cloud.requests().into_iter().filter(|r| r.method == "POST" && r.relative_path() == "snapshots").filter_map(|r| r.body).collect();
+    assert_eq!(posts.len(), 2, "{posts:#?}");
+    let volume = posts[0]["snapshot"]["volume_id"].as_str().unwrap().to_owned();
+    assert!(vols.contains(&volume), "{volume}");
+    assert_ne!(posts[1]["snapshot"]["volume_id"], posts[0]["snapshot"]["volume_id"]);
+    // The snapshot the fake made for the lost POST is the one adopted.
+    let made = snaps_of(&cloud, &volume);
+    assert_eq!(made.len(), 1, "{made:#?}");
     let v = report.volume(&volume).unwrap();
     assert_eq!(v.action, VolumeAction::Created, "{v:#?}");
-    assert_eq!(v.snapshot_id.as_deref(), Some(adopted.as_str()));
+    assert_eq!(v.snapshot_id.as_deref(), Some(made[0].id.as_str()));
     assert_eq!(v.snapshot_status, Some(SnapshotStatus::Available));
     assert_eq!(v.error, None);
-    assert!(report.is_success(), "{report:#?}");
-    // Two POSTs by the job (one lost) and one by the test's "Cinder".
-    assert_eq!(count(&calls(&cloud), "POST snapshots"), 3);
     for v in &vols {
         assert_eq!(snaps_of(&cloud, v).len(), 1, "one snapshot of {v}");
     }
+    assert_eq!(cloud.snapshots().len(), 2);
 
     // Nothing to find: the volume fails with the create's error after one poll.
     let cloud = FakeCloud::start();
@@ -523,78 +524,51 @@ fn over_quota_midway_stops_the_creates_and_keeps_the_made_ones() {
 }
 
 /// In-use volumes: below 3.66 the job sends `force=true` (the fake, as Cinder, refuses an
-/// in-use volume without it); from 3.66 it sends no force flag. The exact bodies are
-/// checked on a mock server; the fake shows each is accepted.
+/// in-use volume without it); from 3.66 it sends no force flag. The exact create bodies come
+/// from the fake's request log, and the fake shows each is accepted.
 #[test]
 fn in_use_volumes_are_forced_below_3_66_and_not_from_it() {
-    for minor in [65, 66, 71] {
+    for (minor, force) in [(65, true), (66, false), (71, false)] {
         let cloud = FakeCloud::start();
         let in_use = cloud.add_volume_with(&VolumeSpec::new("db").metadata("backup", "nightly").attached_to("server-1"));
         let free = cloud.add_volume_with(&VolumeSpec::new("scratch").metadata("backup", "nightly"));
         let client = cloud.client_builder().microversion(MicroversionPolicy::Pinned(Microversion::new(3, minor))).build().unwrap();
-        let report = run_at(&cloud, &client, opts(DAY3), DAY3);
+        cloud.clear_requests();
+        let report = run_at(&cloud, &client, opts(DAY3).concurrency(1), DAY3);
         assert!(report.is_success(), "3.{minor}: {report:#?}");
         assert_eq!(report.volume(&in_use).unwrap().volume_status, "in-use");
+        assert_eq!(report.volume(&in_use).unwrap().action, VolumeAction::Created);
         assert_eq!(report.volume(&free).unwrap().action, VolumeAction::Created);
-    }
-    for (minor, force) in [(65, Some(true)), (66, None), (71, None)] {
-        let bodies = create_bodies(Microversion::new(3, minor));
-        assert_eq!(bodies.len(), 2, "3.{minor}");
-        for (volume, body) in bodies {
-            let want = if volume == MOCK_IN_USE { force } else { None };
-            assert_eq!(body["snapshot"].get("force").map(|f| f == &json!(true)), want, "3.{minor} {volume}: {body}");
-            assert_eq!(body["snapshot"]["name"], "nightly-20261128T0000Z");
-            assert_eq!(body["snapshot"]["metadata"][WINDOW_KEY], WINDOW3);
-            assert_eq!(body["snapshot"]["metadata"][POLICY_KEY], "nightly");
-        }
-    }
-}
-
-const MOCK_IN_USE: &str = "11111111-0000-4000-8000-000000000001";
-const MOCK_FREE: &str = "11111111-0000-4000-8000-000000000002";
-
-/// The create bodies a run sends at `mv` for an in-use and an available volume, from a mock
-/// Cinder (the run then times out at once: only the bodies matter).
-fn create_bodies(mv: Microversion) -> Vec<(String, serde_json::Value)> {
-    let mut server = mockito::Server::new();
-    let volume =
-        |id: &str, status: &str| json!({"volume": {"id": id, "name": id, "status": status, "size": 1, "metadata": {}, "attachments": []}});
-    for (id, status) in [(MOCK_IN_USE, "in-use"), (MOCK_FREE, "available")] {
-        server
-            .mock("GET", format!("/v3/p/volumes/{id}").as_str())
-            .with_status(200)
-            .with_header("content-type", "application/json")
-            .with_body(volume(id, status).to_string())
-            .create();
-    }
-    server
-        .mock("GET", mockito::Matcher::Regex("^/v3/p/snapshots/detail".into()))
-        .with_status(200)
-        .with_header("content-type", "application/json")
-        .with_body(r#"{"snapshots": []}"#)
-        .create();
-    let bodies: Arc<Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
-    let sink = bodies.clone();
-    server
-        .mock("POST", "/v3/p/snapshots")
-        .with_status(202)
-        .with_header("content-type", "application/json")
-        .with_body_from_request(move |req| {
-            let body: serde_json::Value = serde_json::from_slice(req.body().unwrap()).unwrap();
+        let mut bodies: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        for r in cloud.requests().into_iter().filter(|r| r.method == "POST" && r.relative_path() == "snapshots") {
+            assert_eq!(r.microversion, Some(format!("volume 3.{minor}")));
+            let body = r.body.unwrap();
             let volume = body["snapshot"]["volume_id"].as_str().unwrap().to_owned();
-            sink.lock().unwrap().push((volume.clone(), body));
-            json!({"snapshot": {"id": format!("s-{volume}"), "volume_id": volume, "status": "creating"}}).to_string().into_bytes()
-        })
-        .create();
-    let client = ServiceClient::with_token(&format!("{}/v3/p", server.url()), "token")
-        .unwrap()
-        .microversion(MicroversionPolicy::Pinned(mv))
-        .build()
-        .unwrap();
-    let o = JobOpts::new(policy()).select_volume(MOCK_IN_USE).select_volume(MOCK_FREE).now(DAY3).timeout(Duration::ZERO).concurrency(1);
-    let report = job::run(&client, &o).unwrap();
-    assert!(report.timed_out());
-    bodies.lock().unwrap().clone()
+            assert!(bodies.insert(volume, body).is_none(), "3.{minor}: one create per volume");
+        }
+        let run = report.run_id();
+        let want = |volume: &str, forced: bool| {
+            let mut body = json!({"snapshot": {
+                "volume_id": volume,
+                "name": "nightly-20261128T0000Z",
+                "description": format!("cinder-snapshots job, window {WINDOW3} (daily), run {run}"),
+                "metadata": {
+                    "cinder-snapshots.label-format": "1",
+                    "cinder-snapshots.policy": "nightly",
+                    "cinder-snapshots.rules": "daily=2,utc-offset=+00:00",
+                    "cinder-snapshots.run-at": "2026-11-28T02:00:00Z",
+                    "cinder-snapshots.window": WINDOW3,
+                    "cinder-snapshots.run": run,
+                },
+            }});
+            if forced {
+                body["snapshot"]["force"] = json!(true);
+            }
+            body
+        };
+        let expected = BTreeMap::from([(in_use.clone(), want(&in_use, force)), (free.clone(), want(&free, false))]);
+        assert_eq!(bodies, expected, "3.{minor}");
+    }
 }
 
 /// The wait polls with ONE paged listing: 25 snapshots with pages of 10 are 3 requests per
