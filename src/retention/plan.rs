@@ -304,7 +304,7 @@ impl Serialize for Plan {
 /// deterministic: the same snapshots in any order give the same plan. Snapshot ids are
 /// assumed unique (Cinder's are UUIDs).
 pub fn plan(snapshots: &[Snapshot], policy: &Policy, now: OffsetDateTime) -> Plan {
-    plan_owned(snapshots.iter().cloned().collect(), policy, now)
+    plan_owned(snapshots.to_vec(), policy, now)
 }
 
 /// [`plan`] of snapshots given away: each is moved into its decision, not copied (a prune
