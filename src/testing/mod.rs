@@ -651,7 +651,7 @@ impl FakeCloud {
     ///   retried: the call fails with `Error::Transport { attempts: 1, .. }` after ONE
     ///   request, and the fake holds what it made (e.g. the new snapshot, `creating`).
     /// - `GET`, `PUT` and `DELETE` are retried by the client's
-    ///   [`RetryPolicy`](crate::RetryPolicy) (3 retries by default): a lost `GET` or `PUT`
+    ///   [`RetryPolicy`] (3 retries by default): a lost `GET` or `PUT`
     ///   answers at the next attempt, so with `n` at most the retries the call succeeds after
     ///   `n + 1` requests. A lost `DELETE` is resent too, and the resent one meets a
     ///   snapshot already `deleting` (Cinder's 400) or gone (404).
