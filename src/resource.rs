@@ -66,6 +66,14 @@ pub trait Stateful: Resource {
     fn is_delete_refused(status: &Self::Status) -> bool;
 }
 
+/// Reads a field Cinder may send as `null` (metadata, attachments) as its empty value:
+/// `null` and an absent field read alike.
+pub(crate) fn null_as_default<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de> + Default>(
+    d: D,
+) -> std::result::Result<T, D::Error> {
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}
+
 /// The resource of a single answer (`{"snapshot": {...}}`, the key named by the resource),
 /// with the answer's request id: what `get`, `create` and `update` of every resource return.
 pub(crate) fn one<T: Resource>(response: Response) -> Result<T> {

@@ -172,7 +172,7 @@ pub struct Snapshot {
     #[serde(default)]
     pub size: u64,
     /// User metadata.
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "crate::resource::null_as_default")]
     pub metadata: BTreeMap<String, String>,
     /// Creation time.
     #[serde(default, deserialize_with = "timestamp::deserialize_lenient", serialize_with = "timestamp::serialize_opt")]
@@ -211,10 +211,6 @@ impl Snapshot {
         let p = self.progress.as_deref()?.trim().strip_suffix('%')?;
         p.trim().parse::<u8>().ok().filter(|n| *n <= 100)
     }
-}
-
-fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// One page of a snapshot listing.
@@ -388,7 +384,7 @@ impl private::Sealed for Snapshot {}
 
 #[derive(Deserialize)]
 pub(crate) struct MetadataBody {
-    #[serde(deserialize_with = "null_as_empty")]
+    #[serde(deserialize_with = "crate::resource::null_as_default")]
     pub metadata: BTreeMap<String, String>,
 }
 

@@ -208,7 +208,7 @@ pub struct Volume {
     #[serde(default)]
     pub size: u64,
     /// User metadata.
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "crate::resource::null_as_default")]
     pub metadata: BTreeMap<String, String>,
     /// Availability zone.
     #[serde(default)]
@@ -218,7 +218,7 @@ pub struct Volume {
     #[serde(default, deserialize_with = "lenient_bool", serialize_with = "bool_as_string")]
     pub bootable: bool,
     /// Its attachments; [`server_ids`](Self::server_ids) gives the servers.
-    #[serde(default, deserialize_with = "null_as_empty_vec")]
+    #[serde(default, deserialize_with = "crate::resource::null_as_default")]
     pub attachments: Vec<Attachment>,
     /// Volume type: its name (or, below 3.63, its id when the type is gone).
     #[serde(default)]
@@ -275,14 +275,6 @@ pub struct VolumeSummary {
     /// Name (may be unset).
     #[serde(default)]
     pub name: Option<String>,
-}
-
-fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
-}
-
-fn null_as_empty_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Attachment>, D::Error> {
-    Ok(Option::<Vec<Attachment>>::deserialize(d)?.unwrap_or_default())
 }
 
 #[derive(Deserialize)]
