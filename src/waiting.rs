@@ -236,8 +236,7 @@ struct Waiter<'a, R: Stateful> {
     target: String,
     opts: &'a WaitOpts<R>,
     policy: PollPolicy,
-    start: Instant,
-    interval: Duration,
+    pacer: Pacer,
     transient: u32,
     last: Option<R>,
 }
@@ -245,8 +244,8 @@ struct Waiter<'a, R: Stateful> {
 impl<'a, R: Stateful> Waiter<'a, R> {
     fn new(client: &'a ServiceClient, id: &'a str, target: String, opts: &'a WaitOpts<R>) -> Self {
         let policy = opts.policy(client);
-        let interval = policy.initial_interval;
-        Waiter { client, id, target, opts, policy, start: Instant::now(), interval, transient: 0, last: None }
+        let pacer = Pacer::new(policy.timeout, policy.initial_interval, policy.backoff_factor, policy.max_interval);
+        Waiter { client, id, target, opts, policy, pacer, transient: 0, last: None }
     }
 
     /// One check: `Some(resource)`, or `None` when it is gone. Transient errors are retried
@@ -276,33 +275,11 @@ impl<'a, R: Stateful> Waiter<'a, R> {
 
     /// Sleeps until the next check, never past the deadline; a timeout when it has passed.
     fn pause(&mut self) -> Result<()> {
-        let elapsed = self.start.elapsed();
-        let mut sleep = self.interval;
-        if let Some(timeout) = self.policy.timeout {
-            if elapsed >= timeout {
-                return Err(self.fail(WaitErrorKind::TimedOut, false));
-            }
-            sleep = sleep.min(timeout - elapsed);
+        match self.pacer.pause(|| self.opts.cancelled()) {
+            Paused::Slept => Ok(()),
+            Paused::TimedOut => Err(self.fail(WaitErrorKind::TimedOut, false)),
+            Paused::Cancelled => Err(self.fail(WaitErrorKind::Cancelled, false)),
         }
-        // A sleep too long for the clock to represent its end (a huge interval given in code,
-        // with no timeout) is a sleep until cancelled: no arithmetic on `Instant` overflows.
-        let until = Instant::now().checked_add(sleep);
-        loop {
-            if self.opts.cancelled() {
-                return Err(self.fail(WaitErrorKind::Cancelled, false));
-            }
-            let left = match until {
-                Some(until) => until.saturating_duration_since(Instant::now()),
-                None => Duration::MAX,
-            };
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(50)));
-        }
-        let grown = self.interval.as_secs_f64() * self.policy.backoff_factor.max(1.0);
-        self.interval = Duration::try_from_secs_f64(grown).unwrap_or(self.policy.max_interval).min(self.policy.max_interval);
-        Ok(())
     }
 
     fn fail(&mut self, kind: WaitErrorKind, with_message: bool) -> Error {
@@ -315,9 +292,75 @@ impl<'a, R: Stateful> Waiter<'a, R> {
             target: self.target.clone(),
             last_status: last.as_ref().map(|r| r.status().to_string()),
             last: last.map(|r| Arc::new(r) as Arc<dyn std::any::Any + Send + Sync>),
-            elapsed: self.start.elapsed(),
+            elapsed: self.pacer.elapsed(),
             user_message,
         }))
+    }
+}
+
+/// The pace of a poll loop, shared by every wait (one resource's, or the job's listing per
+/// poll): intervals growing by a factor up to a maximum, never a sleep past the deadline.
+pub(crate) struct Pacer {
+    start: Instant,
+    timeout: Option<Duration>,
+    interval: Duration,
+    factor: f64,
+    max: Duration,
+}
+
+/// How a [`Pacer::pause`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Paused {
+    /// The interval went by: check again.
+    Slept,
+    /// The deadline had passed: no more checks.
+    TimedOut,
+    /// The cancel test said so.
+    Cancelled,
+}
+
+impl Pacer {
+    /// A pace starting now: `timeout` from now (`None`: none), the first interval `initial`,
+    /// each next one `factor` times longer (a factor below 1 counts as 1), at most `max`.
+    pub(crate) fn new(timeout: Option<Duration>, initial: Duration, factor: f64, max: Duration) -> Self {
+        Pacer { start: Instant::now(), timeout, interval: initial, factor: factor.max(1.0), max }
+    }
+
+    /// The time since the pace started.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Sleeps the current interval (cut to the deadline), checking `cancelled` every 50 ms,
+    /// then grows the interval; [`Paused::TimedOut`] at once when the deadline has passed.
+    pub(crate) fn pause(&mut self, cancelled: impl Fn() -> bool) -> Paused {
+        let elapsed = self.start.elapsed();
+        let mut sleep = self.interval;
+        if let Some(timeout) = self.timeout {
+            if elapsed >= timeout {
+                return Paused::TimedOut;
+            }
+            sleep = sleep.min(timeout - elapsed);
+        }
+        // A sleep too long for the clock to represent its end (a huge interval given in code,
+        // with no timeout) is a sleep until cancelled: no arithmetic on `Instant` overflows.
+        let until = Instant::now().checked_add(sleep);
+        loop {
+            if cancelled() {
+                return Paused::Cancelled;
+            }
+            let left = match until {
+                Some(until) => until.saturating_duration_since(Instant::now()),
+                None => Duration::MAX,
+            };
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+        let grown = self.interval.as_secs_f64() * self.factor;
+        self.interval = Duration::try_from_secs_f64(grown).unwrap_or(self.max).min(self.max);
+        Paused::Slept
     }
 }
 

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::retention::{self, Outcome, POLICY_KEY, PruneOpts, is_owned};
 use crate::snapshots::{self, CreateOpts, ListOpts, Snapshot, SnapshotStatus, WaitOpts};
 use crate::volumes::VolumeStatus;
+use crate::waiting::{Pacer, Paused};
 
 /// The first microversion with the snapshot listing's `metadata` filter.
 const METADATA_FILTER: Microversion = Microversion::new(3, 22);
@@ -289,18 +290,13 @@ impl Job<'_> {
     /// Step 4: one paged listing per poll until every snapshot is settled or the deadline.
     fn wait(&mut self) {
         let opts = self.opts;
-        let start = Instant::now();
-        let deadline = start.checked_add(opts.timeout);
-        let mut interval = opts.initial_interval;
+        let mut pacer = Pacer::new(Some(opts.timeout), opts.initial_interval, BACKOFF, opts.max_interval);
         let mut transient = 0u32;
         while !self.pending.is_empty() || !self.lost.is_empty() {
-            let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
-            if left.is_zero() {
-                self.time_out(start.elapsed());
+            if pacer.pause(|| false) == Paused::TimedOut {
+                self.time_out(pacer.elapsed());
                 break;
             }
-            sleep(interval.min(left));
-            interval = Duration::try_from_secs_f64(interval.as_secs_f64() * BACKOFF).unwrap_or(opts.max_interval).min(opts.max_interval);
             match self.poll() {
                 Ok(()) => transient = 0,
                 // A 404 during a poll is a marker deleted between two pages (a zombie going
@@ -650,18 +646,6 @@ fn new_run_id() -> String {
     h.write_u128(nanos);
     h.write_u32(std::process::id());
     format!("{:016x}", h.finish())
-}
-
-/// Sleeps `d` (in slices, so that a long sleep is not one syscall the clock can overshoot).
-fn sleep(d: Duration) {
-    let until = Instant::now().checked_add(d);
-    loop {
-        let left = until.map_or(Duration::from_millis(50), |u| u.saturating_duration_since(Instant::now()));
-        if left.is_zero() {
-            break;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(250)));
-    }
 }
 
 #[cfg(test)]
