@@ -345,6 +345,7 @@ mod config;
 pub mod error;
 pub mod job;
 pub mod paging;
+mod pool;
 pub mod resource;
 pub mod retention;
 pub mod snapshots;

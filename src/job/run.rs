@@ -2,8 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
@@ -235,7 +234,7 @@ impl Job<'_> {
         };
         let stop = AtomicBool::new(false);
         let client = self.client;
-        let results = in_pool(to_create.len(), self.opts.concurrency, "job-create", &stop, |n| {
+        let results = crate::pool::in_pool(to_create.len(), self.opts.concurrency, "job-create", &stop, |n| {
             let opts = to_create.get(n).and_then(|&i| create_opts(i))?;
             Some(match snapshots::create(client, &opts) {
                 Ok(snap) => Created::Made(snap.id, snap.status),
@@ -430,7 +429,7 @@ impl Job<'_> {
             .max_interval(self.opts.max_interval)
             .backoff_factor(BACKOFF);
         let client = self.client;
-        let results = in_pool(jobs.len(), self.opts.concurrency, "job-clean", &AtomicBool::new(false), |n| {
+        let results = crate::pool::in_pool(jobs.len(), self.opts.concurrency, "job-clean", &AtomicBool::new(false), |n| {
             jobs.get(n).map(|(_, id)| clean_one(client, id, &wait))
         });
         for ((i, id), out) in jobs.into_iter().zip(results) {
@@ -577,42 +576,6 @@ fn clean_one(client: &ServiceClient, id: &str, wait: &WaitOpts) -> Cleaned {
         Ok(()) => gone(true, None),
         Err(e) => gone(false, Some(e.full_message())),
     }
-}
-
-/// Runs `task(0..n)` on up to `workers` scoped threads (each takes the next index until
-/// `stop` is set or `task` returns `None`); one result per index, `None` for an index not
-/// run. A thread that cannot be started is one worker fewer (with none, the caller's
-/// thread works); a worker's panic is not re-raised: its index stays `None`.
-fn in_pool<T: Send>(n: usize, workers: usize, name: &str, stop: &AtomicBool, task: impl Fn(usize) -> Option<T> + Sync) -> Vec<Option<T>> {
-    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..n).map(|_| None).collect());
-    let next = AtomicUsize::new(0);
-    let work = || {
-        while !stop.load(Ordering::SeqCst) {
-            let i = next.fetch_add(1, Ordering::SeqCst);
-            if i >= n {
-                break;
-            }
-            let Some(out) = task(i) else { break };
-            if let Some(slot) = results.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(i) {
-                *slot = Some(out);
-            }
-        }
-    };
-    std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for _ in 0..workers.clamp(1, n.max(1)) {
-            if let Ok(h) = std::thread::Builder::new().name(name.to_owned()).spawn_scoped(scope, work) {
-                handles.push(h);
-            }
-        }
-        if handles.is_empty() {
-            work();
-        }
-        for h in handles {
-            let _ = h.join();
-        }
-    });
-    results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Statuses that end in `available` by themselves.

@@ -3,8 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
@@ -527,38 +526,11 @@ fn refusal(snap: &Snapshot, policy: &Policy, protected: &BTreeSet<String>) -> Op
 /// Deletes and waits for each target, at most `opts.concurrency` at a time; one outcome per
 /// target, in order.
 fn delete_all(client: &ServiceClient, targets: &[(usize, &Snapshot)], opts: &PruneOpts) -> Vec<Outcome> {
-    let slots: Mutex<Vec<Option<Outcome>>> = Mutex::new(targets.iter().map(|_| None).collect());
-    let next = AtomicUsize::new(0);
-    let work = || {
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some((_, snap)) = targets.get(i) else { break };
-            let outcome = delete_one(client, snap, &opts.wait);
-            if let Some(slot) = slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(i) {
-                *slot = Some(outcome);
-            }
-        }
-    };
-    let workers = opts.concurrency.clamp(1, targets.len().max(1));
-    std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for _ in 0..workers {
-            // A thread that cannot be started is one worker fewer.
-            if let Ok(h) = std::thread::Builder::new().name("prune-delete".into()).spawn_scoped(scope, work) {
-                handles.push(h);
-            }
-        }
-        if handles.is_empty() {
-            work();
-        }
-        // Joined here, so that a worker's panic is not re-raised: its snapshot is reported.
-        for h in handles {
-            let _ = h.join();
-        }
+    let never = AtomicBool::new(false);
+    let done = crate::pool::in_pool(targets.len(), opts.concurrency, "prune-delete", &never, |i| {
+        targets.get(i).map(|(_, snap)| delete_one(client, snap, &opts.wait))
     });
-    let slots = slots.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    slots
-        .into_iter()
+    done.into_iter()
         .zip(targets)
         .map(|(slot, (_, snap))| {
             slot.unwrap_or_else(|| {
