@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::Selection;
 use crate::client::{Microversion, ServiceClient};
 use crate::error::Result;
-use crate::retention::{POLICY_KEY, Policy, format_duration};
+use crate::retention::{POLICY_KEY, Policy, format_duration, is_owned};
 use crate::snapshots::{self, ListOpts, SnapshotStatus};
 
 /// The first microversion with the snapshot listing's `metadata` filter.
@@ -305,8 +305,9 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
     if opts.selection.is_empty() {
         return Err(super::opts::no_selection());
     }
-    // The id must be usable as a label value and in the listing's filter.
-    Policy::builder(opts.policy_id.as_str()).keep_last(1).build()?;
+    // The id must be usable as a label value and in the listing's filter; the rule only
+    // makes a policy that ownership can be judged by.
+    let policy = Policy::builder(opts.policy_id.as_str()).keep_last(1).build()?;
     let now = opts.now.unwrap_or_else(OffsetDateTime::now_utc);
     let volumes = opts.selection.resolve(client, opts.page_size)?;
     let mut newest: HashMap<String, (OffsetDateTime, String)> = HashMap::new();
@@ -325,7 +326,7 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
         }
         for snap in snapshots::list_detail(client, &list)? {
             let snap = snap?;
-            let owned = snap.metadata.get(POLICY_KEY).is_some_and(|id| *id == opts.policy_id);
+            let owned = is_owned(&snap, &policy);
             let Some(at) = snap.created_at else { continue };
             if !owned || snap.status != SnapshotStatus::Available || !wanted.contains(snap.volume_id.as_str()) {
                 continue;
