@@ -92,11 +92,14 @@ pub(crate) struct PageQuery {
     pub(crate) with_count: bool,
 }
 
+/// The first microversion with `with_count` (the total of a listing, on every page).
+pub(crate) const WITH_COUNT: Microversion = Microversion::new(3, 45);
+
 impl PageQuery {
     /// Pushes `with_count` (3.45+), `limit` and `offset`: the start of a query.
     pub(crate) fn head(&self, mv: Microversion, q: &mut Vec<(String, String)>) -> Result<()> {
         if self.with_count {
-            mv.require(Microversion::new(3, 45), "with_count")?;
+            mv.require(WITH_COUNT, "with_count")?;
             q.push(("with_count".into(), "true".into()));
         }
         if let Some(l) = self.limit {

@@ -10,13 +10,10 @@ use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
 use super::Selection;
-use crate::client::{Microversion, ServiceClient};
+use crate::client::ServiceClient;
 use crate::error::Result;
 use crate::retention::{POLICY_KEY, Policy, format_duration, is_owned};
-use crate::snapshots::{self, ListOpts, SnapshotStatus};
-
-/// The first microversion with the snapshot listing's `metadata` filter.
-const METADATA_FILTER: Microversion = Microversion::new(3, 22);
+use crate::snapshots::{self, ListOpts, METADATA_FILTER, SnapshotStatus};
 
 /// What [`check`] looks at: the policy id, the ages, the volumes.
 ///
@@ -317,7 +314,7 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
         let mut list = ListOpts::new()
             .all_tenants(opts.selection.is_all_projects())
             .status(SnapshotStatus::Available)
-            .with_count(mv >= super::run::WITH_COUNT);
+            .with_count(mv >= crate::paging::WITH_COUNT);
         if mv >= METADATA_FILTER {
             list = list.metadata(POLICY_KEY, opts.policy_id.as_str());
         }

@@ -114,7 +114,7 @@ impl Selection {
         let mut found: Vec<Selected> = Vec::new();
         if self.all || !self.tags.is_empty() {
             // The total (3.45+) ends the listing at its last item (no empty last page).
-            let with_count = client.microversion()? >= super::run::WITH_COUNT;
+            let with_count = client.microversion()? >= crate::paging::WITH_COUNT;
             let mut list = volumes::ListOpts::new().all_tenants(self.all_projects).with_count(with_count);
             if !self.all {
                 list = self.tags.iter().fold(list, |o, (k, v)| o.metadata(k, v));

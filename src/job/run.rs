@@ -13,15 +13,13 @@ use super::report::{JobReport, Progress, VolumeAction, VolumeReport};
 use super::{RUN_KEY, WINDOW_KEY, label_time};
 use crate::client::{Microversion, ServiceClient};
 use crate::error::{Error, Result};
+use crate::paging::WITH_COUNT;
 use crate::retention::{self, Outcome, POLICY_KEY, PruneOpts, is_owned};
+use crate::snapshots::METADATA_FILTER;
 use crate::snapshots::{self, CreateOpts, ListOpts, Snapshot, SnapshotStatus, WaitOpts};
 use crate::volumes::VolumeStatus;
 use crate::waiting::{Pacer, Paused};
 
-/// The first microversion with the snapshot listing's `metadata` filter.
-const METADATA_FILTER: Microversion = Microversion::new(3, 22);
-/// The first microversion with `with_count`.
-pub(crate) const WITH_COUNT: Microversion = Microversion::new(3, 45);
 /// From this microversion an in-use volume is snapshotted without `force`, and `force=false`
 /// is a 400.
 const IN_USE_WITHOUT_FORCE: Microversion = Microversion::new(3, 66);

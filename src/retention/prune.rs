@@ -12,15 +12,12 @@ use time::OffsetDateTime;
 use super::labels::{POLICY_KEY, rfc3339_utc};
 use super::plan::plan_owned;
 use super::{Decision, Plan, Policy, is_owned};
-use crate::client::{Microversion, ServiceClient};
+use crate::client::ServiceClient;
 use crate::error::{Error, Result};
-use crate::snapshots::{self, ListOpts, Snapshot, SnapshotStatus, WaitOpts};
+use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus, WaitOpts};
 
 /// How many deletes [`prune`] runs at once unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 4;
-
-/// The first microversion with the listing's `metadata` filter.
-const METADATA_FILTER: Microversion = Microversion::new(3, 22);
 
 /// What [`prune`] does: the policy, and how it applies it.
 ///

@@ -20,6 +20,7 @@ mod results;
 mod urls;
 mod wait;
 
+pub(crate) use requests::METADATA_FILTER;
 pub use requests::{
     CreateOpts, ListOpts, SortDir, SortKey, ToListQuery, UpdateMetadataOpts, UpdateOpts, UpdateStatusOpts, create, delete,
     delete_metadata_key, find_by_name, force_delete, get, get_metadata, get_metadata_key, list, list_detail, merge_metadata, reset_status,

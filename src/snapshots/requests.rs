@@ -9,6 +9,9 @@ use crate::checks;
 use crate::client::{Microversion, Request, ServiceClient};
 use crate::error::{Error, Result};
 use crate::paging::{PageQuery, sort_param};
+
+/// The first microversion with the snapshot listing's `metadata` filter.
+pub(crate) const METADATA_FILTER: Microversion = Microversion::new(3, 22);
 pub use crate::paging::{SortDir, ToListQuery};
 
 /// A column a snapshot listing can be sorted by. Cinder always adds `created_at` and `id`
@@ -261,7 +264,7 @@ impl ToListQuery for ListOpts {
             push("availability_zone", z.clone());
         }
         if !self.metadata.is_empty() {
-            mv.require(Microversion::new(3, 22), "the metadata filter")?;
+            mv.require(METADATA_FILTER, "the metadata filter")?;
             push("metadata", serde_json::to_string(&self.metadata).map_err(|e| Error::InvalidInput(e.to_string()))?);
         }
         if let Some(c) = self.consumes_quota {
