@@ -4,10 +4,12 @@
 //! Everything that crosses the network goes through here, one concern a file: `session`
 //! (the Keystone token: fetch, cache, refresh, the one re-authentication after a 401),
 //! `transport` (one exchange, retries, backoff, `Retry-After`, the body cap, error mapping),
+//! `clock` (the cloud's time from the `Date` of Cinder's answers),
 //! `microversion` (the version type and its discovery), `request` (what a caller sends and
 //! gets back) and `builder` (the settings).
 
 mod builder;
+mod clock;
 mod microversion;
 mod request;
 mod resolver;
@@ -17,11 +19,13 @@ mod transport;
 use std::fmt;
 #[cfg(feature = "log")]
 use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use url::Url;
 
 pub use builder::{PollPolicy, RetryPolicy, ServiceClientBuilder};
+pub use clock::CLOCK_SKEW_ALLOWED;
 pub use microversion::{Microversion, MicroversionPolicy};
 #[cfg(fuzzing)]
 pub(crate) use request::retry_after;
@@ -78,6 +82,9 @@ struct Inner {
     /// Held while a token is fetched or the microversion discovered: one flight at a time.
     flight: Mutex<()>,
     microversion: OnceLock<Microversion>,
+    /// The cloud's clock minus the host's in seconds, from the latest Cinder answer's `Date`
+    /// ([`clock::UNKNOWN`] before any).
+    clock_offset: AtomicI64,
     /// Set once a clock skew with Keystone has been logged.
     #[cfg(feature = "log")]
     skew_logged: AtomicBool,

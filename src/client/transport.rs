@@ -18,6 +18,8 @@ pub(super) struct Raw {
     pub(super) request_id: Option<String>,
     pub(super) retry_after: Option<String>,
     pub(super) subject_token: Option<String>,
+    /// The `Date` header: the server's clock when it answered.
+    pub(super) date: Option<String>,
     pub(super) body: Vec<u8>,
 }
 
@@ -63,6 +65,7 @@ impl ServiceClient {
         loop {
             let url = build_url(&session.endpoint, &request.segments, &request.query);
             let raw = self.with_retries(may_retry, &mut attempts, || self.exchange(&request, &url, &session.token, version))?;
+            self.read_clock(raw.date.as_deref());
             if raw.status == 401 && !replayed && self.can_reauthenticate() {
                 replayed = true;
                 session = self.refresh(Some(session.generation), true)?;
@@ -152,6 +155,7 @@ impl ServiceClient {
         let request_id = header("x-openstack-request-id").or_else(|| header("x-compute-request-id"));
         let retry_after = header("retry-after");
         let subject_token = header("x-subject-token");
+        let date = header("date");
         let status = resp.status().as_u16();
         // Sized from Content-Length (within the cap) so that a large page is not copied as it
         // grows, in the buffer lent by `send_reusing` if there is one.
@@ -168,7 +172,7 @@ impl ServiceClient {
             body.len(),
             request_id.as_deref().unwrap_or("-")
         );
-        Ok(Raw { status, request_id, retry_after, subject_token, body })
+        Ok(Raw { status, request_id, retry_after, subject_token, date, body })
     }
 }
 
