@@ -13,7 +13,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
 use super::{Selection, WINDOW_KEY};
-use crate::client::ServiceClient;
+use crate::client::{CLOCK_SKEW_ALLOWED, ServiceClient};
 use crate::error::Result;
 use crate::retention::{POLICY_KEY, Policy, format_duration, is_owned};
 use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus};
@@ -22,11 +22,6 @@ use crate::volumes;
 /// How long [`check`] may take unless told otherwise (50 s: below the usual 60 s plugin
 /// timeout of monitoring systems), every request included; then it fails (UNKNOWN).
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(50);
-
-/// How far clocks may differ: a snapshot dated more than this after the check's time is
-/// "dated in the future" (it does not count as fresh), and a cloud clock more than this
-/// away from the host's makes [`check`] WARNING.
-pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 /// The volume metadata key that, set to `true`, tells [`check`]'s
 /// [`warn_uncovered`](CheckOpts::warn_uncovered) that a volume is left out on purpose.
@@ -244,11 +239,11 @@ pub struct CheckVolume {
     /// When Cinder created the volume.
     pub volume_created: Option<OffsetDateTime>,
     /// The newest `available` snapshot the policy owns that is not dated in the future
-    /// (beyond [`MAX_CLOCK_SKEW`]): its creation time.
+    /// (beyond [`CLOCK_SKEW_ALLOWED`]): its creation time.
     pub newest: Option<OffsetDateTime>,
     /// That snapshot's id.
     pub snapshot_id: Option<String>,
-    /// Its age at the check's time (zero for one dated less than [`MAX_CLOCK_SKEW`] ahead).
+    /// Its age at the check's time (zero for one dated less than [`CLOCK_SKEW_ALLOWED`] ahead).
     pub age: Option<Duration>,
     /// The age the volume is judged by: [`age`](Self::age), or without a snapshot the time
     /// since the volume was created (never zero for lack of a snapshot; the critical age
@@ -270,7 +265,7 @@ pub struct CheckVolume {
     pub duplicates: usize,
     /// Their size in GiB.
     pub duplicate_gib: u64,
-    /// Owned snapshots dated more than [`MAX_CLOCK_SKEW`] after the check's time.
+    /// Owned snapshots dated more than [`CLOCK_SKEW_ALLOWED`] after the check's time.
     pub future: usize,
     /// OK, WARNING (old, or anything above not zero), or CRITICAL (too old, or no
     /// snapshot).
@@ -292,7 +287,7 @@ impl CheckVolume {
             (None, None) => out.push("no snapshot".to_owned()),
         }
         if self.future > 0 {
-            out.push(format!("{} dated in the future (more than {} ahead)", plural(self.future, "snapshot"), whole(MAX_CLOCK_SKEW)));
+            out.push(format!("{} dated in the future (more than {} ahead)", plural(self.future, "snapshot"), whole(CLOCK_SKEW_ALLOWED)));
         }
         if self.errors > 0 {
             out.push(format!("{} in error ({} GiB)", plural(self.errors, "snapshot"), self.error_gib));
@@ -368,7 +363,7 @@ pub struct CheckReport {
 
 impl CheckReport {
     /// The worst status of the volumes, and WARNING at least when the cloud's clock is
-    /// more than [`MAX_CLOCK_SKEW`] away, owned snapshots of unselected volumes exist, or
+    /// more than [`CLOCK_SKEW_ALLOWED`] away, owned snapshots of unselected volumes exist, or
     /// (when looked for) uncovered volumes; [`CheckStatus::Unknown`] when no volume matched.
     pub fn status(&self) -> CheckStatus {
         if self.volumes.is_empty() {
@@ -408,12 +403,12 @@ impl CheckReport {
     /// The problems outside the selected volumes, one line each (WARNING).
     fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let Some(offset) = self.clock_offset.filter(|o| o.unsigned_abs() > MAX_CLOCK_SKEW) {
+        if let Some(offset) = self.clock_offset.filter(|o| o.unsigned_abs() > CLOCK_SKEW_ALLOWED) {
             let way = if offset.is_negative() { "behind" } else { "ahead of" };
             out.push(format!(
                 "WARNING clock: Cinder's clock is {} {way} this host's (more than {})",
                 whole(offset.unsigned_abs()),
-                whole(MAX_CLOCK_SKEW)
+                whole(CLOCK_SKEW_ALLOWED)
             ));
         }
         if self.unselected.count > 0 {
@@ -539,7 +534,7 @@ impl CheckReport {
             sum(|v| v.excess),
             sum(|v| v.future),
             self.unselected.count,
-            MAX_CLOCK_SKEW.as_secs(),
+            CLOCK_SKEW_ALLOWED.as_secs(),
         )
     }
 
@@ -632,11 +627,6 @@ fn names(all: &[String], max: usize) -> String {
     format!("{}{more}", shown.join(", "))
 }
 
-/// Cinder's time now and its clock minus the host's, when known.
-fn cloud_clock(_client: &ServiceClient) -> (OffsetDateTime, Option<time::Duration>) {
-    (OffsetDateTime::now_utc(), None)
-}
-
 /// What the owned snapshots of one selected volume add up to.
 #[derive(Default)]
 struct Tally {
@@ -657,13 +647,13 @@ struct Tally {
 /// included, ends within [`CheckOpts::timeout`] (one deadline for the whole check).
 ///
 /// Each volume is judged by its newest `available` owned snapshot that is not dated more
-/// than [`MAX_CLOCK_SKEW`] in the future, on Cinder's clock (the `Date` of its answers;
+/// than [`CLOCK_SKEW_ALLOWED`] in the future, on Cinder's clock (the `Date` of its answers;
 /// [`CheckOpts::now`] wins): at least `crit` old, or none, is CRITICAL; at least `warn`
 /// old, WARNING; else OK. A volume is WARNING at least when it also has owned snapshots in
 /// `error` or `error_deleting`, two owned snapshots for one window (two runs at once),
 /// more owned snapshots than [`CheckOpts::policy`] keeps plus one, or owned snapshots dated
 /// in the future. The report is WARNING at least when Cinder's clock is more than
-/// [`MAX_CLOCK_SKEW`] from the host's, when the policy owns snapshots of volumes the
+/// [`CLOCK_SKEW_ALLOWED`] from the host's, when the policy owns snapshots of volumes the
 /// selection does not cover, or (asked) when a volume is covered by no selection and not
 /// excluded. Its status is the worst; UNKNOWN when the selection matched no volume.
 ///
@@ -757,9 +747,9 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
     // The time, read after the answers so that Cinder's clock is known.
     let (now, clock_offset) = match opts.now {
         Some(now) => (now, None),
-        None => cloud_clock(client),
+        None => (client.now(), client.clock_offset()),
     };
-    let skew = time::Duration::try_from(MAX_CLOCK_SKEW).unwrap_or(time::Duration::ZERO);
+    let skew = time::Duration::try_from(CLOCK_SKEW_ALLOWED).unwrap_or(time::Duration::ZERO);
     let future_from = now.checked_add(skew).unwrap_or(now);
     for snap in owned {
         let Some(&i) = index.get(snap.volume_id.as_str()) else {

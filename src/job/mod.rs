@@ -91,8 +91,7 @@ mod run;
 mod window;
 
 pub use check::{
-    CheckOpts, CheckReport, CheckStatus, CheckVolume, DEFAULT_CHECK_TIMEOUT, EXCLUDE_KEY, FIRST_LINE_MAX, MAX_CLOCK_SKEW, Stray, check,
-    unknown_output,
+    CheckOpts, CheckReport, CheckStatus, CheckVolume, DEFAULT_CHECK_TIMEOUT, EXCLUDE_KEY, FIRST_LINE_MAX, Stray, check, unknown_output,
 };
 pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection};
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
