@@ -88,7 +88,8 @@ fn a_snapshot_dated_in_the_future_does_not_count_as_fresh() {
     owned(&cloud, &client, &db, DAY3 + 24 * HOUR, &window(DAY3 + 24 * HOUR));
     let near = owned(&cloud, &client, &web, DAY3 + Duration::from_secs(240), &window(DAY3));
     let report = job::check(&client, &opts(DAY3)).unwrap();
-    let seen: Vec<(&str, Option<&str>, Option<u64>, usize, CheckStatus)> =
+    type Seen<'a> = (&'a str, Option<&'a str>, Option<u64>, usize, CheckStatus);
+    let seen: Vec<Seen> =
         report.volumes().iter().map(|v| (v.label(), v.snapshot_id.as_deref(), v.age.map(|a| a.as_secs()), v.future, v.status)).collect();
     assert_eq!(
         seen,
@@ -244,7 +245,7 @@ fn unselected_snapshots_and_uncovered_volumes_warn() {
     let report = job::check(&client, &opts(DAY3 + HOUR)).unwrap();
     assert_eq!(report.status(), CheckStatus::Warning);
     assert_eq!((report.unselected().count, report.unselected().gib), (2, 6));
-    assert_eq!(report.unselected().volumes, [old.clone()]);
+    assert_eq!(report.unselected().volumes, std::slice::from_ref(&old));
     assert!(report.uncovered().is_none());
     assert_eq!(
         report.details(),
