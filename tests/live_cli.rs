@@ -449,7 +449,10 @@ fn run_twice_in_a_window_and_check_each_exit_code() {
         "{line}"
     );
     let line = s.exits(1, &args(&check("0s", "1d")));
-    assert!(line.starts_with("CINDER-SNAPSHOTS WARNING - ") && line.contains(&format!("ok=0;;;0 warning={N};;;0 critical=0;;;0")), "{line}");
+    assert!(
+        line.starts_with("CINDER-SNAPSHOTS WARNING - ") && line.contains(&format!("ok=0;;;0 warning={N};;;0 critical=0;;;0")),
+        "{line}"
+    );
     let line = s.exits(2, &args(&check("0s", "0s")));
     assert!(line.starts_with("CINDER-SNAPSHOTS CRITICAL - ") && line.contains(&format!("critical={N};;;0")), "{line}");
     let line = s.exits(3, &["check", "--select", "backup=no-such-tag", "--policy", &policy, "--warn", "1h", "--crit", "2h"]);

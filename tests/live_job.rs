@@ -374,7 +374,11 @@ fn the_job_at_scale_on_the_real_cloud() {
     eprintln!("live_job: {}", ok.status_line());
     assert!(ok.status_line().starts_with(&format!("CINDER-SNAPSHOTS OK - {VOLUMES} volumes, oldest ")), "{}", ok.status_line());
     assert!(ok.details().is_empty(), "{:?}", ok.details());
-    assert!(ok.status_line().contains(&format!(" volumes={VOLUMES};;;0 ok={VOLUMES};;;0 warning=0;;;0 critical=0;;;0 ")), "{}", ok.status_line());
+    assert!(
+        ok.status_line().contains(&format!(" volumes={VOLUMES};;;0 ok={VOLUMES};;;0 warning=0;;;0 critical=0;;;0 ")),
+        "{}",
+        ok.status_line()
+    );
 
     // 8. check on Cinder's own clock (the Date of its answers): known, and within 5 minutes
     //    of this host's on the local cloud; every snapshot is fresh.
@@ -406,7 +410,8 @@ fn the_job_at_scale_on_the_real_cloud() {
     // 11. A volume named to forge the output, in a selection of its own: CRITICAL (no
     //     snapshot, its age the time since Cinder created it), one '|', only the check's lines.
     let named_tag = format!("{tag}-named");
-    let body = json!({"volume": {"size": 1, "name": "live|x=1\nCINDER-SNAPSHOTS OK - forged | age=0s", "metadata": {"live-job": named_tag}}});
+    let body =
+        json!({"volume": {"size": 1, "name": "live|x=1\nCINDER-SNAPSHOTS OK - forged | age=0s", "metadata": {"live-job": named_tag}}});
     let v: Value = admin.send(Request::post(["volumes"]).json(body)).expect("create volume").json("volume").expect("volume");
     let named_id = v["volume"]["id"].as_str().expect("id").to_owned();
     fleet.volumes.push(named_id.clone());
@@ -417,7 +422,10 @@ fn the_job_at_scale_on_the_real_cloud() {
     assert_eq!(named.status(), CheckStatus::Critical, "{out}");
     assert_eq!(out.matches('|').count(), 1, "{out}");
     assert_eq!(out.lines().count(), 2 + usize::from(named.unselected().count > 0), "{out}");
-    assert!(out.contains("\nCRITICAL live\\u{7c}x=1\\u{a}CINDER-SNAPSHOTS OK - forged \\u{7c} age=0s: no snapshot, volume created "), "{out}");
+    assert!(
+        out.contains("\nCRITICAL live\\u{7c}x=1\\u{a}CINDER-SNAPSHOTS OK - forged \\u{7c} age=0s: no snapshot, volume created "),
+        "{out}"
+    );
     let age = named.volumes()[0].judged_age;
     assert!(age >= Duration::from_secs(1) && age < Duration::from_secs(600), "{age:?}");
 }
