@@ -262,7 +262,7 @@ fn unselected_snapshots_and_uncovered_volumes_warn() {
     assert_eq!((uncovered.count, uncovered.gib, uncovered.volumes.clone()), (2, 11, vec!["forgotten".to_owned(), "old".to_owned()]));
     assert_eq!(
         report.details()[1],
-        "WARNING uncovered: 2 volumes (11 GiB) selected by no check and not excluded (cinder-snapshots.exclude=true): forgotten, old"
+        "WARNING uncovered: 2 volumes (11 GiB) not in this selection and not excluded (cinder-snapshots.exclude=true): forgotten, old"
     );
     assert!(report.status_line().contains(" uncovered=2;;;0 "));
     // Every volume selected: nothing is uncovered.

@@ -423,7 +423,7 @@ impl CheckReport {
         }
         if let Some(u) = self.uncovered.as_ref().filter(|u| u.count > 0) {
             out.push(format!(
-                "WARNING uncovered: {} ({} GiB) selected by no check and not excluded ({EXCLUDE_KEY}=true): {}",
+                "WARNING uncovered: {} ({} GiB) not in this selection and not excluded ({EXCLUDE_KEY}=true): {}",
                 plural(u.count, "volume"),
                 u.gib,
                 names(&u.volumes, 5)
