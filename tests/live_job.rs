@@ -4,7 +4,9 @@
 //! (SIGKILL) right after its creates and run again (no duplicate, no leak); a snapshot driven
 //! to `error` during the wait (deleted, reported, its volume not pruned); the run at 3.0
 //! (force for in-use volumes, the listing filtered on the client); a snapshot quota set low
-//! so that a run hits 413 midway; and `check` giving each status.
+//! so that a run hits 413 midway; and `check` giving each status, on Cinder's clock (its
+//! `Date`), counting an owned snapshot in `error_deleting` and the owned snapshots of volumes
+//! outside its selection, and escaping a real volume named to forge its output.
 //!
 //! Ignored by plain `cargo test`, like tests/live.rs: run with the admin's `OS_*` variables
 //! in the environment: `cargo test --test live_job -- --ignored --test-threads=1`. Without
