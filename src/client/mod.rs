@@ -59,6 +59,8 @@ use crate::error::{Error, Result};
 #[derive(Clone)]
 pub struct ServiceClient {
     inner: Arc<Inner>,
+    /// When every request of this handle must have ended (see [`Self::with_deadline`]).
+    deadline: Option<std::time::Instant>,
 }
 
 struct Inner {
@@ -119,7 +121,22 @@ impl ServiceClient {
     }
 
     fn from_parts(inner: Inner) -> Self {
-        ServiceClient { inner: Arc::new(inner) }
+        ServiceClient { inner: Arc::new(inner), deadline: None }
+    }
+
+    /// This client (sharing its connections, token and microversion) with one deadline
+    /// for all it sends: every exchange (Keystone's and Cinder's) is given at most the
+    /// time left until `deadline` as its timeout, a retry's pause never goes past it, and
+    /// once it has passed a request fails at once. Either way the error is
+    /// [`Error::Transport`] of kind [`Timeout`](crate::TransportErrorKind::Timeout). No
+    /// thread is started: the HTTP client's own per-request timeout bounds each exchange.
+    pub(crate) fn with_deadline(&self, deadline: std::time::Instant) -> ServiceClient {
+        ServiceClient { inner: self.inner.clone(), deadline: Some(deadline) }
+    }
+
+    /// The time left until the deadline, if there is one.
+    pub(crate) fn time_left(&self) -> Option<std::time::Duration> {
+        self.deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()))
     }
 
     /// Authenticates (if not done yet), finds the endpoint and the microversion, so that

@@ -90,15 +90,15 @@ impl ServiceClient {
                     match raw.retry_after.as_deref().and_then(request::retry_after) {
                         // The server asks for longer than we wait: its answer, at once.
                         Some(wait) if wait > retry.max_retry_after => return Ok(raw),
-                        Some(wait) => std::thread::sleep(wait),
-                        None => std::thread::sleep(backoff(retry, *attempts)),
+                        Some(wait) => self.pause(wait),
+                        None => self.pause(backoff(retry, *attempts)),
                     }
                 }
                 Ok(raw) => return Ok(raw),
                 Err(Error::Transport { source, .. })
                     if retries_left && transience(Failure::Transport(&source.inner)) == Transience::Retry =>
                 {
-                    std::thread::sleep(backoff(retry, *attempts));
+                    self.pause(backoff(retry, *attempts));
                 }
                 Err(Error::Transport { method, url, source, .. }) => {
                     return Err(Error::Transport { method, url, source, attempts: *attempts });
@@ -106,6 +106,11 @@ impl ServiceClient {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Sleeps `wait`, or until the deadline (if any) when that comes first.
+    fn pause(&self, wait: Duration) {
+        std::thread::sleep(self.time_left().map_or(wait, |left| wait.min(left)));
     }
 
     /// One Cinder exchange with the client's headers.
@@ -131,9 +136,19 @@ impl ServiceClient {
             log::debug!(target: "cinder_snapshots", "{method} {url} failed after {:?}: {source}", start.elapsed());
             Error::Transport { method: method.to_string(), url: url.to_string(), source: TransportError::new(source), attempts: 1 }
         };
-        let built = match body {
-            Some(b) => req.body(b).map(|r| self.inner.agent.run(r)),
-            None => req.body(()).map(|r| self.inner.agent.run(r)),
+        // A deadline: the time left is this exchange's whole timeout (when shorter than the
+        // client's own); none left, no exchange.
+        let left = self.time_left();
+        if left == Some(Duration::ZERO) {
+            return Err(transport(ureq::Error::Timeout(ureq::Timeout::Global)));
+        }
+        let agent = &self.inner.agent;
+        let global = left.map(|left| agent.config().timeouts().global.map_or(left, |t| t.min(left)));
+        let built = match (body, global) {
+            (Some(b), None) => req.body(b).map(|r| agent.run(r)),
+            (None, None) => req.body(()).map(|r| agent.run(r)),
+            (Some(b), Some(g)) => req.body(b).map(|r| agent.run(agent.configure_request(r).timeout_global(Some(g)).build())),
+            (None, Some(g)) => req.body(()).map(|r| agent.run(agent.configure_request(r).timeout_global(Some(g)).build())),
         };
         let mut resp = built.map_err(|e| transport(ureq::Error::Http(e)))?.map_err(transport)?;
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);

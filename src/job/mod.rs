@@ -90,7 +90,9 @@ mod report;
 mod run;
 mod window;
 
-pub use check::{CheckOpts, CheckReport, CheckStatus, CheckVolume, check};
+pub use check::{
+    CheckOpts, CheckReport, CheckStatus, CheckVolume, DEFAULT_CHECK_TIMEOUT, EXCLUDE_KEY, FIRST_LINE_MAX, Stray, check, unknown_output,
+};
 pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection};
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
 pub use run::run;
