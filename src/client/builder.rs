@@ -418,13 +418,10 @@ impl ServiceClientBuilder {
             ureq::Agent::with_parts(config, ureq::unversioned::transport::DefaultConnector::new(), super::resolver::CachingResolver::new());
 
         let session = self.static_session.map(|(endpoint, token)| {
-            Arc::new(Session {
-                token,
-                refresh_at: None,
-                endpoint: endpoint_override.clone().unwrap_or(endpoint),
-                generation: 0,
-                discovered: None,
-            })
+            let endpoint = endpoint_override.clone().unwrap_or(endpoint);
+            // A ready token has no Keystone answer: the project is the one the endpoint names.
+            let project_id = super::project_in_endpoint(&endpoint);
+            Arc::new(Session { token, refresh_at: None, endpoint, generation: 0, discovered: None, project_id })
         });
         let token_cache = self.auth.as_ref().and_then(TokenCache::key).and_then(|key| Some((self.token_cache?, key)));
         Ok(ServiceClient::from_parts(Inner {

@@ -140,6 +140,14 @@ impl ServiceClient {
         Ok(self.session()?.token.clone())
     }
 
+    /// The id of the project the client works in (authenticates if needed): the token's
+    /// project, or for a ready token the project its endpoint names (`.../v3/<project>`);
+    /// `None` when neither says. Cinder puts what the client creates in this project, and
+    /// counts it against this project's quota (whatever project the volume is in).
+    pub fn project_id(&self) -> Result<Option<String>> {
+        Ok(self.session()?.project_id.clone())
+    }
+
     /// The default polling policy of the waits made with this client.
     pub fn poll_policy(&self) -> &PollPolicy {
         &self.inner.poll
@@ -161,6 +169,13 @@ impl fmt::Debug for ServiceClient {
             .field("authenticated", &session.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// The project an endpoint names: the path segment after `v3` (`.../v3/<project>`).
+fn project_in_endpoint(endpoint: &Url) -> Option<String> {
+    let mut segments = endpoint.path_segments()?.skip_while(|s| *s != "v3");
+    segments.next()?;
+    segments.next().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 pub(crate) fn parse_endpoint(s: &str) -> Result<Url> {
