@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cinder_snapshots::quotas::{self, Room, RoomSource};
 use cinder_snapshots::snapshots::{self, CreateOpts};
-use cinder_snapshots::testing::{Account, FakeCloud, MEMBER_PROJECT_ID, PROJECT_ID, Rule, VolumeSpec};
+use cinder_snapshots::testing::{Account, FakeCloud, MEMBER_PROJECT_ID, ManualClock, PROJECT_ID, Refusal, Rule, VolumeSpec};
 
 /// The Cinder requests since the last clear, as (method, path below the project, query).
 fn calls(cloud: &FakeCloud) -> Vec<(String, String, Vec<(String, String)>)> {
@@ -132,4 +132,120 @@ fn creates_beyond_each_quota_get_cinders_413() {
         "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes___DEFAULT__ quota. Requested 1G, quota is 1G and 2G has been consumed."
     );
     assert_eq!(cloud.snapshots().len(), 1);
+}
+
+/// A client on `cloud` whose pauses move `clock` instead of sleeping.
+fn paused_client(cloud: &FakeCloud, clock: &std::sync::Arc<ManualClock>) -> cinder_snapshots::ServiceClient {
+    cloud.client_builder().clock(clock.clone()).build().unwrap()
+}
+
+/// A limiter's 429 on a DELETE: the pause asked for in each of the three headers is waited
+/// (on the client's clock: no real sleep), then the delete is sent again and done.
+#[test]
+fn a_limiters_429_pauses_then_the_delete_is_resent() {
+    for header in ["Retry-After", "X-RateLimit-Retry-After", "X-Retry-After"] {
+        let cloud = FakeCloud::start();
+        cloud.set_snapshot_creating_reads(0);
+        let volume = cloud.add_volume("db");
+        let clock = ManualClock::new();
+        let client = paused_client(&cloud, &clock);
+        let snap = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+        snapshots::get(&client, &snap.id).unwrap();
+        cloud.refuse_next(1, Rule::method("DELETE", "snapshots"), Refusal::too_many(header, "7"));
+        cloud.clear_requests();
+        snapshots::delete(&client, &snap.id).unwrap();
+        let path = format!("snapshots/{}", snap.id);
+        assert_eq!(calls(&cloud), vec![call("DELETE", &path, &[]), call("DELETE", &path, &[])], "{header}");
+        assert_eq!(clock.sleeps(), vec![Duration::from_secs(7)], "{header}: one pause of 7 s before the resend");
+    }
+}
+
+/// A refused create (POST) is not resent by the client, but the pause holds every create and
+/// delete of the client and its clones until it ends; reads go on at once.
+#[test]
+fn the_pause_holds_every_create_and_delete_of_the_client() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume("db");
+    let clock = ManualClock::new();
+    let client = paused_client(&cloud, &clock);
+    client.authenticate().unwrap();
+    cloud.refuse_next(1, Rule::method("POST", "snapshots"), Refusal::too_many("X-Retry-After", "5"));
+    cloud.clear_requests();
+    let err = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap_err();
+    assert!(err.is_rate_limited() && err.is_transient() && !err.is_over_quota(), "{err}");
+    assert_eq!(err.api().unwrap().retry_after, Some(Duration::from_secs(5)));
+    assert_eq!(calls(&cloud).len(), 1, "a POST is never resent by the client");
+    assert_eq!(client.pause_left(), Duration::from_secs(5));
+    // A read is not held.
+    snapshots::list_detail(&client, &snapshots::ListOpts::new()).unwrap().all().unwrap();
+    assert!(clock.sleeps().is_empty());
+    // A clone's create waits for the pause, then goes.
+    let clone = client.clone();
+    let snap = snapshots::create(&clone, &CreateOpts::new(&volume)).unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(5)]);
+    assert_eq!(client.pause_left(), Duration::ZERO);
+    assert_eq!(cloud.snapshots().iter().map(|s| s.id.clone()).collect::<Vec<_>>(), vec![snap.id]);
+}
+
+/// Cinder's legacy limiter: a 413 `overLimitFault` with `Retry-After: 0` is a limiter's
+/// refusal (a pause of 1 s, then the delete again); a quota's 413 `overLimit` is never
+/// retried and sets no pause.
+#[test]
+fn an_over_limit_fault_pauses_a_second_and_a_quota_never_retries() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_creating_reads(0);
+    let volume = cloud.add_volume("db");
+    let clock = ManualClock::new();
+    let client = paused_client(&cloud, &clock);
+    let snap = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    snapshots::get(&client, &snap.id).unwrap();
+    cloud.refuse_next(1, Rule::method("DELETE", "snapshots"), Refusal::over_limit_fault("0"));
+    cloud.clear_requests();
+    snapshots::delete(&client, &snap.id).unwrap();
+    assert_eq!(calls(&cloud).len(), 2);
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(1)], "Retry-After: 0 from a limiter counts as 1 s");
+
+    cloud.refuse_next(1, Rule::method("POST", "snapshots"), Refusal::over_limit_fault("3"));
+    let err = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap_err();
+    let api = err.api().unwrap();
+    assert_eq!((api.status, api.fault.as_deref(), api.message.as_str()), (413, Some("overLimitFault"), "This request was rate-limited."));
+    assert!(err.is_rate_limited() && !err.is_over_quota());
+
+    cloud.set_snapshot_quota(Some(0));
+    clock.advance(Duration::from_secs(10));
+    cloud.clear_requests();
+    let before = clock.sleeps().len();
+    let err = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap_err();
+    assert!(err.is_over_quota() && !err.is_rate_limited() && !err.is_transient(), "{err}");
+    assert_eq!(calls(&cloud).len(), 1);
+    assert_eq!(client.pause_left(), Duration::ZERO, "a quota's 413 sets no pause");
+    assert_eq!(clock.sleeps().len(), before);
+}
+
+/// A pause asked for longer than `max_retry_after` (the one knob, the CLI's `--max-pause`):
+/// the refused request's answer comes back at once, and the hold on the next create is
+/// capped at it.
+#[test]
+fn a_pause_longer_than_the_maximum_ends_the_retries_and_holds_at_most_the_maximum() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_creating_reads(0);
+    let volume = cloud.add_volume("db");
+    let clock = ManualClock::new();
+    let client = cloud
+        .client_builder()
+        .clock(clock.clone())
+        .retry_policy(cinder_snapshots::RetryPolicy::new().max_retry_after(Duration::from_secs(20)))
+        .build()
+        .unwrap();
+    let snap = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    snapshots::get(&client, &snap.id).unwrap();
+    cloud.refuse_next(1, Rule::method("DELETE", "snapshots"), Refusal::too_many("Retry-After", "120"));
+    cloud.clear_requests();
+    let err = snapshots::delete(&client, &snap.id).unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assert_eq!(calls(&cloud).len(), 1);
+    assert!(clock.sleeps().is_empty());
+    assert_eq!(client.pause_left(), Duration::from_secs(20));
+    snapshots::delete(&client, &snap.id).unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(20)]);
 }

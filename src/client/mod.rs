@@ -8,6 +8,7 @@
 //! gets back) and `builder` (the settings).
 
 mod builder;
+mod clock;
 mod microversion;
 mod request;
 mod resolver;
@@ -18,10 +19,12 @@ use std::fmt;
 #[cfg(feature = "log")]
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use url::Url;
 
 pub use builder::{PollPolicy, RetryPolicy, ServiceClientBuilder};
+pub use clock::{Clock, SystemClock};
 pub use microversion::{Microversion, MicroversionPolicy};
 #[cfg(fuzzing)]
 pub(crate) use request::retry_after;
@@ -72,6 +75,11 @@ struct Inner {
     max_response_bytes: u64,
     poll: PollPolicy,
     retry: RetryPolicy,
+    /// Where the pauses read the time and sleep.
+    clock: Arc<dyn Clock>,
+    /// Until when a rate limiter asked for a pause: every create and delete (POST, DELETE)
+    /// to the endpoint waits for it, on every thread and clone.
+    paused_until: Mutex<Option<Instant>>,
     session: RwLock<Option<Arc<Session>>>,
     /// Held while a token is fetched or the microversion discovered: one flight at a time.
     flight: Mutex<()>,
@@ -146,6 +154,24 @@ impl ServiceClient {
     /// counts it against this project's quota (whatever project the volume is in).
     pub fn project_id(&self) -> Result<Option<String>> {
         Ok(self.session()?.project_id.clone())
+    }
+
+    /// The client's retry policy (its [`RetryPolicy::max_retry_after`] is also the longest
+    /// pause a rate limiter can impose).
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The client's clock (see [`Clock`]).
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    /// How long creates and deletes are still held by a rate limiter's pause (zero when
+    /// none is asked for).
+    pub fn pause_left(&self) -> Duration {
+        let until = *self.inner.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
+        until.map_or(Duration::ZERO, |u| u.saturating_duration_since(self.inner.clock.now()))
     }
 
     /// The default polling policy of the waits made with this client.

@@ -21,6 +21,23 @@ pub(super) struct Raw {
     pub(super) body: Vec<u8>,
 }
 
+impl Raw {
+    /// A rate limiter's refusal: HTTP 429, or the 413 of Cinder's legacy limiter (body key
+    /// `overLimitFault`); never the 413 `overLimit` of a quota.
+    pub(super) fn is_limiter_refusal(&self) -> bool {
+        self.status == 429 || (self.status == 413 && crate::error::parse_fault(&self.body).name.as_deref() == Some(OVER_LIMIT_FAULT))
+    }
+
+    /// The pause asked for; for a limiter's refusal a pause of 0 counts as 1 s.
+    pub(super) fn pause(&self) -> Option<Duration> {
+        let asked = self.retry_after.as_deref().and_then(request::retry_after)?;
+        Some(if self.is_limiter_refusal() { asked.max(Duration::from_secs(1)) } else { asked })
+    }
+}
+
+/// The body key of the 413 of Cinder's legacy rate limiter.
+pub(crate) const OVER_LIMIT_FAULT: &str = "overLimitFault";
+
 thread_local! {
     /// A buffer lent by [`ServiceClient::send_reusing`] for the next body read on this thread;
     /// empty outside that call.
@@ -58,11 +75,19 @@ impl ServiceClient {
             None => self.negotiated(&session)?,
         };
         let may_retry = matches!(request.method, Method::Get | Method::Put | Method::Delete);
+        let held = matches!(request.method, Method::Post | Method::Delete);
         let mut replayed = false;
         let mut attempts: u32 = 0;
         loop {
             let url = build_url(&session.endpoint, &request.segments, &request.query);
-            let raw = self.with_retries(may_retry, &mut attempts, || self.exchange(&request, &url, &session.token, version))?;
+            let raw = self.with_retries(may_retry, &mut attempts, || {
+                if held {
+                    self.hold_for_pause();
+                }
+                let raw = self.exchange(&request, &url, &session.token, version)?;
+                self.note_pause(&raw);
+                Ok(raw)
+            })?;
             if raw.status == 401 && !replayed && self.can_reauthenticate() {
                 replayed = true;
                 session = self.refresh(Some(session.generation), true)?;
@@ -79,29 +104,55 @@ impl ServiceClient {
     /// The last answer comes back whatever its status.
     pub(super) fn with_retries(&self, may_retry: bool, attempts: &mut u32, mut send: impl FnMut() -> Result<Raw>) -> Result<Raw> {
         let retry = &self.inner.retry;
+        let clock = &self.inner.clock;
         loop {
             *attempts = attempts.saturating_add(1);
             let retries_left = may_retry && *attempts <= retry.max_retries;
             match send() {
-                Ok(raw) if retries_left && transience(Failure::Status(raw.status)) == Transience::Retry => {
-                    match raw.retry_after.as_deref().and_then(request::retry_after) {
+                Ok(raw) if retries_left && (raw.is_limiter_refusal() || transience(Failure::Status(raw.status)) == Transience::Retry) => {
+                    match raw.pause() {
                         // The server asks for longer than we wait: its answer, at once.
                         Some(wait) if wait > retry.max_retry_after => return Ok(raw),
-                        Some(wait) => std::thread::sleep(wait),
-                        None => std::thread::sleep(backoff(retry, *attempts)),
+                        Some(wait) => clock.sleep(wait),
+                        None => clock.sleep(backoff(retry, *attempts)),
                     }
                 }
                 Ok(raw) => return Ok(raw),
                 Err(Error::Transport { source, .. })
                     if retries_left && transience(Failure::Transport(&source.inner)) == Transience::Retry =>
                 {
-                    std::thread::sleep(backoff(retry, *attempts));
+                    clock.sleep(backoff(retry, *attempts));
                 }
                 Err(Error::Transport { method, url, source, .. }) => {
                     return Err(Error::Transport { method, url, source, attempts: *attempts });
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Waits out a rate limiter's pause, if one is on (at most the policy's
+    /// `max_retry_after`: the pause was capped when it was set).
+    fn hold_for_pause(&self) {
+        let left = self.pause_left();
+        if !left.is_zero() {
+            #[cfg(feature = "log")]
+            log::info!(target: "cinder_snapshots", "a rate limiter asked for a pause: holding this request {:.1} s", left.as_secs_f64());
+            self.inner.clock.sleep(left.min(self.inner.retry.max_retry_after));
+        }
+    }
+
+    /// A rate limiter's refusal sets the pause every create and delete waits for (the
+    /// later end wins; capped at the policy's `max_retry_after`).
+    fn note_pause(&self, raw: &Raw) {
+        if !raw.is_limiter_refusal() {
+            return;
+        }
+        let wait = raw.pause().unwrap_or_else(|| backoff(&self.inner.retry, 1)).min(self.inner.retry.max_retry_after);
+        let Some(until) = self.inner.clock.now().checked_add(wait) else { return };
+        let mut paused = self.inner.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
         }
     }
 
@@ -135,7 +186,8 @@ impl ServiceClient {
         let mut resp = built.map_err(|e| transport(ureq::Error::Http(e)))?.map_err(transport)?;
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let request_id = header("x-openstack-request-id").or_else(|| header("x-compute-request-id"));
-        let retry_after = header("retry-after");
+        // The pause a limiter asks for, in the first of the headers used in the field.
+        let retry_after = header("retry-after").or_else(|| header("x-ratelimit-retry-after")).or_else(|| header("x-retry-after"));
         let subject_token = header("x-subject-token");
         let status = resp.status().as_u16();
         // Sized from Content-Length (within the cap) so that a large page is not copied as it

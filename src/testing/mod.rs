@@ -439,6 +439,62 @@ impl Refusal {
     }
 }
 
+/// A [`Clock`](crate::client::Clock) that moves instead of sleeping, for tests of the
+/// client's pauses ([`ServiceClientBuilder::clock`]): `sleep(d)` records `d` and moves the
+/// clock by it at once.
+///
+/// ```
+/// use std::time::Duration;
+/// use cinder_snapshots::client::Clock;
+/// use cinder_snapshots::testing::ManualClock;
+/// let clock = ManualClock::new();
+/// let t0 = clock.now();
+/// clock.sleep(Duration::from_secs(7));
+/// assert_eq!(clock.now() - t0, Duration::from_secs(7));
+/// assert_eq!(clock.sleeps(), vec![Duration::from_secs(7)]);
+/// ```
+#[derive(Debug)]
+pub struct ManualClock {
+    base: std::time::Instant,
+    offset: Mutex<Duration>,
+    sleeps: Mutex<Vec<Duration>>,
+}
+
+impl ManualClock {
+    /// A clock at the real time now, that moves only when slept on or advanced.
+    pub fn new() -> Arc<ManualClock> {
+        Arc::new(ManualClock { base: std::time::Instant::now(), offset: Mutex::new(Duration::ZERO), sleeps: Mutex::new(Vec::new()) })
+    }
+
+    /// Every sleep asked for so far, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        lock(&self.sleeps).clone()
+    }
+
+    /// How far the clock has moved.
+    pub fn elapsed(&self) -> Duration {
+        *lock(&self.offset)
+    }
+
+    /// Moves the clock by `d` (not recorded as a sleep).
+    pub fn advance(&self, d: Duration) {
+        let mut offset = lock(&self.offset);
+        *offset = offset.saturating_add(d);
+    }
+}
+
+impl crate::client::Clock for ManualClock {
+    fn now(&self) -> std::time::Instant {
+        let offset = *lock(&self.offset);
+        self.base.checked_add(offset).unwrap_or(self.base)
+    }
+
+    fn sleep(&self, d: Duration) {
+        lock(&self.sleeps).push(d);
+        self.advance(d);
+    }
+}
+
 /// A limiter's refusal waiting for its requests.
 #[derive(Debug, Clone)]
 pub(crate) struct Limited {
@@ -855,6 +911,6 @@ fn to_micros(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
