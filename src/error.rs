@@ -43,6 +43,17 @@ pub enum Error {
     #[error(transparent)]
     Api(Box<ApiError>),
 
+    /// The run's quota preflight found that not every volume fits the project's quota, and
+    /// the run was to create all or nothing ([`JobOpts::all_or_nothing`]): nothing was
+    /// created. Every quota that binds, with what the run needs and the room left.
+    ///
+    /// [`JobOpts::all_or_nothing`]: crate::job::JobOpts::all_or_nothing
+    #[error("over quota, nothing created (all or nothing): {}", shortfalls_text(shortfalls))]
+    QuotaExceeded {
+        /// Every quota that binds.
+        shortfalls: Vec<crate::quotas::Shortfall>,
+    },
+
     /// Authentication with Keystone failed, or Keystone's answer was unusable.
     #[error("authentication failed: {message}")]
     Auth {
@@ -582,6 +593,11 @@ pub(crate) fn parse_fault(body: &[u8]) -> Fault {
         }
     }
     Fault { name: None, message: excerpt(body), retry_after: None }
+}
+
+/// `a; b; c` of each shortfall's text.
+pub(crate) fn shortfalls_text(shortfalls: &[crate::quotas::Shortfall]) -> String {
+    shortfalls.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// The first characters of a body, for error messages.

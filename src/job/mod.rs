@@ -86,12 +86,14 @@
 
 mod check;
 mod opts;
+mod preflight;
 mod report;
 mod run;
 mod window;
 
 pub use check::{CheckOpts, CheckReport, CheckStatus, CheckVolume, check};
-pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection};
+pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection};
+pub use preflight::QuotaPreflight;
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
 pub use run::run;
 pub use window::Window;

@@ -30,4 +30,4 @@ mod results;
 mod urls;
 
 pub use requests::{get_usage, limits, room};
-pub use results::{GIGABYTES, Limits, ProjectRoom, QuotaSet, QuotaUsage, Room, RoomSource, SNAPSHOTS, type_key};
+pub use results::{GIGABYTES, Limits, ProjectRoom, QuotaSet, QuotaUsage, Room, RoomSource, SNAPSHOTS, Shortfall, type_key};

@@ -115,6 +115,33 @@ impl Room {
     }
 }
 
+/// A quota that binds: what a run needs under it and the room left.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub struct Shortfall {
+    /// The quota key (`snapshots`, `gigabytes`, `snapshots_<type>`, ...).
+    pub key: String,
+    /// What the run needs under it (snapshots, or GiB).
+    pub needed: u64,
+    /// The room left under it.
+    pub room: u64,
+}
+
+impl Shortfall {
+    /// A shortfall under `key`.
+    pub fn new(key: impl Into<String>, needed: u64, room: u64) -> Self {
+        Shortfall { key: key.into(), needed, room }
+    }
+}
+
+/// `snapshots: 12 needed, 10 left` (GiB for the gigabytes keys).
+impl std::fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = if self.key.starts_with(GIGABYTES) { " GiB" } else { "" };
+        write!(f, "{}: {}{unit} needed, {}{unit} left", self.key, self.needed, self.room)
+    }
+}
+
 /// The key of the snapshot count quota.
 pub const SNAPSHOTS: &str = "snapshots";
 /// The key of the gigabytes quota (volumes and snapshots, unless the cloud sets
