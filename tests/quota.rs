@@ -249,3 +249,275 @@ fn a_pause_longer_than_the_maximum_ends_the_retries_and_holds_at_most_the_maximu
     snapshots::delete(&client, &snap.id).unwrap();
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(20)]);
 }
+
+// ---- The job's quota preflight -------------------------------------------------------
+
+use cinder_snapshots::job::{self, JobOpts, JobReport, VolumeAction, WINDOW_KEY};
+use cinder_snapshots::quotas::Shortfall;
+use cinder_snapshots::retention::Policy;
+use cinder_snapshots::{Error, ServiceClient};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const DAY1: OffsetDateTime = datetime!(2026-11-26 02:00 UTC);
+const DAY2: OffsetDateTime = datetime!(2026-11-27 02:00 UTC);
+const DAY3: OffsetDateTime = datetime!(2026-11-28 02:00 UTC);
+
+fn job_opts(now: OffsetDateTime) -> JobOpts {
+    JobOpts::new(Policy::builder("nightly").keep_daily(2).build().unwrap())
+        .select_tag("backup", "nightly")
+        .now(now)
+        .poll_interval(Duration::from_millis(1), Duration::from_millis(5))
+        .timeout(Duration::from_secs(20))
+}
+
+/// `n` volumes tagged backup=nightly of `size` GiB; their ids ascend with their index.
+fn tagged(cloud: &FakeCloud, n: usize, size: u64) -> Vec<String> {
+    (0..n).map(|i| cloud.add_volume_with(&VolumeSpec::new(format!("vol-{i}")).size(size).metadata("backup", "nightly"))).collect()
+}
+
+fn run_job(cloud: &FakeCloud, client: &ServiceClient, o: JobOpts, now: OffsetDateTime) -> cinder_snapshots::Result<JobReport> {
+    cloud.set_now(now);
+    job::run(client, &o.now(now))
+}
+
+fn posts(cloud: &FakeCloud) -> usize {
+    calls(cloud).iter().filter(|(m, p, _)| m == "POST" && p == "snapshots").count()
+}
+
+/// Four volumes; day 1 snapshots all, day 2 only the last two; on day 3 the snapshots quota
+/// leaves room for 2 of the 4: the two whose newest snapshot is oldest (then by id) are
+/// created, the other two skipped with the numbers (typed: needed 4, room 2), exit != 0.
+#[test]
+fn the_preflight_creates_what_fits_and_skips_the_rest_with_the_numbers() {
+    let cloud = FakeCloud::start();
+    let vols = tagged(&cloud, 4, 1);
+    let client = cloud.client();
+    assert!(run_job(&cloud, &client, job_opts(DAY1), DAY1).unwrap().is_success());
+    let day2 = job_opts(DAY2).selection(cinder_snapshots::job::Selection::new().volume(&vols[2]).volume(&vols[3]));
+    assert!(run_job(&cloud, &client, day2, DAY2).unwrap().is_success());
+    cloud.set_quota("snapshots", 8);
+    cloud.clear_requests();
+    let report = run_job(&cloud, &client, job_opts(DAY3), DAY3).unwrap();
+    assert!(!report.is_success());
+    assert_eq!(posts(&cloud), 2, "only the creates that fit are sent");
+    let quota = report.quota().unwrap();
+    assert_eq!(quota.source, RoomSource::QuotaSet);
+    assert_eq!(quota.binding, vec![Shortfall::new("snapshots", 4, 2)]);
+    assert_eq!(quota.needed["snapshots"], 4);
+    assert_eq!(quota.needed["gigabytes"], 4);
+    assert_eq!(quota.room["snapshots"], Room::Left(2));
+    assert_eq!((quota.skipped, quota.gigabytes_only), (2, false));
+    for v in &vols[..2] {
+        let r = report.volume(v).unwrap();
+        assert_eq!((r.action, r.snapshot_status.clone()), (VolumeAction::Created, Some(snapshots::SnapshotStatus::Available)));
+        assert!(r.quota.is_empty());
+    }
+    for v in &vols[2..] {
+        let r = report.volume(v).unwrap();
+        assert_eq!(r.action, VolumeAction::Skipped);
+        assert_eq!(r.quota, vec![Shortfall::new("snapshots", 4, 2)]);
+        assert_eq!(r.error.as_deref(), Some("over quota, not snapshotted: snapshots: 4 needed, 2 left"));
+        assert_eq!(r.prune_skipped.as_deref(), Some("not pruned: the volume was not snapshotted in this run"));
+    }
+    assert!(report.over_quota());
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["quota"]["binding"], serde_json::json!([{"key": "snapshots", "needed": 4, "room": 2}]));
+    let skipped_json = json["volumes"].as_array().unwrap().iter().find(|v| v["volume_id"] == vols[3].as_str()).unwrap();
+    assert_eq!(skipped_json["quota"][0]["needed"], 4);
+    assert_eq!(json["quota"]["room"]["snapshots"], serde_json::json!({"kind": "left", "left": 2}));
+}
+
+/// `all_or_nothing`: not all fit, nothing is created; the typed error has the numbers.
+#[test]
+fn all_or_nothing_creates_nothing_when_not_all_fit() {
+    let cloud = FakeCloud::start();
+    tagged(&cloud, 3, 1);
+    let client = cloud.client();
+    cloud.set_quota("snapshots", 2);
+    cloud.clear_requests();
+    let err = run_job(&cloud, &client, job_opts(DAY3).all_or_nothing(true), DAY3).unwrap_err();
+    let Error::QuotaExceeded { shortfalls } = &err else { panic!("{err}") };
+    assert_eq!(shortfalls, &vec![Shortfall::new("snapshots", 3, 2)]);
+    assert_eq!(err.to_string(), "over quota, nothing created (all or nothing): snapshots: 3 needed, 2 left");
+    assert_eq!(posts(&cloud), 0);
+    assert!(cloud.snapshots().is_empty());
+    // When all fit, it runs as usual.
+    cloud.set_quota("snapshots", 3);
+    assert!(run_job(&cloud, &client, job_opts(DAY3).all_or_nothing(true), DAY3).unwrap().is_success());
+}
+
+/// Only a gigabytes quota binds: the report says so and every create is tried; the one
+/// Cinder refuses (413) is skipped with Cinder's message, as without a preflight.
+#[test]
+fn only_gigabytes_binding_tries_the_creates_anyway() {
+    let cloud = FakeCloud::start();
+    tagged(&cloud, 3, 10);
+    let client = cloud.client();
+    // 30 GiB of volumes in use; room for 25 more: two 10 GiB snapshots.
+    cloud.set_quota("gigabytes", 55);
+    cloud.clear_requests();
+    let report = run_job(&cloud, &client, job_opts(DAY3).concurrency(1), DAY3).unwrap();
+    let quota = report.quota().unwrap();
+    assert!(quota.gigabytes_only);
+    assert_eq!(quota.binding, vec![Shortfall::new("gigabytes", 30, 25)]);
+    assert_eq!(quota.skipped, 0);
+    assert_eq!(posts(&cloud), 3, "every create is tried");
+    let t = report.totals();
+    assert_eq!((t.created, t.skipped), (2, 1));
+    let skipped = report.volumes().iter().find(|v| v.action == VolumeAction::Skipped).unwrap();
+    assert!(skipped.error.as_deref().unwrap().starts_with("over quota: VolumeSizeExceedsAvailableQuota"), "{skipped:?}");
+}
+
+/// `prune_first`: two volumes with two daily snapshots each (keep daily 2), no room: the day-1
+/// snapshots (which the plan deletes once today's exists) are deleted first, oldest first,
+/// then both are created. A volume whose previous snapshot is not `available` gives nothing.
+#[test]
+fn prune_first_makes_room_with_what_the_plan_would_delete() {
+    let cloud = FakeCloud::start();
+    let vols = tagged(&cloud, 2, 1);
+    let client = cloud.client();
+    run_job(&cloud, &client, job_opts(DAY1), DAY1).unwrap();
+    run_job(&cloud, &client, job_opts(DAY2), DAY2).unwrap();
+    let day1: Vec<String> = cloud.snapshots().iter().filter(|s| s.created_at == Some(DAY1)).map(|s| s.id.clone()).collect();
+    assert_eq!(day1.len(), 2);
+    cloud.set_quota("snapshots", 4);
+    cloud.clear_requests();
+    let report = run_job(&cloud, &client, job_opts(DAY3).prune_first(true), DAY3).unwrap();
+    assert!(report.is_success(), "{report:#?}");
+    let quota = report.quota().unwrap();
+    let mut pruned = quota.pruned_first.clone();
+    pruned.sort();
+    let mut want = day1.clone();
+    want.sort();
+    assert_eq!(pruned, want);
+    assert_eq!(quota.binding, Vec::<Shortfall>::new(), "after the deletes the room is enough");
+    assert_eq!(posts(&cloud), 2);
+    for v in &vols {
+        let days: Vec<_> = cloud.snapshots().iter().filter(|s| &s.volume_id == v).map(|s| s.created_at).collect();
+        assert_eq!(days, vec![Some(DAY2), Some(DAY3)]);
+    }
+}
+
+/// `prune_first` never touches a volume whose previous window did not end `available`; the
+/// room it makes goes to the volumes in order (newest available snapshot oldest first).
+#[test]
+fn prune_first_skips_a_volume_whose_previous_window_failed() {
+    let cloud = FakeCloud::start();
+    let vols = tagged(&cloud, 2, 1);
+    let client = cloud.client();
+    run_job(&cloud, &client, job_opts(DAY1), DAY1).unwrap();
+    run_job(&cloud, &client, job_opts(DAY2), DAY2).unwrap();
+    let b_day2 = cloud.snapshots().iter().find(|s| s.volume_id == vols[1] && s.created_at == Some(DAY2)).unwrap().id.clone();
+    cloud.fail_snapshot(Some(&b_day2), None);
+    cloud.set_quota("snapshots", 4);
+    cloud.clear_requests();
+    let report = run_job(&cloud, &client, job_opts(DAY3).prune_first(true), DAY3).unwrap();
+    let a_day1 = cloud.requests().iter().filter(|r| r.method == "DELETE").map(|r| r.path.clone()).collect::<Vec<_>>();
+    assert_eq!(a_day1.len(), 1, "only the first volume's day-1 snapshot: {a_day1:?}");
+    let quota = report.quota().unwrap();
+    assert_eq!(quota.pruned_first.len(), 1);
+    assert_eq!(quota.binding, vec![Shortfall::new("snapshots", 2, 1)]);
+    // vol-1's newest available snapshot (day 1) is older than vol-0's (day 2): it goes first.
+    assert_eq!(report.volume(&vols[1]).unwrap().action, VolumeAction::Created);
+    let a = report.volume(&vols[0]).unwrap();
+    assert_eq!((a.action, a.quota.clone()), (VolumeAction::Skipped, vec![Shortfall::new("snapshots", 2, 1)]));
+    assert!(cloud.snapshots().iter().any(|s| s.id == b_day2), "the error snapshot is not prune-first's to delete");
+}
+
+/// `--all-projects`: Cinder puts the snapshots in the caller's project, so the preflight
+/// reads the caller's quota set, not the volumes' project's.
+#[test]
+fn all_projects_reads_the_callers_quota() {
+    let cloud = FakeCloud::start();
+    let theirs: Vec<String> = (0..2)
+        .map(|i| cloud.add_volume_with(&VolumeSpec::new(format!("m-{i}")).metadata("backup", "nightly").owner(Account::Member)))
+        .collect();
+    let member = cloud.client_as(Account::Member);
+    for v in &theirs {
+        snapshots::create(&member, &CreateOpts::new(v)).unwrap();
+    }
+    cloud.set_quota("snapshots", 2);
+    // The member's project is full; the admin's is empty.
+    assert_eq!(quotas::room(&member).unwrap().room("snapshots"), Room::Left(0));
+    let admin = cloud.client();
+    cloud.clear_requests();
+    let report = run_job(&cloud, &admin, job_opts(DAY3).all_projects(true), DAY3).unwrap();
+    assert!(report.is_success(), "{report:#?}");
+    assert!(calls(&cloud).contains(&call("GET", &format!("os-quota-sets/{PROJECT_ID}"), &[("usage", "True")])));
+    assert_eq!(report.quota().unwrap().room["snapshots"], Room::Left(2));
+    let made: Vec<_> = cloud.snapshots().into_iter().filter(|s| s.metadata.contains_key(WINDOW_KEY)).collect();
+    assert_eq!(made.len(), 2);
+    assert!(made.iter().all(|s| s.project_id.as_deref() == Some(PROJECT_ID)), "in the caller's project");
+}
+
+// ---- The job under a rate limiter ---------------------------------------------------
+
+/// A limiter refuses the first create with a 5 s pause: the job checks the window's listing
+/// for that volume's snapshot, then sends it again once the pause is over (on the client's
+/// clock: no real sleep); every volume gets exactly one snapshot.
+#[test]
+fn a_refused_create_is_sent_again_after_the_pause() {
+    let cloud = FakeCloud::start();
+    let vols = tagged(&cloud, 3, 1);
+    let clock = ManualClock::new();
+    let client = paused_client(&cloud, &clock);
+    cloud.refuse_next(1, Rule::method("POST", "snapshots"), Refusal::too_many("Retry-After", "5"));
+    cloud.clear_requests();
+    let report = run_job(&cloud, &client, job_opts(DAY3).concurrency(1), DAY3).unwrap();
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(posts(&cloud), 4, "the refused one once more");
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(5)]);
+    let window_listings = calls(&cloud).iter().filter(|(m, p, _)| m == "GET" && p == "snapshots/detail").count();
+    assert!(window_listings >= 2 + 1, "the plan's, the check before the resend, the polls: {window_listings}");
+    for v in &vols {
+        assert_eq!(cloud.snapshots().iter().filter(|s| &s.volume_id == v).count(), 1);
+    }
+}
+
+/// Refused more times than the client's retries (3): that volume fails and is not pruned; the
+/// others are done. Cinder's legacy 413 `overLimitFault` is a limiter too, not a quota: it does
+/// not stop the other creates.
+#[test]
+fn a_create_refused_past_the_retries_fails_that_volume_only() {
+    let cloud = FakeCloud::start();
+    let vols = tagged(&cloud, 3, 1);
+    let clock = ManualClock::new();
+    let client = paused_client(&cloud, &clock);
+    cloud.refuse_next(4, Rule::method("POST", "snapshots"), Refusal::over_limit_fault("0"));
+    cloud.clear_requests();
+    let report = run_job(&cloud, &client, job_opts(DAY3).concurrency(1), DAY3).unwrap();
+    assert!(!report.is_success());
+    assert!(!report.over_quota());
+    assert_eq!(posts(&cloud), 4 + 2);
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(1); 4], "1 s before each of the 3 resends and before the next volume's create");
+    let failed: Vec<_> = report.volumes().iter().filter(|v| v.action == VolumeAction::Failed).collect();
+    assert_eq!(failed.len(), 1);
+    let f = failed[0];
+    assert!(f.error.as_deref().unwrap().starts_with("create refused by a rate limiter 4 times"), "{f:?}");
+    assert_eq!(f.prune_skipped.as_deref(), Some("not pruned: its snapshot for this window failed"));
+    assert_eq!(report.totals().created, 2);
+    assert_eq!(cloud.snapshots().len(), 2);
+    let _ = vols;
+}
+
+/// The run's deadline bounds the pauses: a pause that would end past it fails the refused
+/// volume and leaves the later creates unsent (never sent past the deadline).
+#[test]
+fn the_deadline_bounds_the_pauses() {
+    let cloud = FakeCloud::start();
+    tagged(&cloud, 3, 1);
+    let clock = ManualClock::new();
+    let client = paused_client(&cloud, &clock);
+    cloud.refuse_next(1, Rule::method("POST", "snapshots"), Refusal::too_many("X-RateLimit-Retry-After", "30"));
+    cloud.clear_requests();
+    let report = run_job(&cloud, &client, job_opts(DAY3).concurrency(1).deadline(Duration::from_secs(10)), DAY3).unwrap();
+    assert!(!report.is_success());
+    assert_eq!(posts(&cloud), 1);
+    assert!(clock.sleeps().is_empty(), "nothing waits for a pause that ends past the deadline");
+    let errors: Vec<&str> = report.volumes().iter().filter_map(|v| v.error.as_deref()).collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert_eq!(errors.iter().filter(|e| e.starts_with("create refused by a rate limiter 1 times")).count(), 1);
+    assert_eq!(errors.iter().filter(|e| e.starts_with("not snapshotted: the run's deadline (10 s) passes")).count(), 2, "{errors:?}");
+    assert!(cloud.snapshots().is_empty());
+}

@@ -132,7 +132,7 @@ enum Created {
     /// A rate limiter refused every send (or the deadline came first): the error, and how
     /// many times it refused.
     Limited(Error, u32),
-    /// The run's deadline passed before the create was sent.
+    /// The run's deadline passes before the create can be sent.
     PastDeadline,
     /// The answer was lost: the snapshot may exist.
     Lost(Error),
@@ -296,8 +296,10 @@ impl Job<'_> {
                 }
                 Some(Created::PastDeadline) => {
                     report.action = VolumeAction::Failed;
-                    report.error =
-                        Some(format!("not snapshotted: the run's deadline ({} s) passed before its create", self.opts.deadline.as_secs()));
+                    report.error = Some(format!(
+                        "not snapshotted: the run's deadline ({} s) passes before its create can be sent (a rate limiter's pause, or the run's length)",
+                        self.opts.deadline.as_secs()
+                    ));
                 }
                 None => {
                     report.action = VolumeAction::Skipped;
@@ -615,7 +617,9 @@ impl Job<'_> {
         let max = self.client.retry_policy().max_retries;
         let mut refused = 0u32;
         loop {
-            if self.time_left().is_zero() {
+            // The client would hold this create for the pause: not past the deadline.
+            let left = self.time_left();
+            if left.is_zero() || self.client.pause_left() >= left {
                 return Paced::PastDeadline;
             }
             let e = match snapshots::create(self.client, opts) {
