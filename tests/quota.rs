@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cinder_snapshots::quotas::{self, Room, RoomSource};
 use cinder_snapshots::snapshots::{self, CreateOpts};
-use cinder_snapshots::testing::{Account, FakeCloud, MEMBER_PROJECT_ID, ManualClock, PROJECT_ID, Refusal, Rule, VolumeSpec};
+use cinder_snapshots::testing::{Account, FakeCloud, MEMBER_PROJECT_ID, ManualSleeper, PROJECT_ID, Refusal, Rule, VolumeSpec};
 
 /// The Cinder requests since the last clear, as (method, path below the project, query).
 /// (method, path below the project, query).
@@ -141,8 +141,8 @@ fn creates_beyond_each_quota_get_cinders_413() {
 }
 
 /// A client on `cloud` whose pauses move `clock` instead of sleeping.
-fn paused_client(cloud: &FakeCloud, clock: &std::sync::Arc<ManualClock>) -> cinder_snapshots::ServiceClient {
-    cloud.client_builder().clock(clock.clone()).build().unwrap()
+fn paused_client(cloud: &FakeCloud, clock: &std::sync::Arc<ManualSleeper>) -> cinder_snapshots::ServiceClient {
+    cloud.client_builder().sleeper(clock.clone()).build().unwrap()
 }
 
 /// A limiter's 429 on a DELETE: the pause asked for in each of the three headers is waited
@@ -153,7 +153,7 @@ fn a_limiters_429_pauses_then_the_delete_is_resent() {
         let cloud = FakeCloud::start();
         cloud.set_snapshot_creating_reads(0);
         let volume = cloud.add_volume("db");
-        let clock = ManualClock::new();
+        let clock = ManualSleeper::new();
         let client = paused_client(&cloud, &clock);
         let snap = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
         snapshots::get(&client, &snap.id).unwrap();
@@ -172,7 +172,7 @@ fn a_limiters_429_pauses_then_the_delete_is_resent() {
 fn the_pause_holds_every_create_and_delete_of_the_client() {
     let cloud = FakeCloud::start();
     let volume = cloud.add_volume("db");
-    let clock = ManualClock::new();
+    let clock = ManualSleeper::new();
     let client = paused_client(&cloud, &clock);
     client.authenticate().unwrap();
     cloud.refuse_next(1, Rule::method("POST", "snapshots"), Refusal::too_many("X-Retry-After", "5"));
@@ -201,7 +201,7 @@ fn an_over_limit_fault_pauses_a_second_and_a_quota_never_retries() {
     let cloud = FakeCloud::start();
     cloud.set_snapshot_creating_reads(0);
     let volume = cloud.add_volume("db");
-    let clock = ManualClock::new();
+    let clock = ManualSleeper::new();
     let client = paused_client(&cloud, &clock);
     let snap = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
     snapshots::get(&client, &snap.id).unwrap();
@@ -236,10 +236,10 @@ fn a_pause_longer_than_the_maximum_ends_the_retries_and_holds_at_most_the_maximu
     let cloud = FakeCloud::start();
     cloud.set_snapshot_creating_reads(0);
     let volume = cloud.add_volume("db");
-    let clock = ManualClock::new();
+    let clock = ManualSleeper::new();
     let client = cloud
         .client_builder()
-        .clock(clock.clone())
+        .sleeper(clock.clone())
         .retry_policy(cinder_snapshots::RetryPolicy::new().max_retry_after(Duration::from_secs(20)))
         .build()
         .unwrap();
@@ -466,7 +466,7 @@ fn all_projects_reads_the_callers_quota() {
 fn a_refused_create_is_sent_again_after_the_pause() {
     let cloud = FakeCloud::start();
     let vols = tagged(&cloud, 3, 1);
-    let clock = ManualClock::new();
+    let clock = ManualSleeper::new();
     let client = paused_client(&cloud, &clock);
     cloud.refuse_next(1, Rule::method("POST", "snapshots"), Refusal::too_many("Retry-After", "5"));
     cloud.clear_requests();
@@ -491,7 +491,7 @@ fn a_refused_create_is_sent_again_after_the_pause() {
 fn a_create_refused_past_the_retries_fails_that_volume_only() {
     let cloud = FakeCloud::start();
     let vols = tagged(&cloud, 3, 1);
-    let clock = ManualClock::new();
+    let clock = ManualSleeper::new();
     let client = paused_client(&cloud, &clock);
     cloud.refuse_next(4, Rule::method("POST", "snapshots"), Refusal::over_limit_fault("0"));
     cloud.clear_requests();
@@ -516,7 +516,7 @@ fn a_create_refused_past_the_retries_fails_that_volume_only() {
 fn the_deadline_bounds_the_pauses() {
     let cloud = FakeCloud::start();
     tagged(&cloud, 3, 1);
-    let clock = ManualClock::new();
+    let clock = ManualSleeper::new();
     let client = paused_client(&cloud, &clock);
     cloud.refuse_next(1, Rule::method("POST", "snapshots"), Refusal::too_many("X-RateLimit-Retry-After", "30"));
     cloud.clear_requests();

@@ -5,7 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::session::Session;
-use super::{Clock, Inner, Microversion, MicroversionPolicy, ServiceClient, SystemClock, parse_endpoint};
+use super::{Inner, Microversion, MicroversionPolicy, ServiceClient, Sleeper, SystemSleeper, parse_endpoint};
 use crate::auth::{AuthOptions, Interface, Scope, Secret, TokenCache};
 use crate::error::{Error, Result};
 
@@ -228,7 +228,7 @@ pub struct ServiceClientBuilder {
     max_response_bytes: u64,
     poll: PollPolicy,
     retry: RetryPolicy,
-    clock: Arc<dyn Clock>,
+    sleeper: Arc<dyn Sleeper>,
     token_cache: Option<TokenCache>,
     /// Settings given by a call, for those a static token cannot apply.
     explicit: Explicit,
@@ -260,7 +260,7 @@ impl ServiceClientBuilder {
             max_response_bytes: 32 << 20,
             poll: PollPolicy::default(),
             retry: RetryPolicy::default(),
-            clock: Arc::new(SystemClock),
+            sleeper: Arc::new(SystemSleeper),
             token_cache: None,
             explicit: Explicit::default(),
         }
@@ -372,10 +372,10 @@ impl ServiceClientBuilder {
         self
     }
 
-    /// The clock the client's pauses (retry backoff, a rate limiter's pause) read and sleep
-    /// on. Default: [`SystemClock`]. For tests that move time instead of sleeping.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+    /// Where the client's pauses (retry backoff, a rate limiter's pause) read the time and
+    /// sleep. Default: [`SystemSleeper`]. For tests that move time instead of sleeping.
+    pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
         self
     }
 
@@ -454,7 +454,7 @@ impl ServiceClientBuilder {
             max_response_bytes: self.max_response_bytes,
             poll: self.poll,
             retry,
-            clock: self.clock,
+            sleeper: self.sleeper,
             paused_until: Mutex::new(None),
             session: RwLock::new(session),
             flight: Mutex::new(()),

@@ -8,11 +8,11 @@
 //! gets back) and `builder` (the settings).
 
 mod builder;
-mod clock;
 mod microversion;
 mod request;
 mod resolver;
 mod session;
+mod sleeper;
 mod transport;
 
 use std::fmt;
@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 pub use builder::{PollPolicy, RetryPolicy, ServiceClientBuilder};
-pub use clock::{Clock, SystemClock};
 pub use microversion::{Microversion, MicroversionPolicy};
 #[cfg(fuzzing)]
 pub(crate) use request::retry_after;
 pub use request::{Method, Request, Response};
+pub use sleeper::{Sleeper, SystemSleeper};
 
 use session::Session;
 
@@ -76,7 +76,7 @@ struct Inner {
     poll: PollPolicy,
     retry: RetryPolicy,
     /// Where the pauses read the time and sleep.
-    clock: Arc<dyn Clock>,
+    sleeper: Arc<dyn Sleeper>,
     /// Until when a rate limiter asked for a pause: every create and delete (POST, DELETE)
     /// to the endpoint waits for it, on every thread and clone.
     paused_until: Mutex<Option<Instant>>,
@@ -162,16 +162,16 @@ impl ServiceClient {
         &self.inner.retry
     }
 
-    /// The client's clock (see [`Clock`]).
-    pub fn clock(&self) -> &dyn Clock {
-        self.inner.clock.as_ref()
+    /// Where the client's pauses read the time and sleep (see [`Sleeper`]).
+    pub fn sleeper(&self) -> &dyn Sleeper {
+        self.inner.sleeper.as_ref()
     }
 
     /// How long creates and deletes are still held by a rate limiter's pause (zero when
     /// none is asked for).
     pub fn pause_left(&self) -> Duration {
         let until = *self.inner.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
-        until.map_or(Duration::ZERO, |u| u.saturating_duration_since(self.inner.clock.now()))
+        until.map_or(Duration::ZERO, |u| u.saturating_duration_since(self.inner.sleeper.now()))
     }
 
     /// The default polling policy of the waits made with this client.

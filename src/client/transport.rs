@@ -75,19 +75,11 @@ impl ServiceClient {
             None => self.negotiated(&session)?,
         };
         let may_retry = matches!(request.method, Method::Get | Method::Put | Method::Delete);
-        let held = matches!(request.method, Method::Post | Method::Delete);
         let mut replayed = false;
         let mut attempts: u32 = 0;
         loop {
             let url = build_url(&session.endpoint, &request.segments, &request.query);
-            let raw = self.with_retries(may_retry, &mut attempts, || {
-                if held {
-                    self.hold_for_pause();
-                }
-                let raw = self.exchange(&request, &url, &session.token, version)?;
-                self.note_pause(&raw);
-                Ok(raw)
-            })?;
+            let raw = self.with_retries(may_retry, &mut attempts, || self.exchange(&request, &url, &session.token, version))?;
             if raw.status == 401 && !replayed && self.can_reauthenticate() {
                 replayed = true;
                 session = self.refresh(Some(session.generation), true)?;
@@ -104,7 +96,7 @@ impl ServiceClient {
     /// The last answer comes back whatever its status.
     pub(super) fn with_retries(&self, may_retry: bool, attempts: &mut u32, mut send: impl FnMut() -> Result<Raw>) -> Result<Raw> {
         let retry = &self.inner.retry;
-        let clock = &self.inner.clock;
+        let clock = &self.inner.sleeper;
         loop {
             *attempts = attempts.saturating_add(1);
             let retries_left = may_retry && *attempts <= retry.max_retries;
@@ -138,7 +130,7 @@ impl ServiceClient {
         if !left.is_zero() {
             #[cfg(feature = "log")]
             log::info!(target: "cinder_snapshots", "a rate limiter asked for a pause: holding this request {:.1} s", left.as_secs_f64());
-            self.inner.clock.sleep(left.min(self.inner.retry.max_retry_after));
+            self.inner.sleeper.sleep(left.min(self.inner.retry.max_retry_after));
         }
     }
 
@@ -149,15 +141,25 @@ impl ServiceClient {
             return;
         }
         let wait = raw.pause().unwrap_or_else(|| backoff(&self.inner.retry, 1)).min(self.inner.retry.max_retry_after);
-        let Some(until) = self.inner.clock.now().checked_add(wait) else { return };
+        let Some(until) = self.inner.sleeper.now().checked_add(wait) else { return };
         let mut paused = self.inner.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if paused.is_none_or(|p| p < until) {
             *paused = Some(until);
         }
     }
 
-    /// One Cinder exchange with the client's headers.
+    /// One Cinder exchange with the client's headers. A create or delete (POST, DELETE) first
+    /// waits out a rate limiter's pause; a limiter's refusal sets the pause.
     pub(super) fn exchange(&self, request: &Request, url: &Url, token: &Secret, version: Microversion) -> Result<Raw> {
+        if matches!(request.method, Method::Post | Method::Delete) {
+            self.hold_for_pause();
+        }
+        let raw = self.exchange_once(request, url, token, version)?;
+        self.note_pause(&raw);
+        Ok(raw)
+    }
+
+    fn exchange_once(&self, request: &Request, url: &Url, token: &Secret, version: Microversion) -> Result<Raw> {
         let mut req = ureq::http::Request::builder()
             .method(request.method.as_str())
             .uri(url.as_str())

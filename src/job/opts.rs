@@ -351,7 +351,7 @@ impl JobOpts {
     }
 
     /// One deadline for the whole run, measured on the client's
-    /// [`Clock`](crate::client::Clock): no create is sent (or sent again after a rate
+    /// [`Sleeper`](crate::client::Sleeper): no create is sent (or sent again after a rate
     /// limiter's pause) past it, and the wait ends by it. Default: [`DEFAULT_DEADLINE`]
     /// (1 h).
     pub fn deadline(mut self, d: Duration) -> Self {

@@ -70,7 +70,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         over_quota: false,
         polls: 0,
         quota: None,
-        deadline: client.clock().now().checked_add(opts.deadline),
+        deadline: client.sleeper().now().checked_add(opts.deadline),
     };
     let name = snapshot_name(policy.id(), window_start);
     let to_create = job.plan(&volumes)?;
@@ -587,7 +587,7 @@ enum Paced {
 impl Job<'_> {
     /// The time left before the run's deadline.
     fn time_left(&self) -> Duration {
-        self.deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(self.client.clock().now()))
+        self.deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(self.client.sleeper().now()))
     }
 
     /// The quota preflight (see [`preflight`](super::preflight)).

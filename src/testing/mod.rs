@@ -439,31 +439,31 @@ impl Refusal {
     }
 }
 
-/// A [`Clock`](crate::client::Clock) that moves instead of sleeping, for tests of the
-/// client's pauses ([`ServiceClientBuilder::clock`]): `sleep(d)` records `d` and moves the
+/// A [`Sleeper`](crate::client::Sleeper) that moves instead of sleeping, for tests of the
+/// client's pauses ([`ServiceClientBuilder::sleeper`]): `sleep(d)` records `d` and moves the
 /// clock by it at once.
 ///
 /// ```
 /// use std::time::Duration;
-/// use cinder_snapshots::client::Clock;
-/// use cinder_snapshots::testing::ManualClock;
-/// let clock = ManualClock::new();
+/// use cinder_snapshots::client::Sleeper;
+/// use cinder_snapshots::testing::ManualSleeper;
+/// let clock = ManualSleeper::new();
 /// let t0 = clock.now();
 /// clock.sleep(Duration::from_secs(7));
 /// assert_eq!(clock.now() - t0, Duration::from_secs(7));
 /// assert_eq!(clock.sleeps(), vec![Duration::from_secs(7)]);
 /// ```
 #[derive(Debug)]
-pub struct ManualClock {
+pub struct ManualSleeper {
     base: std::time::Instant,
     offset: Mutex<Duration>,
     sleeps: Mutex<Vec<Duration>>,
 }
 
-impl ManualClock {
+impl ManualSleeper {
     /// A clock at the real time now, that moves only when slept on or advanced.
-    pub fn new() -> Arc<ManualClock> {
-        Arc::new(ManualClock { base: std::time::Instant::now(), offset: Mutex::new(Duration::ZERO), sleeps: Mutex::new(Vec::new()) })
+    pub fn new() -> Arc<ManualSleeper> {
+        Arc::new(ManualSleeper { base: std::time::Instant::now(), offset: Mutex::new(Duration::ZERO), sleeps: Mutex::new(Vec::new()) })
     }
 
     /// Every sleep asked for so far, in order.
@@ -483,7 +483,7 @@ impl ManualClock {
     }
 }
 
-impl crate::client::Clock for ManualClock {
+impl crate::client::Sleeper for ManualSleeper {
     fn now(&self) -> std::time::Instant {
         let offset = *lock(&self.offset);
         self.base.checked_add(offset).unwrap_or(self.base)
