@@ -530,3 +530,31 @@ fn the_deadline_bounds_the_pauses() {
     assert_eq!(errors.iter().filter(|e| e.starts_with("not snapshotted: the run's deadline (10 s) passes")).count(), 2, "{errors:?}");
     assert!(cloud.snapshots().is_empty());
 }
+
+/// `Retry-After` as an HTTP date: the pause lasts until then.
+#[test]
+fn a_pause_given_as_an_http_date_lasts_until_then() {
+    let cloud = FakeCloud::start();
+    let volume = cloud.add_volume("db");
+    let clock = ManualSleeper::new();
+    let client = paused_client(&cloud, &clock);
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(30);
+    let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let date = format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        names[at.weekday().number_days_from_monday() as usize],
+        at.day(),
+        months[at.month() as usize - 1],
+        at.year(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    cloud.refuse_next(1, Rule::method("POST", "snapshots"), Refusal::too_many("Retry-After", date));
+    assert!(snapshots::create(&client, &CreateOpts::new(&volume)).unwrap_err().is_rate_limited());
+    snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    let slept = clock.sleeps();
+    assert_eq!(slept.len(), 1);
+    assert!(slept[0] > Duration::from_secs(27) && slept[0] <= Duration::from_secs(30), "{slept:?}");
+}
