@@ -37,8 +37,10 @@ const MAX_NAME_CHARS: usize = 255;
 ///
 /// Before anything is created: an empty selection ([`Error::InvalidInput`] "no volumes
 /// selected"), a window out of the calendar's range, a selection's error (a listing, a
-/// volume id that does not exist, a name matching no volume or several), and the listing of
-/// the window's snapshots. From then on, failures are per volume, in the report: a run that
+/// volume id that does not exist, a name matching no volume or several), the listing of
+/// the window's snapshots, and the quota preflight's: [`Error::QuotaExceeded`] with
+/// [`JobOpts::all_or_nothing`] when not every volume fits, the listing of the policy's
+/// snapshots when the room is short, the quota read again after `prune_first` deleted. From then on, failures are per volume, in the report: a run that
 /// has created snapshots always returns its report.
 pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     let started = Instant::now();
