@@ -43,6 +43,17 @@ pub enum Error {
     #[error(transparent)]
     Api(Box<ApiError>),
 
+    /// The run's quota preflight found that not every volume fits the project's quota, and
+    /// the run was to create all or nothing ([`JobOpts::all_or_nothing`]): nothing was
+    /// created. Every quota that binds, with what the run needs and the room left.
+    ///
+    /// [`JobOpts::all_or_nothing`]: crate::job::JobOpts::all_or_nothing
+    #[error("over quota, nothing created (all or nothing): {}", shortfalls_text(shortfalls))]
+    QuotaExceeded {
+        /// Every quota that binds.
+        shortfalls: Vec<crate::quotas::Shortfall>,
+    },
+
     /// Authentication with Keystone failed, or Keystone's answer was unusable.
     #[error("authentication failed: {message}")]
     Auth {
@@ -184,13 +195,27 @@ impl Error {
         matches!(self.status(), Some(413 | 429))
     }
 
+    /// `true` for a rate limiter's refusal: HTTP 429, or Cinder's legacy limiter's 413
+    /// `overLimitFault`. Not for the 413 `overLimit` of a quota (see
+    /// [`is_over_quota`](Self::is_over_quota)). The request was not processed; the pause
+    /// asked for is [`ApiError::retry_after`].
+    pub fn is_rate_limited(&self) -> bool {
+        self.api().is_some_and(|a| a.status == 429 || (a.status == 413 && a.fault.as_deref() == Some("overLimitFault")))
+    }
+
+    /// `true` for Cinder's 413 `overLimit`: a quota is exhausted (retrying will not help
+    /// until something is deleted). Not for a rate limiter's 413 `overLimitFault`.
+    pub fn is_over_quota(&self) -> bool {
+        self.status() == Some(413) && !self.is_rate_limited()
+    }
+
     /// `true` when the server refused the requested microversion (HTTP 406).
     pub fn is_microversion_unsupported(&self) -> bool {
         self.status() == Some(406)
     }
 
     /// `true` for errors that may go away when the same request is tried again later:
-    /// HTTP 429, 502, 503 and 504, a connection refused, reset or closed, a garbled answer,
+    /// HTTP 429, a rate limiter's 413 `overLimitFault`, 502, 503 and 504, a connection refused, reset or closed, a garbled answer,
     /// and a timeout. The client's retries follow the same rule (see [`RetryPolicy`]), except
     /// that a timeout is not retried by the client itself.
     ///
@@ -201,6 +226,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         let failure = match self {
             Error::Transport { source, .. } => Failure::Transport(&source.inner),
+            Error::Api(_) if self.is_rate_limited() => return true,
             Error::Api(api) => Failure::Status(api.status),
             _ => return false,
         };
@@ -567,6 +593,11 @@ pub(crate) fn parse_fault(body: &[u8]) -> Fault {
         }
     }
     Fault { name: None, message: excerpt(body), retry_after: None }
+}
+
+/// `a; b; c` of each shortfall's text.
+pub(crate) fn shortfalls_text(shortfalls: &[crate::quotas::Shortfall]) -> String {
+    shortfalls.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// The first characters of a body, for error messages.

@@ -308,6 +308,8 @@
 //!   resource out.
 //! - [`volumes`]: the volume calls a snapshot tool needs (list, show, find, create from a
 //!   snapshot, delete, revert to a snapshot, waits), laid out as [`snapshots`] is.
+//! - [`quotas`]: the project's quota set with usage and its limits, the room left before
+//!   creating, laid out as [`snapshots`] is.
 //! - [`retention`]: policies, plans and prune.
 //! - [`job`]: the scheduled job, whole (snapshot a fleet once per window, wait, prune, report) and its monitoring check.
 //! - [`error`]: the one [`Error`] type.
@@ -346,6 +348,7 @@ pub mod error;
 pub mod job;
 pub mod paging;
 mod pool;
+pub mod quotas;
 pub mod resource;
 pub mod retention;
 pub mod snapshots;

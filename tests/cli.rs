@@ -1857,8 +1857,24 @@ mod against_the_fake_cloud {
         let keys: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["dry_run", "elapsed_s", "over_quota", "polls", "prune", "run_id", "timed_out", "totals", "volumes", "window", "window_start"]
+            [
+                "dry_run",
+                "elapsed_s",
+                "over_quota",
+                "polls",
+                "prune",
+                "quota",
+                "run_id",
+                "timed_out",
+                "totals",
+                "volumes",
+                "window",
+                "window_start"
+            ]
         );
+        let keys: Vec<&str> = report["quota"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["binding", "gigabytes_only", "needed", "pruned_first", "room", "skipped", "source", "unreadable"]);
+        assert_eq!(report["quota"]["source"], "quota_set");
         let keys: Vec<&str> = report["volumes"][0].as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
@@ -1868,6 +1884,7 @@ mod against_the_fake_cloud {
                 "prune_errors",
                 "prune_skipped",
                 "pruned",
+                "quota",
                 "snapshot_id",
                 "snapshot_status",
                 "volume_id",
@@ -1939,7 +1956,8 @@ mod against_the_fake_cloud {
         assert!(text.contains(" 2 created, 0 reused, 2 available, 1 failed, 0 skipped;"), "{text}");
         assert!(stderr(&out).ends_with("cinder-snapshots: 1 failed, 0 skipped, 0 prune failures (see the output)\n"), "{}", stderr(&out));
 
-        // Over quota: the volume not snapshotted is skipped with Cinder's message, exit 1.
+        // Over quota, seen by the preflight: the volume that does not fit is skipped with the
+        // numbers, exit 1.
         let fake = FakeCloud::start();
         fleet(&fake);
         let env = super::against_the_fake_cloud::env(&fake, "job-quota");
@@ -1949,10 +1967,32 @@ mod against_the_fake_cloud {
         let text = stdout(&out);
         let skipped: Vec<&str> = text.lines().filter(|l| l.contains("| skipped ")).collect();
         assert_eq!(skipped.len(), 1, "{text}");
-        assert!(skipped[0].contains("over quota") && skipped[0].contains("SnapshotLimitExceeded"), "{text}");
+        assert!(skipped[0].contains("over quota, not snapshotted: snapshots: 3 needed, 2 left"), "{text}");
         assert!(text.contains(" 2 created, 0 reused, 2 available, 0 failed, 1 skipped;"), "{text}");
-        assert!(text.trim_end().ends_with("; over quota: later creates were not sent"), "{text}");
+        assert!(text.trim_end().ends_with("; over quota: 1 not snapshotted (snapshots: 3 needed, 2 left)"), "{text}");
+        assert!(
+            stderr(&out).contains("cinder-snapshots: over quota: 1 volumes skipped (snapshots: 3 needed, 2 left)\n"),
+            "{}",
+            stderr(&out)
+        );
         assert_eq!(fake.snapshots().len(), 2);
+        // --all-or-nothing: nothing created, exit 1 with the numbers.
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = super::against_the_fake_cloud::env(&fake, "job-quota-all");
+        fake.set_snapshot_quota(Some(2));
+        let out = env.run(&[&RUN[..], &["--all-or-nothing"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_eq!(stderr(&out), "cinder-snapshots: over quota, nothing created (all or nothing): snapshots: 3 needed, 2 left\n");
+        assert!(fake.snapshots().is_empty());
+        // The quota not readable (403): the 413 midway stops the later creates, as before.
+        fake.fail_next(1, Rule::get("os-quota-sets"), 403);
+        fake.fail_next(1, Rule::get("limits"), 403);
+        let out = env.run(&[&RUN[..], &["--concurrency", "1"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.lines().any(|l| l.contains("| skipped ") && l.contains("SnapshotLimitExceeded")), "{text}");
+        assert!(text.trim_end().ends_with("; over quota: later creates were not sent"), "{text}");
 
         // Snapshots that stay creating past --wait-timeout: exit 3.
         let fake = FakeCloud::start();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use cinder_snapshots::job::{self, CheckOpts, CheckStatus, JobOpts, JobReport, Progress, RUN_KEY, VolumeAction, WINDOW_KEY, Window};
 use cinder_snapshots::retention::{self, Policy};
 use cinder_snapshots::snapshots::{self, CreateOpts, SnapshotStatus};
-use cinder_snapshots::testing::{FakeCloud, Rule, VolumeSpec};
+use cinder_snapshots::testing::{FakeCloud, PROJECT_ID, Rule, VolumeSpec};
 use cinder_snapshots::volumes::VolumeStatus;
 use cinder_snapshots::{Error, Microversion, MicroversionPolicy, ServiceClient};
 use serde_json::json;
@@ -92,6 +92,11 @@ fn window_listing(window: &str) -> String {
 /// server, the volumes on the client).
 const PRUNE_LISTING: &str = r#"GET snapshots/detail?metadata={"cinder-snapshots.policy":"nightly"}"#;
 
+/// The quota preflight's read of the caller's project's quota set.
+fn quota_set() -> String {
+    format!("GET os-quota-sets/{PROJECT_ID}?usage=True")
+}
+
 /// The snapshots the fake holds of one volume, oldest first.
 fn snaps_of(cloud: &FakeCloud, volume: &str) -> Vec<snapshots::Snapshot> {
     cloud.snapshots().into_iter().filter(|s| s.volume_id == volume).collect()
@@ -138,6 +143,7 @@ fn a_run_creates_waits_labels_and_prunes() {
         expect(&[
             (TAG_LISTING, 1),
             (&window_listing(WINDOW3), 3),
+            (&quota_set(), 1),
             ("POST snapshots", 3),
             (PRUNE_LISTING, 1),
             ("DELETE snapshots/{id}", 3),
@@ -486,14 +492,17 @@ fn a_snapshot_gone_to_error_is_deleted_reported_and_its_volume_not_pruned() {
     assert_eq!(count(&c, PRUNE_LISTING), 1);
 }
 
-/// Over quota midway: the creates after the 413 are not sent, their volumes are skipped with
-/// Cinder's message, the snapshots already made are waited for, reported and pruned.
+/// Over quota midway (the quota not readable, 403, so the preflight cannot see it coming):
+/// the creates after the 413 are not sent, their volumes are skipped with Cinder's message,
+/// the snapshots already made are waited for, reported and pruned.
 #[test]
 fn over_quota_midway_stops_the_creates_and_keeps_the_made_ones() {
     let cloud = FakeCloud::start();
     let vols = fleet(&cloud, 5);
     let client = cloud.client();
     cloud.set_snapshot_quota(Some(3));
+    cloud.fail_next(1, Rule::get("os-quota-sets"), 403);
+    cloud.fail_next(1, Rule::get("limits"), 403);
     cloud.clear_requests();
     let report = run_at(&cloud, &client, opts(DAY3).concurrency(1), DAY3);
     assert!(report.over_quota());

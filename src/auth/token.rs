@@ -17,6 +17,15 @@ pub(crate) struct TokenInfo {
     pub issued_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub catalog: Vec<CatalogService>,
+    /// The project the token is scoped to, if any.
+    #[serde(default)]
+    pub project: Option<ProjectRef>,
+}
+
+/// The token's project: its id is where Cinder puts what the caller creates.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ProjectRef {
+    pub id: String,
 }
 
 /// One service of the catalog.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::session::Session;
-use super::{Inner, Microversion, MicroversionPolicy, ServiceClient, parse_endpoint};
+use super::{Inner, Microversion, MicroversionPolicy, ServiceClient, Sleeper, SystemSleeper, parse_endpoint};
 use crate::auth::{AuthOptions, Interface, Scope, Secret, TokenCache};
 use crate::error::{Error, Result};
 
@@ -108,6 +108,14 @@ impl Default for PollPolicy {
 /// `Retry-After` header (seconds or an HTTP date) is honoured when it asks for at most
 /// `max_retry_after`, and a longer one ends the retries at once. Defaults: 3 retries, 500 ms
 /// doubling to 8 s, `Retry-After` up to 60 s.
+///
+/// A rate limiter's refusal (HTTP 429, or Cinder's legacy limiter's 413 `overLimitFault`;
+/// never the 413 `overLimit` of a quota) asks for a pause in `Retry-After` (seconds or an
+/// HTTP date), `X-RateLimit-Retry-After` or `X-Retry-After` (the first present; a pause of
+/// 0 counts as 1 s, none as the backoff). The pause, at most `max_retry_after`, then holds
+/// EVERY create and delete (POST, DELETE) the client and its clones send to Cinder, on
+/// every thread, not only the refused request's retry. A refused POST is not resent by the
+/// client (the caller decides: the job checks that the create made nothing, then resends).
 ///
 /// ```
 /// use std::time::Duration;
@@ -220,6 +228,7 @@ pub struct ServiceClientBuilder {
     max_response_bytes: u64,
     poll: PollPolicy,
     retry: RetryPolicy,
+    sleeper: Arc<dyn Sleeper>,
     token_cache: Option<TokenCache>,
     /// Settings given by a call, for those a static token cannot apply.
     explicit: Explicit,
@@ -251,6 +260,7 @@ impl ServiceClientBuilder {
             max_response_bytes: 32 << 20,
             poll: PollPolicy::default(),
             retry: RetryPolicy::default(),
+            sleeper: Arc::new(SystemSleeper),
             token_cache: None,
             explicit: Explicit::default(),
         }
@@ -362,6 +372,13 @@ impl ServiceClientBuilder {
         self
     }
 
+    /// Where the client's pauses (retry backoff, a rate limiter's pause) read the time and
+    /// sleep. Default: [`SystemSleeper`]. For tests that move time instead of sleeping.
+    pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
     /// Keep tokens in this on-disk cache and reuse them across processes (off by default).
     /// See [`TokenCache`]. Not with [`ServiceClient::with_token`]: [`build`](Self::build)
     /// then fails.
@@ -418,13 +435,10 @@ impl ServiceClientBuilder {
             ureq::Agent::with_parts(config, ureq::unversioned::transport::DefaultConnector::new(), super::resolver::CachingResolver::new());
 
         let session = self.static_session.map(|(endpoint, token)| {
-            Arc::new(Session {
-                token,
-                refresh_at: None,
-                endpoint: endpoint_override.clone().unwrap_or(endpoint),
-                generation: 0,
-                discovered: None,
-            })
+            let endpoint = endpoint_override.clone().unwrap_or(endpoint);
+            // A ready token has no Keystone answer: the project is the one the endpoint names.
+            let project_id = super::project_in_endpoint(&endpoint);
+            Arc::new(Session { token, refresh_at: None, endpoint, generation: 0, discovered: None, project_id })
         });
         let token_cache = self.auth.as_ref().and_then(TokenCache::key).and_then(|key| Some((self.token_cache?, key)));
         Ok(ServiceClient::from_parts(Inner {
@@ -440,6 +454,8 @@ impl ServiceClientBuilder {
             max_response_bytes: self.max_response_bytes,
             poll: self.poll,
             retry,
+            sleeper: self.sleeper,
+            paused_until: Mutex::new(None),
             session: RwLock::new(session),
             flight: Mutex::new(()),
             microversion: OnceLock::new(),

@@ -14,6 +14,7 @@ mod microversion;
 mod request;
 mod resolver;
 mod session;
+mod sleeper;
 mod transport;
 
 use std::fmt;
@@ -21,6 +22,7 @@ use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use url::Url;
 
@@ -30,6 +32,7 @@ pub use microversion::{Microversion, MicroversionPolicy};
 #[cfg(fuzzing)]
 pub(crate) use request::retry_after;
 pub use request::{Method, Request, Response};
+pub use sleeper::{Sleeper, SystemSleeper};
 
 use session::Session;
 
@@ -78,6 +81,11 @@ struct Inner {
     max_response_bytes: u64,
     poll: PollPolicy,
     retry: RetryPolicy,
+    /// Where the pauses read the time and sleep.
+    sleeper: Arc<dyn Sleeper>,
+    /// Until when a rate limiter asked for a pause: every create and delete (POST, DELETE)
+    /// to the endpoint waits for it, on every thread and clone.
+    paused_until: Mutex<Option<Instant>>,
     session: RwLock<Option<Arc<Session>>>,
     /// Held while a token is fetched or the microversion discovered: one flight at a time.
     flight: Mutex<()>,
@@ -164,6 +172,32 @@ impl ServiceClient {
         Ok(self.session()?.token.clone())
     }
 
+    /// The id of the project the client works in (authenticates if needed): the token's
+    /// project, or for a ready token the project its endpoint names (`.../v3/<project>`);
+    /// `None` when neither says. Cinder puts what the client creates in this project, and
+    /// counts it against this project's quota (whatever project the volume is in).
+    pub fn project_id(&self) -> Result<Option<String>> {
+        Ok(self.session()?.project_id.clone())
+    }
+
+    /// The client's retry policy (its [`RetryPolicy::max_retry_after`] is also the longest
+    /// pause a rate limiter can impose).
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// Where the client's pauses read the time and sleep (see [`Sleeper`]).
+    pub fn sleeper(&self) -> &dyn Sleeper {
+        self.inner.sleeper.as_ref()
+    }
+
+    /// How long creates and deletes are still held by a rate limiter's pause (zero when
+    /// none is asked for).
+    pub fn pause_left(&self) -> Duration {
+        let until = *self.inner.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
+        until.map_or(Duration::ZERO, |u| u.saturating_duration_since(self.inner.sleeper.now()))
+    }
+
     /// The default polling policy of the waits made with this client.
     pub fn poll_policy(&self) -> &PollPolicy {
         &self.inner.poll
@@ -185,6 +219,13 @@ impl fmt::Debug for ServiceClient {
             .field("authenticated", &session.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// The project an endpoint names: the path segment after `v3` (`.../v3/<project>`).
+fn project_in_endpoint(endpoint: &Url) -> Option<String> {
+    let mut segments = endpoint.path_segments()?.skip_while(|s| *s != "v3");
+    segments.next()?;
+    segments.next().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 pub(crate) fn parse_endpoint(s: &str) -> Result<Url> {

@@ -29,6 +29,8 @@ pub(super) struct Session {
     pub(super) generation: u64,
     /// The microversion discovery kept in the token cache with this token, if any.
     pub(super) discovered: Option<Discovered>,
+    /// The id of the project the token is scoped to (`None`: a ready token, or unscoped).
+    pub(super) project_id: Option<String>,
 }
 
 impl Session {
@@ -244,7 +246,8 @@ impl ServiceClient {
         }
         // No end that the monotonic clock can hold (centuries away): none at all.
         let refresh_at = refresh.after.and_then(|after| Instant::now().checked_add(after));
-        Ok(Session { token, refresh_at, endpoint, generation, discovered: None })
+        let project_id = body.token.project.as_ref().map(|p| p.id.clone());
+        Ok(Session { token, refresh_at, endpoint, generation, discovered: None, project_id })
     }
 }
 

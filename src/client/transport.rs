@@ -23,6 +23,23 @@ pub(super) struct Raw {
     pub(super) body: Vec<u8>,
 }
 
+impl Raw {
+    /// A rate limiter's refusal: HTTP 429, or the 413 of Cinder's legacy limiter (body key
+    /// `overLimitFault`); never the 413 `overLimit` of a quota.
+    pub(super) fn is_limiter_refusal(&self) -> bool {
+        self.status == 429 || (self.status == 413 && crate::error::parse_fault(&self.body).name.as_deref() == Some(OVER_LIMIT_FAULT))
+    }
+
+    /// The pause asked for; for a limiter's refusal a pause of 0 counts as 1 s.
+    pub(super) fn pause(&self) -> Option<Duration> {
+        let asked = self.retry_after.as_deref().and_then(request::retry_after)?;
+        Some(if self.is_limiter_refusal() { asked.max(Duration::from_secs(1)) } else { asked })
+    }
+}
+
+/// The body key of the 413 of Cinder's legacy rate limiter.
+pub(crate) const OVER_LIMIT_FAULT: &str = "overLimitFault";
+
 thread_local! {
     /// A buffer lent by [`ServiceClient::send_reusing`] for the next body read on this thread;
     /// empty outside that call.
@@ -86,8 +103,8 @@ impl ServiceClient {
             *attempts = attempts.saturating_add(1);
             let retries_left = may_retry && *attempts <= retry.max_retries;
             match send() {
-                Ok(raw) if retries_left && transience(Failure::Status(raw.status)) == Transience::Retry => {
-                    match raw.retry_after.as_deref().and_then(request::retry_after) {
+                Ok(raw) if retries_left && (raw.is_limiter_refusal() || transience(Failure::Status(raw.status)) == Transience::Retry) => {
+                    match raw.pause() {
                         // The server asks for longer than we wait: its answer, at once.
                         Some(wait) if wait > retry.max_retry_after => return Ok(raw),
                         Some(wait) => self.pause(wait),
@@ -108,13 +125,49 @@ impl ServiceClient {
         }
     }
 
-    /// Sleeps `wait`, or until the deadline (if any) when that comes first.
+    /// Sleeps `wait` (on the client's [`Sleeper`](super::Sleeper)), or until the deadline (if
+    /// any) when that comes first.
     fn pause(&self, wait: Duration) {
-        std::thread::sleep(self.time_left().map_or(wait, |left| wait.min(left)));
+        self.inner.sleeper.sleep(self.time_left().map_or(wait, |left| wait.min(left)));
     }
 
-    /// One Cinder exchange with the client's headers.
+    /// Waits out a rate limiter's pause, if one is on (at most the policy's
+    /// `max_retry_after`: the pause was capped when it was set).
+    fn hold_for_pause(&self) {
+        let left = self.pause_left();
+        if !left.is_zero() {
+            #[cfg(feature = "log")]
+            log::info!(target: "cinder_snapshots", "a rate limiter asked for a pause: holding this request {:.1} s", left.as_secs_f64());
+            self.pause(left.min(self.inner.retry.max_retry_after));
+        }
+    }
+
+    /// A rate limiter's refusal sets the pause every create and delete waits for (the
+    /// later end wins; capped at the policy's `max_retry_after`).
+    fn note_pause(&self, raw: &Raw) {
+        if !raw.is_limiter_refusal() {
+            return;
+        }
+        let wait = raw.pause().unwrap_or_else(|| backoff(&self.inner.retry, 1)).min(self.inner.retry.max_retry_after);
+        let Some(until) = self.inner.sleeper.now().checked_add(wait) else { return };
+        let mut paused = self.inner.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// One Cinder exchange with the client's headers. A create or delete (POST, DELETE) first
+    /// waits out a rate limiter's pause; a limiter's refusal sets the pause.
     pub(super) fn exchange(&self, request: &Request, url: &Url, token: &Secret, version: Microversion) -> Result<Raw> {
+        if matches!(request.method, Method::Post | Method::Delete) {
+            self.hold_for_pause();
+        }
+        let raw = self.exchange_once(request, url, token, version)?;
+        self.note_pause(&raw);
+        Ok(raw)
+    }
+
+    fn exchange_once(&self, request: &Request, url: &Url, token: &Secret, version: Microversion) -> Result<Raw> {
         let mut req = ureq::http::Request::builder()
             .method(request.method.as_str())
             .uri(url.as_str())
@@ -153,7 +206,8 @@ impl ServiceClient {
         let mut resp = built.map_err(|e| transport(ureq::Error::Http(e)))?.map_err(transport)?;
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let request_id = header("x-openstack-request-id").or_else(|| header("x-compute-request-id"));
-        let retry_after = header("retry-after");
+        // The pause a limiter asks for, in the first of the headers used in the field.
+        let retry_after = header("retry-after").or_else(|| header("x-ratelimit-retry-after")).or_else(|| header("x-retry-after"));
         let subject_token = header("x-subject-token");
         let date = header("date");
         let status = resp.status().as_u16();

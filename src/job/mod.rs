@@ -20,7 +20,17 @@
 //!    [reused](VolumeAction::Reused), never duplicated; one in `error` or `error_deleting`
 //!    (left by an earlier run of this window) is the job's own zombie: it is deleted and a
 //!    new snapshot is made.
-//! 3. **Creates** the missing snapshots, [`JobOpts::concurrency`] at a time, each with the
+//! 3. **Checks the quota** ([`QuotaPreflight`], [`JobReport::quota`]): the room of the
+//!    caller's project ([`quotas::room`](crate::quotas::room): where Cinder puts the
+//!    snapshots, also for other projects' volumes) against what the creates need (a snapshot
+//!    and its GiB per volume, project-wide and per volume type). Short of `snapshots`: with
+//!    [`JobOpts::prune_first`] the plan's deletes make room first; then the volumes that fit
+//!    are created (newest snapshot oldest first, then by id) and the others
+//!    [`Skipped`](VolumeAction::Skipped) with [`VolumeReport::quota`];
+//!    [`JobOpts::all_or_nothing`] creates nothing ([`Error::QuotaExceeded`](crate::Error::QuotaExceeded)).
+//!    Short of `gigabytes` only: said, and the creates are tried.
+//!
+//!    **Creates** the missing snapshots, [`JobOpts::concurrency`] at a time, each with the
 //!    retention labels ([`retention::labels`](crate::retention::labels)) plus
 //!    [`WINDOW_KEY`] (the window's start) and [`RUN_KEY`] (this run's id), named
 //!    `<policy id>-<window start as YYYYmmddTHHMMZ>`. An `in-use` volume is snapshotted with
@@ -28,7 +38,11 @@
 //!    `force=false` is a 400). A create is never retried (POST); a create whose answer was
 //!    lost (a timeout, a closed connection, a 5xx) may still have made the snapshot: the wait
 //!    listing finds it by its labels and volume and adopts it, so nothing leaks and nothing
-//!    is duplicated. An over-quota answer (413) stops further creates (those in flight
+//!    is duplicated. A rate limiter's refusal (429, or the 413 `overLimitFault`) pauses
+//!    every create and delete of the client (see [`RetryPolicy`](crate::RetryPolicy)); the
+//!    refused create is sent again after the window's listing shows no snapshot of that
+//!    volume, at most the client's retry count of times and never past
+//!    [`JobOpts::deadline`]. An over-quota answer (413) stops further creates (those in flight
 //!    finish): the volumes not sent are [`Skipped`](VolumeAction::Skipped) with
 //!    `over quota: <Cinder's message>` and [`JobReport::over_quota`] is set; the snapshots
 //!    already made are still waited for, reported and pruned.
@@ -86,6 +100,7 @@
 
 mod check;
 mod opts;
+mod preflight;
 mod report;
 mod run;
 mod window;
@@ -93,7 +108,8 @@ mod window;
 pub use check::{
     CheckOpts, CheckReport, CheckStatus, CheckVolume, DEFAULT_CHECK_TIMEOUT, EXCLUDE_KEY, FIRST_LINE_MAX, Stray, check, unknown_output,
 };
-pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection};
+pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection};
+pub use preflight::QuotaPreflight;
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
 pub use run::run;
 pub use window::Window;

@@ -20,6 +20,9 @@ pub const MAX_CONCURRENCY: usize = 64;
 /// How long [`run`](super::run) waits for its snapshots unless told otherwise (1 hour).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 
+/// The default [`JobOpts::deadline`]: one hour for the whole run.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3600);
+
 /// Which volumes a run or a check covers: the union of every volume carrying all the
 /// [tags](Self::tag), the volumes [named](Self::volume), and, with [`all`](Self::all),
 /// every volume of the project (admins, with [`all_projects`](Self::all_projects): of
@@ -145,11 +148,15 @@ pub(crate) struct Selected {
     pub(crate) status: VolumeStatus,
     /// When Cinder created it (the check's age of a volume without a snapshot).
     pub(crate) created_at: Option<OffsetDateTime>,
+    /// Its size in GiB (what its snapshot takes of the `gigabytes` quota).
+    pub(crate) size: u64,
+    /// Its volume type's name (the per-type quota keys), when Cinder says.
+    pub(crate) volume_type: Option<String>,
 }
 
 impl From<Volume> for Selected {
     fn from(v: Volume) -> Self {
-        Selected { id: v.id, name: v.name, status: v.status, created_at: v.created_at }
+        Selected { id: v.id, name: v.name, status: v.status, created_at: v.created_at, size: v.size, volume_type: v.volume_type }
     }
 }
 
@@ -202,6 +209,9 @@ pub struct JobOpts {
     pub(crate) dry_run: bool,
     pub(crate) now: Option<OffsetDateTime>,
     pub(crate) progress: Option<ProgressCallback>,
+    pub(crate) all_or_nothing: bool,
+    pub(crate) prune_first: bool,
+    pub(crate) deadline: Duration,
 }
 
 /// The selection setters of [`JobOpts`] and [`CheckOpts`](super::CheckOpts) (on their
@@ -257,6 +267,9 @@ impl JobOpts {
             dry_run: false,
             now: None,
             progress: None,
+            all_or_nothing: false,
+            prune_first: false,
+            deadline: DEFAULT_DEADLINE,
         }
     }
 
@@ -320,6 +333,49 @@ impl JobOpts {
         self
     }
 
+    /// When the quota preflight finds that not every volume to snapshot fits the project's
+    /// `snapshots` quotas, create nothing: [`run`](super::run) returns
+    /// [`Error::QuotaExceeded`] with every quota that binds. Default: off (the volumes that
+    /// fit are snapshotted, the others skipped with the numbers).
+    pub fn all_or_nothing(mut self, on: bool) -> Self {
+        self.all_or_nothing = on;
+        self
+    }
+
+    /// When the quota preflight finds the room short, first delete, oldest first and at
+    /// most as many as the room needs, the owned snapshots that the retention plan would
+    /// delete once this window's snapshot exists (never the newest `available` one, never
+    /// for a volume whose previous window's snapshot is not `available`), then create.
+    /// Default: off.
+    pub fn prune_first(mut self, on: bool) -> Self {
+        self.prune_first = on;
+        self
+    }
+
+    /// One deadline for the whole run, measured on the client's
+    /// [`Sleeper`](crate::client::Sleeper): no create is sent (or sent again after a rate
+    /// limiter's pause) past it, and the wait ends by it. Default: [`DEFAULT_DEADLINE`]
+    /// (1 h).
+    pub fn deadline(mut self, d: Duration) -> Self {
+        self.deadline = d;
+        self
+    }
+
+    /// Whether [`all_or_nothing`](Self::all_or_nothing) is on.
+    pub fn is_all_or_nothing(&self) -> bool {
+        self.all_or_nothing
+    }
+
+    /// Whether [`prune_first`](Self::prune_first) is on.
+    pub fn is_prune_first(&self) -> bool {
+        self.prune_first
+    }
+
+    /// The run's [`deadline`](Self::deadline).
+    pub fn get_deadline(&self) -> Duration {
+        self.deadline
+    }
+
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -381,6 +437,9 @@ impl fmt::Debug for JobOpts {
             .field("dry_run", &self.dry_run)
             .field("now", &self.now)
             .field("progress", &self.progress.is_some())
+            .field("all_or_nothing", &self.all_or_nothing)
+            .field("prune_first", &self.prune_first)
+            .field("deadline", &self.deadline)
             .finish()
     }
 }

@@ -111,6 +111,9 @@ pub struct VolumeReport {
     pub zombies: Vec<String>,
     /// What went wrong without failing the volume (a zombie that could not be deleted).
     pub warnings: Vec<String>,
+    /// When the quota preflight skipped this volume: every quota that binds, with what the
+    /// run needed and the room left (see [`JobReport::quota`]).
+    pub quota: Vec<crate::quotas::Shortfall>,
 }
 
 impl VolumeReport {
@@ -128,6 +131,7 @@ impl VolumeReport {
             prune_skipped: None,
             zombies: Vec::new(),
             warnings: Vec::new(),
+            quota: Vec::new(),
         }
     }
 
@@ -168,7 +172,7 @@ pub struct Totals {
 ///
 /// Serialised (`--json`) as `{"run_id", "window", "window_start", "dry_run", "timed_out",
 /// "over_quota", "elapsed_s", "polls", "totals": {..}, "volumes": [..], "prune": <the
-/// prune's report, or null>}`; times RFC 3339 in UTC, durations in seconds.
+/// prune's report, or null>, "quota": <the quota preflight, or null>}`; times RFC 3339 in UTC, durations in seconds.
 #[derive(Debug)]
 pub struct JobReport {
     pub(crate) run_id: String,
@@ -181,6 +185,7 @@ pub struct JobReport {
     pub(crate) polls: usize,
     pub(crate) volumes: Vec<VolumeReport>,
     pub(crate) prune: Option<PruneReport>,
+    pub(crate) quota: Option<super::QuotaPreflight>,
 }
 
 impl JobReport {
@@ -265,6 +270,13 @@ impl JobReport {
         self.over_quota
     }
 
+    /// The quota preflight: the room read before the first create, what the run needed,
+    /// every quota that binds, what `prune_first` deleted. `None` when nothing was to be
+    /// created (or a dry run).
+    pub fn quota(&self) -> Option<&super::QuotaPreflight> {
+        self.quota.as_ref()
+    }
+
     /// The prune's own report (the plan with the reasons that keep each snapshot, and each
     /// delete's outcome); `None` when no volume was pruned.
     pub fn prune_report(&self) -> Option<&PruneReport> {
@@ -281,7 +293,7 @@ impl JobReport {
 
 impl Serialize for JobReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("JobReport", 11)?;
+        let mut st = s.serialize_struct("JobReport", 12)?;
         st.serialize_field("run_id", &self.run_id)?;
         st.serialize_field("window", &self.window)?;
         st.serialize_field("window_start", &super::label_time(self.window_start))?;
@@ -293,6 +305,7 @@ impl Serialize for JobReport {
         st.serialize_field("totals", &self.totals())?;
         st.serialize_field("volumes", &self.volumes)?;
         st.serialize_field("prune", &self.prune)?;
+        st.serialize_field("quota", &self.quota)?;
         st.end()
     }
 }
@@ -327,6 +340,7 @@ mod tests {
             polls: 2,
             volumes: vec![a, b],
             prune: None,
+            quota: None,
         };
         let t = report.totals();
         assert_eq!((t.volumes, t.created, t.available, t.skipped, t.pruned, t.failed), (2, 1, 1, 1, 1, 0));

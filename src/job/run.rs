@@ -37,8 +37,10 @@ const MAX_NAME_CHARS: usize = 255;
 ///
 /// Before anything is created: an empty selection ([`Error::InvalidInput`] "no volumes
 /// selected"), a window out of the calendar's range, a selection's error (a listing, a
-/// volume id that does not exist, a name matching no volume or several), and the listing of
-/// the window's snapshots. From then on, failures are per volume, in the report: a run that
+/// volume id that does not exist, a name matching no volume or several), the listing of
+/// the window's snapshots, and the quota preflight's: [`Error::QuotaExceeded`] with
+/// [`JobOpts::all_or_nothing`] when not every volume fits, the listing of the policy's
+/// snapshots when the room is short, the quota read again after `prune_first` deleted. From then on, failures are per volume, in the report: a run that
 /// has created snapshots always returns its report.
 pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     let started = Instant::now();
@@ -69,9 +71,12 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         timed_out: false,
         over_quota: false,
         polls: 0,
+        quota: None,
+        deadline: client.sleeper().now().checked_add(opts.deadline),
     };
     let name = snapshot_name(policy.id(), window_start);
     let to_create = job.plan(&volumes)?;
+    let to_create = if opts.dry_run { to_create } else { job.preflight(&volumes, to_create, now)? };
     // The reports hold what the rest needs: memory stays flat in N but for the report.
     drop(volumes);
     if !opts.dry_run {
@@ -93,6 +98,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         polls: job.polls,
         volumes: job.reports,
         prune,
+        quota: job.quota,
     })
 }
 
@@ -114,6 +120,10 @@ struct Job<'a> {
     timed_out: bool,
     over_quota: bool,
     polls: usize,
+    /// The quota preflight's findings.
+    quota: Option<super::QuotaPreflight>,
+    /// The end of the run's [`JobOpts::deadline`] on the client's clock (`None`: beyond it).
+    deadline: Option<Instant>,
 }
 
 /// The result of one create.
@@ -121,6 +131,11 @@ enum Created {
     /// The new snapshot's id and status.
     Made(String, SnapshotStatus),
     OverQuota(String),
+    /// A rate limiter refused every send (or the deadline came first): the error, and how
+    /// many times it refused.
+    Limited(Error, u32),
+    /// The run's deadline passes before the create can be sent.
+    PastDeadline,
     /// The answer was lost: the snapshot may exist.
     Lost(Error),
     Refused(Error),
@@ -221,6 +236,7 @@ impl Job<'_> {
         labels.insert(RUN_KEY.to_owned(), self.run_id.clone());
         let description = format!("cinder-snapshots job, window {} ({}), run {}", self.window_label, self.opts.window(), self.run_id);
         let force_in_use = self.mv < IN_USE_WITHOUT_FORCE;
+        let this = &*self;
         let reports = &self.reports;
         let create_opts = |i: usize| -> Option<CreateOpts> {
             let volume = reports.get(i)?;
@@ -231,17 +247,20 @@ impl Job<'_> {
             Some(labels.iter().fold(base, |o, (k, v)| o.metadata(k, v)))
         };
         let stop = AtomicBool::new(false);
-        let client = self.client;
         let results = crate::pool::in_pool(to_create.len(), self.opts.concurrency, "job-create", &stop, |n| {
-            let opts = to_create.get(n).and_then(|&i| create_opts(i))?;
-            Some(match snapshots::create(client, &opts) {
-                Ok(snap) => Created::Made(snap.id, snap.status),
-                Err(e) if e.status() == Some(413) => {
+            let i = *to_create.get(n)?;
+            let opts = create_opts(i)?;
+            let volume_id = reports.get(i).map(|r| r.volume_id.as_str())?;
+            Some(match this.create_paced(&opts, volume_id) {
+                Paced::Made(snap) => Created::Made(snap.id, snap.status),
+                Paced::Limited(e, refused) => Created::Limited(e, refused),
+                Paced::PastDeadline => Created::PastDeadline,
+                Paced::Failed(e) if e.is_over_quota() => {
                     stop.store(true, Ordering::SeqCst);
                     Created::OverQuota(e.api().map_or_else(|| e.full_message(), |a| a.message.clone()))
                 }
-                Err(e) if maybe_created(&e) => Created::Lost(e),
-                Err(e) => Created::Refused(e),
+                Paced::Failed(e) if maybe_created(&e) => Created::Lost(e),
+                Paced::Failed(e) => Created::Refused(e),
             })
         });
         let mut quota_message: Option<String> = None;
@@ -273,6 +292,17 @@ impl Job<'_> {
                     report.action = VolumeAction::Failed;
                     report.error = Some(format!("create failed: {}", e.full_message()));
                 }
+                Some(Created::Limited(e, refused)) => {
+                    report.action = VolumeAction::Failed;
+                    report.error = Some(format!("create refused by a rate limiter {refused} times, not sent again: {}", e.full_message()));
+                }
+                Some(Created::PastDeadline) => {
+                    report.action = VolumeAction::Failed;
+                    report.error = Some(format!(
+                        "not snapshotted: the run's deadline ({} s) passes before its create can be sent (a rate limiter's pause, or the run's length)",
+                        self.opts.deadline.as_secs()
+                    ));
+                }
                 None => {
                     report.action = VolumeAction::Skipped;
                     report.error = Some(match &quota_message {
@@ -287,7 +317,7 @@ impl Job<'_> {
     /// Step 4: one paged listing per poll until every snapshot is settled or the deadline.
     fn wait(&mut self) {
         let opts = self.opts;
-        let mut pacer = Pacer::new(Some(opts.timeout), opts.initial_interval, BACKOFF, opts.max_interval);
+        let mut pacer = Pacer::new(Some(opts.timeout.min(self.time_left())), opts.initial_interval, BACKOFF, opts.max_interval);
         let mut transient = 0u32;
         while !self.pending.is_empty() || !self.lost.is_empty() {
             if pacer.pause(|| false) == Paused::TimedOut {
@@ -543,6 +573,87 @@ impl Job<'_> {
         // Lost creates are counted failed until found; they are pending, not failed.
         p.failed = p.failed.saturating_sub(self.lost.len());
         f(&p);
+    }
+}
+
+/// The result of a create sent again after a rate limiter's refusals.
+enum Paced {
+    Made(Snapshot),
+    /// Refused by the limiter more times than the client's retries allow, or the deadline
+    /// would pass during the pause: the last refusal and their count.
+    Limited(Error, u32),
+    PastDeadline,
+    Failed(Error),
+}
+
+impl Job<'_> {
+    /// The time left before the run's deadline.
+    fn time_left(&self) -> Duration {
+        self.deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(self.client.sleeper().now()))
+    }
+
+    /// The quota preflight (see [`preflight`](super::preflight)).
+    fn preflight(&mut self, volumes: &[Selected], to_create: Vec<usize>, now: OffsetDateTime) -> Result<Vec<usize>> {
+        let ctx = super::preflight::Ctx {
+            client: self.client,
+            opts: self.opts,
+            mv: self.mv,
+            window_label: &self.window_label,
+            now,
+            time_left: self.time_left(),
+        };
+        let (to_create, found) = super::preflight::preflight(&ctx, volumes, to_create, &mut self.reports)?;
+        if found.as_ref().is_some_and(|f| f.skipped > 0) {
+            self.over_quota = true;
+        }
+        self.quota = found;
+        Ok(to_create)
+    }
+
+    /// One create; after a rate limiter's refusal (the client holds every create and delete
+    /// for the pause asked), the window's listing is checked for this volume's snapshot
+    /// (a refused request was not processed, but never two snapshots of a volume in one
+    /// window), then the create is sent again; at most the client's retry count of times,
+    /// and never past the run's deadline.
+    fn create_paced(&self, opts: &CreateOpts, volume_id: &str) -> Paced {
+        let max = self.client.retry_policy().max_retries;
+        let mut refused = 0u32;
+        loop {
+            // The client would hold this create for the pause: not past the deadline.
+            let left = self.time_left();
+            if left.is_zero() || self.client.pause_left() >= left {
+                return Paced::PastDeadline;
+            }
+            let e = match snapshots::create(self.client, opts) {
+                Ok(snap) => return Paced::Made(snap),
+                Err(e) if e.is_rate_limited() => e,
+                Err(e) => return Paced::Failed(e),
+            };
+            refused = refused.saturating_add(1);
+            if refused > max || self.client.pause_left() >= self.time_left() {
+                return Paced::Limited(e, refused);
+            }
+            match self.window_snapshot_of(volume_id) {
+                Ok(Some(snap)) => return Paced::Made(snap),
+                Ok(None) => {}
+                Err(_) => return Paced::Limited(e, refused),
+            }
+        }
+    }
+
+    /// This window's owned snapshot of `volume_id` (not deleting), if the listing has one.
+    fn window_snapshot_of(&self, volume_id: &str) -> Result<Option<Snapshot>> {
+        for snap in self.window_listing()? {
+            let snap = snap?;
+            if snap.volume_id == volume_id
+                && self.is_ours(&snap)
+                && !matches!(snap.status, SnapshotStatus::Deleting | SnapshotStatus::Deleted)
+                && !snap.status.is_failure()
+            {
+                return Ok(Some(snap));
+            }
+        }
+        Ok(None)
     }
 }
 

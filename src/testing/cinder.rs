@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::server::{HttpRequest, HttpResponse};
-use super::{Fault, Loss, Rule, SeenRequest};
+use super::{Fault, Limited, Loss, Refusal, Rule, SeenRequest};
 
 /// The admin's project (the recorded admin project's id).
 pub(crate) const PROJECT_ID: &str = "27b115259e6a4d39a32f642f7bfea2a0";
@@ -149,8 +149,13 @@ pub(crate) struct State {
     pub(crate) losses: Vec<Loss>,
     /// The tokens issued, each with the index of its account in [`ACCOUNTS`].
     pub(crate) tokens: Vec<(String, usize)>,
-    /// The most snapshots a project may hold (Cinder's `snapshots` quota); `None`: no limit.
-    pub(crate) snapshot_quota: Option<u32>,
+    /// The quota limits every project has, by Cinder's key (`snapshots`, `gigabytes`,
+    /// `snapshots___DEFAULT__`, ...); a key not here is unlimited (`-1`).
+    pub(crate) quotas: BTreeMap<String, i64>,
+    /// What each quota key shows as `reserved` (creates in flight elsewhere).
+    pub(crate) quota_reserved: BTreeMap<String, i64>,
+    /// The rate limiter's refusals waiting for their requests.
+    pub(crate) limited: Vec<Limited>,
     /// The next snapshots created go to `error`, each with its user message (if any).
     pub(crate) failing: Vec<Option<String>>,
     /// How long every answer is held back.
@@ -174,7 +179,9 @@ impl State {
             faults: Vec::new(),
             losses: Vec::new(),
             tokens: Vec::new(),
-            snapshot_quota: None,
+            quotas: BTreeMap::new(),
+            quota_reserved: BTreeMap::new(),
+            limited: Vec::new(),
             failing: Vec::new(),
             latency: std::time::Duration::ZERO,
         }
@@ -435,7 +442,9 @@ pub(crate) fn handle(state: &Mutex<State>, request: &HttpRequest) -> Option<Http
 fn take_loss(st: &mut State, request: &HttpRequest) -> bool {
     let path = request.path.as_str();
     let relative = split_project(path).map_or(path, |(_, r)| r);
-    if st.faults.iter().any(|f| f.rule.matches(&request.method, path, relative)) {
+    if st.faults.iter().any(|f| f.rule.matches(&request.method, path, relative))
+        || st.limited.iter().any(|l| l.rule.matches(&request.method, path, relative))
+    {
         return false;
     }
     let Some(i) = st.losses.iter().position(|l| l.rule.matches(&request.method, path, relative)) else { return false };
@@ -459,6 +468,14 @@ fn route(st: &mut State, request: &HttpRequest) -> HttpResponse {
     let path = request.path.as_str();
     let split = split_project(path);
     let relative = split.map_or(path, |(_, r)| r);
+    if let Some(i) = st.limited.iter().position(|l| l.rule.matches(&request.method, path, relative)) {
+        let refusal = st.limited[i].refusal.clone();
+        st.limited[i].remaining = st.limited[i].remaining.saturating_sub(1);
+        if st.limited[i].remaining == 0 {
+            st.limited.remove(i);
+        }
+        return limiter_refusal(&refusal);
+    }
     if let Some(i) = st.faults.iter().position(|f| f.rule.matches(&request.method, path, relative)) {
         let status = st.faults[i].status;
         st.faults[i].remaining = st.faults[i].remaining.saturating_sub(1);
@@ -577,6 +594,8 @@ fn cinder(st: &mut State, request: &HttpRequest, relative: &str, minor: u16, ctx
         ("DELETE", ["volumes", id]) => delete_volume(st, id, ctx),
         // Volume actions: only `revert` (3.40+; below it the action is unknown: 404).
         ("POST", ["volumes", id, "action"]) if minor >= 40 => volume_action(st, id, request, ctx),
+        ("GET", ["os-quota-sets", project]) => quota_set(st, request, project, ctx),
+        ("GET", ["limits"]) => Ok(limits(st, ctx)),
         // User messages came with 3.3; below it the route does not exist.
         ("GET", ["messages"]) if minor >= 3 => messages(st, request, ctx),
         _ => Err(fault_body(404, "The resource could not be found.")),
@@ -1254,12 +1273,7 @@ fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16, ctx: Ctx) 
         return Err(invalid(&format!("Volume {volume_id} status must be {}, but current status is: {}.", valid.join(", "), volume.status)));
     }
     let size = volume.size;
-    if let Some(quota) = st.snapshot_quota {
-        let held = st.snapshots.iter().filter(|s| s.project_id == ctx.project).count();
-        if held >= usize::try_from(quota).unwrap_or(usize::MAX) {
-            return Err(fault_body(413, &format!("SnapshotLimitExceeded: Maximum number of snapshots allowed ({quota}) exceeded")));
-        }
-    }
+    check_snapshot_quota(st, ctx.project, size)?;
     let id = st.new_id();
     let fate = if st.failing.is_empty() { Fate::Available } else { Fate::Error(st.failing.remove(0)) };
     let rec = SnapRec {
@@ -1282,6 +1296,129 @@ fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16, ctx: Ctx) 
     let out = snapshot_json(&rec, View::Created, minor);
     st.snapshots.push(rec);
     Ok(HttpResponse::json(202, &json!({"snapshot": out})))
+}
+
+/// The quota keys of a quota set, in the order Cinder 29 answers them.
+const QUOTA_KEYS: [&str; 10] = [
+    "volumes",
+    "per_volume_gigabytes",
+    "snapshots",
+    "gigabytes",
+    "backups",
+    "backup_gigabytes",
+    "volumes___DEFAULT__",
+    "gigabytes___DEFAULT__",
+    "snapshots___DEFAULT__",
+    "groups",
+];
+
+/// What `project` holds under quota `key`, as Cinder counts it: every snapshot whatever its
+/// status until it is gone, and snapshots count toward the gigabytes (every volume of the
+/// fake is of the default type `__DEFAULT__`).
+fn quota_in_use(st: &State, project: &str, key: &str) -> i64 {
+    let snaps = st.snapshots.iter().filter(|s| s.project_id == project);
+    let vols = st.volumes.iter().filter(|v| v.project_id == project);
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let gib = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    match key {
+        "snapshots" | "snapshots___DEFAULT__" => count(snaps.count()),
+        "volumes" | "volumes___DEFAULT__" => count(vols.count()),
+        "gigabytes" | "gigabytes___DEFAULT__" => gib(snaps.map(|s| s.size).fold(0u64, u64::saturating_add))
+            .saturating_add(gib(vols.map(|v| v.size).fold(0u64, u64::saturating_add))),
+        _ => 0,
+    }
+}
+
+fn quota_limit(st: &State, key: &str) -> i64 {
+    st.quotas.get(key).copied().unwrap_or(-1)
+}
+
+/// Cinder's reservation of a snapshot: `snapshots` 1 and `gigabytes` the volume's size,
+/// and the same per type; the first key over (sorted, as Cinder sorts them) gives its 413.
+fn check_snapshot_quota(st: &State, project: &str, size: u64) -> Result<(), HttpResponse> {
+    let size = i64::try_from(size).unwrap_or(i64::MAX);
+    let mut deltas = [("gigabytes", size), ("gigabytes___DEFAULT__", size), ("snapshots", 1), ("snapshots___DEFAULT__", 1)];
+    deltas.sort();
+    for (key, delta) in deltas {
+        let limit = quota_limit(st, key);
+        if limit < 0 {
+            continue;
+        }
+        let consumed = quota_in_use(st, project, key).saturating_add(st.quota_reserved.get(key).copied().unwrap_or(0));
+        if consumed.saturating_add(delta) <= limit {
+            continue;
+        }
+        let message = if key.starts_with("gigabytes") {
+            format!(
+                "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed {key} quota. Requested {size}G, quota is {limit}G and {consumed}G has been consumed."
+            )
+        } else {
+            format!("SnapshotLimitExceeded: Maximum number of snapshots allowed ({limit}) exceeded")
+        };
+        return Err(fault_body(413, &message));
+    }
+    Ok(())
+}
+
+/// `GET os-quota-sets/<project>[?usage=True]`: a member reads its own project's only.
+fn quota_set(st: &State, request: &HttpRequest, project: &str, ctx: Ctx) -> Answer {
+    if !ctx.admin && project != ctx.project {
+        return Err(fault_body(403, "Policy doesn't allow volume_extension:quotas:show to be performed."));
+    }
+    let usage = request.query().iter().any(|(k, v)| k == "usage" && lenient_true(v));
+    let mut set = Map::new();
+    for key in QUOTA_KEYS {
+        let limit = quota_limit(st, key);
+        set.insert(
+            key.into(),
+            if usage {
+                let reserved = st.quota_reserved.get(key).copied().unwrap_or(0);
+                json!({"limit": limit, "in_use": quota_in_use(st, project, key), "reserved": reserved})
+            } else {
+                json!(limit)
+            },
+        );
+    }
+    set.insert("id".into(), json!(project));
+    Ok(HttpResponse::json(200, &json!({"quota_set": set})))
+}
+
+/// `GET limits`: the caller's project's absolute limits and totals (no reservations).
+fn limits(st: &State, ctx: Ctx) -> HttpResponse {
+    let p = ctx.project;
+    HttpResponse::json(
+        200,
+        &json!({"limits": {"rate": [], "absolute": {
+            "maxTotalVolumes": quota_limit(st, "volumes"),
+            "maxTotalSnapshots": quota_limit(st, "snapshots"),
+            "maxTotalVolumeGigabytes": quota_limit(st, "gigabytes"),
+            "maxTotalBackups": quota_limit(st, "backups"),
+            "maxTotalBackupGigabytes": quota_limit(st, "backup_gigabytes"),
+            "totalVolumesUsed": quota_in_use(st, p, "volumes"),
+            "totalGigabytesUsed": quota_in_use(st, p, "gigabytes"),
+            "totalSnapshotsUsed": quota_in_use(st, p, "snapshots"),
+            "totalBackupsUsed": 0,
+            "totalBackupGigabytesUsed": 0,
+        }}}),
+    )
+}
+
+/// A rate limiter's refusal: a 429 from a limiter in front of Cinder (its pause in the
+/// header given), or the 413 `overLimitFault` of Cinder's own legacy limiter.
+fn limiter_refusal(refusal: &Refusal) -> HttpResponse {
+    match refusal {
+        Refusal::TooManyRequests { header, value } => HttpResponse {
+            status: 429,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: b"<html><body><h1>429 Too Many Requests</h1>You have sent too many requests in a given amount of time.</body></html>".to_vec(),
+        }
+        .with_header(header, value.clone()),
+        Refusal::OverLimitFault { retry_after } => HttpResponse::json(
+            413,
+            &json!({"overLimitFault": {"code": 413, "message": "This request was rate-limited.", "details": "Only 10 POST request(s) can be made to * every minute."}}),
+        )
+        .with_header("Retry-After", retry_after.clone()),
+    }
 }
 
 /// A JSON value as Python's `repr` writes it (Cinder's schema messages show the body so).

@@ -11,7 +11,9 @@
 //! ([`FakeCloud::set_now`], [`FakeCloud::advance`]), injects faults
 //! ([`FakeCloud::fail_next`], [`FakeCloud::lose_next_answers`], [`FakeCloud::fail_snapshot`],
 //! [`FakeCloud::fail_next_snapshots`], [`FakeCloud::fail_delete`],
-//! [`FakeCloud::set_snapshot_quota`], [`FakeCloud::revoke_tokens`],
+//! [`FakeCloud::set_snapshot_quota`], [`FakeCloud::set_quota`],
+//! [`FakeCloud::set_cinder_default_quotas`], [`FakeCloud::refuse_next`],
+//! [`FakeCloud::revoke_tokens`],
 //! [`FakeCloud::set_latency`], [`FakeCloud::set_page_cap`]) and inspects what it received
 //! and what it holds ([`FakeCloud::requests`], [`FakeCloud::snapshots`],
 //! [`FakeCloud::volumes`]). The server stops when the [`FakeCloud`] is dropped.
@@ -39,7 +41,18 @@
 //!   (404); `force=false` from 3.66 is a 400; a volume in `error` or `maintenance` is a
 //!   400 with Cinder's own message; otherwise the volume must be `available`, or
 //!   `available, in-use` with `force=true` or from 3.66 (Cinder's message names them); then
-//!   the quota ([`FakeCloud::set_snapshot_quota`]): Cinder's 413 `SnapshotLimitExceeded`.
+//!   the quotas ([`FakeCloud::set_quota`]): Cinder's 413 `SnapshotLimitExceeded` or
+//!   `VolumeSizeExceedsAvailableQuota` (snapshots count toward `gigabytes`), checked on
+//!   `snapshots`, `gigabytes` and their `___DEFAULT__` forms, the first key over in sorted
+//!   order giving the message.
+//! - Quotas: `os-quota-sets/<project>` (plain limits) and `?usage=True` (`limit`, `in_use`,
+//!   `reserved` per key, the keys in Cinder 29's order, `id` last), readable by the admin
+//!   for any project and by a member for its own (another's is Cinder's 403 "Policy doesn't
+//!   allow volume_extension:quotas:show to be performed."); `limits` (`rate: []` and the
+//!   `absolute` limits and totals of the caller's project). Checked against the local Cinder
+//!   29 as admin and as member.
+//! - A rate limiter in front ([`FakeCloud::refuse_next`], [`Refusal`]): 429 with any of the
+//!   pause headers, or Cinder's legacy 413 `overLimitFault`.
 //! - Snapshots: show, list and list/detail (summary and detail fields by microversion;
 //!   `progress` `0%` at create, `100%` when done, or as set), update (name, description,
 //!   their `display_` forms; Cinder's schema 400s), delete (202; `deleting`, then 404; only
@@ -86,8 +99,14 @@
 //!
 //! # Not (yet) faithful
 //!
-//! - No policy beyond the admin actions and the member's filters, no quota but the
-//!   snapshot count (no `gigabytes`, no volume quota), no token expiry of its own (use
+//! - Every quota starts unlimited (`-1`), not at Cinder's shipped defaults (10 snapshots,
+//!   1,000 GB): most tests and the benches make more than 10 snapshots in one project, and
+//!   a quota is what a test sets up, as an operator does
+//!   ([`FakeCloud::set_cinder_default_quotas`] gives Cinder's defaults in one call).
+//!   Only snapshot creates are checked against the quotas (a volume create is not, though
+//!   volumes count in `gigabytes`); quotas cannot be changed through the API
+//!   (`PUT os-quota-sets` is not served); every volume is of type `__DEFAULT__`.
+//! - No policy beyond the admin actions, the member's filters and the quota set, no token expiry of its own (use
 //!   [`FakeCloud::revoke_tokens`]), no application credentials or token-method auth, no
 //!   project-less URLs (3.67).
 //! - A member's volume filters below 3.31 are not dropped as Cinder drops them; which
@@ -387,6 +406,103 @@ pub(crate) struct Loss {
     pub(crate) remaining: u32,
 }
 
+/// A rate limiter's refusal, for [`FakeCloud::refuse_next`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// HTTP 429 from a limiter in front of Cinder (an HTML body), its pause in `header`
+    /// (`Retry-After`, `X-RateLimit-Retry-After` or `X-Retry-After`) with `value` (seconds,
+    /// or an HTTP date).
+    TooManyRequests {
+        /// The header's name.
+        header: String,
+        /// Its value, as sent.
+        value: String,
+    },
+    /// Cinder's own legacy rate limiter: 413 `{"overLimitFault": {"code": 413, "message":
+    /// "This request was rate-limited.", "details": ...}}` with `Retry-After: <retry_after>`.
+    OverLimitFault {
+        /// The `Retry-After` value, as sent.
+        retry_after: String,
+    },
+}
+
+impl Refusal {
+    /// A 429 with `header: value`.
+    pub fn too_many(header: impl Into<String>, value: impl Into<String>) -> Refusal {
+        Refusal::TooManyRequests { header: header.into(), value: value.into() }
+    }
+
+    /// Cinder's legacy limiter's 413 `overLimitFault` with `Retry-After: <retry_after>`.
+    pub fn over_limit_fault(retry_after: impl Into<String>) -> Refusal {
+        Refusal::OverLimitFault { retry_after: retry_after.into() }
+    }
+}
+
+/// A [`Sleeper`](crate::client::Sleeper) that moves instead of sleeping, for tests of the
+/// client's pauses ([`ServiceClientBuilder::sleeper`]): `sleep(d)` records `d` and moves the
+/// clock by it at once.
+///
+/// ```
+/// use std::time::Duration;
+/// use cinder_snapshots::client::Sleeper;
+/// use cinder_snapshots::testing::ManualSleeper;
+/// let clock = ManualSleeper::new();
+/// let t0 = clock.now();
+/// clock.sleep(Duration::from_secs(7));
+/// assert_eq!(clock.now() - t0, Duration::from_secs(7));
+/// assert_eq!(clock.sleeps(), vec![Duration::from_secs(7)]);
+/// ```
+#[derive(Debug)]
+pub struct ManualSleeper {
+    base: std::time::Instant,
+    offset: Mutex<Duration>,
+    sleeps: Mutex<Vec<Duration>>,
+}
+
+impl ManualSleeper {
+    /// A clock at the real time now, that moves only when slept on or advanced.
+    pub fn new() -> Arc<ManualSleeper> {
+        Arc::new(ManualSleeper { base: std::time::Instant::now(), offset: Mutex::new(Duration::ZERO), sleeps: Mutex::new(Vec::new()) })
+    }
+
+    /// Every sleep asked for so far, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        lock(&self.sleeps).clone()
+    }
+
+    /// How far the clock has moved.
+    pub fn elapsed(&self) -> Duration {
+        *lock(&self.offset)
+    }
+
+    /// Moves the clock by `d` (not recorded as a sleep).
+    pub fn advance(&self, d: Duration) {
+        let mut offset = lock(&self.offset);
+        *offset = offset.saturating_add(d);
+    }
+}
+
+impl crate::client::Sleeper for ManualSleeper {
+    fn now(&self) -> std::time::Instant {
+        let offset = *lock(&self.offset);
+        self.base.checked_add(offset).unwrap_or(self.base)
+    }
+
+    fn sleep(&self, d: Duration) {
+        lock(&self.sleeps).push(d);
+        self.advance(d);
+    }
+}
+
+/// A limiter's refusal waiting for its requests.
+#[derive(Debug, Clone)]
+pub(crate) struct Limited {
+    pub(crate) rule: Rule,
+    pub(crate) refusal: Refusal,
+    pub(crate) remaining: u32,
+}
+
 /// A fault waiting for its requests.
 #[derive(Debug, Clone)]
 pub(crate) struct Fault {
@@ -594,8 +710,51 @@ impl FakeCloud {
     /// gone; a create beyond the limit is Cinder's 413: `{"overLimit": {"code": 413,
     /// "message": "SnapshotLimitExceeded: Maximum number of snapshots allowed (N) exceeded",
     /// "retryAfter": "0"}}` with `Retry-After: 0`.
+    ///
+    /// The same as [`set_quota`](Self::set_quota)`("snapshots", quota or -1)`.
     pub fn set_snapshot_quota(&self, quota: Option<u32>) {
-        lock(&self.state).snapshot_quota = quota;
+        self.set_quota("snapshots", quota.map_or(-1, i64::from));
+    }
+
+    /// Sets the limit of quota `key` for every project (`snapshots`, `gigabytes`,
+    /// `volumes`, `snapshots___DEFAULT__`, `gigabytes___DEFAULT__`, ...; `-1`: unlimited,
+    /// the fake's default for every key). The quota set (`os-quota-sets/<project>`, with
+    /// `?usage=True` its `in_use` and `reserved`) and the limits API (`limits`) show it, and
+    /// a snapshot create is checked against `snapshots` (1), `gigabytes` (the volume's size:
+    /// snapshots count toward the gigabytes, as Cinder's default `no_snapshot_gb_quota =
+    /// False` has it) and their `___DEFAULT__` forms, with Cinder's 413 for the first key
+    /// over in sorted order: `SnapshotLimitExceeded: Maximum number of snapshots allowed (N)
+    /// exceeded`, or `VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds
+    /// allowed <key> quota. Requested <S>G, quota is <L>G and <C>G has been consumed.`
+    pub fn set_quota(&self, key: &str, limit: i64) {
+        lock(&self.state).quotas.insert(key.to_owned(), limit);
+    }
+
+    /// Cinder's shipped default quotas, as a fresh Cinder 29 project has them: 10 volumes,
+    /// 10 snapshots, 1,000 GB, 10 backups, 1,000 backup GB, 10 groups, the per-type keys
+    /// unlimited. (The fake starts with every quota unlimited; see the module docs.)
+    pub fn set_cinder_default_quotas(&self) {
+        let mut st = lock(&self.state);
+        for (key, limit) in
+            [("volumes", 10), ("snapshots", 10), ("gigabytes", 1000), ("backups", 10), ("backup_gigabytes", 1000), ("groups", 10)]
+        {
+            st.quotas.insert(key.to_owned(), limit);
+        }
+    }
+
+    /// What quota `key` shows as `reserved` in every project's quota set (creates in flight
+    /// elsewhere), and counts as consumed when a create is checked.
+    pub fn set_quota_reserved(&self, key: &str, reserved: i64) {
+        lock(&self.state).quota_reserved.insert(key.to_owned(), reserved);
+    }
+
+    /// The next `n` requests matching `rule` are refused by a rate limiter (see
+    /// [`Refusal`]): not processed, nothing changes. Checked before the
+    /// [`fail_next`](Self::fail_next) faults; a refused request is never lost.
+    pub fn refuse_next(&self, n: u32, rule: Rule, refusal: Refusal) {
+        if n > 0 {
+            lock(&self.state).limited.push(Limited { rule, refusal, remaining: n });
+        }
     }
 
     /// Every request received so far, in order (Keystone's, the version root's and
@@ -752,6 +911,6 @@ fn to_micros(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

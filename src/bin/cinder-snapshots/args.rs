@@ -174,6 +174,9 @@ pub enum Command {
     /// The scheduled job (`job::run`).
     Run {
         opts: Box<JobOpts>,
+        /// `--max-pause`: the client's longest honoured pause (its retry policy's
+        /// `max_retry_after`, the one knob).
+        max_pause: Option<Duration>,
     },
     /// The monitoring check (`job::check`).
     Check {
@@ -198,6 +201,17 @@ pub enum Command {
         snapshot: String,
         wait: Option<Timeout>,
     },
+}
+
+impl Command {
+    /// The client's retry policy this command asks for, if any: `run --max-pause` sets the
+    /// longest pause honoured (a rate limiter's, or a `Retry-After`).
+    pub fn retry_policy(&self) -> Option<cinder_snapshots::RetryPolicy> {
+        match self {
+            Command::Run { max_pause: Some(d), .. } => Some(cinder_snapshots::RetryPolicy::new().max_retry_after(*d)),
+            _ => None,
+        }
+    }
 }
 
 /// Reads the command line (without the program name). A usage error found before the
@@ -563,7 +577,10 @@ impl Raw {
                 Command::Wait { snapshot: first, target, timeout }
             }
             "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec() },
-            "run" => Command::Run { opts: Box::new(self.run()?) },
+            "run" => Command::Run {
+                opts: Box::new(self.run()?),
+                max_pause: self.value("max-pause").map(|v| duration("run", "--max-pause", &v)).transpose()?,
+            },
             "check" => Command::Check { opts: Box::new(self.check()?) },
             other => return Err(Usage::new(format!("unknown command {other:?}"))),
         })
@@ -632,7 +649,10 @@ impl Raw {
         if let Some(v) = self.value("wait-timeout") {
             opts = opts.timeout(duration(CMD, "--wait-timeout", &v)?);
         }
-        Ok(opts)
+        if let Some(v) = self.value("deadline") {
+            opts = opts.deadline(duration(CMD, "--deadline", &v)?);
+        }
+        Ok(opts.all_or_nothing(self.flag("all-or-nothing")).prune_first(self.flag("prune-first")))
     }
 
     /// `check`'s options, as the library's.
@@ -1035,12 +1055,14 @@ mod tests {
 
     #[test]
     fn run_and_check_options() {
-        let Command::Run { opts } = command(
+        let Command::Run { opts, max_pause } = command(
             "run --select backup=nightly --select tier=gold --policy nightly --keep-daily 7 --keep-weekly 4 --every 6h \
-             --concurrency 8 --wait-timeout 2h --dry-run --all-projects",
+             --concurrency 8 --wait-timeout 2h --dry-run --all-projects --deadline 90m --max-pause 2m --all-or-nothing --prune-first",
         ) else {
             panic!()
         };
+        assert_eq!(max_pause, Some(Duration::from_secs(120)));
+        assert_eq!((opts.get_deadline(), opts.is_all_or_nothing(), opts.is_prune_first()), (Duration::from_secs(5400), true, true));
         assert_eq!(opts.policy().rules_string(), "daily=7,weekly=4,utc-offset=+00:00");
         assert_eq!(opts.window(), Window::Every(Duration::from_secs(6 * 3600)));
         assert_eq!((opts.get_concurrency(), opts.get_timeout(), opts.is_dry_run()), (8, Duration::from_secs(7200), true));
@@ -1048,11 +1070,14 @@ mod tests {
         assert_eq!(selection.tags(), [("backup".to_owned(), "nightly".to_owned()), ("tier".to_owned(), "gold".to_owned())]);
         assert!(selection.is_all_projects() && !selection.is_all() && selection.volumes().is_empty());
         // The defaults: the window the rules need, the library's concurrency and timeout.
-        let Command::Run { opts } = command("run --volume a --volume b --policy p --keep-hourly 24") else { panic!() };
+        let command_line = command("run --volume a --volume b --policy p --keep-hourly 24");
+        assert_eq!(command_line.retry_policy(), None, "the client's own retry policy: pauses up to 60 s");
+        let Command::Run { opts, max_pause: None } = command_line else { panic!() };
         assert_eq!((opts.window(), opts.get_concurrency(), opts.get_timeout()), (Window::Hourly, 4, Duration::from_secs(3600)));
+        assert_eq!((opts.get_deadline(), opts.is_all_or_nothing(), opts.is_prune_first()), (Duration::from_secs(3600), false, false));
         assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
         assert!(!opts.is_dry_run());
-        let Command::Run { opts } = command("run --all --policy p --keep-last 3 --every weekly") else { panic!() };
+        let Command::Run { opts, .. } = command("run --all --policy p --keep-last 3 --every weekly") else { panic!() };
         assert!(opts.get_selection().is_all() && opts.window() == Window::Weekly);
         let Command::Check { opts } = command("check --all --policy nightly --warn 26h --crit 2d2h") else { panic!() };
         assert_eq!(

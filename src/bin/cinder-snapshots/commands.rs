@@ -129,7 +129,7 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
             let ids = names.iter().map(|v| volume_id_of(client, v)).collect::<Result<Vec<_>, Error>>()?;
             prune(client, &opts.clone().volumes(ids), out)
         }
-        Command::Run { opts } => run_job(client, opts, out),
+        Command::Run { opts, .. } => run_job(client, opts, out),
         Command::Check { opts } => check(client, opts, out),
         Command::VolumeList { opts, long, limit } => volume_list(client, opts, *long, *limit, out),
         Command::VolumeShow { volume } => one_volume(&resolve_volume(client, volume)?, out),
@@ -212,6 +212,17 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), F
             crate::print(&format!("{table}{}\n", output::run_summary(&report)))?;
         }
         output::Format::Value | output::Format::Csv => crate::print(&out.rows(output::RUN_COLUMNS, output::RUN_COLUMNS.len(), &rows))?,
+    }
+    if let Some(quota) = report.quota() {
+        if let Some(why) = &quota.unreadable {
+            crate::error_line(&format!("the quota could not be read, the creates were sent without a preflight: {why}"));
+        } else if quota.gigabytes_only {
+            let binding: Vec<String> = quota.binding.iter().map(ToString::to_string).collect();
+            crate::error_line(&format!("only the gigabytes quota is short ({}): every create was tried", binding.join("; ")));
+        } else if quota.skipped > 0 {
+            let binding: Vec<String> = quota.binding.iter().map(ToString::to_string).collect();
+            crate::error_line(&format!("over quota: {} volumes skipped ({})", quota.skipped, binding.join("; ")));
+        }
     }
     if report.timed_out() {
         crate::error_line("the wait timed out: the snapshots still creating are kept and reused by the next run");

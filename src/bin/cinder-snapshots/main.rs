@@ -33,7 +33,7 @@ use std::process::ExitCode;
 
 use args::{Action, Globals, Usage};
 use cinder_snapshots::WaitErrorKind;
-use cinder_snapshots::{Error, ServiceClient, ServiceClientBuilder, TokenCache};
+use cinder_snapshots::{Error, RetryPolicy, ServiceClient, ServiceClientBuilder, TokenCache};
 
 /// Why the tool stops without success.
 pub enum Failure {
@@ -134,7 +134,8 @@ fn main() -> ExitCode {
                 let _ = log::set_logger(&StderrLogger);
                 log::set_max_level(log::LevelFilter::Debug);
             }
-            let result = client(&cli.globals).and_then(|client| commands::run(&client, &command, &cli.globals.output));
+            let result =
+                client(&cli.globals, command.retry_policy()).and_then(|client| commands::run(&client, &command, &cli.globals.output));
             match *command {
                 // A monitoring check reports any error as UNKNOWN.
                 args::Command::Check { .. } => result.map_err(commands::check_unknown),
@@ -157,8 +158,9 @@ pub fn print(text: &str) -> Result<(), Failure> {
 }
 
 /// The client: the process's `OS_*` variables with the command line's laid over them, and
-/// the user's token cache unless `--no-token-cache`.
-fn client(globals: &Globals) -> Result<ServiceClient, Failure> {
+/// the user's token cache unless `--no-token-cache`, and the command's retry policy if it
+/// has one (`run --max-pause`).
+fn client(globals: &Globals, retry: Option<RetryPolicy>) -> Result<ServiceClient, Failure> {
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in std::env::vars_os() {
         let Some(key) = key.to_str().filter(|k| k.starts_with("OS_")) else { continue };
@@ -171,6 +173,9 @@ fn client(globals: &Globals) -> Result<ServiceClient, Failure> {
         if let Some(cache) = TokenCache::user_default() {
             builder = builder.token_cache(cache);
         }
+    }
+    if let Some(retry) = retry {
+        builder = builder.retry_policy(retry);
     }
     Ok(builder.build()?)
 }

@@ -518,8 +518,13 @@ pub fn run_summary(report: &JobReport) -> String {
         report.run_id(),
         report.elapsed().as_secs_f64()
     ));
-    if report.over_quota() {
-        text.push_str("; over quota: later creates were not sent");
+    match report.quota() {
+        Some(q) if q.skipped > 0 => {
+            let binding: Vec<String> = q.binding.iter().map(ToString::to_string).collect();
+            text.push_str(&format!("; over quota: {} not snapshotted ({})", q.skipped, binding.join("; ")));
+        }
+        _ if report.over_quota() => text.push_str("; over quota: later creates were not sent"),
+        _ => {}
     }
     if report.timed_out() {
         text.push_str("; the wait timed out");

@@ -301,6 +301,15 @@ const RUN_OPTIONS: &[Opt] = &[
         .choices(Choices::Words(&["hourly", "daily", "weekly", "monthly", "yearly"])),
     valued("concurrency", "N", "snapshot this many volumes at a time (1 to 64)").default("4"),
     valued("wait-timeout", "DURATION", "stop waiting for the snapshots after this long (3d, 12h, 90m, 30s)").default("1h"),
+    valued("deadline", "DURATION", "one deadline for the whole run: no create is sent (or sent again) past it").default("1h"),
+    valued(
+        "max-pause",
+        "DURATION",
+        "the longest pause a rate limiter (429) may impose on the creates and deletes; longer fails the request",
+    )
+    .default("60s"),
+    flag("all-or-nothing", "when the quota cannot hold a snapshot of every volume, create nothing (exit 1 with the numbers)"),
+    flag("prune-first", "when the quota is short, first delete what the rules would delete once this window's snapshot exists"),
     flag("dry-run", "only show what would be created and pruned; change nothing"),
 ];
 
@@ -618,8 +627,24 @@ pub const SPECS: &[Spec] = &[
                 policy's labels, the window and the run id. They are waited for together (one paged\n\
                 listing per poll); one that ends in error is deleted and reported. Then each volume\n\
                 whose snapshot for this window is available is pruned with the rules (as prune);\n\
-                never a volume whose snapshot failed. Over quota (HTTP 413): no further creates,\n\
-                the volumes not done are reported as skipped.\n\
+                never a volume whose snapshot failed.\n\
+                \n\
+                Quota: before the first create, the room of the caller's project (its quota set with\n\
+                usage, else its limits; unreadable: as without) is compared with what the run needs\n\
+                (a snapshot and its size per volume, project-wide and per volume type). When the\n\
+                snapshots quota is short, the volumes that fit are snapshotted (the longest without\n\
+                a snapshot first, then by id) and each other one is skipped with the numbers (needed,\n\
+                left); --all-or-nothing creates nothing instead; --prune-first first deletes what the\n\
+                rules would delete anyway (oldest first, only as many as needed, never the newest\n\
+                available one, never for a volume whose last snapshot is not available). When only\n\
+                the gigabytes quota is short, this is said and the creates are tried. Over quota at a\n\
+                create (HTTP 413): no further creates, the volumes not done are reported as skipped.\n\
+                With --all-projects the snapshots count against the caller's project's quota.\n\
+                \n\
+                Rate limits: a 429 (or Cinder's 413 overLimitFault) pauses every create and delete for\n\
+                the time asked (Retry-After, X-RateLimit-Retry-After, X-Retry-After; at most\n\
+                --max-pause); the refused create is sent again once the listing shows it made nothing,\n\
+                up to 3 times and never past --deadline; then that volume fails and is not pruned.\n\
                 \n\
                 Progress goes to stderr: a redrawn line on a terminal (created, available, failed of\n\
                 N), else one line per change. Then a table: Volume, Name, Action (created, reused,\n\
@@ -629,11 +654,13 @@ pub const SPECS: &[Spec] = &[
                 \"created\", \"reused\", \"available\", \"failed\", \"skipped\", \"pruned\", \"prune_failed\",\n\
                 \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\", \"volume_name\",\n\
                 \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\", \"pruned\",\n\
-                \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\"}], \"prune\": the prune's\n\
-                report as prune --json prints it, or null}; times RFC 3339 UTC, durations in seconds.\n\
+                \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\", \"quota\": [{\"key\", \"needed\",\n\
+                \"room\"}]}], \"prune\": the prune's report as prune --json prints it, or null, \"quota\": {\"source\",\n\
+                \"needed\", \"room\", \"binding\", \"gigabytes_only\", \"skipped\", \"pruned_first\",\n\
+                \"unreadable\"} or null}; times RFC 3339 UTC, durations in seconds.\n\
                 \n\
-                Exit: 0 every volume done; 1 some volume failed or was skipped, a prune failed, or\n\
-                a listing failed; 3 the wait timed out (what is still creating is reported; a re-run reuses it);\n\
+                Exit: 0 every volume done; 1 some volume failed or was skipped (over quota: with the\n\
+                numbers), --all-or-nothing found no room, a prune failed, or a listing failed; 3 the wait timed out (what is still creating is reported; a re-run reuses it);\n\
                 2 usage.",
         options: RUN_OPTIONS,
         positionals: (0, 0),
