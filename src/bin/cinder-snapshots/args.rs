@@ -66,6 +66,8 @@ pub struct Globals {
     pub output: Output,
     pub debug: bool,
     pub token_cache: bool,
+    /// `--log-timestamps`: the time at the start of every line on stderr.
+    pub log_timestamps: bool,
 }
 
 #[derive(Debug)]
@@ -205,6 +207,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut vars = BTreeMap::new();
     let (mut format, mut columns, mut debug, mut token_cache) = (Format::Table, Vec::<String>::new(), false, true);
+    let (mut sort, mut descending, mut prefix, mut compat, mut log_timestamps) = (Vec::<String>::new(), false, None, false, false);
     let mut spec: Option<&'static Spec> = None;
     let mut raw = Raw::default();
     let (mut wants_help, mut wants_version) = (false, false);
@@ -225,11 +228,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
                 ("json", _) => format = Format::Json,
                 ("format", Some(v)) => {
                     format = Format::parse(&v).ok_or_else(|| Usage {
-                        message: format!("-f {v:?} is not a format: table, json, value or csv"),
+                        message: format!("-f {v:?} is not a format: table, json, value, csv, yaml or shell"),
                         command: spec.map(|s| s.name),
                     })?;
                 }
                 ("column", Some(v)) => columns.push(v),
+                ("sort-column", Some(v)) => sort.push(v),
+                ("sort-ascending", _) => descending = false,
+                ("sort-descending", _) => descending = true,
+                ("prefix", Some(v)) => prefix = Some(v),
+                ("os-compat", _) => compat = true,
+                ("log-timestamps", _) => log_timestamps = true,
                 ("debug", _) => debug = true,
                 ("no-token-cache", _) => token_cache = false,
                 ("help", _) => wants_help = true,
@@ -245,10 +254,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
         match arg {
             Long(name) => {
                 let Some(s) = spec else {
-                    return Err(Usage::new(format!("unknown option --{name}")));
+                    let known = spec::GLOBALS.iter().chain(spec::SPECS.iter().flat_map(|s| s.options)).map(|o| o.name);
+                    return Err(Usage::new(format!("unknown option --{name}{}", did_you_mean(&name, "--", known))));
                 };
                 let Some(opt) = option else {
-                    return Err(Usage::of(s.name, format!("{} has no option --{name}", s.name)));
+                    let known = s.options.iter().chain(spec::GLOBALS).map(|o| o.name);
+                    return Err(Usage::of(s.name, format!("{} has no option --{name}{}", s.name, did_you_mean(&name, "--", known))));
                 };
                 let value =
                     if opt.value.is_some() { parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))? } else { String::new() };
@@ -267,7 +278,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
                             Some(s) => spec = Some(s),
                             None if !name.contains(' ') && spec::is_group(&name) => group = Some(name),
                             None => {
-                                return Err(Usage::new(format!("unknown command {name:?}; the commands are {}", spec::command_names())));
+                                let known = spec::SPECS.iter().map(|s| s.name).chain(spec::groups());
+                                return Err(Usage::new(format!(
+                                    "unknown command {name:?}{}; the commands are {}",
+                                    did_you_mean(&name, "", known),
+                                    spec::command_names()
+                                )));
                             }
                         }
                     }
@@ -276,17 +292,44 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
             Short(c) => return Err(Usage::new(format!("unknown option -{c}"))),
         }
     }
-    let columns = match spec {
-        Some(s) if !wants_help && !wants_version => picked_columns(s, format, &columns)?,
-        _ => Vec::new(),
+    let (columns, sort) = match spec {
+        Some(s) if !wants_help && !wants_version && s.name != "help" => {
+            check_output(s, format, prefix.as_deref(), compat, &sort)?;
+            (picked_columns(s, format, &columns)?, named_columns(s, &sort)?)
+        }
+        _ => (Vec::new(), Vec::new()),
     };
     let action = match spec {
-        _ if wants_help => Action::Help(spec.map_or_else(spec::help, Spec::help)),
+        _ if wants_help => Action::Help(match (spec, &group) {
+            (Some(s), _) => s.help(),
+            (None, Some(first)) => spec::group_help(first),
+            (None, None) => spec::help(),
+        }),
         _ if wants_version => Action::Version,
         None => match group {
             Some(first) => return Err(Usage::new(format!("{first} needs a command; the commands are {}", spec::command_names()))),
             None => return Err(Usage::new(format!("no command given; the commands are {}", spec::command_names()))),
         },
+        Some(s) if s.name == "help" => {
+            raw.check_positionals(s)?;
+            let name = raw.positionals.join(" ");
+            Action::Help(match spec::command(&name) {
+                _ if name.is_empty() => spec::help(),
+                Some(c) => c.help(),
+                None if spec::is_group(&name) => spec::group_help(&name),
+                None => {
+                    let known = spec::SPECS.iter().map(|s| s.name).chain(spec::groups());
+                    return Err(Usage::of(
+                        s.name,
+                        format!(
+                            "help: unknown command {name:?}{}; the commands are {}",
+                            did_you_mean(&name, "", known),
+                            spec::command_names()
+                        ),
+                    ));
+                }
+            })
+        }
         Some(s) if s.name == "completions" => {
             raw.check_positionals(s)?;
             let shell = raw.positionals.first().map(String::as_str).unwrap_or_default();
@@ -296,7 +339,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
         }
         Some(s) => Action::Run(Box::new(raw.command(s)?)),
     };
-    Ok(Cli { globals: Globals { vars, output: Output { format, columns }, debug, token_cache }, action })
+    let output = Output { format, columns, sort, descending, prefix: prefix.unwrap_or_default(), compat };
+    Ok(Cli { globals: Globals { vars, output, debug, token_cache, log_timestamps }, action })
 }
 
 /// The columns `-c` names, checked against the command's.
@@ -307,18 +351,94 @@ fn picked_columns(s: &'static Spec, format: Format, names: &[String]) -> Result<
     if s.columns.is_empty() {
         return Err(Usage::of(s.name, format!("{} prints no columns: -c does not apply", s.name)));
     }
-    if format == Format::Json && !s.json_columns {
+    if matches!(format, Format::Json | Format::Yaml) && !s.json_columns {
         return Err(Usage::of(s.name, format!("-c does not apply to {}'s JSON report (it is printed whole)", s.name)));
     }
+    named_columns(s, names)
+}
+
+/// Refuses what the output options of the command cannot do: `-f shell` but for one
+/// record, `--prefix` without `-f shell`, `--os-compat` on a command the `openstack`
+/// command has no counterpart of, `--sort-column` on a record.
+fn check_output(s: &'static Spec, format: Format, prefix: Option<&str>, compat: bool, sort: &[String]) -> Result<(), Usage> {
+    if format == Format::Shell && !spec::is_record(s) {
+        return Err(Usage::of(s.name, format!("-f shell prints one record (show, volume show, ...): {} does not print one", s.name)));
+    }
+    if let Some(p) = prefix {
+        if format != Format::Shell {
+            return Err(Usage::of(s.name, "--prefix goes with -f shell"));
+        }
+        let valid = p.bytes().next().is_none_or(|b| b.is_ascii_alphabetic() || b == b'_')
+            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid {
+            return Err(Usage::of(s.name, format!("--prefix {p:?} is not the start of a shell variable name (letters, digits and _)")));
+        }
+    }
+    if compat && !spec::mirrors_openstack(s) {
+        return Err(Usage::of(s.name, format!("--os-compat: the openstack command has no {} (it prints this tool's shape only)", s.name)));
+    }
+    if !sort.is_empty() && (s.columns.is_empty() || spec::is_record(s)) {
+        return Err(Usage::of(s.name, format!("{} prints no rows: --sort-column does not apply", s.name)));
+    }
+    Ok(())
+}
+
+/// The columns `-c` or `--sort-column` name, checked against the command's.
+fn named_columns(s: &'static Spec, names: &[String]) -> Result<Vec<&'static Column>, Usage> {
     names
         .iter()
         .map(|n| {
             s.column(n).ok_or_else(|| {
                 let all: Vec<&str> = s.columns.iter().map(|c| c.header).collect();
-                Usage::of(s.name, format!("{} has no column {n:?}; its columns are {}", s.name, all.join(", ")))
+                let hint = did_you_mean(n, "", s.columns.iter().map(|c| c.header));
+                Usage::of(s.name, format!("{} has no column {n:?}{hint}; its columns are {}", s.name, all.join(", ")))
             })
         })
         .collect()
+}
+
+/// `; did you mean --limit?`: the nearest of `known` to `word` (fewest edits, case
+/// ignored; the first of equals), when it is near enough to be a slip (1 edit for up to 4
+/// characters, 2 up to 8, 3 beyond), else nothing.
+pub fn did_you_mean<'a>(word: &str, dashes: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let word_lower = word.to_lowercase();
+    let most = match word.chars().count() {
+        0..=4 => 1,
+        5..=8 => 2,
+        _ => 3,
+    };
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let d = edit_distance(&word_lower, &k.to_lowercase());
+        if d <= most && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, k));
+        }
+    }
+    best.map_or_else(String::new, |(_, k)| format!("; did you mean {dashes}{k}?"))
+}
+
+/// The optimal string alignment distance: insertions, deletions, substitutions and swaps of
+/// two neighbours, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// A command's arguments as given, before they are checked.
