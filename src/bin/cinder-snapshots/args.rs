@@ -397,7 +397,7 @@ fn named_columns(s: &'static Spec, names: &[String]) -> Result<Vec<&'static Colu
         .collect()
 }
 
-/// `; did you mean --limit?`: the nearest of `known` to `word` (fewest edits, case
+/// ` (did you mean --limit?)`: the nearest of `known` to `word` (fewest edits, case
 /// ignored; the first of equals), when it is near enough to be a slip (1 edit for up to 4
 /// characters, 2 up to 8, 3 beyond), else nothing.
 pub fn did_you_mean<'a>(word: &str, dashes: &str, known: impl Iterator<Item = &'a str>) -> String {
@@ -414,7 +414,7 @@ pub fn did_you_mean<'a>(word: &str, dashes: &str, known: impl Iterator<Item = &'
             best = Some((d, k));
         }
     }
-    best.map_or_else(String::new, |(_, k)| format!("; did you mean {dashes}{k}?"))
+    best.map_or_else(String::new, |(_, k)| format!(" (did you mean {dashes}{k}?)"))
 }
 
 /// The optimal string alignment distance: insertions, deletions, substitutions and swaps of
