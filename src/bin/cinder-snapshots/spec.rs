@@ -155,7 +155,7 @@ impl Spec {
                 text.push_str(&format!("Without -c: {}{long}.\n", shown.join(", ")));
             }
             if !self.json_columns {
-                text.push_str("With -f json the report is printed whole (-c is refused).\n");
+                text.push_str("With -f json or -f yaml the report is printed whole (-c is refused).\n");
             }
         }
         if !self.examples.is_empty() {
