@@ -255,11 +255,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
             Long(name) => {
                 let Some(s) = spec else {
                     let known = spec::GLOBALS.iter().chain(spec::SPECS.iter().flat_map(|s| s.options)).map(|o| o.name);
-                    return Err(Usage::new(format!("unknown option --{name}{}", did_you_mean(&name, "--", known))));
+                    return Err(Usage::new(format!("unknown option --{name}{}", did_you_mean(name, "--", known))));
                 };
                 let Some(opt) = option else {
                     let known = s.options.iter().chain(spec::GLOBALS).map(|o| o.name);
-                    return Err(Usage::of(s.name, format!("{} has no option --{name}{}", s.name, did_you_mean(&name, "--", known))));
+                    return Err(Usage::of(s.name, format!("{} has no option --{name}{}", s.name, did_you_mean(name, "--", known))));
                 };
                 let value =
                     if opt.value.is_some() { parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))? } else { String::new() };
@@ -423,24 +423,22 @@ pub fn did_you_mean<'a>(word: &str, dashes: &str, known: impl Iterator<Item = &'
 /// two neighbours, in characters.
 fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for j in 0..=b.len() {
-        d[0][j] = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
+    // Rows i-1 and i-2 of the table: `previous[j]` is the distance of a[..i] and b[..j].
+    let mut before: Vec<usize> = Vec::new();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut row = Vec::with_capacity(b.len() + 1);
+        row.push(i + 1);
+        for (j, &cb) in b.iter().enumerate() {
+            let mut v = (previous[j + 1] + 1).min(row[j] + 1).min(previous[j] + usize::from(ca != cb));
+            if i > 0 && j > 0 && ca == b[j - 1] && a[i - 1] == cb {
+                v = v.min(before[j - 1] + 1);
             }
-            d[i][j] = v;
+            row.push(v);
         }
+        before = std::mem::replace(&mut previous, row);
     }
-    d[a.len()][b.len()]
+    previous[b.len()]
 }
 
 /// A command's arguments as given, before they are checked.
@@ -1168,6 +1166,18 @@ mod tests {
         assert!(
             matches!(parse_str("completions fish").unwrap().action, Action::Completions(s) if s.contains("complete -c cinder-snapshots"))
         );
+    }
+
+    #[test]
+    fn edit_distances_and_suggestions() {
+        for (a, b, d) in
+            [("", "", 0), ("list", "list", 0), ("lsit", "list", 1), ("lmit", "limit", 1), ("", "abc", 3), ("kitten", "sitting", 3)]
+        {
+            assert_eq!((edit_distance(a, b), edit_distance(b, a)), (d, d), "{a} {b}");
+        }
+        assert_eq!(did_you_mean("Lsit", "", ["show", "list"].into_iter()), " (did you mean list?)");
+        assert_eq!(did_you_mean("frobnicate", "", ["show", "list"].into_iter()), "");
+        assert_eq!(did_you_mean(&"x".repeat(100_000), "--", ["show"].into_iter()), "");
     }
 
     #[test]
