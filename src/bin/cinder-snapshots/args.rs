@@ -278,10 +278,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
                             Some(s) => spec = Some(s),
                             None if !name.contains(' ') && spec::is_group(&name) => group = Some(name),
                             None => {
-                                let known = spec::SPECS.iter().map(|s| s.name).chain(spec::groups());
                                 return Err(Usage::new(format!(
                                     "unknown command {name:?}{}; the commands are {}",
-                                    did_you_mean(&name, "", known),
+                                    command_suggestion(&name),
                                     spec::command_names()
                                 )));
                             }
@@ -318,14 +317,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
                 Some(c) => c.help(),
                 None if spec::is_group(&name) => spec::group_help(&name),
                 None => {
-                    let known = spec::SPECS.iter().map(|s| s.name).chain(spec::groups());
                     return Err(Usage::of(
                         s.name,
-                        format!(
-                            "help: unknown command {name:?}{}; the commands are {}",
-                            did_you_mean(&name, "", known),
-                            spec::command_names()
-                        ),
+                        format!("help: unknown command {name:?}{}; the commands are {}", command_suggestion(&name), spec::command_names()),
                     ));
                 }
             })
@@ -397,10 +391,22 @@ fn named_columns(s: &'static Spec, names: &[String]) -> Result<Vec<&'static Colu
         .collect()
 }
 
-/// ` (did you mean --limit?)`: the nearest of `known` to `word` (fewest edits, case
-/// ignored; the first of equals), when it is near enough to be a slip (1 edit for up to 4
-/// characters, 2 up to 8, 3 beyond), else nothing.
-pub fn did_you_mean<'a>(word: &str, dashes: &str, known: impl Iterator<Item = &'a str>) -> String {
+/// ` (did you mean volume list?)` for an unknown command: the nearest command or group, or
+/// for `GROUP WORD` the nearest command of that group (its second word compared alone).
+fn command_suggestion(name: &str) -> String {
+    match name.split_once(' ') {
+        Some((group, word)) => {
+            let second = spec::SPECS.iter().filter_map(|s| s.name.split_once(' ').filter(|(g, _)| *g == group).map(|(_, w)| w));
+            did_you_mean(word, &format!("{group} "), second)
+        }
+        None => did_you_mean(name, "", spec::SPECS.iter().map(|s| s.name).chain(spec::groups())),
+    }
+}
+
+/// ` (did you mean --limit?)`: the nearest of `known` to `word`, shown after `before` (fewest
+/// edits, case ignored; the first of equals), when it is near enough to be a slip (1 edit for
+/// up to 4 characters, 2 up to 8, 3 beyond), else nothing.
+pub fn did_you_mean<'a>(word: &str, before: &str, known: impl Iterator<Item = &'a str>) -> String {
     let word_lower = word.to_lowercase();
     let most = match word.chars().count() {
         // No slip of the fingers makes a word this long (and the distances stay cheap).
@@ -416,7 +422,7 @@ pub fn did_you_mean<'a>(word: &str, dashes: &str, known: impl Iterator<Item = &'
             best = Some((d, k));
         }
     }
-    best.map_or_else(String::new, |(_, k)| format!(" (did you mean {dashes}{k}?)"))
+    best.map_or_else(String::new, |(_, k)| format!(" (did you mean {before}{k}?)"))
 }
 
 /// The optimal string alignment distance: insertions, deletions, substitutions and swaps of
