@@ -178,13 +178,14 @@ impl Spec {
 /// Whether the command prints one record (a snapshot's or a volume's fields): the commands
 /// of `-f shell`, and the ones `--sort-column` does not apply to.
 pub fn is_record(spec: &Spec) -> bool {
-    std::ptr::eq(spec.columns, output::SNAPSHOT_FIELDS) || std::ptr::eq(spec.columns, output::VOLUME_FIELDS)
+    // Compared by content: a constant's address is not guaranteed to be one.
+    spec.columns == output::SNAPSHOT_FIELDS || spec.columns == output::VOLUME_FIELDS
 }
 
 /// Whether the command mirrors an `openstack` command (it prints snapshots or volumes):
 /// the commands of `--os-compat`.
 pub fn mirrors_openstack(spec: &Spec) -> bool {
-    is_record(spec) || std::ptr::eq(spec.columns, output::SNAPSHOT_COLUMNS) || std::ptr::eq(spec.columns, output::VOLUME_COLUMNS)
+    is_record(spec) || spec.columns == output::SNAPSHOT_COLUMNS || spec.columns == output::VOLUME_COLUMNS
 }
 
 /// Aligned `  LEFT  RIGHT` lines.
