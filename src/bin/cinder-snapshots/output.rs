@@ -919,6 +919,30 @@ mod tests {
     }
 
     #[test]
+    fn yaml_of_nested_values() {
+        let value = json!({
+            "a": [1, [2, []], {"b": {}, "c": [{"d": null, "e": [true]}]}],
+            "big": 1e21,
+            "half": 0.5,
+            "yes": "no",
+            "": "x\u{1b}\"\\",
+            "list": [],
+        });
+        let text = yaml(&value);
+        assert_eq!(
+            text,
+            "\"\": \"x\\u001b\\\"\\\\\"\na:\n  - 1\n  - - 2\n    - []\n  - b: {}\n    c:\n      - d: null\n        e:\n          - true\n\
+             big: 1.0e+21\nhalf: 0.5\nlist: []\n\"yes\": \"no\"\n"
+        );
+        #[cfg(feature = "clouds-yaml")]
+        assert_eq!(yaml_serde::from_str::<Value>(&text).unwrap(), value);
+        assert_eq!(yaml(&json!([])), "[]\n");
+        assert_eq!(yaml(&json!("s")), "\"s\"\n");
+        assert_eq!(yaml_entries(&[]), "{}\n");
+        assert_eq!(shell_line("p_", "Created At", "a$b"), "p_created_at=\"a\\$b\"\n");
+    }
+
+    #[test]
     fn properties_and_metadata() {
         let m = BTreeMap::from([("a".to_owned(), "1".to_owned()), ("b".to_owned(), "x y".to_owned())]);
         assert_eq!(properties(&m), "a='1', b='x y'");
