@@ -281,8 +281,8 @@
 //! `wait_with_progress`, `find_by_name`, `snapshot_lifecycle`, `list_snapshots`. With the
 //! `cli` feature, the `cinder-snapshots` binary does every call from the shell, the volume
 //! commands (`volume list`, `volume show`, `restore`, `revert`), `prune`, the scheduled job
-//! (`run`) and its monitoring check (`check`), with `-f table|json|value|csv`, `-c COLUMN`
-//! and documented exit codes.
+//! (`run`) and its monitoring check (`check`), with `-f table|json|value|csv|yaml|shell`,
+//! `-c COLUMN` and documented exit codes.
 //!
 //! # Features
 //!

@@ -18,7 +18,7 @@ use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
-const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, set, unset, delete, force-delete, reset-status, wait, prune, run, check, volume list, volume show, restore, revert, completions";
+const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, set, unset, delete, force-delete, reset-status, wait, prune, run, check, volume list, volume show, restore, revert, completions, help";
 /// mv371-snap-alpha, the snapshot of most recordings.
 const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
 /// mv371-snap-gamma, deleted in the recordings.
@@ -1469,7 +1469,10 @@ fn bad_formats_and_columns_exit_2_without_a_request() {
     let (server, unexpected) = strict();
     let env = Env::admin(&server, "formats-usage");
     for (args, want) in [
-        (&["list", "-f", "yaml"][..], "-f \"yaml\" is not a format: table, json, value or csv\nTry 'cinder-snapshots list --help'."),
+        (
+            &["list", "-f", "xml"][..],
+            "-f \"xml\" is not a format: table, json, value, csv, yaml or shell\nTry 'cinder-snapshots list --help'.",
+        ),
         (
             &["list", "-c", "nope"][..],
             "list has no column \"nope\"; its columns are ID, Name, Description, Status, Size, Created At, Volume, Properties\n\
@@ -1626,7 +1629,7 @@ fn completion_scripts_come_from_the_parsers_table_and_the_shells_accept_them() {
         (&["cinder-snapshots", "volume", ""][..], &["list", "show"][..]),
         (&["cinder-snapshots", "--os-cloud", "prod", "volume", "l"][..], &["list"][..]),
         (&["cinder-snapshots", "list", "--st"][..], &["--status"][..]),
-        (&["cinder-snapshots", "-f", ""][..], &["table", "json", "value", "csv"][..]),
+        (&["cinder-snapshots", "-f", ""][..], &["table", "json", "value", "csv", "yaml", "shell"][..]),
         (&["cinder-snapshots", "list", "-c", "cr"][..], &["created_at"][..]),
         (&["cinder-snapshots", "volume", "list", "-c", "a"][..], &["attached_to"][..]),
         (&["cinder-snapshots", "delete", "--f"][..], &["--force", "--format"][..]),

@@ -66,6 +66,8 @@ pub struct Globals {
     pub output: Output,
     pub debug: bool,
     pub token_cache: bool,
+    /// `--log-timestamps`: the time at the start of every line on stderr.
+    pub log_timestamps: bool,
 }
 
 #[derive(Debug)]
@@ -250,6 +252,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut vars = BTreeMap::new();
     let (mut format, mut columns, mut debug, mut token_cache) = (Format::Table, Vec::<String>::new(), false, true);
+    let (mut sort, mut descending, mut prefix, mut compat, mut log_timestamps) = (Vec::<String>::new(), false, None, false, false);
     let mut spec: Option<&'static Spec> = None;
     let mut raw = Raw::default();
     let (mut wants_help, mut wants_version) = (false, false);
@@ -270,11 +273,17 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
                 ("json", _) => format = Format::Json,
                 ("format", Some(v)) => {
                     format = Format::parse(&v).ok_or_else(|| Usage {
-                        message: format!("-f {v:?} is not a format: table, json, value or csv"),
+                        message: format!("-f {v:?} is not a format: table, json, value, csv, yaml or shell"),
                         command: spec.map(|s| s.name),
                     })?;
                 }
                 ("column", Some(v)) => columns.push(v),
+                ("sort-column", Some(v)) => sort.push(v),
+                ("sort-ascending", _) => descending = false,
+                ("sort-descending", _) => descending = true,
+                ("prefix", Some(v)) => prefix = Some(v),
+                ("os-compat", _) => compat = true,
+                ("log-timestamps", _) => log_timestamps = true,
                 ("debug", _) => debug = true,
                 ("no-token-cache", _) => token_cache = false,
                 ("help", _) => wants_help = true,
@@ -290,10 +299,12 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
         match arg {
             Long(name) => {
                 let Some(s) = spec else {
-                    return Err(Usage::new(format!("unknown option --{name}")));
+                    let known = spec::GLOBALS.iter().chain(spec::SPECS.iter().flat_map(|s| s.options)).map(|o| o.name);
+                    return Err(Usage::new(format!("unknown option --{name}{}", did_you_mean(name, "--", known))));
                 };
                 let Some(opt) = option else {
-                    return Err(Usage::of(s.name, format!("{} has no option --{name}", s.name)));
+                    let known = s.options.iter().chain(spec::GLOBALS).map(|o| o.name);
+                    return Err(Usage::of(s.name, format!("{} has no option --{name}{}", s.name, did_you_mean(name, "--", known))));
                 };
                 let value =
                     if opt.value.is_some() { parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))? } else { String::new() };
@@ -312,7 +323,11 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
                             Some(s) => spec = Some(s),
                             None if !name.contains(' ') && spec::is_group(&name) => group = Some(name),
                             None => {
-                                return Err(Usage::new(format!("unknown command {name:?}; the commands are {}", spec::command_names())));
+                                return Err(Usage::new(format!(
+                                    "unknown command {name:?}{}; the commands are {}",
+                                    command_suggestion(&name),
+                                    spec::command_names()
+                                )));
                             }
                         }
                     }
@@ -321,17 +336,39 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
             Short(c) => return Err(Usage::new(format!("unknown option -{c}"))),
         }
     }
-    let columns = match spec {
-        Some(s) if !wants_help && !wants_version => picked_columns(s, format, &columns)?,
-        _ => Vec::new(),
+    let (columns, sort) = match spec {
+        Some(s) if !wants_help && !wants_version && s.name != "help" => {
+            check_output(s, format, prefix.as_deref(), compat, &sort)?;
+            (picked_columns(s, format, &columns)?, named_columns(s, &sort)?)
+        }
+        _ => (Vec::new(), Vec::new()),
     };
     let action = match spec {
-        _ if wants_help => Action::Help(spec.map_or_else(spec::help, Spec::help)),
+        _ if wants_help => Action::Help(match (spec, &group) {
+            (Some(s), _) => s.help(),
+            (None, Some(first)) => spec::group_help(first),
+            (None, None) => spec::help(),
+        }),
         _ if wants_version => Action::Version,
         None => match group {
             Some(first) => return Err(Usage::new(format!("{first} needs a command; the commands are {}", spec::command_names()))),
             None => return Err(Usage::new(format!("no command given; the commands are {}", spec::command_names()))),
         },
+        Some(s) if s.name == "help" => {
+            raw.check_positionals(s)?;
+            let name = raw.positionals.join(" ");
+            Action::Help(match spec::command(&name) {
+                _ if name.is_empty() => spec::help(),
+                Some(c) => c.help(),
+                None if spec::is_group(&name) => spec::group_help(&name),
+                None => {
+                    return Err(Usage::of(
+                        s.name,
+                        format!("help: unknown command {name:?}{}; the commands are {}", command_suggestion(&name), spec::command_names()),
+                    ));
+                }
+            })
+        }
         Some(s) if s.name == "completions" => {
             raw.check_positionals(s)?;
             let shell = raw.positionals.first().map(String::as_str).unwrap_or_default();
@@ -341,7 +378,8 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
         }
         Some(s) => Action::Run(Box::new(raw.command(s)?)),
     };
-    Ok(Cli { globals: Globals { vars, output: Output { format, columns }, debug, token_cache }, action })
+    let output = Output { format, columns, sort, descending, prefix: prefix.unwrap_or_default(), compat };
+    Ok(Cli { globals: Globals { vars, output, debug, token_cache, log_timestamps }, action })
 }
 
 /// The columns `-c` names, checked against the command's.
@@ -352,18 +390,106 @@ fn picked_columns(s: &'static Spec, format: Format, names: &[String]) -> Result<
     if s.columns.is_empty() {
         return Err(Usage::of(s.name, format!("{} prints no columns: -c does not apply", s.name)));
     }
-    if format == Format::Json && !s.json_columns {
+    if matches!(format, Format::Json | Format::Yaml) && !s.json_columns {
         return Err(Usage::of(s.name, format!("-c does not apply to {}'s JSON report (it is printed whole)", s.name)));
     }
+    named_columns(s, names)
+}
+
+/// Refuses what the output options of the command cannot do: `-f shell` but for one
+/// record, `--prefix` without `-f shell`, `--os-compat` on a command the `openstack`
+/// command has no counterpart of, `--sort-column` on a record.
+fn check_output(s: &'static Spec, format: Format, prefix: Option<&str>, compat: bool, sort: &[String]) -> Result<(), Usage> {
+    if format == Format::Shell && !spec::is_record(s) {
+        return Err(Usage::of(s.name, format!("-f shell prints one record (show, volume show, ...): {} does not print one", s.name)));
+    }
+    if let Some(p) = prefix {
+        if format != Format::Shell {
+            return Err(Usage::of(s.name, "--prefix goes with -f shell"));
+        }
+        let valid = p.bytes().next().is_none_or(|b| b.is_ascii_alphabetic() || b == b'_')
+            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid {
+            return Err(Usage::of(s.name, format!("--prefix {p:?} is not the start of a shell variable name (letters, digits and _)")));
+        }
+    }
+    if compat && !spec::mirrors_openstack(s) {
+        return Err(Usage::of(s.name, format!("--os-compat: the openstack command has no {} (it prints this tool's shape only)", s.name)));
+    }
+    if !sort.is_empty() && (s.columns.is_empty() || spec::is_record(s)) {
+        return Err(Usage::of(s.name, format!("{} prints no rows: --sort-column does not apply", s.name)));
+    }
+    Ok(())
+}
+
+/// The columns `-c` or `--sort-column` name, checked against the command's.
+fn named_columns(s: &'static Spec, names: &[String]) -> Result<Vec<&'static Column>, Usage> {
     names
         .iter()
         .map(|n| {
             s.column(n).ok_or_else(|| {
                 let all: Vec<&str> = s.columns.iter().map(|c| c.header).collect();
-                Usage::of(s.name, format!("{} has no column {n:?}; its columns are {}", s.name, all.join(", ")))
+                let hint = did_you_mean(n, "", s.columns.iter().map(|c| c.header));
+                Usage::of(s.name, format!("{} has no column {n:?}{hint}; its columns are {}", s.name, all.join(", ")))
             })
         })
         .collect()
+}
+
+/// ` (did you mean volume list?)` for an unknown command: the nearest command or group, or
+/// for `GROUP WORD` the nearest command of that group (its second word compared alone).
+fn command_suggestion(name: &str) -> String {
+    match name.split_once(' ') {
+        Some((group, word)) => {
+            let second = spec::SPECS.iter().filter_map(|s| s.name.split_once(' ').filter(|(g, _)| *g == group).map(|(_, w)| w));
+            did_you_mean(word, &format!("{group} "), second)
+        }
+        None => did_you_mean(name, "", spec::SPECS.iter().map(|s| s.name).chain(spec::groups())),
+    }
+}
+
+/// ` (did you mean --limit?)`: the nearest of `known` to `word`, shown after `before` (fewest
+/// edits, case ignored; the first of equals), when it is near enough to be a slip (1 edit for
+/// up to 4 characters, 2 up to 8, 3 beyond), else nothing.
+pub fn did_you_mean<'a>(word: &str, before: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let word_lower = word.to_lowercase();
+    let most = match word.chars().count() {
+        // No slip of the fingers makes a word this long (and the distances stay cheap).
+        65.. => return String::new(),
+        0..=4 => 1,
+        5..=8 => 2,
+        _ => 3,
+    };
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let d = edit_distance(&word_lower, &k.to_lowercase());
+        if d <= most && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, k));
+        }
+    }
+    best.map_or_else(String::new, |(_, k)| format!(" (did you mean {before}{k}?)"))
+}
+
+/// The optimal string alignment distance: insertions, deletions, substitutions and swaps of
+/// two neighbours, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // Rows i-1 and i-2 of the table: `previous[j]` is the distance of a[..i] and b[..j].
+    let mut before: Vec<usize> = Vec::new();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut row = Vec::with_capacity(b.len() + 1);
+        row.push(i + 1);
+        for (j, &cb) in b.iter().enumerate() {
+            let mut v = (previous[j + 1] + 1).min(row[j] + 1).min(previous[j] + usize::from(ca != cb));
+            if i > 0 && j > 0 && ca == b[j - 1] && a[i - 1] == cb {
+                v = v.min(before[j - 1] + 1);
+            }
+            row.push(v);
+        }
+        before = std::mem::replace(&mut previous, row);
+    }
+    previous[b.len()]
 }
 
 /// A command's arguments as given, before they are checked.
@@ -1115,6 +1241,18 @@ mod tests {
         assert!(
             matches!(parse_str("completions fish").unwrap().action, Action::Completions(s) if s.contains("complete -c cinder-snapshots"))
         );
+    }
+
+    #[test]
+    fn edit_distances_and_suggestions() {
+        for (a, b, d) in
+            [("", "", 0), ("list", "list", 0), ("lsit", "list", 1), ("lmit", "limit", 1), ("", "abc", 3), ("kitten", "sitting", 3)]
+        {
+            assert_eq!((edit_distance(a, b), edit_distance(b, a)), (d, d), "{a} {b}");
+        }
+        assert_eq!(did_you_mean("Lsit", "", ["show", "list"].into_iter()), " (did you mean list?)");
+        assert_eq!(did_you_mean("frobnicate", "", ["show", "list"].into_iter()), "");
+        assert_eq!(did_you_mean(&"x".repeat(100_000), "--", ["show"].into_iter()), "");
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
         Command::SetMetadata { snapshot, metadata } => {
             let id = id_of(client, snapshot)?;
             let all = snapshots::merge_metadata(client, &id, metadata)?;
-            if out.json() {
+            if out.format == output::Format::Yaml {
+                crate::print(&output::yaml(&output::metadata_json(&all)))
+            } else if out.json() {
                 crate::print(&format!("{}\n", output::metadata_json(&all)))
             } else {
                 crate::print(&out.rows(output::METADATA_COLUMNS, 2, &output::metadata_rows(&all)))
@@ -173,11 +175,8 @@ fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), F
     // Without --dry-run, the Outcome column too.
     let shown = if report.is_dry_run() { output::PRUNE_COLUMNS.len() - 1 } else { output::PRUNE_COLUMNS.len() };
     match out.format {
-        output::Format::Json => {
-            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
-            crate::print(&format!("{text}\n"))?;
-        }
-        output::Format::Table => {
+        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Table | output::Format::Shell => {
             let table = out.rows(output::PRUNE_COLUMNS, shown, &rows);
             crate::print(&format!("{table}{}\n", output::prune_summary(&report)))?;
         }
@@ -198,16 +197,15 @@ fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), F
 fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), Failure> {
     let progress = Progress::new();
     let shown = progress.clone();
-    let report = job::run(client, &opts.clone().progress(move |p| shown.counts(p)));
+    // A dry run creates nothing and waits for nothing: no progress line.
+    let report =
+        if opts.is_dry_run() { job::run(client, opts) } else { job::run(client, &opts.clone().progress(move |p| shown.counts(p))) };
     progress.finish();
     let report = report?;
     let rows: Vec<Vec<String>> = report.volumes().iter().map(output::run_row).collect();
     match out.format {
-        output::Format::Json => {
-            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
-            crate::print(&format!("{text}\n"))?;
-        }
-        output::Format::Table => {
+        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Table | output::Format::Shell => {
             let table = out.rows(output::RUN_COLUMNS, output::RUN_COLUMNS.len(), &rows);
             crate::print(&format!("{table}{}\n", output::run_summary(&report)))?;
         }
@@ -241,12 +239,9 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), F
 fn check(client: &ServiceClient, opts: &CheckOpts, out: &Output) -> Result<(), Failure> {
     let report = job::check(client, opts)?;
     match out.format {
-        output::Format::Json => {
-            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
-            crate::print(&format!("{text}\n"))?;
-        }
+        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
         // Escaped by the library: one '|', only the check's own lines.
-        output::Format::Table => crate::print(&report.output())?,
+        output::Format::Table | output::Format::Shell => crate::print(&report.output())?,
         output::Format::Value | output::Format::Csv => {
             let rows: Vec<Vec<String>> = report.volumes().iter().map(output::check_row).collect();
             crate::print(&out.rows(output::CHECK_COLUMNS, output::CHECK_COLUMNS.len(), &rows))?;
@@ -256,6 +251,15 @@ fn check(client: &ServiceClient, opts: &CheckOpts, out: &Output) -> Result<(), F
         0 => Ok(()),
         code => Err(Failure::Reported(code)),
     }
+}
+
+/// A report as pretty JSON or as YAML (the same data).
+fn report_text(report: &impl serde::Serialize, format: output::Format) -> Result<String, Failure> {
+    let written = |e: serde_json::Error| Error::InvalidInput(format!("cannot write the report: {e}"));
+    if format == output::Format::Yaml {
+        return Ok(output::yaml(&serde_json::to_value(report).map_err(written)?));
+    }
+    Ok(format!("{}\n", serde_json::to_string_pretty(report).map_err(written)?))
 }
 
 /// What `check` prints for an error before or while reaching the cloud: UNKNOWN (exit 3),
@@ -281,22 +285,56 @@ pub fn check_unknown(failure: Failure) -> Failure {
 /// `list`: the detail listing, page after page as it is printed, stopped after `limit`.
 fn list(client: &ServiceClient, opts: &snapshots::ListOpts, long: bool, limit: Option<usize>, shape: &Output) -> Result<(), Failure> {
     let listing = snapshots::list_detail(client, opts)?.take(limit.unwrap_or(usize::MAX));
+    let shown = if long { output::SNAPSHOT_COLUMNS.len() } else { 5 };
+    listing_out(listing, output::SNAPSHOT_COLUMNS, shown, shape, output::snapshot_json, output::list_row)
+}
+
+/// Prints a listing: JSON (an array, one object a line) or YAML (a sequence), streamed as
+/// the pages come unless `--sort-column` needs them all; else rows of the `shown` first
+/// columns. A page that fails midway leaves the JSON array unclosed (and the exit code not 0).
+fn listing_out<T>(
+    listing: impl Iterator<Item = Result<T, Error>>,
+    all: &'static [output::Column],
+    shown: usize,
+    shape: &Output,
+    json: fn(&T) -> serde_json::Value,
+    row: fn(&T) -> Vec<String>,
+) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     if shape.json() {
-        // Streamed, one snapshot per line: a long listing never sits in memory whole. A page
-        // that fails midway leaves the array unclosed (and the exit code not 0).
-        out.write_all(b"[")?;
+        let sorted;
+        let items: Box<dyn Iterator<Item = Result<T, Error>>> = if shape.sort.is_empty() {
+            Box::new(listing)
+        } else {
+            let mut all_items = listing.collect::<Result<Vec<T>, Error>>()?;
+            shape.sort_rows(all, &mut all_items, row);
+            sorted = all_items;
+            Box::new(sorted.into_iter().map(Ok))
+        };
+        let yaml = shape.format == output::Format::Yaml;
+        if !yaml {
+            out.write_all(b"[")?;
+        }
         let mut first = true;
-        for snap in listing {
-            let snap = snap?;
-            write!(out, "{}{}", if first { "\n" } else { ",\n" }, shape.object(output::snapshot_json(&snap)))?;
+        for item in items {
+            let item = item?;
+            let text = shape.item(all, shown, json(&item));
+            if yaml {
+                out.write_all(text.as_bytes())?;
+            } else {
+                write!(out, "{}{text}", if first { "\n" } else { ",\n" })?;
+            }
             first = false;
         }
-        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+        match (yaml, first) {
+            (true, true) => out.write_all(b"[]\n")?,
+            (true, false) => {}
+            (false, true) => out.write_all(b"]\n")?,
+            (false, false) => out.write_all(b"\n]\n")?,
+        }
     } else {
-        let rows = listing.map(|s| s.map(|s| output::list_row(&s))).collect::<Result<Vec<_>, Error>>()?;
-        let shown = if long { output::SNAPSHOT_COLUMNS.len() } else { 5 };
-        out.write_all(shape.rows(output::SNAPSHOT_COLUMNS, shown, &rows).as_bytes())?;
+        let rows = listing.map(|s| s.map(|s| row(&s))).collect::<Result<Vec<_>, Error>>()?;
+        out.write_all(shape.rows(all, shown, &rows).as_bytes())?;
     }
     out.flush()?;
     Ok(())
@@ -305,7 +343,7 @@ fn list(client: &ServiceClient, opts: &snapshots::ListOpts, long: bool, limit: O
 /// Prints one snapshot: a Field/Value table, its values, or its JSON object.
 fn one(snap: &Snapshot, out: &Output) -> Result<(), Failure> {
     if out.json() {
-        crate::print(&format!("{}\n", out.object(output::snapshot_json(snap))))
+        crate::print(&out.object(output::SNAPSHOT_FIELDS, output::SNAPSHOT_FIELDS.len(), output::snapshot_json(snap)))
     } else {
         crate::print(&out.record(output::SNAPSHOT_FIELDS, &output::show_values(snap)))
     }
@@ -330,29 +368,14 @@ fn each<T>(items: &[T], mut f: impl FnMut(&T) -> Result<(), Failure>) -> Result<
 /// `volume list`: the detail listing, page after page as it is printed, stopped after `limit`.
 fn volume_list(client: &ServiceClient, opts: &volumes::ListOpts, long: bool, limit: Option<usize>, shape: &Output) -> Result<(), Failure> {
     let listing = volumes::list_detail(client, opts)?.take(limit.unwrap_or(usize::MAX));
-    let mut out = std::io::stdout().lock();
-    if shape.json() {
-        out.write_all(b"[")?;
-        let mut first = true;
-        for volume in listing {
-            let volume = volume?;
-            write!(out, "{}{}", if first { "\n" } else { ",\n" }, shape.object(output::volume_json(&volume)))?;
-            first = false;
-        }
-        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
-    } else {
-        let rows = listing.map(|v| v.map(|v| output::volume_list_row(&v))).collect::<Result<Vec<_>, Error>>()?;
-        let shown = if long { output::VOLUME_COLUMNS.len() } else { 5 };
-        out.write_all(shape.rows(output::VOLUME_COLUMNS, shown, &rows).as_bytes())?;
-    }
-    out.flush()?;
-    Ok(())
+    let shown = if long { output::VOLUME_COLUMNS.len() } else { 5 };
+    listing_out(listing, output::VOLUME_COLUMNS, shown, shape, output::volume_json, output::volume_list_row)
 }
 
 /// Prints one volume: a Field/Value table, its values, or its JSON object.
 fn one_volume(volume: &Volume, out: &Output) -> Result<(), Failure> {
     if out.json() {
-        crate::print(&format!("{}\n", out.object(output::volume_json(volume))))
+        crate::print(&out.object(output::VOLUME_FIELDS, output::VOLUME_FIELDS.len(), output::volume_json(volume)))
     } else {
         crate::print(&out.record(output::VOLUME_FIELDS, &output::volume_show_values(volume)))
     }

@@ -10,7 +10,8 @@
 //! - [`output`]: the output formats (table, JSON, value, CSV), the columns, the JSON shape.
 //! - [`progress`]: the progress of waits on stderr.
 //! - here: the client (the `OS_*` variables with the `--os-*` options laid over them, the
-//!   token cache), `--debug` logging, and the exit codes:
+//!   token cache), `--debug` logging (with `--log-timestamps`, each line on stderr begins
+//!   with the time), and the exit codes:
 //!
 //! | code | meaning |
 //! |---|---|
@@ -100,11 +101,14 @@ impl Failure {
     }
 }
 
-/// `cinder-snapshots: MESSAGE` on stderr, control characters escaped. A closed stderr is
+/// `cinder-snapshots: MESSAGE` on stderr, control characters escaped (after the time with
+/// `--log-timestamps`). A closed stderr is
 /// ignored: the exit code still tells.
 pub fn error_line(message: &str) {
+    // With --log-timestamps, every line begins with the time.
+    let stamp = progress::stamp();
     let text: Vec<String> = message.lines().map(output::printable).collect();
-    let _ = writeln!(std::io::stderr(), "cinder-snapshots: {}", text.join("\n"));
+    let _ = writeln!(std::io::stderr(), "{stamp}cinder-snapshots: {}", text.join(&format!("\n{stamp}")));
 }
 
 /// The exit code of an error: 2 for input the crate refused before sending, 3 for a wait
@@ -129,6 +133,7 @@ fn main() -> ExitCode {
         Action::Help(text) | Action::Completions(text) => print(&text),
         Action::Version => print(&format!("cinder-snapshots {}\n", env!("CARGO_PKG_VERSION"))),
         Action::Run(command) => {
+            progress::set_timestamps(cli.globals.log_timestamps);
             if cli.globals.debug {
                 // Fails only when a logger is already set, which cannot happen here.
                 let _ = log::set_logger(&StderrLogger);
@@ -191,7 +196,7 @@ impl log::Log for StderrLogger {
 
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
-            let _ = writeln!(std::io::stderr(), "debug: {}", output::printable(&record.args().to_string()));
+            let _ = writeln!(std::io::stderr(), "{}debug: {}", progress::stamp(), output::printable(&record.args().to_string()));
         }
     }
 

@@ -138,17 +138,24 @@ impl Spec {
         if !self.columns.is_empty() {
             let names: Vec<&str> = self.columns.iter().map(|c| c.header).collect();
             let shown: Vec<&str> = names.iter().take(self.default_columns).copied().collect();
+            let shell = if is_record(self) { "|shell" } else { "" };
             text.push_str(&format!(
-                "\nOutput: -f table|json|value|csv (default table; --json is -f json); -c COLUMN (repeatable) prints\n\
-                 only these columns, in this order: {}.\n",
+                "\nOutput: -f table|json|value|csv|yaml{shell} (default table; --json is -f json); -c COLUMN (repeatable)\n\
+                 prints only these columns, in this order: {}.\n",
                 names.join(", ")
             ));
+            if mirrors_openstack(self) {
+                text.push_str("--os-compat: JSON and YAML keyed as the openstack command's -f json.\n");
+            }
+            if !is_record(self) {
+                text.push_str("--sort-column COLUMN (repeatable) sorts the rows; --sort-descending reverses them.\n");
+            }
             if shown.len() < names.len() {
                 let long = if self.options.iter().any(|o| o.name == "long") { "; --long shows them all" } else { "" };
                 text.push_str(&format!("Without -c: {}{long}.\n", shown.join(", ")));
             }
             if !self.json_columns {
-                text.push_str("With -f json the report is printed whole (-c is refused).\n");
+                text.push_str("With -f json or -f yaml the report is printed whole (-c is refused).\n");
             }
         }
         if !self.examples.is_empty() {
@@ -168,6 +175,19 @@ impl Spec {
     }
 }
 
+/// Whether the command prints one record (a snapshot's or a volume's fields): the commands
+/// of `-f shell`, and the ones `--sort-column` does not apply to.
+pub fn is_record(spec: &Spec) -> bool {
+    // Compared by content: a constant's address is not guaranteed to be one.
+    spec.columns == output::SNAPSHOT_FIELDS || spec.columns == output::VOLUME_FIELDS
+}
+
+/// Whether the command mirrors an `openstack` command (it prints snapshots or volumes):
+/// the commands of `--os-compat`.
+pub fn mirrors_openstack(spec: &Spec) -> bool {
+    is_record(spec) || spec.columns == output::SNAPSHOT_COLUMNS || spec.columns == output::VOLUME_COLUMNS
+}
+
 /// Aligned `  LEFT  RIGHT` lines.
 fn option_lines(options: &[Opt]) -> String {
     let left: Vec<String> = options.iter().map(Opt::left).collect();
@@ -184,7 +204,7 @@ fn option_lines(options: &[Opt]) -> String {
 }
 
 /// The output formats of `-f`.
-pub const FORMATS: &[&str] = &["table", "json", "value", "csv"];
+pub const FORMATS: &[&str] = &["table", "json", "value", "csv", "yaml", "shell"];
 
 /// The snapshot statuses (for the completions).
 const SNAPSHOT_STATUSES: &[&str] =
@@ -233,12 +253,18 @@ pub const GLOBALS: &[Opt] = &[
     valued("os-cacert", "FILE", "trust the certificates in this PEM file").sets("OS_CACERT").choices(Choices::File),
     flag("insecure", "do not verify TLS certificates").sets("OS_INSECURE"),
     valued("os-volume-api-version", "3|3.N", "3 negotiates the microversion, 3.N pins it").sets("OS_VOLUME_API_VERSION"),
-    valued("format", "FORMAT", "output format: table, json, value (values separated by spaces, one row a line) or csv")
+    valued("format", "FORMAT", "output format: table, json, value (values separated by spaces, one row a line), csv, yaml or shell")
         .short('f')
         .default("table")
         .choices(Choices::Words(FORMATS)),
     valued("column", "COLUMN", "print only this column (repeatable; COMMAND --help lists them)").short('c').choices(Choices::Columns),
     flag("json", "the same as -f json"),
+    valued("sort-column", "COLUMN", "sort the rows by this column (repeatable: the first given first)").choices(Choices::Columns),
+    flag("sort-ascending", "with --sort-column: ascending (the default)"),
+    flag("sort-descending", "with --sort-column: descending"),
+    valued("prefix", "PREFIX", "with -f shell: put PREFIX before every variable's name"),
+    flag("os-compat", "JSON and YAML with the openstack command's keys (ID, Created At, Properties, ...)"),
+    flag("log-timestamps", "begin every line on stderr (progress, errors, --debug) with the time, RFC 3339 UTC"),
     flag("debug", "one line per HTTP request on stderr (never a secret)"),
     flag("no-token-cache", "do not keep the token between runs"),
     flag("help", "this text; COMMAND --help for one command").short('h'),
@@ -816,7 +842,44 @@ pub const SPECS: &[Spec] = &[
         ],
         also: "",
     },
+    Spec {
+        name: "help",
+        synopsis: "help [COMMAND]",
+        summary: "the help of a command (the same as COMMAND --help)",
+        about: "Prints the help of the command (two words for volume list; one word of a group\n\
+                such as volume: its commands), or without one the whole help.",
+        options: &[],
+        positionals: (0, 2),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots help run", "cinder-snapshots help volume list"],
+        also: "",
+    },
 ];
+
+/// The first words of two-word commands (`volume`), each once.
+pub fn groups() -> impl Iterator<Item = &'static str> {
+    SPECS.iter().enumerate().filter_map(|(i, s)| {
+        let (first, _) = s.name.split_once(' ')?;
+        let earlier = SPECS[..i].iter().any(|e| e.name.split_once(' ').is_some_and(|(f, _)| f == first));
+        (!earlier).then_some(first)
+    })
+}
+
+/// `cinder-snapshots volume --help`: the commands of a group.
+pub fn group_help(group: &str) -> String {
+    let members: Vec<&Spec> = SPECS.iter().filter(|s| s.name.split_once(' ').is_some_and(|(first, _)| first == group)).collect();
+    let width = members.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let lines: Vec<String> = members.iter().map(|s| format!("  {:<width$}  {}", s.name, s.summary)).collect();
+    format!(
+        "Usage: cinder-snapshots [GLOBAL OPTIONS] {group} COMMAND [ARGS]\n\nCommands:\n{}\n\n\
+         One command's options: cinder-snapshots {group} COMMAND --help\n\
+         Global options, output formats and exit codes: cinder-snapshots --help\n",
+        lines.join("\n")
+    )
+}
 
 /// The command named `name` (`volume list`: both words).
 pub fn command(name: &str) -> Option<&'static Spec> {
@@ -841,7 +904,7 @@ pub fn help() -> String {
         "cinder-snapshots {version}: OpenStack Block Storage (Cinder v3) volume snapshots from the shell
 
 Usage: cinder-snapshots [GLOBAL OPTIONS] COMMAND [ARGS]
-       cinder-snapshots COMMAND --help
+       cinder-snapshots COMMAND --help   (or: cinder-snapshots help COMMAND)
 
 Commands:
 {commands}
@@ -874,8 +937,17 @@ Output formats (-f), as the openstack command has them:
   json   the fixed shapes below (--json is the same)
   value  the values only, separated by spaces, one row a line (show: one value a line)
   csv    a header line, then one line a row; text quoted (\"\" for a quote), numbers not
--c COLUMN (repeatable) prints only these columns, in this order; COMMAND --help lists them.
-In value and csv, control characters are shown escaped as in tables.
+  yaml   the same data as json, in YAML: block style, every string double-quoted
+  shell  one record (show, volume show, ...) as name=\"value\" lines for eval; --prefix PREFIX
+         before each name; \\ \" $ ` escaped, so eval sets the text and runs nothing
+-c COLUMN (repeatable) prints only these columns, in this order (in JSON and YAML too);
+COMMAND --help lists them. --sort-column COLUMN (repeatable, the first given first) sorts
+the rows of a listing, numbers as numbers, empty values last; --sort-descending reverses.
+In value, csv and shell, control characters are shown escaped as in tables.
+--os-compat (list, show, volume list, volume show, ...): JSON and YAML objects keyed as the
+openstack command's -f json: the columns' headers (ID, Name, Description, Status, Size,
+Created At, Volume, Properties for list --long), Properties an object; without it the keys
+are this tool's fixed shape below, whatever -f json or --json.
 
 JSON: list prints an array of snapshot objects; show,
 create, update and wait print one snapshot object; set-metadata prints the metadata object;
