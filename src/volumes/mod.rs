@@ -1,7 +1,9 @@
 //! Cinder v3 volumes, as far as a snapshot tool needs them: list (to choose what to
 //! snapshot), show, find by name, metadata (to enrol a volume in a job: `backup=nightly`),
-//! create (empty, or restored from a snapshot), delete, revert to a snapshot, and waiting
-//! for a status.
+//! create (empty, or restored from a snapshot), delete, revert to a snapshot, a volume's
+//! latest snapshot chosen without guessing ([`latest_owned_snapshot`] to restore from,
+//! [`latest_snapshot`] and [`revert_to_latest`] as Cinder picks it), and waiting for a
+//! status.
 //!
 //! Laid out like [`snapshots`](crate::snapshots): the calls and their options in
 //! `requests`, the types they return in `results`, the paths in `urls`; listing, waiting
@@ -23,11 +25,13 @@
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
 
+mod latest;
 mod requests;
 mod results;
 mod urls;
 mod wait;
 
+pub use latest::{latest_owned_snapshot, latest_snapshot, revert_to_latest};
 pub use requests::{
     CreateOpts, ListOpts, SortKey, create, delete, delete_metadata_key, find_by_name, get, get_metadata, list, list_detail, merge_metadata,
     revert_to_snapshot, update_metadata,
