@@ -706,7 +706,8 @@ pub const SPECS: &[Spec] = &[
         summary: "add or change a volume's metadata items (enrol it in a job)",
         about: "Adds or changes the volume's metadata items given by --property and keeps the others\n\
                 (one request: POST /volumes/ID/metadata). This is how a volume is enrolled in a job\n\
-                that selects by tag (run --select backup=nightly). Prints nothing.",
+                that selects by tag (run --select backup=nightly). Prints nothing. The same as\n\
+                `openstack volume set VOLUME --property KEY=VALUE`.",
         options: &[valued("property", "KEY=VALUE", "a metadata item to add or change (repeatable; required)")],
         positionals: (1, 1),
         args: Choices::Any,
@@ -714,7 +715,7 @@ pub const SPECS: &[Spec] = &[
         json_columns: false,
         default_columns: 0,
         examples: &["cinder-snapshots volume set db-data --property backup=nightly"],
-        also: "openstack volume set VOLUME --property KEY=VALUE",
+        also: "",
     },
     Spec {
         name: "volume unset",
@@ -722,7 +723,8 @@ pub const SPECS: &[Spec] = &[
         summary: "remove a volume's metadata items",
         about: "Removes the volume's metadata items named by --property, one request each\n\
                 (DELETE /volumes/ID/metadata/KEY). A key that is not set is an error (exit 1); the\n\
-                other keys are still removed. Prints nothing.",
+                other keys are still removed. Prints nothing. The same as\n\
+                `openstack volume unset VOLUME --property KEY`.",
         options: &[valued("property", "KEY", "a metadata key to remove (repeatable; required)")],
         positionals: (1, 1),
         args: Choices::Any,
@@ -730,7 +732,7 @@ pub const SPECS: &[Spec] = &[
         json_columns: false,
         default_columns: 0,
         examples: &["cinder-snapshots volume unset db-data --property backup"],
-        also: "openstack volume unset VOLUME --property KEY",
+        also: "",
     },
     Spec {
         name: "restore",
