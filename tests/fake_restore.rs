@@ -81,6 +81,21 @@ fn volume_metadata_is_merged_replaced_and_removed_as_cinder_does() {
     );
     let bodies: Vec<serde_json::Value> = cloud.requests().into_iter().filter_map(|r| r.body).collect();
     assert_eq!(bodies, [serde_json::json!({"metadata": {"backup": "nightly"}}), serde_json::json!({"metadata": {"x": "y"}})]);
+    // A volume in maintenance: Cinder 29's 400s (checked live), after a missing key's 404.
+    cloud.set_volume_status(&volume, VolumeStatus::Maintenance);
+    let err = volumes::merge_metadata(&client, &volume, &UpdateMetadataOpts::new().set("a", "b")).unwrap_err();
+    assert_eq!(
+        (err.status(), err.api().unwrap().message.as_str()),
+        (Some(400), "Invalid volume: Updating volume metadata is not allowed for volumes in maintenance status.")
+    );
+    let err = volumes::delete_metadata_key(&client, &volume, "x").unwrap_err();
+    assert_eq!(
+        (err.status(), err.api().unwrap().message.as_str()),
+        (Some(400), "Invalid volume: Deleting volume metadata is not allowed for volumes in maintenance status.")
+    );
+    assert!(volumes::delete_metadata_key(&client, &volume, "nope").unwrap_err().is_not_found());
+    assert_eq!(volumes::get_metadata(&client, &volume).unwrap(), want(&[("x", "y")]));
+    cloud.set_volume_status(&volume, VolumeStatus::Available);
     // A member cannot tag another project's volume: Cinder's 404.
     let err = volumes::merge_metadata(&cloud.client_as(Account::Member), &volume, &UpdateMetadataOpts::new().set("a", "b")).unwrap_err();
     assert!(err.is_not_found(), "{err}");

@@ -1438,6 +1438,10 @@ fn write_volume_metadata(st: &mut State, id: &str, request: &HttpRequest, merge:
     let given = string_map(&body["metadata"], "metadata")?;
     let i = find_volume(st, id, ctx)?;
     let v = &mut st.volumes[i];
+    if matches!(v.status.as_str(), "maintenance" | "uploading") {
+        let text = format!("Invalid volume: Updating volume metadata is not allowed for volumes in {} status.", v.status);
+        return Err(fault_body(400, &text));
+    }
     if merge {
         v.metadata.extend(given);
     } else {
@@ -1448,9 +1452,16 @@ fn write_volume_metadata(st: &mut State, id: &str, request: &HttpRequest, merge:
 
 fn delete_volume_metadata_key(st: &mut State, id: &str, key: &str, ctx: Ctx) -> Answer {
     let i = find_volume(st, id, ctx)?;
-    if st.volumes[i].metadata.remove(key).is_none() {
+    let v = &mut st.volumes[i];
+    // The key is looked up first (a missing one is a 404 in any status), then the status.
+    if !v.metadata.contains_key(key) {
         return Err(fault_body(404, &format!("Volume {id} has no metadata with key {key}.")));
     }
+    if matches!(v.status.as_str(), "maintenance" | "uploading") {
+        let text = format!("Invalid volume: Deleting volume metadata is not allowed for volumes in {} status.", v.status);
+        return Err(fault_body(400, &text));
+    }
+    v.metadata.remove(key);
     // As for a snapshot's key: 200 with an empty text/html body.
     Ok(HttpResponse { status: 200, headers: vec![("Content-Type".into(), "text/html; charset=UTF-8".into())], body: Vec::new() })
 }
