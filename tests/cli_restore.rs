@@ -189,3 +189,32 @@ fn revert_latest_reverts_to_cinders_latest_and_waits() {
     );
     assert!(sent[3..].iter().all(|(l, _)| *l == format!("GET volumes/{volume}")), "then only the wait's reads: {sent:?}");
 }
+
+/// Snapshots of several volumes under one name (what the job made before names carried the
+/// volume id): `restore NAME` lists them and says how to pick one; nothing is created.
+#[test]
+fn restore_by_a_name_several_snapshots_share_says_how_to_choose() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_creating_reads(0);
+    let a = cloud.add_volume("a");
+    let b = cloud.add_volume("b");
+    let client = cloud.client();
+    let ids: Vec<String> = [&a, &b]
+        .iter()
+        .map(|v| snapshots::create(&client, &CreateOpts::new(v.as_str()).name("nightly-20261206T0000Z")).unwrap().id)
+        .collect();
+    cloud.clear_requests();
+    let out = run(&cloud, &["restore", "nightly-20261206T0000Z"]);
+    assert_eq!(out.status.code(), Some(1));
+    let mut listed = ids.clone();
+    listed.sort_by(|x, y| y.cmp(x)); // the listing's order: newest first, ties by id descending
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "cinder-snapshots: 2 snapshots are named \"nightly-20261206T0000Z\": {}\n\
+             To restore a volume's newest snapshot: cinder-snapshots restore --volume VOLUME --latest [--policy ID]; or give a snapshot id\n",
+            listed.join(", ")
+        )
+    );
+    assert!(calls(&cloud).iter().all(|(l, _)| !l.starts_with("POST")), "nothing created: {:?}", calls(&cloud));
+}

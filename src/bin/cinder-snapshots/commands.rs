@@ -144,7 +144,7 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
         }
         Command::Restore { from, name, size, wait } => {
             let snapshot_id = match from {
-                RestoreFrom::Snapshot(snapshot) => id_of(client, snapshot)?,
+                RestoreFrom::Snapshot(snapshot) => id_of(client, snapshot).map_err(ambiguous_restore)?,
                 RestoreFrom::Latest { volume, policy } => {
                     volumes::latest_owned_snapshot(client, &volume_id_of(client, volume)?, policy.as_deref())?.id
                 }
@@ -183,6 +183,20 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
             }
         }
     }
+}
+
+/// `restore NAME` matching several snapshots (the job named all the volumes' snapshots of a
+/// window alike before it added the volume id): the matches, and the way to pick one.
+fn ambiguous_restore(e: Error) -> Failure {
+    if !matches!(&e, Error::MultipleMatches { resource: "snapshot", .. }) {
+        return Failure::Cloud(e);
+    }
+    crate::error_line(&format!(
+        "{}
+To restore a volume's newest snapshot: cinder-snapshots restore --volume VOLUME --latest [--policy ID]; or give a snapshot id",
+        e.full_message()
+    ));
+    Failure::Reported(1)
 }
 
 /// A failed revert: a refusal (Cinder's, or ours before sending) explained in our words with
