@@ -18,7 +18,7 @@ use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
-const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, set, unset, delete, force-delete, reset-status, wait, prune, run, check, volume list, volume show, restore, revert, completions, help";
+const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, set, unset, delete, force-delete, reset-status, wait, prune, run, check, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
 /// mv371-snap-alpha, the snapshot of most recordings.
 const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
 /// mv371-snap-gamma, deleted in the recordings.
@@ -1309,11 +1309,18 @@ fn revert_waits_until_available_and_cinders_refusals_exit_1() {
     let printed = env.json(&["--json", "revert", VOL_ALPHA, "--snapshot", VOL_SNAP1, "--wait"]);
     assert_eq!((printed["id"].as_str(), printed["status"].as_str()), (Some(VOL_ALPHA), Some("available")));
     assert_all(&[revert, done]);
-    // Not the latest snapshot: Cinder's 400 and its message, exit 1.
+    // Not the latest snapshot: Cinder's 400, explained in our words (not Cinder's text), exit 1.
     let refused = Fixture::load("mv371_volumes_revert_not_latest").mock(&mut server).expect(1).create();
     let out = env.run(&["revert", VOL_ALPHA, "--snapshot", VOL_SNAP1]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is None or not the latest one of volume"), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "cinder-snapshots: Cinder reverts a volume only to its latest snapshot, and {VOL_SNAP1} is not the latest of volume {VOL_ALPHA}.\n\
+             To revert to the latest: cinder-snapshots revert {VOL_ALPHA} --latest\n\
+             To get an older snapshot's data back, make a new volume from it: cinder-snapshots restore {VOL_SNAP1}\n"
+        )
+    );
     refused.assert();
     assert_all(&unexpected);
     // Below 3.40: refused before any request to Cinder, exit 2.
@@ -1335,7 +1342,7 @@ fn volume_commands_usage_errors_exit_2() {
     for (args, want) in [
         (&["volume"][..], format!("volume needs a command; the commands are {COMMANDS}\nTry 'cinder-snapshots --help'.")),
         (&["volume", "frob"][..], format!("unknown command \"volume frob\"; the commands are {COMMANDS}\nTry 'cinder-snapshots --help'.")),
-        (&["revert", VOL_ALPHA][..], "revert needs --snapshot SNAPSHOT\nTry 'cinder-snapshots revert --help'.".to_owned()),
+        (&["revert", VOL_ALPHA][..], "revert needs --snapshot SNAPSHOT or --latest\nTry 'cinder-snapshots revert --help'.".to_owned()),
         (
             &["restore", VOL_SNAP1, "--size", "0"][..],
             "--size \"0\" is not a whole number of GiB above 0\nTry 'cinder-snapshots restore --help'.".to_owned(),
@@ -1626,7 +1633,7 @@ fn completion_scripts_come_from_the_parsers_table_and_the_shells_accept_them() {
     want.dedup();
     assert_eq!(top, want);
     for (words, want) in [
-        (&["cinder-snapshots", "volume", ""][..], &["list", "show"][..]),
+        (&["cinder-snapshots", "volume", ""][..], &["list", "show", "set", "unset"][..]),
         (&["cinder-snapshots", "--os-cloud", "prod", "volume", "l"][..], &["list"][..]),
         (&["cinder-snapshots", "list", "--st"][..], &["--status"][..]),
         (&["cinder-snapshots", "-f", ""][..], &["table", "json", "value", "csv", "yaml", "shell"][..]),

@@ -381,7 +381,7 @@ fn sort_column_orders_the_rows_as_the_openstack_command() {
 fn did_you_mean_for_commands_options_and_columns() {
     let env = Env::new("mean");
     let commands = "list, show, create, update, set-metadata, unset-metadata, set, unset, delete, force-delete, reset-status, wait, \
-                    prune, run, check, volume list, volume show, restore, revert, completions, help";
+                    prune, run, check, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
     for (args, code, want) in [
         (
             &["lsit"][..],
@@ -486,8 +486,9 @@ fn help_command_and_every_group_and_command_has_its_own_help() {
         assert_eq!(env.ok(&via), own, "help {name}");
     }
     // A group (the first word of two-word commands): its own help, its commands.
-    let group = "Usage: cinder-snapshots [GLOBAL OPTIONS] volume COMMAND [ARGS]\n\nCommands:\n  volume list  list volumes\n  \
-                 volume show  show one volume\n\nOne command's options: cinder-snapshots volume COMMAND --help\n\
+    let group = "Usage: cinder-snapshots [GLOBAL OPTIONS] volume COMMAND [ARGS]\n\nCommands:\n  volume list   list volumes\n  \
+                 volume show   show one volume\n  volume set    add or change a volume's metadata items (enrol it in a job)\n  \
+                 volume unset  remove a volume's metadata items\n\nOne command's options: cinder-snapshots volume COMMAND --help\n\
                  Global options, output formats and exit codes: cinder-snapshots --help\n";
     assert_eq!(env.ok(&["volume", "--help"]), group);
     assert_eq!(env.ok(&["volume", "-h"]), group);

@@ -152,7 +152,8 @@ fn a_run_creates_waits_labels_and_prunes() {
     );
     // Labels, name, description.
     let made = cloud.snapshots().into_iter().find(|s| Some(&s.id) == report.volumes()[0].snapshot_id.as_ref()).unwrap();
-    assert_eq!(made.name.as_deref(), Some("nightly-20261128T0000Z"));
+    // Unique per volume and window: the first 8 hex digits of the volume id at the end.
+    assert_eq!(made.name, Some(format!("nightly-20261128T0000Z-{}", &made.volume_id[..8])));
     assert_eq!(
         made.description.as_deref(),
         Some(format!("cinder-snapshots job, window {WINDOW3} (daily), run {}", report.run_id()).as_str())
@@ -361,6 +362,29 @@ fn a_rerun_after_a_crash_reuses_the_snapshots_left_creating() {
     }
 }
 
+/// The snapshot name's format changed (the volume id's first 8 hex digits were added): a
+/// window's snapshot made by an older version, under the old name, is still found by its
+/// labels and reused; names are never used to find the job's snapshots.
+#[test]
+fn a_windows_snapshot_under_the_old_name_format_is_reused() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 1);
+    let client = cloud.client();
+    cloud.set_now(DAY3);
+    let mut create = CreateOpts::new(vols[0].as_str()).name("nightly-20261128T0000Z");
+    for (k, v) in retention::labels(&policy(), DAY3) {
+        create = create.metadata(k, v);
+    }
+    let old = snapshots::create(&client, &create.metadata(WINDOW_KEY, WINDOW3).metadata(RUN_KEY, "0123456789abcdef")).unwrap().id;
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3 + Duration::from_secs(60)), DAY3 + Duration::from_secs(60));
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(report.volume(&vols[0]).unwrap().action, VolumeAction::Reused);
+    assert_eq!(report.volume(&vols[0]).unwrap().snapshot_id.as_ref(), Some(&old));
+    assert_eq!(count(&calls(&cloud), "POST "), 0);
+    assert_eq!(snaps_of(&cloud, &vols[0]).len(), 1);
+}
+
 /// A create whose answer is lost (the fake makes the snapshot, then closes the connection
 /// without an answer: a transport error): the wait's listing finds the snapshot by its labels
 /// and volume and adopts it; no second create, no leak. Without a snapshot to find (a
@@ -559,7 +583,7 @@ fn in_use_volumes_are_forced_below_3_66_and_not_from_it() {
         let want = |volume: &str, forced: bool| {
             let mut body = json!({"snapshot": {
                 "volume_id": volume,
-                "name": "nightly-20261128T0000Z",
+                "name": format!("nightly-20261128T0000Z-{}", &volume[..8]),
                 "description": format!("cinder-snapshots job, window {WINDOW3} (daily), run {run}"),
                 "metadata": {
                     "cinder-snapshots.label-format": "1",

@@ -33,7 +33,9 @@
 //!    **Creates** the missing snapshots, [`JobOpts::concurrency`] at a time, each with the
 //!    retention labels ([`retention::labels`](crate::retention::labels)) plus
 //!    [`WINDOW_KEY`] (the window's start) and [`RUN_KEY`] (this run's id), named
-//!    `<policy id>-<window start as YYYYmmddTHHMMZ>`. An `in-use` volume is snapshotted with
+//!    `<policy id>-<window start as YYYYmmddTHHMMZ>-<first 8 hex digits of the volume id>`
+//!    (unique per volume and window; the snapshots are found by their labels, never by
+//!    name). An `in-use` volume is snapshotted with
 //!    `force=true` below microversion 3.66 and with no `force` flag from 3.66 on (where
 //!    `force=false` is a 400). A create is never retried (POST); a create whose answer was
 //!    lost (a timeout, a closed connection, a 5xx) may still have made the snapshot: the wait

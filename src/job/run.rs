@@ -74,7 +74,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         quota: None,
         deadline: client.sleeper().now().checked_add(opts.deadline),
     };
-    let name = snapshot_name(policy.id(), window_start);
+    let name = |volume_id: &str| snapshot_name(policy.id(), window_start, volume_id);
     let to_create = job.plan(&volumes)?;
     let to_create = if opts.dry_run { to_create } else { job.preflight(&volumes, to_create, now)? };
     // The reports hold what the rest needs: memory stays flat in N but for the report.
@@ -230,7 +230,7 @@ impl Job<'_> {
     }
 
     /// Step 3: the creates, `concurrency` at a time; a 413 stops the ones not yet sent.
-    fn create_all(&mut self, to_create: &[usize], name: &str, now: OffsetDateTime) {
+    fn create_all(&mut self, to_create: &[usize], name: &(dyn Fn(&str) -> String + Sync), now: OffsetDateTime) {
         let mut labels = retention::labels(&self.opts.policy, now);
         labels.insert(WINDOW_KEY.to_owned(), self.window_label.clone());
         labels.insert(RUN_KEY.to_owned(), self.run_id.clone());
@@ -241,7 +241,7 @@ impl Job<'_> {
         let create_opts = |i: usize| -> Option<CreateOpts> {
             let volume = reports.get(i)?;
             let base = CreateOpts::new(volume.volume_id.as_str())
-                .name(name)
+                .name(name(&volume.volume_id))
                 .description(description.as_str())
                 .force(force_in_use && volume.volume_status == VolumeStatus::InUse.as_str());
             Some(labels.iter().fold(base, |o, (k, v)| o.metadata(k, v)))
@@ -701,14 +701,18 @@ fn maybe_created(e: &Error) -> bool {
     }
 }
 
-/// `<policy id>-<YYYYmmddTHHMMZ>`, the policy id cut so that the name fits 255 characters.
-fn snapshot_name(policy_id: &str, window_start: OffsetDateTime) -> String {
+/// `<policy id>-<YYYYmmddTHHMMZ>-<first 8 hex digits of the volume id>`: unique per volume
+/// and window (a restore by name finds one snapshot), the policy id cut so that the name
+/// fits 255 characters. The job finds its snapshots by their labels, never by this name.
+fn snapshot_name(policy_id: &str, window_start: OffsetDateTime, volume_id: &str) -> String {
     let t = window_start.checked_to_offset(time::UtcOffset::UTC).unwrap_or(window_start);
     let stamp =
         format!("{}{:02}{:02}T{:02}{:02}Z", crate::timestamp::format_year(t.year()), u8::from(t.month()), t.day(), t.hour(), t.minute());
-    let room = MAX_NAME_CHARS.saturating_sub(stamp.chars().count()).saturating_sub(1);
+    let volume: String = volume_id.chars().filter(char::is_ascii_hexdigit).take(8).collect::<String>().to_ascii_lowercase();
+    let tail = format!("-{stamp}-{volume}");
+    let room = MAX_NAME_CHARS.saturating_sub(tail.chars().count());
     let id: String = policy_id.chars().take(room).collect();
-    format!("{id}-{stamp}")
+    format!("{id}{tail}")
 }
 
 /// 16 random hex digits (std's randomly keyed hasher over the time and the process id).
@@ -727,12 +731,18 @@ mod tests {
 
     #[test]
     fn names_and_ids() {
-        assert_eq!(snapshot_name("nightly", datetime!(2026-11-28 00:00 UTC)), "nightly-20261128T0000Z");
-        assert_eq!(snapshot_name("n", datetime!(2026-11-28 01:00 +02:00)), "n-20261127T2300Z");
+        let vol = "3F2A9C1D-0b1f-4c8e-9d51-3d0c8a4c7e11";
+        assert_eq!(snapshot_name("nightly", datetime!(2026-11-28 00:00 UTC), vol), "nightly-20261128T0000Z-3f2a9c1d");
+        assert_eq!(snapshot_name("n", datetime!(2026-11-28 01:00 +02:00), vol), "n-20261127T2300Z-3f2a9c1d");
+        // Two volumes, one window: two names.
+        let other = "0b1f5b58-7c2c-4d8e-9d51-3d0c8a4c7e11";
+        assert_ne!(snapshot_name("n", datetime!(2026-11-28 00:00 UTC), vol), snapshot_name("n", datetime!(2026-11-28 00:00 UTC), other));
         let long = "p".repeat(255);
-        let name = snapshot_name(&long, datetime!(2026-11-28 00:00 UTC));
+        let name = snapshot_name(&long, datetime!(2026-11-28 00:00 UTC), vol);
         assert_eq!(name.chars().count(), 255);
-        assert!(name.ends_with("-20261128T0000Z"));
+        assert!(name.ends_with("-20261128T0000Z-3f2a9c1d"));
+        // An id that is not hex (a fake's) gives what hex digits it has; the name stays valid.
+        assert_eq!(snapshot_name("n", datetime!(2026-11-28 00:00 UTC), "vol-1"), "n-20261128T0000Z-1");
         let (a, b) = (new_run_id(), new_run_id());
         assert_eq!(a.len(), 16);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));

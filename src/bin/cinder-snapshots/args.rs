@@ -192,17 +192,37 @@ pub enum Command {
     VolumeShow {
         volume: String,
     },
+    /// `volume set`: metadata items merged into the volume's.
+    VolumeSet {
+        volume: String,
+        metadata: Vec<(String, String)>,
+    },
+    /// `volume unset`: metadata keys removed, one request each.
+    VolumeUnset {
+        volume: String,
+        keys: Vec<String>,
+    },
     Restore {
-        snapshot: String,
+        from: RestoreFrom,
         name: Option<String>,
         size: Option<u64>,
         wait: Option<Timeout>,
     },
+    /// `revert`; `snapshot` `None`: `--latest`.
     Revert {
         volume: String,
-        snapshot: String,
+        snapshot: Option<String>,
         wait: Option<Timeout>,
     },
+}
+
+/// What `restore` makes its volume from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RestoreFrom {
+    /// `SNAPSHOT`: an id or a name.
+    Snapshot(String),
+    /// `--volume VOLUME --latest [--policy ID]`.
+    Latest { volume: String, policy: Option<String> },
 }
 
 impl Command {
@@ -610,11 +630,38 @@ impl Raw {
                     ),
                     None => None,
                 };
-                Command::Restore { snapshot: first, name: self.value("name"), size, wait: wait(&self)? }
+                let from = match (first.is_empty(), self.flag("latest"), self.value("volume")) {
+                    (false, false, None) if self.value("policy").is_none() => RestoreFrom::Snapshot(first),
+                    (true, true, Some(volume)) => RestoreFrom::Latest { volume, policy: self.value("policy") },
+                    (false, _, _) => {
+                        return Err(Usage::of(cmd, "restore takes SNAPSHOT, or --volume VOLUME --latest [--policy ID], not both"));
+                    }
+                    (true, _, _) => return Err(Usage::of(cmd, "restore needs SNAPSHOT, or --volume VOLUME --latest [--policy ID]")),
+                };
+                Command::Restore { from, name: self.value("name"), size, wait: wait(&self)? }
             }
             "revert" => {
-                let snapshot = self.value("snapshot").ok_or_else(|| Usage::of(cmd, "revert needs --snapshot SNAPSHOT"))?;
+                let snapshot = match (self.value("snapshot"), self.flag("latest")) {
+                    (Some(s), false) => Some(s),
+                    (None, true) => None,
+                    (Some(_), true) => return Err(Usage::of(cmd, "revert takes --snapshot SNAPSHOT or --latest, not both")),
+                    (None, false) => return Err(Usage::of(cmd, "revert needs --snapshot SNAPSHOT or --latest")),
+                };
                 Command::Revert { volume: first, snapshot, wait: wait(&self)? }
+            }
+            "volume set" => {
+                let metadata = pairs(cmd, "--property", self.values("property"))?;
+                if metadata.is_empty() {
+                    return Err(Usage::of(cmd, "volume set needs --property KEY=VALUE"));
+                }
+                Command::VolumeSet { volume: first, metadata }
+            }
+            "volume unset" => {
+                let keys = self.values("property").to_vec();
+                if keys.is_empty() {
+                    return Err(Usage::of(cmd, "volume unset needs --property KEY"));
+                }
+                Command::VolumeUnset { volume: first, keys }
             }
             "show" => Command::Show { snapshot: first },
             "create" => {
@@ -1090,10 +1137,34 @@ mod tests {
         assert_eq!((opts, long, limit), (want, true, Some(4)));
         let Command::VolumeShow { volume } = command("volume show db-data") else { panic!() };
         assert_eq!(volume, "db-data");
-        let Command::Restore { snapshot, name, size, wait } = command("restore nightly --name back --size 3 --wait") else { panic!() };
-        assert_eq!((snapshot.as_str(), name.as_deref(), size, wait), ("nightly", Some("back"), Some(3), Some(None)));
+        let Command::Restore { from, name, size, wait } = command("restore nightly --name back --size 3 --wait") else { panic!() };
+        assert_eq!((from, name.as_deref(), size, wait), (RestoreFrom::Snapshot("nightly".into()), Some("back"), Some(3), Some(None)));
+        let Command::Restore { from, .. } = command("restore --volume db --latest --policy nightly") else { panic!() };
+        assert_eq!(from, RestoreFrom::Latest { volume: "db".into(), policy: Some("nightly".into()) });
+        let Command::Restore { from, .. } = command("restore --latest --volume db") else { panic!() };
+        assert_eq!(from, RestoreFrom::Latest { volume: "db".into(), policy: None });
+        for (line, needle) in [
+            ("restore", "restore needs SNAPSHOT, or --volume VOLUME --latest"),
+            ("restore --volume db", "restore needs SNAPSHOT, or --volume VOLUME --latest"),
+            ("restore --latest", "restore needs SNAPSHOT, or --volume VOLUME --latest"),
+            ("restore s --volume db --latest", "not both"),
+            ("restore s --policy p", "not both"),
+            ("revert db --snapshot s --latest", "revert takes --snapshot SNAPSHOT or --latest, not both"),
+            ("volume set db", "volume set needs --property KEY=VALUE"),
+            ("volume set db --property k", "--property \"k\" is not KEY=VALUE"),
+            ("volume unset db", "volume unset needs --property KEY"),
+        ] {
+            let usage = parse_str(line).unwrap_err();
+            assert!(usage.message.contains(needle), "{line}: {}", usage.message);
+        }
         let Command::Revert { volume, snapshot, wait } = command("revert db-data --snapshot nightly") else { panic!() };
-        assert_eq!((volume.as_str(), snapshot.as_str(), wait), ("db-data", "nightly", None));
+        assert_eq!((volume.as_str(), snapshot.as_deref(), wait), ("db-data", Some("nightly"), None));
+        let Command::Revert { snapshot, .. } = command("revert db-data --latest --wait") else { panic!() };
+        assert_eq!(snapshot, None);
+        let Command::VolumeSet { volume, metadata } = command("volume set db --property backup=nightly --property a=") else { panic!() };
+        assert_eq!((volume.as_str(), metadata), ("db", vec![("backup".into(), "nightly".into()), ("a".into(), String::new())]));
+        let Command::VolumeUnset { keys, .. } = command("volume unset db --property a --property b") else { panic!() };
+        assert_eq!(keys, ["a", "b"]);
         // The group word alone, or with an unknown second word, is a usage error.
         assert!(parse_str("volume").unwrap_err().message.starts_with("volume needs a command"));
         assert!(parse_str("volume frob").unwrap_err().message.starts_with("unknown command \"volume frob\""));

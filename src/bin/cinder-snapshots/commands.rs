@@ -15,11 +15,11 @@ use std::time::Duration;
 use cinder_snapshots::job::{self, CheckOpts, JobOpts};
 use cinder_snapshots::retention::{self, PruneOpts};
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
-use cinder_snapshots::volumes::{self, Volume, VolumeStatus};
+use cinder_snapshots::volumes::{self, RevertRefusal, Volume, VolumeStatus};
 use cinder_snapshots::{Error, ServiceClient};
 
 use crate::Failure;
-use crate::args::{Command, Target};
+use crate::args::{Command, RestoreFrom, Target};
 use crate::output::{self, Output};
 use crate::progress::Progress;
 
@@ -135,8 +135,23 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
         Command::Check { opts } => check(client, opts, out),
         Command::VolumeList { opts, long, limit } => volume_list(client, opts, *long, *limit, out),
         Command::VolumeShow { volume } => one_volume(&resolve_volume(client, volume)?, out),
-        Command::Restore { snapshot, name, size, wait } => {
-            let mut opts = volumes::CreateOpts::from_snapshot(id_of(client, snapshot)?);
+        Command::VolumeSet { volume, metadata } => {
+            let id = volume_id_of(client, volume)?;
+            volumes::merge_metadata(client, &id, &metadata.iter().cloned().collect())?;
+            Ok(())
+        }
+        Command::VolumeUnset { volume, keys } => {
+            let id = volume_id_of(client, volume)?;
+            each(keys, |key| Ok(volumes::delete_metadata_key(client, &id, key)?))
+        }
+        Command::Restore { from, name, size, wait } => {
+            let snapshot_id = match from {
+                RestoreFrom::Snapshot(snapshot) => id_of(client, snapshot).map_err(ambiguous_restore)?,
+                RestoreFrom::Latest { volume, policy } => {
+                    volumes::latest_owned_snapshot(client, &volume_id_of(client, volume)?, policy.as_deref())?.id
+                }
+            };
+            let mut opts = volumes::CreateOpts::from_snapshot(snapshot_id);
             if let Some(name) = name {
                 opts = opts.name(name);
             }
@@ -154,8 +169,13 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
         }
         Command::Revert { volume, snapshot, wait } => {
             let volume_id = volume_id_of(client, volume)?;
-            let snapshot_id = id_of(client, snapshot)?;
-            volumes::revert_to_snapshot(client, &volume_id, &snapshot_id)?;
+            let reverted = match snapshot {
+                Some(snapshot) => id_of(client, snapshot).and_then(|id| volumes::revert_to_snapshot(client, &volume_id, &id).map(|()| id)),
+                None => volumes::revert_to_latest(client, &volume_id).map(|snap| snap.id),
+            };
+            if let Err(e) = reverted {
+                return Err(revert_failure(e, &volume_id, snapshot.as_deref()));
+            }
             match wait {
                 Some(timeout) => {
                     let reverted = waiting_volume(*timeout, None, |o| volumes::wait_for_revert(client, &volume_id, o))?;
@@ -165,6 +185,65 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
             }
         }
     }
+}
+
+/// `restore NAME` matching several snapshots (the job named all the volumes' snapshots of a
+/// window alike before it added the volume id): the matches, and the way to pick one.
+fn ambiguous_restore(e: Error) -> Failure {
+    if !matches!(&e, Error::MultipleMatches { resource: "snapshot", .. }) {
+        return Failure::Cloud(e);
+    }
+    crate::error_line(&format!(
+        "{}
+To restore a volume's newest snapshot: cinder-snapshots restore --volume VOLUME --latest [--policy ID]; or give a snapshot id",
+        e.full_message()
+    ));
+    Failure::Reported(1)
+}
+
+/// A failed revert: a refusal (Cinder's, or ours before sending) explained in our words with
+/// what to do instead (exit 1); any other error as it is.
+fn revert_failure(e: Error, volume_id: &str, snapshot: Option<&str>) -> Failure {
+    let Some(reason) = volumes::revert_refusal(&e) else { return Failure::Cloud(e) };
+    let snap = match (&e, snapshot) {
+        (Error::RevertRefused { snapshot: Some(s), .. }, _) => s.clone(),
+        (_, Some(s)) => s.to_owned(),
+        _ => "the latest snapshot".to_owned(),
+    };
+    // Cloud text (ids) escaped here: a newline in it must not make a line of its own.
+    let (snap, volume_id) = (output::printable(&snap), output::printable(volume_id));
+    let text = match reason {
+        RevertRefusal::NoSnapshots => format!("volume {volume_id} has no snapshot to revert to"),
+        RevertRefusal::NotLatestSnapshot => format!(
+            "Cinder reverts a volume only to its latest snapshot, and {snap} is not the latest of volume {volume_id}.\n\
+             To revert to the latest: cinder-snapshots revert {volume_id} --latest\n\
+             To get an older snapshot's data back, make a new volume from it: cinder-snapshots restore {snap}"
+        ),
+        RevertRefusal::SizeMismatch => format!(
+            "volume {volume_id} was extended after snapshot {snap} was taken: Cinder cannot revert it.\n\
+             Make a new volume from the snapshot instead: cinder-snapshots restore {snap}"
+        ),
+        RevertRefusal::VolumeNotAvailable => format!(
+            "volume {volume_id} is not available (attached, or busy): Cinder reverts only a detached, idle volume.\n\
+             Detach it, or wait until it is available, and try again"
+        ),
+        RevertRefusal::SnapshotNotAvailable if matches!(e, Error::RevertRefused { .. }) => format!(
+            "not reverting volume {volume_id}: its latest snapshot ({snap}) is not available, and Cinder would leave\n\
+             the volume stuck in reverting. Wait for the snapshot (cinder-snapshots wait SNAPSHOT) or delete it, then\n\
+             try again. Nothing was sent."
+        ),
+        RevertRefusal::SnapshotNotAvailable => format!(
+            "snapshot {snap} is not available: Cinder refused the revert after marking volume {volume_id} reverting,\n\
+             where it stays until an admin resets its status (openstack volume set --state available {volume_id})"
+        ),
+        RevertRefusal::AmbiguousLatest => format!(
+            "not reverting volume {volume_id}: several snapshots ({snap}) share its newest creation time, so which\n\
+             one Cinder would revert to cannot be told. Nothing was sent."
+        ),
+        _ => return Failure::Cloud(e),
+    };
+    crate::error_line(&text);
+    Failure::Reported(1)
 }
 
 /// `prune`: the report as a table and a summary line, or as JSON; exit 1 when a delete

@@ -785,15 +785,91 @@ pub const SPECS: &[Spec] = &[
         also: "",
     },
     Spec {
+        name: "volume set",
+        synopsis: "volume set VOLUME --property KEY=VALUE...",
+        summary: "add or change a volume's metadata items (enrol it in a job)",
+        about: "Adds or changes the volume's metadata items given by --property and keeps the others\n\
+                (one request: POST /volumes/ID/metadata). This is how a volume is enrolled in a job\n\
+                that selects by tag (run --select backup=nightly). Prints nothing. The same as\n\
+                `openstack volume set VOLUME --property KEY=VALUE`.",
+        options: &[valued("property", "KEY=VALUE", "a metadata item to add or change (repeatable; required)")],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots volume set db-data --property backup=nightly"],
+        also: "",
+    },
+    Spec {
+        name: "volume unset",
+        synopsis: "volume unset VOLUME --property KEY...",
+        summary: "remove a volume's metadata items",
+        about: "Removes the volume's metadata items named by --property, one request each\n\
+                (DELETE /volumes/ID/metadata/KEY). A key that is not set is an error (exit 1); the\n\
+                other keys are still removed. Prints nothing. The same as\n\
+                `openstack volume unset VOLUME --property KEY`.",
+        options: &[valued("property", "KEY", "a metadata key to remove (repeatable; required)")],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots volume unset db-data --property backup"],
+        also: "",
+    },
+    Spec {
         name: "restore",
-        synopsis: "restore SNAPSHOT [--name NAME] [--size GB] [--wait [--wait-timeout SECONDS]]",
+        synopsis: "restore (SNAPSHOT | --volume VOLUME --latest [--policy ID]) [--name NAME] [--size GB] [--wait [--wait-timeout SECONDS]]",
         summary: "create a new volume from a snapshot",
         about: "Creates a new volume from the snapshot (its size is the snapshot's unless --size asks for\n\
                 more) and prints it (status creating, or available after --wait); with --json, one\n\
-                volume object. A wait that ends in error exits 4.",
+                volume object. A wait that ends in error exits 4.\n\
+                \n\
+                --volume VOLUME --latest, instead of SNAPSHOT: the volume's newest available snapshot\n\
+                made by a policy (one carrying the cinder-snapshots.policy label; with --policy ID,\n\
+                that policy's only). Snapshots made by hand or by other tools, and snapshots not\n\
+                available (creating, error), are never chosen; every page of the volume's snapshots\n\
+                is read first. None: exit 1, nothing created.",
         options: &[
+            valued("volume", "VOLUME", "with --latest: the volume whose snapshot to restore"),
+            flag("latest", "restore the newest available snapshot of --volume made by a policy"),
+            valued("policy", "ID", "with --latest: only this policy's snapshots").default("any policy's"),
             valued("name", "NAME", "the new volume's name"),
             valued("size", "GB", "the new volume's size in GiB (at least the snapshot's)").default("the snapshot's"),
+            WAIT,
+            WAIT_TIMEOUT,
+        ],
+        positionals: (0, 1),
+        args: Choices::Any,
+        columns: output::VOLUME_FIELDS,
+        json_columns: true,
+        default_columns: usize::MAX,
+        examples: &[
+            "cinder-snapshots restore nightly-20261128T0000Z-3f2a9c1d --name db-data-restored --wait",
+            "cinder-snapshots restore --volume db-data --latest --policy nightly --name db-data-restored --wait",
+        ],
+        also: "",
+    },
+    Spec {
+        name: "revert",
+        synopsis: "revert VOLUME (--snapshot SNAPSHOT | --latest) [--wait [--wait-timeout SECONDS]]",
+        summary: "revert a volume in place to its latest snapshot",
+        about: "Reverts the volume, in place, to the snapshot: what was written since is lost. Cinder\n\
+                allows only the volume's latest snapshot, with the volume available (not attached), and\n\
+                needs microversion 3.40 (refused before any request below it, exit 2). Prints nothing;\n\
+                with --wait, waits until the volume is available again and prints it (with --json, one\n\
+                volume object); a revert that ends in error exits 4.\n\
+                \n\
+                --latest picks what Cinder calls the latest: the volume's newest snapshot by creation\n\
+                time, of any status and made by anyone. Unless it is available, nothing is sent and the\n\
+                exit code is 1 (Cinder would mark the volume reverting before checking the snapshot and\n\
+                leave it stuck); so too when two snapshots share the newest creation time. Cinder's\n\
+                refusals (not the latest, the volume attached or extended) are explained, with what to\n\
+                do instead (exit 1).",
+        options: &[
+            valued("snapshot", "SNAPSHOT", "the snapshot to revert to (or --latest)"),
+            flag("latest", "revert to the volume's latest snapshot, only if it is available"),
             WAIT,
             WAIT_TIMEOUT,
         ],
@@ -802,25 +878,7 @@ pub const SPECS: &[Spec] = &[
         columns: output::VOLUME_FIELDS,
         json_columns: true,
         default_columns: usize::MAX,
-        examples: &["cinder-snapshots restore nightly-2026-11-28 --name db-data-restored --wait"],
-        also: "",
-    },
-    Spec {
-        name: "revert",
-        synopsis: "revert VOLUME --snapshot SNAPSHOT [--wait [--wait-timeout SECONDS]]",
-        summary: "revert a volume in place to its latest snapshot",
-        about: "Reverts the volume, in place, to the snapshot: what was written since is lost. Cinder\n\
-                allows only the volume's latest snapshot, with the volume available (not attached), and\n\
-                needs microversion 3.40 (refused before any request below it, exit 2). Prints nothing;\n\
-                with --wait, waits until the volume is available again and prints it (with --json, one\n\
-                volume object); a revert that ends in error exits 4.",
-        options: &[valued("snapshot", "SNAPSHOT", "the snapshot to revert to (required)"), WAIT, WAIT_TIMEOUT],
-        positionals: (1, 1),
-        args: Choices::Any,
-        columns: output::VOLUME_FIELDS,
-        json_columns: true,
-        default_columns: usize::MAX,
-        examples: &["cinder-snapshots revert db-data --snapshot nightly-2026-11-28 --wait"],
+        examples: &["cinder-snapshots revert db-data --latest --wait", "cinder-snapshots revert db-data --snapshot SNAPSHOT_ID --wait"],
         also: "",
     },
     Spec {
