@@ -1784,7 +1784,20 @@ mod against_the_fake_cloud {
         let keys: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["dry_run", "elapsed_s", "over_quota", "polls", "prune", "run_id", "timed_out", "totals", "volumes", "window", "window_start"]
+            [
+                "dry_run",
+                "elapsed_s",
+                "no_volume_matched",
+                "over_quota",
+                "polls",
+                "prune",
+                "run_id",
+                "timed_out",
+                "totals",
+                "volumes",
+                "window",
+                "window_start"
+            ]
         );
         let keys: Vec<&str> = report["volumes"][0].as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
@@ -1797,6 +1810,7 @@ mod against_the_fake_cloud {
                 "pruned",
                 "snapshot_id",
                 "snapshot_status",
+                "unresolved",
                 "volume_id",
                 "volume_name",
                 "volume_status",
@@ -1895,6 +1909,58 @@ mod against_the_fake_cloud {
             "{}",
             stderr(&out)
         );
+    }
+
+    /// A misspelt tag: exit 1 naming the selection, nothing sent but the listing;
+    /// `--allow-empty`: exit 0. `--volume db-1 --volume nope --volume db-2`: db-1 and db-2
+    /// snapshotted, nope a failed row, exit 1. (Before: exit 0, and exit 1 before any
+    /// create.)
+    #[test]
+    fn run_fails_when_nothing_matched_and_does_the_volumes_that_resolve() {
+        let fake = FakeCloud::start();
+        let ids = fleet(&fake);
+        let env = env(&fake, "job-nothing");
+        let typo = ["run", "--select", "backup=nigthly", "--policy", "nightly", "--keep-daily", "7", "--no-token-cache"];
+        let out = env.run(&typo);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).ends_with("cinder-snapshots: no volume matched --select backup=nigthly (--allow-empty makes that a success)\n"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).trim_end().ends_with("; no volume matched"), "{}", stdout(&out));
+        let out = env.run(&[&typo[..], &["--allow-empty"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(fake.snapshots().is_empty());
+
+        let named = [
+            "run",
+            "--volume",
+            "db-1",
+            "--volume",
+            "nope",
+            "--volume",
+            "db-2",
+            "--policy",
+            "nightly",
+            "--keep-daily",
+            "7",
+            "--json",
+            "--no-token-cache",
+        ];
+        let out = env.run(&named);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("the JSON report");
+        let rows: Vec<(&str, &str)> = report["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["volume_id"].as_str().unwrap(), v["action"].as_str().unwrap()))
+            .collect();
+        assert_eq!(rows, [(ids[0].as_str(), "created"), (ids[1].as_str(), "created"), ("nope", "failed")]);
+        assert_eq!(report["volumes"][2]["unresolved"], json!({"reason": "not_found"}));
+        assert_eq!(report["volumes"][2]["error"], "not found: no volume is named \"nope\"");
+        assert_eq!(fake.snapshots().len(), 2);
     }
 
     #[test]

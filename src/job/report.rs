@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
-use super::Window;
+use super::{Unresolved, Window};
 use crate::retention::PruneReport;
 use crate::snapshots::SnapshotStatus;
 
@@ -111,6 +111,10 @@ pub struct VolumeReport {
     pub zombies: Vec<String>,
     /// What went wrong without failing the volume (a zombie that could not be deleted).
     pub warnings: Vec<String>,
+    /// A volume given by id or name that did not resolve: why (then `volume_id` is the
+    /// text as given, `volume_status` is empty, the action is
+    /// [`Failed`](VolumeAction::Failed) and `error` the look-up's message).
+    pub unresolved: Option<Unresolved>,
 }
 
 impl VolumeReport {
@@ -128,6 +132,7 @@ impl VolumeReport {
             prune_skipped: None,
             zombies: Vec::new(),
             warnings: Vec::new(),
+            unresolved: None,
         }
     }
 
@@ -167,7 +172,7 @@ pub struct Totals {
 /// what was done, and the run's facts.
 ///
 /// Serialised (`--json`) as `{"run_id", "window", "window_start", "dry_run", "timed_out",
-/// "over_quota", "elapsed_s", "polls", "totals": {..}, "volumes": [..], "prune": <the
+/// "over_quota", "no_volume_matched", "elapsed_s", "polls", "totals": {..}, "volumes": [..], "prune": <the
 /// prune's report, or null>}`; times RFC 3339 in UTC, durations in seconds.
 #[derive(Debug)]
 pub struct JobReport {
@@ -177,6 +182,7 @@ pub struct JobReport {
     pub(crate) dry_run: bool,
     pub(crate) timed_out: bool,
     pub(crate) over_quota: bool,
+    pub(crate) no_volume_matched: bool,
     pub(crate) elapsed: Duration,
     pub(crate) polls: usize,
     pub(crate) volumes: Vec<VolumeReport>,
@@ -271,23 +277,31 @@ impl JobReport {
         self.prune.as_ref()
     }
 
-    /// `true` when nothing failed, nothing was skipped, the wait did not time out and no
-    /// prune failed.
+    /// Whether the selection matched no volume (and no volume named failed to resolve)
+    /// without [`JobOpts::allow_empty`](super::JobOpts::allow_empty): nothing was done, and
+    /// that is a failure.
+    pub fn no_volume_matched(&self) -> bool {
+        self.no_volume_matched
+    }
+
+    /// `true` when nothing failed, nothing was skipped, the wait did not time out, no
+    /// prune failed, and some volume matched (or [`JobOpts::allow_empty`](super::JobOpts::allow_empty)).
     pub fn is_success(&self) -> bool {
         let t = self.totals();
-        t.failed == 0 && t.skipped == 0 && t.prune_failed == 0 && !self.timed_out
+        t.failed == 0 && t.skipped == 0 && t.prune_failed == 0 && !self.timed_out && !self.no_volume_matched
     }
 }
 
 impl Serialize for JobReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("JobReport", 11)?;
+        let mut st = s.serialize_struct("JobReport", 12)?;
         st.serialize_field("run_id", &self.run_id)?;
         st.serialize_field("window", &self.window)?;
         st.serialize_field("window_start", &super::label_time(self.window_start))?;
         st.serialize_field("dry_run", &self.dry_run)?;
         st.serialize_field("timed_out", &self.timed_out)?;
         st.serialize_field("over_quota", &self.over_quota)?;
+        st.serialize_field("no_volume_matched", &self.no_volume_matched)?;
         st.serialize_field("elapsed_s", &self.elapsed.as_secs_f64())?;
         st.serialize_field("polls", &self.polls)?;
         st.serialize_field("totals", &self.totals())?;
@@ -323,6 +337,7 @@ mod tests {
             dry_run: false,
             timed_out: false,
             over_quota: false,
+            no_volume_matched: false,
             elapsed: Duration::from_millis(1500),
             polls: 2,
             volumes: vec![a, b],

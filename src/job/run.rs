@@ -36,10 +36,13 @@ const MAX_NAME_CHARS: usize = 255;
 /// # Errors
 ///
 /// Before anything is created: an empty selection ([`Error::InvalidInput`] "no volumes
-/// selected"), a window out of the calendar's range, a selection's error (a listing, a
-/// volume id that does not exist, a name matching no volume or several), and the listing of
-/// the window's snapshots. From then on, failures are per volume, in the report: a run that
-/// has created snapshots always returns its report.
+/// selected"), a window out of the calendar's range, a selection's listing error (a tag
+/// listing that fails on any page, an authentication error), and the listing of the
+/// window's snapshots. A volume named that does not resolve (no such id, no name or several
+/// matching) is not an error: it is a [`Failed`](VolumeAction::Failed) volume of the
+/// report with [`VolumeReport::unresolved`], and the others are done. From then on,
+/// failures are per volume, in the report: a run that has created snapshots always returns
+/// its report.
 pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     let started = Instant::now();
     if opts.selection.is_empty() {
@@ -53,7 +56,8 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         .ok_or_else(|| Error::InvalidInput(format!("the {window} window containing {} is out of range", label_time(now))))?;
     let window_label = label_time(window_start);
     let mv = client.microversion()?;
-    let volumes = opts.selection.resolve(client, opts.page_size)?;
+    let (volumes, missing) = opts.selection.resolve_all(client, opts.page_size)?;
+    let no_volume_matched = volumes.is_empty() && missing.is_empty() && !opts.allow_empty;
 
     let mut job = Job {
         client,
@@ -72,6 +76,14 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     };
     let name = snapshot_name(policy.id(), window_start);
     let to_create = job.plan(&volumes)?;
+    // The volumes named that did not resolve come after the others, in the order given.
+    for m in missing {
+        let mut r = VolumeReport::new(m.given, None, String::new());
+        r.action = VolumeAction::Failed;
+        r.error = Some(m.error.full_message());
+        r.unresolved = Some(m.why);
+        job.reports.push(r);
+    }
     // The reports hold what the rest needs: memory stays flat in N but for the report.
     drop(volumes);
     if !opts.dry_run {
@@ -89,6 +101,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         dry_run: opts.dry_run,
         timed_out: job.timed_out,
         over_quota: job.over_quota,
+        no_volume_matched,
         elapsed: started.elapsed(),
         polls: job.polls,
         volumes: job.reports,
@@ -466,6 +479,7 @@ impl Job<'_> {
                 continue;
             }
             r.prune_skipped = Some(match r.action {
+                _ if r.unresolved.is_some() => "not pruned: the volume was not found".to_owned(),
                 VolumeAction::Skipped => "not pruned: the volume was not snapshotted in this run".to_owned(),
                 VolumeAction::Failed => "not pruned: its snapshot for this window failed".to_owned(),
                 _ => format!(

@@ -587,7 +587,8 @@ impl Raw {
     fn run(&self) -> Result<JobOpts, Usage> {
         const CMD: &str = "run";
         let selection = self.selection(CMD)?;
-        let mut opts = JobOpts::new(self.policy(CMD)?).selection(selection).dry_run(self.flag("dry-run"));
+        let mut opts =
+            JobOpts::new(self.policy(CMD)?).selection(selection).dry_run(self.flag("dry-run")).allow_empty(self.flag("allow-empty"));
         if let Some(v) = self.value("every") {
             opts = opts.every(Window::parse(&v).map_err(|e| Usage::of(CMD, format!("--every: {e}")))?);
         }

@@ -217,6 +217,10 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), F
         crate::error_line("the wait timed out: the snapshots still creating are kept and reused by the next run");
         return Err(Failure::Reported(3));
     }
+    if report.no_volume_matched() {
+        crate::error_line(&format!("no volume matched {} (--allow-empty makes that a success)", opts.get_selection()));
+        return Err(Failure::Reported(1));
+    }
     if !report.is_success() {
         let t = report.totals();
         crate::error_line(&format!("{} failed, {} skipped, {} prune failures (see the output)", t.failed, t.skipped, t.prune_failed));

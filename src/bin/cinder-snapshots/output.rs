@@ -518,6 +518,9 @@ pub fn run_summary(report: &JobReport) -> String {
         report.run_id(),
         report.elapsed().as_secs_f64()
     ));
+    if report.no_volume_matched() {
+        text.push_str("; no volume matched");
+    }
     if report.over_quota() {
         text.push_str("; over quota: later creates were not sent");
     }

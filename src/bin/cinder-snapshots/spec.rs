@@ -302,6 +302,7 @@ const RUN_OPTIONS: &[Opt] = &[
     valued("concurrency", "N", "snapshot this many volumes at a time (1 to 64)").default("4"),
     valued("wait-timeout", "DURATION", "stop waiting for the snapshots after this long (3d, 12h, 90m, 30s)").default("1h"),
     flag("dry-run", "only show what would be created and pruned; change nothing"),
+    flag("allow-empty", "a selection that matches no volume is a success (without it: exit 1, nothing protected)"),
 ];
 
 const CHECK_OPTIONS: &[Opt] = &[
@@ -612,16 +613,22 @@ pub const SPECS: &[Spec] = &[
                 N), else one line per change. Then a table: Volume, Name, Action (created, reused,\n\
                 would create, would reuse, skipped, failed), Snapshot, Status, Pruned, Error; and a\n\
                 summary line. With --json: the report {\"run_id\", \"window\", \"window_start\",\n\
-                \"dry_run\", \"timed_out\", \"over_quota\", \"elapsed_s\", \"polls\", \"totals\": {\"volumes\",\n\
-                \"created\", \"reused\", \"available\", \"failed\", \"skipped\", \"pruned\", \"prune_failed\",\n\
-                \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\", \"volume_name\",\n\
-                \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\", \"pruned\",\n\
-                \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\"}], \"prune\": the prune's\n\
-                report as prune --json prints it, or null}; times RFC 3339 UTC, durations in seconds.\n\
+                \"dry_run\", \"timed_out\", \"over_quota\", \"no_volume_matched\", \"elapsed_s\", \"polls\",\n\
+                \"totals\": {\"volumes\", \"created\", \"reused\", \"available\", \"failed\", \"skipped\",\n\
+                \"pruned\", \"prune_failed\", \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\",\n\
+                \"volume_name\", \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\",\n\
+                \"pruned\", \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\", \"unresolved\"}],\n\
+                \"prune\": the prune's report as prune --json prints it, or null}; times RFC 3339 UTC,\n\
+                durations in seconds.\n\
                 \n\
-                Exit: 0 every volume done; 1 some volume failed or was skipped, a prune failed, or\n\
-                a listing failed; 3 the wait timed out (what is still creating is reported; a re-run reuses it);\n\
-                2 usage.",
+                A selection that matches no volume is a failure (exit 1, \"no volume matched\" and the\n\
+                selection on stderr) unless --allow-empty. A --volume that does not resolve (no such id,\n\
+                no such name, a name several volumes have) is a failed row (\"unresolved\": {\"reason\":\n\
+                \"not_found\"|\"ambiguous\"|\"lookup_failed\"}); the other volumes are done.\n\
+                \n\
+                Exit: 0 every volume done; 1 some volume failed, was skipped or did not resolve, no\n\
+                volume matched, a prune failed, or a listing failed; 3 the wait timed out (what is\n\
+                still creating is reported; a re-run reuses it); 2 usage.",
         options: RUN_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
