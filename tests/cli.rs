@@ -1730,6 +1730,15 @@ fn run_and_check_usage_errors_exit_2_or_unknown_without_a_request() {
             "--crit is shorter than --warn: a snapshot would be critical before it is a warning",
         ),
         (&["check", "--all", "--policy", "a/b", "--warn", "1h", "--crit", "2h"][..], "--policy: invalid retention policy id"),
+        // A single-value option given twice (issue 20, item 14; before: the last one won).
+        (&["run", "--all", "--policy", "p", "--policy", "q", "--keep-daily", "7"][..], "--policy is given twice: it takes one value"),
+        (&["create", "--volume", "db-1", "--volume", "db-2", "x"][..], "--volume is given twice: it takes one value"),
+        (&["prune", "--policy", "p", "--keep-daily", "7", "--keep-daily", "8"][..], "--keep-daily is given twice: it takes one value"),
+        (
+            &["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "--crit", "3h"][..],
+            "--crit is given twice: it takes one value",
+        ),
+        (&["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "-f", "json", "-f", "table"][..], "--format is given twice"),
     ] {
         let out = env.run(args);
         let err = stderr(&out);

@@ -210,6 +210,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
     let (mut wants_help, mut wants_version) = (false, false);
     // The first word of a two-word command (`volume list`), waiting for its second.
     let mut group: Option<String> = None;
+    // The first option with one value given twice: a usage error of the command (known only
+    // at the end when a global option comes before it).
+    let mut twice: Option<String> = None;
+    let mut globals_seen: Vec<&'static str> = Vec::new();
     // lexopt's own errors (a missing value, a value given to a flag, invalid Unicode) point
     // at the help of the command when there is one.
     let lex = |spec: Option<&Spec>, e: lexopt::Error| Usage { message: e.to_string(), command: spec.map(|s| s.name) };
@@ -221,6 +225,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
         };
         if let Some(g) = global {
             let value = if g.value.is_some() { Some(parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))?) } else { None };
+            if g.value.is_some() && !g.repeat {
+                if globals_seen.contains(&g.name) {
+                    twice.get_or_insert_with(|| format!("--{} is given twice: it takes one value", g.name));
+                }
+                globals_seen.push(g.name);
+            }
             match (g.name, value) {
                 ("json", _) => format = Format::Json,
                 ("format", Some(v)) => {
@@ -252,7 +262,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
                 };
                 let value =
                     if opt.value.is_some() { parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))? } else { String::new() };
-                raw.options.entry(opt.name).or_default().push(value);
+                let values = raw.options.entry(opt.name).or_default();
+                if opt.value.is_some() && !opt.repeat && !values.is_empty() {
+                    twice.get_or_insert_with(|| format!("--{} is given twice: it takes one value", opt.name));
+                }
+                values.push(value);
             }
             Value(value) => {
                 let value = value.string().map_err(|e| lex(spec, e))?;
@@ -275,6 +289,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
             }
             Short(c) => return Err(Usage::new(format!("unknown option -{c}"))),
         }
+    }
+    if let Some(message) = twice.filter(|_| !wants_help && !wants_version) {
+        return Err(Usage { message, command: spec.map(|s| s.name) });
     }
     let columns = match spec {
         Some(s) if !wants_help && !wants_version => picked_columns(s, format, &columns)?,
@@ -824,8 +841,8 @@ mod tests {
     }
 
     #[test]
-    fn globals_anywhere_and_the_last_value_wins() {
-        let cli = parse_str("--os-cloud c list --long --json --property a=b --property c=d --os-region-name R --os-cloud d").unwrap();
+    fn globals_anywhere() {
+        let cli = parse_str("--os-cloud d list --long --json --property a=b --property c=d --os-region-name R").unwrap();
         assert!(cli.globals.output.json() && cli.globals.token_cache && !cli.globals.debug);
         assert_eq!(cli.globals.vars, BTreeMap::from([("OS_CLOUD".into(), "d".into()), ("OS_REGION_NAME".into(), "R".into())]));
         let Action::Run(command) = cli.action else { panic!("a command") };
@@ -911,6 +928,19 @@ mod tests {
         assert!(matches!(parse_str("volume show --help").unwrap().action, Action::Help(h) if h.contains("volume show VOLUME")));
     }
 
+    /// The options meant to repeat do: every value counts.
+    #[test]
+    fn repeatable_options_keep_every_value() {
+        let Command::Run { opts } = command("run --volume a --volume b --policy p --keep-daily 1 --dry-run --dry-run") else { panic!() };
+        assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
+        let Command::Check { opts } = command("check --select a=1 --select b=2 --policy p --warn 1h --crit 2h") else { panic!() };
+        assert_eq!(opts.get_selection().tags().len(), 2);
+        let Command::Create { snapshot, .. } = command("create --volume v --property a=1 --property b=2") else { panic!() };
+        assert_eq!(snapshot.metadata.len(), 2);
+        let cli = parse_str("list -c id -c name --property a=1 --property b=2").unwrap();
+        assert_eq!(cli.globals.output.columns.len(), 2);
+    }
+
     #[test]
     fn help_and_version_win() {
         assert!(matches!(parse_str("--help").unwrap().action, Action::Help(h) if h.contains("Exit codes:")));
@@ -957,6 +987,14 @@ mod tests {
             ("create --volume v --wait --wait-timeout 1e20", "--wait-timeout \"1e20\" is out of range", Some("create")),
             ("list --status bogus", "--status \"bogus\" is not a snapshot status (available, error,", Some("list")),
             ("wait s --status avaliable", "is not a snapshot status", Some("wait")),
+            // A single-value option given twice (before: the last one won).
+            ("create --volume db-1 --volume db-2 x", "--volume is given twice: it takes one value", Some("create")),
+            ("-f json list -f table", "--format is given twice: it takes one value", Some("list")),
+            ("--os-cloud a list --os-cloud b", "--os-cloud is given twice", Some("list")),
+            ("--os-cloud a --os-cloud b", "--os-cloud is given twice", None),
+            ("check --all --policy p --warn 1h --crit 2h --warn 3h", "--warn is given twice", Some("check")),
+            ("run --all --policy p --keep-daily 1 --keep-daily 2", "--keep-daily is given twice", Some("run")),
+            ("prune --policy p --keep-daily 1 --wait-timeout 5 --wait-timeout 6", "--wait-timeout is given twice", Some("prune")),
         ] {
             match parse_str(line) {
                 Err(u) => {

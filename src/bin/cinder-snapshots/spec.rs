@@ -19,8 +19,8 @@ pub enum Choices {
 }
 
 /// One option: its long name, its short letter, its value's placeholder (`None` for a flag),
-/// its help, its default (shown in the help), its values, and for a global `--os-*` option
-/// the `OS_*` variable it sets.
+/// its help, its default (shown in the help), its values, for a global `--os-*` option the
+/// `OS_*` variable it sets, and whether it may be given more than once.
 #[derive(Debug, Clone, Copy)]
 pub struct Opt {
     pub name: &'static str,
@@ -30,16 +30,26 @@ pub struct Opt {
     pub default: Option<&'static str>,
     pub choices: Choices,
     pub sets: Option<&'static str>,
+    /// Each value counts (`--select`, `run --volume`, `--property`, `-c`): made with
+    /// [`repeated`]. Any other option with a value given twice is a usage error, never a
+    /// silent "the last one wins". (A flag given twice is the same flag.)
+    pub repeat: bool,
 }
 
 /// A flag (an option without a value).
 pub const fn flag(name: &'static str, help: &'static str) -> Opt {
-    Opt { name, short: None, value: None, help, default: None, choices: Choices::Any, sets: None }
+    Opt { name, short: None, value: None, help, default: None, choices: Choices::Any, sets: None, repeat: false }
 }
 
-/// An option with a value, shown as `value` in the help.
+/// An option with one value, shown as `value` in the help: given twice, a usage error.
 pub const fn valued(name: &'static str, value: &'static str, help: &'static str) -> Opt {
-    Opt { name, short: None, value: Some(value), help, default: None, choices: Choices::Any, sets: None }
+    Opt { name, short: None, value: Some(value), help, default: None, choices: Choices::Any, sets: None, repeat: false }
+}
+
+/// An option with a value that may be given several times, every value counting (its help
+/// says "repeatable").
+pub const fn repeated(name: &'static str, value: &'static str, help: &'static str) -> Opt {
+    Opt { name, short: None, value: Some(value), help, default: None, choices: Choices::Any, sets: None, repeat: true }
 }
 
 impl Opt {
@@ -237,7 +247,7 @@ pub const GLOBALS: &[Opt] = &[
         .short('f')
         .default("table")
         .choices(Choices::Words(FORMATS)),
-    valued("column", "COLUMN", "print only this column (repeatable; COMMAND --help lists them)").short('c').choices(Choices::Columns),
+    repeated("column", "COLUMN", "print only this column (repeatable; COMMAND --help lists them)").short('c').choices(Choices::Columns),
     flag("json", "the same as -f json"),
     flag("debug", "one line per HTTP request on stderr (never a secret)"),
     flag("no-token-cache", "do not keep the token between runs"),
@@ -276,8 +286,8 @@ macro_rules! rules {
 
 const RULES: [Opt; 8] = rules!();
 
-const SELECT: Opt = valued("select", "KEY=VALUE", "the volumes with this metadata item (repeatable: all of them)");
-const SELECT_VOLUME: Opt = valued("volume", "VOLUME", "this volume, by id or name (repeatable)");
+const SELECT: Opt = repeated("select", "KEY=VALUE", "the volumes with this metadata item (repeatable: all of them)");
+const SELECT_VOLUME: Opt = repeated("volume", "VOLUME", "this volume, by id or name (repeatable)");
 const SELECT_ALL: Opt = flag("all", "every volume of the project");
 const ALL_PROJECTS: Opt = flag("all-projects", "with --select or --all: the volumes of every project (admin)");
 
@@ -325,7 +335,7 @@ const PRUNE_OPTIONS: &[Opt] = &[
     RULES[5],
     RULES[6],
     RULES[7],
-    valued("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable)").default("every volume"),
+    repeated("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable)").default("every volume"),
     flag("all-projects", "the snapshots of every project (admin)"),
     flag("dry-run", "only show what would be deleted and why; delete nothing"),
     valued("wait-timeout", "SECONDS", "give up waiting for each delete after this long").default("1800"),
@@ -348,7 +358,7 @@ pub const SPECS: &[Spec] = &[
             valued("status", "STATUS", "only snapshots in this status (available, error, creating, ...)")
                 .choices(Choices::Words(SNAPSHOT_STATUSES)),
             valued("volume", "VOLUME", "only snapshots of this volume (an id, or a name matching exactly one volume)"),
-            valued("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
+            repeated("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
             valued("limit", "N", "print at most N snapshots (sent as the page size; further pages only when the server caps it lower)")
                 .default("all"),
             valued("marker", "ID", "start after this snapshot"),
@@ -391,7 +401,7 @@ pub const SPECS: &[Spec] = &[
             valued("volume", "VOLUME", "the volume to snapshot: an id, or a name matching exactly one volume (required)"),
             valued("description", "TEXT", "the description"),
             flag("force", "snapshot the volume even when it is attached (needed below 3.66)"),
-            valued("property", "KEY=VALUE", "a metadata item (repeatable)"),
+            repeated("property", "KEY=VALUE", "a metadata item (repeatable)"),
             WAIT,
             WAIT_TIMEOUT,
         ],
@@ -462,7 +472,7 @@ pub const SPECS: &[Spec] = &[
         options: &[
             valued("name", "NAME", "the new name (empty: clear it)"),
             valued("description", "TEXT", "the new description (empty: clear it)"),
-            valued("property", "KEY=VALUE", "a metadata item to add or change (repeatable)"),
+            repeated("property", "KEY=VALUE", "a metadata item to add or change (repeatable)"),
             valued("state", "STATUS", "the new status (admin)").choices(Choices::Words(SNAPSHOT_STATUSES)),
         ],
         positionals: (1, 1),
@@ -483,7 +493,7 @@ pub const SPECS: &[Spec] = &[
         about: "The `openstack volume snapshot unset` command: removes the metadata items named by\n\
                 --property, one request each. A key that is not set is an error (exit 1); the other\n\
                 keys are still removed. Prints nothing.",
-        options: &[valued("property", "KEY", "a metadata key to remove (repeatable; required)")],
+        options: &[repeated("property", "KEY", "a metadata key to remove (repeatable; required)")],
         positionals: (1, 1),
         args: Choices::Any,
         columns: &[],
@@ -680,7 +690,7 @@ pub const SPECS: &[Spec] = &[
             valued("name", "NAME", "only volumes with exactly this name"),
             valued("status", "STATUS", "only volumes in this status (available, in-use, error, ...)")
                 .choices(Choices::Words(VOLUME_STATUSES)),
-            valued("property", "KEY=VALUE", "only volumes with this metadata item (repeatable)"),
+            repeated("property", "KEY=VALUE", "only volumes with this metadata item (repeatable)"),
             valued("limit", "N", "print at most N volumes (sent as the page size)").default("all"),
             valued("marker", "ID", "start after this volume"),
             valued("sort", "KEY[:DIR],...", "sort, e.g. name:asc or size:desc,created_at").default("the server's: created_at:desc"),
@@ -852,7 +862,8 @@ Exit codes:
      a bad configuration (a missing or invalid OS_* variable or clouds.yaml entry); prune:
      the listing failed (nothing was deleted) or some deletes failed (the others were done);
      run: some volume failed or was skipped; check: WARNING
-  2  usage: an unknown option or command, a missing argument, an invalid value (not a
+  2  usage: an unknown option or command, a missing argument, an option that takes one
+     value given twice (those marked repeatable take several), an invalid value (not a
      number, not KEY=VALUE, a name or metadata Cinder would refuse), a prune policy with
      no rule; check: CRITICAL
   3  a wait timed out (run: the snapshots were still creating at --wait-timeout); check:
@@ -890,6 +901,11 @@ mod tests {
                 assert!(global(o.name).is_none() && o.short.is_none_or(|c| global_short(c).is_none()), "{}: --{}", s.name, o.name);
             }
             assert!(s.default_columns == usize::MAX || s.default_columns <= s.columns.len(), "{}", s.name);
+            // The help says "repeatable" exactly for the options the parser lets repeat.
+            for o in s.options.iter().chain(GLOBALS) {
+                assert_eq!(o.repeat, o.help.contains("repeatable"), "{}: --{}", s.name, o.name);
+                assert!(!o.repeat || o.value.is_some(), "{}: --{}", s.name, o.name);
+            }
         }
         let h = help();
         for o in GLOBALS {
