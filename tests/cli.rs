@@ -1972,6 +1972,40 @@ mod against_the_fake_cloud {
         assert_eq!(fake.snapshots().len(), 2);
     }
 
+    /// A valid token in the cache (left by `list`) and a wrong password: run, prune and
+    /// check authenticate anyway and fail with Keystone's refusal (exit 1; check UNKNOWN);
+    /// with --token-cache they use the cached token, as `list` does. (Before: run and check
+    /// succeeded on the cached token.)
+    #[test]
+    fn run_prune_and_check_authenticate_at_every_start_unless_token_cache() {
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let mut env = env(&fake, "job-credentials");
+        env.ok(&["volume", "list"]);
+        assert!(env.cache().join("cinder-snapshots").exists(), "list keeps its token");
+        env.set("OS_PASSWORD", "not-the-password");
+        env.ok(&["volume", "list"]);
+        let run = ["run", "--select", "backup=nightly", "--policy", "nightly", "--keep-daily", "7"];
+        let prune = ["prune", "--policy", "nightly", "--keep-daily", "7"];
+        let check = ["check", "--select", "backup=nightly", "--policy", "nightly", "--warn", "26h", "--crit", "50h"];
+        for args in [&run[..], &prune[..]] {
+            let out = env.run(args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+            assert!(stderr(&out).starts_with("cinder-snapshots: authentication failed: "), "{args:?}: {}", stderr(&out));
+            assert!(!stderr(&out).contains("not-the-password"));
+        }
+        let out = env.run(&check);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - authentication failed: "), "{}", stdout(&out));
+        assert!(fake.snapshots().is_empty());
+        // Asked for, the cache is used: the cached token still works.
+        env.ok(&[&run[..], &["--token-cache"]].concat());
+        assert_eq!(fake.snapshots().len(), 3);
+        env.ok(&[&prune[..], &["--token-cache"]].concat());
+        let out = env.run(&[&check[..], &["--token-cache"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    }
+
     #[test]
     fn on_a_terminal_the_run_shows_one_redrawn_line_of_counts() {
         if Command::new("script").arg("--version").output().is_err() {

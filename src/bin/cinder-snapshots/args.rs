@@ -65,7 +65,17 @@ pub struct Globals {
     /// `-f`/`--json` and `-c`, the columns checked against the command's.
     pub output: Output,
     pub debug: bool,
-    pub token_cache: bool,
+    /// `--token-cache` (`Some(true)`), `--no-token-cache` (`Some(false)`), or neither: then
+    /// the cache is used by the interactive commands and not by `run`, `prune` and `check`
+    /// ([`Command::authenticates_each_start`]).
+    pub token_cache: Option<bool>,
+}
+
+impl Globals {
+    /// Whether the client keeps its token in the user's cache for this command.
+    pub fn uses_token_cache(&self, command: &Command) -> bool {
+        self.token_cache.unwrap_or(!command.authenticates_each_start())
+    }
 }
 
 #[derive(Debug)]
@@ -200,11 +210,20 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The unattended commands (`run`, `prune`, `check`): they authenticate with their
+    /// credentials at every start unless `--token-cache` is given, so that a changed or
+    /// revoked password shows at the next run, not when a cached token expires.
+    pub fn authenticates_each_start(&self) -> bool {
+        matches!(self, Command::Run { .. } | Command::Prune { .. } | Command::Check { .. })
+    }
+}
+
 /// Reads the command line (without the program name).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut vars = BTreeMap::new();
-    let (mut format, mut columns, mut debug, mut token_cache) = (Format::Table, Vec::<String>::new(), false, true);
+    let (mut format, mut columns, mut debug, mut token_cache) = (Format::Table, Vec::<String>::new(), false, None::<bool>);
     let mut spec: Option<&'static Spec> = None;
     let mut raw = Raw::default();
     let (mut wants_help, mut wants_version) = (false, false);
@@ -241,7 +260,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
                 }
                 ("column", Some(v)) => columns.push(v),
                 ("debug", _) => debug = true,
-                ("no-token-cache", _) => token_cache = false,
+                ("no-token-cache", _) | ("token-cache", _) => {
+                    let wanted = g.name == "token-cache";
+                    if token_cache.is_some_and(|t| t != wanted) {
+                        twice.get_or_insert_with(|| "--token-cache and --no-token-cache do not go together".to_owned());
+                    }
+                    token_cache = Some(wanted);
+                }
                 ("help", _) => wants_help = true,
                 ("version", _) => wants_version = true,
                 (_, value) => {
@@ -843,7 +868,7 @@ mod tests {
     #[test]
     fn globals_anywhere() {
         let cli = parse_str("--os-cloud d list --long --json --property a=b --property c=d --os-region-name R").unwrap();
-        assert!(cli.globals.output.json() && cli.globals.token_cache && !cli.globals.debug);
+        assert!(cli.globals.output.json() && cli.globals.token_cache.is_none() && !cli.globals.debug);
         assert_eq!(cli.globals.vars, BTreeMap::from([("OS_CLOUD".into(), "d".into()), ("OS_REGION_NAME".into(), "R".into())]));
         let Action::Run(command) = cli.action else { panic!("a command") };
         let Command::List { opts, long, limit, .. } = *command else { panic!("list") };
@@ -939,6 +964,28 @@ mod tests {
         assert_eq!(snapshot.metadata.len(), 2);
         let cli = parse_str("list -c id -c name --property a=1 --property b=2").unwrap();
         assert_eq!(cli.globals.output.columns.len(), 2);
+    }
+
+    /// run, prune and check authenticate at every start unless --token-cache; the
+    /// interactive commands keep the cache unless --no-token-cache.
+    #[test]
+    fn the_token_cache_is_for_interactive_commands_unless_asked() {
+        for (line, cached) in [
+            ("list", true),
+            ("--no-token-cache list", false),
+            ("run --all --policy p --keep-daily 1", false),
+            ("prune --policy p --keep-daily 1", false),
+            ("check --all --policy p --warn 1h --crit 2h", false),
+            ("run --all --policy p --keep-daily 1 --token-cache", true),
+            ("--token-cache check --all --policy p --warn 1h --crit 2h", true),
+            ("prune --policy p --keep-daily 1 --no-token-cache", false),
+        ] {
+            let cli = parse_str(line).unwrap();
+            let Action::Run(command) = &cli.action else { panic!("{line}") };
+            assert_eq!(cli.globals.uses_token_cache(command), cached, "{line}");
+        }
+        let u = parse_str("list --token-cache --no-token-cache").unwrap_err();
+        assert_eq!((u.message.as_str(), u.command), ("--token-cache and --no-token-cache do not go together", Some("list")));
     }
 
     #[test]

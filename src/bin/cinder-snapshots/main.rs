@@ -134,7 +134,8 @@ fn main() -> ExitCode {
                 let _ = log::set_logger(&StderrLogger);
                 log::set_max_level(log::LevelFilter::Debug);
             }
-            let result = client(&cli.globals).and_then(|client| commands::run(&client, &command, &cli.globals.output));
+            let result = client(&cli.globals, cli.globals.uses_token_cache(&command))
+                .and_then(|client| commands::run(&client, &command, &cli.globals.output));
             match *command {
                 // A monitoring check reports any error as UNKNOWN.
                 args::Command::Check { .. } => result.map_err(commands::check_unknown),
@@ -157,8 +158,8 @@ pub fn print(text: &str) -> Result<(), Failure> {
 }
 
 /// The client: the process's `OS_*` variables with the command line's laid over them, and
-/// the user's token cache unless `--no-token-cache`.
-fn client(globals: &Globals) -> Result<ServiceClient, Failure> {
+/// the user's token cache when `cached` ([`Globals::uses_token_cache`]).
+fn client(globals: &Globals, cached: bool) -> Result<ServiceClient, Failure> {
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in std::env::vars_os() {
         let Some(key) = key.to_str().filter(|k| k.starts_with("OS_")) else { continue };
@@ -167,7 +168,7 @@ fn client(globals: &Globals) -> Result<ServiceClient, Failure> {
     }
     vars.extend(globals.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut builder = ServiceClientBuilder::from_vars(vars)?.user_agent(concat!("cinder-snapshots-cli/", env!("CARGO_PKG_VERSION")));
-    if globals.token_cache {
+    if cached {
         if let Some(cache) = TokenCache::user_default() {
             builder = builder.token_cache(cache);
         }

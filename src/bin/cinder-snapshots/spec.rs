@@ -251,6 +251,7 @@ pub const GLOBALS: &[Opt] = &[
     flag("json", "the same as -f json"),
     flag("debug", "one line per HTTP request on stderr (never a secret)"),
     flag("no-token-cache", "do not keep the token between runs"),
+    flag("token-cache", "run, prune, check: keep the token between runs too (they authenticate at every start without it)"),
     flag("help", "this text; COMMAND --help for one command").short('h'),
     flag("version", "the version"),
 ];
@@ -825,8 +826,10 @@ that others can write to, or that another user owns, is not used. The cache is k
 the auth URL, the user and the scope, never by the password: nothing is stored from which
 the password could be guessed, so a run with a wrong OS_PASSWORD still succeeds with the
 cached token until that token expires or is revoked (a password change in Keystone revokes
-it at once). To check credentials now, as a cron job's first run should, use
---no-token-cache.
+it at once). To check credentials now, use --no-token-cache. The unattended commands, run,
+prune and check, do not use the cache unless --token-cache is given: they authenticate with
+their credentials at every start, so that a wrong or revoked password fails the next run
+(exit 1; check: UNKNOWN) instead of going unnoticed until a cached token expires.
 
 Output formats (-f), as the openstack command has them:
   table  boxed tables for people (the default); timestamps in RFC 3339, UTC
