@@ -476,3 +476,62 @@ fn deletes_run_on_at_most_concurrency_worker_threads() {
     assert_all(&mocks);
     assert_all(&unexpected);
 }
+
+/// Against the fake cloud (feature `testing`): Cinder's own status transitions.
+#[cfg(feature = "testing")]
+mod against_the_fake_cloud {
+    use super::*;
+    use cinder_snapshots::snapshots::{self, CreateOpts};
+    use cinder_snapshots::testing::FakeCloud;
+    use std::time::Instant;
+
+    /// `--wait-timeout` is ONE deadline for the whole prune: 6 deletes that stay `deleting`,
+    /// 2 at a time, end at the deadline: the first 2 are sent and time out waiting, the 4
+    /// others are never sent (timed out, not sent). Before: each pair had its own timeout,
+    /// every DELETE was sent and the prune took 3 timeouts.
+    #[test]
+    fn the_wait_timeout_is_one_deadline_for_the_whole_prune() {
+        let cloud = FakeCloud::start();
+        let volume = cloud.add_volume("db");
+        let client = cloud.client();
+        cloud.set_snapshot_creating_reads(0);
+        let start = datetime!(2026-11-20 02:00 UTC);
+        for day in 0..7 {
+            let at = start + time::Duration::days(day);
+            cloud.set_now(at);
+            let labels = retention::labels(&policy(1), at);
+            let opts = labels.iter().fold(CreateOpts::new(&volume), |o, (k, v)| o.metadata(k, v));
+            snapshots::create(&client, &opts).unwrap();
+        }
+        cloud.set_deleting_reads(u32::MAX);
+        cloud.clear_requests();
+        let timeout = Duration::from_millis(400);
+        let wait = WaitOpts::new().timeout(timeout).initial_interval(Duration::from_millis(20)).max_interval(Duration::from_millis(20));
+        let opts = PruneOpts::new(policy(1)).now(NOW).wait_opts(wait).concurrency(2);
+        let began = Instant::now();
+        let report = retention::prune(&client, &opts).unwrap();
+        let took = began.elapsed();
+        assert_eq!(report.counts(), counts(1, 0, 0, 6));
+        let deletes: Vec<String> = cloud.requests().iter().filter(|r| r.call().0 == "DELETE").map(|r| r.call().1.to_owned()).collect();
+        assert_eq!(deletes.len(), 2, "{deletes:?}");
+        for failed in report.failures() {
+            match failed.outcome().error() {
+                Some(Error::Wait(w)) => {
+                    assert_eq!((&w.kind, w.target.as_str()), (&WaitErrorKind::TimedOut, "deleted"), "{w}");
+                    assert!(w.elapsed <= timeout + Duration::from_millis(200), "{w}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let sent: Vec<&str> = report
+            .failures()
+            .filter(|o| o.outcome().error().is_some_and(|e| matches!(e, Error::Wait(w) if w.last_status.as_deref() == Some("deleting"))))
+            .map(|o| o.snapshot().id.as_str())
+            .collect();
+        assert_eq!(sent.len(), 2, "the two sent were seen deleting");
+        assert!(took < timeout * 2, "{took:?}");
+        // Nothing left deleting but the two sent.
+        let left: Vec<String> = cloud.snapshots().iter().map(|s| s.status.to_string()).collect();
+        assert_eq!(left.iter().filter(|s| *s == "deleting").count(), 2, "{left:?}");
+    }
+}

@@ -596,7 +596,20 @@ impl Raw {
         if let Some(v) = self.value("wait-timeout") {
             opts = opts.wait_opts(WaitOpts::new().timeout(seconds(CMD, "--wait-timeout", &v)?));
         }
+        if let Some(n) = self.concurrency(CMD)? {
+            opts = opts.concurrency(n);
+        }
         Ok(opts)
+    }
+
+    /// `--concurrency N` of `run` and `prune`: 1 to [`MAX_CONCURRENCY`].
+    fn concurrency(&self, cmd: &'static str) -> Result<Option<usize>, Usage> {
+        let Some(v) = self.value("concurrency") else { return Ok(None) };
+        let n = count(cmd, "--concurrency", &v)?;
+        if n > MAX_CONCURRENCY {
+            return Err(Usage::of(cmd, format!("--concurrency {v:?} is more than {MAX_CONCURRENCY}")));
+        }
+        Ok(Some(n))
     }
 
     /// The volumes `--select`, `--volume` or `--all` choose (exactly one kind), and
@@ -634,11 +647,7 @@ impl Raw {
         if let Some(v) = self.value("every") {
             opts = opts.every(Window::parse(&v).map_err(|e| Usage::of(CMD, format!("--every: {e}")))?);
         }
-        if let Some(v) = self.value("concurrency") {
-            let n = count(CMD, "--concurrency", &v)?;
-            if n > MAX_CONCURRENCY {
-                return Err(Usage::of(CMD, format!("--concurrency {v:?} is more than {MAX_CONCURRENCY}")));
-            }
+        if let Some(n) = self.concurrency(CMD)? {
             opts = opts.concurrency(n);
         }
         if let Some(v) = self.value("wait-timeout") {
@@ -1057,7 +1066,8 @@ mod tests {
     fn prune_options() {
         let Command::Prune { opts, volumes } = command(
             "prune --policy nightly --keep-last 2 --keep-hourly 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-yearly 1 \
-             --keep-within 1d12h --utc-offset -05:30 --volume a --volume b --volume a --all-projects --dry-run --wait-timeout 60",
+             --keep-within 1d12h --utc-offset -05:30 --volume a --volume b --volume a --all-projects --dry-run --wait-timeout 60 \
+             --concurrency 9",
         ) else {
             panic!()
         };
@@ -1065,6 +1075,7 @@ mod tests {
         assert_eq!(p.id(), "nightly");
         assert_eq!(p.rules_string(), "last=2,hourly=3,daily=7,weekly=4,monthly=12,yearly=1,within=1d12h,utc-offset=-05:30");
         assert!(opts.is_dry_run() && opts.is_all_projects());
+        assert_eq!(opts.get_concurrency(), 9);
         assert_eq!(opts.get_volumes().map(|v| v.iter().map(String::as_str).collect::<Vec<_>>()), Some(vec!["a", "b"]));
         assert_eq!(volumes, ["a", "b", "a"], "resolved when the command runs");
         let Command::Prune { opts, .. } = command("prune --policy p --keep-within 90m") else { panic!() };
@@ -1160,6 +1171,8 @@ mod tests {
             ("prune --policy p --keep-daily 1 --utc-offset +-1:00", "is not an offset"),
             ("prune --policy p --keep-daily 1 --wait-timeout x", "--wait-timeout \"x\" is not a number of seconds"),
             ("prune --policy p --keep-daily 1 extra", "too many arguments"),
+            ("prune --policy p --keep-daily 1 --concurrency 0", "--concurrency \"0\" is not a whole number above 0"),
+            ("prune --policy p --keep-daily 1 --concurrency 65", "--concurrency \"65\" is more than 64"),
         ] {
             match parse_str(line) {
                 Err(u) => {

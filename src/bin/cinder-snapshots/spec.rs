@@ -339,7 +339,8 @@ const PRUNE_OPTIONS: &[Opt] = &[
     repeated("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable)").default("every volume"),
     flag("all-projects", "the snapshots of every project (admin)"),
     flag("dry-run", "only show what would be deleted and why; delete nothing"),
-    valued("wait-timeout", "SECONDS", "give up waiting for each delete after this long").default("1800"),
+    valued("concurrency", "N", "delete this many snapshots at a time (1 to 64)").default("4"),
+    valued("wait-timeout", "SECONDS", "one deadline for the whole prune: deletes not done by then fail (timed out)").default("1800"),
 ];
 
 /// Every command.
