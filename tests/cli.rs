@@ -2006,6 +2006,65 @@ mod against_the_fake_cloud {
         assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     }
 
+    /// The job's lock: held (here by the test, through the library), `run` and `prune`
+    /// exit 5 at once naming the holder's pid, with no request; a dry run takes no lock.
+    /// Two runs started together with the default lock file: the second exits 5 with the
+    /// first's pid while the first one works, and creates nothing. (Before: both ran.)
+    #[test]
+    fn a_second_run_of_the_same_job_exits_5_naming_the_holder() {
+        use cinder_snapshots::job::JobLock;
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = env(&fake, "job-lock");
+        let path = env.home.join("held.lock");
+        let held = JobLock::acquire(&path).unwrap();
+        let lock = path.to_str().unwrap();
+        fake.clear_requests();
+        let prune = ["prune", "--policy", "nightly", "--keep-daily", "7", "--no-token-cache"];
+        for args in [&RUN[..], &prune[..]] {
+            let out = env.run(&[args, &["--lock-file", lock]].concat());
+            assert_eq!(out.status.code(), Some(5), "{args:?}: {}", stderr(&out));
+            assert_eq!(
+                stderr(&out),
+                format!(
+                    "cinder-snapshots: another run of this job is running (pid {}, started {}); lock file {lock}\n",
+                    std::process::id(),
+                    held.holder().started
+                )
+            );
+            assert!(out.stdout.is_empty());
+        }
+        assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+        env.ok(&[&RUN[..], &["--lock-file", lock, "--dry-run"]].concat());
+        drop(held);
+
+        // Two runs at once on the default lock file: the first waits for its snapshots
+        // (at least its first poll interval, 1 s), the second exits 5 with the first's pid.
+        let first = env.command(&[&RUN[..], &["--json"]].concat()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let locks = env.home.join(".local/state/cinder-snapshots/locks");
+        let mut waited = 0;
+        let file = loop {
+            let found = std::fs::read_dir(&locks).ok().and_then(|d| d.filter_map(Result::ok).map(|e| e.path()).next());
+            if let Some(f) = found.filter(|f| std::fs::read_to_string(f).is_ok_and(|t| t.starts_with("pid="))) {
+                break f;
+            }
+            waited += 1;
+            assert!(waited < 500, "no lock file in {}", locks.display());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        assert!(file.file_name().unwrap().to_str().unwrap().starts_with("job-"), "{}", file.display());
+        let second = env.run(&RUN);
+        assert_eq!(second.status.code(), Some(5), "{}", stderr(&second));
+        let err = stderr(&second);
+        assert!(err.starts_with(&format!("cinder-snapshots: another run of this job is running (pid {}, started ", first.id())), "{err}");
+        let first = first.wait_with_output().unwrap();
+        assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+        assert_eq!(fake.snapshots().len(), 3, "one snapshot a volume: the second run made none");
+        // Released when the first ended: a third run works (and reuses).
+        let text = env.ok(&RUN);
+        assert!(text.contains(" 0 created, 3 reused,"), "{text}");
+    }
+
     #[test]
     fn on_a_terminal_the_run_shows_one_redrawn_line_of_counts() {
         if Command::new("script").arg("--version").output().is_err() {

@@ -89,12 +89,17 @@
 //! plugins ([`CheckReport::status_line`], [`CheckStatus::code`]).
 
 mod check;
+#[cfg(all(unix, feature = "lock"))]
+mod lock;
 mod opts;
 mod report;
 mod run;
 mod window;
 
 pub use check::{CheckOpts, CheckReport, CheckStatus, CheckVolume, check};
+#[cfg(all(unix, feature = "lock"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "lock"))))]
+pub use lock::{Holder, JobLock, LockError};
 pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
 pub use run::run;

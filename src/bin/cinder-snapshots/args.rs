@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, Selection, Window};
@@ -180,10 +181,14 @@ pub enum Command {
     Prune {
         opts: PruneOpts,
         volumes: Vec<String>,
+        /// `--lock-file`: the job lock's file instead of the default one.
+        lock_file: Option<PathBuf>,
     },
     /// The scheduled job (`job::run`).
     Run {
         opts: Box<JobOpts>,
+        /// `--lock-file`: the job lock's file instead of the default one.
+        lock_file: Option<PathBuf>,
     },
     /// The monitoring check (`job::check`).
     Check {
@@ -573,8 +578,8 @@ impl Raw {
                 let timeout = self.value("timeout").map(|v| seconds(cmd, "--timeout", &v)).transpose()?;
                 Command::Wait { snapshot: first, target, timeout }
             }
-            "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec() },
-            "run" => Command::Run { opts: Box::new(self.run()?) },
+            "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec(), lock_file: self.lock_file(cmd)? },
+            "run" => Command::Run { opts: Box::new(self.run()?), lock_file: self.lock_file(cmd)? },
             "check" => Command::Check { opts: Box::new(self.check()?) },
             other => return Err(Usage::new(format!("unknown command {other:?}"))),
         })
@@ -600,6 +605,14 @@ impl Raw {
             opts = opts.concurrency(n);
         }
         Ok(opts)
+    }
+
+    /// `--lock-file PATH` of `run` and `prune` (not empty).
+    fn lock_file(&self, cmd: &'static str) -> Result<Option<PathBuf>, Usage> {
+        match self.value("lock-file") {
+            Some(v) if v.is_empty() => Err(Usage::of(cmd, "--lock-file needs a file name")),
+            v => Ok(v.map(PathBuf::from)),
+        }
     }
 
     /// `--concurrency N` of `run` and `prune`: 1 to [`MAX_CONCURRENCY`].
@@ -965,7 +978,9 @@ mod tests {
     /// The options meant to repeat do: every value counts.
     #[test]
     fn repeatable_options_keep_every_value() {
-        let Command::Run { opts } = command("run --volume a --volume b --policy p --keep-daily 1 --dry-run --dry-run") else { panic!() };
+        let Command::Run { opts, .. } = command("run --volume a --volume b --policy p --keep-daily 1 --dry-run --dry-run") else {
+            panic!()
+        };
         assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
         let Command::Check { opts } = command("check --select a=1 --select b=2 --policy p --warn 1h --crit 2h") else { panic!() };
         assert_eq!(opts.get_selection().tags().len(), 2);
@@ -1064,7 +1079,7 @@ mod tests {
 
     #[test]
     fn prune_options() {
-        let Command::Prune { opts, volumes } = command(
+        let Command::Prune { opts, volumes, .. } = command(
             "prune --policy nightly --keep-last 2 --keep-hourly 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-yearly 1 \
              --keep-within 1d12h --utc-offset -05:30 --volume a --volume b --volume a --all-projects --dry-run --wait-timeout 60 \
              --concurrency 9",
@@ -1088,7 +1103,7 @@ mod tests {
 
     #[test]
     fn run_and_check_options() {
-        let Command::Run { opts } = command(
+        let Command::Run { opts, .. } = command(
             "run --select backup=nightly --select tier=gold --policy nightly --keep-daily 7 --keep-weekly 4 --every 6h \
              --concurrency 8 --wait-timeout 2h --dry-run --all-projects",
         ) else {
@@ -1101,11 +1116,11 @@ mod tests {
         assert_eq!(selection.tags(), [("backup".to_owned(), "nightly".to_owned()), ("tier".to_owned(), "gold".to_owned())]);
         assert!(selection.is_all_projects() && !selection.is_all() && selection.volumes().is_empty());
         // The defaults: the window the rules need, the library's concurrency and timeout.
-        let Command::Run { opts } = command("run --volume a --volume b --policy p --keep-hourly 24") else { panic!() };
+        let Command::Run { opts, .. } = command("run --volume a --volume b --policy p --keep-hourly 24") else { panic!() };
         assert_eq!((opts.window(), opts.get_concurrency(), opts.get_timeout()), (Window::Hourly, 4, Duration::from_secs(3600)));
         assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
         assert!(!opts.is_dry_run());
-        let Command::Run { opts } = command("run --all --policy p --keep-last 3 --every weekly") else { panic!() };
+        let Command::Run { opts, .. } = command("run --all --policy p --keep-last 3 --every weekly") else { panic!() };
         assert!(opts.get_selection().is_all() && opts.window() == Window::Weekly);
         let Command::Check { opts } = command("check --all --policy nightly --warn 26h --crit 2d2h") else { panic!() };
         assert_eq!(

@@ -19,6 +19,7 @@
 //! | 2 | usage: a bad option or argument, a value refused before any request, a `prune` or `run` policy with no rule; `check`: CRITICAL |
 //! | 3 | a wait timed out (`run`: its wait for the snapshots); `check`: UNKNOWN (nothing selected, or any error reaching the cloud) |
 //! | 4 | a wait ended in failure: `error`/`error_deleting`, a refused delete, or the snapshot (or volume) vanished |
+//! | 5 | `run`, `prune`: another run of the same job holds its lock ([`cinder_snapshots::job::JobLock`]) |
 
 mod args;
 mod commands;

@@ -292,6 +292,10 @@ const SELECT_VOLUME: Opt = repeated("volume", "VOLUME", "this volume, by id or n
 const SELECT_ALL: Opt = flag("all", "every volume of the project");
 const ALL_PROJECTS: Opt = flag("all-projects", "with --select or --all: the volumes of every project (admin)");
 
+const LOCK_FILE: Opt = valued("lock-file", "PATH", "the job's lock file (one run at a time; held: exit 5)")
+    .default("$XDG_STATE_HOME/cinder-snapshots/locks/job-HASH.lock")
+    .choices(Choices::File);
+
 /// `run`'s options.
 const RUN_OPTIONS: &[Opt] = &[
     SELECT,
@@ -314,6 +318,7 @@ const RUN_OPTIONS: &[Opt] = &[
     valued("wait-timeout", "DURATION", "stop waiting for the snapshots after this long (3d, 12h, 90m, 30s)").default("1h"),
     flag("dry-run", "only show what would be created and pruned; change nothing"),
     flag("allow-empty", "a selection that matches no volume is a success (without it: exit 1, nothing protected)"),
+    LOCK_FILE,
 ];
 
 const CHECK_OPTIONS: &[Opt] = &[
@@ -341,6 +346,7 @@ const PRUNE_OPTIONS: &[Opt] = &[
     flag("dry-run", "only show what would be deleted and why; delete nothing"),
     valued("concurrency", "N", "delete this many snapshots at a time (1 to 64)").default("4"),
     valued("wait-timeout", "SECONDS", "one deadline for the whole prune: deletes not done by then fail (timed out)").default("1800"),
+    LOCK_FILE,
 ];
 
 /// Every command.
@@ -594,7 +600,10 @@ pub const SPECS: &[Spec] = &[
                 \"deleted\", \"would_delete\", \"failed\"}, \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
                 \"status\", \"created_at\", \"action\", \"reasons\", \"outcome\", \"error\"}]}.\n\
                 A policy with no --keep-* rule is refused (exit 2). A listing error deletes nothing\n\
-                (exit 1); a failed delete is reported and the others go on (exit 1).",
+                (exit 1); a failed delete is reported and the others go on (exit 1). --wait-timeout\n\
+                is one deadline for the whole prune: the deletes not done by then are reported failed\n\
+                (timed out) and no further delete is sent. Another prune or run of the same policy\n\
+                holding the job's lock: exit 5 at once (see run --help; --lock-file PATH).",
         options: PRUNE_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
@@ -640,7 +649,10 @@ pub const SPECS: &[Spec] = &[
                 \n\
                 Exit: 0 every volume done; 1 some volume failed, was skipped or did not resolve, no\n\
                 volume matched, a prune failed, or a listing failed; 3 the wait timed out (what is\n\
-                still creating is reported; a re-run reuses it); 2 usage.",
+                still creating is reported; a re-run reuses it); 2 usage; 5 another run of this job\n\
+                holds its lock (an exclusive flock on --lock-file, by default under\n\
+                $XDG_STATE_HOME/cinder-snapshots/locks/, named by a hash of the auth URL, the project\n\
+                and the policy; released by the kernel when a run ends, even killed).",
         options: RUN_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
@@ -874,6 +886,9 @@ Exit codes:
      UNKNOWN (no volume selected, a wrong command line, or the cloud could not be reached)
   4  a wait ended in failure: the snapshot (or volume) reached error or error_deleting, its
      delete was refused (back to available), or it disappeared while waiting for a status
+  5  run, prune: another run of the same job (cloud, project, policy) holds its lock: it
+     exits at once, its pid and start time on stderr (--lock-file PATH; a dry run takes no
+     lock)
 ",
         version = env!("CARGO_PKG_VERSION"),
         commands = commands.join("\n"),
