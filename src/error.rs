@@ -133,6 +133,18 @@ pub enum Error {
     /// A wait ended without reaching its target status.
     #[error(transparent)]
     Wait(Box<WaitError>),
+
+    /// Every project was asked for (`all_tenants`: `--all-projects`), but Cinder does not
+    /// give these credentials the admin view (its volumes come without
+    /// `os-vol-host-attr:host`, [`volumes::require_admin_view`](crate::volumes::require_admin_view)):
+    /// Cinder would silently act on the caller's own project only. Its policy rule
+    /// `context_is_admin` (role `admin` by default) decides.
+    #[error(
+        "--all-projects needs Cinder's admin view, and these credentials do not have it (Cinder's policy rule \
+         context_is_admin, role admin by default; its volumes come without os-vol-host-attr:host): Cinder would \
+         act on this project only"
+    )]
+    AdminViewRequired,
 }
 
 impl Error {

@@ -1794,6 +1794,7 @@ mod against_the_fake_cloud {
         assert_eq!(
             keys,
             [
+                "all_projects",
                 "dry_run",
                 "elapsed_s",
                 "no_volume_matched",
@@ -2063,6 +2064,34 @@ mod against_the_fake_cloud {
         // Released when the first ended: a third run works (and reuses).
         let text = env.ok(&RUN);
         assert!(text.contains(" 0 created, 3 reused,"), "{text}");
+    }
+
+    /// `run --all-projects` and `prune --all-projects` with a member's credentials: exit 2,
+    /// naming Cinder's context_is_admin rule, nothing created. With the admin's: exit 0 and
+    /// the summary says where the snapshots are. (Before: the member's run went on, exit 0.)
+    #[test]
+    fn all_projects_without_the_admin_view_is_refused_with_exit_2() {
+        use cinder_snapshots::testing::Account;
+        let fake = FakeCloud::start();
+        fake.add_volume_with(&VolumeSpec::new("theirs").metadata("backup", "nightly").owner(Account::Member));
+        let mut member = Env::new("job-member", vec![]);
+        member.vars = fake.os_vars_as(Account::Member);
+        let prune = ["prune", "--policy", "nightly", "--keep-daily", "7", "--all-projects"];
+        for args in [&[&RUN[..], &["--all-projects"]].concat()[..], &prune[..]] {
+            let out = member.run(args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert!(err.starts_with("cinder-snapshots: --all-projects needs Cinder's admin view"), "{err}");
+            assert!(err.contains("context_is_admin, role admin by default"), "{err}");
+        }
+        assert!(fake.snapshots().is_empty());
+        let admin = env(&fake, "job-admin");
+        let text = admin.ok(&[&RUN[..], &["--all-projects"]].concat());
+        assert!(
+            text.trim_end().ends_with("; all projects: the snapshots are in this caller's project (its quota), not the volumes' projects"),
+            "{text}"
+        );
+        assert_eq!(fake.snapshots().len(), 1);
     }
 
     #[test]

@@ -813,6 +813,41 @@ fn a_volume_that_does_not_resolve_fails_alone_and_the_others_are_done() {
     assert_eq!(json["volumes"][4]["unresolved"]["reason"], "ambiguous");
 }
 
+/// `all_projects` with a member's credentials: Cinder would drop `all_tenants` silently, so
+/// run and prune refuse with `Error::AdminViewRequired` after one probe (a volume listing
+/// without `os-vol-host-attr:host`), before anything else. With the admin's: the member's
+/// volume is snapshotted, and the snapshot lands in the ADMIN's project (Cinder creates it in
+/// the caller's); the report says all projects. (Before: the member's run went on, on its
+/// own project, with exit 0.)
+#[test]
+fn all_projects_needs_the_admin_view_and_snapshots_land_in_the_callers_project() {
+    use cinder_snapshots::testing::{Account, MEMBER_PROJECT_ID, PROJECT_ID};
+    let cloud = FakeCloud::start();
+    let theirs = cloud.add_volume_with(&VolumeSpec::new("theirs").metadata("backup", "nightly").owner(Account::Member));
+    let member = cloud.client_as(Account::Member);
+    cloud.clear_requests();
+    let err = job::run(&member, &opts(DAY3).all_projects(true)).unwrap_err();
+    assert!(matches!(err, Error::AdminViewRequired), "{err}");
+    assert!(err.to_string().contains("context_is_admin"), "{err}");
+    let err = retention::prune(&member, &retention::PruneOpts::new(policy()).all_projects(true)).unwrap_err();
+    assert!(matches!(err, Error::AdminViewRequired), "{err}");
+    assert_eq!(calls(&cloud), expect(&[("GET /", 1), ("GET volumes/detail?all_tenants=1&limit=1", 2), ("POST /v3/auth/tokens", 1)]));
+    assert_eq!(cinder_snapshots::volumes::admin_view(&member).unwrap(), Some(false));
+    assert!(cloud.snapshots().is_empty());
+
+    let admin = cloud.client();
+    assert_eq!(cinder_snapshots::volumes::admin_view(&admin).unwrap(), Some(true));
+    let report = run_at(&cloud, &admin, opts(DAY3).all_projects(true), DAY3);
+    assert!(report.is_success() && report.all_projects(), "{report:?}");
+    assert_eq!(serde_json::to_value(&report).unwrap()["all_projects"], json!(true));
+    let snaps = snaps_of(&cloud, &theirs);
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].project_id.as_deref(), Some(PROJECT_ID), "in the caller's project, not {MEMBER_PROJECT_ID}");
+    // The member does not see it.
+    let listed = snapshots::list_detail(&member, &snapshots::ListOpts::new()).unwrap().all().unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
 /// check(): OK, WARNING, CRITICAL (old or none), UNKNOWN when no volume matched; only
 /// available snapshots owned by the policy count.
 #[test]

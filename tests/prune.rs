@@ -412,13 +412,45 @@ fn several_volumes_below_3_22_are_listed_one_by_one() {
     assert_all(&unexpected);
 }
 
+/// The probe of Cinder's admin view before any `all_tenants` listing: one volume of the
+/// recorded admin's listing (it carries `os-vol-host-attr:host`), or, for a member, the same
+/// volume without the admin's keys.
+fn admin_view_probe(server: &mut Server, admin: bool) -> Mock {
+    let recorded = Fixture::load("mv371_volumes_detail_limit2_page1");
+    let mut volume = recorded.response_json()["volumes"][0].clone();
+    assert!(volume.get("os-vol-host-attr:host").is_some(), "the recorded admin view");
+    if !admin {
+        for key in ["os-vol-host-attr:host", "os-vol-mig-status-attr:migstat", "os-vol-mig-status-attr:name_id"] {
+            volume.as_object_mut().unwrap().remove(key);
+        }
+    }
+    let m = server
+        .mock("GET", format!("/v3/{ADMIN_PROJECT}/volumes/detail").as_str())
+        .match_query(Matcher::Exact("all_tenants=1&limit=1".into()))
+        .match_header("x-auth-token", TOKEN);
+    recorded.respond(server, m).with_body(json!({ "volumes": [volume] }).to_string()).expect(1).create()
+}
+
 #[test]
 fn all_projects_lists_with_all_tenants() {
     let (mut server, unexpected) = strict();
+    let probe = admin_view_probe(&mut server, true);
     let listing = page(&mut server, "volume 3.71", &format!("all_tenants=1&{}", metadata_query()), &four_owned()[..1], None);
     let report = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).dry_run(true).all_projects(true)).unwrap();
     assert_eq!(lines(&report), ["01 kept last 1, newest"]);
-    assert_all(&[listing]);
+    assert_all(&[probe, listing]);
+    assert_all(&unexpected);
+}
+
+/// Without the admin view (no `os-vol-host-attr:host`), `all_projects` is refused after
+/// the probe: no snapshot listing, no delete.
+#[test]
+fn all_projects_without_the_admin_view_is_refused_before_any_listing() {
+    let (mut server, unexpected) = strict();
+    let probe = admin_view_probe(&mut server, false);
+    let err = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).all_projects(true)).unwrap_err();
+    assert!(matches!(err, Error::AdminViewRequired), "{err}");
+    assert_all(&[probe]);
     assert_all(&unexpected);
 }
 

@@ -172,7 +172,7 @@ pub struct Totals {
 /// what was done, and the run's facts.
 ///
 /// Serialised (`--json`) as `{"run_id", "window", "window_start", "dry_run", "timed_out",
-/// "over_quota", "no_volume_matched", "elapsed_s", "polls", "totals": {..}, "volumes": [..], "prune": <the
+/// "over_quota", "no_volume_matched", "all_projects", "elapsed_s", "polls", "totals": {..}, "volumes": [..], "prune": <the
 /// prune's report, or null>}`; times RFC 3339 in UTC, durations in seconds.
 #[derive(Debug)]
 pub struct JobReport {
@@ -183,6 +183,7 @@ pub struct JobReport {
     pub(crate) timed_out: bool,
     pub(crate) over_quota: bool,
     pub(crate) no_volume_matched: bool,
+    pub(crate) all_projects: bool,
     pub(crate) elapsed: Duration,
     pub(crate) polls: usize,
     pub(crate) volumes: Vec<VolumeReport>,
@@ -284,6 +285,14 @@ impl JobReport {
         self.no_volume_matched
     }
 
+    /// Whether the volumes of every project were selected ([`Selection::all_projects`](super::Selection::all_projects)):
+    /// then the snapshots were made in the caller's project, not the volumes' (Cinder
+    /// creates a snapshot in the project of the token): they count against the caller's
+    /// quota and the volumes' owners do not see them.
+    pub fn all_projects(&self) -> bool {
+        self.all_projects
+    }
+
     /// `true` when nothing failed, nothing was skipped, the wait did not time out, no
     /// prune failed, and some volume matched (or [`JobOpts::allow_empty`](super::JobOpts::allow_empty)).
     pub fn is_success(&self) -> bool {
@@ -294,7 +303,7 @@ impl JobReport {
 
 impl Serialize for JobReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("JobReport", 12)?;
+        let mut st = s.serialize_struct("JobReport", 13)?;
         st.serialize_field("run_id", &self.run_id)?;
         st.serialize_field("window", &self.window)?;
         st.serialize_field("window_start", &super::label_time(self.window_start))?;
@@ -302,6 +311,7 @@ impl Serialize for JobReport {
         st.serialize_field("timed_out", &self.timed_out)?;
         st.serialize_field("over_quota", &self.over_quota)?;
         st.serialize_field("no_volume_matched", &self.no_volume_matched)?;
+        st.serialize_field("all_projects", &self.all_projects)?;
         st.serialize_field("elapsed_s", &self.elapsed.as_secs_f64())?;
         st.serialize_field("polls", &self.polls)?;
         st.serialize_field("totals", &self.totals())?;
@@ -338,6 +348,7 @@ mod tests {
             timed_out: false,
             over_quota: false,
             no_volume_matched: false,
+            all_projects: false,
             elapsed: Duration::from_millis(1500),
             polls: 2,
             volumes: vec![a, b],

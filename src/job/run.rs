@@ -36,7 +36,8 @@ const MAX_NAME_CHARS: usize = 255;
 /// # Errors
 ///
 /// Before anything is created: an empty selection ([`Error::InvalidInput`] "no volumes
-/// selected"), a window out of the calendar's range, a selection's listing error (a tag
+/// selected"), every project asked for without Cinder's admin view
+/// ([`Error::AdminViewRequired`]), a window out of the calendar's range, a selection's listing error (a tag
 /// listing that fails on any page, an authentication error), and the listing of the
 /// window's snapshots. A volume named that does not resolve (no such id, no name or several
 /// matching) is not an error: it is a [`Failed`](VolumeAction::Failed) volume of the
@@ -56,6 +57,10 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         .ok_or_else(|| Error::InvalidInput(format!("the {window} window containing {} is out of range", label_time(now))))?;
     let window_label = label_time(window_start);
     let mv = client.microversion()?;
+    if opts.selection.is_all_projects() {
+        // A member's all_tenants is dropped by Cinder without a word: refuse instead.
+        crate::volumes::require_admin_view(client)?;
+    }
     let (volumes, missing) = opts.selection.resolve_all(client, opts.page_size)?;
     let no_volume_matched = volumes.is_empty() && missing.is_empty() && !opts.allow_empty;
 
@@ -102,6 +107,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         timed_out: job.timed_out,
         over_quota: job.over_quota,
         no_volume_matched,
+        all_projects: opts.selection.is_all_projects(),
         elapsed: started.elapsed(),
         polls: job.polls,
         volumes: job.reports,

@@ -120,6 +120,8 @@ impl PruneOpts {
     }
 
     /// Admins: the snapshots of every project (`all_tenants=1`), not only the client's.
+    /// Without Cinder's admin view [`prune`] refuses ([`Error::AdminViewRequired`]) rather
+    /// than prune the caller's own project only.
     pub fn all_projects(mut self, all: bool) -> Self {
         self.all_projects = all;
         self
@@ -377,7 +379,8 @@ impl Serialize for SnapshotOutcome {
 /// # Errors
 ///
 /// The listing's error (authentication, transport, an API error on any page, a filter the
-/// microversion refuses, ...): nothing was deleted. Failed deletes are not errors: see
+/// microversion refuses, ...): nothing was deleted. With [`PruneOpts::all_projects`],
+/// [`Error::AdminViewRequired`] when Cinder does not give the client the admin view. Failed deletes are not errors: see
 /// [`PruneReport::is_success`].
 ///
 /// ```no_run
@@ -467,6 +470,10 @@ fn list_opts(opts: &PruneOpts, volume: Option<&str>, server_filter: bool) -> Lis
 fn list_candidates(client: &ServiceClient, opts: &PruneOpts) -> Result<Vec<Snapshot>> {
     if opts.volumes.as_ref().is_some_and(BTreeSet::is_empty) {
         return Ok(Vec::new());
+    }
+    if opts.all_projects {
+        // A member's all_tenants is dropped by Cinder without a word: refuse instead.
+        crate::volumes::require_admin_view(client)?;
     }
     let server_filter = client.microversion()? >= METADATA_FILTER;
     let listings: Vec<Option<&str>> = match &opts.volumes {

@@ -22,11 +22,13 @@
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
 
+mod admin;
 mod requests;
 mod results;
 mod urls;
 mod wait;
 
+pub use admin::{ADMIN_VIEW_KEY, admin_view, require_admin_view};
 pub use requests::{CreateOpts, ListOpts, SortKey, create, delete, find_by_name, get, list, list_detail, revert_to_snapshot};
 pub use results::{Attachment, RevertRefusal, Volume, VolumePage, VolumeStatus, VolumeSummary, revert_refusal};
 pub use wait::{ProgressFn, WaitOpts, wait_for_delete, wait_for_revert, wait_for_status};

@@ -112,7 +112,7 @@ pub fn error_line(message: &str) {
 /// that timed out, 4 for a wait that ended in failure, 1 for everything else.
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::InvalidInput(_) => 2,
+        Error::InvalidInput(_) | Error::AdminViewRequired => 2,
         Error::Wait(w) => match w.kind {
             WaitErrorKind::TimedOut | WaitErrorKind::Cancelled => 3,
             _ => 4,

@@ -521,6 +521,9 @@ pub fn run_summary(report: &JobReport) -> String {
     if report.no_volume_matched() {
         text.push_str("; no volume matched");
     }
+    if report.all_projects() {
+        text.push_str("; all projects: the snapshots are in this caller's project (its quota), not the volumes' projects");
+    }
     if report.over_quota() {
         text.push_str("; over quota: later creates were not sent");
     }

@@ -290,7 +290,12 @@ const RULES: [Opt; 8] = rules!();
 const SELECT: Opt = repeated("select", "KEY=VALUE", "the volumes with this metadata item (repeatable: all of them)");
 const SELECT_VOLUME: Opt = repeated("volume", "VOLUME", "this volume, by id or name (repeatable)");
 const SELECT_ALL: Opt = flag("all", "every volume of the project");
-const ALL_PROJECTS: Opt = flag("all-projects", "with --select or --all: the volumes of every project (admin)");
+const ALL_PROJECTS: Opt = flag(
+    "all-projects",
+    "with --select or --all: the volumes of every project (Cinder's admin view, its context_is_admin rule: role admin by \
+     default; refused without it). run: the snapshots are made in YOUR project, not the volumes' (they count against \
+     your quota; the volumes' owners do not see them)",
+);
 
 const LOCK_FILE: Opt = valued("lock-file", "PATH", "the job's lock file (one run at a time; held: exit 5)")
     .default("$XDG_STATE_HOME/cinder-snapshots/locks/job-HASH.lock")
@@ -342,7 +347,7 @@ const PRUNE_OPTIONS: &[Opt] = &[
     RULES[6],
     RULES[7],
     repeated("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable)").default("every volume"),
-    flag("all-projects", "the snapshots of every project (admin)"),
+    flag("all-projects", "the snapshots of every project (Cinder's admin view, role admin by default; refused without it)"),
     flag("dry-run", "only show what would be deleted and why; delete nothing"),
     valued("concurrency", "N", "delete this many snapshots at a time (1 to 64)").default("4"),
     valued("wait-timeout", "SECONDS", "one deadline for the whole prune: deletes not done by then fail (timed out)").default("1800"),
@@ -634,7 +639,8 @@ pub const SPECS: &[Spec] = &[
                 N), else one line per change. Then a table: Volume, Name, Action (created, reused,\n\
                 would create, would reuse, skipped, failed), Snapshot, Status, Pruned, Error; and a\n\
                 summary line. With --json: the report {\"run_id\", \"window\", \"window_start\",\n\
-                \"dry_run\", \"timed_out\", \"over_quota\", \"no_volume_matched\", \"elapsed_s\", \"polls\",\n\
+                \"dry_run\", \"timed_out\", \"over_quota\", \"no_volume_matched\", \"all_projects\",\n\
+                \"elapsed_s\", \"polls\",\n\
                 \"totals\": {\"volumes\", \"created\", \"reused\", \"available\", \"failed\", \"skipped\",\n\
                 \"pruned\", \"prune_failed\", \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\",\n\
                 \"volume_name\", \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\",\n\
