@@ -1730,6 +1730,17 @@ fn run_and_check_usage_errors_exit_2_or_unknown_without_a_request() {
             "--crit is shorter than --warn: a snapshot would be critical before it is a warning",
         ),
         (&["check", "--all", "--policy", "a/b", "--warn", "1h", "--crit", "2h"][..], "--policy: invalid retention policy id"),
+        (&["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "--timeout", "0s"][..], "--timeout \"0s\" leaves no time"),
+        (
+            &["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "--timeout", "soon"][..],
+            "--timeout \"soon\" is not a duration",
+        ),
+        (
+            &["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "--keep-daily", "x"][..],
+            "--keep-daily \"x\" is not a whole number",
+        ),
+        (&["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "-z"][..], "unknown option -z"),
+        (&["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "--wait"][..], "check has no option --wait"),
         // A single-value option given twice (issue 20, item 14; before: the last one won).
         (&["run", "--all", "--policy", "p", "--policy", "q", "--keep-daily", "7"][..], "--policy is given twice: it takes one value"),
         (&["create", "--volume", "db-1", "--volume", "db-2", "x"][..], "--volume is given twice: it takes one value"),
@@ -1747,15 +1758,77 @@ fn run_and_check_usage_errors_exit_2_or_unknown_without_a_request() {
         if args[0] == "check" {
             // A monitoring check: a wrong command line is UNKNOWN (3), with its status line.
             assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
-            let line = String::from_utf8(out.stdout.clone()).unwrap();
-            assert!(line.starts_with("CINDER-SNAPSHOTS UNKNOWN - ") && line.contains(want) && line.ends_with('\n'), "{args:?}: {line}");
-            assert_eq!(line.lines().count(), 1, "{line}");
+            let text = String::from_utf8(out.stdout.clone()).unwrap();
+            assert!(text.starts_with("CINDER-SNAPSHOTS UNKNOWN - ") && text.contains(want) && text.ends_with('\n'), "{args:?}: {text}");
+            // The first line within 80 characters; the whole message on a second when it did not fit.
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines[0].chars().count() <= 80 && lines.len() <= 2 && !text.contains('|'), "{text}");
         } else {
             assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
             assert!(out.stdout.is_empty(), "{args:?}");
         }
     }
     assert_all(&unexpected);
+}
+
+/// A check command line that is wrong before its command word (a global option's error)
+/// is the check's: UNKNOWN (3), never 2 (CRITICAL). Failed before (exit 2, no status line).
+#[test]
+fn a_check_command_line_wrong_before_the_command_word_is_unknown() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "check-usage-globals");
+    let check = ["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h"];
+    for (before, want) in [
+        (&["-f", "bogus"][..], "-f \"bogus\" is not a format"),
+        (&["--frobnicate"][..], "unknown option --frobnicate"),
+        (&["-z"][..], "unknown option -z"),
+        (&["--os-cloud", "check", "--bogus"][..], "unknown option --bogus"),
+    ] {
+        let args = [before, &check[..]].concat();
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - ") && stdout(&out).contains(want), "{args:?}: {}", stdout(&out));
+        assert!(stderr(&out).ends_with("\nTry 'cinder-snapshots check --help'.\n"), "{args:?}: {}", stderr(&out));
+    }
+    // Not a check: still 2.
+    let out = env.run(&["-f", "bogus", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_all(&unexpected);
+}
+
+/// `check --timeout`: one deadline for the whole check, Keystone's token request included.
+/// A server that accepts the connection and never answers gives UNKNOWN within it. Failed
+/// before (no --timeout; 60 s per request).
+#[test]
+fn check_timeout_ends_a_silent_cloud_with_unknown() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.read(&mut [0u8; 4096]);
+            held.push(stream);
+        }
+    });
+    let mut env = Env::new("check-timeout", vec![]);
+    for (k, v) in [
+        ("OS_AUTH_URL", format!("http://{addr}/v3")),
+        ("OS_USERNAME", "u".to_owned()),
+        ("OS_PASSWORD", "p".to_owned()),
+        ("OS_PROJECT_NAME", "p".to_owned()),
+        ("OS_USER_DOMAIN_NAME", "Default".to_owned()),
+        ("OS_PROJECT_DOMAIN_NAME", "Default".to_owned()),
+    ] {
+        env.set(k, &v);
+    }
+    let started = std::time::Instant::now();
+    let out = env.run(&["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "--timeout", "1s", "--no-token-cache"]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - POST http://"), "{}", stdout(&out));
 }
 
 #[cfg(feature = "testing")]
@@ -2123,18 +2196,43 @@ mod against_the_fake_cloud {
     const CHECK: [&str; 10] =
         ["check", "--select", "backup=nightly", "--policy", "nightly", "--warn", "26h", "--crit", "50h", "--no-token-cache"];
 
+    /// A volume named `db|x=1` (or with a line break) cannot add a `|` or a line to the
+    /// check's output. Failed before (the name went into the status line as it was).
+    #[test]
+    fn check_output_has_one_bar_whatever_the_names() {
+        let fake = FakeCloud::start();
+        for name in ["db|x=1", "a\nCINDER-SNAPSHOTS OK - all good | age=0s"] {
+            fake.add_volume_with(&VolumeSpec::new(name).metadata("backup", "nightly"));
+        }
+        let env = env(&fake, "check-names");
+        let out = env.run(&CHECK);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert_eq!(text.matches('|').count(), 1, "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].starts_with("CINDER-SNAPSHOTS CRITICAL - 2 volumes, 2 critical: "), "{text}");
+        assert!(lines[0].split(" | ").next().unwrap().chars().count() <= 80, "{text}");
+        assert!(text.contains("\nCRITICAL db\\u{7c}x=1: no snapshot, volume created "), "{text}");
+        assert!(text.contains("\nCRITICAL a\\u{a}CINDER-SNAPSHOTS OK - all good \\u{7c} age=0s: no snapshot"), "{text}");
+    }
+
     #[test]
     fn check_gives_each_exit_code() {
         let fake = FakeCloud::start();
         let ids = fleet(&fake);
         let env = env(&fake, "job-check");
-        // No snapshot yet: CRITICAL.
+        // No snapshot yet: CRITICAL, a line per volume, the age since its creation.
         let out = env.run(&CHECK);
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-        assert_eq!(
-            stdout(&out),
-            "CINDER-SNAPSHOTS CRITICAL - 3 volumes, 3 without a snapshot (db-3, db-2, db-1) | volumes=3 ok=0 warning=0 critical=3\n"
-        );
+        let text = stdout(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("CINDER-SNAPSHOTS CRITICAL - 3 volumes, 3 critical: db-3, db-2, db-1 | age="), "{text}");
+        assert!(lines[0].contains(";93600;180000;0 volumes=3;;;0 ok=0;;;0 warning=0;;;0 critical=3;;;0 snapshots=0;;;0 "), "{text}");
+        assert_eq!(lines.len(), 4, "{text}");
+        for (line, name) in lines[1..].iter().zip(["db-3", "db-2", "db-1"]) {
+            assert!(line.starts_with(&format!("CRITICAL {name}: no snapshot, volume created ")) && line.ends_with("s ago"), "{text}");
+        }
         // Snapshots made 30 hours ago (by the fake's clock): WARNING.
         let now = fake.now();
         fake.set_now(now - time::Duration::hours(30));
@@ -2143,15 +2241,16 @@ mod against_the_fake_cloud {
         let out = env.run(&CHECK);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         let line = stdout(&out);
-        assert!(line.starts_with("CINDER-SNAPSHOTS WARNING - 3 volumes, oldest newest snapshot 1d6h"), "{line}");
-        assert!(line.contains(" | volumes=3 ok=0 warning=3 critical=0 oldest_age=10"), "{line}");
-        assert!(line.ends_with(";93600;180000\n"), "{line}");
+        assert!(line.starts_with("CINDER-SNAPSHOTS WARNING - 3 volumes, 3 warning: db-3, db-2, db-1 | age=10"), "{line}");
+        assert!(line.contains(";93600;180000;0 volumes=3;;;0 ok=0;;;0 warning=3;;;0 critical=0;;;0 snapshots=3;;;0 "), "{line}");
+        assert!(line.contains("\nWARNING db-1: newest snapshot 1d"), "{line}");
+        assert!(line.ends_with(" old\n"), "{line}");
         // A fresh run does nothing (the window has its snapshots); a new window's snapshot: OK.
         let out = env.run(&[&RUN[..], &["--every", "1h"]].concat());
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let out = env.run(&CHECK);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS OK - 3 volumes, oldest newest snapshot "), "{}", stdout(&out));
+        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS OK - 3 volumes, oldest "), "{}", stdout(&out));
         // One row a volume with -f value; the report with --json.
         let text = env.ok(&[&CHECK[..], &["-f", "value", "-c", "volume", "-c", "status"]].concat());
         let mut rows: Vec<String> = text.lines().map(str::to_owned).collect();
@@ -2161,9 +2260,46 @@ mod against_the_fake_cloud {
         assert_eq!(rows, want);
         let report = env.json(&[&CHECK[..], &["--json"]].concat());
         let keys: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["code", "crit_s", "now", "policy", "status", "status_line", "volumes", "warn_s"]);
+        assert_eq!(
+            keys,
+            [
+                "clock_offset_s",
+                "code",
+                "crit_s",
+                "details",
+                "keep_limit",
+                "now",
+                "policy",
+                "status",
+                "status_line",
+                "uncovered",
+                "unselected",
+                "volumes",
+                "warn_s"
+            ]
+        );
         let keys: Vec<&str> = report["volumes"][0].as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["age_s", "newest", "snapshot_id", "status", "volume_id", "volume_name"]);
+        assert_eq!(
+            keys,
+            [
+                "age_s",
+                "duplicate_gib",
+                "duplicates",
+                "error_gib",
+                "errors",
+                "excess",
+                "future",
+                "judged_age_s",
+                "newest",
+                "owned",
+                "owned_gib",
+                "snapshot_id",
+                "status",
+                "volume_created",
+                "volume_id",
+                "volume_name"
+            ]
+        );
         assert_eq!(
             (report["status"].clone(), report["code"].clone(), report["volumes"].as_array().map(Vec::len)),
             (json!("OK"), json!(0), Some(3))
@@ -2171,14 +2307,18 @@ mod against_the_fake_cloud {
         // No volume matches the selection: UNKNOWN.
         let out = env.run(&["check", "--select", "backup=none", "--policy", "nightly", "--warn", "26h", "--crit", "50h"]);
         assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - no volume selected | volumes=0"), "{}", stdout(&out));
+        assert!(
+            stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - no volume selected | age=0s;93600;180000;0 volumes=0;;;0 "),
+            "{}",
+            stdout(&out)
+        );
         // The cloud answering 500: UNKNOWN, the error in the line.
         fake.fail_next(1, Rule::get("volumes"), 500);
         let out = env.run(&CHECK);
         assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
         let line = stdout(&out);
         assert!(line.starts_with("CINDER-SNAPSHOTS UNKNOWN - GET ") && line.contains("answered HTTP 500"), "{line}");
-        assert_eq!(line.lines().count(), 1);
+        assert!(line.lines().count() <= 2 && line.lines().next().unwrap().chars().count() <= 80 && !line.contains('|'), "{line}");
         // Keystone not there at all: UNKNOWN too.
         let mut gone = Env::new("job-check-gone", vec![]);
         gone.vars = fake.os_vars();

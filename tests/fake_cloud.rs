@@ -134,6 +134,30 @@ fn the_clock_sets_created_at() {
     assert_eq!(listed.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), vec![first.id, second.id]);
 }
 
+/// Every answer carries the fake's clock in its `Date` header, so the client's idea of the
+/// cloud's time ([`ServiceClient::now`]) follows the fake's clock, and a clock far from the
+/// host's is a skew.
+#[test]
+fn the_date_header_carries_the_fakes_clock_to_the_client() {
+    let cloud = FakeCloud::start();
+    let client = cloud.client();
+    assert_eq!(client.clock_offset(), None);
+    snapshots::list(&client, &ListOpts::new()).unwrap().all().unwrap();
+    // The fake's clock starts at the host's time: no skew.
+    assert!(client.clock_offset().unwrap().abs() <= time::Duration::seconds(2), "{:?}", client.clock_offset());
+    assert_eq!(client.clock_skew(), None);
+    cloud.set_now(datetime!(2020-01-02 03:04:05 UTC));
+    snapshots::list(&client, &ListOpts::new()).unwrap().all().unwrap();
+    let now = client.now();
+    assert!((now - datetime!(2020-01-02 03:04:05 UTC)).abs() <= time::Duration::seconds(2), "{now}");
+    assert!(client.clock_skew().is_some_and(|s| s.is_negative()));
+    // A cloud 4 minutes ahead is within what is allowed.
+    cloud.set_now(time::OffsetDateTime::now_utc() + time::Duration::minutes(4));
+    snapshots::list(&client, &ListOpts::new()).unwrap().all().unwrap();
+    assert_eq!(client.clock_skew(), None);
+    assert!(client.clock_offset().unwrap() >= time::Duration::seconds(237));
+}
+
 /// A policy's history of 10 daily snapshots (plus one made by hand): `plan` keeps 3, and
 /// `prune` deletes exactly the 7 planned, leaving the kept ones and the hand-made one.
 #[test]

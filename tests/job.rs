@@ -853,6 +853,7 @@ fn all_projects_needs_the_admin_view_and_snapshots_land_in_the_callers_project()
 #[test]
 fn check_statuses_and_status_line() {
     let cloud = FakeCloud::start();
+    cloud.set_now(DAY1);
     let vols = fleet(&cloud, 3);
     let client = cloud.client();
     // vol-00 and vol-01 snapshotted on day 2, vol-01 also on day 3 02:00; vol-02 never (by
@@ -887,17 +888,19 @@ fn check_statuses_and_status_line() {
             ("vol-00", CheckStatus::Warning, Some(122_400))
         ]
     );
+    // vol-02 has no snapshot: its age is the time since it was created (DAY1), never 0.
     assert_eq!(
-        report.status_line(),
-        "CINDER-SNAPSHOTS CRITICAL - 3 volumes, 1 without a snapshot (vol-02), oldest newest snapshot 1d10h (vol-00) | volumes=3 ok=1 warning=1 critical=1 oldest_age=122400s;93600;180000"
+        report.output(),
+        "CINDER-SNAPSHOTS CRITICAL - 3 volumes, 1 critical, 1 warning: vol-02, vol-00 | age=208800s;93600;180000;0 \
+         volumes=3;;;0 ok=1;;;0 warning=1;;;0 critical=1;;;0 snapshots=3;;;0 size=3221225472B;;;0 errors=0;;;0 duplicates=0;;;0 \
+         excess=0;;;0 future=0;;;0 unselected=0;;;0 uncovered=U;;;0 skew=U;300;;0\n\
+         CRITICAL vol-02: no snapshot, volume created 2d10h ago\n\
+         WARNING vol-00: newest snapshot 1d10h old\n"
     );
-    // One tag listing and ONE snapshot listing (policy and status filters).
+    // One tag listing and ONE snapshot listing (the policy's filter, every status).
     assert_eq!(
         calls(&cloud),
-        expect(&[
-            (TAG_LISTING, 1),
-            (r#"GET snapshots/detail?with_count=true&status=available&metadata={"cinder-snapshots.policy":"nightly"}"#, 1)
-        ])
+        expect(&[(TAG_LISTING, 1), (r#"GET snapshots/detail?with_count=true&metadata={"cinder-snapshots.policy":"nightly"}"#, 1)])
     );
 
     let two = CheckOpts::new("nightly", warn, crit).select_volume("vol-00").select_volume("vol-01");
@@ -905,8 +908,10 @@ fn check_statuses_and_status_line() {
     assert_eq!(report.status(), CheckStatus::Ok);
     assert_eq!(report.status().code(), 0);
     assert_eq!(
-        report.status_line(),
-        "CINDER-SNAPSHOTS OK - 2 volumes, oldest newest snapshot 1d (vol-00) | volumes=2 ok=2 warning=0 critical=0 oldest_age=86400s;93600;180000"
+        report.output(),
+        "CINDER-SNAPSHOTS OK - 2 volumes, oldest 1d | age=86400s;93600;180000;0 volumes=2;;;0 ok=2;;;0 warning=0;;;0 \
+         critical=0;;;0 snapshots=3;;;0 size=3221225472B;;;0 errors=0;;;0 duplicates=0;;;0 excess=0;;;0 future=0;;;0 \
+         unselected=0;;;0 uncovered=U;;;0 skew=U;300;;0\n"
     );
     let report = job::check(&client, &two.clone().now(noon)).unwrap();
     assert_eq!((report.status(), report.status().code()), (CheckStatus::Warning, 1));
@@ -916,9 +921,14 @@ fn check_statuses_and_status_line() {
     let other = job::check(&client, &CheckOpts::new("weekly", warn, crit).select_volume("vol-01").now(DAY3)).unwrap();
     assert_eq!(other.status(), CheckStatus::Critical);
 
-    let none = job::check(&client, &CheckOpts::new("nightly", warn, crit).select_tag("backup", "none")).unwrap();
+    let none = job::check(&client, &CheckOpts::new("nightly", warn, crit).select_tag("backup", "none").now(DAY3)).unwrap();
     assert_eq!((none.status(), none.status().code()), (CheckStatus::Unknown, 3));
-    assert_eq!(none.status_line(), "CINDER-SNAPSHOTS UNKNOWN - no volume selected | volumes=0 ok=0 warning=0 critical=0");
+    assert_eq!(
+        none.output(),
+        "CINDER-SNAPSHOTS UNKNOWN - no volume selected | age=0s;93600;180000;0 volumes=0;;;0 ok=0;;;0 warning=0;;;0 \
+         critical=0;;;0 snapshots=0;;;0 size=0B;;;0 errors=0;;;0 duplicates=0;;;0 excess=0;;;0 future=0;;;0 unselected=0;;;0 \
+         uncovered=U;;;0 skew=U;300;;0\n"
+    );
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["status"], "CRITICAL");
 }

@@ -416,8 +416,9 @@ fn run_twice_in_a_window_and_check_each_exit_code() {
 
     // Nothing made yet: CRITICAL.
     let line = s.exits(2, &args(&check("26h", "50h")));
-    assert!(line.starts_with(&format!("CINDER-SNAPSHOTS CRITICAL - {N} volumes, {N} without a snapshot (")), "{line}");
-    assert!(line.ends_with(&format!(" | volumes={N} ok=0 warning=0 critical={N}\n")), "{line}");
+    assert!(line.starts_with(&format!("CINDER-SNAPSHOTS CRITICAL - {N} volumes, {N} critical: ")), "{line}");
+    assert!(line.contains(&format!(" volumes={N};;;0 ok=0;;;0 warning=0;;;0 critical={N};;;0 ")), "{line}");
+    assert_eq!(line.lines().filter(|l| l.starts_with("CRITICAL ") && l.contains(": no snapshot, volume created ")).count(), N, "{line}");
 
     // The first run: one snapshot per volume, available, labelled.
     let run = ["run", "--select", &select, "--policy", &policy, "--keep-daily", "7", "--wait-timeout", "5m"];
@@ -443,14 +444,17 @@ fn run_twice_in_a_window_and_check_each_exit_code() {
     // check: OK, WARNING, CRITICAL, UNKNOWN.
     let line = s.exits(0, &args(&check("26h", "50h")));
     assert!(
-        line.starts_with(&format!("CINDER-SNAPSHOTS OK - {N} volumes, oldest newest snapshot "))
-            && line.contains(&format!("volumes={N} ok={N} warning=0 critical=0")),
+        line.starts_with(&format!("CINDER-SNAPSHOTS OK - {N} volumes, oldest "))
+            && line.contains(&format!("volumes={N};;;0 ok={N};;;0 warning=0;;;0 critical=0;;;0")),
         "{line}"
     );
     let line = s.exits(1, &args(&check("0s", "1d")));
-    assert!(line.starts_with("CINDER-SNAPSHOTS WARNING - ") && line.contains(&format!("ok=0 warning={N} critical=0")), "{line}");
+    assert!(
+        line.starts_with("CINDER-SNAPSHOTS WARNING - ") && line.contains(&format!("ok=0;;;0 warning={N};;;0 critical=0;;;0")),
+        "{line}"
+    );
     let line = s.exits(2, &args(&check("0s", "0s")));
-    assert!(line.starts_with("CINDER-SNAPSHOTS CRITICAL - ") && line.contains(&format!("critical={N}")), "{line}");
+    assert!(line.starts_with("CINDER-SNAPSHOTS CRITICAL - ") && line.contains(&format!("critical={N};;;0")), "{line}");
     let line = s.exits(3, &["check", "--select", "backup=no-such-tag", "--policy", &policy, "--warn", "1h", "--crit", "2h"]);
     assert!(line.starts_with("CINDER-SNAPSHOTS UNKNOWN - no volume selected"), "{line}");
     let healthy = check("26h", "50h");

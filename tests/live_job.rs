@@ -4,7 +4,9 @@
 //! (SIGKILL) right after its creates and run again (no duplicate, no leak); a snapshot driven
 //! to `error` during the wait (deleted, reported, its volume not pruned); the run at 3.0
 //! (force for in-use volumes, the listing filtered on the client); a snapshot quota set low
-//! so that a run hits 413 midway; and `check` giving each status.
+//! so that a run hits 413 midway; and `check` giving each status, on Cinder's clock (its
+//! `Date`), counting an owned snapshot in `error_deleting` and the owned snapshots of volumes
+//! outside its selection, and escaping a real volume named to forge its output.
 //!
 //! Ignored by plain `cargo test`, like tests/live.rs: run with the admin's `OS_*` variables
 //! in the environment: `cargo test --test live_job -- --ignored --test-threads=1`. Without
@@ -227,7 +229,7 @@ fn the_job_at_scale_on_the_real_cloud() {
     }
     let admin = client(MicroversionPolicy::Negotiate);
     let tag = unique();
-    let fleet = Fleet::new(&admin, &tag);
+    let mut fleet = Fleet::new(&admin, &tag);
     let policy = Policy::builder(format!("live-job-{tag}")).keep_last(1).build().unwrap();
     let day = time::Duration::days(1);
     let now = OffsetDateTime::now_utc();
@@ -372,9 +374,60 @@ fn the_job_at_scale_on_the_real_cloud() {
     let unknown = job::check(&admin, &CheckOpts::new(policy.id(), warn, crit).select_tag("live-job", "no-such-tag")).unwrap();
     assert_eq!((unknown.status(), unknown.status().code()), (CheckStatus::Unknown, 3));
     eprintln!("live_job: {}", ok.status_line());
+    assert!(ok.status_line().starts_with(&format!("CINDER-SNAPSHOTS OK - {VOLUMES} volumes, oldest ")), "{}", ok.status_line());
+    assert!(ok.details().is_empty(), "{:?}", ok.details());
     assert!(
-        ok.status_line().starts_with(&format!("CINDER-SNAPSHOTS OK - {VOLUMES} volumes, oldest newest snapshot ")),
+        ok.status_line().contains(&format!(" volumes={VOLUMES};;;0 ok={VOLUMES};;;0 warning=0;;;0 critical=0;;;0 ")),
         "{}",
         ok.status_line()
     );
+
+    // 8. check on Cinder's own clock (the Date of its answers): known, and within 5 minutes
+    //    of this host's on the local cloud; every snapshot is fresh.
+    let real = job::check(&admin, &CheckOpts::new(policy.id(), warn, crit).select_tag("live-job", &tag)).unwrap();
+    let offset = real.clock_offset().expect("Cinder's answers carry a Date");
+    assert!(offset.unsigned_abs() < Duration::from_secs(300), "{offset}");
+    assert_eq!(real.status(), CheckStatus::Ok, "{}", real.output());
+    assert!(real.status_line().ends_with(&format!(" skew={}s;300;;0", offset.unsigned_abs().as_secs())), "{}", real.status_line());
+
+    // 9. An owned snapshot in error_deleting (its volume's only one, as the prunes left it):
+    //    counted with its size, and its volume has no available snapshot: CRITICAL. Then back.
+    let stuck = fleet.window(policy.id(), &daily_label(now6)).values().next().and_then(|s| s.first()).cloned().expect("a snapshot");
+    snapshots::reset_status(&admin, &stuck.id, SnapshotStatus::ErrorDeleting).unwrap();
+    let warned = check_at(OffsetDateTime::now_utc() + Duration::from_secs(3600));
+    snapshots::reset_status(&admin, &stuck.id, SnapshotStatus::Available).unwrap();
+    assert_eq!(warned.status(), CheckStatus::Critical, "{}", warned.output());
+    assert_eq!(warned.details().len(), 1, "{}", warned.output());
+    let line = &warned.details()[0];
+    assert!(line.starts_with("CRITICAL live-job-") && line.ends_with("; 1 snapshot in error (1 GiB)"), "{}", warned.output());
+    assert!(warned.status_line().contains(" errors=1;;;0 "), "{}", warned.status_line());
+
+    // 10. Selected by one volume only: the policy's snapshots of the others are unselected.
+    let one = job::check(&admin, &CheckOpts::new(policy.id(), warn, crit).select_volume(&stuck.volume_id)).unwrap();
+    assert_eq!(one.status(), CheckStatus::Warning, "{}", one.output());
+    let owned_total: usize = real.volumes().iter().map(|v| v.owned).sum();
+    assert_eq!(one.unselected().count, owned_total - one.volumes()[0].owned, "{}", one.output());
+    assert_eq!(one.unselected().volumes.len(), VOLUMES - 1);
+
+    // 11. A volume named to forge the output, in a selection of its own: CRITICAL (no
+    //     snapshot, its age the time since Cinder created it), one '|', only the check's lines.
+    let named_tag = format!("{tag}-named");
+    let body =
+        json!({"volume": {"size": 1, "name": "live|x=1\nCINDER-SNAPSHOTS OK - forged | age=0s", "metadata": {"live-job": named_tag}}});
+    let v: Value = admin.send(Request::post(["volumes"]).json(body)).expect("create volume").json("volume").expect("volume");
+    let named_id = v["volume"]["id"].as_str().expect("id").to_owned();
+    fleet.volumes.push(named_id.clone());
+    fleet.wait_volume(&named_id, "available");
+    let named = job::check(&admin, &CheckOpts::new(policy.id(), warn, crit).select_tag("live-job", &named_tag)).unwrap();
+    let out = named.output();
+    eprintln!("live_job: {out}");
+    assert_eq!(named.status(), CheckStatus::Critical, "{out}");
+    assert_eq!(out.matches('|').count(), 1, "{out}");
+    assert_eq!(out.lines().count(), 2 + usize::from(named.unselected().count > 0), "{out}");
+    assert!(
+        out.contains("\nCRITICAL live\\u{7c}x=1\\u{a}CINDER-SNAPSHOTS OK - forged \\u{7c} age=0s: no snapshot, volume created "),
+        "{out}"
+    );
+    let age = named.volumes()[0].judged_age;
+    assert!(age >= Duration::from_secs(1) && age < Duration::from_secs(600), "{age:?}");
 }

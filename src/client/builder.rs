@@ -443,6 +443,7 @@ impl ServiceClientBuilder {
             session: RwLock::new(session),
             flight: Mutex::new(()),
             microversion: OnceLock::new(),
+            clock_offset: std::sync::atomic::AtomicI64::new(super::clock::UNKNOWN),
             #[cfg(feature = "log")]
             skew_logged: std::sync::atomic::AtomicBool::new(false),
         }))

@@ -4,10 +4,12 @@
 //! Everything that crosses the network goes through here, one concern a file: `session`
 //! (the Keystone token: fetch, cache, refresh, the one re-authentication after a 401),
 //! `transport` (one exchange, retries, backoff, `Retry-After`, the body cap, error mapping),
+//! `clock` (the cloud's time from the `Date` of Cinder's answers),
 //! `microversion` (the version type and its discovery), `request` (what a caller sends and
 //! gets back) and `builder` (the settings).
 
 mod builder;
+mod clock;
 mod microversion;
 mod request;
 mod resolver;
@@ -17,11 +19,13 @@ mod transport;
 use std::fmt;
 #[cfg(feature = "log")]
 use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use url::Url;
 
 pub use builder::{PollPolicy, RetryPolicy, ServiceClientBuilder};
+pub use clock::CLOCK_SKEW_ALLOWED;
 pub use microversion::{Microversion, MicroversionPolicy};
 #[cfg(fuzzing)]
 pub(crate) use request::retry_after;
@@ -55,6 +59,8 @@ use crate::error::{Error, Result};
 #[derive(Clone)]
 pub struct ServiceClient {
     inner: Arc<Inner>,
+    /// When every request of this handle must have ended (see [`Self::with_deadline`]).
+    deadline: Option<std::time::Instant>,
 }
 
 /// What identifies the cloud and the project of a client, without a request: the job lock's
@@ -96,6 +102,9 @@ struct Inner {
     /// Held while a token is fetched or the microversion discovered: one flight at a time.
     flight: Mutex<()>,
     microversion: OnceLock<Microversion>,
+    /// The cloud's clock minus the host's in seconds, from the latest Cinder answer's `Date`
+    /// ([`clock::UNKNOWN`] before any).
+    clock_offset: AtomicI64,
     /// Set once a clock skew with Keystone has been logged.
     #[cfg(feature = "log")]
     skew_logged: AtomicBool,
@@ -132,7 +141,22 @@ impl ServiceClient {
     }
 
     fn from_parts(inner: Inner) -> Self {
-        ServiceClient { inner: Arc::new(inner) }
+        ServiceClient { inner: Arc::new(inner), deadline: None }
+    }
+
+    /// This client (sharing its connections, token and microversion) with one deadline
+    /// for all it sends: every exchange (Keystone's and Cinder's) is given at most the
+    /// time left until `deadline` as its timeout, a retry's pause never goes past it, and
+    /// once it has passed a request fails at once. Either way the error is
+    /// [`Error::Transport`] of kind [`Timeout`](crate::TransportErrorKind::Timeout). No
+    /// thread is started: the HTTP client's own per-request timeout bounds each exchange.
+    pub(crate) fn with_deadline(&self, deadline: std::time::Instant) -> ServiceClient {
+        ServiceClient { inner: self.inner.clone(), deadline: Some(deadline) }
+    }
+
+    /// The time left until the deadline, if there is one.
+    pub(crate) fn time_left(&self) -> Option<std::time::Duration> {
+        self.deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()))
     }
 
     /// Authenticates (if not done yet), finds the endpoint and the microversion, so that

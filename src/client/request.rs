@@ -206,7 +206,7 @@ pub(crate) fn retry_after(value: &str) -> Option<Duration> {
 }
 
 /// The IMF-fixdate form of an HTTP date.
-fn http_date(s: &str) -> Option<time::OffsetDateTime> {
+pub(super) fn http_date(s: &str) -> Option<time::OffsetDateTime> {
     let (_, rest) = s.split_once(", ")?;
     let mut parts = rest.split(' ');
     let day: u8 = parts.next()?.parse().ok()?;

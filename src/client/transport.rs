@@ -18,6 +18,8 @@ pub(super) struct Raw {
     pub(super) request_id: Option<String>,
     pub(super) retry_after: Option<String>,
     pub(super) subject_token: Option<String>,
+    /// The `Date` header: the server's clock when it answered.
+    pub(super) date: Option<String>,
     pub(super) body: Vec<u8>,
 }
 
@@ -63,6 +65,7 @@ impl ServiceClient {
         loop {
             let url = build_url(&session.endpoint, &request.segments, &request.query);
             let raw = self.with_retries(may_retry, &mut attempts, || self.exchange(&request, &url, &session.token, version))?;
+            self.read_clock(raw.date.as_deref());
             if raw.status == 401 && !replayed && self.can_reauthenticate() {
                 replayed = true;
                 session = self.refresh(Some(session.generation), true)?;
@@ -87,15 +90,15 @@ impl ServiceClient {
                     match raw.retry_after.as_deref().and_then(request::retry_after) {
                         // The server asks for longer than we wait: its answer, at once.
                         Some(wait) if wait > retry.max_retry_after => return Ok(raw),
-                        Some(wait) => std::thread::sleep(wait),
-                        None => std::thread::sleep(backoff(retry, *attempts)),
+                        Some(wait) => self.pause(wait),
+                        None => self.pause(backoff(retry, *attempts)),
                     }
                 }
                 Ok(raw) => return Ok(raw),
                 Err(Error::Transport { source, .. })
                     if retries_left && transience(Failure::Transport(&source.inner)) == Transience::Retry =>
                 {
-                    std::thread::sleep(backoff(retry, *attempts));
+                    self.pause(backoff(retry, *attempts));
                 }
                 Err(Error::Transport { method, url, source, .. }) => {
                     return Err(Error::Transport { method, url, source, attempts: *attempts });
@@ -103,6 +106,11 @@ impl ServiceClient {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Sleeps `wait`, or until the deadline (if any) when that comes first.
+    fn pause(&self, wait: Duration) {
+        std::thread::sleep(self.time_left().map_or(wait, |left| wait.min(left)));
     }
 
     /// One Cinder exchange with the client's headers.
@@ -128,15 +136,26 @@ impl ServiceClient {
             log::debug!(target: "cinder_snapshots", "{method} {url} failed after {:?}: {source}", start.elapsed());
             Error::Transport { method: method.to_string(), url: url.to_string(), source: TransportError::new(source), attempts: 1 }
         };
-        let built = match body {
-            Some(b) => req.body(b).map(|r| self.inner.agent.run(r)),
-            None => req.body(()).map(|r| self.inner.agent.run(r)),
+        // A deadline: the time left is this exchange's whole timeout (when shorter than the
+        // client's own); none left, no exchange.
+        let left = self.time_left();
+        if left == Some(Duration::ZERO) {
+            return Err(transport(ureq::Error::Timeout(ureq::Timeout::Global)));
+        }
+        let agent = &self.inner.agent;
+        let global = left.map(|left| agent.config().timeouts().global.map_or(left, |t| t.min(left)));
+        let built = match (body, global) {
+            (Some(b), None) => req.body(b).map(|r| agent.run(r)),
+            (None, None) => req.body(()).map(|r| agent.run(r)),
+            (Some(b), Some(g)) => req.body(b).map(|r| agent.run(agent.configure_request(r).timeout_global(Some(g)).build())),
+            (None, Some(g)) => req.body(()).map(|r| agent.run(agent.configure_request(r).timeout_global(Some(g)).build())),
         };
         let mut resp = built.map_err(|e| transport(ureq::Error::Http(e)))?.map_err(transport)?;
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let request_id = header("x-openstack-request-id").or_else(|| header("x-compute-request-id"));
         let retry_after = header("retry-after");
         let subject_token = header("x-subject-token");
+        let date = header("date");
         let status = resp.status().as_u16();
         // Sized from Content-Length (within the cap) so that a large page is not copied as it
         // grows, in the buffer lent by `send_reusing` if there is one.
@@ -153,7 +172,7 @@ impl ServiceClient {
             body.len(),
             request_id.as_deref().unwrap_or("-")
         );
-        Ok(Raw { status, request_id, retry_after, subject_token, body })
+        Ok(Raw { status, request_id, retry_after, subject_token, date, body })
     }
 }
 

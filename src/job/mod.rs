@@ -96,7 +96,9 @@ mod report;
 mod run;
 mod window;
 
-pub use check::{CheckOpts, CheckReport, CheckStatus, CheckVolume, check};
+pub use check::{
+    CheckOpts, CheckReport, CheckStatus, CheckVolume, DEFAULT_CHECK_TIMEOUT, EXCLUDE_KEY, FIRST_LINE_MAX, Stray, check, unknown_output,
+};
 #[cfg(all(unix, feature = "lock"))]
 #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "lock"))))]
 pub use lock::{Holder, JobLock, LockError};

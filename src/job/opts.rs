@@ -241,11 +241,13 @@ pub(crate) struct Selected {
     pub(crate) id: String,
     pub(crate) name: Option<String>,
     pub(crate) status: VolumeStatus,
+    /// When Cinder created it (the check's age of a volume without a snapshot).
+    pub(crate) created_at: Option<OffsetDateTime>,
 }
 
 impl From<Volume> for Selected {
     fn from(v: Volume) -> Self {
-        Selected { id: v.id, name: v.name, status: v.status }
+        Selected { id: v.id, name: v.name, status: v.status, created_at: v.created_at }
     }
 }
 

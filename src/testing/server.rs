@@ -118,8 +118,30 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
     let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
     let Some(request) = read_request(&stream) else { return };
     // A lost answer: the connection is closed (dropped) without a byte written.
-    let Some(response) = super::cinder::handle(state, &request) else { return };
+    let Some(mut response) = super::cinder::handle(state, &request) else { return };
+    // Every answer carries the fake's clock, as a real server's carries its own.
+    let now = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).now;
+    if !response.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("date")) {
+        response.headers.push(("Date".into(), http_date(now)));
+    }
     let _ = write_response(&mut stream, &response);
+}
+
+/// An HTTP date (IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(crate) fn http_date(t: time::OffsetDateTime) -> String {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        DAYS[usize::from(t.weekday().number_days_from_monday())],
+        t.day(),
+        MONTHS[usize::from(u8::from(t.month())) - 1],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 fn read_line(reader: &mut impl BufRead) -> Option<String> {

@@ -224,8 +224,39 @@ impl Command {
     }
 }
 
-/// Reads the command line (without the program name).
+/// Reads the command line (without the program name). A usage error found before the
+/// command was read (a global option's) still belongs to `check` when the command line
+/// names it: a monitoring check's wrong command line is UNKNOWN.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Usage> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    parse_args(args.clone()).map_err(|mut usage| {
+        if usage.command.is_none() && names_check(&args) {
+            usage.command = Some("check");
+        }
+        usage
+    })
+}
+
+/// Whether the first word of the command line that is not an option or a global option's
+/// value is `check`.
+fn names_check(args: &[OsString]) -> bool {
+    let mut words = args.iter().map(|a| a.to_string_lossy());
+    while let Some(word) = words.next() {
+        let takes_value = if let Some(name) = word.strip_prefix("--") {
+            !name.contains('=') && spec::global(name).is_some_and(|g| g.value.is_some())
+        } else if let Some(short) = word.strip_prefix('-').filter(|s| s.chars().count() == 1) {
+            short.chars().next().and_then(spec::global_short).is_some_and(|g| g.value.is_some())
+        } else {
+            return word == "check";
+        };
+        if takes_value {
+            words.next();
+        }
+    }
+    false
+}
+
+fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut vars = BTreeMap::new();
     let (mut format, mut columns, mut debug, mut token_cache) = (Format::Table, Vec::<String>::new(), false, None::<bool>);
@@ -682,7 +713,20 @@ impl Raw {
         }
         // The id must be one a policy can have (checked again by the library).
         Policy::builder(id.as_str()).keep_last(1).build().map_err(|e| Usage::of(CMD, format!("--policy: {e}")))?;
-        Ok(CheckOpts::new(id, warn, crit).selection(selection))
+        let mut opts = CheckOpts::new(id, warn, crit).selection(selection).warn_uncovered(self.flag("warn-uncovered"));
+        // The rules, as run has them: the most snapshots the prune leaves.
+        let rules = ["keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly", "keep-within", "utc-offset"];
+        if rules.iter().any(|r| self.flag(r)) {
+            opts = opts.policy(self.policy(CMD)?);
+        }
+        if let Some(v) = self.value("timeout") {
+            let timeout = duration(CMD, "--timeout", &v)?;
+            if timeout.is_zero() {
+                return Err(Usage::of(CMD, format!("--timeout {v:?} leaves no time for the check")));
+            }
+            opts = opts.timeout(timeout);
+        }
+        Ok(opts)
     }
 
     /// The retention policy of `--policy` and the `--keep-*` rules (refused when it has no

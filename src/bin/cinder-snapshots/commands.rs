@@ -261,7 +261,8 @@ fn check(client: &ServiceClient, opts: &CheckOpts, out: &Output) -> Result<(), F
             let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
             crate::print(&format!("{text}\n"))?;
         }
-        output::Format::Table => crate::print(&format!("{}\n", output::printable(&report.status_line())))?,
+        // Escaped by the library: one '|', only the check's own lines.
+        output::Format::Table => crate::print(&report.output())?,
         output::Format::Value | output::Format::Csv => {
             let rows: Vec<Vec<String>> = report.volumes().iter().map(output::check_row).collect();
             crate::print(&out.rows(output::CHECK_COLUMNS, output::CHECK_COLUMNS.len(), &rows))?;
@@ -274,13 +275,19 @@ fn check(client: &ServiceClient, opts: &CheckOpts, out: &Output) -> Result<(), F
 }
 
 /// What `check` prints for an error before or while reaching the cloud: UNKNOWN (exit 3),
-/// the error in the status line on stdout (what a monitoring system reads) and on stderr.
+/// the error in the status line on stdout (what a monitoring system reads, escaped:
+/// `job::unknown_output`) and on stderr. Output that cannot be written is UNKNOWN too.
 pub fn check_unknown(failure: Failure) -> Failure {
     match failure {
         Failure::Cloud(e) => {
             let message = e.full_message();
-            let _ = crate::print(&format!("CINDER-SNAPSHOTS UNKNOWN - {}\n", output::printable(&message)));
+            let _ = crate::print(&job::unknown_output(&message));
             crate::error_line(&message);
+            Failure::Reported(3)
+        }
+        // Even a reader gone away: a check whose output was not read is not OK.
+        Failure::Output(e) => {
+            crate::error_line(&format!("cannot write the output: {e}"));
             Failure::Reported(3)
         }
         other => other,

@@ -17,7 +17,7 @@
 //! | 0 | success |
 //! | 1 | the cloud or the network said no: API errors (not found included), authentication, transport, configuration; `prune`: the listing failed, or some deletes failed; `run`: some volume failed or was skipped, or a prune failed; `check`: WARNING |
 //! | 2 | usage: a bad option or argument, a value refused before any request, a `prune` or `run` policy with no rule; `check`: CRITICAL |
-//! | 3 | a wait timed out (`run`: its wait for the snapshots); `check`: UNKNOWN (nothing selected, or any error reaching the cloud) |
+//! | 3 | a wait timed out (`run`: its wait for the snapshots); `check`: UNKNOWN (nothing selected, a wrong command line, a configuration or permission error, any error reaching the cloud, its `--timeout`) |
 //! | 4 | a wait ended in failure: `error`/`error_deleting`, a refused delete, or the snapshot (or volume) vanished |
 //! | 5 | `run`, `prune`: another run of the same job holds its lock ([`cinder_snapshots::job::JobLock`]) |
 
@@ -73,7 +73,7 @@ impl Failure {
             // A monitoring check's wrong command line is UNKNOWN (3), as the monitoring-plugin
             // conventions ask: 2 would read as CRITICAL, a state of the snapshots.
             Failure::Usage(u) if u.command == Some("check") => {
-                let _ = print(&format!("CINDER-SNAPSHOTS UNKNOWN - {}\n", output::printable(&u.message)));
+                let _ = print(&cinder_snapshots::job::unknown_output(&u.message));
                 error_line(&format!("{}\n{}", u.message, u.hint()));
                 3
             }

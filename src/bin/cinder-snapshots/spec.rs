@@ -334,6 +334,19 @@ const CHECK_OPTIONS: &[Opt] = &[
     valued("policy", "ID", "the policy whose snapshots count (required)"),
     valued("warn", "DURATION", "WARNING when a volume's newest available snapshot is older (26h, 1d2h, ...; required)"),
     valued("crit", "DURATION", "CRITICAL when it is older than this (required; at least --warn)"),
+    RULES[0],
+    RULES[1],
+    RULES[2],
+    RULES[3],
+    RULES[4],
+    RULES[5],
+    RULES[6],
+    RULES[7],
+    valued("timeout", "DURATION", "one deadline for the whole check, every request included; then UNKNOWN").default("50s"),
+    flag(
+        "warn-uncovered",
+        "WARNING for a volume of the project that the selection does not cover and that is not excluded (metadata cinder-snapshots.exclude=true)",
+    ),
 ];
 
 const PRUNE_OPTIONS: &[Opt] = &[
@@ -674,26 +687,44 @@ pub const SPECS: &[Spec] = &[
     },
     Spec {
         name: "check",
-        synopsis: "check (--select KEY=VALUE... | --volume VOLUME... | --all) --policy ID --warn DURATION --crit DURATION",
+        synopsis: "check (--select KEY=VALUE... | --volume VOLUME... | --all) --policy ID --warn DURATION --crit DURATION [--keep-* N]",
         summary: "a monitoring check: the age of each volume's newest snapshot (Nagios)",
         about: "For each selected volume, the age of its newest available snapshot made for the\n\
-                policy, against --warn and --crit. Prints one status line with performance data, as\n\
-                monitoring plugins do:\n\
-                CINDER-SNAPSHOTS OK - 12 volumes, ... | volumes=12 ok=12 warning=0 critical=0 oldest_age=11520s;93600;180000\n\
+                policy (on Cinder's clock), against --warn and --crit; a volume without one is\n\
+                CRITICAL. A snapshot dated more than 5 minutes in the future does not count. Also\n\
+                WARNING: owned snapshots in error or error_deleting, two owned snapshots of a volume\n\
+                in one window, more owned snapshots than the --keep-* rules (as run has them) keep\n\
+                plus one, snapshots dated in the future, Cinder's clock more than 5 minutes from\n\
+                this host's, owned snapshots of volumes the selection does not cover, and with\n\
+                --warn-uncovered a volume nobody selects and not excluded.\n\
+                Prints, as monitoring plugins do, a first line of at most 80 characters (state,\n\
+                counts, up to three volume names) with performance data after its one '|', then one\n\
+                line per volume in CRITICAL or WARNING (with its age and why) and per other problem:\n\
+                CINDER-SNAPSHOTS CRITICAL - 3 volumes, 1 critical: db-2 | age=266400s;93600;180000;0 ...\n\
+                CRITICAL db-2: no snapshot, volume created 3d2h ago\n\
+                Performance data: age (s, the oldest newest snapshot, or since creation without one;\n\
+                --warn and --crit as thresholds), volumes, ok, warning, critical, snapshots, size (B),\n\
+                errors, duplicates, excess, future, unselected, uncovered (U unless --warn-uncovered),\n\
+                skew (s, U when unknown). Names from the cloud are escaped (\\u{7c} for '|').\n\
                 Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN: no volume selected, a wrong command line,\n\
-                or any error reaching the cloud (the error is in the line). A volume without any\n\
-                snapshot is CRITICAL.\n\
+                a configuration or permission error, any error reaching the cloud, or --timeout\n\
+                (default 50s) reached (the error is in the line).\n\
                 -f value and -f csv print one row per volume instead (Age in seconds); --json the\n\
-                report: {\"policy\", \"status\", \"code\", \"status_line\", \"now\", \"warn_s\", \"crit_s\",\n\
-                \"volumes\": [{\"volume_id\", \"volume_name\", \"newest\", \"snapshot_id\", \"age_s\",\n\
-                \"status\"}]}.",
+                report: {\"policy\", \"status\", \"code\", \"status_line\", \"details\", \"now\", \"warn_s\",\n\
+                \"crit_s\", \"keep_limit\", \"clock_offset_s\", \"unselected\", \"uncovered\", \"volumes\":\n\
+                [{\"volume_id\", \"volume_name\", \"volume_created\", \"newest\", \"snapshot_id\", \"age_s\",\n\
+                \"judged_age_s\", \"owned\", \"owned_gib\", \"excess\", \"errors\", \"error_gib\",\n\
+                \"duplicates\", \"duplicate_gib\", \"future\", \"status\"}]}.",
         options: CHECK_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
         columns: output::CHECK_COLUMNS,
         json_columns: false,
         default_columns: usize::MAX,
-        examples: &["cinder-snapshots check --select backup=nightly --policy nightly --warn 26h --crit 50h"],
+        examples: &[
+            "cinder-snapshots check --select backup=nightly --policy nightly --warn 26h --crit 50h",
+            "cinder-snapshots check --all --policy nightly --keep-daily 7 --keep-weekly 4 --warn 26h --crit 50h --warn-uncovered --timeout 30s",
+        ],
         also: "",
     },
     Spec {
@@ -889,7 +920,8 @@ Exit codes:
      number, not KEY=VALUE, a name or metadata Cinder would refuse), a prune policy with
      no rule; check: CRITICAL
   3  a wait timed out (run: the snapshots were still creating at --wait-timeout); check:
-     UNKNOWN (no volume selected, a wrong command line, or the cloud could not be reached)
+     UNKNOWN (no volume selected, a wrong command line, a configuration or permission
+     error, the cloud could not be reached, or its --timeout ran out)
   4  a wait ended in failure: the snapshot (or volume) reached error or error_deleting, its
      delete was refused (back to available), or it disappeared while waiting for a status
   5  run, prune: another run of the same job (cloud, project, policy) holds its lock: it
