@@ -1868,6 +1868,7 @@ mod against_the_fake_cloud {
             keys,
             [
                 "all_projects",
+                "clock_skew_s",
                 "dry_run",
                 "elapsed_s",
                 "no_volume_matched",
@@ -2165,6 +2166,24 @@ mod against_the_fake_cloud {
             "{text}"
         );
         assert_eq!(fake.snapshots().len(), 1);
+    }
+
+    /// Cinder's clock a day ahead of the host's: the run makes the new window's snapshot and
+    /// its output ends with a line naming the skew. (Before: the host's window, reused.)
+    #[test]
+    fn a_clock_skew_is_named_and_the_window_is_cinders() {
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = env(&fake, "job-clock");
+        fake.set_now(time::OffsetDateTime::now_utc());
+        env.ok(&RUN);
+        fake.set_now(time::OffsetDateTime::now_utc() + time::Duration::days(1));
+        let text = env.ok(&RUN);
+        assert!(text.contains(" 3 created, 0 reused,"), "{text}");
+        let last = text.lines().last().unwrap_or_default();
+        assert!(last.starts_with("clock: Cinder's clock is 86"), "{text}");
+        assert!(last.ends_with(" s ahead of this host's (more than 5 min): the window and the labels are on Cinder's"), "{text}");
+        assert_eq!(fake.snapshots().len(), 6);
     }
 
     #[test]

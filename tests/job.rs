@@ -848,6 +848,41 @@ fn all_projects_needs_the_admin_view_and_snapshots_land_in_the_callers_project()
     assert!(listed.is_empty(), "{listed:?}");
 }
 
+/// Windows are on Cinder's clock (the Date of its answers): with the host's clock a day
+/// behind Cinder's, the next run makes today's snapshot (not "reused" yesterday's, exit 0)
+/// and names the skew; `JobOpts::now` still wins. (Before: the host's clock chose the
+/// window, and the second run reused the first one's snapshot.)
+#[test]
+fn the_window_is_chosen_on_cinders_clock_and_a_skew_is_reported() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 1);
+    let client = cloud.client();
+    let host = OffsetDateTime::now_utc();
+    let base = JobOpts::new(policy())
+        .select_tag("backup", "nightly")
+        .poll_interval(Duration::from_millis(1), Duration::from_millis(5))
+        .timeout(Duration::from_secs(20));
+    cloud.set_now(host);
+    let first = job::run(&client, &base).unwrap();
+    assert!(first.is_success() && first.totals().created == 1, "{first:?}");
+    assert_eq!(first.clock_skew(), None);
+    // Cinder's clock a day ahead of the host's.
+    cloud.set_now(host + time::Duration::days(1));
+    let second = job::run(&client, &base).unwrap();
+    assert!(second.is_success(), "{second:?}");
+    assert_eq!(second.volumes()[0].action, VolumeAction::Created);
+    assert_eq!(second.window_start(), first.window_start() + time::Duration::days(1));
+    let skew = second.clock_skew().expect("a day of skew is reported");
+    assert!((skew - time::Duration::days(1)).abs() < time::Duration::seconds(5), "{skew}");
+    let json = serde_json::to_value(&second).unwrap();
+    assert!(json["clock_skew_s"].as_i64().is_some_and(|s| (s - 86_400).abs() < 5), "{}", json["clock_skew_s"]);
+    assert_eq!(snaps_of(&cloud, &vols[0]).len(), 2);
+    assert_eq!(snaps_of(&cloud, &vols[0])[1].metadata[WINDOW_KEY], second.window_label());
+    // JobOpts::now wins over both clocks: the first window, whose snapshot is reused.
+    let third = job::run(&client, &base.clone().now(host)).unwrap();
+    assert_eq!((third.volumes()[0].action, third.window_start()), (VolumeAction::Reused, first.window_start()));
+}
+
 /// check(): OK, WARNING, CRITICAL (old or none), UNKNOWN when no volume matched; only
 /// available snapshots owned by the policy count.
 #[test]

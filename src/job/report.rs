@@ -172,7 +172,8 @@ pub struct Totals {
 /// what was done, and the run's facts.
 ///
 /// Serialised (`--json`) as `{"run_id", "window", "window_start", "dry_run", "timed_out",
-/// "over_quota", "no_volume_matched", "all_projects", "elapsed_s", "polls", "totals": {..}, "volumes": [..], "prune": <the
+/// "over_quota", "no_volume_matched", "all_projects", "clock_skew_s" (Cinder's clock minus the
+/// host's in seconds beyond 5 minutes, else null), "elapsed_s", "polls", "totals": {..}, "volumes": [..], "prune": <the
 /// prune's report, or null>}`; times RFC 3339 in UTC, durations in seconds.
 #[derive(Debug)]
 pub struct JobReport {
@@ -184,6 +185,7 @@ pub struct JobReport {
     pub(crate) over_quota: bool,
     pub(crate) no_volume_matched: bool,
     pub(crate) all_projects: bool,
+    pub(crate) clock_skew: Option<time::Duration>,
     pub(crate) elapsed: Duration,
     pub(crate) polls: usize,
     pub(crate) volumes: Vec<VolumeReport>,
@@ -293,6 +295,15 @@ impl JobReport {
         self.all_projects
     }
 
+    /// Cinder's clock minus the host's when they differ by more than
+    /// [`CLOCK_SKEW_ALLOWED`](crate::client::CLOCK_SKEW_ALLOWED) (5 minutes), as the `Date` of
+    /// Cinder's answers showed it when the run chose its window; `None` within it (or when
+    /// Cinder sent no `Date`). The window and the labels are on Cinder's clock either way
+    /// (unless [`JobOpts::now`](super::JobOpts::now) was given).
+    pub fn clock_skew(&self) -> Option<time::Duration> {
+        self.clock_skew
+    }
+
     /// `true` when nothing failed, nothing was skipped, the wait did not time out, no
     /// prune failed, and some volume matched (or [`JobOpts::allow_empty`](super::JobOpts::allow_empty)).
     pub fn is_success(&self) -> bool {
@@ -303,7 +314,7 @@ impl JobReport {
 
 impl Serialize for JobReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("JobReport", 13)?;
+        let mut st = s.serialize_struct("JobReport", 14)?;
         st.serialize_field("run_id", &self.run_id)?;
         st.serialize_field("window", &self.window)?;
         st.serialize_field("window_start", &super::label_time(self.window_start))?;
@@ -312,6 +323,7 @@ impl Serialize for JobReport {
         st.serialize_field("over_quota", &self.over_quota)?;
         st.serialize_field("no_volume_matched", &self.no_volume_matched)?;
         st.serialize_field("all_projects", &self.all_projects)?;
+        st.serialize_field("clock_skew_s", &self.clock_skew.map(|d| d.whole_seconds()))?;
         st.serialize_field("elapsed_s", &self.elapsed.as_secs_f64())?;
         st.serialize_field("polls", &self.polls)?;
         st.serialize_field("totals", &self.totals())?;
@@ -349,6 +361,7 @@ mod tests {
             over_quota: false,
             no_volume_matched: false,
             all_projects: false,
+            clock_skew: None,
             elapsed: Duration::from_millis(1500),
             polls: 2,
             volumes: vec![a, b],

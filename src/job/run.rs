@@ -49,13 +49,6 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     if opts.selection.is_empty() {
         return Err(super::opts::no_selection());
     }
-    let now = opts.now.unwrap_or_else(OffsetDateTime::now_utc);
-    let window = opts.window();
-    let policy = &opts.policy;
-    let window_start = window
-        .start(now, policy.utc_offset())
-        .ok_or_else(|| Error::InvalidInput(format!("the {window} window containing {} is out of range", label_time(now))))?;
-    let window_label = label_time(window_start);
     let mv = client.microversion()?;
     if opts.selection.is_all_projects() {
         // A member's all_tenants is dropped by Cinder without a word: refuse instead.
@@ -63,6 +56,16 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     }
     let (volumes, missing) = opts.selection.resolve_all(client, opts.page_size)?;
     let no_volume_matched = volumes.is_empty() && missing.is_empty() && !opts.allow_empty;
+    // The window on Cinder's clock: the selection's answers carried its Date (a host whose
+    // clock is a day behind must not take yesterday's window for today's). JobOpts::now wins.
+    let clock_skew = client.clock_skew();
+    let now = opts.now.unwrap_or_else(|| client.now());
+    let window = opts.window();
+    let policy = &opts.policy;
+    let window_start = window
+        .start(now, policy.utc_offset())
+        .ok_or_else(|| Error::InvalidInput(format!("the {window} window containing {} is out of range", label_time(now))))?;
+    let window_label = label_time(window_start);
 
     let mut job = Job {
         client,
@@ -70,6 +73,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         started,
         mv,
         window_label,
+        now,
         run_id: new_run_id(),
         reports: volumes.iter().map(|v| VolumeReport::new(v.id.clone(), v.name.clone(), v.status.as_str().to_owned())).collect(),
         pending: HashMap::new(),
@@ -108,6 +112,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         over_quota: job.over_quota,
         no_volume_matched,
         all_projects: opts.selection.is_all_projects(),
+        clock_skew,
         elapsed: started.elapsed(),
         polls: job.polls,
         volumes: job.reports,
@@ -122,6 +127,8 @@ struct Job<'a> {
     started: Instant,
     mv: Microversion,
     window_label: String,
+    /// The run's time: [`JobOpts::now`], else Cinder's clock when the run selected.
+    now: OffsetDateTime,
     run_id: String,
     reports: Vec<VolumeReport>,
     /// Snapshots waited for: id -> index of the volume.
@@ -505,7 +512,7 @@ impl Job<'_> {
         let prune_opts = PruneOpts::new(self.opts.policy.clone())
             .volumes(eligible.iter().cloned())
             .dry_run(dry)
-            .now(self.opts.now.unwrap_or_else(OffsetDateTime::now_utc))
+            .now(self.now)
             .concurrency(self.opts.concurrency)
             .all_projects(self.opts.selection.is_all_projects())
             .wait_opts(wait);

@@ -530,6 +530,13 @@ pub fn run_summary(report: &JobReport) -> String {
     if report.timed_out() {
         text.push_str("; the wait timed out");
     }
+    if let Some(skew) = report.clock_skew() {
+        let way = if skew.is_negative() { "behind" } else { "ahead" };
+        text.push_str(&format!(
+            "\nclock: Cinder's clock is {} s {way} of this host's (more than 5 min): the window and the labels are on Cinder's",
+            skew.unsigned_abs().as_secs()
+        ));
+    }
     text
 }
 

@@ -653,7 +653,8 @@ pub const SPECS: &[Spec] = &[
                 would create, would reuse, skipped, failed), Snapshot, Status, Pruned, Error; and a\n\
                 summary line. With --json: the report {\"run_id\", \"window\", \"window_start\",\n\
                 \"dry_run\", \"timed_out\", \"over_quota\", \"no_volume_matched\", \"all_projects\",\n\
-                \"elapsed_s\", \"polls\",\n\
+                \"clock_skew_s\" (Cinder's clock minus this host's beyond 5 min, else null), \"elapsed_s\",\n\
+                \"polls\",\n\
                 \"totals\": {\"volumes\", \"created\", \"reused\", \"available\", \"failed\", \"skipped\",\n\
                 \"pruned\", \"prune_failed\", \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\",\n\
                 \"volume_name\", \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\",\n\
@@ -661,6 +662,8 @@ pub const SPECS: &[Spec] = &[
                 \"prune\": the prune's report as prune --json prints it, or null}; times RFC 3339 UTC,\n\
                 durations in seconds.\n\
                 \n\
+                The window is chosen on Cinder's clock (the Date of its answers), not this host's;\n\
+                a difference over 5 minutes is named on a last line (\"clock: ...\").\n\
                 A selection that matches no volume is a failure (exit 1, \"no volume matched\" and the\n\
                 selection on stderr) unless --allow-empty. A --volume that does not resolve (no such id,\n\
                 no such name, a name several volumes have) is a failed row (\"unresolved\": {\"reason\":\n\
