@@ -787,7 +787,9 @@ fn a_volume_that_does_not_resolve_fails_alone_and_the_others_are_done() {
         );
         assert_eq!(snaps_of(&cloud, &v.volume_id).len(), 1);
     }
-    let failed: Vec<(VolumeAction, Option<job::Unresolved>, Option<&str>, Option<&str>)> =
+    /// Action, why, error, why not pruned.
+    type Row<'a> = (VolumeAction, Option<job::Unresolved>, Option<&'a str>, Option<&'a str>);
+    let failed: Vec<Row> =
         report.volumes()[2..].iter().map(|v| (v.action, v.unresolved.clone(), v.error.as_deref(), v.prune_skipped.as_deref())).collect();
     let mut twins = vec![twin1, twin2];
     twins.sort_unstable();
