@@ -160,6 +160,17 @@ pub enum Error {
         /// Why.
         reason: crate::volumes::RevertRefusal,
     },
+    /// Every project was asked for (`all_tenants`: `--all-projects`), but Cinder does not
+    /// give these credentials the admin view (its volumes come without
+    /// `os-vol-host-attr:host`, [`volumes::require_admin_view`](crate::volumes::require_admin_view)):
+    /// Cinder would silently act on the caller's own project only. Its policy rule
+    /// `context_is_admin` (role `admin` by default) decides.
+    #[error(
+        "--all-projects needs Cinder's admin view, and these credentials do not have it (Cinder's policy rule \
+         context_is_admin, role admin by default; its volumes come without os-vol-host-attr:host): Cinder would \
+         act on this project only"
+    )]
+    AdminViewRequired,
 }
 
 impl Error {

@@ -36,26 +36,38 @@ const MAX_NAME_CHARS: usize = 255;
 /// # Errors
 ///
 /// Before anything is created: an empty selection ([`Error::InvalidInput`] "no volumes
-/// selected"), a window out of the calendar's range, a selection's error (a listing, a
-/// volume id that does not exist, a name matching no volume or several), the listing of
-/// the window's snapshots, and the quota preflight's: [`Error::QuotaExceeded`] with
+/// selected"), every project asked for without Cinder's admin view
+/// ([`Error::AdminViewRequired`]), a window out of the calendar's range, a selection's listing
+/// error (a tag listing that fails on any page, an authentication error), the listing of the
+/// window's snapshots, and the quota preflight's: [`Error::QuotaExceeded`] with
 /// [`JobOpts::all_or_nothing`] when not every volume fits, the listing of the policy's
-/// snapshots when the room is short, the quota read again after `prune_first` deleted. From then on, failures are per volume, in the report: a run that
-/// has created snapshots always returns its report.
+/// snapshots when the room is short, the quota read again after `prune_first` deleted. A
+/// volume named that does not resolve (no such id, no name or several matching) is not an
+/// error: it is a [`Failed`](VolumeAction::Failed) volume of the report with
+/// [`VolumeReport::unresolved`], and the others are done. From then on, failures are per
+/// volume, in the report: a run that has created snapshots always returns its report.
 pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     let started = Instant::now();
     if opts.selection.is_empty() {
         return Err(super::opts::no_selection());
     }
-    let now = opts.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let mv = client.microversion()?;
+    if opts.selection.is_all_projects() {
+        // A member's all_tenants is dropped by Cinder without a word: refuse instead.
+        crate::volumes::require_admin_view(client)?;
+    }
+    let (volumes, missing) = opts.selection.resolve_all(client, opts.page_size)?;
+    let no_volume_matched = volumes.is_empty() && missing.is_empty() && !opts.allow_empty;
+    // The window on Cinder's clock: the selection's answers carried its Date (a host whose
+    // clock is a day behind must not take yesterday's window for today's). JobOpts::now wins.
+    let clock_skew = client.clock_skew();
+    let now = opts.now.unwrap_or_else(|| client.now());
     let window = opts.window();
     let policy = &opts.policy;
     let window_start = window
         .start(now, policy.utc_offset())
         .ok_or_else(|| Error::InvalidInput(format!("the {window} window containing {} is out of range", label_time(now))))?;
     let window_label = label_time(window_start);
-    let mv = client.microversion()?;
-    let volumes = opts.selection.resolve(client, opts.page_size)?;
 
     let mut job = Job {
         client,
@@ -63,6 +75,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         started,
         mv,
         window_label,
+        now,
         run_id: new_run_id(),
         reports: volumes.iter().map(|v| VolumeReport::new(v.id.clone(), v.name.clone(), v.status.as_str().to_owned())).collect(),
         pending: HashMap::new(),
@@ -77,6 +90,14 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     let name = |volume_id: &str| snapshot_name(policy.id(), window_start, volume_id);
     let to_create = job.plan(&volumes)?;
     let to_create = if opts.dry_run { to_create } else { job.preflight(&volumes, to_create, now)? };
+    // The volumes named that did not resolve come after the others, in the order given.
+    for m in missing {
+        let mut r = VolumeReport::new(m.given, None, String::new());
+        r.action = VolumeAction::Failed;
+        r.error = Some(m.error.full_message());
+        r.unresolved = Some(m.why);
+        job.reports.push(r);
+    }
     // The reports hold what the rest needs: memory stays flat in N but for the report.
     drop(volumes);
     if !opts.dry_run {
@@ -94,6 +115,9 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         dry_run: opts.dry_run,
         timed_out: job.timed_out,
         over_quota: job.over_quota,
+        no_volume_matched,
+        all_projects: opts.selection.is_all_projects(),
+        clock_skew,
         elapsed: started.elapsed(),
         polls: job.polls,
         volumes: job.reports,
@@ -109,6 +133,8 @@ struct Job<'a> {
     started: Instant,
     mv: Microversion,
     window_label: String,
+    /// The run's time: [`JobOpts::now`], else Cinder's clock when the run selected.
+    now: OffsetDateTime,
     run_id: String,
     reports: Vec<VolumeReport>,
     /// Snapshots waited for: id -> index of the volume.
@@ -496,6 +522,7 @@ impl Job<'_> {
                 continue;
             }
             r.prune_skipped = Some(match r.action {
+                _ if r.unresolved.is_some() => "not pruned: the volume was not found".to_owned(),
                 VolumeAction::Skipped => "not pruned: the volume was not snapshotted in this run".to_owned(),
                 VolumeAction::Failed => "not pruned: its snapshot for this window failed".to_owned(),
                 _ => format!(
@@ -515,7 +542,7 @@ impl Job<'_> {
         let prune_opts = PruneOpts::new(self.opts.policy.clone())
             .volumes(eligible.iter().cloned())
             .dry_run(dry)
-            .now(self.opts.now.unwrap_or_else(OffsetDateTime::now_utc))
+            .now(self.now)
             .concurrency(self.opts.concurrency)
             .all_projects(self.opts.selection.is_all_projects())
             .wait_opts(wait);

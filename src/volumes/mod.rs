@@ -25,12 +25,14 @@
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
 
+mod admin;
 mod latest;
 mod requests;
 mod results;
 mod urls;
 mod wait;
 
+pub use admin::{ADMIN_VIEW_KEY, admin_view, require_admin_view};
 pub use latest::{latest_owned_snapshot, latest_snapshot, revert_to_latest};
 pub use requests::{
     CreateOpts, ListOpts, SortKey, create, delete, delete_metadata_key, find_by_name, get, get_metadata, list, list_detail, merge_metadata,

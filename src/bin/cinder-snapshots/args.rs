@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, Selection, Window};
@@ -65,9 +66,19 @@ pub struct Globals {
     /// `-f`/`--json` and `-c`, the columns checked against the command's.
     pub output: Output,
     pub debug: bool,
-    pub token_cache: bool,
+    /// `--token-cache` (`Some(true)`), `--no-token-cache` (`Some(false)`), or neither: then
+    /// the cache is used by the interactive commands and not by `run`, `prune` and `check`
+    /// ([`Command::authenticates_each_start`]).
+    pub token_cache: Option<bool>,
     /// `--log-timestamps`: the time at the start of every line on stderr.
     pub log_timestamps: bool,
+}
+
+impl Globals {
+    /// Whether the client keeps its token in the user's cache for this command.
+    pub fn uses_token_cache(&self, command: &Command) -> bool {
+        self.token_cache.unwrap_or(!command.authenticates_each_start())
+    }
 }
 
 #[derive(Debug)]
@@ -172,6 +183,8 @@ pub enum Command {
     Prune {
         opts: PruneOpts,
         volumes: Vec<String>,
+        /// `--lock-file`: the job lock's file instead of the default one.
+        lock_file: Option<PathBuf>,
     },
     /// The scheduled job (`job::run`).
     Run {
@@ -179,6 +192,8 @@ pub enum Command {
         /// `--max-pause`: the client's longest honoured pause (its retry policy's
         /// `max_retry_after`, the one knob).
         max_pause: Option<Duration>,
+        /// `--lock-file`: the job lock's file instead of the default one.
+        lock_file: Option<PathBuf>,
     },
     /// The monitoring check (`job::check`).
     Check {
@@ -234,6 +249,13 @@ impl Command {
             _ => None,
         }
     }
+
+    /// The unattended commands (`run`, `prune`, `check`): they authenticate with their
+    /// credentials at every start unless `--token-cache` is given, so that a changed or
+    /// revoked password shows at the next run, not when a cached token expires.
+    pub fn authenticates_each_start(&self) -> bool {
+        matches!(self, Command::Run { .. } | Command::Prune { .. } | Command::Check { .. })
+    }
 }
 
 /// Reads the command line (without the program name). A usage error found before the
@@ -271,13 +293,17 @@ fn names_check(args: &[OsString]) -> bool {
 fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut vars = BTreeMap::new();
-    let (mut format, mut columns, mut debug, mut token_cache) = (Format::Table, Vec::<String>::new(), false, true);
+    let (mut format, mut columns, mut debug, mut token_cache) = (Format::Table, Vec::<String>::new(), false, None::<bool>);
     let (mut sort, mut descending, mut prefix, mut compat, mut log_timestamps) = (Vec::<String>::new(), false, None, false, false);
     let mut spec: Option<&'static Spec> = None;
     let mut raw = Raw::default();
     let (mut wants_help, mut wants_version) = (false, false);
     // The first word of a two-word command (`volume list`), waiting for its second.
     let mut group: Option<String> = None;
+    // The first option with one value given twice: a usage error of the command (known only
+    // at the end when a global option comes before it).
+    let mut twice: Option<String> = None;
+    let mut globals_seen: Vec<&'static str> = Vec::new();
     // lexopt's own errors (a missing value, a value given to a flag, invalid Unicode) point
     // at the help of the command when there is one.
     let lex = |spec: Option<&Spec>, e: lexopt::Error| Usage { message: e.to_string(), command: spec.map(|s| s.name) };
@@ -289,6 +315,12 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
         };
         if let Some(g) = global {
             let value = if g.value.is_some() { Some(parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))?) } else { None };
+            if g.value.is_some() && !g.repeat {
+                if globals_seen.contains(&g.name) {
+                    twice.get_or_insert_with(|| format!("--{} is given twice: it takes one value", g.name));
+                }
+                globals_seen.push(g.name);
+            }
             match (g.name, value) {
                 ("json", _) => format = Format::Json,
                 ("format", Some(v)) => {
@@ -305,7 +337,13 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
                 ("os-compat", _) => compat = true,
                 ("log-timestamps", _) => log_timestamps = true,
                 ("debug", _) => debug = true,
-                ("no-token-cache", _) => token_cache = false,
+                ("no-token-cache", _) | ("token-cache", _) => {
+                    let wanted = g.name == "token-cache";
+                    if token_cache.is_some_and(|t| t != wanted) {
+                        twice.get_or_insert_with(|| "--token-cache and --no-token-cache do not go together".to_owned());
+                    }
+                    token_cache = Some(wanted);
+                }
                 ("help", _) => wants_help = true,
                 ("version", _) => wants_version = true,
                 (_, value) => {
@@ -328,7 +366,11 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
                 };
                 let value =
                     if opt.value.is_some() { parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))? } else { String::new() };
-                raw.options.entry(opt.name).or_default().push(value);
+                let values = raw.options.entry(opt.name).or_default();
+                if opt.value.is_some() && !opt.repeat && !values.is_empty() {
+                    twice.get_or_insert_with(|| format!("--{} is given twice: it takes one value", opt.name));
+                }
+                values.push(value);
             }
             Value(value) => {
                 let value = value.string().map_err(|e| lex(spec, e))?;
@@ -355,6 +397,9 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
             }
             Short(c) => return Err(Usage::new(format!("unknown option -{c}"))),
         }
+    }
+    if let Some(message) = twice.filter(|_| !wants_help && !wants_version) {
+        return Err(Usage { message, command: spec.map(|s| s.name) });
     }
     let (columns, sort) = match spec {
         Some(s) if !wants_help && !wants_version && s.name != "help" => {
@@ -749,10 +794,11 @@ impl Raw {
                 let timeout = self.value("timeout").map(|v| seconds(cmd, "--timeout", &v)).transpose()?;
                 Command::Wait { snapshot: first, target, timeout }
             }
-            "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec() },
+            "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec(), lock_file: self.lock_file(cmd)? },
             "run" => Command::Run {
                 opts: Box::new(self.run()?),
                 max_pause: self.value("max-pause").map(|v| duration("run", "--max-pause", &v)).transpose()?,
+                lock_file: self.lock_file(cmd)?,
             },
             "check" => Command::Check { opts: Box::new(self.check()?) },
             other => return Err(Usage::new(format!("unknown command {other:?}"))),
@@ -775,7 +821,28 @@ impl Raw {
         if let Some(v) = self.value("wait-timeout") {
             opts = opts.wait_opts(WaitOpts::new().timeout(seconds(CMD, "--wait-timeout", &v)?));
         }
+        if let Some(n) = self.concurrency(CMD)? {
+            opts = opts.concurrency(n);
+        }
         Ok(opts)
+    }
+
+    /// `--lock-file PATH` of `run` and `prune` (not empty).
+    fn lock_file(&self, cmd: &'static str) -> Result<Option<PathBuf>, Usage> {
+        match self.value("lock-file") {
+            Some(v) if v.is_empty() => Err(Usage::of(cmd, "--lock-file needs a file name")),
+            v => Ok(v.map(PathBuf::from)),
+        }
+    }
+
+    /// `--concurrency N` of `run` and `prune`: 1 to [`MAX_CONCURRENCY`].
+    fn concurrency(&self, cmd: &'static str) -> Result<Option<usize>, Usage> {
+        let Some(v) = self.value("concurrency") else { return Ok(None) };
+        let n = count(cmd, "--concurrency", &v)?;
+        if n > MAX_CONCURRENCY {
+            return Err(Usage::of(cmd, format!("--concurrency {v:?} is more than {MAX_CONCURRENCY}")));
+        }
+        Ok(Some(n))
     }
 
     /// The volumes `--select`, `--volume` or `--all` choose (exactly one kind), and
@@ -808,15 +875,12 @@ impl Raw {
     fn run(&self) -> Result<JobOpts, Usage> {
         const CMD: &str = "run";
         let selection = self.selection(CMD)?;
-        let mut opts = JobOpts::new(self.policy(CMD)?).selection(selection).dry_run(self.flag("dry-run"));
+        let mut opts =
+            JobOpts::new(self.policy(CMD)?).selection(selection).dry_run(self.flag("dry-run")).allow_empty(self.flag("allow-empty"));
         if let Some(v) = self.value("every") {
             opts = opts.every(Window::parse(&v).map_err(|e| Usage::of(CMD, format!("--every: {e}")))?);
         }
-        if let Some(v) = self.value("concurrency") {
-            let n = count(CMD, "--concurrency", &v)?;
-            if n > MAX_CONCURRENCY {
-                return Err(Usage::of(CMD, format!("--concurrency {v:?} is more than {MAX_CONCURRENCY}")));
-            }
+        if let Some(n) = self.concurrency(CMD)? {
             opts = opts.concurrency(n);
         }
         if let Some(v) = self.value("wait-timeout") {
@@ -1060,9 +1124,9 @@ mod tests {
     }
 
     #[test]
-    fn globals_anywhere_and_the_last_value_wins() {
-        let cli = parse_str("--os-cloud c list --long --json --property a=b --property c=d --os-region-name R --os-cloud d").unwrap();
-        assert!(cli.globals.output.json() && cli.globals.token_cache && !cli.globals.debug);
+    fn globals_anywhere() {
+        let cli = parse_str("--os-cloud d list --long --json --property a=b --property c=d --os-region-name R").unwrap();
+        assert!(cli.globals.output.json() && cli.globals.token_cache.is_none() && !cli.globals.debug);
         assert_eq!(cli.globals.vars, BTreeMap::from([("OS_CLOUD".into(), "d".into()), ("OS_REGION_NAME".into(), "R".into())]));
         let Action::Run(command) = cli.action else { panic!("a command") };
         let Command::List { opts, long, limit, .. } = *command else { panic!("list") };
@@ -1171,6 +1235,43 @@ mod tests {
         assert!(matches!(parse_str("volume show --help").unwrap().action, Action::Help(h) if h.contains("volume show VOLUME")));
     }
 
+    /// The options meant to repeat do: every value counts.
+    #[test]
+    fn repeatable_options_keep_every_value() {
+        let Command::Run { opts, .. } = command("run --volume a --volume b --policy p --keep-daily 1 --dry-run --dry-run") else {
+            panic!()
+        };
+        assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
+        let Command::Check { opts } = command("check --select a=1 --select b=2 --policy p --warn 1h --crit 2h") else { panic!() };
+        assert_eq!(opts.get_selection().tags().len(), 2);
+        let Command::Create { snapshot, .. } = command("create --volume v --property a=1 --property b=2") else { panic!() };
+        assert_eq!(snapshot.metadata.len(), 2);
+        let cli = parse_str("list -c id -c name --property a=1 --property b=2").unwrap();
+        assert_eq!(cli.globals.output.columns.len(), 2);
+    }
+
+    /// run, prune and check authenticate at every start unless --token-cache; the
+    /// interactive commands keep the cache unless --no-token-cache.
+    #[test]
+    fn the_token_cache_is_for_interactive_commands_unless_asked() {
+        for (line, cached) in [
+            ("list", true),
+            ("--no-token-cache list", false),
+            ("run --all --policy p --keep-daily 1", false),
+            ("prune --policy p --keep-daily 1", false),
+            ("check --all --policy p --warn 1h --crit 2h", false),
+            ("run --all --policy p --keep-daily 1 --token-cache", true),
+            ("--token-cache check --all --policy p --warn 1h --crit 2h", true),
+            ("prune --policy p --keep-daily 1 --no-token-cache", false),
+        ] {
+            let cli = parse_str(line).unwrap();
+            let Action::Run(command) = &cli.action else { panic!("{line}") };
+            assert_eq!(cli.globals.uses_token_cache(command), cached, "{line}");
+        }
+        let u = parse_str("list --token-cache --no-token-cache").unwrap_err();
+        assert_eq!((u.message.as_str(), u.command), ("--token-cache and --no-token-cache do not go together", Some("list")));
+    }
+
     #[test]
     fn help_and_version_win() {
         assert!(matches!(parse_str("--help").unwrap().action, Action::Help(h) if h.contains("Exit codes:")));
@@ -1217,6 +1318,14 @@ mod tests {
             ("create --volume v --wait --wait-timeout 1e20", "--wait-timeout \"1e20\" is out of range", Some("create")),
             ("list --status bogus", "--status \"bogus\" is not a snapshot status (available, error,", Some("list")),
             ("wait s --status avaliable", "is not a snapshot status", Some("wait")),
+            // A single-value option given twice (before: the last one won).
+            ("create --volume db-1 --volume db-2 x", "--volume is given twice: it takes one value", Some("create")),
+            ("-f json list -f table", "--format is given twice: it takes one value", Some("list")),
+            ("--os-cloud a list --os-cloud b", "--os-cloud is given twice", Some("list")),
+            ("--os-cloud a --os-cloud b", "--os-cloud is given twice", None),
+            ("check --all --policy p --warn 1h --crit 2h --warn 3h", "--warn is given twice", Some("check")),
+            ("run --all --policy p --keep-daily 1 --keep-daily 2", "--keep-daily is given twice", Some("run")),
+            ("prune --policy p --keep-daily 1 --wait-timeout 5 --wait-timeout 6", "--wait-timeout is given twice", Some("prune")),
         ] {
             match parse_str(line) {
                 Err(u) => {
@@ -1230,9 +1339,10 @@ mod tests {
 
     #[test]
     fn prune_options() {
-        let Command::Prune { opts, volumes } = command(
+        let Command::Prune { opts, volumes, .. } = command(
             "prune --policy nightly --keep-last 2 --keep-hourly 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-yearly 1 \
-             --keep-within 1d12h --utc-offset -05:30 --volume a --volume b --volume a --all-projects --dry-run --wait-timeout 60",
+             --keep-within 1d12h --utc-offset -05:30 --volume a --volume b --volume a --all-projects --dry-run --wait-timeout 60 \
+             --concurrency 9",
         ) else {
             panic!()
         };
@@ -1240,6 +1350,7 @@ mod tests {
         assert_eq!(p.id(), "nightly");
         assert_eq!(p.rules_string(), "last=2,hourly=3,daily=7,weekly=4,monthly=12,yearly=1,within=1d12h,utc-offset=-05:30");
         assert!(opts.is_dry_run() && opts.is_all_projects());
+        assert_eq!(opts.get_concurrency(), 9);
         assert_eq!(opts.get_volumes().map(|v| v.iter().map(String::as_str).collect::<Vec<_>>()), Some(vec!["a", "b"]));
         assert_eq!(volumes, ["a", "b", "a"], "resolved when the command runs");
         let Command::Prune { opts, .. } = command("prune --policy p --keep-within 90m") else { panic!() };
@@ -1252,7 +1363,7 @@ mod tests {
 
     #[test]
     fn run_and_check_options() {
-        let Command::Run { opts, max_pause } = command(
+        let Command::Run { opts, max_pause, .. } = command(
             "run --select backup=nightly --select tier=gold --policy nightly --keep-daily 7 --keep-weekly 4 --every 6h \
              --concurrency 8 --wait-timeout 2h --dry-run --all-projects --deadline 90m --max-pause 2m --all-or-nothing --prune-first",
         ) else {
@@ -1269,7 +1380,7 @@ mod tests {
         // The defaults: the window the rules need, the library's concurrency and timeout.
         let command_line = command("run --volume a --volume b --policy p --keep-hourly 24");
         assert_eq!(command_line.retry_policy(), None, "the client's own retry policy: pauses up to 60 s");
-        let Command::Run { opts, max_pause: None } = command_line else { panic!() };
+        let Command::Run { opts, max_pause: None, .. } = command_line else { panic!() };
         assert_eq!((opts.window(), opts.get_concurrency(), opts.get_timeout()), (Window::Hourly, 4, Duration::from_secs(3600)));
         assert_eq!((opts.get_deadline(), opts.is_all_or_nothing(), opts.is_prune_first()), (Duration::from_secs(3600), false, false));
         assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
@@ -1352,6 +1463,8 @@ mod tests {
             ("prune --policy p --keep-daily 1 --utc-offset +-1:00", "is not an offset"),
             ("prune --policy p --keep-daily 1 --wait-timeout x", "--wait-timeout \"x\" is not a number of seconds"),
             ("prune --policy p --keep-daily 1 extra", "too many arguments"),
+            ("prune --policy p --keep-daily 1 --concurrency 0", "--concurrency \"0\" is not a whole number above 0"),
+            ("prune --policy p --keep-daily 1 --concurrency 65", "--concurrency \"65\" is more than 64"),
         ] {
             match parse_str(line) {
                 Err(u) => {

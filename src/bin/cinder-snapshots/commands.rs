@@ -10,9 +10,10 @@
 //! the first failure's exit code.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
-use cinder_snapshots::job::{self, CheckOpts, JobOpts};
+use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError};
 use cinder_snapshots::retention::{self, PruneOpts};
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
 use cinder_snapshots::volumes::{self, RevertRefusal, Volume, VolumeStatus};
@@ -124,14 +125,18 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
             };
             one(&snap, out)
         }
-        Command::Prune { opts, volumes: names } => {
+        Command::Prune { opts, volumes: names, lock_file } => {
+            let _lock = if opts.is_dry_run() { None } else { Some(job_lock(client, opts.policy().id(), lock_file.as_deref())?) };
             if names.iter().all(|v| looks_like_uuid(v)) {
                 return prune(client, opts, out);
             }
             let ids = names.iter().map(|v| volume_id_of(client, v)).collect::<Result<Vec<_>, Error>>()?;
             prune(client, &opts.clone().volumes(ids), out)
         }
-        Command::Run { opts, .. } => run_job(client, opts, out),
+        Command::Run { opts, lock_file, .. } => {
+            let _lock = if opts.is_dry_run() { None } else { Some(job_lock(client, opts.policy().id(), lock_file.as_deref())?) };
+            run_job(client, opts, out)
+        }
         Command::Check { opts } => check(client, opts, out),
         Command::VolumeList { opts, long, limit } => volume_list(client, opts, *long, *limit, out),
         Command::VolumeShow { volume } => one_volume(&resolve_volume(client, volume)?, out),
@@ -246,6 +251,24 @@ fn revert_failure(e: Error, volume_id: &str, snapshot: Option<&str>) -> Failure 
     Failure::Reported(1)
 }
 
+/// The job's lock (`run`, `prune`; not taken by a dry run), held until the command ends:
+/// `lock_file`, else the default file of this cloud, project and policy. Held by another
+/// run: exit 5, naming it; not takeable: exit 1.
+fn job_lock(client: &ServiceClient, policy_id: &str, lock_file: Option<&Path>) -> Result<JobLock, Failure> {
+    let path = match lock_file {
+        Some(p) => p.to_path_buf(),
+        None => JobLock::default_path(client, policy_id)
+            .ok_or_else(|| Error::Config("no place for the job's lock: set HOME or XDG_STATE_HOME, or give --lock-file PATH".into()))?,
+    };
+    JobLock::acquire(&path).map_err(|e| {
+        crate::error_line(&e.to_string());
+        Failure::Reported(match e {
+            LockError::Held { .. } => 5,
+            _ => 1,
+        })
+    })
+}
+
 /// `prune`: the report as a table and a summary line, or as JSON; exit 1 when a delete
 /// failed (each failure is in the output; one line on stderr counts them).
 fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), Failure> {
@@ -304,6 +327,10 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), F
     if report.timed_out() {
         crate::error_line("the wait timed out: the snapshots still creating are kept and reused by the next run");
         return Err(Failure::Reported(3));
+    }
+    if report.no_volume_matched() {
+        crate::error_line(&format!("no volume matched {} (--allow-empty makes that a success)", opts.get_selection()));
+        return Err(Failure::Reported(1));
     }
     if !report.is_success() {
         let t = report.totals();

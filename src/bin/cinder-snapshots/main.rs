@@ -20,6 +20,7 @@
 //! | 2 | usage: a bad option or argument, a value refused before any request, a `prune` or `run` policy with no rule; `check`: CRITICAL |
 //! | 3 | a wait timed out (`run`: its wait for the snapshots); `check`: UNKNOWN (nothing selected, a wrong command line, a configuration or permission error, any error reaching the cloud, its `--timeout`) |
 //! | 4 | a wait ended in failure: `error`/`error_deleting`, a refused delete, or the snapshot (or volume) vanished |
+//! | 5 | `run`, `prune`: another run of the same job holds its lock ([`cinder_snapshots::job::JobLock`]) |
 
 mod args;
 mod commands;
@@ -115,7 +116,7 @@ pub fn error_line(message: &str) {
 /// that timed out, 4 for a wait that ended in failure, 1 for everything else.
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::InvalidInput(_) => 2,
+        Error::InvalidInput(_) | Error::AdminViewRequired => 2,
         Error::Wait(w) => match w.kind {
             WaitErrorKind::TimedOut | WaitErrorKind::Cancelled => 3,
             _ => 4,
@@ -139,8 +140,8 @@ fn main() -> ExitCode {
                 let _ = log::set_logger(&StderrLogger);
                 log::set_max_level(log::LevelFilter::Debug);
             }
-            let result =
-                client(&cli.globals, command.retry_policy()).and_then(|client| commands::run(&client, &command, &cli.globals.output));
+            let result = client(&cli.globals, cli.globals.uses_token_cache(&command), command.retry_policy())
+                .and_then(|client| commands::run(&client, &command, &cli.globals.output));
             match *command {
                 // A monitoring check reports any error as UNKNOWN.
                 args::Command::Check { .. } => result.map_err(commands::check_unknown),
@@ -163,9 +164,9 @@ pub fn print(text: &str) -> Result<(), Failure> {
 }
 
 /// The client: the process's `OS_*` variables with the command line's laid over them, and
-/// the user's token cache unless `--no-token-cache`, and the command's retry policy if it
-/// has one (`run --max-pause`).
-fn client(globals: &Globals, retry: Option<RetryPolicy>) -> Result<ServiceClient, Failure> {
+/// the user's token cache when `cached` ([`Globals::uses_token_cache`]), and the command's
+/// retry policy if it has one (`run --max-pause`).
+fn client(globals: &Globals, cached: bool, retry: Option<RetryPolicy>) -> Result<ServiceClient, Failure> {
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in std::env::vars_os() {
         let Some(key) = key.to_str().filter(|k| k.starts_with("OS_")) else { continue };
@@ -174,7 +175,7 @@ fn client(globals: &Globals, retry: Option<RetryPolicy>) -> Result<ServiceClient
     }
     vars.extend(globals.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut builder = ServiceClientBuilder::from_vars(vars)?.user_agent(concat!("cinder-snapshots-cli/", env!("CARGO_PKG_VERSION")));
-    if globals.token_cache {
+    if cached {
         if let Some(cache) = TokenCache::user_default() {
             builder = builder.token_cache(cache);
         }

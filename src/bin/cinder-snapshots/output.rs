@@ -768,6 +768,12 @@ pub fn run_summary(report: &JobReport) -> String {
         report.run_id(),
         report.elapsed().as_secs_f64()
     ));
+    if report.no_volume_matched() {
+        text.push_str("; no volume matched");
+    }
+    if report.all_projects() {
+        text.push_str("; all projects: the snapshots are in this caller's project (its quota), not the volumes' projects");
+    }
     match report.quota() {
         Some(q) if q.skipped > 0 => {
             let binding: Vec<String> = q.binding.iter().map(ToString::to_string).collect();
@@ -778,6 +784,13 @@ pub fn run_summary(report: &JobReport) -> String {
     }
     if report.timed_out() {
         text.push_str("; the wait timed out");
+    }
+    if let Some(skew) = report.clock_skew() {
+        let way = if skew.is_negative() { "behind" } else { "ahead" };
+        text.push_str(&format!(
+            "\nclock: Cinder's clock is {} s {way} of this host's (more than 5 min): the window and the labels are on Cinder's",
+            skew.unsigned_abs().as_secs()
+        ));
     }
     text
 }

@@ -19,8 +19,8 @@ pub enum Choices {
 }
 
 /// One option: its long name, its short letter, its value's placeholder (`None` for a flag),
-/// its help, its default (shown in the help), its values, and for a global `--os-*` option
-/// the `OS_*` variable it sets.
+/// its help, its default (shown in the help), its values, for a global `--os-*` option the
+/// `OS_*` variable it sets, and whether it may be given more than once.
 #[derive(Debug, Clone, Copy)]
 pub struct Opt {
     pub name: &'static str,
@@ -30,16 +30,26 @@ pub struct Opt {
     pub default: Option<&'static str>,
     pub choices: Choices,
     pub sets: Option<&'static str>,
+    /// Each value counts (`--select`, `run --volume`, `--property`, `-c`): made with
+    /// [`repeated`]. Any other option with a value given twice is a usage error, never a
+    /// silent "the last one wins". (A flag given twice is the same flag.)
+    pub repeat: bool,
 }
 
 /// A flag (an option without a value).
 pub const fn flag(name: &'static str, help: &'static str) -> Opt {
-    Opt { name, short: None, value: None, help, default: None, choices: Choices::Any, sets: None }
+    Opt { name, short: None, value: None, help, default: None, choices: Choices::Any, sets: None, repeat: false }
 }
 
-/// An option with a value, shown as `value` in the help.
+/// An option with one value, shown as `value` in the help: given twice, a usage error.
 pub const fn valued(name: &'static str, value: &'static str, help: &'static str) -> Opt {
-    Opt { name, short: None, value: Some(value), help, default: None, choices: Choices::Any, sets: None }
+    Opt { name, short: None, value: Some(value), help, default: None, choices: Choices::Any, sets: None, repeat: false }
+}
+
+/// An option with a value that may be given several times, every value counting (its help
+/// says "repeatable").
+pub const fn repeated(name: &'static str, value: &'static str, help: &'static str) -> Opt {
+    Opt { name, short: None, value: Some(value), help, default: None, choices: Choices::Any, sets: None, repeat: true }
 }
 
 impl Opt {
@@ -257,9 +267,9 @@ pub const GLOBALS: &[Opt] = &[
         .short('f')
         .default("table")
         .choices(Choices::Words(FORMATS)),
-    valued("column", "COLUMN", "print only this column (repeatable; COMMAND --help lists them)").short('c').choices(Choices::Columns),
+    repeated("column", "COLUMN", "print only this column (repeatable; COMMAND --help lists them)").short('c').choices(Choices::Columns),
     flag("json", "the same as -f json"),
-    valued("sort-column", "COLUMN", "sort the rows by this column (repeatable: the first given first)").choices(Choices::Columns),
+    repeated("sort-column", "COLUMN", "sort the rows by this column (repeatable: the first given first)").choices(Choices::Columns),
     flag("sort-ascending", "with --sort-column: ascending (the default)"),
     flag("sort-descending", "with --sort-column: descending"),
     valued("prefix", "PREFIX", "with -f shell: put PREFIX before every variable's name"),
@@ -267,6 +277,7 @@ pub const GLOBALS: &[Opt] = &[
     flag("log-timestamps", "begin every line on stderr (progress, errors, --debug) with the time, RFC 3339 UTC"),
     flag("debug", "one line per HTTP request on stderr (never a secret)"),
     flag("no-token-cache", "do not keep the token between runs"),
+    flag("token-cache", "run, prune, check: keep the token between runs too (they authenticate at every start without it)"),
     flag("help", "this text; COMMAND --help for one command").short('h'),
     flag("version", "the version"),
 ];
@@ -302,10 +313,19 @@ macro_rules! rules {
 
 const RULES: [Opt; 8] = rules!();
 
-const SELECT: Opt = valued("select", "KEY=VALUE", "the volumes with this metadata item (repeatable: all of them)");
-const SELECT_VOLUME: Opt = valued("volume", "VOLUME", "this volume, by id or name (repeatable)");
+const SELECT: Opt = repeated("select", "KEY=VALUE", "the volumes with this metadata item (repeatable: all of them)");
+const SELECT_VOLUME: Opt = repeated("volume", "VOLUME", "this volume, by id or name (repeatable)");
 const SELECT_ALL: Opt = flag("all", "every volume of the project");
-const ALL_PROJECTS: Opt = flag("all-projects", "with --select or --all: the volumes of every project (admin)");
+const ALL_PROJECTS: Opt = flag(
+    "all-projects",
+    "with --select or --all: the volumes of every project (Cinder's admin view, its context_is_admin rule: role admin by \
+     default; refused without it). run: the snapshots are made in YOUR project, not the volumes' (they count against \
+     your quota; the volumes' owners do not see them)",
+);
+
+const LOCK_FILE: Opt = valued("lock-file", "PATH", "the job's lock file (one run at a time; held: exit 5)")
+    .default("$XDG_STATE_HOME/cinder-snapshots/locks/job-HASH.lock")
+    .choices(Choices::File);
 
 /// `run`'s options.
 const RUN_OPTIONS: &[Opt] = &[
@@ -337,6 +357,8 @@ const RUN_OPTIONS: &[Opt] = &[
     flag("all-or-nothing", "when the quota cannot hold a snapshot of every volume, create nothing (exit 1 with the numbers)"),
     flag("prune-first", "when the quota is short, first delete what the rules would delete once this window's snapshot exists"),
     flag("dry-run", "only show what would be created and pruned; change nothing"),
+    flag("allow-empty", "a selection that matches no volume is a success (without it: exit 1, nothing protected)"),
+    LOCK_FILE,
 ];
 
 const CHECK_OPTIONS: &[Opt] = &[
@@ -372,10 +394,12 @@ const PRUNE_OPTIONS: &[Opt] = &[
     RULES[5],
     RULES[6],
     RULES[7],
-    valued("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable)").default("every volume"),
-    flag("all-projects", "the snapshots of every project (admin)"),
+    repeated("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable)").default("every volume"),
+    flag("all-projects", "the snapshots of every project (Cinder's admin view, role admin by default; refused without it)"),
     flag("dry-run", "only show what would be deleted and why; delete nothing"),
-    valued("wait-timeout", "SECONDS", "give up waiting for each delete after this long").default("1800"),
+    valued("concurrency", "N", "delete this many snapshots at a time (1 to 64)").default("4"),
+    valued("wait-timeout", "SECONDS", "one deadline for the whole prune: deletes not done by then fail (timed out)").default("1800"),
+    LOCK_FILE,
 ];
 
 /// Every command.
@@ -395,7 +419,7 @@ pub const SPECS: &[Spec] = &[
             valued("status", "STATUS", "only snapshots in this status (available, error, creating, ...)")
                 .choices(Choices::Words(SNAPSHOT_STATUSES)),
             valued("volume", "VOLUME", "only snapshots of this volume (an id, or a name matching exactly one volume)"),
-            valued("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
+            repeated("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
             valued("limit", "N", "print at most N snapshots (sent as the page size; further pages only when the server caps it lower)")
                 .default("all"),
             valued("marker", "ID", "start after this snapshot"),
@@ -438,7 +462,7 @@ pub const SPECS: &[Spec] = &[
             valued("volume", "VOLUME", "the volume to snapshot: an id, or a name matching exactly one volume (required)"),
             valued("description", "TEXT", "the description"),
             flag("force", "snapshot the volume even when it is attached (needed below 3.66)"),
-            valued("property", "KEY=VALUE", "a metadata item (repeatable)"),
+            repeated("property", "KEY=VALUE", "a metadata item (repeatable)"),
             WAIT,
             WAIT_TIMEOUT,
         ],
@@ -509,7 +533,7 @@ pub const SPECS: &[Spec] = &[
         options: &[
             valued("name", "NAME", "the new name (empty: clear it)"),
             valued("description", "TEXT", "the new description (empty: clear it)"),
-            valued("property", "KEY=VALUE", "a metadata item to add or change (repeatable)"),
+            repeated("property", "KEY=VALUE", "a metadata item to add or change (repeatable)"),
             valued("state", "STATUS", "the new status (admin)").choices(Choices::Words(SNAPSHOT_STATUSES)),
         ],
         positionals: (1, 1),
@@ -530,7 +554,7 @@ pub const SPECS: &[Spec] = &[
         about: "The `openstack volume snapshot unset` command: removes the metadata items named by\n\
                 --property, one request each. A key that is not set is an error (exit 1); the other\n\
                 keys are still removed. Prints nothing.",
-        options: &[valued("property", "KEY", "a metadata key to remove (repeatable; required)")],
+        options: &[repeated("property", "KEY", "a metadata key to remove (repeatable; required)")],
         positionals: (1, 1),
         args: Choices::Any,
         columns: &[],
@@ -629,7 +653,10 @@ pub const SPECS: &[Spec] = &[
                 \"deleted\", \"would_delete\", \"failed\"}, \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
                 \"status\", \"created_at\", \"action\", \"reasons\", \"outcome\", \"error\"}]}.\n\
                 A policy with no --keep-* rule is refused (exit 2). A listing error deletes nothing\n\
-                (exit 1); a failed delete is reported and the others go on (exit 1).",
+                (exit 1); a failed delete is reported and the others go on (exit 1). --wait-timeout\n\
+                is one deadline for the whole prune: the deletes not done by then are reported failed\n\
+                (timed out) and no further delete is sent. Another prune or run of the same policy\n\
+                holding the job's lock: exit 5 at once (see run --help; --lock-file PATH).",
         options: PRUNE_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
@@ -676,18 +703,32 @@ pub const SPECS: &[Spec] = &[
                 N), else one line per change. Then a table: Volume, Name, Action (created, reused,\n\
                 would create, would reuse, skipped, failed), Snapshot, Status, Pruned, Error; and a\n\
                 summary line. With --json: the report {\"run_id\", \"window\", \"window_start\",\n\
-                \"dry_run\", \"timed_out\", \"over_quota\", \"elapsed_s\", \"polls\", \"totals\": {\"volumes\",\n\
-                \"created\", \"reused\", \"available\", \"failed\", \"skipped\", \"pruned\", \"prune_failed\",\n\
-                \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\", \"volume_name\",\n\
-                \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\", \"pruned\",\n\
-                \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\", \"quota\": [{\"key\", \"needed\",\n\
-                \"room\"}]}], \"prune\": the prune's report as prune --json prints it, or null, \"quota\": {\"source\",\n\
-                \"needed\", \"room\", \"binding\", \"gigabytes_only\", \"skipped\", \"pruned_first\",\n\
-                \"unreadable\"} or null}; times RFC 3339 UTC, durations in seconds.\n\
+                \"dry_run\", \"timed_out\", \"over_quota\", \"no_volume_matched\", \"all_projects\",\n\
+                \"clock_skew_s\" (Cinder's clock minus this host's beyond 5 min, else null), \"elapsed_s\",\n\
+                \"polls\",\n\
+                \"totals\": {\"volumes\", \"created\", \"reused\", \"available\", \"failed\", \"skipped\",\n\
+                \"pruned\", \"prune_failed\", \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\",\n\
+                \"volume_name\", \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\",\n\
+                \"pruned\", \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\", \"quota\": [{\"key\",\n\
+                \"needed\", \"room\"}], \"unresolved\"}], \"prune\": the prune's report as prune --json prints\n\
+                it, or null, \"quota\": {\"source\", \"needed\", \"room\", \"binding\", \"gigabytes_only\",\n\
+                \"skipped\", \"pruned_first\", \"unreadable\"} or null}; times RFC 3339 UTC, durations in\n\
+                seconds.\n\
                 \n\
-                Exit: 0 every volume done; 1 some volume failed or was skipped (over quota: with the\n\
-                numbers), --all-or-nothing found no room, a prune failed, or a listing failed; 3 the wait timed out (what is still creating is reported; a re-run reuses it);\n\
-                2 usage.",
+                The window is chosen on Cinder's clock (the Date of its answers), not this host's;\n\
+                a difference over 5 minutes is named on a last line (\"clock: ...\").\n\
+                A selection that matches no volume is a failure (exit 1, \"no volume matched\" and the\n\
+                selection on stderr) unless --allow-empty. A --volume that does not resolve (no such id,\n\
+                no such name, a name several volumes have) is a failed row (\"unresolved\": {\"reason\":\n\
+                \"not_found\"|\"ambiguous\"|\"lookup_failed\"}); the other volumes are done.\n\
+                \n\
+                Exit: 0 every volume done; 1 some volume failed, was skipped (over quota: with the\n\
+                numbers) or did not resolve, no volume matched, --all-or-nothing found no room, a prune\n\
+                failed, or a listing failed; 3 the wait timed out (what is still creating is reported; a\n\
+                re-run reuses it); 2 usage; 5 another run of this job holds its lock (an exclusive flock\n\
+                on --lock-file, by default under $XDG_STATE_HOME/cinder-snapshots/locks/, named by a\n\
+                hash of the auth URL, the project and the policy; released by the kernel when a run\n\
+                ends, even killed).",
         options: RUN_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
@@ -757,7 +798,7 @@ pub const SPECS: &[Spec] = &[
             valued("name", "NAME", "only volumes with exactly this name"),
             valued("status", "STATUS", "only volumes in this status (available, in-use, error, ...)")
                 .choices(Choices::Words(VOLUME_STATUSES)),
-            valued("property", "KEY=VALUE", "only volumes with this metadata item (repeatable)"),
+            repeated("property", "KEY=VALUE", "only volumes with this metadata item (repeatable)"),
             valued("limit", "N", "print at most N volumes (sent as the page size)").default("all"),
             valued("marker", "ID", "start after this volume"),
             valued("sort", "KEY[:DIR],...", "sort, e.g. name:asc or size:desc,created_at").default("the server's: created_at:desc"),
@@ -792,7 +833,7 @@ pub const SPECS: &[Spec] = &[
                 (one request: POST /volumes/ID/metadata). This is how a volume is enrolled in a job\n\
                 that selects by tag (run --select backup=nightly). Prints nothing. The same as\n\
                 `openstack volume set VOLUME --property KEY=VALUE`.",
-        options: &[valued("property", "KEY=VALUE", "a metadata item to add or change (repeatable; required)")],
+        options: &[repeated("property", "KEY=VALUE", "a metadata item to add or change (repeatable; required)")],
         positionals: (1, 1),
         args: Choices::Any,
         columns: &[],
@@ -809,7 +850,7 @@ pub const SPECS: &[Spec] = &[
                 (DELETE /volumes/ID/metadata/KEY). A key that is not set is an error (exit 1); the\n\
                 other keys are still removed. Prints nothing. The same as\n\
                 `openstack volume unset VOLUME --property KEY`.",
-        options: &[valued("property", "KEY", "a metadata key to remove (repeatable; required)")],
+        options: &[repeated("property", "KEY", "a metadata key to remove (repeatable; required)")],
         positionals: (1, 1),
         args: Choices::Any,
         columns: &[],
@@ -987,8 +1028,10 @@ that others can write to, or that another user owns, is not used. The cache is k
 the auth URL, the user and the scope, never by the password: nothing is stored from which
 the password could be guessed, so a run with a wrong OS_PASSWORD still succeeds with the
 cached token until that token expires or is revoked (a password change in Keystone revokes
-it at once). To check credentials now, as a cron job's first run should, use
---no-token-cache.
+it at once). To check credentials now, use --no-token-cache. The unattended commands, run,
+prune and check, do not use the cache unless --token-cache is given: they authenticate with
+their credentials at every start, so that a wrong or revoked password fails the next run
+(exit 1; check: UNKNOWN) instead of going unnoticed until a cached token expires.
 
 Output formats (-f), as the openstack command has them:
   table  boxed tables for people (the default); timestamps in RFC 3339, UTC
@@ -1033,7 +1076,8 @@ Exit codes:
      a bad configuration (a missing or invalid OS_* variable or clouds.yaml entry); prune:
      the listing failed (nothing was deleted) or some deletes failed (the others were done);
      run: some volume failed or was skipped; check: WARNING
-  2  usage: an unknown option or command, a missing argument, an invalid value (not a
+  2  usage: an unknown option or command, a missing argument, an option that takes one
+     value given twice (those marked repeatable take several), an invalid value (not a
      number, not KEY=VALUE, a name or metadata Cinder would refuse), a prune policy with
      no rule; check: CRITICAL
   3  a wait timed out (run: the snapshots were still creating at --wait-timeout); check:
@@ -1041,6 +1085,9 @@ Exit codes:
      error, the cloud could not be reached, or its --timeout ran out)
   4  a wait ended in failure: the snapshot (or volume) reached error or error_deleting, its
      delete was refused (back to available), or it disappeared while waiting for a status
+  5  run, prune: another run of the same job (cloud, project, policy) holds its lock: it
+     exits at once, its pid and start time on stderr (--lock-file PATH; a dry run takes no
+     lock)
 ",
         version = env!("CARGO_PKG_VERSION"),
         commands = commands.join("\n"),
@@ -1072,6 +1119,11 @@ mod tests {
                 assert!(global(o.name).is_none() && o.short.is_none_or(|c| global_short(c).is_none()), "{}: --{}", s.name, o.name);
             }
             assert!(s.default_columns == usize::MAX || s.default_columns <= s.columns.len(), "{}", s.name);
+            // The help says "repeatable" exactly for the options the parser lets repeat.
+            for o in s.options.iter().chain(GLOBALS) {
+                assert_eq!(o.repeat, o.help.contains("repeatable"), "{}: --{}", s.name, o.name);
+                assert!(!o.repeat || o.value.is_some(), "{}: --{}", s.name, o.name);
+            }
         }
         let h = help();
         for o in GLOBALS {
