@@ -5,6 +5,7 @@
 //! - [`spec`]: the one table of commands and options, and the help made from it.
 //! - [`args`]: the command line, read with lexopt (by that table) into a checked `Command`.
 //! - [`completions`]: the shell completion scripts, made from the same table.
+//! - [`man`]: the manual page, made from the same help texts (`completions man`, hidden).
 //! - [`commands`]: what each command does with the crate's `snapshots`, `volumes`,
 //!   `retention` and `job` calls (names resolved to ids).
 //! - [`output`]: the output formats (table, JSON, value, CSV), the columns, the JSON shape.
@@ -25,6 +26,7 @@
 mod args;
 mod commands;
 mod completions;
+mod man;
 mod output;
 mod progress;
 mod spec;
