@@ -199,7 +199,7 @@ impl CheckReport {
     }
 
     /// The one line of a monitoring plugin, with performance data:
-    /// `CINDER-SNAPSHOTS OK - 12 volumes, oldest newest snapshot 3h12m (vol-a) | volumes=12
+    /// `CINDER-SNAPSHOTS OK - 12 volumes, oldest newest snapshot 3h12min (vol-a) | volumes=12
     /// ok=12 warning=0 critical=0 oldest_age=11520s;93600;180000`. Volumes without a
     /// snapshot are named (`2 without a snapshot (vol-b, vol-c)`), as is the oldest newest
     /// snapshot; `oldest_age` is left out when no volume has one.
@@ -387,7 +387,7 @@ mod tests {
         assert_eq!(ok.status(), CheckStatus::Ok);
         assert_eq!(
             ok.status_line(),
-            "CINDER-SNAPSHOTS OK - 2 volumes, oldest newest snapshot 3h12m (vol-a) | volumes=2 ok=2 warning=0 critical=0 oldest_age=11520s;93600;180000"
+            "CINDER-SNAPSHOTS OK - 2 volumes, oldest newest snapshot 3h12min (vol-a) | volumes=2 ok=2 warning=0 critical=0 oldest_age=11520s;93600;180000"
         );
         let bad = report(vec![
             vol("a", Some("vol-a"), Some(100_000), CheckStatus::Warning),
@@ -397,7 +397,7 @@ mod tests {
         assert_eq!(bad.status().code(), 2);
         assert_eq!(
             bad.status_line(),
-            "CINDER-SNAPSHOTS CRITICAL - 2 volumes, 1 without a snapshot (vol-b), oldest newest snapshot 1d3h46m40s (vol-a) | volumes=2 ok=0 warning=1 critical=1 oldest_age=100000s;93600;180000"
+            "CINDER-SNAPSHOTS CRITICAL - 2 volumes, 1 without a snapshot (vol-b), oldest newest snapshot 1d3h46min40s (vol-a) | volumes=2 ok=0 warning=1 critical=1 oldest_age=100000s;93600;180000"
         );
         let none = report(vec![]);
         assert_eq!(none.status(), CheckStatus::Unknown);
