@@ -445,7 +445,8 @@ mod tests {
 
     #[test]
     fn exact_and_timeout_spellings() {
-        for (text, secs) in [("30s", 30), ("5min", 300), ("2h", 7200), ("1d", 86_400), ("1w", 604_800), ("1d2h30min15s", 95_415), ("0s", 0)] {
+        for (text, secs) in [("30s", 30), ("5min", 300), ("2h", 7200), ("1d", 86_400), ("1w", 604_800), ("1d2h30min15s", 95_415), ("0s", 0)]
+        {
             assert_eq!(parse_exact(text), Ok(Duration::from_secs(secs)), "{text:?}");
             assert_eq!(parse_timeout(text), Ok(Duration::from_secs(secs)), "{text:?}");
         }

@@ -549,7 +549,12 @@ mod tests {
 
     #[test]
     fn bad_files_and_names_are_errors() {
-        for bad in [&b""[..], b"TZif", b"NOTZ2aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &[b'T', b'Z', b'i', b'f', b'2', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255]] {
+        for bad in [
+            &b""[..],
+            b"TZif",
+            b"NOTZ2aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            &[b'T', b'Z', b'i', b'f', b'2', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255],
+        ] {
             assert!(TimeZone::from_tzif("x", bad).is_err());
         }
         let dir = std::path::Path::new("/nonexistent-zoneinfo");

@@ -165,11 +165,11 @@ mod plan;
 mod policy;
 mod prune;
 
+/// The crate's one formatter of exact durations ([`crate::duration::format_exact`]), kept
+/// here under its former name.
+pub use crate::duration::format_exact as format_duration;
 pub use labels::{FORMAT_KEY, FORMAT_VERSION, PIN_KEY, POLICY_KEY, RULES_KEY, RUN_AT_KEY, is_owned, is_pinned, labels, run_at};
 pub use pin::{pin, unpin};
 pub use plan::{Action, Decision, Period, Plan, Reason, plan};
 pub use policy::{Count, CountError, MAX_POLICY_ID_CHARS, Policy, PolicyBuilder, PolicyError};
-/// The crate's one formatter of exact durations ([`crate::duration::format_exact`]), kept
-/// here under its former name.
-pub use crate::duration::format_exact as format_duration;
 pub use prune::{DEFAULT_CONCURRENCY, Outcome, PruneCounts, PruneOpts, PruneReport, SnapshotOutcome, prune};

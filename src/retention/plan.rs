@@ -185,7 +185,10 @@ impl Reason {
     /// Whether this reason keeps the snapshot (every reason but the `NotAmong*`,
     /// `NewerInPeriod` and `OlderThanWithin` ones, which explain a delete).
     pub fn keeps(&self) -> bool {
-        !matches!(self, Reason::NotAmongLast(_) | Reason::NotAmongPeriods { .. } | Reason::NewerInPeriod { .. } | Reason::OlderThanWithin { .. })
+        !matches!(
+            self,
+            Reason::NotAmongLast(_) | Reason::NotAmongPeriods { .. } | Reason::NewerInPeriod { .. } | Reason::OlderThanWithin { .. }
+        )
     }
 }
 
@@ -663,29 +666,50 @@ mod tests {
             (Reason::Calendar { period: Period::Month { year: 2026, month: Month::November }, oldest: false }, "monthly 2026-11"),
             (Reason::Calendar { period: Period::Year(2026), oldest: false }, "yearly 2026"),
             (Reason::Calendar { period: Period::Day(date!(2026 - 11 - 20)), oldest: true }, "oldest daily 2026-11-20"),
-            (Reason::Within { within: CalendarDuration::days(3), anchor: Some(datetime!(2026-11-27 13:00:00.5 UTC)) }, "within 3d of 2026-11-27T13:00:00Z"),
+            (
+                Reason::Within { within: CalendarDuration::days(3), anchor: Some(datetime!(2026-11-27 13:00:00.5 UTC)) },
+                "within 3d of 2026-11-27T13:00:00Z",
+            ),
             (Reason::Within { within: CalendarDuration::months(1), anchor: None }, "within 1m (no snapshot before now)"),
             (
                 Reason::CalendarWithin { period: Period::Day(date!(2026 - 12 - 01)), within: CalendarDuration::days(14), oldest: false },
                 "daily 2026-12-01 within 14d",
             ),
             (
-                Reason::CalendarWithin { period: Period::Month { year: 2026, month: Month::May }, within: CalendarDuration::years(1), oldest: true },
+                Reason::CalendarWithin {
+                    period: Period::Month { year: 2026, month: Month::May },
+                    within: CalendarDuration::years(1),
+                    oldest: true,
+                },
                 "oldest monthly 2026-05 within 1y",
             ),
             (Reason::Pinned, "pinned"),
             (Reason::NotAmongLast(3), "not among the last 3"),
             (
-                Reason::NotAmongPeriods { count: 7, newest: Period::Day(date!(2026 - 12 - 06)), oldest: Period::Day(date!(2026 - 11 - 30)) },
+                Reason::NotAmongPeriods {
+                    count: 7,
+                    newest: Period::Day(date!(2026 - 12 - 06)),
+                    oldest: Period::Day(date!(2026 - 11 - 30)),
+                },
                 "not among the 7 days keep-daily keeps: 2026-11-30 .. 2026-12-06",
             ),
             (
-                Reason::NotAmongPeriods { count: 2, newest: Period::Week { year: 2026, week: 49 }, oldest: Period::Week { year: 2026, week: 48 } },
+                Reason::NotAmongPeriods {
+                    count: 2,
+                    newest: Period::Week { year: 2026, week: 49 },
+                    oldest: Period::Week { year: 2026, week: 48 },
+                },
                 "not among the 2 weeks keep-weekly keeps: 2026-W48 .. 2026-W49",
             ),
-            (Reason::NewerInPeriod { period: Period::Day(date!(2026 - 12 - 03)), within: None }, "keep-daily keeps a newer snapshot of 2026-12-03"),
             (
-                Reason::NewerInPeriod { period: Period::Hour { date: date!(2026 - 12 - 03), hour: 4 }, within: Some(CalendarDuration::days(2)) },
+                Reason::NewerInPeriod { period: Period::Day(date!(2026 - 12 - 03)), within: None },
+                "keep-daily keeps a newer snapshot of 2026-12-03",
+            ),
+            (
+                Reason::NewerInPeriod {
+                    period: Period::Hour { date: date!(2026 - 12 - 03), hour: 4 },
+                    within: Some(CalendarDuration::days(2)),
+                },
                 "keep-within-hourly 2d keeps a newer snapshot of 2026-12-03T04",
             ),
             (
@@ -693,7 +717,11 @@ mod tests {
                 "older than keep-within 1m from 2026-12-05T02:00:00Z",
             ),
             (
-                Reason::OlderThanWithin { rule: Some("daily"), within: CalendarDuration::days(14), anchor: datetime!(2026-12-05 02:00 UTC) },
+                Reason::OlderThanWithin {
+                    rule: Some("daily"),
+                    within: CalendarDuration::days(14),
+                    anchor: datetime!(2026-12-05 02:00 UTC),
+                },
                 "older than keep-within-daily 14d from 2026-12-05T02:00:00Z",
             ),
             (Reason::Newest, "newest"),
@@ -856,10 +884,7 @@ mod tests {
                 "d: keep daily 2026-11-25 within 2d",
             ]
         );
-        assert_eq!(
-            lines(&plan(&history[..3], &policy, NOW))[2],
-            "c: keep daily 2026-11-26 within 2d"
-        );
+        assert_eq!(lines(&plan(&history[..3], &policy, NOW))[2], "c: keep daily 2026-11-26 within 2d");
         let two = [owned("a", "2026-11-27T13:00:00Z"), owned("b", "2026-11-27T01:00:00Z")];
         assert_eq!(
             lines(&plan(&two, &policy, NOW)),
@@ -1017,7 +1042,11 @@ mod tests {
         let west = Policy::builder("p").keep_daily(2).utc_offset(time::UtcOffset::from_hms(-5, 0, 0).unwrap()).build().unwrap();
         assert_eq!(
             lines(&plan(&history, &west, LATER)),
-            ["a: keep daily 2026-11-27, newest", "b: delete keep-daily keeps a newer snapshot of 2026-11-27", "c: keep oldest daily 2026-11-27"]
+            [
+                "a: keep daily 2026-11-27, newest",
+                "b: delete keep-daily keeps a newer snapshot of 2026-11-27",
+                "c: keep oldest daily 2026-11-27"
+            ]
         );
     }
 

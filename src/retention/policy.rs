@@ -596,7 +596,9 @@ mod tests {
 
     #[test]
     fn counts_read_and_write() {
-        for (text, want) in [("0", Count::Limited(0)), ("7", Count::Limited(7)), (" unlimited ", Count::Unlimited), ("UNLIMITED", Count::Unlimited)] {
+        for (text, want) in
+            [("0", Count::Limited(0)), ("7", Count::Limited(7)), (" unlimited ", Count::Unlimited), ("UNLIMITED", Count::Unlimited)]
+        {
             assert_eq!(text.parse::<Count>(), Ok(want), "{text:?}");
         }
         for bad in ["", "-1", "+1", "1.0", "4294967296", "all", "inf"] {

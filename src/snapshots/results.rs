@@ -227,7 +227,12 @@ impl Snapshot {
     /// assert_eq!(plan.to_delete().map(|d| d.snapshot().id.as_str()).collect::<Vec<_>>(), ["s2"]);
     /// # Ok::<(), cinder_snapshots::retention::PolicyError>(())
     /// ```
-    pub fn new(id: impl Into<String>, volume_id: impl Into<String>, status: SnapshotStatus, created_at: Option<OffsetDateTime>) -> Snapshot {
+    pub fn new(
+        id: impl Into<String>,
+        volume_id: impl Into<String>,
+        status: SnapshotStatus,
+        created_at: Option<OffsetDateTime>,
+    ) -> Snapshot {
         Snapshot {
             id: id.into(),
             name: None,

@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, Selection, Window};
 use cinder_snapshots::duration::{self, CalendarDuration};
+use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, Selection, Window};
 use cinder_snapshots::retention::{Count, Policy, PolicyBuilder, PolicyError, PruneOpts};
-use cinder_snapshots::tz::TimeZone;
 use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
+use cinder_snapshots::tz::TimeZone;
 use cinder_snapshots::volumes::{self, VolumeStatus};
 use lexopt::prelude::*;
 
@@ -1072,7 +1072,10 @@ mod tests {
             ("prune --policy p --keep-within 99999999999999999999d", "is out of range"),
             ("prune --policy p --keep-within 4000000d", "--keep-within \"4000000d\" is out of range: at most 1000000 of each unit"),
             ("prune --policy p --keep-within-daily 5min", "--keep-within-daily \"5min\" has the unknown unit \"min\""),
-            ("prune --policy p --keep-daily 1 --utc-offset +01:00 --time-zone Europe/Berlin", "--utc-offset and --time-zone do not go together"),
+            (
+                "prune --policy p --keep-daily 1 --utc-offset +01:00 --time-zone Europe/Berlin",
+                "--utc-offset and --time-zone do not go together",
+            ),
             ("prune --policy p --keep-daily 1 --time-zone ../etc/passwd", "--time-zone: \"../etc/passwd\" is not a time zone name"),
             ("prune --policy p --keep-daily 1 --time-zone Mars/Olympus", "--time-zone: time zone \"Mars/Olympus\" not found"),
             ("prune --policy p --keep-daily 1 --utc-offset 2", "--utc-offset \"2\" is not an offset such as +02:00"),

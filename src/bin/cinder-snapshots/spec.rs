@@ -269,7 +269,11 @@ macro_rules! rules {
             valued("keep-weekly", "N", "keep the newest snapshot of each of the last N ISO weeks that have one (or unlimited)"),
             valued("keep-monthly", "N", "keep the newest snapshot of each of the last N months that have one (or unlimited)"),
             valued("keep-yearly", "N", "keep the newest snapshot of each of the last N years that have one (or unlimited)"),
-            valued("keep-within", "DURATION", "keep the snapshots within DURATION of the newest before now (restic's 1y2m3d4h: m is months)"),
+            valued(
+                "keep-within",
+                "DURATION",
+                "keep the snapshots within DURATION of the newest before now (restic's 1y2m3d4h: m is months)",
+            ),
             valued("keep-within-hourly", "DURATION", "keep the newest snapshot of each hour within DURATION (1y2m3d4h)"),
             valued("keep-within-daily", "DURATION", "keep the newest snapshot of each day within DURATION (1y2m3d4h)"),
             valued("keep-within-weekly", "DURATION", "keep the newest snapshot of each ISO week within DURATION (1y2m3d4h)"),
@@ -309,9 +313,13 @@ const RUN_OPTIONS: &[Opt] = &[
     RULES[11],
     RULES[12],
     RULES[13],
-    valued("every", "WINDOW", "one snapshot per volume per window: hourly, daily, weekly, monthly, yearly, or a duration such as 6h, 30min")
-        .default("the finest period the rules keep; daily for --keep-last/--keep-within only")
-        .choices(Choices::Words(&["hourly", "daily", "weekly", "monthly", "yearly"])),
+    valued(
+        "every",
+        "WINDOW",
+        "one snapshot per volume per window: hourly, daily, weekly, monthly, yearly, or a duration such as 6h, 30min",
+    )
+    .default("the finest period the rules keep; daily for --keep-last/--keep-within only")
+    .choices(Choices::Words(&["hourly", "daily", "weekly", "monthly", "yearly"])),
     valued("concurrency", "N", "snapshot this many volumes at a time (1 to 64)").default("4"),
     valued("wait-timeout", "DURATION", "stop waiting for the snapshots after this long (12h, 90min, 30s, or bare seconds)").default("1h"),
     flag("dry-run", "only show what would be created and pruned; change nothing"),
