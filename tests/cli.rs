@@ -1889,6 +1889,30 @@ mod against_the_fake_cloud {
 
     const RUN: [&str; 8] = ["run", "--select", "backup=nightly", "--policy", "nightly", "--keep-daily", "7", "--no-token-cache"];
 
+    /// `pin` and `unpin` by name: the pin label set with the note (default "pinned"), then
+    /// removed; unpinning again succeeds and changes nothing; an unknown snapshot exits 1.
+    #[test]
+    fn pin_and_unpin_a_snapshot_by_name() {
+        let fake = FakeCloud::start();
+        fake.set_snapshot_creating_reads(0);
+        let volume = fake.add_volume("data");
+        let client = fake.client();
+        let snap =
+            cinder_snapshots::snapshots::create(&client, &cinder_snapshots::snapshots::CreateOpts::new(&volume).name("before-upgrade"))
+                .unwrap();
+        let env = env(&fake, "pin");
+        let meta = || fake.snapshots().into_iter().find(|s| s.id == snap.id).unwrap().metadata;
+        assert_eq!(env.ok(&["pin", "before-upgrade", "--no-token-cache"]), "");
+        assert_eq!(meta().get("cinder-snapshots.pin").map(String::as_str), Some("pinned"));
+        assert_eq!(env.ok(&["pin", "before-upgrade", "--note", "release 2.0", "--no-token-cache"]), "");
+        assert_eq!(meta().get("cinder-snapshots.pin").map(String::as_str), Some("release 2.0"));
+        assert_eq!(env.ok(&["unpin", &snap.id, "--no-token-cache"]), "");
+        assert!(!meta().contains_key("cinder-snapshots.pin"));
+        assert_eq!(env.ok(&["unpin", "before-upgrade", "--no-token-cache"]), "");
+        let out = env.run(&["pin", "no-such-snapshot", "--no-token-cache"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    }
+
     #[test]
     fn a_run_then_a_second_run_in_the_same_window_creates_nothing() {
         let fake = FakeCloud::start();
