@@ -140,7 +140,12 @@ impl Window {
             Window::Yearly => (Date::from_calendar_date(date.year(), Month::January, 1).ok()?, Time::MIDNIGHT),
             Window::Every(d) => return every_start(now, calendar.offset_at(now), *d),
         };
-        calendar.from_local(PrimitiveDateTime::new(date, time))?.checked_to_offset(UtcOffset::UTC)
+        let start = calendar.from_local(PrimitiveDateTime::new(date, time))?;
+        // A local time that happens twice (clocks set back) can resolve to its second instant,
+        // after `now` (02:30 CEST, the first 02:30, in an hour that starts at 02:00 CET): the
+        // window then starts at that local time in the offset in effect at `now`.
+        let start = if start > now { PrimitiveDateTime::new(date, time).assume_offset(local.offset()) } else { start };
+        start.checked_to_offset(UtcOffset::UTC)
     }
 }
 
@@ -196,6 +201,37 @@ mod tests {
         assert_eq!(Window::Weekly.start(datetime!(2026-11-30 00:00 UTC), utc), Some(datetime!(2026-11-30 00:00 UTC)));
         assert_eq!(Window::Weekly.start(datetime!(2026-11-29 23:59 UTC), utc), Some(datetime!(2026-11-23 00:00 UTC)));
         assert_eq!(Window::Hourly.start(now, offset!(+05:30)), Some(datetime!(2026-11-28 13:30 UTC)));
+    }
+
+    /// In a named zone the calendar windows start at local midnight all year, daylight
+    /// saving included (needs the system's tzdata).
+    #[test]
+    fn calendar_windows_in_a_zone() {
+        let berlin = Calendar::Zone(crate::tz::TimeZone::load("Europe/Berlin").unwrap());
+        assert_eq!(Window::Daily.start(datetime!(2026-01-15 12:00 UTC), &berlin), Some(datetime!(2026-01-14 23:00 UTC)));
+        assert_eq!(Window::Daily.start(datetime!(2026-07-15 12:00 UTC), &berlin), Some(datetime!(2026-07-14 22:00 UTC)));
+        // The day of the spring change starts in winter time, the next one in summer time.
+        assert_eq!(Window::Daily.start(datetime!(2026-03-29 12:00 UTC), &berlin), Some(datetime!(2026-03-28 23:00 UTC)));
+        assert_eq!(Window::Daily.start(datetime!(2026-03-30 12:00 UTC), &berlin), Some(datetime!(2026-03-29 22:00 UTC)));
+        // After the autumn change, the hour 02:00-03:00 happens twice; 01:30Z is its second one.
+        assert_eq!(Window::Hourly.start(datetime!(2026-10-25 01:30 UTC), &berlin), Some(datetime!(2026-10-25 01:00 UTC)));
+        // Its first one (00:30Z, 02:30 CEST) starts at 02:00 CEST, not after now.
+        assert_eq!(Window::Hourly.start(datetime!(2026-10-25 00:30 UTC), &berlin), Some(datetime!(2026-10-25 00:00 UTC)));
+        assert_eq!(Window::Monthly.start(datetime!(2026-04-15 12:00 UTC), &berlin), Some(datetime!(2026-03-31 22:00 UTC)));
+        // Every half hour of 2026, in two zones: the window starts at or before now,
+        // less than a (25-hour) day before for a daily window, less than two hours for hourly
+        // (a local hour that happens twice is one window, as it is one hourly period).
+        for zone in ["Europe/Berlin", "America/New_York"] {
+            let calendar = Calendar::Zone(crate::tz::TimeZone::load(zone).unwrap());
+            let mut now = datetime!(2026-01-01 00:07 UTC);
+            while now.year() == 2026 {
+                let daily = Window::Daily.start(now, &calendar).unwrap();
+                let hourly = Window::Hourly.start(now, &calendar).unwrap();
+                assert!(daily <= now && now - daily < time::Duration::hours(25), "{zone} {now}: {daily}");
+                assert!(hourly <= now && now - hourly < time::Duration::hours(2), "{zone} {now}: {hourly}");
+                now += time::Duration::minutes(30);
+            }
+        }
     }
 
     #[test]
