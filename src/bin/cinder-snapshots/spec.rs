@@ -630,14 +630,17 @@ pub const SPECS: &[Spec] = &[
                 (metadata cinder-snapshots.policy=ID, as written for snapshots made for it) to the last\n\
                 page, decides for each one to keep or delete it and why (restic's forget rules, OR-ed:\n\
                 the newest snapshot of each of the last N hours, days, ISO weeks, months or years that\n\
-                have one; the last N; those within a duration of the newest; the newest is always kept),\n\
-                then deletes the others, a few at a time, waiting until each is gone. Snapshots without\n\
-                the label (made by hand, or by another policy) are never listed nor deleted; snapshots\n\
-                not available or dated in the future are kept. Each volume is judged on its own.\n\
+                have one, or unlimited; the last N; those within a duration of the newest snapshot before\n\
+                now, and one a period within one; the newest is always kept), then deletes the others, a\n\
+                few at a time, waiting until each is gone. Durations are restic's: 1y2m3d4h, m = months.\n\
+                Snapshots without the label (made by hand, or by another policy) are never listed nor deleted;\n\
+                snapshots not available, dated in the future or pinned (see pin) are kept. Each volume is\n\
+                judged on its own.\n\
                 \n\
                 Prints a table: ID, Name, Volume, Created At (RFC 3339, UTC), Action (keep/delete),\n\
-                Reasons, and without --dry-run the Outcome (deleted, kept, failed: why), then a summary\n\
-                line. With --json: {\"policy\", \"rules\", \"now\", \"dry_run\", \"counts\": {\"kept\",\n\
+                Reasons (for a delete: what each rule says, such as \"not among the last 2\"), and\n\
+                without --dry-run the Outcome (deleted, kept, failed: why), then a summary line.\n\
+                With --json: {\"policy\", \"rules\", \"now\", \"dry_run\", \"counts\": {\"kept\",\n\
                 \"deleted\", \"would_delete\", \"failed\"}, \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
                 \"status\", \"created_at\", \"action\", \"reasons\", \"outcome\", \"error\"}]}.\n\
                 A policy with no --keep-* rule is refused (exit 2). A listing error deletes nothing\n\
