@@ -547,6 +547,36 @@ mod tests {
         }
     }
 
+    /// Corrupted zone files are errors or zones, never a panic: every byte of a real file
+    /// (Europe/Berlin from the system's tzdata) changed, cut at every length.
+    #[test]
+    fn corrupted_files_never_panic() {
+        let bytes = std::fs::read("/usr/share/zoneinfo/Europe/Berlin").expect("tzdata (scripts/test installs it)");
+        let whole = TimeZone::from_tzif("Europe/Berlin", &bytes).unwrap();
+        assert_eq!(whole.offset_at(time::macros::datetime!(2026-07-01 00:00 UTC)).whole_seconds(), 7200);
+        let probe = |z: &TimeZone| {
+            for t in [i64::MIN, -1 << 40, 0, 1_800_000_000, 1 << 40, i64::MAX] {
+                let _ = z.offset_secs_at(t);
+            }
+        };
+        for len in 0..bytes.len() {
+            if let Ok(z) = TimeZone::from_tzif("x", &bytes[..len]) {
+                probe(&z);
+            }
+        }
+        let mut state: u64 = 21;
+        for i in 0..bytes.len() {
+            for _ in 0..3 {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                let mut copy = bytes.clone();
+                copy[i] = (state >> 33) as u8;
+                if let Ok(z) = TimeZone::from_tzif("x", &copy) {
+                    probe(&z);
+                }
+            }
+        }
+    }
+
     #[test]
     fn bad_files_and_names_are_errors() {
         for bad in [
