@@ -1417,7 +1417,10 @@ const RESTIC_TIMES: [&str; 103] = [
 
 /// For each of restic's golden cases (`internal/data/testdata/policy_keep_snapshots_N`):
 /// N, the policy, and the times restic keeps (`Keep`) or removes (`Delete`), newest first.
-fn restic_golden_cases() -> Vec<(u32, fn(PolicyBuilder) -> PolicyBuilder, Golden)> {
+/// A golden case: restic's file number, the policy's rules, the expected set.
+type GoldenCase = (u32, fn(PolicyBuilder) -> PolicyBuilder, Golden);
+
+fn restic_golden_cases() -> Vec<GoldenCase> {
     vec![
         (21, |b| b.keep_within(CalendarDuration::new(0, 0, 1, 0)), Golden::Keep(&["2016-01-18T12:02:03Z"])),
         (
