@@ -1829,3 +1829,23 @@ fn restics_golden_cases_for_keep_within_and_unlimited() {
         assert_eq!(sorted(got), sorted(want.iter().map(|t| parse(t)).collect()), "restic's policy_keep_snapshots_{n}: {policy}");
     }
 }
+
+/// `Policy::max_kept` bounds what a plan keeps of one volume's counted, unpinned snapshots
+/// (pins come on top), whenever it gives a bound.
+#[test]
+fn max_kept_bounds_what_the_rules_keep() {
+    let mut bounded = 0;
+    for_cases(14, CASES, |_, case, policy| {
+        let Some(max) = policy.max_kept() else { return };
+        bounded += 1;
+        let plan = retention::plan(&case.snapshots, policy, case.now);
+        let mut per_volume: BTreeMap<&str, u32> = BTreeMap::new();
+        for d in plan.kept().filter(|d| counted(d.snapshot(), case.now) && !pinned(d.snapshot())) {
+            *per_volume.entry(d.snapshot().volume_id.as_str()).or_default() += 1;
+        }
+        for (volume, n) in per_volume {
+            assert!(n <= max, "{volume}: {n} kept, max_kept {max}");
+        }
+    });
+    assert!(bounded > 500, "{bounded}");
+}

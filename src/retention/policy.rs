@@ -297,6 +297,31 @@ impl Policy {
         (0..5).find(|i| counts[*i].is_set() || self.rules.within_periods[*i].is_some())
     }
 
+    /// The most counted snapshots of one volume the rules keep: the sum of the counts (a
+    /// rule short of periods keeps the oldest in place of one it lacks, so never more), or
+    /// `None` when the rules set no such bound (an `unlimited` count, `keep_within` or a
+    /// `keep_within_*` rule). Pinned snapshots come on top of it: in the steady state a
+    /// volume holds at most `max_kept() + its pins` of the policy's snapshots, and the quota
+    /// a policy needs counts them.
+    ///
+    /// ```
+    /// use cinder_snapshots::duration::CalendarDuration;
+    /// use cinder_snapshots::retention::{Count, Policy};
+    /// let p = Policy::builder("p").keep_last(2).keep_daily(7).keep_weekly(4).build()?;
+    /// assert_eq!(p.max_kept(), Some(13));
+    /// let p = Policy::builder("p").keep_daily(7).keep_monthly(Count::Unlimited).build()?;
+    /// assert_eq!(p.max_kept(), None);
+    /// let p = Policy::builder("p").keep_daily(7).keep_within_daily(CalendarDuration::days(14)).build()?;
+    /// assert_eq!(p.max_kept(), None);
+    /// # Ok::<(), cinder_snapshots::retention::PolicyError>(())
+    /// ```
+    pub fn max_kept(&self) -> Option<u32> {
+        if self.rules.within.is_some() || self.rules.within_periods.iter().any(Option::is_some) {
+            return None;
+        }
+        self.rules.counts.iter().try_fold(0u32, |sum, c| c.limit().map(|n| sum.saturating_add(n)))
+    }
+
     /// The rules in the stable compact form written to the [`RULES_KEY`](super::RULES_KEY)
     /// label: the set rules as `name=value` joined by `,`, in the order `last`, `hourly`,
     /// `daily`, `weekly`, `monthly`, `yearly` (a number or `unlimited`), `within`,
