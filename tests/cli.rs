@@ -1039,7 +1039,10 @@ fn prune_dry_run_prints_the_plan_and_deletes_nothing() {
         (data["policy"].clone(), data["rules"].clone(), data["dry_run"].clone()),
         (json!("nightly"), json!("last=2,utc-offset=+00:00"), json!(true))
     );
-    assert_eq!(data["counts"], json!({"kept": 2, "deleted": 0, "would_delete": 1, "failed": 0}));
+    assert_eq!(
+        data["counts"],
+        json!({"kept": 2, "deleted": 0, "would_delete": 1, "failed": 0, "in_error": 0, "duplicates": 0, "unknown_format": 0})
+    );
     let decisions = data["decisions"].as_array().unwrap();
     assert_eq!(decisions.len(), 3);
     assert_eq!(

@@ -399,6 +399,9 @@ fn expected_reasons(case: &Case, policy: &Policy) -> BTreeMap<String, Vec<String
             let mut why = Vec::new();
             if !owned(s) {
                 why.push("not owned".to_owned());
+            } else if s.status == SnapshotStatus::Error {
+                // Holds no data: deleted with its own reason, whatever its date.
+                why.push("in error: holds no data".to_owned());
             } else {
                 if s.status != SnapshotStatus::Available {
                     why.push(format!("not available ({})", s.status));
@@ -433,7 +436,7 @@ fn plan_equals_the_restic_reference() {
         for d in plan.decisions() {
             let id = &d.snapshot().id;
             assert_eq!(reason_texts(d.reasons()), want[id], "reasons of {id}");
-            assert_eq!(d.action() == Action::Delete, want[id].is_empty(), "action of {id}");
+            assert_eq!(d.action() == Action::Delete, want[id].iter().all(|r| r == "in error: holds no data"), "action of {id}");
             oldest += d.reasons().iter().filter(|r| matches!(r, Reason::Calendar { oldest: true, .. })).count();
         }
         deleted += plan.to_delete().count();
@@ -519,6 +522,7 @@ fn newest_available_owned_snapshot_is_never_deleted() {
     });
 }
 
+/// Owned snapshots in `error` are deleted with their own reason ("in error: holds no data").
 /// Snapshots that are not counted (not `available`, undated, dated after `now`) are kept and
 /// reported, and never counted: removing them all leaves every other decision unchanged.
 #[test]
@@ -528,6 +532,12 @@ fn uncounted_snapshots_are_kept_reported_and_not_counted() {
         let plan = retention::plan(&case.snapshots, policy, case.now);
         for d in plan.decisions().iter().filter(|d| owned(d.snapshot()) && !counted(d.snapshot(), case.now)) {
             let s = d.snapshot();
+            if s.status == SnapshotStatus::Error {
+                // Owned and in error: deleted with its own reason only.
+                assert_eq!((d.action(), d.reasons()), (Action::Delete, &[Reason::InError][..]));
+                *seen.entry("in error").or_default() += 1;
+                continue;
+            }
             assert_eq!(d.action(), Action::Keep);
             if s.status != SnapshotStatus::Available {
                 assert!(d.reasons().contains(&Reason::NotAvailable(s.status.clone())));
@@ -550,7 +560,7 @@ fn uncounted_snapshots_are_kept_reported_and_not_counted() {
         let with: Vec<_> = plan.decisions().iter().filter(|d| counted(d.snapshot(), case.now) || !owned(d.snapshot())).collect();
         assert_eq!(with, without.decisions().iter().collect::<Vec<_>>());
     });
-    assert!(seen.values().all(|n| *n > 100) && seen.len() == 3, "{seen:?}");
+    assert!(seen.values().all(|n| *n > 100) && seen.len() == 4, "{seen:?}");
 }
 
 /// Deterministic: the same snapshots in another order give the same plan, ordered by volume,
@@ -829,7 +839,7 @@ fn worked_history_reads_as_expected() {
             "x28 keep last 2, daily 2026-11-28, within 1d12h of newest",
             "n28 keep within 1d12h of newest",
             "hand keep not owned",
-            "n27 keep not available (error)",
+            "n27 delete in error: holds no data",
             "n26 keep daily 2026-11-26",
             "n25 keep daily 2026-11-25",
             "n24 delete",

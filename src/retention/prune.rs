@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
-use super::labels::{POLICY_KEY, rfc3339_utc};
+use super::labels::{PIN_KEY, POLICY_KEY, is_pinned, rfc3339_utc};
 use super::plan::plan_owned;
-use super::{Decision, Plan, Policy, is_owned};
+use super::{Decision, Plan, Policy, Reason, is_owned};
 use crate::client::ServiceClient;
 use crate::error::{Error, Result};
 use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus, WaitOpts};
@@ -234,6 +234,15 @@ pub struct PruneCounts {
     pub would_delete: usize,
     /// To delete, but not deleted.
     pub failed: usize,
+    /// Of the snapshots to delete (deleted, would delete or failed), those in `error`
+    /// ([`Reason::InError`]).
+    pub in_error: usize,
+    /// Of the snapshots to delete, the older duplicates in a window
+    /// ([`Reason::DuplicateInWindow`]).
+    pub duplicates: usize,
+    /// Kept: labelled with the policy's id in a label format this version does not know
+    /// ([`Reason::UnknownLabelFormat`]).
+    pub unknown_format: usize,
 }
 
 /// The result of a [`prune`]: the plan, and one [`SnapshotOutcome`] per snapshot of the plan,
@@ -294,6 +303,15 @@ impl PruneReport {
                 Outcome::Failed(_) => &mut c.failed,
             };
             *n = n.saturating_add(1);
+            for reason in o.decision.reasons() {
+                let n = match reason {
+                    Reason::InError => &mut c.in_error,
+                    Reason::DuplicateInWindow => &mut c.duplicates,
+                    Reason::UnknownLabelFormat(_) => &mut c.unknown_format,
+                    _ => continue,
+                };
+                *n = n.saturating_add(1);
+            }
         }
         c
     }
@@ -305,7 +323,7 @@ impl PruneReport {
 }
 
 /// `{"policy", "rules", "now", "dry_run", "counts": {"kept", "deleted", "would_delete",
-/// "failed"}, "decisions": [...]}`: the [`Plan`]'s JSON with, in each decision, `"outcome"`
+/// "failed", "in_error", "duplicates", "unknown_format"}, "decisions": [...]}`: the [`Plan`]'s JSON with, in each decision, `"outcome"`
 /// (`"kept"`, `"would delete"`, `"deleted"`, `"failed"`) and `"error"` (the failure's
 /// message, else null).
 impl Serialize for PruneReport {
@@ -359,8 +377,9 @@ impl Serialize for SnapshotOutcome {
 ///    on.
 ///
 /// Before each delete, the snapshot is checked again, as listed: it must be owned by the
-/// policy, `available`, and not the newest `available` owned snapshot of its volume (the plan
-/// never deletes those; the check guards the guarantee). A snapshot failing a check is
+/// policy, not pinned, `available` (or `error` when the plan deletes it as in error), and
+/// not the newest `available` owned snapshot of its volume (the plan never deletes those;
+/// the check guards the guarantee). A snapshot failing a check is
 /// reported as [`Outcome::Failed`] with an [`Error::InvalidInput`] saying why, and no request
 /// is sent for it.
 ///
@@ -416,7 +435,7 @@ pub fn prune(client: &ServiceClient, opts: &PruneOpts) -> Result<PruneReport> {
         let mut targets: Vec<(usize, &Snapshot)> = Vec::new();
         let mut done: Vec<(usize, Outcome)> = Vec::new();
         for (i, d) in plan.decisions().iter().enumerate().filter(|(_, d)| d.is_delete()) {
-            match refusal(d.snapshot(), &opts.policy, &protected) {
+            match refusal(d.snapshot(), d.reasons(), &opts.policy, &protected) {
                 Some(why) => done.push((i, Outcome::Failed(Error::InvalidInput(why)))),
                 None => targets.push((i, d.snapshot())),
             }
@@ -498,8 +517,9 @@ fn newest_available<'a>(snapshots: &'a [Snapshot], policy: &Policy, now: OffsetD
     newest.into_values().map(|(_, id)| id).collect()
 }
 
-/// Why a snapshot the plan deletes must not be deleted after all, if it must not.
-fn refusal(snap: &Snapshot, policy: &Policy, protected: &BTreeSet<String>) -> Option<String> {
+/// Why a snapshot the plan deletes (for `reasons`) must not be deleted after all, if it must
+/// not.
+fn refusal(snap: &Snapshot, reasons: &[Reason], policy: &Policy, protected: &BTreeSet<String>) -> Option<String> {
     let id = &snap.id;
     if !is_owned(snap, policy) {
         return Some(format!(
@@ -507,7 +527,14 @@ fn refusal(snap: &Snapshot, policy: &Policy, protected: &BTreeSet<String>) -> Op
             policy.id()
         ));
     }
-    if snap.status != SnapshotStatus::Available {
+    if is_pinned(snap) {
+        return Some(format!("refusing to delete snapshot {id}: it is pinned ({PIN_KEY})"));
+    }
+    let in_error = reasons == [Reason::InError];
+    if in_error && snap.status != SnapshotStatus::Error {
+        return Some(format!("refusing to delete snapshot {id}: it is {}, not error", snap.status));
+    }
+    if !in_error && snap.status != SnapshotStatus::Available {
         return Some(format!("refusing to delete snapshot {id}: it is {}, not available", snap.status));
     }
     if protected.contains(id) {
@@ -586,7 +613,19 @@ mod tests {
         let policy = Policy::builder("p").keep_last(1).build().unwrap();
         let protected = BTreeSet::from(["n".to_owned()]);
         let ok = snap("o", "v", "2026-11-01T00:00:00Z", "available", Some("p"));
-        assert_eq!(refusal(&ok, &policy, &protected), None);
+        assert_eq!(refusal(&ok, &[], &policy, &protected), None);
+        let errored = snap("e", "v", "2026-11-01T00:00:00Z", "error", Some("p"));
+        assert_eq!(refusal(&errored, &[Reason::InError], &policy, &protected), None);
+        assert_eq!(
+            refusal(&ok, &[Reason::InError], &policy, &protected).as_deref(),
+            Some("refusing to delete snapshot o: it is available, not error")
+        );
+        let mut pinned = ok.clone();
+        pinned.metadata.insert(PIN_KEY.to_owned(), "yes".to_owned());
+        assert_eq!(
+            refusal(&pinned, &[], &policy, &protected).as_deref(),
+            Some("refusing to delete snapshot o: it is pinned (cinder-snapshots.pin)")
+        );
         let cases = [
             (
                 snap("m", "v", "2026-11-01T00:00:00Z", "available", None),
@@ -603,7 +642,7 @@ mod tests {
             ),
         ];
         for (s, want) in cases {
-            assert_eq!(refusal(&s, &policy, &protected).as_deref(), Some(want), "{}", s.id);
+            assert_eq!(refusal(&s, &[], &policy, &protected).as_deref(), Some(want), "{}", s.id);
         }
     }
 

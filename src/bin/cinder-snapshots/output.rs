@@ -543,10 +543,23 @@ pub fn check_row(v: &CheckVolume) -> Vec<String> {
 pub fn prune_summary(report: &PruneReport) -> String {
     let c = report.counts();
     let policy = report.plan().policy();
+    // The snapshots deleted (or to delete) for a reason of their own, and those kept as
+    // another version's, when there are any.
+    let mut special = Vec::new();
+    if c.in_error > 0 {
+        special.push(format!("{} in error", c.in_error));
+    }
+    if c.duplicates > 0 {
+        special.push(format!("{} duplicates in a window", c.duplicates));
+    }
+    let mut extra = if special.is_empty() { String::new() } else { format!(" ({} of them to delete)", special.join(", ")) };
+    if c.unknown_format > 0 {
+        extra.push_str(&format!(", {} kept with an unknown label format", c.unknown_format));
+    }
     if report.is_dry_run() {
-        format!("dry run: {} to delete, {} to keep; nothing was deleted ({policy})", c.would_delete, c.kept)
+        format!("dry run: {} to delete, {} to keep{extra}; nothing was deleted ({policy})", c.would_delete, c.kept)
     } else {
-        format!("{} deleted, {} kept, {} failed ({policy})", c.deleted, c.kept, c.failed)
+        format!("{} deleted, {} kept, {} failed{extra} ({policy})", c.deleted, c.kept, c.failed)
     }
 }
 

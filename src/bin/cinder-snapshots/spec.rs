@@ -573,12 +573,16 @@ pub const SPECS: &[Spec] = &[
                 have one; the last N; those within a duration of the newest; the newest is always kept),\n\
                 then deletes the others, a few at a time, waiting until each is gone. Snapshots without\n\
                 the label (made by hand, or by another policy) are never listed nor deleted; snapshots\n\
-                not available or dated in the future are kept. Each volume is judged on its own.\n\
+                not available or dated in the future are kept, except that owned snapshots in error\n\
+                (they hold no data) and the older of two made for one window are deleted unless\n\
+                pinned (metadata cinder-snapshots.pin); a label format this version does not know is\n\
+                kept and reported. Each volume is judged on its own.\n\
                 \n\
                 Prints a table: ID, Name, Volume, Created At (RFC 3339, UTC), Action (keep/delete),\n\
                 Reasons, and without --dry-run the Outcome (deleted, kept, failed: why), then a summary\n\
                 line. With --json: {\"policy\", \"rules\", \"now\", \"dry_run\", \"counts\": {\"kept\",\n\
-                \"deleted\", \"would_delete\", \"failed\"}, \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
+                \"deleted\", \"would_delete\", \"failed\", \"in_error\", \"duplicates\", \"unknown_format\"},\n\
+                \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
                 \"status\", \"created_at\", \"action\", \"reasons\", \"outcome\", \"error\"}]}.\n\
                 A policy with no --keep-* rule is refused (exit 2). A listing error deletes nothing\n\
                 (exit 1); a failed delete is reported and the others go on (exit 1).",
