@@ -18,6 +18,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::marker::PhantomData;
 
 use serde::Deserialize;
@@ -186,6 +187,18 @@ pub(crate) fn sort_param<'a>(keys: impl Iterator<Item = (&'a str, SortDir)>) -> 
 /// included) is an error, reported after the items of the page that carried it, never a
 /// loop: this catches a server repeating a marker or cycling through several. The pager
 /// keeps one marker per page for this, not the items.
+///
+/// **A listing is exact or an error**: an item that comes twice (on one page, or a later
+/// page repeating ids of an earlier one behind a fresh next link) is an
+/// [`Error::InvalidResponse`], never dropped silently; the items before it have been handed
+/// out (page by page: its page is the error). In Cinder's default order (no `sort`,
+/// `sort_key` or `sort_dir` in the query: `created_at` descending, then `id` descending, the
+/// order its markers page in) every item must come strictly after the one before it, which
+/// costs no memory: an item repeated, or moved between pages, breaks the order and is an
+/// error. In another order (or for items without a creation time, such as volume
+/// summaries) the pager keeps a keyed 64-bit hash of every id (8 to 16 bytes an item); two
+/// different ids with the same hash (about n²/2⁶⁵ for n items) would be a false error, never
+/// an item lost.
 pub struct Pager<T> {
     client: ServiceClient,
     segments: Vec<String>,
@@ -200,7 +213,100 @@ pub struct Pager<T> {
     spare_body: Vec<u8>,
     /// An error found in a page's next link, reported after that page's items.
     failed: Option<Error>,
+    /// The check that no item comes twice.
+    exact: Exact,
     items: PhantomData<T>,
+}
+
+/// How a listing is checked for an item that comes twice (see [`Pager`]).
+enum Exact {
+    /// Cinder's default order: each item strictly after the one before it, `(created_at, id)`
+    /// descending. `last` is the previous item's (`None` before the first); its id's
+    /// allocation is reused.
+    Ordered { last: Option<(time::OffsetDateTime, String)> },
+    /// Any other order: a keyed hash of every id seen.
+    Hashed { keys: RandomState, seen: HashSet<u64, BuildHasherDefault<Prehashed>> },
+}
+
+impl Exact {
+    /// The check for a listing whose first query is `query`: ordered unless it sorts.
+    fn for_query(query: &[(String, String)]) -> Exact {
+        if query.iter().any(|(k, _)| matches!(k.as_str(), "sort" | "sort_key" | "sort_dir")) {
+            Exact::hashed()
+        } else {
+            Exact::Ordered { last: None }
+        }
+    }
+
+    fn hashed() -> Exact {
+        Exact::Hashed { keys: RandomState::new(), seen: HashSet::default() }
+    }
+
+    /// Checks the next item of the listing; the message of the error when it comes twice (or
+    /// out of order, which means the same: the listing is not exact).
+    fn check<T: Resource>(&mut self, item: &T) -> std::result::Result<(), String> {
+        let id = item.id();
+        if let Exact::Ordered { last } = self {
+            match (item.created_at(), last.as_mut()) {
+                (Some(at), None) => *last = Some((at, id.to_owned())),
+                (Some(at), Some((last_at, last_id))) => {
+                    if at < *last_at || (at == *last_at && id < last_id.as_str()) {
+                        *last_at = at;
+                        last_id.clear();
+                        last_id.push_str(id);
+                    } else if id == last_id.as_str() {
+                        return Err(twice::<T>(id));
+                    } else {
+                        return Err(format!(
+                            "the listing is out of Cinder's order (created_at, then id, descending): {} {id:?} created {} comes after {last_id:?} created {}; items repeated or moved between pages, so the listing is not exact",
+                            T::KIND,
+                            crate::timestamp::write(at, crate::timestamp::Fraction::Trimmed),
+                            crate::timestamp::write(*last_at, crate::timestamp::Fraction::Trimmed),
+                        ));
+                    }
+                }
+                // No creation time on the first item (a summary view): the ids are hashed.
+                (None, None) => *self = Exact::hashed(),
+                (None, Some(_)) => {
+                    return Err(format!(
+                        "{} {id:?} has no readable created_at in a listing in Cinder's created_at order: the listing cannot be checked for repeated items",
+                        T::KIND
+                    ));
+                }
+            }
+        }
+        if let Exact::Hashed { keys, seen } = self
+            && !seen.insert(keys.hash_one(id))
+        {
+            return Err(twice::<T>(id));
+        }
+        Ok(())
+    }
+}
+
+/// The message for an id that came twice.
+fn twice<T: Resource>(id: &str) -> String {
+    format!("the listing returned {} {id:?} twice (or two ids with the same 64-bit hash): it is not exact", T::KIND)
+}
+
+/// A hasher for values that are hashes already (keyed ones): passes a `u64` through.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl<T> fmt::Debug for Pager<T> {
@@ -230,6 +336,7 @@ impl<T: Resource> Pager<T> {
     /// first page.
     pub(crate) fn new(client: &ServiceClient, segments: Vec<String>, query: Vec<(String, String)>) -> Pager<T> {
         let markers = marker_of(&query).map(str::to_owned).into_iter().collect();
+        let exact = Exact::for_query(&query);
         Pager {
             client: client.clone(),
             segments,
@@ -239,6 +346,7 @@ impl<T: Resource> Pager<T> {
             reading: None,
             spare_body: Vec::new(),
             failed: None,
+            exact,
             items: PhantomData,
         }
     }
@@ -249,7 +357,12 @@ impl<T: Resource> Pager<T> {
         // next link is followed, as when the page was decoded whole.
         while let Some(reading) = &mut self.reading {
             match reading.next_item::<T>() {
-                Some(Ok(_)) => {}
+                Some(Ok(item)) => {
+                    if let Err(message) = self.exact.check(&item) {
+                        let e = invalid(&reading.response, message);
+                        self.stop(e);
+                    }
+                }
                 Some(Err(e)) => {
                     self.reading = None;
                     self.failed = Some(e);
@@ -287,6 +400,12 @@ impl<T: Resource> Pager<T> {
             Ok(b) => b,
             Err(e) => return Some(Err(e)),
         };
+        for item in &body.items {
+            if let Err(message) = self.exact.check(item) {
+                self.next = None;
+                return Some(Err(invalid(&response, message)));
+            }
+        }
         self.follow(&response, body.items.len(), body.next.as_deref(), body.count);
         // Only the allocation and the bytes already written matter for the next read.
         self.spare_body = std::mem::take(&mut response.body);
@@ -299,8 +418,15 @@ impl<T: Resource> Pager<T> {
         loop {
             if let Some(reading) = &mut self.reading {
                 if let Some(item) = reading.next_item::<T>() {
-                    if item.is_err() {
-                        self.reading = None;
+                    match &item {
+                        Ok(it) => {
+                            if let Err(message) = self.exact.check(it) {
+                                let e = invalid(&reading.response, message);
+                                self.stop(None);
+                                return Some(Err(e));
+                            }
+                        }
+                        Err(_) => self.reading = None,
                     }
                     return Some(item);
                 }
@@ -315,6 +441,14 @@ impl<T: Resource> Pager<T> {
                 Err(e) => return Some(Err(e)),
             }
         }
+    }
+
+    /// Ends the listing (an item came twice): nothing more is read or fetched; `error`, if
+    /// any, is what the next call returns.
+    fn stop(&mut self, error: impl Into<Option<Error>>) {
+        self.reading = None;
+        self.next = None;
+        self.failed = error.into();
     }
 
     /// After the last item of the page being read: its next link is followed.
