@@ -58,13 +58,19 @@ pub fn labels(policy: &Policy, run_at: OffsetDateTime) -> BTreeMap<String, Strin
 /// format key count as format 1). A snapshot labelled by a newer version's format is not
 /// ours to judge ([`unknown_format`]). A name never makes a snapshot owned.
 pub fn is_owned(snapshot: &Snapshot, policy: &Policy) -> bool {
-    snapshot.metadata.get(POLICY_KEY).is_some_and(|id| id == policy.id()) && unknown_format(snapshot).is_none()
+    carries_policy(snapshot, policy) && unknown_format(snapshot).is_none()
 }
 
 /// The label format of `snapshot` when it is one this version does not know (a value under
 /// [`FORMAT_KEY`] not in [`KNOWN_FORMATS`]), such as `"99"` written by a newer version.
 pub fn unknown_format(snapshot: &Snapshot) -> Option<&str> {
     snapshot.metadata.get(FORMAT_KEY).map(String::as_str).filter(|f| !KNOWN_FORMATS.contains(f))
+}
+
+/// Whether `snapshot` carries `policy`'s id under [`POLICY_KEY`], whatever its label format:
+/// owned, or labelled by a newer version (kept and reported, never judged).
+pub(crate) fn carries_policy(snapshot: &Snapshot, policy: &Policy) -> bool {
+    snapshot.metadata.get(POLICY_KEY).is_some_and(|id| id == policy.id())
 }
 
 /// Whether `snapshot` carries the [`PIN_KEY`] label.

@@ -9,7 +9,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use time::{Date, Month, OffsetDateTime};
 
 use super::Policy;
-use super::labels::{POLICY_KEY, WINDOW_KEY, is_owned, is_pinned, rfc3339_utc, unknown_format};
+use super::labels::{WINDOW_KEY, carries_policy, is_owned, is_pinned, rfc3339_utc, unknown_format};
 use super::policy::format_duration;
 use crate::snapshots::{Snapshot, SnapshotStatus};
 use crate::timestamp::format_year;
@@ -368,9 +368,7 @@ fn judge_volume(volume: &[Arc<Snapshot>], policy: &Policy, now: OffsetDateTime, 
         let why = &mut reasons[index];
         if !is_owned(snap, policy) {
             why.push(match unknown_format(snap) {
-                Some(format) if snap.metadata.get(POLICY_KEY).is_some_and(|id| id == policy.id()) => {
-                    Reason::UnknownLabelFormat(format.to_owned())
-                }
+                Some(format) if carries_policy(snap, policy) => Reason::UnknownLabelFormat(format.to_owned()),
                 _ => Reason::NotOwned,
             });
             continue;

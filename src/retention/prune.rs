@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
-use super::labels::{PIN_KEY, POLICY_KEY, is_pinned, rfc3339_utc};
+use super::labels::{PIN_KEY, POLICY_KEY, carries_policy, is_pinned, rfc3339_utc};
 use super::plan::plan_owned;
 use super::{Decision, Plan, Policy, Reason, is_owned};
 use crate::client::ServiceClient;
@@ -463,7 +463,8 @@ fn list_opts(opts: &PruneOpts, volume: Option<&str>, server_filter: bool) -> Lis
     list
 }
 
-/// Every snapshot owned by the policy (on the volumes given), each once, listed to the end.
+/// Every snapshot owned by the policy (on the volumes given), and every one labelled with its
+/// id in a label format this version does not know, each once, listed to the end.
 ///
 /// The server filters what one listing can say: from 3.22 the policy's label, so one
 /// listing whatever the number of volumes (ceil(M/P) requests for M owned snapshots and pages
@@ -485,7 +486,9 @@ fn list_candidates(client: &ServiceClient, opts: &PruneOpts) -> Result<Vec<Snaps
     for volume in listings {
         for snap in snapshots::list_detail(client, &list_opts(opts, volume, server_filter))? {
             let snap = snap?;
-            if !wanted(&snap) || !is_owned(&snap, &opts.policy) {
+            // Owned, or labelled with the policy's id in a format this version does not know
+            // (the plan keeps and reports those).
+            if !wanted(&snap) || !carries_policy(&snap, &opts.policy) {
                 continue;
             }
             if seen.insert(snap.id.clone()) {
