@@ -36,10 +36,15 @@
 //! Where this crate differs from restic, on purpose:
 //!
 //! - Only *counted* snapshots take part: owned by the policy, `available`, with a creation
-//!   time not after `now`. The others are kept and reported (`not owned`, `not available
-//!   (creating)`, `no creation time`, `dated in the future`), never deleted, and they use no
-//!   rule's places (restic lets future snapshots use them). A `creating` snapshot therefore
-//!   never pushes an `available` one out.
+//!   time not after `now`. The others are kept and reported (`not owned`, `label format "2"
+//!   is not known to this version`, `not available (creating)`, `no creation time`, `dated in
+//!   the future`), never deleted, and they use no rule's places (restic lets future snapshots
+//!   use them). A `creating` snapshot therefore never pushes an `available` one out.
+//! - Two exceptions are deleted with a reason of their own, unless pinned ([`PIN_KEY`]): an
+//!   owned snapshot in `error` (`in error: holds no data`; one in `error_deleting` is kept:
+//!   Cinder already failed to delete it), and an owned `available` snapshot made for the
+//!   same window ([`WINDOW_KEY`]) as a newer counted one of its volume (`duplicate in
+//!   window`: two runs of the job at once). Neither is counted.
 //! - Groups are volumes (`volume_id`), not restic's host and paths.
 //! - `keep_within` is an exact [`Duration`](std::time::Duration), not restic's calendar
 //!   `1y2m3d4h`; it keeps snapshots *strictly* after `newest - d`, as restic does.
@@ -59,15 +64,19 @@
 //! | [`RULES_KEY`] `cinder-snapshots.rules` | the policy's rules at that run ([`Policy::rules_string`]): `daily=7,weekly=4,utc-offset=+00:00` |
 //! | [`FORMAT_KEY`] `cinder-snapshots.label-format` | `1` |
 //!
-//! Only [`POLICY_KEY`] decides ownership ([`is_owned`]): a snapshot is owned by a policy when
-//! its metadata holds exactly that policy's id under that key. The other labels let a later
+//! [`POLICY_KEY`] decides ownership ([`is_owned`]): a snapshot is owned by a policy when
+//! its metadata holds exactly that policy's id under that key, in a label format this
+//! version knows ([`KNOWN_FORMATS`]; no [`FORMAT_KEY`] counts as `1`). A snapshot with the
+//! policy's id in another format was labelled by a newer version: it is not ours to judge,
+//! and is kept and reported ([`unknown_format`]). The other labels let a later
 //! reader tell when and under which rules a snapshot was made ([`run_at`] reads the time
 //! back) without the policy at hand. Keys and values follow Cinder's metadata rules (keys of
 //! ASCII letters, digits and `-_:. `; at most 255 characters each).
 //!
 //! # Properties (each a property test in `tests/retention.rs`)
 //!
-//! A snapshot not owned, not `available`, undated or dated after `now` is never deleted; the
+//! A snapshot not owned, not `available` (but an owned one in `error`), undated or dated
+//! after `now` is never deleted; the
 //! newest counted snapshot of each volume is never deleted; the plan does not depend on the
 //! order of its input; planning again on what a plan keeps deletes nothing; adding a
 //! snapshot newer than all the others never keeps one that was deleted without it; and
@@ -82,8 +91,8 @@
 //! [`PruneReport`]: every snapshot with its [`Outcome`] (kept with its reasons, deleted,
 //! failed with the error, or "would delete" in a dry run). A listing error ends it before
 //! any delete; a failed delete does not stop the others. Before each delete the snapshot is
-//! checked again: owned by the policy, `available`, and not the newest `available` owned
-//! snapshot of its volume.
+//! checked again: owned by the policy, not pinned, `available` (or `error` when deleted as
+//! in error), and not the newest `available` owned snapshot of its volume.
 //!
 //! ```no_run
 //! use cinder_snapshots::{ServiceClient, snapshots::{self, CreateOpts}};

@@ -365,9 +365,11 @@ impl Serialize for SnapshotOutcome {
 ///    [`POLICY_KEY`](super::POLICY_KEY)), whatever the number of volumes given to
 ///    [`PruneOpts::volumes`] (with the `volume_id` filter too when there is exactly one).
 ///    Below 3.22: one listing of everything, or one per volume given. Either way only the
-///    snapshots [`is_owned`](super::is_owned) by the policy (and of the volumes given) are
-///    kept: a server that ignores a filter changes nothing. **Any listing error ends the
-///    prune before any delete** and is returned.
+///    snapshots carrying the policy's id (and of the volumes given) are kept: a server that
+///    ignores a filter changes nothing; those in a label format this version does not know
+///    are kept and reported by the plan. **Any listing error ends the prune before any
+///    delete** and is returned, also a listing that is not exact (an id twice: see
+///    [`Pager`](crate::paging::Pager)).
 /// 2. **Plans** with [`plan`](super::plan) at [`PruneOpts::now`].
 /// 3. Unless it is a dry run, **deletes** the snapshots the plan deletes, at most
 ///    [`PruneOpts::concurrency`] at a time, and waits until each is gone
