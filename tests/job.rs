@@ -856,7 +856,7 @@ fn owned_snapshots_left_in_error_are_deleted_by_run_and_prune_unless_pinned() {
     let report = run_at(&cloud, &client, opts(DAY3), DAY3);
     assert!(report.is_success(), "{report:#?}");
     let v = report.volume(&vols[0]).unwrap();
-    assert_eq!(v.pruned, [in_error.clone()]);
+    assert_eq!(v.pruned, std::slice::from_ref(&in_error));
     let prune = report.prune_report().unwrap();
     let c = prune.counts();
     assert_eq!((c.deleted, c.in_error, c.failed), (1, 1, 0));
@@ -935,7 +935,7 @@ fn the_older_of_two_snapshots_in_a_window_is_deleted_once_the_newer_is_available
     assert!(report.is_success(), "{report:#?}");
     let v = report.volume(&vols[0]).unwrap();
     assert_eq!((v.action, v.snapshot_id.as_ref()), (VolumeAction::Reused, Some(&newer)));
-    assert_eq!(v.pruned, [older.clone()]);
+    assert_eq!(v.pruned, std::slice::from_ref(&older));
     let prune = report.prune_report().unwrap();
     assert_eq!((prune.counts().duplicates, prune.counts().deleted), (1, 1));
     assert_eq!(prune.get(&older).unwrap().decision().reasons_text(), "duplicate in window");
