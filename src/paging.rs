@@ -223,9 +223,12 @@ enum Exact {
     /// Cinder's default order: each item strictly after the one before it, `(created_at, id)`
     /// descending. `last` is the previous item's (`None` before the first); its id's
     /// allocation is reused.
-    Ordered { last: Option<(time::OffsetDateTime, String)> },
+    Ordered { last: Option<(OrderKey, String)> },
     /// Any other order: a keyed hash of every id seen.
     Hashed { keys: RandomState, seen: HashSet<u64, BuildHasherDefault<Prehashed>> },
+    /// No check: a page read on its own (the decoder's tests and fuzz target).
+    #[cfg(any(test, fuzzing))]
+    Off,
 }
 
 impl Exact {
@@ -248,21 +251,25 @@ impl Exact {
         let id = item.id();
         if let Exact::Ordered { last } = self {
             match (item.created_at(), last.as_mut()) {
-                (Some(at), None) => *last = Some((at, id.to_owned())),
+                (Some(at), None) => *last = Some((OrderKey::of(at), id.to_owned())),
                 (Some(at), Some((last_at, last_id))) => {
-                    if at < *last_at || (at == *last_at && id < last_id.as_str()) {
-                        *last_at = at;
-                        last_id.clear();
-                        last_id.push_str(id);
-                    } else if id == last_id.as_str() {
-                        return Err(twice::<T>(id));
-                    } else {
-                        return Err(format!(
-                            "the listing is out of Cinder's order (created_at, then id, descending): {} {id:?} created {} comes after {last_id:?} created {}; items repeated or moved between pages, so the listing is not exact",
-                            T::KIND,
-                            crate::timestamp::write(at, crate::timestamp::Fraction::Trimmed),
-                            crate::timestamp::write(*last_at, crate::timestamp::Fraction::Trimmed),
-                        ));
+                    let key = OrderKey::of(at);
+                    // Descending: the previous item is the greater.
+                    match (*last_at).cmp(&key).then_with(|| last_id.as_str().cmp(id)) {
+                        std::cmp::Ordering::Greater => {
+                            *last_at = key;
+                            last_id.clear();
+                            last_id.push_str(id);
+                        }
+                        std::cmp::Ordering::Equal => return Err(twice::<T>(id)),
+                        std::cmp::Ordering::Less => {
+                            return Err(format!(
+                                "the listing is out of Cinder's order (created_at, then id, descending): {} {id:?} created {} comes after {last_id:?} created {}; items repeated or moved between pages, so the listing is not exact",
+                                T::KIND,
+                                key.text(),
+                                last_at.text(),
+                            ));
+                        }
                     }
                 }
                 // No creation time on the first item (a summary view): the ids are hashed.
@@ -281,6 +288,23 @@ impl Exact {
             return Err(twice::<T>(id));
         }
         Ok(())
+    }
+}
+
+/// A creation time as the order check compares it: its UTC date and time (the pager's
+/// timestamps are in UTC already, so this is two field copies, not a conversion).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct OrderKey(time::Date, time::Time);
+
+impl OrderKey {
+    fn of(at: time::OffsetDateTime) -> OrderKey {
+        let utc = if at.offset().is_utc() { at } else { at.checked_to_offset(time::UtcOffset::UTC).unwrap_or(at) };
+        OrderKey(utc.date(), utc.time())
+    }
+
+    /// RFC 3339 in UTC, for a message.
+    fn text(self) -> String {
+        crate::timestamp::write(time::PrimitiveDateTime::new(self.0, self.1).assume_utc(), crate::timestamp::Fraction::Trimmed)
     }
 }
 
@@ -356,13 +380,8 @@ impl<T: Resource> Pager<T> {
         // A page begun item by item: its other items are read (and dropped) so that its
         // next link is followed, as when the page was decoded whole.
         while let Some(reading) = &mut self.reading {
-            match reading.next_item::<T>() {
-                Some(Ok(item)) => {
-                    if let Err(message) = self.exact.check(&item) {
-                        let e = invalid(&reading.response, message);
-                        self.stop(e);
-                    }
-                }
+            match reading.next_item::<T>(&mut self.exact) {
+                Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     self.reading = None;
                     self.failed = Some(e);
@@ -417,16 +436,11 @@ impl<T: Resource> Pager<T> {
     fn next_read(&mut self) -> Option<Result<T>> {
         loop {
             if let Some(reading) = &mut self.reading {
-                if let Some(item) = reading.next_item::<T>() {
-                    match &item {
-                        Ok(it) => {
-                            if let Err(message) = self.exact.check(it) {
-                                let e = invalid(&reading.response, message);
-                                self.stop(None);
-                                return Some(Err(e));
-                            }
-                        }
-                        Err(_) => self.reading = None,
+                if let Some(item) = reading.next_item::<T>(&mut self.exact) {
+                    // An error (a malformed item, or one that came twice) ends the listing:
+                    // the page's next link was not followed yet.
+                    if item.is_err() {
+                        self.reading = None;
                     }
                     return Some(item);
                 }
@@ -441,14 +455,6 @@ impl<T: Resource> Pager<T> {
                 Err(e) => return Some(Err(e)),
             }
         }
-    }
-
-    /// Ends the listing (an item came twice): nothing more is read or fetched; `error`, if
-    /// any, is what the next call returns.
-    fn stop(&mut self, error: impl Into<Option<Error>>) {
-        self.reading = None;
-        self.next = None;
-        self.failed = error.into();
     }
 
     /// After the last item of the page being read: its next link is followed.
@@ -571,8 +577,9 @@ impl Reading {
         self.keys::<T>()
     }
 
-    /// The next item; `None` when the page is read to its end (and is well-formed).
-    fn next_item<T: Resource>(&mut self) -> Option<Result<T>> {
+    /// The next item, checked by `exact` (an item that came twice is an error); `None` when
+    /// the page is read to its end (and is well-formed).
+    fn next_item<T: Resource>(&mut self, exact: &mut Exact) -> Option<Result<T>> {
         let at = match self.item_start::<T>() {
             Ok(Some(at)) => at,
             Ok(None) => return None,
@@ -580,9 +587,12 @@ impl Reading {
         };
         let mut d = serde_json::Deserializer::from_str(self.body.get(at..).unwrap_or_default());
         let mut place = None;
-        if T::read_in_place(&mut d, &mut place).is_ok()
-            && let Some(item) = place
-        {
+        let read = T::read_in_place(&mut d, &mut place).is_ok();
+        // Checked where it was built, before it moves out (one move, as without the check).
+        if let Some(Err(message)) = place.as_ref().filter(|_| read).map(|item| exact.check(item)) {
+            return Some(Err(invalid(&self.response, message)));
+        }
+        if read && let Some(item) = place {
             // Where the deserializer stands: just after the item.
             self.at = at + d.into_iter::<IgnoredAny>().byte_offset();
             self.state = State::Item;
@@ -940,7 +950,7 @@ pub(crate) fn fuzz_page<T: Resource>(body: &[u8]) -> usize {
     let end = match Reading::start::<T>(response) {
         Err(e) => Err(e),
         Ok(mut reading) => loop {
-            match reading.next_item::<T>() {
+            match reading.next_item::<T>(&mut Exact::Off) {
                 Some(Ok(item)) => ids.push(item.id().to_owned()),
                 Some(Err(e)) => break Err(e),
                 None => break Ok((reading.next.clone(), reading.count)),
@@ -1037,7 +1047,7 @@ mod tests {
         };
         let mut items = Vec::new();
         loop {
-            match reading.next_item::<Snapshot>() {
+            match reading.next_item::<Snapshot>(&mut Exact::Off) {
                 Some(Ok(s)) => items.push(s),
                 Some(Err(e)) => return (items, Err(format!("{e:?}"))),
                 None => return (items, Ok((reading.next.clone(), reading.count))),
