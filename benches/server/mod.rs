@@ -68,11 +68,7 @@ fn id_of(i: usize) -> String {
 /// The snapshot of index `i`.
 fn snapshot(out: &mut String, project: &str, i: usize) {
     let t = template();
-    out.push_str(
-        &t.replace("@ID@", &id_of(i))
-            .replace("@NAME@", &format!("bench-{i}"))
-            .replace("@PROJECT@", project),
-    );
+    out.push_str(&t.replace("@ID@", &id_of(i)).replace("@NAME@", &format!("bench-{i}")).replace("@PROJECT@", project));
 }
 
 fn index_of(marker: &str) -> Option<usize> {
