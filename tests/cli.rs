@@ -1056,6 +1056,39 @@ fn prune_dry_run_prints_the_plan_and_deletes_nothing() {
     assert_all(&unexpected);
 }
 
+/// Issue 20 in the CLI: an owned snapshot in error is to delete with its reason, one in a
+/// label format this version does not know is kept with its reason, and the summary line
+/// counts both. Fails before: the error snapshot was kept ("not available (error)") and the
+/// format-99 one counted (it took "last 2", so snapshot 2 was to delete).
+#[test]
+fn prune_dry_run_names_error_snapshots_and_unknown_label_formats() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "prune-issue20");
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let mut newer = prune_snapshot(5, "2026-11-23T02:00:00", true);
+    newer["metadata"]["cinder-snapshots.label-format"] = json!("99");
+    let mut errored = prune_snapshot(4, "2026-11-19T02:00:00", true);
+    errored["status"] = json!("error");
+    let mut snaps = vec![newer];
+    snaps.extend(three_owned());
+    snaps.push(errored);
+    let listing = prune_listing(&mut server, &snaps);
+    let out = env.ok(&["prune", "--policy", "nightly", "--keep-last", "2", "--dry-run"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3 + 6 + 1, "{out}");
+    assert_eq!(cells(lines[3])[4..], ["keep", "label format \"99\" is not known to this version"]);
+    assert_eq!(cells(lines[4])[4..], ["keep", "last 1, newest"]);
+    assert_eq!(cells(lines[5])[4..], ["keep", "last 2"]);
+    assert_eq!(cells(lines[6])[4..], ["delete"]);
+    assert_eq!(cells(lines[7])[4..], ["delete", "in error: holds no data"]);
+    assert_eq!(
+        lines[9],
+        "dry run: 2 to delete, 3 to keep (to delete: 1 in error; kept: 1 with an unknown label format); nothing was deleted (policy \"nightly\": keep last 2 (calendar in UTC))"
+    );
+    assert_all(&[ks, listing]);
+    assert_all(&unexpected);
+}
+
 #[test]
 fn prune_deletes_reports_each_outcome_and_exits_1_when_a_delete_fails() {
     let (mut server, unexpected) = strict();
