@@ -228,7 +228,7 @@ fn main() {
     println!("bench server {} ; medians of {runs} runs ; whole processes", server.url);
 
     let jobs: &[(&str, &str, &[&str], &str)] = &[
-        ("get one", "p1000", &["--get", "00000007-0000-4000-8000-000000000007"], "00000007-0000-4000-8000-000000000007"),
+        ("get one", "p1000", &["--get", "00000000-0000-4000-8000-000000000007"], "00000000-0000-4000-8000-000000000007"),
         ("list 1k (cold)", "p1000", &["--count"], "1000"),
         ("list 10k lazily", "p10000", &["--count"], "10000"),
         ("collect 10k", "p10000", &["--collect"], "10000"),

@@ -18,6 +18,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::marker::PhantomData;
 
 use serde::Deserialize;
@@ -186,6 +187,18 @@ pub(crate) fn sort_param<'a>(keys: impl Iterator<Item = (&'a str, SortDir)>) -> 
 /// included) is an error, reported after the items of the page that carried it, never a
 /// loop: this catches a server repeating a marker or cycling through several. The pager
 /// keeps one marker per page for this, not the items.
+///
+/// **A listing is exact or an error**: an item that comes twice (on one page, or a later
+/// page repeating ids of an earlier one behind a fresh next link) is an
+/// [`Error::InvalidResponse`], never dropped silently; the items before it have been handed
+/// out (page by page: its page is the error). In Cinder's default order (no `sort`,
+/// `sort_key` or `sort_dir` in the query: `created_at` descending, then `id` descending, the
+/// order its markers page in) every item must come strictly after the one before it, which
+/// costs no memory: an item repeated, or moved between pages, breaks the order and is an
+/// error. In another order (or for items without a creation time, such as volume
+/// summaries) the pager keeps a keyed 64-bit hash of every id (8 to 16 bytes an item); two
+/// different ids with the same hash (about n²/2⁶⁵ for n items) would be a false error, never
+/// an item lost.
 pub struct Pager<T> {
     client: ServiceClient,
     segments: Vec<String>,
@@ -200,7 +213,124 @@ pub struct Pager<T> {
     spare_body: Vec<u8>,
     /// An error found in a page's next link, reported after that page's items.
     failed: Option<Error>,
+    /// The check that no item comes twice.
+    exact: Exact,
     items: PhantomData<T>,
+}
+
+/// How a listing is checked for an item that comes twice (see [`Pager`]).
+enum Exact {
+    /// Cinder's default order: each item strictly after the one before it, `(created_at, id)`
+    /// descending. `last` is the previous item's (`None` before the first); its id's
+    /// allocation is reused.
+    Ordered { last: Option<(OrderKey, String)> },
+    /// Any other order: a keyed hash of every id seen.
+    Hashed { keys: RandomState, seen: HashSet<u64, BuildHasherDefault<Prehashed>> },
+    /// No check: a page read on its own (the decoder's tests and fuzz target).
+    #[cfg(any(test, fuzzing))]
+    Off,
+}
+
+impl Exact {
+    /// The check for a listing whose first query is `query`: ordered unless it sorts.
+    fn for_query(query: &[(String, String)]) -> Exact {
+        if query.iter().any(|(k, _)| matches!(k.as_str(), "sort" | "sort_key" | "sort_dir")) {
+            Exact::hashed()
+        } else {
+            Exact::Ordered { last: None }
+        }
+    }
+
+    fn hashed() -> Exact {
+        Exact::Hashed { keys: RandomState::new(), seen: HashSet::default() }
+    }
+
+    /// Checks the next item of the listing; the message of the error when it comes twice (or
+    /// out of order, which means the same: the listing is not exact).
+    fn check<T: Resource>(&mut self, item: &T) -> std::result::Result<(), String> {
+        let id = item.id();
+        if let Exact::Ordered { last } = self {
+            match (item.created_at(), last.as_mut()) {
+                (Some(at), None) => *last = Some((OrderKey::of(at), id.to_owned())),
+                (Some(at), Some((last_at, last_id))) => {
+                    let key = OrderKey::of(at);
+                    // Descending: the previous item is the greater.
+                    match (*last_at).cmp(&key).then_with(|| last_id.as_str().cmp(id)) {
+                        std::cmp::Ordering::Greater => {
+                            *last_at = key;
+                            last_id.clear();
+                            last_id.push_str(id);
+                        }
+                        std::cmp::Ordering::Equal => return Err(twice::<T>(id)),
+                        std::cmp::Ordering::Less => {
+                            return Err(format!(
+                                "the listing is out of Cinder's order (created_at, then id, descending): {} {id:?} created {} comes after {last_id:?} created {}; items repeated or moved between pages, so the listing is not exact",
+                                T::KIND,
+                                key.text(),
+                                last_at.text(),
+                            ));
+                        }
+                    }
+                }
+                // No creation time on the first item (a summary view): the ids are hashed.
+                (None, None) => *self = Exact::hashed(),
+                (None, Some(_)) => {
+                    return Err(format!(
+                        "{} {id:?} has no readable created_at in a listing in Cinder's created_at order: the listing cannot be checked for repeated items",
+                        T::KIND
+                    ));
+                }
+            }
+        }
+        if let Exact::Hashed { keys, seen } = self
+            && !seen.insert(keys.hash_one(id))
+        {
+            return Err(twice::<T>(id));
+        }
+        Ok(())
+    }
+}
+
+/// A creation time as the order check compares it: its UTC date and time (the pager's
+/// timestamps are in UTC already, so this is two field copies, not a conversion).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct OrderKey(time::Date, time::Time);
+
+impl OrderKey {
+    fn of(at: time::OffsetDateTime) -> OrderKey {
+        let utc = if at.offset().is_utc() { at } else { at.checked_to_offset(time::UtcOffset::UTC).unwrap_or(at) };
+        OrderKey(utc.date(), utc.time())
+    }
+
+    /// RFC 3339 in UTC, for a message.
+    fn text(self) -> String {
+        crate::timestamp::write(time::PrimitiveDateTime::new(self.0, self.1).assume_utc(), crate::timestamp::Fraction::Trimmed)
+    }
+}
+
+/// The message for an id that came twice.
+fn twice<T: Resource>(id: &str) -> String {
+    format!("the listing returned {} {id:?} twice (or two ids with the same 64-bit hash): it is not exact", T::KIND)
+}
+
+/// A hasher for values that are hashes already (keyed ones): passes a `u64` through.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl<T> fmt::Debug for Pager<T> {
@@ -230,6 +360,7 @@ impl<T: Resource> Pager<T> {
     /// first page.
     pub(crate) fn new(client: &ServiceClient, segments: Vec<String>, query: Vec<(String, String)>) -> Pager<T> {
         let markers = marker_of(&query).map(str::to_owned).into_iter().collect();
+        let exact = Exact::for_query(&query);
         Pager {
             client: client.clone(),
             segments,
@@ -239,6 +370,7 @@ impl<T: Resource> Pager<T> {
             reading: None,
             spare_body: Vec::new(),
             failed: None,
+            exact,
             items: PhantomData,
         }
     }
@@ -248,7 +380,7 @@ impl<T: Resource> Pager<T> {
         // A page begun item by item: its other items are read (and dropped) so that its
         // next link is followed, as when the page was decoded whole.
         while let Some(reading) = &mut self.reading {
-            match reading.next_item::<T>() {
+            match reading.next_item::<T>(&mut self.exact) {
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     self.reading = None;
@@ -287,6 +419,12 @@ impl<T: Resource> Pager<T> {
             Ok(b) => b,
             Err(e) => return Some(Err(e)),
         };
+        for item in &body.items {
+            if let Err(message) = self.exact.check(item) {
+                self.next = None;
+                return Some(Err(invalid(&response, message)));
+            }
+        }
         self.follow(&response, body.items.len(), body.next.as_deref(), body.count);
         // Only the allocation and the bytes already written matter for the next read.
         self.spare_body = std::mem::take(&mut response.body);
@@ -298,7 +436,9 @@ impl<T: Resource> Pager<T> {
     fn next_read(&mut self) -> Option<Result<T>> {
         loop {
             if let Some(reading) = &mut self.reading {
-                if let Some(item) = reading.next_item::<T>() {
+                if let Some(item) = reading.next_item::<T>(&mut self.exact) {
+                    // An error (a malformed item, or one that came twice) ends the listing:
+                    // the page's next link was not followed yet.
                     if item.is_err() {
                         self.reading = None;
                     }
@@ -437,8 +577,9 @@ impl Reading {
         self.keys::<T>()
     }
 
-    /// The next item; `None` when the page is read to its end (and is well-formed).
-    fn next_item<T: Resource>(&mut self) -> Option<Result<T>> {
+    /// The next item, checked by `exact` (an item that came twice is an error); `None` when
+    /// the page is read to its end (and is well-formed).
+    fn next_item<T: Resource>(&mut self, exact: &mut Exact) -> Option<Result<T>> {
         let at = match self.item_start::<T>() {
             Ok(Some(at)) => at,
             Ok(None) => return None,
@@ -446,9 +587,12 @@ impl Reading {
         };
         let mut d = serde_json::Deserializer::from_str(self.body.get(at..).unwrap_or_default());
         let mut place = None;
-        if T::read_in_place(&mut d, &mut place).is_ok()
-            && let Some(item) = place
-        {
+        let read = T::read_in_place(&mut d, &mut place).is_ok();
+        // Checked where it was built, before it moves out (one move, as without the check).
+        if let Some(Err(message)) = place.as_ref().filter(|_| read).map(|item| exact.check(item)) {
+            return Some(Err(invalid(&self.response, message)));
+        }
+        if read && let Some(item) = place {
             // Where the deserializer stands: just after the item.
             self.at = at + d.into_iter::<IgnoredAny>().byte_offset();
             self.state = State::Item;
@@ -806,7 +950,7 @@ pub(crate) fn fuzz_page<T: Resource>(body: &[u8]) -> usize {
     let end = match Reading::start::<T>(response) {
         Err(e) => Err(e),
         Ok(mut reading) => loop {
-            match reading.next_item::<T>() {
+            match reading.next_item::<T>(&mut Exact::Off) {
                 Some(Ok(item)) => ids.push(item.id().to_owned()),
                 Some(Err(e)) => break Err(e),
                 None => break Ok((reading.next.clone(), reading.count)),
@@ -903,7 +1047,7 @@ mod tests {
         };
         let mut items = Vec::new();
         loop {
-            match reading.next_item::<Snapshot>() {
+            match reading.next_item::<Snapshot>(&mut Exact::Off) {
                 Some(Ok(s)) => items.push(s),
                 Some(Err(e)) => return (items, Err(format!("{e:?}"))),
                 None => return (items, Ok((reading.next.clone(), reading.count))),

@@ -31,6 +31,12 @@ pub trait Resource: DeserializeOwned + Send + Sync + fmt::Debug + 'static + priv
     /// Its name, if it has one.
     fn name(&self) -> Option<&str>;
 
+    /// Its creation time, when the type has one and it was readable: what Cinder's default
+    /// listing order (`created_at` then `id`, descending) sorts by, which the pager checks.
+    fn created_at(&self) -> Option<time::OffsetDateTime> {
+        None
+    }
+
     /// Keeps the request id of the answer that returned it, for a type that has room for it.
     fn set_request_id(&mut self, _request_id: Option<String>) {}
 

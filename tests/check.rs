@@ -109,6 +109,26 @@ fn a_snapshot_dated_in_the_future_does_not_count_as_fresh() {
     );
 }
 
+/// A volume without a snapshot, created a moment after the check's time (within the 5 min
+/// the clocks may differ: Cinder's `Date` has whole seconds), is just made: CRITICAL with its
+/// age at least 1 s, not the critical age that a creation time far in the future (beyond
+/// the allowed skew) gives. Failed before: a creation time a second ahead gave the critical
+/// age ("volume created 2d2h ago").
+#[test]
+fn a_volume_created_within_the_allowed_skew_is_just_made() {
+    let cloud = FakeCloud::start();
+    let client = cloud.client();
+    cloud.set_now(DAY3 + Duration::from_secs(1));
+    let near = cloud.add_volume_with(&VolumeSpec::new("near").size(1));
+    cloud.set_now(DAY3 + 24 * HOUR);
+    let far = cloud.add_volume_with(&VolumeSpec::new("far").size(1));
+    let report = job::check(&client, &CheckOpts::new("nightly", WARN, CRIT).select_volume(near).select_volume(far).now(DAY3)).unwrap();
+    let ages: Vec<(&str, u64)> = report.volumes().iter().map(|v| (v.label(), v.judged_age.as_secs())).collect();
+    assert!(ages.contains(&("near", 1)) && ages.contains(&("far", CRIT.as_secs())), "{ages:?}");
+    assert_eq!(report.status(), CheckStatus::Critical);
+    assert!(report.details().iter().any(|d| d == "CRITICAL near: no snapshot, volume created 1s ago"), "{:?}", report.details());
+}
+
 /// Item 7: names from the cloud cannot add a line or a `|` (a second `|` would let anyone
 /// who names a volume forge the status text and perfdata). Failed before (the name went
 /// into the line as it was).

@@ -1155,7 +1155,10 @@ fn prune_dry_run_prints_the_plan_and_deletes_nothing() {
         (data["policy"].clone(), data["rules"].clone(), data["dry_run"].clone()),
         (json!("nightly"), json!("last=2,utc-offset=+00:00"), json!(true))
     );
-    assert_eq!(data["counts"], json!({"kept": 2, "deleted": 0, "would_delete": 1, "failed": 0}));
+    assert_eq!(
+        data["counts"],
+        json!({"kept": 2, "deleted": 0, "would_delete": 1, "failed": 0, "in_error": 0, "duplicates": 0, "unknown_format": 0})
+    );
     let decisions = data["decisions"].as_array().unwrap();
     assert_eq!(decisions.len(), 3);
     assert_eq!(
@@ -1166,6 +1169,39 @@ fn prune_dry_run_prints_the_plan_and_deletes_nothing() {
     assert_eq!(decisions[0]["reasons"], json!(["last 1", "newest"]));
     listing.assert();
     // The catch-all DELETE saw nothing.
+    assert_all(&unexpected);
+}
+
+/// Issue 20 in the CLI: an owned snapshot in error is to delete with its reason, one in a
+/// label format this version does not know is kept with its reason, and the summary line
+/// counts both. Fails before: the error snapshot was kept ("not available (error)") and the
+/// format-99 one counted (it took "last 2", so snapshot 2 was to delete).
+#[test]
+fn prune_dry_run_names_error_snapshots_and_unknown_label_formats() {
+    let (mut server, unexpected) = strict();
+    let env = Env::admin(&server, "prune-issue20");
+    let ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
+    let mut newer = prune_snapshot(5, "2026-11-23T02:00:00", true);
+    newer["metadata"]["cinder-snapshots.label-format"] = json!("99");
+    let mut errored = prune_snapshot(4, "2026-11-19T02:00:00", true);
+    errored["status"] = json!("error");
+    let mut snaps = vec![newer];
+    snaps.extend(three_owned());
+    snaps.push(errored);
+    let listing = prune_listing(&mut server, &snaps);
+    let out = env.ok(&["prune", "--policy", "nightly", "--keep-last", "2", "--dry-run"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3 + 6 + 1, "{out}");
+    assert_eq!(cells(lines[3])[4..], ["keep", "label format \"99\" is not known to this version"]);
+    assert_eq!(cells(lines[4])[4..], ["keep", "last 1, newest"]);
+    assert_eq!(cells(lines[5])[4..], ["keep", "last 2"]);
+    assert_eq!(cells(lines[6])[4..], ["delete", "not among the last 2"]);
+    assert_eq!(cells(lines[7])[4..], ["delete", "in error: holds no data"]);
+    assert_eq!(
+        lines[9],
+        "dry run: 2 to delete, 3 to keep (to delete: 1 in error; kept: 1 with an unknown label format); nothing was deleted (policy \"nightly\": keep last 2 (calendar in UTC))"
+    );
+    assert_all(&[ks, listing]);
     assert_all(&unexpected);
 }
 

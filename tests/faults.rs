@@ -223,6 +223,21 @@ fn get(c: &ServiceClient, _: &FaultServer) -> Result<snapshots::Snapshot, Error>
     snapshots::get(c, ID)
 }
 
+/// The recorded snapshot as the page after `marker` holds it: its own id and a creation time
+/// one second earlier for each later page, as Cinder orders a listing (newest first).
+fn page_item(marker: Option<&str>) -> serde_json::Value {
+    let n = match marker {
+        None => 0,
+        Some("m1" | "a") => 1,
+        Some("m2" | "b") => 2,
+        Some(_) => 3,
+    };
+    let mut item = serde_json::from_str::<serde_json::Value>(SNAPSHOT).unwrap()["snapshot"].clone();
+    item["id"] = serde_json::json!(format!("da89784d-f5b3-463b-b79a-e0d97710ff9{n}"));
+    item["created_at"] = serde_json::json!(format!("2026-11-23T16:42:5{}.832291", 9 - n));
+    item
+}
+
 #[test]
 fn fault_injection() {
     let mut t = Tally { injected: 0, typed: 0, handled: 0, panics: 0, hangs: 0, failures: Vec::new() };
@@ -541,7 +556,7 @@ fn fault_injection() {
                 Some("m1") => Some("m2"),
                 _ => None,
             };
-            let item = serde_json::from_str::<serde_json::Value>(SNAPSHOT).unwrap()["snapshot"].clone();
+            let item = page_item(marker.as_deref());
             let links = next.map(|m| serde_json::json!([{"rel": "next", "href": format!("/v3/p/snapshots?limit=1&marker={m}")}]));
             let page = serde_json::json!({"snapshots": [item], "snapshots_links": links.unwrap_or_else(|| serde_json::json!([]))});
             respond(s, "200 OK", &[("Content-Type", "application/json")], &page.to_string())
@@ -559,17 +574,39 @@ fn fault_injection() {
     t.case(
         Expect { name: "cycling marker", kind: |e| matches!(e, Error::InvalidResponse { .. }), requests: 3, within: quick },
         |_, seen, s| {
-            let next = match seen.target().split("marker=").nth(1) {
+            let marker = seen.target().split("marker=").nth(1);
+            let next = match marker {
                 None => "a",
                 Some("a") => "b",
                 _ => "a",
             };
-            let item = serde_json::from_str::<serde_json::Value>(SNAPSHOT).unwrap()["snapshot"].clone();
-            let page = serde_json::json!({"snapshots": [item],
+            let page = serde_json::json!({"snapshots": [page_item(marker)],
                 "snapshots_links": [{"rel": "next", "href": format!("/v3/p/snapshots?limit=1&marker={next}")}]});
             respond(s, "200 OK", &[("Content-Type", "application/json")], &page.to_string())
         },
         |c, _| snapshots::list(c, &ListOpts::new().limit(1))?.all(),
+    );
+    // A second page repeating the first page's snapshot behind a fresh next link (a server
+    // whose marker is inclusive): an error, never a listing with it twice nor one with it
+    // dropped. Fails before the pager's exactness check: three snapshots, the first twice.
+    t.case(
+        Expect {
+            name: "a page repeating an id",
+            kind: |e| matches!(e, Error::InvalidResponse { message, .. } if message.contains("twice")),
+            requests: 2,
+            within: quick,
+        },
+        |_, seen, s| {
+            let marker = seen.target().split("marker=").nth(1);
+            let (items, next) = match marker {
+                None => (vec![page_item(None), page_item(Some("m1"))], Some("m1")),
+                _ => (vec![page_item(Some("m1")), page_item(Some("m2"))], Some("m2")),
+            };
+            let links = next.map(|m| serde_json::json!([{"rel": "next", "href": format!("/v3/p/snapshots?limit=2&marker={m}")}]));
+            let page = serde_json::json!({"snapshots": items, "snapshots_links": links});
+            respond(s, "200 OK", &[("Content-Type", "application/json")], &page.to_string())
+        },
+        |c, _| snapshots::list(c, &ListOpts::new().limit(2))?.all(),
     );
     // A token cache directory others can write to is not used (as ssh refuses such files):
     // the call succeeds without the cache, and nothing is written there.

@@ -1002,3 +1002,182 @@ fn check_statuses_and_status_line() {
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["status"], "CRITICAL");
 }
+
+// ------------------------------------------------------------- issue 20: what prune judges
+
+/// Creates a snapshot of `volume` labelled as a run of the policy for `window` would, with
+/// `extra` metadata on top (overriding), then sets its status (admin `os-reset_status`).
+fn labelled(
+    client: &ServiceClient,
+    volume: &str,
+    now: OffsetDateTime,
+    window: &str,
+    extra: &[(&str, &str)],
+    status: SnapshotStatus,
+) -> String {
+    let mut create = CreateOpts::new(volume).name("labelled");
+    let mut labels = retention::labels(&policy(), now);
+    labels.insert(WINDOW_KEY.into(), window.into());
+    for (k, v) in extra {
+        labels.insert((*k).into(), (*v).into());
+    }
+    for (k, v) in labels {
+        create = create.metadata(k, v);
+    }
+    let id = snapshots::create(client, &create).unwrap().id;
+    snapshots::reset_status(client, &id, status).unwrap();
+    id
+}
+
+const DAY0: OffsetDateTime = datetime!(2026-11-25 02:00 UTC);
+const WINDOW0: &str = "2026-11-25T00:00:00Z";
+
+/// An owned snapshot left in `error` by an earlier window is deleted by the next run's prune
+/// (reason "in error: holds no data", counted), and by a prune of its own; a pinned one, one
+/// in `error_deleting`, another policy's and a hand-made one in error are never touched.
+/// Fails before the in-error rule: nothing was deleted ("not available (error)").
+#[test]
+fn owned_snapshots_left_in_error_are_deleted_by_run_and_prune_unless_pinned() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 1);
+    let client = cloud.client();
+    run_at(&cloud, &client, opts(DAY1), DAY1);
+    // Left by a run of an earlier window (dated before DAY1's).
+    cloud.set_now(DAY0);
+    let in_error = labelled(&client, &vols[0], DAY0, WINDOW0, &[], SnapshotStatus::Error);
+    let pinned = labelled(&client, &vols[0], DAY0, WINDOW0, &[(retention::PIN_KEY, "keep for the audit")], SnapshotStatus::Error);
+    let stuck = labelled(&client, &vols[0], DAY0, WINDOW0, &[], SnapshotStatus::ErrorDeleting);
+    let others = labelled(&client, &vols[0], DAY0, WINDOW0, &[(retention::POLICY_KEY, "weekly")], SnapshotStatus::Error);
+    let by_hand = snapshots::create(&client, &CreateOpts::new(&vols[0]).name("by hand")).unwrap().id;
+    snapshots::reset_status(&client, &by_hand, SnapshotStatus::Error).unwrap();
+
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3), DAY3);
+    assert!(report.is_success(), "{report:#?}");
+    let v = report.volume(&vols[0]).unwrap();
+    assert_eq!(v.pruned, std::slice::from_ref(&in_error));
+    let prune = report.prune_report().unwrap();
+    let c = prune.counts();
+    assert_eq!((c.deleted, c.in_error, c.failed), (1, 1, 0));
+    let d = prune.get(&in_error).unwrap().decision();
+    assert_eq!((d.is_delete(), d.reasons_text()), (true, "in error: holds no data".to_owned()));
+    assert_eq!(prune.get(&pinned).unwrap().decision().reasons_text(), "not available (error), pinned");
+    assert_eq!(prune.get(&stuck).unwrap().decision().reasons_text(), "not available (error_deleting)");
+    assert_eq!(count(&calls(&cloud), "DELETE snapshots/"), 1);
+    let left: Vec<String> = snaps_of(&cloud, &vols[0]).into_iter().map(|s| s.id).collect();
+    for id in [&pinned, &stuck, &others, &by_hand] {
+        assert!(left.contains(id), "{id} must be left");
+    }
+    assert!(!left.contains(&in_error));
+
+    // prune alone: another owned error snapshot goes, the rest stays.
+    let again = labelled(&client, &vols[0], DAY0, WINDOW0, &[], SnapshotStatus::Error);
+    cloud.clear_requests();
+    let pruned = retention::prune(&client, &retention::PruneOpts::new(policy()).now(DAY3)).unwrap();
+    assert_eq!((pruned.counts().deleted, pruned.counts().in_error), (1, 1));
+    assert!(pruned.get(&again).is_some_and(|o| o.outcome().name() == "deleted"));
+    assert_eq!(count(&calls(&cloud), "DELETE snapshots/"), 1);
+}
+
+/// A snapshot labelled with this policy's id in a label format this version does not know
+/// ("99", a newer version's) is kept and reported by the run's prune and by prune alone,
+/// counted, and never reused by the run. Fails before the format check: the run's prune
+/// deleted it (the oldest of three days, keep daily 2).
+#[test]
+fn a_newer_label_format_is_never_deleted_nor_reused() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 1);
+    let client = cloud.client();
+    cloud.set_now(DAY0);
+    let newer = labelled(&client, &vols[0], DAY0, WINDOW0, &[(retention::FORMAT_KEY, "99")], SnapshotStatus::Available);
+    run_at(&cloud, &client, opts(DAY1), DAY1);
+    run_at(&cloud, &client, opts(DAY2), DAY2);
+    // Its twin in this window: the run does not reuse it, it creates its own.
+    cloud.set_now(DAY3);
+    let twin = labelled(&client, &vols[0], DAY3, WINDOW3, &[(retention::FORMAT_KEY, "99")], SnapshotStatus::Available);
+    let report = run_at(&cloud, &client, opts(DAY3 + Duration::from_secs(60)), DAY3 + Duration::from_secs(60));
+    assert!(report.is_success(), "{report:#?}");
+    let v = report.volume(&vols[0]).unwrap();
+    assert_eq!(v.action, VolumeAction::Created);
+    assert_ne!(v.snapshot_id.as_ref(), Some(&twin));
+    let prune = report.prune_report().unwrap();
+    assert_eq!(prune.counts().unknown_format, 2);
+    assert_eq!(prune.get(&newer).unwrap().decision().reasons_text(), "label format \"99\" is not known to this version");
+    let pruned = retention::prune(&client, &retention::PruneOpts::new(Policy::builder("nightly").keep_last(1).build().unwrap())).unwrap();
+    assert_eq!(pruned.counts().unknown_format, 2);
+    let left: Vec<String> = snaps_of(&cloud, &vols[0]).into_iter().map(|s| s.id).collect();
+    assert!(left.contains(&newer) && left.contains(&twin), "{left:?}");
+    assert_eq!(left.len(), 3, "the two of format 99 and the newest");
+}
+
+/// Two runs at once left two owned snapshots of a volume in one window: the next run reuses
+/// the newer (the one the plan keeps) and its prune deletes the older ("duplicate in
+/// window", counted); while the newer is still `creating` both are kept. Fails before the
+/// duplicate rule: both stayed (the run reused the older) and the prune deleted nothing.
+#[test]
+fn the_older_of_two_snapshots_in_a_window_is_deleted_once_the_newer_is_available() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 1);
+    let client = cloud.client();
+    cloud.set_now(DAY3);
+    let older = labelled(&client, &vols[0], DAY3, WINDOW3, &[], SnapshotStatus::Available);
+    cloud.advance(Duration::from_secs(30));
+    let newer = labelled(&client, &vols[0], DAY3, WINDOW3, &[], SnapshotStatus::Creating);
+    let later = DAY3 + Duration::from_secs(600);
+    let first = run_at(&cloud, &client, opts(later), later);
+    assert_eq!(first.prune_report().map(|p| p.counts().duplicates), Some(0), "{first:#?}");
+    assert_eq!(snaps_of(&cloud, &vols[0]).len(), 2);
+
+    snapshots::reset_status(&client, &newer, SnapshotStatus::Available).unwrap();
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(later), later);
+    assert!(report.is_success(), "{report:#?}");
+    let v = report.volume(&vols[0]).unwrap();
+    assert_eq!((v.action, v.snapshot_id.as_ref()), (VolumeAction::Reused, Some(&newer)));
+    assert_eq!(v.pruned, std::slice::from_ref(&older));
+    let prune = report.prune_report().unwrap();
+    assert_eq!((prune.counts().duplicates, prune.counts().deleted), (1, 1));
+    assert_eq!(prune.get(&older).unwrap().decision().reasons_text(), "duplicate in window");
+    assert_eq!(count(&calls(&cloud), "DELETE snapshots/"), 1);
+    assert_eq!(snaps_of(&cloud, &vols[0]).into_iter().map(|s| s.id).collect::<Vec<_>>(), [newer]);
+}
+
+/// A listing that repeats an id on its next page (a hostile server: an inclusive marker) is
+/// an error: the run's prune deletes nothing and says why, the run is not a success, and
+/// prune alone fails before any delete. Fails before the pager's exactness check: the prune
+/// listed one snapshot twice and deleted.
+#[test]
+fn a_listing_that_repeats_an_id_deletes_nothing() {
+    let cloud = Arc::new(FakeCloud::start());
+    let vols = fleet(&cloud, 3);
+    let client = cloud.client();
+    run_at(&cloud, &client, opts(DAY1), DAY1);
+    run_at(&cloud, &client, opts(DAY2), DAY2);
+    cloud.set_page_cap(2);
+    let fake = cloud.clone();
+    let armed = AtomicBool::new(false);
+    // After the last poll (nothing pending), before the prune's listing.
+    let o = opts(DAY3).progress(move |p| {
+        if p.pending == 0 && p.available == p.total && !armed.swap(true, Ordering::SeqCst) {
+            fake.repeat_marker_items(1, Rule::get("snapshots/detail"));
+        }
+    });
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, o, DAY3);
+    assert!(!report.is_success());
+    assert_eq!(report.totals().available, 3);
+    for v in report.volumes() {
+        assert!(v.pruned.is_empty());
+        assert_eq!(v.prune_errors.len(), 1, "{v:?}");
+        assert!(v.prune_errors[0].starts_with("the prune's listing failed, nothing was deleted: "), "{}", v.prune_errors[0]);
+        assert!(v.prune_errors[0].contains("twice"), "{}", v.prune_errors[0]);
+    }
+    assert_eq!(count(&calls(&cloud), "DELETE "), 0);
+    assert_eq!(cloud.snapshots().len(), 9);
+
+    cloud.repeat_marker_items(1, Rule::get("snapshots/detail"));
+    let err = retention::prune(&client, &retention::PruneOpts::new(policy()).volumes(vols.clone()).now(DAY3)).unwrap_err();
+    assert!(matches!(&err, Error::InvalidResponse { message, .. } if message.contains("twice")), "{err:?}");
+    assert_eq!(count(&calls(&cloud), "DELETE "), 0);
+    assert_eq!(cloud.snapshots().len(), 9);
+}

@@ -212,3 +212,44 @@ fn at_3_0_the_listing_is_filtered_on_the_client_and_prunes_the_same() {
     let c = client(vars, MicroversionPolicy::Pinned(Microversion::new(3, 0)));
     prune_exactly_the_plan("admin30", &c);
 }
+
+/// Issue 20 against the real Cinder: an owned snapshot forced to `error` (admin
+/// `os-reset_status`) is deleted ("in error: holds no data"), a pinned one in error is kept,
+/// the older of two owned snapshots of one window is deleted ("duplicate in window"), one
+/// labelled in a label format this version does not know ("99") is kept and reported, and
+/// a hand-made snapshot in error is never listed; all counted in the report.
+#[test]
+#[ignore = "live: needs a real cloud (scripts/live-tests)"]
+fn error_snapshots_and_duplicates_are_pruned_and_an_unknown_label_format_is_kept() {
+    let c = member();
+    let scratch = Scratch::new(&c);
+    let volume = scratch.volume();
+    let policy = Policy::builder(unique_policy_id("issue20")).keep_last(5).build().unwrap();
+    let window = "2026-11-28T00:00:00Z";
+    let by_hand = scratch.snapshot(&CreateOpts::new(&volume).name("by-hand"));
+    let in_error = scratch.snapshot(&labelled(&volume, "in-error", &policy));
+    let pinned = scratch.snapshot(&labelled(&volume, "pinned", &policy).metadata(retention::PIN_KEY, "audit"));
+    let newer_format = scratch.snapshot(&labelled(&volume, "format-99", &policy).metadata(retention::FORMAT_KEY, "99"));
+    let older = scratch.snapshot(&labelled(&volume, "window-1", &policy).metadata(retention::WINDOW_KEY, window));
+    let newer = scratch.snapshot(&labelled(&volume, "window-2", &policy).metadata(retention::WINDOW_KEY, window));
+    for s in [&by_hand, &in_error, &pinned] {
+        snapshots::reset_status(&scratch.admin, &s.id, SnapshotStatus::Error).expect("os-reset_status to error");
+    }
+
+    let opts = PruneOpts::new(policy).volumes([volume.as_str()]).wait_opts(quick());
+    let report = retention::prune(&c, &opts).unwrap();
+    assert!(report.is_success(), "{:?}", report.failures().map(|o| o.outcome().to_string()).collect::<Vec<_>>());
+    let reasons = |id: &str| report.get(id).map(|o| (o.decision().action().to_string(), o.decision().reasons_text()));
+    assert_eq!(reasons(&in_error.id), Some(("delete".to_owned(), "in error: holds no data".to_owned())));
+    assert_eq!(reasons(&older.id), Some(("delete".to_owned(), "duplicate in window".to_owned())));
+    assert_eq!(reasons(&pinned.id), Some(("keep".to_owned(), "not available (error)".to_owned())));
+    assert_eq!(reasons(&newer_format.id), Some(("keep".to_owned(), "label format \"99\" is not known to this version".to_owned())));
+    assert_eq!(reasons(&newer.id), Some(("keep".to_owned(), "last 1, newest".to_owned())));
+    assert!(report.get(&by_hand.id).is_none(), "a hand-made snapshot is never listed");
+    let counts = report.counts();
+    assert_eq!((counts.deleted, counts.in_error, counts.duplicates, counts.unknown_format, counts.failed), (2, 1, 1, 1, 0));
+    assert!(!exists(&c, &in_error.id) && !exists(&c, &older.id));
+    for s in [&pinned, &newer_format, &newer, &by_hand] {
+        assert!(exists(&c, &s.id), "{} was deleted", s.id);
+    }
+}

@@ -73,8 +73,21 @@ fn id(i: usize) -> String {
     format!("00000000-0000-4000-8000-{i:012}")
 }
 
+/// The `i`-th snapshot: created `i` seconds before the first, as Cinder's default order
+/// (newest first) lists them.
 fn snapshot(i: usize) -> Value {
-    json!({"id": id(i), "created_at": "2026-11-23T16:42:50.832291", "updated_at": null, "name": format!("snap-{i:03}"),
+    let t = time::macros::datetime!(2026-11-23 16:42:50.832291 UTC) - time::Duration::seconds(i as i64);
+    let created = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    );
+    json!({"id": id(i), "created_at": created, "updated_at": null, "name": format!("snap-{i:03}"),
            "description": null, "volume_id": "72c062d8-37e8-4eec-812d-fd9c1bca6bb4", "status": "available", "size": 1,
            "metadata": {}})
 }
@@ -308,4 +321,97 @@ fn a_marker_repeated_at_once_is_still_an_error() {
     assert_eq!(got.len(), 3);
     assert!(matches!(&got[2], Err(Error::InvalidResponse { message, .. }) if message.contains("repeats the marker \"a\"")), "{:?}", got[2]);
     assert_eq!(server.targets().len(), 2);
+}
+
+// ---------------------------------------------------------------- a listing is exact
+
+/// A server paging like [`cinder`] over `n` snapshots, but whose marker is inclusive: every
+/// page after the first starts at the marker's own snapshot, so it repeats the previous
+/// page's last id, behind a fresh next link (its own last id).
+fn inclusive_marker(n: usize, cap: usize) -> PageServer {
+    PageServer::start(move |target, base| {
+        let query = query_of(target);
+        let start = param(&query, "marker").map_or(0, |m| (0..n).position(|i| id(i) == m).unwrap());
+        let items: Vec<Value> = (start..n).take(cap).map(snapshot).collect();
+        let mut page = json!({"snapshots": items});
+        if items.len() == cap {
+            let mut link = url::Url::parse(&format!("{base}/v3/p/snapshots")).unwrap();
+            link.query_pairs_mut().extend_pairs(query.iter().filter(|(k, _)| k != "marker")).append_pair("marker", &id(start + cap - 1));
+            page["snapshots_links"] = json!([{"rel": "next", "href": link.as_str()}]);
+        }
+        page
+    })
+}
+
+/// The second page repeats the first page's last id with a fresh next link: the listing is
+/// an error at the repeated item (after the items before it), never a listing with it twice
+/// or with it dropped, and nothing more is fetched. Page by page, the second page is the
+/// error. Fails before the pager's exactness check: 5 ids, one of them twice, no error.
+#[test]
+fn a_page_repeating_ids_of_an_earlier_page_is_an_error() {
+    let server = inclusive_marker(5, 3);
+    let got: Vec<Result<String, String>> =
+        snapshots::list(&server.client(), &ListOpts::new()).unwrap().map(|r| r.map(|s| s.id).map_err(|e| format!("{e:?}"))).collect();
+    assert_eq!(got[..3], [Ok(id(0)), Ok(id(1)), Ok(id(2))]);
+    assert_eq!(got.len(), 4, "{got:?}");
+    let e = got[3].as_ref().unwrap_err();
+    assert!(e.starts_with("InvalidResponse { method: \"GET\""), "{e}");
+    assert!(e.contains(&format!("the listing returned snapshot \\\"{}\\\" twice", id(2))), "{e}");
+    assert_eq!(server.targets(), ["/v3/p/snapshots".to_owned(), format!("/v3/p/snapshots?marker={}", id(2))]);
+
+    let server = inclusive_marker(5, 3);
+    let pages: Vec<_> = snapshots::list_detail(&server.client(), &ListOpts::new()).unwrap().pages().collect();
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[0].as_ref().unwrap().items.len(), 3);
+    assert!(matches!(&pages[1], Err(Error::InvalidResponse { message, .. }) if message.contains("twice")), "{:?}", pages[1]);
+    assert_eq!(server.targets().len(), 2);
+    // all() fails as a whole.
+    assert!(matches!(
+        snapshots::list(&inclusive_marker(5, 3).client(), &ListOpts::new()).unwrap().all(),
+        Err(Error::InvalidResponse { .. })
+    ));
+}
+
+/// With a sort of the caller's (not Cinder's default order) the ids are remembered (as
+/// keyed hashes): a repeated id is caught all the same, whatever the order.
+#[test]
+fn a_repeated_id_is_caught_in_any_sort_order() {
+    let server = inclusive_marker(5, 3);
+    let opts = ListOpts::new().sort(snapshots::SortKey::Name, snapshots::SortDir::Asc);
+    let got: Vec<_> = snapshots::list(&server.client(), &opts).unwrap().collect();
+    assert_eq!(got.len(), 4);
+    assert!(matches!(&got[3], Err(Error::InvalidResponse { message, .. }) if message.contains("twice")), "{:?}", got[3]);
+    // A correct listing in that order passes (the server's order is not checked).
+    let server = cinder(7, 3);
+    assert_eq!(ids(snapshots::list(&server.client(), &opts).unwrap()), all(7));
+}
+
+/// In Cinder's default order, an item out of order (here two pages swapped, nothing repeated
+/// on the pages seen) is an error too: the listing cannot be exact. A page whose ids repeat
+/// within itself also.
+#[test]
+fn an_item_out_of_cinders_order_is_an_error() {
+    let server = PageServer::start(|target, base| {
+        if target.contains("marker=") {
+            json!({"snapshots": [snapshot(0)]})
+        } else {
+            json!({"snapshots": [snapshot(1), snapshot(2)], "snapshots_links": [{"rel": "next", "href": format!("{base}/v3/p/snapshots?marker={}", id(2))}]})
+        }
+    });
+    let got: Vec<_> = snapshots::list(&server.client(), &ListOpts::new()).unwrap().collect();
+    assert_eq!(got.len(), 3);
+    match &got[2] {
+        Err(Error::InvalidResponse { message, .. }) => assert_eq!(
+            message,
+            &format!(
+                "the listing is out of Cinder's order (created_at, then id, descending): snapshot {:?} created 2026-11-23T16:42:50.832291Z comes after {:?} created 2026-11-23T16:42:48.832291Z; items repeated or moved between pages, so the listing is not exact",
+                id(0),
+                id(2)
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+    let server = PageServer::start(|_, _| json!({"snapshots": [snapshot(0), snapshot(0)]}));
+    let got: Vec<_> = snapshots::list(&server.client(), &ListOpts::new()).unwrap().collect();
+    assert!(matches!(&got[1], Err(Error::InvalidResponse { message, .. }) if message.contains("twice")), "{:?}", got[1]);
 }

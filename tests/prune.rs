@@ -257,7 +257,10 @@ fn a_failed_delete_is_reported_and_the_others_go_on() {
     assert_eq!(data["policy"], json!(POLICY));
     assert_eq!(data["rules"], json!("last=1,utc-offset=+00:00"));
     assert_eq!((data["now"].clone(), data["dry_run"].clone()), (json!("2026-11-28T12:00:00Z"), json!(false)));
-    assert_eq!(data["counts"], json!({"kept": 1, "deleted": 1, "would_delete": 0, "failed": 2}));
+    assert_eq!(
+        data["counts"],
+        json!({"kept": 1, "deleted": 1, "would_delete": 0, "failed": 2, "in_error": 0, "duplicates": 0, "unknown_format": 0})
+    );
     let d = &data["decisions"];
     assert_eq!(d[0]["outcome"], json!("kept"));
     assert_eq!(d[0]["reasons"], json!(["last 1", "newest"]));
@@ -298,17 +301,18 @@ fn a_dry_run_sends_no_delete() {
 fn hand_made_snapshots_and_the_newest_are_never_deleted_even_when_the_server_ignores_the_filter() {
     let (mut server, unexpected) = strict();
     // As if the server ignored the metadata filter: the answer holds snapshots made by hand
-    // (no label, or a label of another policy or in another case), older than the owned ones.
+    // (no label, or a label of another policy or in another case), older than the owned ones;
+    // in Cinder's order (newest first).
     let snaps = vec![
         snapshot(&sid(1), VOL_A, "2026-11-27T02:00:00", "available", owned()),
         snapshot(&sid(2), VOL_A, "2026-11-26T02:00:00", "available", owned()),
-        snapshot(&sid(11), VOL_A, "2026-11-01T02:00:00", "available", json!({})),
-        snapshot(&sid(12), VOL_A, "2026-11-02T02:00:00", "available", json!({"purpose": "before the upgrade"})),
-        snapshot(&sid(13), VOL_A, "2026-11-03T02:00:00", "available", json!({ (retention::POLICY_KEY): "weekly" })),
         snapshot(&sid(14), VOL_A, "2026-11-04T02:00:00", "available", json!({ (retention::POLICY_KEY): "Nightly" })),
+        snapshot(&sid(13), VOL_A, "2026-11-03T02:00:00", "available", json!({ (retention::POLICY_KEY): "weekly" })),
+        snapshot(&sid(12), VOL_A, "2026-11-02T02:00:00", "available", json!({"purpose": "before the upgrade"})),
+        snapshot(&sid(11), VOL_A, "2026-11-01T02:00:00", "available", json!({})),
         // Volume B: one owned snapshot, the newest of its volume; and one still creating.
-        snapshot(&sid(21), VOL_B, "2026-10-01T02:00:00", "available", owned()),
         snapshot(&sid(22), VOL_B, "2026-10-02T02:00:00", "creating", owned()),
+        snapshot(&sid(21), VOL_B, "2026-10-01T02:00:00", "available", owned()),
     ];
     let listing = page(&mut server, "volume 3.71", &metadata_query(), &snaps, None);
     let deleted = [delete(&mut server, &sid(2), "mv371_snapshot_delete", 1), gone(&mut server, &sid(2))];

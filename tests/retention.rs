@@ -570,6 +570,9 @@ fn expected_reasons(case: &Case, policy: &Policy) -> BTreeMap<String, Vec<String
             let mut why = Vec::new();
             if !owned(s) {
                 why.push("not owned".to_owned());
+            } else if s.status == SnapshotStatus::Error && !pinned(s) {
+                // Holds no data: deleted with its own reason, whatever its date (unless pinned).
+                why.push("in error: holds no data".to_owned());
             } else {
                 if s.status != SnapshotStatus::Available {
                     why.push(format!("not available ({})", s.status));
@@ -608,8 +611,10 @@ fn plan_equals_the_restic_reference() {
             let id = &d.snapshot().id;
             assert_eq!(reason_texts(d.reasons()), want[id], "reasons of {id}");
             // A delete's reasons are what each rule says: "not among ...", "keep-... keeps a
-            // newer snapshot", "older than keep-within ...".
-            let deleted = want[id].iter().all(|r| r.starts_with("not among") || r.starts_with("keep-") || r.starts_with("older than"));
+            // newer snapshot", "older than keep-within ..."; or its own: "in error: holds no data".
+            let deleted = want[id].iter().all(|r| {
+                r.starts_with("not among") || r.starts_with("keep-") || r.starts_with("older than") || r == "in error: holds no data"
+            });
             assert_eq!(d.action() == Action::Delete, deleted, "action of {id}");
             assert!(!want[id].is_empty(), "no reason for {id}");
             oldest += d.reasons().iter().filter(|r| matches!(r, Reason::Calendar { oldest: true, .. })).count();
@@ -700,6 +705,7 @@ fn newest_available_owned_snapshot_is_never_deleted() {
     });
 }
 
+/// Owned snapshots in `error` are deleted with their own reason ("in error: holds no data").
 /// Snapshots that are not counted (not `available`, undated, dated after `now`) are kept and
 /// reported, and never counted: removing them all leaves every other decision unchanged.
 #[test]
@@ -709,6 +715,12 @@ fn uncounted_snapshots_are_kept_reported_and_not_counted() {
         let plan = retention::plan(&case.snapshots, policy, case.now);
         for d in plan.decisions().iter().filter(|d| owned(d.snapshot()) && !counted(d.snapshot(), case.now)) {
             let s = d.snapshot();
+            if s.status == SnapshotStatus::Error && !retention::is_pinned(s) {
+                // Owned and in error: deleted with its own reason only.
+                assert_eq!((d.action(), d.reasons()), (Action::Delete, &[Reason::InError][..]));
+                *seen.entry("in error").or_default() += 1;
+                continue;
+            }
             assert_eq!(d.action(), Action::Keep);
             if s.status != SnapshotStatus::Available {
                 assert!(d.reasons().contains(&Reason::NotAvailable(s.status.clone())));
@@ -731,7 +743,7 @@ fn uncounted_snapshots_are_kept_reported_and_not_counted() {
         let with: Vec<_> = plan.decisions().iter().filter(|d| counted(d.snapshot(), case.now) || !owned(d.snapshot())).collect();
         assert_eq!(with, without.decisions().iter().collect::<Vec<_>>());
     });
-    assert!(seen.values().all(|n| *n > 100) && seen.len() == 3, "{seen:?}");
+    assert!(seen.values().all(|n| *n > 100) && seen.len() == 4, "{seen:?}");
 }
 
 /// Deterministic: the same snapshots in another order give the same plan, ordered by volume,
@@ -1134,7 +1146,7 @@ fn worked_history_reads_as_expected() {
             "x28 keep last 2, daily 2026-11-28, within 36h of 2026-11-29T02:00:00Z",
             "n28 keep within 36h of 2026-11-29T02:00:00Z",
             "hand keep not owned",
-            "n27 keep not available (error)",
+            "n27 delete in error: holds no data",
             "n26 keep daily 2026-11-26",
             "n25 keep daily 2026-11-25",
             "n24 delete not among the last 2, not among the 4 days keep-daily keeps: 2026-11-25 .. 2026-11-29, \

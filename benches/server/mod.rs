@@ -57,18 +57,22 @@ fn template() -> &'static str {
     })
 }
 
+/// The id of the snapshot of index `i`: descending as `i` grows, so that a listing (every
+/// snapshot has the template's `created_at`) is in Cinder's default order, `created_at`
+/// then `id` descending, which the client checks.
+fn id_of(i: usize) -> String {
+    let j = 0xffff_ffff_ffffusize.saturating_sub(i);
+    format!("{:08x}-0000-4000-8000-{j:012x}", j >> 16)
+}
+
 /// The snapshot of index `i`.
 fn snapshot(out: &mut String, project: &str, i: usize) {
     let t = template();
-    out.push_str(
-        &t.replace("@ID@", &format!("{i:08x}-0000-4000-8000-{i:012x}"))
-            .replace("@NAME@", &format!("bench-{i}"))
-            .replace("@PROJECT@", project),
-    );
+    out.push_str(&t.replace("@ID@", &id_of(i)).replace("@NAME@", &format!("bench-{i}")).replace("@PROJECT@", project));
 }
 
 fn index_of(marker: &str) -> Option<usize> {
-    usize::from_str_radix(marker.rsplit('-').next()?, 16).ok()
+    0xffff_ffff_ffffusize.checked_sub(usize::from_str_radix(marker.rsplit('-').next()?, 16).ok()?)
 }
 
 fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
@@ -137,7 +141,8 @@ fn answer(base: &str, method: &str, target: &str, body: &str, counters: &Counter
                 let collection = rest.join("/");
                 let last = end - 1;
                 body.push_str(&format!(
-                    r#", "snapshots_links": [{{"rel": "next", "href": "{base}/v3/{project}/{collection}?limit={limit}&marker={last:08x}-0000-4000-8000-{last:012x}"}}]"#
+                    r#", "snapshots_links": [{{"rel": "next", "href": "{base}/v3/{project}/{collection}?limit={limit}&marker={}"}}]"#,
+                    id_of(last)
                 ));
             }
             body.push('}');

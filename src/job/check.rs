@@ -801,8 +801,9 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
             }
             let age = t.newest.as_ref().map(|(at, _)| age_at(*at));
             // Without a snapshot: the time since the volume was created, at least 1 s (the
-            // critical age when that time is unknown or after the check's).
-            let since_created = || v.created_at.filter(|c| *c <= now).map(|c| age_at(c).max(Duration::from_secs(1)));
+            // critical age when that time is unknown or further in the future than the clocks'
+            // allowed skew; within it, as for a snapshot, the volume is just made).
+            let since_created = || v.created_at.filter(|c| *c <= future_from).map(|c| age_at(c).max(Duration::from_secs(1)));
             let judged_age = age.or_else(since_created).unwrap_or(opts.crit);
             let excess = keep_limit
                 .map_or(0, |l| t.owned.saturating_sub(t.pinned).saturating_sub(usize::try_from(l).unwrap_or(usize::MAX).saturating_add(1)));

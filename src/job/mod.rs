@@ -126,8 +126,9 @@ pub use run::run;
 pub use window::Window;
 
 /// The metadata key holding the start of the window a snapshot was made for (RFC 3339 in
-/// UTC, whole seconds: `2026-11-28T00:00:00Z`), on every snapshot [`run`] creates.
-pub const WINDOW_KEY: &str = "cinder-snapshots.window";
+/// UTC, whole seconds: `2026-11-28T00:00:00Z`), on every snapshot [`run`] creates. Defined
+/// in [`retention`](crate::retention::WINDOW_KEY), which judges duplicates in a window.
+pub use crate::retention::WINDOW_KEY;
 
 /// The metadata key holding the id of the run that created a snapshot (16 hex digits).
 pub const RUN_KEY: &str = "cinder-snapshots.run";

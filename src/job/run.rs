@@ -206,8 +206,11 @@ impl Job<'_> {
         let mut to_create = Vec::new();
         for (i, volume) in volumes.iter().enumerate() {
             let mut found = existing.remove(&volume.id).unwrap_or_default();
-            // Oldest first, so that the choice does not depend on the listing's order.
-            found.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+            // Newest first (equal times: smaller id first), as the retention plan orders
+            // them, so that the one reused is the one the plan keeps when two runs made one
+            // each (it deletes the older as a duplicate in the window); the choice does not
+            // depend on the listing's order.
+            found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
             let reusable = found
                 .iter()
                 .find(|s| s.status == SnapshotStatus::Available)

@@ -19,8 +19,16 @@ pub const RULES_KEY: &str = "cinder-snapshots.rules";
 pub const FORMAT_KEY: &str = "cinder-snapshots.label-format";
 /// The label format version written under [`FORMAT_KEY`].
 pub const FORMAT_VERSION: &str = "1";
+/// The label format versions this version of the crate reads (see [`is_owned`]).
+pub const KNOWN_FORMATS: &[&str] = &[FORMAT_VERSION];
+/// The metadata key holding the start of the window a snapshot was made for (RFC 3339 in
+/// UTC, whole seconds: `2026-11-28T00:00:00Z`), on every snapshot the scheduled job creates
+/// (re-exported as `job::WINDOW_KEY`). Two owned snapshots of a volume with the same value
+/// are duplicates: the plan deletes the older ones once the newest is `available`.
+pub const WINDOW_KEY: &str = "cinder-snapshots.window";
 /// The metadata key that pins a snapshot: an owned snapshot carrying it (any value) is never
-/// deleted by its policy, whatever its status (restic's `--keep-tag`).
+/// deleted by its policy, whatever its status (restic's `--keep-tag`): not by the rules, nor
+/// as a snapshot in `error`, nor as a duplicate in a window.
 pub const PIN_KEY: &str = "cinder-snapshots.pin";
 
 /// The labels to put in the metadata of a snapshot created for `policy` by a run at `run_at`.
@@ -46,19 +54,33 @@ pub fn labels(policy: &Policy, run_at: OffsetDateTime) -> BTreeMap<String, Strin
 }
 
 /// Whether `policy` owns `snapshot`: its metadata holds exactly the policy's id under
-/// [`POLICY_KEY`] (no trimming, case-sensitive). A name never makes a snapshot owned.
+/// [`POLICY_KEY`] (no trimming, case-sensitive), and its label format under [`FORMAT_KEY`]
+/// is one this version knows ([`KNOWN_FORMATS`]) or absent (labels written before the
+/// format key count as format 1). A snapshot labelled by a newer version's format is not
+/// ours to judge ([`unknown_format`]). A name never makes a snapshot owned.
 pub fn is_owned(snapshot: &Snapshot, policy: &Policy) -> bool {
-    owner(snapshot) == Some(policy.id())
+    carries_policy(snapshot, policy) && unknown_format(snapshot).is_none()
 }
 
-/// The id of the policy that owns `snapshot` (its [`POLICY_KEY`] label, as it is), when it
-/// carries one: what [`is_owned`] compares.
+/// The id of the policy that labelled `snapshot` (its [`POLICY_KEY`] label, as it is), when
+/// it carries one, whatever its label format.
 pub fn owner(snapshot: &Snapshot) -> Option<&str> {
     snapshot.metadata.get(POLICY_KEY).map(String::as_str)
 }
 
-/// Whether `snapshot` is pinned: its metadata has the key [`PIN_KEY`] (any value, even
-/// empty). See [`pin`](super::pin).
+/// The label format of `snapshot` when it is one this version does not know (a value under
+/// [`FORMAT_KEY`] not in [`KNOWN_FORMATS`]), such as `"99"` written by a newer version.
+pub fn unknown_format(snapshot: &Snapshot) -> Option<&str> {
+    snapshot.metadata.get(FORMAT_KEY).map(String::as_str).filter(|f| !KNOWN_FORMATS.contains(f))
+}
+
+/// Whether `snapshot` carries `policy`'s id under [`POLICY_KEY`], whatever its label format:
+/// owned, or labelled by a newer version (kept and reported, never judged).
+pub(crate) fn carries_policy(snapshot: &Snapshot, policy: &Policy) -> bool {
+    owner(snapshot) == Some(policy.id())
+}
+
+/// Whether `snapshot` carries the [`PIN_KEY`] label.
 pub fn is_pinned(snapshot: &Snapshot) -> bool {
     snapshot.metadata.contains_key(PIN_KEY)
 }
@@ -125,6 +147,30 @@ mod tests {
             assert_eq!(is_owned(&snapshot(metadata.clone()), &policy), owned, "{metadata}");
         }
         assert_eq!(run_at(&snapshot(serde_json::json!({"cinder-snapshots.run-at": "yesterday"}))), None);
+    }
+
+    /// Only the label formats this version knows are owned (absent counts as 1); an unknown
+    /// one is named. Fails before the format check: "99" was owned.
+    #[test]
+    fn only_known_label_formats_are_owned() {
+        let policy = Policy::builder("nightly").keep_last(1).build().unwrap();
+        for (format, owned, unknown) in [
+            (Some("1"), true, None),
+            (None, true, None),
+            (Some("99"), false, Some("99")),
+            (Some(""), false, Some("")),
+            (Some("1 "), false, Some("1 ")),
+        ] {
+            let mut metadata = serde_json::json!({"cinder-snapshots.policy": "nightly"});
+            if let Some(f) = format {
+                metadata[FORMAT_KEY] = serde_json::json!(f);
+            }
+            let snap = snapshot(metadata);
+            assert_eq!((is_owned(&snap, &policy), unknown_format(&snap)), (owned, unknown), "{format:?}");
+        }
+        assert_eq!((WINDOW_KEY, PIN_KEY), ("cinder-snapshots.window", "cinder-snapshots.pin"));
+        assert!(is_pinned(&snapshot(serde_json::json!({"cinder-snapshots.pin": ""}))));
+        assert!(!is_pinned(&snapshot(serde_json::json!({"cinder-snapshots.policy": "nightly"}))));
     }
 
     #[test]

@@ -73,10 +73,15 @@
 //! Where this crate differs from restic, on purpose:
 //!
 //! - Only *counted* snapshots take part: owned by the policy, `available`, with a creation
-//!   time not after `now`. The others are kept and reported (`not owned`, `not available
-//!   (creating)`, `no creation time`, `dated in the future`), never deleted, and they use no
-//!   rule's places (restic lets future snapshots use them). A `creating` snapshot therefore
-//!   never pushes an `available` one out.
+//!   time not after `now`. The others are kept and reported (`not owned`, `label format "2"
+//!   is not known to this version`, `not available (creating)`, `no creation time`, `dated in
+//!   the future`), never deleted, and they use no rule's places (restic lets future snapshots
+//!   use them). A `creating` snapshot therefore never pushes an `available` one out.
+//! - Two exceptions are deleted with a reason of their own, unless pinned ([`PIN_KEY`]): an
+//!   owned snapshot in `error` (`in error: holds no data`; one in `error_deleting` is kept:
+//!   Cinder already failed to delete it), and an owned `available` snapshot made for the
+//!   same window ([`WINDOW_KEY`]) as a newer counted one of its volume (`duplicate in
+//!   window`: two runs of the job at once). Neither is counted.
 //! - Groups are volumes (`volume_id`), not restic's host and paths.
 //! - Equal creation times are ordered by snapshot id (the smaller id counts as the newer), so
 //!   a plan does not depend on the listing's order.
@@ -108,22 +113,26 @@
 //! | [`RULES_KEY`] `cinder-snapshots.rules` | the policy's rules at that run ([`Policy::rules_string`]): `daily=7,weekly=4,utc-offset=+00:00` |
 //! | [`FORMAT_KEY`] `cinder-snapshots.label-format` | `1` |
 //!
-//! Only [`POLICY_KEY`] decides ownership ([`is_owned`]): a snapshot is owned by a policy when
-//! its metadata holds exactly that policy's id under that key. The other labels let a later
+//! [`POLICY_KEY`] decides ownership ([`is_owned`]): a snapshot is owned by a policy when
+//! its metadata holds exactly that policy's id under that key, in a label format this
+//! version knows ([`KNOWN_FORMATS`]; no [`FORMAT_KEY`] counts as `1`). A snapshot with the
+//! policy's id in another format was labelled by a newer version: it is not ours to judge,
+//! and is kept and reported ([`unknown_format`]). The other labels let a later
 //! reader tell when and under which rules a snapshot was made ([`run_at`] reads the time
 //! back) without the policy at hand. Keys and values follow Cinder's metadata rules (keys of
 //! ASCII letters, digits and `-_:. `; at most 255 characters each).
 //!
 //! # Properties (each a property test in `tests/retention.rs`)
 //!
-//! A snapshot not owned, not `available`, undated, dated after `now` or pinned is never
-//! deleted; the newest counted snapshot of each volume is never deleted; the plan does not
-//! depend on the order of its input; an unlimited count keeps at least what any count keeps;
-//! and, for `keep_within*` durations without months, planning again on what a plan keeps
-//! deletes nothing and adding a snapshot newer than all the others never keeps one that was
-//! deleted without it; without `keep_within_*` rules, pruning after every new snapshot keeps
-//! the same set as pruning once at the end. Every reason, kept or deleted, equals that of an
-//! independent implementation of restic's algorithm (calendar arithmetic included).
+//! A snapshot not owned, not `available` (but an owned one in `error`, or the older of two
+//! made for one window), undated, dated after `now` or pinned is never deleted; the newest
+//! counted snapshot of each volume is never deleted; the plan does not depend on the order of
+//! its input; an unlimited count keeps at least what any count keeps; and, for `keep_within*`
+//! durations without months, planning again on what a plan keeps deletes nothing and adding
+//! a snapshot newer than all the others never keeps one that was deleted without it; without
+//! `keep_within_*` rules, pruning after every new snapshot keeps the same set as pruning once
+//! at the end. Every reason, kept or deleted, equals that of an independent implementation of
+//! restic's algorithm (calendar arithmetic included).
 //!
 //! # Applying a policy
 //!
@@ -133,8 +142,8 @@
 //! [`PruneReport`]: every snapshot with its [`Outcome`] (kept with its reasons, deleted,
 //! failed with the error, or "would delete" in a dry run). A listing error ends it before
 //! any delete; a failed delete does not stop the others. Before each delete the snapshot is
-//! checked again: owned by the policy, `available`, and not the newest `available` owned
-//! snapshot of its volume.
+//! checked again: owned by the policy, not pinned, `available` (or `error` when deleted as
+//! in error), and not the newest `available` owned snapshot of its volume.
 //!
 //! ```no_run
 //! use cinder_snapshots::{ServiceClient, snapshots::{self, CreateOpts}};
@@ -219,7 +228,10 @@ mod prune;
 /// The crate's one formatter of exact durations ([`crate::duration::format_exact`]), kept
 /// here under its former name.
 pub use crate::duration::format_exact as format_duration;
-pub use labels::{FORMAT_KEY, FORMAT_VERSION, PIN_KEY, POLICY_KEY, RULES_KEY, RUN_AT_KEY, is_owned, is_pinned, labels, owner, run_at};
+pub use labels::{
+    FORMAT_KEY, FORMAT_VERSION, KNOWN_FORMATS, PIN_KEY, POLICY_KEY, RULES_KEY, RUN_AT_KEY, WINDOW_KEY, is_owned, is_pinned, labels, owner,
+    run_at, unknown_format,
+};
 pub use pin::{pin, unpin};
 pub use plan::{Action, Decision, Period, Plan, Reason, plan};
 pub use policy::{Count, CountError, MAX_POLICY_ID_CHARS, Policy, PolicyBuilder, PolicyError};

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use time::{Date, Month, OffsetDateTime};
 
-use super::labels::{is_owned, is_pinned, rfc3339_utc, rfc3339_utc_seconds};
+use super::labels::{WINDOW_KEY, carries_policy, is_owned, is_pinned, rfc3339_utc, rfc3339_utc_seconds, unknown_format};
 use super::policy::Count;
 use super::{Policy, policy::PERIOD_RULES};
 use crate::duration::CalendarDuration;
@@ -179,15 +179,32 @@ pub enum Reason {
         /// The anchor the duration is measured from.
         anchor: OffsetDateTime,
     },
+    /// `label format "99" is not known to this version`: labelled with this policy's id, but
+    /// in a label format this version does not know (a newer version's snapshot, not ours to
+    /// judge: see [`is_owned`](super::is_owned)); never deleted, never counted.
+    UnknownLabelFormat(String),
+    /// A delete: `in error: holds no data`: owned, not pinned, in `error`; never counted.
+    InError,
+    /// A delete: `duplicate in window`: owned, not pinned, `available`, and an older one of
+    /// two or more snapshots of its volume made for the same window
+    /// ([`WINDOW_KEY`](super::WINDOW_KEY): two runs at once), the newest of which is counted
+    /// and kept; never counted.
+    DuplicateInWindow,
 }
 
 impl Reason {
     /// Whether this reason keeps the snapshot (every reason but the `NotAmong*`,
-    /// `NewerInPeriod` and `OlderThanWithin` ones, which explain a delete).
+    /// `NewerInPeriod`, `OlderThanWithin`, `InError` and `DuplicateInWindow` ones, which
+    /// explain a delete).
     pub fn keeps(&self) -> bool {
         !matches!(
             self,
-            Reason::NotAmongLast(_) | Reason::NotAmongPeriods { .. } | Reason::NewerInPeriod { .. } | Reason::OlderThanWithin { .. }
+            Reason::NotAmongLast(_)
+                | Reason::NotAmongPeriods { .. }
+                | Reason::NewerInPeriod { .. }
+                | Reason::OlderThanWithin { .. }
+                | Reason::InError
+                | Reason::DuplicateInWindow
         )
     }
 }
@@ -216,6 +233,10 @@ impl fmt::Display for Reason {
             Reason::NotAvailable(status) => write!(f, "not available ({status})"),
             Reason::FutureDated => f.write_str("dated in the future"),
             Reason::NoCreationTime => f.write_str("no creation time"),
+            // Quoted and escaped: the label's text never changes the output's shape.
+            Reason::UnknownLabelFormat(format) => write!(f, "label format {format:?} is not known to this version"),
+            Reason::InError => f.write_str("in error: holds no data"),
+            Reason::DuplicateInWindow => f.write_str("duplicate in window"),
             Reason::NotAmongLast(n) => write!(f, "not among the last {n}"),
             Reason::NotAmongPeriods { count, newest, oldest } => {
                 let units = if *count == 1 { newest.units().trim_end_matches('s') } else { newest.units() };
@@ -293,10 +314,12 @@ impl Decision {
     /// The reasons, never empty. For a kept snapshot, every reason that keeps it, in a fixed
     /// order: `last`, `hourly`, `daily`, `weekly`, `monthly`, `yearly`, `within`, the
     /// `keep_within_*` rules (hourly to yearly), `pinned`, `newest`; or the reasons it was
-    /// not judged (`not owned`; or among `not available`, `no creation time`, `dated in the
-    /// future`, then `pinned`). For a deleted snapshot, what each set rule says of it, in the
-    /// same rule order (`not among the last 3`, `keep-daily keeps a newer snapshot of
-    /// 2026-11-26`, `older than keep-within 2d from 2026-11-27T13:00:00Z`, ...).
+    /// not judged (`not owned`; `label format .. is not known`; or among `not available`, `no
+    /// creation time`, `dated in the future`, then `pinned`). For a snapshot deleted by the
+    /// rules, what each set rule says of it, in the same rule order (`not among the last 3`,
+    /// `keep-daily keeps a newer snapshot of 2026-11-26`, `older than keep-within 2d from
+    /// 2026-11-27T13:00:00Z`, ...); for one deleted for a reason of its own, exactly that one
+    /// (`in error: holds no data`, `duplicate in window`).
     pub fn reasons(&self) -> &[Reason] {
         &self.reasons
     }
@@ -391,18 +414,25 @@ impl Serialize for Plan {
 ///
 /// Snapshots are grouped by `volume_id` and each volume is judged on its own:
 ///
-/// 1. A snapshot the policy does not own ([`is_owned`](super::is_owned)) is kept: `not owned`.
-/// 2. An owned snapshot that is not `available`, has no creation time, or was created after
+/// 1. A snapshot the policy does not own ([`is_owned`](super::is_owned)) is kept: `not owned`,
+///    or, when it carries the policy's id in a label format this version does not know,
+///    `label format "99" is not known to this version`.
+/// 2. An owned snapshot in `error` holds no data: it is deleted (`in error: holds no data`)
+///    unless it is pinned ([`PIN_KEY`](super::PIN_KEY)). An owned `available` snapshot made
+///    for the same window ([`WINDOW_KEY`](super::WINDOW_KEY)) as a newer counted one of its
+///    volume (two runs at once) is deleted (`duplicate in window`) unless pinned; it is not
+///    counted.
+/// 3. An owned snapshot that is not `available`, has no creation time, or was created after
 ///    `now` is kept and reported (`not available (STATUS)`, `no creation time`, `dated in the
 ///    future`). It is not *counted*: it uses no `keep_last` place and no period, is not the
 ///    anchor from which `keep_within` is measured, and is not the "oldest".
-/// 3. The other owned snapshots are counted, newest first (equal creation times: smaller id
+/// 4. The other owned snapshots are counted, newest first (equal creation times: smaller id
 ///    first), and the rules of the [`Policy`] keep some of them, every rule that does being
 ///    named. The newest counted snapshot is also always kept (`newest`).
-/// 4. An owned snapshot carrying the [`PIN_KEY`](super::PIN_KEY) label is kept (`pinned`),
+/// 5. An owned snapshot carrying the [`PIN_KEY`](super::PIN_KEY) label is kept (`pinned`),
 ///    whatever its status; when it is counted, it also takes its places in the rules, as a
 ///    restic snapshot kept by `--keep-tag` does.
-/// 5. Counted snapshots that nothing keeps are deleted, each with what every rule says
+/// 6. Counted snapshots that nothing keeps are deleted, each with what every rule says
 ///    about it.
 ///
 /// The `keep_within*` rules are measured from the *anchor*: the newest counted snapshot
@@ -438,11 +468,28 @@ struct Counted {
 fn judge_volume(volume: &[Arc<Snapshot>], policy: &Policy, now: OffsetDateTime, out: &mut Vec<Decision>) {
     let mut reasons: Vec<Vec<Reason>> = vec![Vec::new(); volume.len()];
     let mut counted: Vec<Counted> = Vec::new();
+    // The windows of this volume whose newest snapshot counted so far (newest first) is
+    // kept: an older available one of the same window is a duplicate.
+    let mut windows: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (index, snap) in volume.iter().enumerate() {
         let why = &mut reasons[index];
         if !is_owned(snap, policy) {
-            why.push(Reason::NotOwned);
+            why.push(match unknown_format(snap) {
+                Some(format) if carries_policy(snap, policy) => Reason::UnknownLabelFormat(format.to_owned()),
+                _ => Reason::NotOwned,
+            });
             continue;
+        }
+        if snap.status == SnapshotStatus::Error && !is_pinned(snap) {
+            why.push(Reason::InError);
+            continue;
+        }
+        let counts = snap.status == SnapshotStatus::Available && snap.created_at.is_some_and(|at| at <= now);
+        if let (true, Some(window)) = (counts, snap.metadata.get(WINDOW_KEY)) {
+            if !windows.insert(window.as_str()) && !is_pinned(snap) {
+                why.push(Reason::DuplicateInWindow);
+                continue;
+            }
         }
         if snap.status != SnapshotStatus::Available {
             why.push(Reason::NotAvailable(snap.status.clone()));
@@ -729,6 +776,9 @@ mod tests {
             (Reason::NotAvailable(SnapshotStatus::Creating), "not available (creating)"),
             (Reason::FutureDated, "dated in the future"),
             (Reason::NoCreationTime, "no creation time"),
+            (Reason::UnknownLabelFormat("99".into()), "label format \"99\" is not known to this version"),
+            (Reason::InError, "in error: holds no data"),
+            (Reason::DuplicateInWindow, "duplicate in window"),
         ];
         for (reason, text) in cases {
             assert_eq!(reason.to_string(), text);
@@ -990,13 +1040,124 @@ mod tests {
                 "g: keep not available (creating), dated in the future",
                 "f: keep dated in the future",
                 "l: keep last 1, newest",
-                "h: keep not available (error)",
+                "h: delete in error: holds no data",
                 "i: keep not owned",
                 "j: keep not owned",
                 "k: delete not among the last 1",
                 "n: keep no creation time",
             ]
         );
+    }
+
+    /// A snapshot with `metadata` merged into the policy's labels.
+    fn labelled(id: &str, created: &str, status: &str, metadata: serde_json::Value) -> Snapshot {
+        let mut s = snap(id, "vol", created, status, Some("p"));
+        for (k, v) in metadata.as_object().into_iter().flatten() {
+            s.metadata.insert(k.clone(), v.as_str().unwrap_or_default().to_owned());
+        }
+        s
+    }
+
+    /// Owned snapshots in `error` are deleted with their own reason, never counted (the
+    /// newest is the newest available one), unless pinned; `error_deleting` is kept (Cinder
+    /// already failed to delete it); another policy's are never touched. Fails before the
+    /// in-error rule: "e1" and "e2" were kept as "not available (error)".
+    #[test]
+    fn owned_snapshots_in_error_are_deleted_unless_pinned() {
+        let policy = Policy::builder("p").keep_last(2).build().unwrap();
+        let history = [
+            snap("e1", "vol", "2026-11-27T12:00:00Z", "error", Some("p")),
+            owned("a", "2026-11-27T00:00:00Z"),
+            labelled("e2", "2026-11-26T12:00:00Z", "error", json!({"cinder-snapshots.pin": ""})),
+            snap("e3", "vol", "2026-11-26T06:00:00Z", "error_deleting", Some("p")),
+            snap("e4", "vol", "2026-11-26T03:00:00Z", "error", Some("other")),
+            snap("e5", "vol", "2026-11-26T02:00:00Z", "error", None),
+            owned("b", "2026-11-26T00:00:00Z"),
+            owned("c", "2026-11-25T00:00:00Z"),
+            snap("e6", "vol", "2026-11-30T00:00:00Z", "error", Some("p")),
+        ];
+        let plan = plan(&history, &policy, NOW);
+        assert_eq!(
+            lines(&plan),
+            [
+                "e6: delete in error: holds no data",
+                "e1: delete in error: holds no data",
+                "a: keep last 1, newest",
+                "e2: keep not available (error), pinned",
+                "e3: keep not available (error_deleting)",
+                "e4: keep not owned",
+                "e5: keep not owned",
+                "b: keep last 2",
+                "c: delete not among the last 2",
+            ]
+        );
+        assert_eq!(plan.get("e1").unwrap().reasons(), [Reason::InError]);
+        assert!(!Reason::InError.keeps() && !Reason::DuplicateInWindow.keeps() && Reason::NotOwned.keeps());
+    }
+
+    /// Two owned snapshots of a volume for one window (two runs at once): the older available
+    /// one is deleted as a duplicate once the newer one counts, and it takes no rule's place;
+    /// a pinned one is kept; while the newer one is still `creating`, both are kept. Fails
+    /// before the duplicate rule: "d1" was kept as "last 2" and "b" deleted.
+    #[test]
+    fn an_older_duplicate_in_a_window_is_deleted_once_the_newer_is_available() {
+        let policy = Policy::builder("p").keep_last(2).build().unwrap();
+        let w = |window: &str| json!({"cinder-snapshots.window": window});
+        let history = [
+            labelled("d2", "2026-11-27T00:00:05Z", "available", w("2026-11-27T00:00:00Z")),
+            labelled("d1", "2026-11-27T00:00:01Z", "available", w("2026-11-27T00:00:00Z")),
+            labelled(
+                "d0",
+                "2026-11-27T00:00:00Z",
+                "available",
+                json!({"cinder-snapshots.window": "2026-11-27T00:00:00Z", "cinder-snapshots.pin": "1"}),
+            ),
+            labelled("b", "2026-11-26T00:00:00Z", "available", w("2026-11-26T00:00:00Z")),
+            labelled("c", "2026-11-25T00:00:00Z", "available", w("2026-11-25T00:00:00Z")),
+            // Another volume: the same window is no duplicate of vol's.
+            snap("x", "vol2", "2026-11-27T00:00:00Z", "available", Some("p")),
+        ];
+        let mut history = history.to_vec();
+        history[5].metadata.insert(WINDOW_KEY.to_owned(), "2026-11-27T00:00:00Z".to_owned());
+        assert_eq!(
+            lines(&plan(&history, &policy, NOW)),
+            [
+                "d2: keep last 1, newest",
+                "d1: delete duplicate in window",
+                "d0: keep last 2, pinned",
+                "b: delete not among the last 2",
+                "c: delete not among the last 2",
+                "x: keep last 1, newest",
+            ]
+        );
+        // The newer one still creating: both of the window are judged as before.
+        history[0].status = SnapshotStatus::Creating;
+        assert_eq!(lines(&plan(&history[..2], &policy, NOW)), ["d2: keep not available (creating)", "d1: keep last 1, newest"]);
+    }
+
+    /// A snapshot with the policy's id in a label format this version does not know is kept
+    /// with its own reason, escaped, and not counted. Fails before the format check: "f99"
+    /// was counted as "last 1, newest" and "a" deleted.
+    #[test]
+    fn an_unknown_label_format_is_kept_and_reported() {
+        let policy = Policy::builder("p").keep_last(1).build().unwrap();
+        let history = [
+            labelled("f99", "2026-11-27T12:00:00Z", "available", json!({"cinder-snapshots.label-format": "99"})),
+            labelled("fnl", "2026-11-27T06:00:00Z", "error", json!({"cinder-snapshots.label-format": "2\nx"})),
+            labelled("a", "2026-11-27T00:00:00Z", "available", json!({"cinder-snapshots.label-format": "1"})),
+            owned("b", "2026-11-26T00:00:00Z"),
+        ];
+        let plan = plan(&history, &policy, NOW);
+        assert_eq!(
+            lines(&plan),
+            [
+                "f99: keep label format \"99\" is not known to this version",
+                "fnl: keep label format \"2\\nx\" is not known to this version",
+                "a: keep last 1, newest",
+                "b: delete not among the last 1",
+            ]
+        );
+        assert_eq!(plan.get("f99").unwrap().reasons(), [Reason::UnknownLabelFormat("99".into())]);
     }
 
     #[test]

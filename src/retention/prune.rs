@@ -10,9 +10,9 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
-use super::labels::{POLICY_KEY, rfc3339_utc};
+use super::labels::{PIN_KEY, POLICY_KEY, carries_policy, is_pinned, rfc3339_utc};
 use super::plan::plan_owned;
-use super::{Decision, Plan, Policy, is_owned};
+use super::{Decision, Plan, Policy, Reason, is_owned};
 use crate::client::ServiceClient;
 use crate::error::{Error, Result, WaitError, WaitErrorKind};
 use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus, WaitOpts};
@@ -242,6 +242,15 @@ pub struct PruneCounts {
     pub would_delete: usize,
     /// To delete, but not deleted.
     pub failed: usize,
+    /// Of the snapshots to delete (deleted, would delete or failed), those in `error`
+    /// ([`Reason::InError`]).
+    pub in_error: usize,
+    /// Of the snapshots to delete, the older duplicates in a window
+    /// ([`Reason::DuplicateInWindow`]).
+    pub duplicates: usize,
+    /// Kept: labelled with the policy's id in a label format this version does not know
+    /// ([`Reason::UnknownLabelFormat`]).
+    pub unknown_format: usize,
 }
 
 /// The result of a [`prune`]: the plan, and one [`SnapshotOutcome`] per snapshot of the plan,
@@ -302,6 +311,15 @@ impl PruneReport {
                 Outcome::Failed(_) => &mut c.failed,
             };
             *n = n.saturating_add(1);
+            for reason in o.decision.reasons() {
+                let n = match reason {
+                    Reason::InError => &mut c.in_error,
+                    Reason::DuplicateInWindow => &mut c.duplicates,
+                    Reason::UnknownLabelFormat(_) => &mut c.unknown_format,
+                    _ => continue,
+                };
+                *n = n.saturating_add(1);
+            }
         }
         c
     }
@@ -313,7 +331,7 @@ impl PruneReport {
 }
 
 /// `{"policy", "rules", "now", "dry_run", "counts": {"kept", "deleted", "would_delete",
-/// "failed"}, "decisions": [...]}`: the [`Plan`]'s JSON with, in each decision, `"outcome"`
+/// "failed", "in_error", "duplicates", "unknown_format"}, "decisions": [...]}`: the [`Plan`]'s JSON with, in each decision, `"outcome"`
 /// (`"kept"`, `"would delete"`, `"deleted"`, `"failed"`) and `"error"` (the failure's
 /// message, else null).
 impl Serialize for PruneReport {
@@ -355,9 +373,11 @@ impl Serialize for SnapshotOutcome {
 ///    [`POLICY_KEY`](super::POLICY_KEY)), whatever the number of volumes given to
 ///    [`PruneOpts::volumes`] (with the `volume_id` filter too when there is exactly one).
 ///    Below 3.22: one listing of everything, or one per volume given. Either way only the
-///    snapshots [`is_owned`](super::is_owned) by the policy (and of the volumes given) are
-///    kept: a server that ignores a filter changes nothing. **Any listing error ends the
-///    prune before any delete** and is returned.
+///    snapshots carrying the policy's id (and of the volumes given) are kept: a server that
+///    ignores a filter changes nothing; those in a label format this version does not know
+///    are kept and reported by the plan. **Any listing error ends the prune before any
+///    delete** and is returned, also a listing that is not exact (an id twice: see
+///    [`Pager`](crate::paging::Pager)).
 /// 2. **Plans** with [`plan`](super::plan) at [`PruneOpts::now`].
 /// 3. Unless it is a dry run, **deletes** the snapshots the plan deletes, at most
 ///    [`PruneOpts::concurrency`] at a time, and waits until each is gone
@@ -371,8 +391,9 @@ impl Serialize for SnapshotOutcome {
 ///    on.
 ///
 /// Before each delete, the snapshot is checked again, as listed: it must be owned by the
-/// policy, `available`, and not the newest `available` owned snapshot of its volume (the plan
-/// never deletes those; the check guards the guarantee). A snapshot failing a check is
+/// policy, not pinned, `available` (or `error` when the plan deletes it as in error), and
+/// not the newest `available` owned snapshot of its volume (the plan never deletes those;
+/// the check guards the guarantee). A snapshot failing a check is
 /// reported as [`Outcome::Failed`] with an [`Error::InvalidInput`] saying why, and no request
 /// is sent for it.
 ///
@@ -432,7 +453,7 @@ pub fn prune(client: &ServiceClient, opts: &PruneOpts) -> Result<PruneReport> {
         let mut targets: Vec<(usize, &Snapshot)> = Vec::new();
         let mut done: Vec<(usize, Outcome)> = Vec::new();
         for (i, d) in plan.decisions().iter().enumerate().filter(|(_, d)| d.is_delete()) {
-            match refusal(d.snapshot(), &opts.policy, &protected) {
+            match refusal(d.snapshot(), d.reasons(), &opts.policy, &protected) {
                 Some(why) => done.push((i, Outcome::Failed(Error::InvalidInput(why)))),
                 None => targets.push((i, d.snapshot())),
             }
@@ -460,7 +481,8 @@ fn list_opts(opts: &PruneOpts, volume: Option<&str>, server_filter: bool) -> Lis
     list
 }
 
-/// Every snapshot owned by the policy (on the volumes given), each once, listed to the end.
+/// Every snapshot owned by the policy (on the volumes given), and every one labelled with its
+/// id in a label format this version does not know, each once, listed to the end.
 ///
 /// The server filters what one listing can say: from 3.22 the policy's label, so one
 /// listing whatever the number of volumes (ceil(M/P) requests for M owned snapshots and pages
@@ -486,7 +508,9 @@ fn list_candidates(client: &ServiceClient, opts: &PruneOpts) -> Result<Vec<Snaps
     for volume in listings {
         for snap in snapshots::list_detail(client, &list_opts(opts, volume, server_filter))? {
             let snap = snap?;
-            if !wanted(&snap) || !is_owned(&snap, &opts.policy) {
+            // Owned, or labelled with the policy's id in a format this version does not know
+            // (the plan keeps and reports those).
+            if !wanted(&snap) || !carries_policy(&snap, &opts.policy) {
                 continue;
             }
             if seen.insert(snap.id.clone()) {
@@ -518,8 +542,9 @@ fn newest_available<'a>(snapshots: &'a [Snapshot], policy: &Policy, now: OffsetD
     newest.into_values().map(|(_, id)| id).collect()
 }
 
-/// Why a snapshot the plan deletes must not be deleted after all, if it must not.
-fn refusal(snap: &Snapshot, policy: &Policy, protected: &BTreeSet<String>) -> Option<String> {
+/// Why a snapshot the plan deletes (for `reasons`) must not be deleted after all, if it must
+/// not.
+fn refusal(snap: &Snapshot, reasons: &[Reason], policy: &Policy, protected: &BTreeSet<String>) -> Option<String> {
     let id = &snap.id;
     if !is_owned(snap, policy) {
         return Some(format!(
@@ -527,7 +552,14 @@ fn refusal(snap: &Snapshot, policy: &Policy, protected: &BTreeSet<String>) -> Op
             policy.id()
         ));
     }
-    if snap.status != SnapshotStatus::Available {
+    if is_pinned(snap) {
+        return Some(format!("refusing to delete snapshot {id}: it is pinned ({PIN_KEY})"));
+    }
+    let in_error = reasons == [Reason::InError];
+    if in_error && snap.status != SnapshotStatus::Error {
+        return Some(format!("refusing to delete snapshot {id}: it is {}, not error", snap.status));
+    }
+    if !in_error && snap.status != SnapshotStatus::Available {
         return Some(format!("refusing to delete snapshot {id}: it is {}, not available", snap.status));
     }
     if super::is_pinned(snap) {
@@ -640,7 +672,19 @@ mod tests {
         let policy = Policy::builder("p").keep_last(1).build().unwrap();
         let protected = BTreeSet::from(["n".to_owned()]);
         let ok = snap("o", "v", "2026-11-01T00:00:00Z", "available", Some("p"));
-        assert_eq!(refusal(&ok, &policy, &protected), None);
+        assert_eq!(refusal(&ok, &[], &policy, &protected), None);
+        let errored = snap("e", "v", "2026-11-01T00:00:00Z", "error", Some("p"));
+        assert_eq!(refusal(&errored, &[Reason::InError], &policy, &protected), None);
+        assert_eq!(
+            refusal(&ok, &[Reason::InError], &policy, &protected).as_deref(),
+            Some("refusing to delete snapshot o: it is available, not error")
+        );
+        let mut pinned = ok.clone();
+        pinned.metadata.insert(PIN_KEY.to_owned(), "yes".to_owned());
+        assert_eq!(
+            refusal(&pinned, &[], &policy, &protected).as_deref(),
+            Some("refusing to delete snapshot o: it is pinned (cinder-snapshots.pin)")
+        );
         let cases = [
             (
                 snap("m", "v", "2026-11-01T00:00:00Z", "available", None),
@@ -657,7 +701,7 @@ mod tests {
             ),
         ];
         for (s, want) in cases {
-            assert_eq!(refusal(&s, &policy, &protected).as_deref(), Some(want), "{}", s.id);
+            assert_eq!(refusal(&s, &[], &policy, &protected).as_deref(), Some(want), "{}", s.id);
         }
     }
 

@@ -276,6 +276,10 @@ impl Resource for Snapshot {
         self.name.as_deref()
     }
 
+    fn created_at(&self) -> Option<OffsetDateTime> {
+        self.created_at
+    }
+
     fn set_request_id(&mut self, request_id: Option<String>) {
         self.request_id = request_id;
     }

@@ -147,6 +147,9 @@ pub(crate) struct State {
     pub(crate) faults: Vec<Fault>,
     /// The requests whose answers are to be lost (processed, then the connection closed).
     pub(crate) losses: Vec<Loss>,
+    /// The listing requests with a marker whose page is to start at the marker's own item
+    /// (an inclusive marker: the page repeats the previous page's last item).
+    pub(crate) inclusive_markers: Vec<Loss>,
     /// The tokens issued, each with the index of its account in [`ACCOUNTS`].
     pub(crate) tokens: Vec<(String, usize)>,
     /// The quota limits every project has, by Cinder's key (`snapshots`, `gigabytes`,
@@ -178,6 +181,7 @@ impl State {
             requests: Vec::new(),
             faults: Vec::new(),
             losses: Vec::new(),
+            inclusive_markers: Vec::new(),
             tokens: Vec::new(),
             quotas: BTreeMap::new(),
             quota_reserved: BTreeMap::new(),
@@ -451,6 +455,19 @@ fn take_loss(st: &mut State, request: &HttpRequest) -> bool {
     st.losses[i].remaining = st.losses[i].remaining.saturating_sub(1);
     if st.losses[i].remaining == 0 {
         st.losses.remove(i);
+    }
+    true
+}
+
+/// Whether the page of listing `request` (which has a marker) is to start at the marker's
+/// own item (counting it against the first matching rule).
+fn take_inclusive_marker(st: &mut State, request: &HttpRequest) -> bool {
+    let path = request.path.as_str();
+    let relative = split_project(path).map_or(path, |(_, r)| r);
+    let Some(i) = st.inclusive_markers.iter().position(|l| l.rule.matches(&request.method, path, relative)) else { return false };
+    st.inclusive_markers[i].remaining = st.inclusive_markers[i].remaining.saturating_sub(1);
+    if st.inclusive_markers[i].remaining == 0 {
+        st.inclusive_markers.remove(i);
     }
     true
 }
@@ -1099,7 +1116,7 @@ type Paged<T> = (Vec<T>, Option<String>, usize);
 /// Sorts by the listing's keys, then by id descending (as Cinder appends it); pages by marker
 /// and offset; builds the next link (`collection`: `snapshots/detail`, ...).
 fn page<T: Row>(
-    st: &State,
+    st: &mut State,
     request: &HttpRequest,
     l: &Listing,
     mut items: Vec<T>,
@@ -1121,7 +1138,11 @@ fn page<T: Row>(
     });
     let total = items.len();
     let start = match &l.marker {
-        Some(m) => items.iter().position(|x| x.id() == m).map(|i| i.saturating_add(1)).ok_or_else(|| T::missing(m))?,
+        Some(m) => {
+            let at = items.iter().position(|x| x.id() == m).ok_or_else(|| T::missing(m))?;
+            // A misbehaving server (FakeCloud::repeat_marker_items): the marker's item again.
+            if take_inclusive_marker(st, request) { at } else { at.saturating_add(1) }
+        }
         None => 0,
     };
     let start = start.saturating_add(l.offset).min(total);

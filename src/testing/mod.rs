@@ -9,7 +9,8 @@
 //! volumes ([`FakeCloud::add_volume`], [`FakeCloud::add_volume_with`] and a [`VolumeSpec`]:
 //! metadata, status, attachment, project; [`FakeCloud::set_volume_status`]), moves its clock
 //! ([`FakeCloud::set_now`], [`FakeCloud::advance`]), injects faults
-//! ([`FakeCloud::fail_next`], [`FakeCloud::lose_next_answers`], [`FakeCloud::fail_snapshot`],
+//! ([`FakeCloud::fail_next`], [`FakeCloud::lose_next_answers`],
+//! [`FakeCloud::repeat_marker_items`], [`FakeCloud::fail_snapshot`],
 //! [`FakeCloud::fail_next_snapshots`], [`FakeCloud::fail_delete`],
 //! [`FakeCloud::set_snapshot_quota`], [`FakeCloud::set_quota`],
 //! [`FakeCloud::set_cinder_default_quotas`], [`FakeCloud::refuse_next`],
@@ -837,6 +838,33 @@ impl FakeCloud {
     pub fn lose_next_answers(&self, n: u32, rule: Rule) {
         if n > 0 {
             lock(&self.state).losses.push(Loss { rule, remaining: n });
+        }
+    }
+
+    /// Misbehaves: the next `n` listing pages matching `rule` that carry a marker start at
+    /// the marker's own item instead of after it (a server whose marker is inclusive), so
+    /// each repeats the previous page's last item behind a fresh next link. Real Cinder never
+    /// does this; it is a hostile listing the client must refuse as not exact.
+    ///
+    /// ```
+    /// use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts};
+    /// use cinder_snapshots::testing::{FakeCloud, Rule};
+    ///
+    /// let cloud = FakeCloud::start();
+    /// let volume = cloud.add_volume("data");
+    /// let client = cloud.client();
+    /// for _ in 0..3 {
+    ///     snapshots::create(&client, &CreateOpts::new(&volume))?;
+    ///     cloud.advance(std::time::Duration::from_secs(1));
+    /// }
+    /// cloud.repeat_marker_items(1, Rule::get("snapshots"));
+    /// let listing = snapshots::list(&client, &ListOpts::new().limit(2))?.all();
+    /// assert!(matches!(listing, Err(cinder_snapshots::Error::InvalidResponse { .. })));
+    /// # Ok::<(), cinder_snapshots::Error>(())
+    /// ```
+    pub fn repeat_marker_items(&self, n: u32, rule: Rule) {
+        if n > 0 {
+            lock(&self.state).inclusive_markers.push(Loss { rule, remaining: n });
         }
     }
 

@@ -811,10 +811,28 @@ pub fn check_row(v: &CheckVolume) -> Vec<String> {
 pub fn prune_summary(report: &PruneReport) -> String {
     let c = report.counts();
     let policy = report.plan().policy();
+    // The snapshots to delete for a reason of their own, and those kept as another
+    // version's, when there are any: ` (to delete: 1 in error; kept: 1 with an unknown label
+    // format)`.
+    let mut to_delete = Vec::new();
+    if c.in_error > 0 {
+        to_delete.push(format!("{} in error", c.in_error));
+    }
+    if c.duplicates > 0 {
+        to_delete.push(format!("{} duplicate in a window", c.duplicates));
+    }
+    let mut parts = Vec::new();
+    if !to_delete.is_empty() {
+        parts.push(format!("to delete: {}", to_delete.join(", ")));
+    }
+    if c.unknown_format > 0 {
+        parts.push(format!("kept: {} with an unknown label format", c.unknown_format));
+    }
+    let extra = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join("; ")) };
     if report.is_dry_run() {
-        format!("dry run: {} to delete, {} to keep; nothing was deleted ({policy})", c.would_delete, c.kept)
+        format!("dry run: {} to delete, {} to keep{extra}; nothing was deleted ({policy})", c.would_delete, c.kept)
     } else {
-        format!("{} deleted, {} kept, {} failed ({policy})", c.deleted, c.kept, c.failed)
+        format!("{} deleted, {} kept, {} failed{extra} ({policy})", c.deleted, c.kept, c.failed)
     }
 }
 

@@ -717,14 +717,17 @@ pub const SPECS: &[Spec] = &[
                 now, and one a period within one; the newest is always kept), then deletes the others, a\n\
                 few at a time, waiting until each is gone. Durations are restic's: 1y2m3d4h, m = months.\n\
                 Snapshots without the label (made by hand, or by another policy) are never listed nor deleted;\n\
-                snapshots not available, dated in the future or pinned (see pin) are kept. Each volume is\n\
-                judged on its own.\n\
+                snapshots not available or dated in the future are kept, except that owned snapshots in\n\
+                error (they hold no data) and the older of two made for one window are deleted; pinned\n\
+                ones (see pin) are always kept; a label format this version does not know is kept and\n\
+                reported. Each volume is judged on its own.\n\
                 \n\
                 Prints a table: ID, Name, Volume, Created At (RFC 3339, UTC), Action (keep/delete),\n\
                 Reasons (for a delete: what each rule says, such as \"not among the last 2\"), and\n\
                 without --dry-run the Outcome (deleted, kept, failed: why), then a summary line.\n\
                 With --json: {\"policy\", \"rules\", \"now\", \"dry_run\", \"counts\": {\"kept\",\n\
-                \"deleted\", \"would_delete\", \"failed\"}, \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
+                \"deleted\", \"would_delete\", \"failed\", \"in_error\", \"duplicates\", \"unknown_format\"},\n\
+                \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
                 \"status\", \"created_at\", \"action\", \"reasons\", \"outcome\", \"error\"}]}.\n\
                 A policy with no --keep-* rule is refused (exit 2). A listing error deletes nothing\n\
                 (exit 1); a failed delete is reported and the others go on (exit 1). --wait-timeout\n\
