@@ -114,6 +114,9 @@ pub struct VolumeReport {
     /// When the quota preflight skipped this volume: every quota that binds, with what the
     /// run needed and the room left (see [`JobReport::quota`]).
     pub quota: Vec<crate::quotas::Shortfall>,
+    /// The hooks run for this volume, in order (pre, then post), each with the end of its
+    /// output.
+    pub hooks: Vec<super::HookRun>,
 }
 
 impl VolumeReport {
@@ -132,6 +135,7 @@ impl VolumeReport {
             zombies: Vec::new(),
             warnings: Vec::new(),
             quota: Vec::new(),
+            hooks: Vec::new(),
         }
     }
 
@@ -186,6 +190,8 @@ pub struct JobReport {
     pub(crate) volumes: Vec<VolumeReport>,
     pub(crate) prune: Option<PruneReport>,
     pub(crate) quota: Option<super::QuotaPreflight>,
+    pub(crate) interrupted: bool,
+    pub(crate) on_failure: Option<super::HookRun>,
 }
 
 impl JobReport {
@@ -283,17 +289,28 @@ impl JobReport {
         self.prune.as_ref()
     }
 
-    /// `true` when nothing failed, nothing was skipped, the wait did not time out and no
-    /// prune failed.
+    /// Whether the run was stopped by its [cancel flag](super::JobOpts::cancel_flag)
+    /// (SIGTERM/SIGINT in the tool): no create sent after it, nothing pruned.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// The on-failure hook's run, when the run failed and one was given.
+    pub fn on_failure(&self) -> Option<&super::HookRun> {
+        self.on_failure.as_ref()
+    }
+
+    /// `true` when nothing failed, nothing was skipped, the wait did not time out, no
+    /// prune failed and the run was not interrupted.
     pub fn is_success(&self) -> bool {
         let t = self.totals();
-        t.failed == 0 && t.skipped == 0 && t.prune_failed == 0 && !self.timed_out
+        t.failed == 0 && t.skipped == 0 && t.prune_failed == 0 && !self.timed_out && !self.interrupted
     }
 }
 
 impl Serialize for JobReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("JobReport", 12)?;
+        let mut st = s.serialize_struct("JobReport", 14)?;
         st.serialize_field("run_id", &self.run_id)?;
         st.serialize_field("window", &self.window)?;
         st.serialize_field("window_start", &super::label_time(self.window_start))?;
@@ -306,6 +323,8 @@ impl Serialize for JobReport {
         st.serialize_field("volumes", &self.volumes)?;
         st.serialize_field("prune", &self.prune)?;
         st.serialize_field("quota", &self.quota)?;
+        st.serialize_field("interrupted", &self.interrupted)?;
+        st.serialize_field("on_failure", &self.on_failure)?;
         st.end()
     }
 }
@@ -341,6 +360,8 @@ mod tests {
             volumes: vec![a, b],
             prune: None,
             quota: None,
+            interrupted: false,
+            on_failure: None,
         };
         let t = report.totals();
         assert_eq!((t.volumes, t.created, t.available, t.skipped, t.pruned, t.failed), (2, 1, 1, 1, 1, 0));
