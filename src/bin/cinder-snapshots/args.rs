@@ -652,7 +652,30 @@ impl Raw {
         if let Some(v) = self.value("deadline") {
             opts = opts.deadline(duration(CMD, "--deadline", &v)?);
         }
-        Ok(opts.all_or_nothing(self.flag("all-or-nothing")).prune_first(self.flag("prune-first")))
+        if let Some(cmd) = self.hook(CMD, "pre-hook")? {
+            opts = opts.pre_hook(cmd);
+        }
+        if let Some(cmd) = self.hook(CMD, "post-hook")? {
+            opts = opts.post_hook(cmd);
+        }
+        if let Some(cmd) = self.hook(CMD, "on-failure")? {
+            opts = opts.on_failure(cmd);
+        }
+        if let Some(v) = self.value("hook-timeout") {
+            opts = opts.hook_timeout(duration(CMD, "--hook-timeout", &v)?);
+        }
+        Ok(opts
+            .all_or_nothing(self.flag("all-or-nothing"))
+            .prune_first(self.flag("prune-first"))
+            .snapshot_on_pre_hook_failure(self.flag("snapshot-on-pre-hook-failure")))
+    }
+
+    /// A hook's command: not empty.
+    fn hook(&self, cmd: &'static str, name: &str) -> Result<Option<String>, Usage> {
+        match self.value(name) {
+            Some(v) if v.trim().is_empty() => Err(Usage::of(cmd, format!("--{name} needs a command"))),
+            v => Ok(v),
+        }
     }
 
     /// `check`'s options, as the library's.

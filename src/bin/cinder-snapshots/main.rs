@@ -25,6 +25,7 @@ mod commands;
 mod completions;
 mod output;
 mod progress;
+mod signals;
 mod spec;
 
 use std::collections::BTreeMap;

@@ -311,6 +311,12 @@ const RUN_OPTIONS: &[Opt] = &[
     flag("all-or-nothing", "when the quota cannot hold a snapshot of every volume, create nothing (exit 1 with the numbers)"),
     flag("prune-first", "when the quota is short, first delete what the rules would delete once this window's snapshot exists"),
     flag("dry-run", "only show what would be created and pruned; change nothing"),
+    valued("pre-hook", "CMD", "run /bin/sh -c CMD before each volume's create (a freeze); the volume is in CINDER_SNAPSHOTS_* variables"),
+    valued("post-hook", "CMD", "run /bin/sh -c CMD once that volume's snapshot leaves creating (a thaw); always after a pre-hook"),
+    valued("on-failure", "CMD", "run /bin/sh -c CMD once at the end of a run that fails, its summary in CINDER_SNAPSHOTS_* variables"),
+    valued("hook-timeout", "DURATION", "kill a hook's process group after this long; also the longest between a pre- and its post-hook")
+        .default("5m"),
+    flag("snapshot-on-pre-hook-failure", "snapshot a volume even when its pre-hook failed (default: skip it)"),
 ];
 
 const CHECK_OPTIONS: &[Opt] = &[
@@ -659,8 +665,25 @@ pub const SPECS: &[Spec] = &[
                 \"needed\", \"room\", \"binding\", \"gigabytes_only\", \"skipped\", \"pruned_first\",\n\
                 \"unreadable\"} or null}; times RFC 3339 UTC, durations in seconds.\n\
                 \n\
+                Hooks: --pre-hook, --post-hook and --on-failure are the operator's own text, run as\n\
+                /bin/sh -c CMD in a process group of their own; nothing from the cloud is put in the\n\
+                command: the hook reads CINDER_SNAPSHOTS_HOOK (pre, post, on-failure), _POLICY,\n\
+                _WINDOW, _RUN_ID, _VOLUME_ID, _VOLUME_NAME, and for the post-hook _SNAPSHOT_ID,\n\
+                _SNAPSHOT_STATUS, _OUTCOME (available, error, hook_timeout, deadline, interrupted,\n\
+                not_created, failed); the on-failure hook _OUTCOME (failed, timed_out, interrupted,\n\
+                error), _SUMMARY, _VOLUMES, _CREATED, _REUSED, _FAILED, _SKIPPED, _ERROR. OS_*\n\
+                secrets are not passed. The post-hook runs once that volume's snapshot leaves creating,\n\
+                or --hook-timeout after its pre-hook, at the end of the wait, or on SIGTERM/SIGINT:\n\
+                once a pre-hook ran, its post-hook runs on every path but SIGKILL. A failing pre-hook\n\
+                skips its volume (--snapshot-on-pre-hook-failure: snapshot anyway); a failing\n\
+                post-hook fails it (\"filesystem may still be frozen\"). The last 1 KiB of each hook's\n\
+                output is in the JSON report (\"hooks\" per volume, \"on_failure\").\n\
+                \n\
+                SIGTERM/SIGINT: no further create, the wait ends, the post-hooks due run, nothing is\n\
+                pruned, the report is printed, exit 1.\n\
+                \n\
                 Exit: 0 every volume done; 1 some volume failed or was skipped (over quota: with the\n\
-                numbers), --all-or-nothing found no room, a prune failed, or a listing failed; 3 the wait timed out (what is still creating is reported; a re-run reuses it);\n\
+                numbers), --all-or-nothing found no room, a prune failed, a listing failed, a hook failed, or a signal stopped the run; 3 the wait timed out (what is still creating is reported; a re-run reuses it);\n\
                 2 usage.",
         options: RUN_OPTIONS,
         positionals: (0, 0),
