@@ -661,9 +661,11 @@ pub const SPECS: &[Spec] = &[
                 \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\", \"volume_name\",\n\
                 \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\", \"pruned\",\n\
                 \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\", \"quota\": [{\"key\", \"needed\",\n\
-                \"room\"}]}], \"prune\": the prune's report as prune --json prints it, or null, \"quota\": {\"source\",\n\
+                \"room\"}], \"hooks\": [HOOK]}], \"prune\": the prune's report as prune --json prints it, or null, \"quota\": {\"source\",\n\
                 \"needed\", \"room\", \"binding\", \"gigabytes_only\", \"skipped\", \"pruned_first\",\n\
-                \"unreadable\"} or null}; times RFC 3339 UTC, durations in seconds.\n\
+                \"unreadable\"} or null, \"interrupted\", \"on_failure\": HOOK or null}, where HOOK is {\"hook\"\n\
+                (pre, post, on_failure), \"exit_code\", \"signal\", \"timed_out\", \"spawn_error\", \"output\" (its\n\
+                last 1 KiB), \"output_truncated\", \"elapsed_s\", \"outcome\"}; times RFC 3339 UTC, durations in seconds.\n\
                 \n\
                 Hooks: --pre-hook, --post-hook and --on-failure are the operator's own text, run as\n\
                 /bin/sh -c CMD in a process group of their own; nothing from the cloud is put in the\n\
