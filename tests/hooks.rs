@@ -257,3 +257,32 @@ fn the_cancel_flag_mid_wait_runs_the_post_hooks_and_prunes_nothing() {
     assert_eq!(v.prune_skipped.as_deref(), Some("not pruned: the run was interrupted (SIGTERM/SIGINT)"));
     assert!(report.prune_report().is_none());
 }
+
+#[test]
+fn a_lost_create_is_adopted_and_its_post_hook_runs_once_it_is_available() {
+    let cloud = FakeCloud::start();
+    let dir = Dir::new("lost");
+    let a = tagged(&cloud, "db-a");
+    cloud.lose_next_answers(1, Rule::method("POST", "snapshots"));
+    let report = run(&cloud, &opts(&dir));
+    let v = report.volume(&a).unwrap();
+    assert_eq!(v.action, VolumeAction::Created, "{report:?}");
+    assert_eq!(dir.log(), ["pre db-a  ", "post db-a available available"]);
+    assert_eq!(dir.env_of("post", &a).iter().filter(|l| l.starts_with("CINDER_SNAPSHOTS_SNAPSHOT_ID=")).count(), 1);
+    assert!(dir.env_of("post", &a).contains(&format!("CINDER_SNAPSHOTS_SNAPSHOT_ID={}", v.snapshot_id.clone().unwrap())));
+}
+
+#[test]
+fn on_failure_runs_when_the_run_returns_an_error() {
+    let cloud = FakeCloud::start();
+    let dir = Dir::new("onerror");
+    let o = opts(&dir).selection(job::Selection::new().volume("no-such-volume")).on_failure(format!(
+        "echo \"$CINDER_SNAPSHOTS_OUTCOME|$CINDER_SNAPSHOTS_RUN_ID|$CINDER_SNAPSHOTS_ERROR\" > '{}'",
+        dir.path("failure")
+    ));
+    cloud.set_now(NOW);
+    let e = job::run(&cloud.client(), &o).unwrap_err();
+    let text = std::fs::read_to_string(dir.0.join("failure")).unwrap();
+    assert_eq!(text, format!("error||{}\n", e.full_message()));
+    assert!(dir.log().is_empty(), "no volume hook ran");
+}
