@@ -98,7 +98,7 @@ fn pre_create_available_post_in_order_with_the_exact_environment_and_no_cloud_te
     for (id, name) in [(&a, "db-a"), (&b, evil.as_str())] {
         let v = report.volume(id).unwrap();
         let snap = v.snapshot_id.clone().unwrap();
-        let base = [format!("CINDER_SNAPSHOTS_POLICY=nightly"), format!("CINDER_SNAPSHOTS_RUN_ID={}", report.run_id())];
+        let base = ["CINDER_SNAPSHOTS_POLICY=nightly".to_owned(), format!("CINDER_SNAPSHOTS_RUN_ID={}", report.run_id())];
         let mut pre = vec![
             "CINDER_SNAPSHOTS_HOOK=pre".to_owned(),
             base[0].clone(),
@@ -138,7 +138,7 @@ fn a_failing_pre_hook_skips_its_volume_and_its_post_hook_still_runs() {
     let vb = report.volume(&b).unwrap();
     assert_eq!(vb.action, VolumeAction::Skipped);
     assert_eq!(vb.error.as_deref(), Some("not snapshotted: pre-hook failed (exited 1)"));
-    assert_eq!(cloud.snapshots().iter().map(|s| s.volume_id.clone()).collect::<Vec<_>>(), [a.clone()]);
+    assert_eq!(cloud.snapshots().iter().map(|s| s.volume_id.clone()).collect::<Vec<_>>(), std::slice::from_ref(&a));
     assert_eq!(report.volume(&a).unwrap().action, VolumeAction::Created);
     assert!(dir.log().contains(&"post db-b  not_created".to_owned()), "{:?}", dir.log());
     assert!(!report.is_success());
