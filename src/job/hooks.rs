@@ -29,11 +29,16 @@
 //! [`HookRun::output`].
 
 use std::collections::HashMap;
+#[cfg(unix)]
 use std::fs::File;
+#[cfg(unix)]
 use std::io::{Read, Seek, SeekFrom};
+#[cfg(unix)]
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+#[cfg(unix)]
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
+#[cfg(unix)]
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -191,16 +196,19 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
 }
 
+#[cfg(unix)]
 /// Whether an inherited variable is a secret a hook is not given.
 fn is_secret(name: &str) -> bool {
     name.starts_with("OS_") && ["PASSWORD", "TOKEN", "SECRET", "KEY"].iter().any(|w| name.contains(w))
 }
 
+#[cfg(unix)]
 /// A value an environment can hold: NUL becomes U+FFFD.
 fn env_value(v: &str) -> String {
     v.replace('\0', "\u{fffd}")
 }
 
+#[cfg(unix)]
 /// A fresh name for the output file.
 fn output_path() -> std::path::PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -209,6 +217,7 @@ fn output_path() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("cinder-snapshots-hook-{}-{n}-{nanos}", std::process::id()))
 }
 
+#[cfg(unix)]
 /// Opens an unlinked temporary file for the hook's output (mode 0600).
 fn output_file() -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -219,6 +228,7 @@ fn output_file() -> std::io::Result<File> {
     Ok(file)
 }
 
+#[cfg(unix)]
 /// The last [`OUTPUT_TAIL`] bytes of the file, and whether there was more.
 fn tail(file: &mut File) -> (String, bool) {
     let len = file.metadata().map_or(0, |m| m.len());
@@ -233,6 +243,7 @@ fn tail(file: &mut File) -> (String, bool) {
     (text, len > keep)
 }
 
+#[cfg(unix)]
 /// Kills a process group (SIGKILL), through the shell's `kill` (no unsafe code here).
 fn kill_group(pgid: u32) {
     let _ = Command::new("/bin/sh")
@@ -243,6 +254,7 @@ fn kill_group(pgid: u32) {
         .status();
 }
 
+#[cfg(unix)]
 /// Runs `cmd` with `/bin/sh -c`, these variables added, at most `timeout`.
 pub(crate) fn run_hook(hook: HookKind, cmd: &str, env: &[(&str, String)], timeout: Duration) -> HookRun {
     let started = Instant::now();
@@ -318,6 +330,22 @@ pub(crate) fn run_hook(hook: HookKind, cmd: &str, env: &[(&str, String)], timeou
     run.output = text;
     run.output_truncated = truncated;
     run
+}
+
+/// Hooks need a Unix shell and process groups: elsewhere each hook fails to start.
+#[cfg(not(unix))]
+pub(crate) fn run_hook(hook: HookKind, _cmd: &str, _env: &[(&str, String)], _timeout: Duration) -> HookRun {
+    HookRun {
+        hook,
+        exit_code: None,
+        signal: None,
+        timed_out: false,
+        spawn_error: Some("hooks run on Unix systems only".to_owned()),
+        output: String::new(),
+        output_truncated: false,
+        elapsed: Duration::ZERO,
+        outcome: None,
+    }
 }
 
 /// The hooks of one run: which volumes are between their pre-hook and their post-hook
@@ -472,7 +500,7 @@ pub(crate) fn on_failure(cmd: &str, opts: &super::JobOpts, report: Option<&JobRe
     run_hook(HookKind::OnFailure, cmd, &env, opts.hooks.timeout)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

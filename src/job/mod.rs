@@ -10,7 +10,11 @@
 //!    of every project); each listing is read to its last page, and a volume selected twice
 //!    is done once. A volume neither `available` nor `in-use` is
 //!    [`Skipped`](VolumeAction::Skipped), with its status as the reason (unless this
-//!    window's snapshot of it exists already: that one is reused).
+//!    window's snapshot of it exists already: that one is reused). A volume named that
+//!    does not resolve (no such id, no such name, a name matching several) is
+//!    [`Failed`](VolumeAction::Failed) with [`VolumeReport::unresolved`] and the others are
+//!    done. A selection matching no volume at all does nothing and fails
+//!    ([`JobReport::no_volume_matched`]) unless [`JobOpts::allow_empty`].
 //! 2. **Finds what this window already has** (idempotence): ONE complete listing of the
 //!    snapshots labelled with the policy and this [`Window`] (server-side `metadata` filter
 //!    from microversion 3.22; below it, every snapshot of the project is listed and filtered
@@ -33,7 +37,9 @@
 //!    **Creates** the missing snapshots, [`JobOpts::concurrency`] at a time, each with the
 //!    retention labels ([`retention::labels`](crate::retention::labels)) plus
 //!    [`WINDOW_KEY`] (the window's start) and [`RUN_KEY`] (this run's id), named
-//!    `<policy id>-<window start as YYYYmmddTHHMMZ>`. An `in-use` volume is snapshotted with
+//!    `<policy id>-<window start as YYYYmmddTHHMMZ>-<first 8 hex digits of the volume id>`
+//!    (unique per volume and window; the snapshots are found by their labels, never by
+//!    name). An `in-use` volume is snapshotted with
 //!    `force=true` below microversion 3.66 and with no `force` flag from 3.66 on (where
 //!    `force=false` is a 400). A create is never retried (POST); a create whose answer was
 //!    lost (a timeout, a closed connection, a 5xx) may still have made the snapshot: the wait
@@ -100,6 +106,8 @@
 
 mod check;
 mod hooks;
+#[cfg(all(unix, feature = "lock"))]
+mod lock;
 mod opts;
 mod preflight;
 mod report;
@@ -110,7 +118,10 @@ pub use check::{
     CheckOpts, CheckReport, CheckStatus, CheckVolume, DEFAULT_CHECK_TIMEOUT, EXCLUDE_KEY, FIRST_LINE_MAX, Stray, check, unknown_output,
 };
 pub use hooks::{DEFAULT_HOOK_TIMEOUT, ENV_PREFIX, HookKind, HookRun, Hooks, OUTPUT_TAIL, PostOutcome};
-pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection};
+#[cfg(all(unix, feature = "lock"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "lock"))))]
+pub use lock::{Holder, JobLock, LockError};
+pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
 pub use preflight::QuotaPreflight;
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
 pub use run::run;

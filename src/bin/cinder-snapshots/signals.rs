@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 /// The flag the handler sets.
 static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
+#[cfg(unix)]
 /// The handler: one atomic store (async-signal-safe).
 extern "C" fn on_signal(_: libc::c_int) {
     if let Some(flag) = FLAG.get() {
@@ -17,7 +18,14 @@ extern "C" fn on_signal(_: libc::c_int) {
     }
 }
 
+/// Elsewhere: a flag nothing sets.
+#[cfg(not(unix))]
+pub fn stop_flag() -> Arc<AtomicBool> {
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false))).clone()
+}
+
 /// Installs the handler for SIGTERM and SIGINT (once) and returns the flag it sets.
+#[cfg(unix)]
 pub fn stop_flag() -> Arc<AtomicBool> {
     let flag = FLAG.get_or_init(|| Arc::new(AtomicBool::new(false))).clone();
     for signal in [libc::SIGTERM, libc::SIGINT] {
