@@ -276,7 +276,10 @@ fn a_lost_create_is_adopted_and_its_post_hook_runs_once_it_is_available() {
 fn on_failure_runs_when_the_run_returns_an_error() {
     let cloud = FakeCloud::start();
     let dir = Dir::new("onerror");
-    let o = opts(&dir).selection(job::Selection::new().volume("no-such-volume")).on_failure(format!(
+    tagged(&cloud, "db-a");
+    // The window's listing refused: the run stops before any create, with an error.
+    cloud.fail_next(1, Rule::get("snapshots/detail"), 403);
+    let o = opts(&dir).on_failure(format!(
         "echo \"$CINDER_SNAPSHOTS_OUTCOME|$CINDER_SNAPSHOTS_RUN_ID|$CINDER_SNAPSHOTS_ERROR\" > '{}'",
         dir.path("failure")
     ));
