@@ -910,7 +910,7 @@ impl Raw {
             opts = opts.on_failure(cmd);
         }
         if let Some(v) = self.value("hook-timeout") {
-            opts = opts.hook_timeout(duration(CMD, "--hook-timeout", &v)?);
+            opts = opts.hook_timeout(timeout(CMD, "--hook-timeout", &v)?);
         }
         Ok(opts
             .all_or_nothing(self.flag("all-or-nothing"))

@@ -384,7 +384,7 @@ const RUN_OPTIONS: &[Opt] = &[
     valued("post-hook", "CMD", "run /bin/sh -c CMD once that volume's snapshot leaves creating (a thaw); always after a pre-hook"),
     valued("on-failure", "CMD", "run /bin/sh -c CMD once at the end of a run that fails, its summary in CINDER_SNAPSHOTS_* variables"),
     valued("hook-timeout", "DURATION", "kill a hook's process group after this long; also the longest between a pre- and its post-hook")
-        .default("5m"),
+        .default("5min"),
     flag("snapshot-on-pre-hook-failure", "snapshot a volume even when its pre-hook failed (default: skip it)"),
 ];
 
