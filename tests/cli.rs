@@ -2061,7 +2061,9 @@ mod against_the_fake_cloud {
                 "clock_skew_s",
                 "dry_run",
                 "elapsed_s",
+                "interrupted",
                 "no_volume_matched",
+                "on_failure",
                 "over_quota",
                 "polls",
                 "prune",
@@ -2083,6 +2085,7 @@ mod against_the_fake_cloud {
             [
                 "action",
                 "error",
+                "hooks",
                 "prune_errors",
                 "prune_skipped",
                 "pruned",
@@ -2564,5 +2567,79 @@ mod against_the_fake_cloud {
         assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
         assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - "), "{}", stdout(&out));
         assert!(!stdout(&out).contains(&fake.os_vars().iter().find(|(k, _)| k == "OS_PASSWORD").unwrap().1), "no secret");
+    }
+}
+
+#[cfg(feature = "testing")]
+mod hooks_against_the_fake_cloud {
+    //! `run --pre-hook/--post-hook/--on-failure` and SIGTERM, the tool in a child process.
+
+    use super::*;
+    use cinder_snapshots::testing::{FakeCloud, VolumeSpec};
+
+    const RUN: [&str; 8] = ["run", "--select", "backup=nightly", "--policy", "nightly", "--keep-daily", "7", "--no-token-cache"];
+
+    #[test]
+    fn sigterm_mid_wait_runs_the_post_hook_and_exits_1() {
+        let fake = FakeCloud::start();
+        fake.add_volume_with(&VolumeSpec::new("db-1").metadata("backup", "nightly"));
+        fake.set_snapshot_creating_reads(1_000_000);
+        let mut env = Env::new("hooks-sigterm", vec![]);
+        env.vars = fake.os_vars();
+        let log = env.home.join("log");
+        let pre = format!("echo \"pre $CINDER_SNAPSHOTS_VOLUME_NAME\" >> '{}'", log.display());
+        let post = format!("echo \"post $CINDER_SNAPSHOTS_VOLUME_NAME $CINDER_SNAPSHOTS_OUTCOME\" >> '{}'", log.display());
+        let fail = format!("echo \"on-failure $CINDER_SNAPSHOTS_OUTCOME\" >> '{}'", log.display());
+        let child = env
+            .command(&[&RUN[..], &["--pre-hook", &pre, "--post-hook", &post, "--on-failure", &fail, "--json"]].concat())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the tool");
+        // Mid-wait: the pre-hook ran and the snapshot is creating.
+        let started = std::time::Instant::now();
+        while !std::fs::read_to_string(&log).unwrap_or_default().contains("pre db-1") || fake.snapshots().is_empty() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(30), "the run did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+        assert!(killed.success());
+        let out = child.wait_with_output().expect("the tool ends");
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "pre db-1\npost db-1 interrupted\non-failure interrupted\n");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("the JSON report");
+        assert_eq!(report["interrupted"], true);
+        assert_eq!(report["volumes"][0]["hooks"][1]["outcome"], "interrupted");
+        assert_eq!(report["on_failure"]["exit_code"], 0);
+        assert!(
+            stderr(&out).ends_with(
+                "cinder-snapshots: interrupted (SIGTERM/SIGINT): no further create was sent, the post-hooks due ran, nothing was pruned\n"
+            ),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(fake.snapshots().len(), 1, "the snapshot in flight is kept for the next run");
+    }
+
+    #[test]
+    fn a_failing_post_hook_exits_1_and_says_the_filesystem_may_still_be_frozen() {
+        let fake = FakeCloud::start();
+        fake.add_volume_with(&VolumeSpec::new("db-1").metadata("backup", "nightly"));
+        let mut env = Env::new("hooks-postfail", vec![]);
+        env.vars = fake.os_vars();
+        let out = env.run(&[&RUN[..], &["--pre-hook", "true", "--post-hook", "echo cannot thaw; exit 2"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stdout(&out).contains("post-hook failed (exited 2): filesystem may still be frozen"), "{}", stdout(&out));
+        // A failing pre-hook: skipped, no create.
+        let fake = FakeCloud::start();
+        fake.add_volume_with(&VolumeSpec::new("db-1").metadata("backup", "nightly"));
+        env.vars = fake.os_vars();
+        let out = env.run(&[&RUN[..], &["--pre-hook", "exit 5", "--json"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("the JSON report");
+        assert_eq!(report["volumes"][0]["action"], "skipped");
+        assert_eq!(report["volumes"][0]["error"], "not snapshotted: pre-hook failed (exited 5)");
+        assert!(fake.snapshots().is_empty());
     }
 }

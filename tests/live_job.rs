@@ -590,6 +590,102 @@ fn quota_preflight_and_prune_first_on_the_real_cloud() {
     eprintln!("live_job: quota preflight: day 2 {:?}, day 3 pruned first {}", second.totals(), pruned.len());
 }
 
+/// Deletes the volumes (and their snapshots) a test made, also when it fails.
+struct VolumeGuard {
+    admin: ServiceClient,
+    volumes: Vec<String>,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for VolumeGuard {
+    fn drop(&mut self) {
+        let snaps: Vec<Snapshot> = snapshots::list_detail(&self.admin, &ListOpts::new())
+            .and_then(|p| p.all())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| self.volumes.contains(&s.volume_id))
+            .collect();
+        for s in &snaps {
+            let _ = snapshots::force_delete(&self.admin, &s.id);
+        }
+        for s in &snaps {
+            let _ = snapshots::wait_for_delete(&self.admin, &s.id, &quick());
+        }
+        for id in &self.volumes {
+            let _ = self.admin.send(Request::delete(["volumes", id.as_str()]));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        eprintln!("live_job: removed {} snapshots and {} volumes", snaps.len(), self.volumes.len());
+    }
+}
+
+/// Hooks around a real snapshot on the real Cinder 29: the pre-hook ends before Cinder
+/// creates the snapshot (its `created_at`), the post-hook starts after Cinder made it
+/// `available` (its `updated_at`), with the exact snapshot id, status and outcome in its
+/// environment; a volume named `$(touch ...)` with quotes executes nothing.
+#[test]
+#[ignore = "live: needs a real cloud (scripts/live-tests)"]
+fn hooks_around_a_real_snapshot() {
+    assert!(std::env::var_os("OS_AUTH_URL").is_some(), "no cloud: run through scripts/live-tests (OS_AUTH_URL is not set)");
+    let admin = client(MicroversionPolicy::Negotiate);
+    let tag = unique();
+    let dir = std::env::temp_dir().join(format!("live-hooks-{tag}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut guard = VolumeGuard { admin: admin.clone(), volumes: Vec::new(), dir: dir.clone() };
+    let evil = format!("live-hooks $(touch {0}/pwned) `touch {0}/pwned2` ' \"", dir.display());
+    let body = json!({"volume": {"size": 1, "name": evil, "metadata": {"live-hooks": tag}}});
+    let v: Value = admin.send(Request::post(["volumes"]).json(body)).unwrap().json("volume").unwrap();
+    let volume = v["volume"]["id"].as_str().unwrap().to_owned();
+    guard.volumes.push(volume.clone());
+    let start = Instant::now();
+    while admin.send(Request::get(["volumes", volume.as_str()])).unwrap().json::<Value>("volume").unwrap()["volume"]["status"]
+        != "available"
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "volume {volume} not available");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = dir.join("log");
+    let hook = |kind: &str| {
+        format!(
+            "{{ printf '{kind} %s ' \"$(date +%s.%N)\"; printf '%s|' \"$CINDER_SNAPSHOTS_VOLUME_ID\" \"$CINDER_SNAPSHOTS_VOLUME_NAME\" \
+             \"$CINDER_SNAPSHOTS_SNAPSHOT_ID\" \"$CINDER_SNAPSHOTS_SNAPSHOT_STATUS\" \"$CINDER_SNAPSHOTS_OUTCOME\"; echo; }} >> '{}'",
+            log.display()
+        )
+    };
+    let policy = Policy::builder(format!("live-hooks-{tag}")).keep_last(2).build().unwrap();
+    let opts = JobOpts::new(policy)
+        .select_tag("live-hooks", &tag)
+        .poll_interval(Duration::from_millis(100), Duration::from_secs(1))
+        .timeout(Duration::from_secs(120))
+        .pre_hook(hook("pre"))
+        .post_hook(hook("post"));
+    let report = job::run(&admin, &opts).unwrap();
+    assert!(report.is_success(), "{}", summary(&report));
+    assert!(!dir.join("pwned").exists() && !dir.join("pwned2").exists(), "cloud text was executed");
+    let r = report.volume(&volume).unwrap();
+    let snap_id = r.snapshot_id.clone().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<(&str, f64, &str)> = text
+        .lines()
+        .map(|l| {
+            let mut parts = l.splitn(3, ' ');
+            (parts.next().unwrap(), parts.next().unwrap().parse::<f64>().unwrap(), parts.next().unwrap())
+        })
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!((lines[0].0, lines[0].2), ("pre", format!("{volume}|{evil}||||").as_str()));
+    assert_eq!((lines[1].0, lines[1].2), ("post", format!("{volume}|{evil}|{snap_id}|available|available|").as_str()));
+    let snap = snapshots::get(&admin, &snap_id).unwrap();
+    let secs = |t: OffsetDateTime| t.unix_timestamp_nanos() as f64 / 1e9;
+    let created = secs(snap.created_at.expect("created_at"));
+    let updated = secs(snap.updated_at.expect("updated_at"));
+    // Cinder's times are the same host's clock (the local cloud); its created_at is written
+    // when it takes the create, its updated_at when the copy is done.
+    assert!(lines[0].1 <= created, "the pre-hook ended at {} after the create at {created}", lines[0].1);
+    assert!(updated <= lines[1].1, "the post-hook started at {} before the snapshot was available at {updated}", lines[1].1);
+    assert_eq!(r.hooks.iter().map(|h| h.exit_code).collect::<Vec<_>>(), [Some(0), Some(0)]);
+}
+
 /// Fails (never skips) without a cloud: these tests run only with `--ignored`.
 fn require_cloud() {
     assert!(std::env::var_os("OS_AUTH_URL").is_some(), "live_job: OS_AUTH_URL is not set (run through scripts/live-tests)");

@@ -105,6 +105,7 @@
 //! plugins ([`CheckReport::status_line`], [`CheckStatus::code`]).
 
 mod check;
+mod hooks;
 #[cfg(all(unix, feature = "lock"))]
 mod lock;
 mod opts;
@@ -116,6 +117,7 @@ mod window;
 pub use check::{
     CheckOpts, CheckReport, CheckStatus, CheckVolume, DEFAULT_CHECK_TIMEOUT, EXCLUDE_KEY, FIRST_LINE_MAX, Stray, check, unknown_output,
 };
+pub use hooks::{DEFAULT_HOOK_TIMEOUT, ENV_PREFIX, HookKind, HookRun, Hooks, OUTPUT_TAIL, PostOutcome};
 #[cfg(all(unix, feature = "lock"))]
 #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "lock"))))]
 pub use lock::{Holder, JobLock, LockError};

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -311,6 +312,8 @@ pub struct JobOpts {
     pub(crate) all_or_nothing: bool,
     pub(crate) prune_first: bool,
     pub(crate) deadline: Duration,
+    pub(crate) hooks: super::Hooks,
+    pub(crate) cancel: Option<Arc<AtomicBool>>,
 }
 
 /// The selection setters of [`JobOpts`] and [`CheckOpts`](super::CheckOpts) (on their
@@ -370,6 +373,8 @@ impl JobOpts {
             all_or_nothing: false,
             prune_first: false,
             deadline: DEFAULT_DEADLINE,
+            hooks: super::Hooks::default(),
+            cancel: None,
         }
     }
 
@@ -469,6 +474,63 @@ impl JobOpts {
         self
     }
 
+    /// The command run before each volume's create (a freeze), as `/bin/sh -c CMD`: the
+    /// operator's own text; the volume reaches it through the environment only (see
+    /// [`Hooks`](super::Hooks)). A failing pre-hook skips its volume (not created, not
+    /// pruned) unless [`snapshot_on_pre_hook_failure`](Self::snapshot_on_pre_hook_failure).
+    pub fn pre_hook(mut self, cmd: impl Into<String>) -> Self {
+        self.hooks.pre = Some(cmd.into());
+        self
+    }
+
+    /// The command run once a volume's snapshot leaves `creating` (a thaw), or when the
+    /// [`hook_timeout`](Self::hook_timeout) since its pre-hook passes, the wait ends, or the
+    /// run is [cancelled](Self::cancel_flag); once a pre-hook ran, its post-hook runs on
+    /// every path (not after SIGKILL). A failing post-hook fails its volume.
+    pub fn post_hook(mut self, cmd: impl Into<String>) -> Self {
+        self.hooks.post = Some(cmd.into());
+        self
+    }
+
+    /// The command run once at the end of a run that failed (not every volume done, a
+    /// timeout, a cancel, or an error returned), with the run's summary in its environment.
+    pub fn on_failure(mut self, cmd: impl Into<String>) -> Self {
+        self.hooks.on_failure = Some(cmd.into());
+        self
+    }
+
+    /// The longest one hook may run (its process group is then killed), and the longest a
+    /// volume stays between its pre-hook and its post-hook (default
+    /// [`DEFAULT_HOOK_TIMEOUT`](super::DEFAULT_HOOK_TIMEOUT), 5 min).
+    pub fn hook_timeout(mut self, d: Duration) -> Self {
+        self.hooks.timeout = d;
+        self
+    }
+
+    /// Snapshot a volume even when its pre-hook failed (default: off, the volume is skipped).
+    pub fn snapshot_on_pre_hook_failure(mut self, on: bool) -> Self {
+        self.hooks.snapshot_on_pre_hook_failure = on;
+        self
+    }
+
+    /// A flag that, once set (by a SIGTERM/SIGINT handler, say), stops the run: no create is
+    /// sent after it, the wait ends, the post-hooks due run, nothing is pruned, and the
+    /// report says [`interrupted`](super::JobReport::interrupted).
+    pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// The hooks.
+    pub fn get_hooks(&self) -> &super::Hooks {
+        &self.hooks
+    }
+
+    /// Whether the [cancel flag](Self::cancel_flag) is set.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|f| f.load(Ordering::SeqCst))
+    }
+
     /// Whether [`all_or_nothing`](Self::all_or_nothing) is on.
     pub fn is_all_or_nothing(&self) -> bool {
         self.all_or_nothing
@@ -554,6 +616,8 @@ impl fmt::Debug for JobOpts {
             .field("all_or_nothing", &self.all_or_nothing)
             .field("prune_first", &self.prune_first)
             .field("deadline", &self.deadline)
+            .field("hooks", &self.hooks)
+            .field("cancel", &self.cancel.is_some())
             .finish()
     }
 }

@@ -118,6 +118,9 @@ pub struct VolumeReport {
     /// text as given, `volume_status` is empty, the action is
     /// [`Failed`](VolumeAction::Failed) and `error` the look-up's message).
     pub unresolved: Option<Unresolved>,
+    /// The hooks run for this volume, in order (pre, then post), each with the end of its
+    /// output.
+    pub hooks: Vec<super::HookRun>,
 }
 
 impl VolumeReport {
@@ -137,6 +140,7 @@ impl VolumeReport {
             warnings: Vec::new(),
             quota: Vec::new(),
             unresolved: None,
+            hooks: Vec::new(),
         }
     }
 
@@ -195,6 +199,8 @@ pub struct JobReport {
     pub(crate) volumes: Vec<VolumeReport>,
     pub(crate) prune: Option<PruneReport>,
     pub(crate) quota: Option<super::QuotaPreflight>,
+    pub(crate) interrupted: bool,
+    pub(crate) on_failure: Option<super::HookRun>,
 }
 
 impl JobReport {
@@ -292,6 +298,17 @@ impl JobReport {
         self.prune.as_ref()
     }
 
+    /// Whether the run was stopped by its [cancel flag](super::JobOpts::cancel_flag)
+    /// (SIGTERM/SIGINT in the tool): no create sent after it, nothing pruned.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// The on-failure hook's run, when the run failed and one was given.
+    pub fn on_failure(&self) -> Option<&super::HookRun> {
+        self.on_failure.as_ref()
+    }
+
     /// Whether the selection matched no volume (and no volume named failed to resolve)
     /// without [`JobOpts::allow_empty`](super::JobOpts::allow_empty): nothing was done, and
     /// that is a failure.
@@ -317,16 +334,17 @@ impl JobReport {
     }
 
     /// `true` when nothing failed, nothing was skipped, the wait did not time out, no
-    /// prune failed, and some volume matched (or [`JobOpts::allow_empty`](super::JobOpts::allow_empty)).
+    /// prune failed, some volume matched (or [`JobOpts::allow_empty`](super::JobOpts::allow_empty)), and the
+    /// run was not interrupted.
     pub fn is_success(&self) -> bool {
         let t = self.totals();
-        t.failed == 0 && t.skipped == 0 && t.prune_failed == 0 && !self.timed_out && !self.no_volume_matched
+        t.failed == 0 && t.skipped == 0 && t.prune_failed == 0 && !self.timed_out && !self.no_volume_matched && !self.interrupted
     }
 }
 
 impl Serialize for JobReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("JobReport", 15)?;
+        let mut st = s.serialize_struct("JobReport", 17)?;
         st.serialize_field("run_id", &self.run_id)?;
         st.serialize_field("window", &self.window)?;
         st.serialize_field("window_start", &super::label_time(self.window_start))?;
@@ -342,6 +360,8 @@ impl Serialize for JobReport {
         st.serialize_field("volumes", &self.volumes)?;
         st.serialize_field("prune", &self.prune)?;
         st.serialize_field("quota", &self.quota)?;
+        st.serialize_field("interrupted", &self.interrupted)?;
+        st.serialize_field("on_failure", &self.on_failure)?;
         st.end()
     }
 }
@@ -380,6 +400,8 @@ mod tests {
             volumes: vec![a, b],
             prune: None,
             quota: None,
+            interrupted: false,
+            on_failure: None,
         };
         let t = report.totals();
         assert_eq!((t.volumes, t.created, t.available, t.skipped, t.pruned, t.failed), (2, 1, 1, 1, 1, 0));

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
+use super::hooks::PostOutcome;
 use super::opts::JobOpts;
 use super::opts::Selected;
 use super::report::{JobReport, Progress, VolumeAction, VolumeReport};
@@ -46,7 +47,27 @@ const MAX_NAME_CHARS: usize = 255;
 /// error: it is a [`Failed`](VolumeAction::Failed) volume of the report with
 /// [`VolumeReport::unresolved`], and the others are done. From then on, failures are per
 /// volume, in the report: a run that has created snapshots always returns its report.
+///
+/// A run that fails (an error, or a report that is not a success) runs
+/// [`JobOpts::on_failure`] once at its end ([`JobReport::on_failure`]).
 pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
+    let result = run_job(client, opts);
+    let Some(cmd) = opts.hooks.on_failure.as_deref() else { return result };
+    match result {
+        Ok(mut report) if !report.is_success() => {
+            report.on_failure = Some(super::hooks::on_failure(cmd, opts, Some(&report), None));
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = super::hooks::on_failure(cmd, opts, None, Some(&e));
+            Err(e)
+        }
+        ok => ok,
+    }
+}
+
+/// [`run`] but for its on-failure hook.
+fn run_job(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     let started = Instant::now();
     if opts.selection.is_empty() {
         return Err(super::opts::no_selection());
@@ -69,14 +90,17 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         .ok_or_else(|| Error::InvalidInput(format!("the {window} window containing {} is out of range", label_time(now))))?;
     let window_label = label_time(window_start);
 
+    let run_id = new_run_id();
     let mut job = Job {
+        hooks: super::hooks::Tracker::new(&opts.hooks, policy.id(), &window_label, &run_id),
+        interrupted: false,
         client,
         opts,
         started,
         mv,
         window_label,
         now,
-        run_id: new_run_id(),
+        run_id,
         reports: volumes.iter().map(|v| VolumeReport::new(v.id.clone(), v.name.clone(), v.status.as_str().to_owned())).collect(),
         pending: HashMap::new(),
         lost: HashMap::new(),
@@ -105,6 +129,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         job.report_progress();
         job.wait();
         job.clean_errored();
+        job.thaw(Some(PostOutcome::Failed));
     }
     let prune = job.prune();
     job.report_progress();
@@ -123,6 +148,8 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         volumes: job.reports,
         prune,
         quota: job.quota,
+        interrupted: job.interrupted,
+        on_failure: None,
     })
 }
 
@@ -150,6 +177,10 @@ struct Job<'a> {
     quota: Option<super::QuotaPreflight>,
     /// The end of the run's [`JobOpts::deadline`] on the client's clock (`None`: beyond it).
     deadline: Option<Instant>,
+    /// The volumes between their pre-hook and their post-hook.
+    hooks: super::hooks::Tracker,
+    /// The cancel flag stopped the run.
+    interrupted: bool,
 }
 
 /// The result of one create.
@@ -165,6 +196,10 @@ enum Created {
     /// The answer was lost: the snapshot may exist.
     Lost(Error),
     Refused(Error),
+    /// The pre-hook failed: no create.
+    PreHookFailed(String),
+    /// The cancel flag was set before the create.
+    Interrupted,
 }
 
 impl Job<'_> {
@@ -280,6 +315,15 @@ impl Job<'_> {
             let i = *to_create.get(n)?;
             let opts = create_opts(i)?;
             let volume_id = reports.get(i).map(|r| r.volume_id.as_str())?;
+            if this.opts.is_cancelled() {
+                return Some(Created::Interrupted);
+            }
+            if let Some(why) = reports.get(i).and_then(|r| this.hooks.pre(i, r)) {
+                return Some(Created::PreHookFailed(why));
+            }
+            if this.opts.is_cancelled() {
+                return Some(Created::Interrupted);
+            }
             Some(match this.create_paced(&opts, volume_id) {
                 Paced::Made(snap) => Created::Made(snap.id, snap.status),
                 Paced::Limited(e, refused) => Created::Limited(e, refused),
@@ -292,6 +336,7 @@ impl Job<'_> {
                 Paced::Failed(e) => Created::Refused(e),
             })
         });
+        self.hooks.record(&mut self.reports);
         let mut quota_message: Option<String> = None;
         for result in &results {
             if let Some(Created::OverQuota(m)) = result {
@@ -332,6 +377,15 @@ impl Job<'_> {
                         self.opts.deadline.as_secs()
                     ));
                 }
+                Some(Created::PreHookFailed(why)) => {
+                    report.action = VolumeAction::Skipped;
+                    report.error = Some(format!("not snapshotted: {why}"));
+                }
+                Some(Created::Interrupted) => {
+                    self.interrupted = true;
+                    report.action = VolumeAction::Skipped;
+                    report.error = Some("not snapshotted: the run was interrupted (SIGTERM/SIGINT) before its create".to_owned());
+                }
                 None => {
                     report.action = VolumeAction::Skipped;
                     report.error = Some(match &quota_message {
@@ -341,6 +395,7 @@ impl Job<'_> {
                 }
             }
         }
+        self.thaw(None);
     }
 
     /// Step 4: one paged listing per poll until every snapshot is settled or the deadline.
@@ -349,9 +404,21 @@ impl Job<'_> {
         let mut pacer = Pacer::new(Some(opts.timeout.min(self.time_left())), opts.initial_interval, BACKOFF, opts.max_interval);
         let mut transient = 0u32;
         while !self.pending.is_empty() || !self.lost.is_empty() {
-            if pacer.pause(|| false) == Paused::TimedOut {
-                self.time_out(pacer.elapsed());
-                break;
+            match pacer.pause(|| self.opts.is_cancelled() || self.hooks.due()) {
+                Paused::TimedOut => {
+                    self.time_out(pacer.elapsed());
+                    break;
+                }
+                Paused::Cancelled if self.opts.is_cancelled() => {
+                    self.interrupted = true;
+                    self.fail_waiting("interrupted (SIGTERM/SIGINT) while its snapshot was creating; a re-run reuses it");
+                    break;
+                }
+                Paused::Cancelled => {
+                    self.thaw(None);
+                    continue;
+                }
+                Paused::Slept => {}
             }
             match self.poll() {
                 Ok(()) => transient = 0,
@@ -372,6 +439,38 @@ impl Job<'_> {
                 // writes it before answering.
                 self.give_up_lost();
             }
+            self.thaw(None);
+        }
+        self.thaw(None);
+    }
+
+    /// Runs the post-hook of every volume whose snapshot left `creating` (or was never
+    /// made), of every volume whose hook timeout since its pre-hook passed, and with
+    /// `force`, of every one still waited for.
+    fn thaw(&mut self, force: Option<PostOutcome>) {
+        for (i, since) in self.hooks.frozen() {
+            let waited = self.pending.values().any(|&v| v == i) || self.lost.values().any(|(v, _)| *v == i);
+            let outcome = match (waited, force) {
+                (true, Some(o)) => o,
+                (true, None) if since.elapsed() >= self.hooks.timeout() => PostOutcome::HookTimeout,
+                (true, None) => continue,
+                (false, _) => self.reports.get(i).map_or(PostOutcome::Failed, |r| self.settled_outcome(r)),
+            };
+            if let Some(r) = self.reports.get_mut(i) {
+                self.hooks.post(i, r, outcome);
+            }
+        }
+    }
+
+    /// Why a volume no longer waited for gets its post-hook.
+    fn settled_outcome(&self, r: &VolumeReport) -> PostOutcome {
+        match &r.snapshot_status {
+            _ if r.snapshot_id.is_none() => PostOutcome::NotCreated,
+            Some(SnapshotStatus::Available) => PostOutcome::Available,
+            Some(s) if s.is_failure() => PostOutcome::Error,
+            _ if self.interrupted => PostOutcome::Interrupted,
+            _ if self.timed_out => PostOutcome::Deadline,
+            _ => PostOutcome::Failed,
         }
     }
 
@@ -512,6 +611,13 @@ impl Job<'_> {
     /// Step 5: prunes the volumes whose snapshot of this window is `available` (dry run:
     /// those that would have one), and says why the others are not pruned.
     fn prune(&mut self) -> Option<retention::PruneReport> {
+        if self.opts.is_cancelled() {
+            self.interrupted = true;
+            for r in &mut self.reports {
+                r.prune_skipped = Some("not pruned: the run was interrupted (SIGTERM/SIGINT)".to_owned());
+            }
+            return None;
+        }
         let dry = self.opts.dry_run;
         let mut eligible: Vec<String> = Vec::new();
         for r in &mut self.reports {

@@ -900,7 +900,30 @@ impl Raw {
         if let Some(v) = self.value("deadline") {
             opts = opts.deadline(timeout(CMD, "--deadline", &v)?);
         }
-        Ok(opts.all_or_nothing(self.flag("all-or-nothing")).prune_first(self.flag("prune-first")))
+        if let Some(cmd) = self.hook(CMD, "pre-hook")? {
+            opts = opts.pre_hook(cmd);
+        }
+        if let Some(cmd) = self.hook(CMD, "post-hook")? {
+            opts = opts.post_hook(cmd);
+        }
+        if let Some(cmd) = self.hook(CMD, "on-failure")? {
+            opts = opts.on_failure(cmd);
+        }
+        if let Some(v) = self.value("hook-timeout") {
+            opts = opts.hook_timeout(timeout(CMD, "--hook-timeout", &v)?);
+        }
+        Ok(opts
+            .all_or_nothing(self.flag("all-or-nothing"))
+            .prune_first(self.flag("prune-first"))
+            .snapshot_on_pre_hook_failure(self.flag("snapshot-on-pre-hook-failure")))
+    }
+
+    /// A hook's command: not empty.
+    fn hook(&self, cmd: &'static str, name: &str) -> Result<Option<String>, Usage> {
+        match self.value(name) {
+            Some(v) if v.trim().is_empty() => Err(Usage::of(cmd, format!("--{name} needs a command"))),
+            v => Ok(v),
+        }
     }
 
     /// `check`'s options, as the library's.
@@ -1361,6 +1384,33 @@ mod tests {
         );
         let Command::Prune { opts, .. } = command("prune --policy p --keep-daily 0 --keep-weekly 1 --utc-offset +05:45") else { panic!() };
         assert_eq!(opts.policy().rules_string(), "weekly=1,utc-offset=+05:45");
+    }
+
+    #[test]
+    fn run_hook_options() {
+        let line =
+            ["run", "--all", "--policy", "p", "--keep-daily", "7", "--pre-hook", "fsfreeze -f \"$M\"", "--post-hook", "fsfreeze -u /m"]
+                .into_iter()
+                .chain(["--on-failure", "mail -s failed root", "--hook-timeout", "90s", "--snapshot-on-pre-hook-failure"]);
+        let Ok(Action::Run(c)) = parse(line.map(OsString::from)).map(|c| c.action) else { panic!() };
+        let Command::Run { opts, .. } = *c else { panic!() };
+        let hooks = opts.get_hooks();
+        assert_eq!(hooks.pre.as_deref(), Some("fsfreeze -f \"$M\""));
+        assert_eq!((hooks.post.as_deref(), hooks.on_failure.as_deref()), (Some("fsfreeze -u /m"), Some("mail -s failed root")));
+        assert_eq!((hooks.timeout, hooks.snapshot_on_pre_hook_failure), (Duration::from_secs(90), true));
+        // The defaults: no hook, 5 minutes, skip on a failed pre-hook.
+        let Command::Run { opts, .. } = command("run --all --policy p --keep-daily 7") else { panic!() };
+        assert_eq!(opts.get_hooks(), &cinder_snapshots::job::Hooks::default());
+        assert_eq!(opts.get_hooks().timeout, Duration::from_secs(300));
+        for (args, want) in [
+            (&["--pre-hook", " "][..], "--pre-hook needs a command"),
+            (&["--on-failure", ""][..], "--on-failure needs a command"),
+            (&["--hook-timeout", "soon"][..], "--hook-timeout \"soon\" is not a duration"),
+        ] {
+            let line = ["run", "--all", "--policy", "p", "--keep-daily", "7"].iter().chain(args).map(OsString::from);
+            let Err(e) = parse(line) else { panic!("{args:?}") };
+            assert!(e.message.contains(want), "{args:?}: {}", e.message);
+        }
     }
 
     #[test]

@@ -309,9 +309,13 @@ fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), F
 fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), Failure> {
     let progress = Progress::new();
     let shown = progress.clone();
+    let stop = crate::signals::stop_flag();
     // A dry run creates nothing and waits for nothing: no progress line.
-    let report =
-        if opts.is_dry_run() { job::run(client, opts) } else { job::run(client, &opts.clone().progress(move |p| shown.counts(p))) };
+    let report = if opts.is_dry_run() {
+        job::run(client, &opts.clone().cancel_flag(stop))
+    } else {
+        job::run(client, &opts.clone().progress(move |p| shown.counts(p)).cancel_flag(stop))
+    };
     progress.finish();
     let report = report?;
     let rows: Vec<Vec<String>> = report.volumes().iter().map(output::run_row).collect();
@@ -333,6 +337,13 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), F
             let binding: Vec<String> = quota.binding.iter().map(ToString::to_string).collect();
             crate::error_line(&format!("over quota: {} volumes skipped ({})", quota.skipped, binding.join("; ")));
         }
+    }
+    if let Some(hook) = report.on_failure().filter(|h| !h.succeeded()) {
+        crate::error_line(&format!("the on-failure hook failed ({})", hook.describe()));
+    }
+    if report.interrupted() {
+        crate::error_line("interrupted (SIGTERM/SIGINT): no further create was sent, the post-hooks due ran, nothing was pruned");
+        return Err(Failure::Reported(1));
     }
     if report.timed_out() {
         crate::error_line("the wait timed out: the snapshots still creating are kept and reused by the next run");

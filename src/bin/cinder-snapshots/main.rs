@@ -29,6 +29,7 @@ mod completions;
 mod man;
 mod output;
 mod progress;
+mod signals;
 mod spec;
 
 use std::collections::BTreeMap;

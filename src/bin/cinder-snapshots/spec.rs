@@ -380,6 +380,12 @@ const RUN_OPTIONS: &[Opt] = &[
     flag("dry-run", "only show what would be created and pruned; change nothing"),
     flag("allow-empty", "a selection that matches no volume is a success (without it: exit 1, nothing protected)"),
     LOCK_FILE,
+    valued("pre-hook", "CMD", "run /bin/sh -c CMD before each volume's create (a freeze); the volume is in CINDER_SNAPSHOTS_* variables"),
+    valued("post-hook", "CMD", "run /bin/sh -c CMD once that volume's snapshot leaves creating (a thaw); always after a pre-hook"),
+    valued("on-failure", "CMD", "run /bin/sh -c CMD once at the end of a run that fails, its summary in CINDER_SNAPSHOTS_* variables"),
+    valued("hook-timeout", "DURATION", "kill a hook's process group after this long; also the longest between a pre- and its post-hook")
+        .default("5min"),
+    flag("snapshot-on-pre-hook-failure", "snapshot a volume even when its pre-hook failed (default: skip it)"),
 ];
 
 const CHECK_OPTIONS: &[Opt] = &[
@@ -787,10 +793,12 @@ pub const SPECS: &[Spec] = &[
                 \"pruned\", \"prune_failed\", \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\",\n\
                 \"volume_name\", \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\",\n\
                 \"pruned\", \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\", \"quota\": [{\"key\",\n\
-                \"needed\", \"room\"}], \"unresolved\"}], \"prune\": the prune's report as prune --json prints\n\
+                \"needed\", \"room\"}], \"unresolved\", \"hooks\": [HOOK]}], \"prune\": the prune's report as prune --json prints\n\
                 it, or null, \"quota\": {\"source\", \"needed\", \"room\", \"binding\", \"gigabytes_only\",\n\
-                \"skipped\", \"pruned_first\", \"unreadable\"} or null}; times RFC 3339 UTC, durations in\n\
-                seconds.\n\
+                \"skipped\", \"pruned_first\", \"unreadable\"} or null, \"interrupted\", \"on_failure\": HOOK or\n\
+                null}, where HOOK is {\"hook\" (pre, post, on_failure), \"exit_code\", \"signal\",\n\
+                \"timed_out\", \"spawn_error\", \"output\" (its last 1 KiB), \"output_truncated\",\n\
+                \"elapsed_s\", \"outcome\"}; times RFC 3339 UTC, durations in seconds.\n\
                 \n\
                 The window is chosen on Cinder's clock (the Date of its answers), not this host's;\n\
                 a difference over 5 minutes is named on a last line (\"clock: ...\").\n\
@@ -799,9 +807,26 @@ pub const SPECS: &[Spec] = &[
                 no such name, a name several volumes have) is a failed row (\"unresolved\": {\"reason\":\n\
                 \"not_found\"|\"ambiguous\"|\"lookup_failed\"}); the other volumes are done.\n\
                 \n\
+                Hooks: --pre-hook, --post-hook and --on-failure are the operator's own text, run as\n\
+                /bin/sh -c CMD in a process group of their own; nothing from the cloud is put in the\n\
+                command: the hook reads CINDER_SNAPSHOTS_HOOK (pre, post, on-failure), _POLICY,\n\
+                _WINDOW, _RUN_ID, _VOLUME_ID, _VOLUME_NAME, and for the post-hook _SNAPSHOT_ID,\n\
+                _SNAPSHOT_STATUS, _OUTCOME (available, error, hook_timeout, deadline, interrupted,\n\
+                not_created, failed); the on-failure hook _OUTCOME (failed, timed_out, interrupted,\n\
+                error), _SUMMARY, _VOLUMES, _CREATED, _REUSED, _FAILED, _SKIPPED, _ERROR. OS_*\n\
+                secrets are not passed. The post-hook runs once that volume's snapshot leaves creating,\n\
+                or --hook-timeout after its pre-hook, at the end of the wait, or on SIGTERM/SIGINT:\n\
+                once a pre-hook ran, its post-hook runs on every path but SIGKILL. A failing pre-hook\n\
+                skips its volume (--snapshot-on-pre-hook-failure: snapshot anyway); a failing\n\
+                post-hook fails it (\"filesystem may still be frozen\"). The last 1 KiB of each hook's\n\
+                output is in the JSON report (\"hooks\" per volume, \"on_failure\").\n\
+                \n\
+                SIGTERM/SIGINT: no further create, the wait ends, the post-hooks due run, nothing is\n\
+                pruned, the report is printed, exit 1.\n\
+                \n\
                 Exit: 0 every volume done; 1 some volume failed, was skipped (over quota: with the\n\
                 numbers) or did not resolve, no volume matched, --all-or-nothing found no room, a prune\n\
-                failed, or a listing failed; 3 the wait timed out (what is still creating is reported; a\n\
+                failed, a listing failed, a hook failed, or SIGTERM/SIGINT stopped the run; 3 the wait timed out (what is still creating is reported; a\n\
                 re-run reuses it); 2 usage; 5 another run of this job holds its lock (an exclusive flock\n\
                 on --lock-file, by default under $XDG_STATE_HOME/cinder-snapshots/locks/, named by a\n\
                 hash of the auth URL, the project and the policy; released by the kernel when a run\n\
