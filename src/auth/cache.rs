@@ -263,7 +263,8 @@ impl TokenCache {
 }
 
 /// FNV-1a, 64 bits: a stable file name for a key (the key itself is checked on reading).
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// The 64-bit FNV-1a hash: the cache's (and the job lock's) file names.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 

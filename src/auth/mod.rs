@@ -13,6 +13,7 @@ pub(crate) mod token;
 
 pub(crate) use cache::Discovered;
 pub use cache::TokenCache;
+pub(crate) use cache::fnv1a;
 pub use catalog::Interface;
 pub(crate) use catalog::select_endpoint;
 pub use options::{AuthMethod, AuthOptions, Domain, Scope, User};

@@ -66,6 +66,26 @@ pub struct ServiceClient {
     deadline: Option<std::time::Instant>,
 }
 
+/// What identifies the cloud and the project of a client, without a request: the job lock's
+/// key ([`crate::job::JobLock`]).
+impl ServiceClient {
+    pub(crate) fn identity(&self) -> Option<String> {
+        match (&self.inner.auth, &self.inner.endpoint_override) {
+            (Some(auth), _) => {
+                let scope = match auth.scope() {
+                    crate::auth::Scope::Default => "default scope".to_owned(),
+                    crate::auth::Scope::ProjectId(id) => format!("project id {id}"),
+                    crate::auth::Scope::ProjectName { name, domain } => format!("project {name} in {domain:?}"),
+                    crate::auth::Scope::Domain(domain) => format!("domain {domain:?}"),
+                };
+                Some(format!("{} | {scope}", auth.auth_url().trim().trim_end_matches('/')))
+            }
+            (None, Some(endpoint)) => Some(format!("endpoint {endpoint}")),
+            (None, None) => None,
+        }
+    }
+}
+
 struct Inner {
     agent: ureq::Agent,
     /// Credentials; `None` for a client made from a ready token and endpoint.
