@@ -2171,4 +2171,91 @@ mod against_the_fake_cloud {
         assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - "), "{}", stdout(&out));
         assert!(!stdout(&out).contains(&fake.os_vars().iter().find(|(k, _)| k == "OS_PASSWORD").unwrap().1), "no secret");
     }
+
+    /// `run --metrics-file DIR` writes the target's file in DIR and keeps the last success
+    /// under $HOME/.local/state; a failed run (exit 1) keeps it; `check --metrics-file`
+    /// writes its own file, without last_success.
+    #[test]
+    fn run_and_check_write_metrics_files() {
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = env(&fake, "job-metrics");
+        let dir = env.home.join("textfile");
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir_arg = dir.to_str().unwrap();
+        let out = env.run(&[&RUN[..], &["--metrics-file", dir_arg]].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let files = |d: &std::path::Path| {
+            let mut v: Vec<String> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            v.sort();
+            v
+        };
+        let names = files(&dir);
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].starts_with("cinder-snapshots-nightly-") && names[0].ends_with(".prom"), "{names:?}");
+        let value =
+            |text: &str, prefix: &str| text.lines().find(|l| l.starts_with(prefix)).map(|l| l.rsplit(' ').next().unwrap().to_owned());
+        let first = std::fs::read_to_string(dir.join(&names[0])).unwrap();
+        let success = value(&first, "cinder_snapshots_last_success_timestamp_seconds{").unwrap();
+        assert_ne!(success, "0");
+        let state = env.home.join(".local/state/cinder-snapshots/metrics");
+        assert_eq!(files(&state).len(), 1);
+
+        // A run that fails (a volume that does not exist): exit 1, the last success unchanged.
+        let failing = [
+            "run",
+            "--volume",
+            "no-such-volume",
+            "--policy",
+            "nightly",
+            "--keep-daily",
+            "7",
+            "--no-token-cache",
+            "--metrics-file",
+            dir_arg,
+        ];
+        let out = env.run(&failing);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let second = std::fs::read_to_string(dir.join(&names[0])).unwrap();
+        assert_eq!(value(&second, "cinder_snapshots_last_success_timestamp_seconds{").unwrap(), success, "{second}");
+        assert_eq!(value(&second, "cinder_snapshots_last_run_success{").unwrap(), "0");
+        assert_eq!(value(&second, "cinder_snapshots_metrics_complete{").unwrap(), "0");
+
+        let check = env.home.join("check.prom");
+        let out = env.run(&[
+            "check",
+            "--select",
+            "backup=nightly",
+            "--policy",
+            "nightly",
+            "--warn",
+            "3d",
+            "--crit",
+            "4d",
+            "--no-token-cache",
+            "--metrics-file",
+            check.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+        let text = std::fs::read_to_string(&check).unwrap();
+        assert_eq!(text.matches("cinder_snapshots_newest_snapshot_timestamp_seconds{").count(), 3, "{text}");
+        assert!(!text.contains("last_success"), "{text}");
+        // A metrics file that cannot be written: the check is UNKNOWN at least.
+        let out = env.run(&[
+            "check",
+            "--select",
+            "backup=nightly",
+            "--policy",
+            "nightly",
+            "--warn",
+            "3d",
+            "--crit",
+            "4d",
+            "--no-token-cache",
+            "--metrics-file",
+            "/proc/no/such/dir/m.prom",
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stderr(&out).contains("the metrics were not written: cannot write /proc/no/such/dir"), "{}", stderr(&out));
+    }
 }

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, Selection, Window};
@@ -177,10 +178,14 @@ pub enum Command {
         /// `--max-pause`: the client's longest honoured pause (its retry policy's
         /// `max_retry_after`, the one knob).
         max_pause: Option<Duration>,
+        /// `--metrics-file`.
+        metrics: Option<PathBuf>,
     },
     /// The monitoring check (`job::check`).
     Check {
         opts: Box<CheckOpts>,
+        /// `--metrics-file`.
+        metrics: Option<PathBuf>,
     },
     VolumeList {
         opts: volumes::ListOpts,
@@ -580,8 +585,9 @@ impl Raw {
             "run" => Command::Run {
                 opts: Box::new(self.run()?),
                 max_pause: self.value("max-pause").map(|v| duration("run", "--max-pause", &v)).transpose()?,
+                metrics: self.metrics_file("run")?,
             },
-            "check" => Command::Check { opts: Box::new(self.check()?) },
+            "check" => Command::Check { opts: Box::new(self.check()?), metrics: self.metrics_file("check")? },
             other => return Err(Usage::new(format!("unknown command {other:?}"))),
         })
     }
@@ -629,6 +635,14 @@ impl Raw {
             selection = selection.volume(v);
         }
         Ok(selection)
+    }
+
+    /// `--metrics-file PATH` (not empty).
+    fn metrics_file(&self, cmd: &'static str) -> Result<Option<PathBuf>, Usage> {
+        match self.value("metrics-file") {
+            Some(v) if v.is_empty() => Err(Usage::of(cmd, "--metrics-file needs a path")),
+            v => Ok(v.map(PathBuf::from)),
+        }
     }
 
     /// `run`'s options, as the library's.
@@ -1055,7 +1069,7 @@ mod tests {
 
     #[test]
     fn run_and_check_options() {
-        let Command::Run { opts, max_pause } = command(
+        let Command::Run { opts, max_pause, .. } = command(
             "run --select backup=nightly --select tier=gold --policy nightly --keep-daily 7 --keep-weekly 4 --every 6h \
              --concurrency 8 --wait-timeout 2h --dry-run --all-projects --deadline 90m --max-pause 2m --all-or-nothing --prune-first",
         ) else {
@@ -1072,14 +1086,14 @@ mod tests {
         // The defaults: the window the rules need, the library's concurrency and timeout.
         let command_line = command("run --volume a --volume b --policy p --keep-hourly 24");
         assert_eq!(command_line.retry_policy(), None, "the client's own retry policy: pauses up to 60 s");
-        let Command::Run { opts, max_pause: None } = command_line else { panic!() };
+        let Command::Run { opts, max_pause: None, metrics: None } = command_line else { panic!() };
         assert_eq!((opts.window(), opts.get_concurrency(), opts.get_timeout()), (Window::Hourly, 4, Duration::from_secs(3600)));
         assert_eq!((opts.get_deadline(), opts.is_all_or_nothing(), opts.is_prune_first()), (Duration::from_secs(3600), false, false));
         assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
         assert!(!opts.is_dry_run());
         let Command::Run { opts, .. } = command("run --all --policy p --keep-last 3 --every weekly") else { panic!() };
         assert!(opts.get_selection().is_all() && opts.window() == Window::Weekly);
-        let Command::Check { opts } = command("check --all --policy nightly --warn 26h --crit 2d2h") else { panic!() };
+        let Command::Check { opts, metrics: None } = command("check --all --policy nightly --warn 26h --crit 2d2h") else { panic!() };
         assert_eq!(
             (opts.policy_id(), opts.warn(), opts.crit()),
             ("nightly", Duration::from_secs(26 * 3600), Duration::from_secs(50 * 3600))

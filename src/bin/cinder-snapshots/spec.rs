@@ -281,6 +281,14 @@ const SELECT_VOLUME: Opt = valued("volume", "VOLUME", "this volume, by id or nam
 const SELECT_ALL: Opt = flag("all", "every volume of the project");
 const ALL_PROJECTS: Opt = flag("all-projects", "with --select or --all: the volumes of every project (admin)");
 
+/// `run --metrics-file` and `check --metrics-file`.
+const METRICS_FILE: Opt = valued(
+    "metrics-file",
+    "PATH",
+    "also write the metrics in node_exporter's textfile format to PATH (a directory: a file named after the target in it)",
+)
+.choices(Choices::File);
+
 /// `run`'s options.
 const RUN_OPTIONS: &[Opt] = &[
     SELECT,
@@ -311,6 +319,7 @@ const RUN_OPTIONS: &[Opt] = &[
     flag("all-or-nothing", "when the quota cannot hold a snapshot of every volume, create nothing (exit 1 with the numbers)"),
     flag("prune-first", "when the quota is short, first delete what the rules would delete once this window's snapshot exists"),
     flag("dry-run", "only show what would be created and pruned; change nothing"),
+    METRICS_FILE,
 ];
 
 const CHECK_OPTIONS: &[Opt] = &[
@@ -334,6 +343,7 @@ const CHECK_OPTIONS: &[Opt] = &[
         "warn-uncovered",
         "WARNING for a volume of the project that the selection does not cover and that is not excluded (metadata cinder-snapshots.exclude=true)",
     ),
+    METRICS_FILE,
 ];
 
 const PRUNE_OPTIONS: &[Opt] = &[
