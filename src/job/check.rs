@@ -238,6 +238,9 @@ pub struct CheckVolume {
     pub volume_name: Option<String>,
     /// When Cinder created the volume.
     pub volume_created: Option<OffsetDateTime>,
+    /// Its size in GiB (what each of its snapshots takes of the `gigabytes` quota; not in
+    /// the check's JSON).
+    pub volume_size: u64,
     /// The newest `available` snapshot the policy owns that is not dated in the future
     /// (beyond [`CLOCK_SKEW_ALLOWED`]): its creation time.
     pub newest: Option<OffsetDateTime>,
@@ -818,6 +821,7 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
                 volume_id: v.id,
                 volume_name: v.name,
                 volume_created: v.created_at,
+                volume_size: v.size,
                 newest,
                 snapshot_id,
                 age,
@@ -857,6 +861,7 @@ mod tests {
             volume_id: id.into(),
             volume_name: name.map(str::to_owned),
             volume_created: Some(datetime!(2026-11-20 00:00 UTC)),
+            volume_size: 1,
             newest: age.map(|_| datetime!(2026-11-28 00:00 UTC)),
             snapshot_id: age.map(|_| format!("s-{id}")),
             age: age.map(Duration::from_secs),

@@ -99,6 +99,7 @@
 //! plugins ([`CheckReport::status_line`], [`CheckStatus::code`]).
 
 mod check;
+mod estate;
 mod metrics;
 mod opts;
 mod preflight;
@@ -109,6 +110,7 @@ mod window;
 pub use check::{
     CheckOpts, CheckReport, CheckStatus, CheckVolume, DEFAULT_CHECK_TIMEOUT, EXCLUDE_KEY, FIRST_LINE_MAX, Stray, check, unknown_output,
 };
+pub use estate::{QuotaFit, Report, ReportOpts, ReportVolume, report};
 pub use metrics::{METRICS_PREFIX, MetricsError, MetricsFile};
 pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection};
 pub use preflight::QuotaPreflight;

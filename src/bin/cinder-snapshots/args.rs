@@ -16,7 +16,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, Selection, Window};
+use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, ReportOpts, Selection, Window};
 use cinder_snapshots::retention::{Policy, PolicyBuilder, PolicyError, PruneOpts};
 use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
 use cinder_snapshots::volumes::{self, VolumeStatus};
@@ -180,6 +180,10 @@ pub enum Command {
         max_pause: Option<Duration>,
         /// `--metrics-file`.
         metrics: Option<PathBuf>,
+    },
+    /// The report (`job::report`).
+    Report {
+        opts: Box<ReportOpts>,
     },
     /// The monitoring check (`job::check`).
     Check {
@@ -587,6 +591,7 @@ impl Raw {
                 max_pause: self.value("max-pause").map(|v| duration("run", "--max-pause", &v)).transpose()?,
                 metrics: self.metrics_file("run")?,
             },
+            "report" => Command::Report { opts: Box::new(self.report()?) },
             "check" => Command::Check { opts: Box::new(self.check()?), metrics: self.metrics_file("check")? },
             other => return Err(Usage::new(format!("unknown command {other:?}"))),
         })
@@ -667,6 +672,21 @@ impl Raw {
             opts = opts.deadline(duration(CMD, "--deadline", &v)?);
         }
         Ok(opts.all_or_nothing(self.flag("all-or-nothing")).prune_first(self.flag("prune-first")))
+    }
+
+    /// `report`'s options, as the library's.
+    fn report(&self) -> Result<ReportOpts, Usage> {
+        const CMD: &str = "report";
+        let selection = self.selection(CMD)?;
+        let mut opts = ReportOpts::new(self.policy(CMD)?).selection(selection);
+        if let Some(v) = self.value("timeout") {
+            let timeout = duration(CMD, "--timeout", &v)?;
+            if timeout.is_zero() {
+                return Err(Usage::of(CMD, format!("--timeout {v:?} leaves no time for the listings")));
+            }
+            opts = opts.timeout(timeout);
+        }
+        Ok(opts)
     }
 
     /// `check`'s options, as the library's.

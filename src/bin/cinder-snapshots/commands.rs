@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use cinder_snapshots::job::{self, CheckOpts, JobOpts, MetricsFile};
+use cinder_snapshots::job::{self, CheckOpts, JobOpts, MetricsFile, ReportOpts};
 use cinder_snapshots::retention::{self, PruneOpts};
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
 use cinder_snapshots::volumes::{self, Volume, VolumeStatus};
@@ -131,6 +131,7 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
             prune(client, &opts.clone().volumes(ids), out)
         }
         Command::Run { opts, metrics, .. } => run_job(client, opts, metrics.as_deref(), out),
+        Command::Report { opts } => report(client, opts, out),
         Command::Check { opts, metrics } => check(client, opts, metrics.as_deref(), out),
         Command::VolumeList { opts, long, limit } => volume_list(client, opts, *long, *limit, out),
         Command::VolumeShow { volume } => one_volume(&resolve_volume(client, volume)?, out),
@@ -279,6 +280,28 @@ fn check(client: &ServiceClient, opts: &CheckOpts, metrics: Option<&Path>, out: 
         (0 | 1, true) => Err(Failure::Reported(3)),
         (code, _) => Err(Failure::Reported(code)),
     }
+}
+
+/// `report`: a table of the volumes and a line per quota (the rows as values or CSV, or
+/// the JSON report); exit 1 unless every quota is known to fit.
+fn report(client: &ServiceClient, opts: &ReportOpts, out: &Output) -> Result<(), Failure> {
+    let report = job::report(client, opts)?;
+    match out.format {
+        output::Format::Json => {
+            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
+            crate::print(&format!("{text}\n"))?;
+        }
+        output::Format::Table => {
+            let rows: Vec<Vec<String>> = report.volumes.iter().map(|v| output::report_row(v, true)).collect();
+            let table = out.rows(output::REPORT_COLUMNS, output::REPORT_COLUMNS.len(), &rows);
+            crate::print(&format!("{table}{}", output::report_summary(&report)))?;
+        }
+        output::Format::Value | output::Format::Csv => {
+            let rows: Vec<Vec<String>> = report.volumes.iter().map(|v| output::report_row(v, false)).collect();
+            crate::print(&out.rows(output::REPORT_COLUMNS, output::REPORT_COLUMNS.len(), &rows))?;
+        }
+    }
+    if report.fits() { Ok(()) } else { Err(Failure::Reported(1)) }
 }
 
 /// What `check` prints for an error before or while reaching the cloud: UNKNOWN (exit 3),

@@ -346,6 +346,23 @@ const CHECK_OPTIONS: &[Opt] = &[
     METRICS_FILE,
 ];
 
+const REPORT_OPTIONS: &[Opt] = &[
+    SELECT,
+    SELECT_VOLUME,
+    SELECT_ALL,
+    ALL_PROJECTS,
+    valued("policy", "ID", "the policy whose snapshots count (required)"),
+    RULES[0],
+    RULES[1],
+    RULES[2],
+    RULES[3],
+    RULES[4],
+    RULES[5],
+    RULES[6],
+    RULES[7],
+    valued("timeout", "DURATION", "one deadline for the listings, every request included").default("50s"),
+];
+
 const PRUNE_OPTIONS: &[Opt] = &[
     valued("policy", "ID", "the policy id: its label's value (required; letters, digits, -_:. and space)"),
     RULES[0],
@@ -724,6 +741,38 @@ pub const SPECS: &[Spec] = &[
         examples: &[
             "cinder-snapshots check --select backup=nightly --policy nightly --warn 26h --crit 50h",
             "cinder-snapshots check --all --policy nightly --keep-daily 7 --keep-weekly 4 --warn 26h --crit 50h --warn-uncovered --timeout 30s",
+        ],
+        also: "",
+    },
+    Spec {
+        name: "report",
+        synopsis: "report (--select KEY=VALUE... | --volume VOLUME... | --all) --policy ID --keep-... N [OPTIONS]",
+        summary: "what a policy holds per volume, and whether its steady state fits the quota",
+        about: "For each selected volume: the snapshots the policy owns (any status but deleting),\n\
+                their GiB, those in error, the newest available one and its age (on Cinder's clock),\n\
+                read with the same listings as check. Then, for the project's snapshots and\n\
+                gigabytes quotas: whether the policy's steady state fits. The steady state holds per\n\
+                volume the sum of the --keep-* counts plus one (this window's snapshot exists before\n\
+                the prune removes the oldest), times the volume's size for the gigabytes; what the\n\
+                policy's snapshots of these volumes hold already counts as theirs, the rest must fit\n\
+                the room left (quota set with usage, else the limits). Unknown (no answer, or\n\
+                --keep-within, which has no bound) is said as such, never as a fit.\n\
+                The table is followed by one line per quota; -f value and -f csv print the rows only\n\
+                (Age in seconds); --json: {\"policy\", \"project\", \"now\", \"steady_count\", \"snapshots\",\n\
+                \"gib\", \"fits\", \"volumes\": [{\"volume_id\", \"volume_name\", \"volume_size\", \"snapshots\",\n\
+                \"gib\", \"errors\", \"newest\", \"age_s\"}], \"quota\": [{\"key\", \"needed\", \"held\", \"room\":\n\
+                {\"kind\", \"left\"}, \"fits\"}], \"quota_unreadable\"}.\n\
+                Exit 0 when every quota is known to fit, 1 when one does not or cannot be judged, or\n\
+                a listing failed.",
+        options: REPORT_OPTIONS,
+        positionals: (0, 0),
+        args: Choices::Any,
+        columns: output::REPORT_COLUMNS,
+        json_columns: false,
+        default_columns: usize::MAX,
+        examples: &[
+            "cinder-snapshots report --select backup=nightly --policy nightly --keep-daily 7 --keep-weekly 4",
+            "cinder-snapshots report --all --policy nightly --keep-daily 7 -f csv > snapshots.csv",
         ],
         also: "",
     },
