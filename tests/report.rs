@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cinder_snapshots::job::{self, JobOpts, QuotaFit, ReportOpts};
+use cinder_snapshots::job::{self, JobOpts, ReportOpts};
 use cinder_snapshots::quotas::Room;
 use cinder_snapshots::retention::Policy;
 use cinder_snapshots::testing::{FakeCloud, PROJECT_ID, VolumeSpec};
