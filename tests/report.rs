@@ -15,6 +15,11 @@ use time::macros::datetime;
 const DAY1: OffsetDateTime = datetime!(2026-11-26 02:00 UTC);
 const DAY2: OffsetDateTime = datetime!(2026-11-27 02:00 UTC);
 
+/// A volume as the test reads it: id, name, size, snapshots, GiB, newest, age in seconds.
+type Row<'a> = (&'a str, Option<&'a str>, u64, usize, u64, Option<OffsetDateTime>, Option<u64>);
+/// A quota's fit: key, needed, held, room, fits.
+type Fit<'a> = (&'a str, Option<u64>, u64, Room, Option<bool>);
+
 fn policy() -> Policy {
     Policy::builder("nightly").keep_daily(2).keep_weekly(1).build().unwrap()
 }
@@ -74,7 +79,7 @@ fn a_report_counts_each_volume_and_judges_the_steady_state() {
     );
     assert_eq!(report.project.as_deref(), Some(PROJECT_ID));
     assert_eq!(report.steady_count, Some(3));
-    let rows: Vec<(&str, Option<&str>, u64, usize, u64, Option<OffsetDateTime>, Option<u64>)> = report
+    let rows: Vec<Row> = report
         .volumes
         .iter()
         .map(|v| (v.volume_id.as_str(), v.volume_name.as_deref(), v.volume_size, v.snapshots, v.gib, v.newest, v.age.map(|d| d.as_secs())))
@@ -84,8 +89,7 @@ fn a_report_counts_each_volume_and_judges_the_steady_state() {
         [(b.as_str(), Some("web"), 1, 2, 2, Some(DAY2), Some(3600)), (a.as_str(), Some("db"), 3, 2, 6, Some(DAY2), Some(3600))]
     );
     assert_eq!(report.totals(), (4, 8));
-    let q: Vec<(&str, Option<u64>, u64, Room, Option<bool>)> =
-        report.quota.iter().map(|q| (q.key.as_str(), q.needed, q.held, q.room, q.fits)).collect();
+    let q: Vec<Fit> = report.quota.iter().map(|q| (q.key.as_str(), q.needed, q.held, q.room, q.fits)).collect();
     assert_eq!(q, [("snapshots", Some(8), 4, Room::Left(6), Some(true)), ("gigabytes", Some(16), 8, Room::Left(8), Some(true))]);
     assert!(report.fits());
 
@@ -93,8 +97,7 @@ fn a_report_counts_each_volume_and_judges_the_steady_state() {
     cloud.set_quota("snapshots", 7);
     cloud.set_quota("gigabytes", -1);
     let report = job::report(&client, &opts).unwrap();
-    let q: Vec<(&str, Option<u64>, u64, Room, Option<bool>)> =
-        report.quota.iter().map(|q| (q.key.as_str(), q.needed, q.held, q.room, q.fits)).collect();
+    let q: Vec<Fit> = report.quota.iter().map(|q| (q.key.as_str(), q.needed, q.held, q.room, q.fits)).collect();
     assert_eq!(q, [("snapshots", Some(8), 4, Room::Left(3), Some(false)), ("gigabytes", Some(16), 8, Room::Unlimited, Some(true))]);
     assert!(!report.fits());
 
