@@ -21,7 +21,7 @@ use crate::retention::Policy;
 /// use cinder_snapshots::retention::Policy;
 /// let policy = Policy::builder("nightly").keep_daily(7).keep_weekly(4).build()?;
 /// let opts = ReportOpts::new(policy).select_tag("backup", "nightly");
-/// assert_eq!(opts.steady_count(), Some(12));
+/// assert_eq!(opts.steady_count(), Some(11));
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 #[derive(Debug, Clone)]
