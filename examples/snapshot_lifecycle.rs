@@ -9,15 +9,16 @@
 //! cargo run --example snapshot_lifecycle -- VOLUME_ID
 //! ```
 //!
-//! Without a VOLUME_ID a 1 GiB scratch volume is created first (and deleted at the end),
-//! through the client's raw [`Request`] for the volume API.
+//! Without a VOLUME_ID a 1 GiB scratch volume is created first with `volumes::create` and
+//! its wait (and deleted at the end with `volumes::delete` and its wait).
 
 use std::io::Write;
 use std::time::Duration;
 
 use cinder_snapshots::retention::{self, Policy, PruneOpts};
 use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, UpdateMetadataOpts, WaitOpts};
-use cinder_snapshots::{Request, ServiceClient, timestamp};
+use cinder_snapshots::volumes::{self, VolumeStatus};
+use cinder_snapshots::{ServiceClient, timestamp};
 
 fn main() {
     if let Err(e) = run() {
@@ -90,30 +91,19 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 snapshots::wait_for_delete(&client, &s.id, &WaitOpts::new().initial_interval(Duration::from_millis(200)))?;
             }
         }
-        client.send(Request::delete(["volumes", volume_id.as_str()]))?;
+        volumes::delete(&client, &volume_id)?;
+        volumes::wait_for_delete(&client, &volume_id, &volumes::WaitOpts::new().initial_interval(Duration::from_millis(200)))?;
         println!("deleted scratch volume {volume_id}");
     }
     Ok(())
 }
 
-/// Creates a 1 GiB volume and waits until it is available.
+/// Creates a 1 GiB volume and waits until it is available (a volume in `error` ends the
+/// wait with that error).
 fn create_scratch_volume(client: &ServiceClient) -> Result<String, Box<dyn std::error::Error>> {
-    let body = serde_json::json!({"volume": {"size": 1, "name": "snapshot-lifecycle-scratch"}});
-    let created: serde_json::Value = client.send(Request::post(["volumes"]).json(body))?.json("volume")?;
-    let id = created["volume"]["id"].as_str().unwrap_or_default().to_owned();
-    if id.is_empty() {
-        return Err("the volume answer has no id".into());
-    }
-    for _ in 0..300 {
-        let volume: serde_json::Value = client.send(Request::get(["volumes", id.as_str()]))?.json("volume")?;
-        match volume["volume"]["status"].as_str() {
-            Some("available") => {
-                println!("created scratch volume {id}");
-                return Ok(id);
-            }
-            Some("error") => return Err(format!("scratch volume {id} went to error").into()),
-            _ => std::thread::sleep(Duration::from_millis(200)),
-        }
-    }
-    Err(format!("scratch volume {id} did not become available").into())
+    let volume = volumes::create(client, &volumes::CreateOpts::new(1).name("snapshot-lifecycle-scratch"))?;
+    let wait = volumes::WaitOpts::new().initial_interval(Duration::from_millis(200)).timeout(Duration::from_secs(300));
+    let volume = volumes::wait_for_status(client, &volume.id, VolumeStatus::Available, &wait)?;
+    println!("created scratch volume {}", volume.id);
+    Ok(volume.id)
 }

@@ -144,6 +144,33 @@ pub enum Error {
     /// A wait ended without reaching its target status.
     #[error(transparent)]
     Wait(Box<WaitError>),
+
+    /// A revert refused here, before any request that changes anything was sent
+    /// ([`volumes::revert_to_latest`](crate::volumes::revert_to_latest)): Cinder would refuse
+    /// it or, for a snapshot that is not `available`, leave the volume stuck in `reverting`.
+    /// [`volumes::revert_refusal`](crate::volumes::revert_refusal) reads it as it reads
+    /// Cinder's own refusals.
+    #[error("not reverting volume {volume_id}: {reason}{}", snapshot.as_ref().map(|s| format!(" (snapshot {s})")).unwrap_or_default())]
+    RevertRefused {
+        /// The volume.
+        volume_id: String,
+        /// The snapshot Cinder would revert to (its latest), with its status when it is the
+        /// reason: `"<id>, status creating"`; `None` when the volume has none.
+        snapshot: Option<String>,
+        /// Why.
+        reason: crate::volumes::RevertRefusal,
+    },
+    /// Every project was asked for (`all_tenants`: `--all-projects`), but Cinder does not
+    /// give these credentials the admin view (its volumes come without
+    /// `os-vol-host-attr:host`, [`volumes::require_admin_view`](crate::volumes::require_admin_view)):
+    /// Cinder would silently act on the caller's own project only. Its policy rule
+    /// `context_is_admin` (role `admin` by default) decides.
+    #[error(
+        "--all-projects needs Cinder's admin view, and these credentials do not have it (Cinder's policy rule \
+         context_is_admin, role admin by default; its volumes come without os-vol-host-attr:host): Cinder would \
+         act on this project only"
+    )]
+    AdminViewRequired,
 }
 
 impl Error {

@@ -280,9 +280,9 @@
 //! `examples/`: `nightly_snapshots` (a thin front for [`job::run`]: the scheduled job, whole),
 //! `wait_with_progress`, `find_by_name`, `snapshot_lifecycle`, `list_snapshots`. With the
 //! `cli` feature, the `cinder-snapshots` binary does every call from the shell, the volume
-//! commands (`volume list`, `volume show`, `restore`, `revert`), `prune`, the scheduled job
-//! (`run`) and its monitoring check (`check`), with `-f table|json|value|csv`, `-c COLUMN`
-//! and documented exit codes.
+//! commands (`volume list`, `volume show`, `volume set`, `volume unset`, `restore`,
+//! `revert`), `prune`, the scheduled job (`run`) and its monitoring check (`check`), with
+//! `-f table|json|value|csv|yaml|shell`, `-c COLUMN` and documented exit codes.
 //!
 //! # Features
 //!
@@ -306,8 +306,9 @@
 //!   waiting for a status, the traits a resource implements for them.
 //! - [`snapshots`]: the snapshot calls (requests, results, urls), as gophercloud lays a
 //!   resource out.
-//! - [`volumes`]: the volume calls a snapshot tool needs (list, show, find, create from a
-//!   snapshot, delete, revert to a snapshot, waits), laid out as [`snapshots`] is.
+//! - [`volumes`]: the volume calls a snapshot tool needs (list, show, find, metadata, create
+//!   from a snapshot, delete, revert to a snapshot, the latest snapshot chosen without
+//!   guessing, waits), laid out as [`snapshots`] is.
 //! - [`quotas`]: the project's quota set with usage and its limits, the room left before
 //!   creating, laid out as [`snapshots`] is.
 //! - [`retention`]: policies, plans and prune.

@@ -143,7 +143,8 @@ impl<R: Stateful> WaitOpts<R> {
         self
     }
 
-    fn policy(&self, client: &ServiceClient) -> PollPolicy {
+    /// The client's poll policy with this wait's settings laid over it.
+    pub(crate) fn policy(&self, client: &ServiceClient) -> PollPolicy {
         let d = client.poll_policy();
         let mut policy = d.clone();
         policy.timeout = self.timeout.unwrap_or(d.timeout);

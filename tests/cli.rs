@@ -18,7 +18,7 @@ use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
-const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, set, unset, delete, force-delete, reset-status, wait, prune, run, check, report, volume list, volume show, restore, revert, completions";
+const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, set, unset, delete, force-delete, reset-status, wait, prune, run, check, report, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
 /// mv371-snap-alpha, the snapshot of most recordings.
 const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
 /// mv371-snap-gamma, deleted in the recordings.
@@ -1309,11 +1309,18 @@ fn revert_waits_until_available_and_cinders_refusals_exit_1() {
     let printed = env.json(&["--json", "revert", VOL_ALPHA, "--snapshot", VOL_SNAP1, "--wait"]);
     assert_eq!((printed["id"].as_str(), printed["status"].as_str()), (Some(VOL_ALPHA), Some("available")));
     assert_all(&[revert, done]);
-    // Not the latest snapshot: Cinder's 400 and its message, exit 1.
+    // Not the latest snapshot: Cinder's 400, explained in our words (not Cinder's text), exit 1.
     let refused = Fixture::load("mv371_volumes_revert_not_latest").mock(&mut server).expect(1).create();
     let out = env.run(&["revert", VOL_ALPHA, "--snapshot", VOL_SNAP1]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is None or not the latest one of volume"), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "cinder-snapshots: Cinder reverts a volume only to its latest snapshot, and {VOL_SNAP1} is not the latest of volume {VOL_ALPHA}.\n\
+             To revert to the latest: cinder-snapshots revert {VOL_ALPHA} --latest\n\
+             To get an older snapshot's data back, make a new volume from it: cinder-snapshots restore {VOL_SNAP1}\n"
+        )
+    );
     refused.assert();
     assert_all(&unexpected);
     // Below 3.40: refused before any request to Cinder, exit 2.
@@ -1335,7 +1342,7 @@ fn volume_commands_usage_errors_exit_2() {
     for (args, want) in [
         (&["volume"][..], format!("volume needs a command; the commands are {COMMANDS}\nTry 'cinder-snapshots --help'.")),
         (&["volume", "frob"][..], format!("unknown command \"volume frob\"; the commands are {COMMANDS}\nTry 'cinder-snapshots --help'.")),
-        (&["revert", VOL_ALPHA][..], "revert needs --snapshot SNAPSHOT\nTry 'cinder-snapshots revert --help'.".to_owned()),
+        (&["revert", VOL_ALPHA][..], "revert needs --snapshot SNAPSHOT or --latest\nTry 'cinder-snapshots revert --help'.".to_owned()),
         (
             &["restore", VOL_SNAP1, "--size", "0"][..],
             "--size \"0\" is not a whole number of GiB above 0\nTry 'cinder-snapshots restore --help'.".to_owned(),
@@ -1469,7 +1476,10 @@ fn bad_formats_and_columns_exit_2_without_a_request() {
     let (server, unexpected) = strict();
     let env = Env::admin(&server, "formats-usage");
     for (args, want) in [
-        (&["list", "-f", "yaml"][..], "-f \"yaml\" is not a format: table, json, value or csv\nTry 'cinder-snapshots list --help'."),
+        (
+            &["list", "-f", "xml"][..],
+            "-f \"xml\" is not a format: table, json, value, csv, yaml or shell\nTry 'cinder-snapshots list --help'.",
+        ),
         (
             &["list", "-c", "nope"][..],
             "list has no column \"nope\"; its columns are ID, Name, Description, Status, Size, Created At, Volume, Properties\n\
@@ -1623,10 +1633,10 @@ fn completion_scripts_come_from_the_parsers_table_and_the_shells_accept_them() {
     want.dedup();
     assert_eq!(top, want);
     for (words, want) in [
-        (&["cinder-snapshots", "volume", ""][..], &["list", "show"][..]),
+        (&["cinder-snapshots", "volume", ""][..], &["list", "show", "set", "unset"][..]),
         (&["cinder-snapshots", "--os-cloud", "prod", "volume", "l"][..], &["list"][..]),
         (&["cinder-snapshots", "list", "--st"][..], &["--status"][..]),
-        (&["cinder-snapshots", "-f", ""][..], &["table", "json", "value", "csv"][..]),
+        (&["cinder-snapshots", "-f", ""][..], &["table", "json", "value", "csv", "yaml", "shell"][..]),
         (&["cinder-snapshots", "list", "-c", "cr"][..], &["created_at"][..]),
         (&["cinder-snapshots", "volume", "list", "-c", "a"][..], &["attached_to"][..]),
         (&["cinder-snapshots", "delete", "--f"][..], &["--force", "--format"][..]),
@@ -1741,6 +1751,15 @@ fn run_and_check_usage_errors_exit_2_or_unknown_without_a_request() {
         ),
         (&["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "-z"][..], "unknown option -z"),
         (&["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "--wait"][..], "check has no option --wait"),
+        // A single-value option given twice (issue 20, item 14; before: the last one won).
+        (&["run", "--all", "--policy", "p", "--policy", "q", "--keep-daily", "7"][..], "--policy is given twice: it takes one value"),
+        (&["create", "--volume", "db-1", "--volume", "db-2", "x"][..], "--volume is given twice: it takes one value"),
+        (&["prune", "--policy", "p", "--keep-daily", "7", "--keep-daily", "8"][..], "--keep-daily is given twice: it takes one value"),
+        (
+            &["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "--crit", "3h"][..],
+            "--crit is given twice: it takes one value",
+        ),
+        (&["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "-f", "json", "-f", "table"][..], "--format is given twice"),
     ] {
         let out = env.run(args);
         let err = stderr(&out);
@@ -1858,8 +1877,11 @@ mod against_the_fake_cloud {
         assert_eq!(
             keys,
             [
+                "all_projects",
+                "clock_skew_s",
                 "dry_run",
                 "elapsed_s",
+                "no_volume_matched",
                 "over_quota",
                 "polls",
                 "prune",
@@ -1887,6 +1909,7 @@ mod against_the_fake_cloud {
                 "quota",
                 "snapshot_id",
                 "snapshot_status",
+                "unresolved",
                 "volume_id",
                 "volume_name",
                 "volume_status",
@@ -2008,6 +2031,197 @@ mod against_the_fake_cloud {
             "{}",
             stderr(&out)
         );
+    }
+
+    /// A misspelt tag: exit 1 naming the selection, nothing sent but the listing;
+    /// `--allow-empty`: exit 0. `--volume db-1 --volume nope --volume db-2`: db-1 and db-2
+    /// snapshotted, nope a failed row, exit 1. (Before: exit 0, and exit 1 before any
+    /// create.)
+    #[test]
+    fn run_fails_when_nothing_matched_and_does_the_volumes_that_resolve() {
+        let fake = FakeCloud::start();
+        let ids = fleet(&fake);
+        let env = env(&fake, "job-nothing");
+        let typo = ["run", "--select", "backup=nigthly", "--policy", "nightly", "--keep-daily", "7", "--no-token-cache"];
+        let out = env.run(&typo);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).ends_with("cinder-snapshots: no volume matched --select backup=nigthly (--allow-empty makes that a success)\n"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).trim_end().ends_with("; no volume matched"), "{}", stdout(&out));
+        let out = env.run(&[&typo[..], &["--allow-empty"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(fake.snapshots().is_empty());
+
+        let named = [
+            "run",
+            "--volume",
+            "db-1",
+            "--volume",
+            "nope",
+            "--volume",
+            "db-2",
+            "--policy",
+            "nightly",
+            "--keep-daily",
+            "7",
+            "--json",
+            "--no-token-cache",
+        ];
+        let out = env.run(&named);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("the JSON report");
+        let rows: Vec<(&str, &str)> = report["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["volume_id"].as_str().unwrap(), v["action"].as_str().unwrap()))
+            .collect();
+        assert_eq!(rows, [(ids[0].as_str(), "created"), (ids[1].as_str(), "created"), ("nope", "failed")]);
+        assert_eq!(report["volumes"][2]["unresolved"], json!({"reason": "not_found"}));
+        assert_eq!(report["volumes"][2]["error"], "not found: no volume is named \"nope\"");
+        assert_eq!(fake.snapshots().len(), 2);
+    }
+
+    /// A valid token in the cache (left by `list`) and a wrong password: run, prune and
+    /// check authenticate anyway and fail with Keystone's refusal (exit 1; check UNKNOWN);
+    /// with --token-cache they use the cached token, as `list` does. (Before: run and check
+    /// succeeded on the cached token.)
+    #[test]
+    fn run_prune_and_check_authenticate_at_every_start_unless_token_cache() {
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let mut env = env(&fake, "job-credentials");
+        env.ok(&["volume", "list"]);
+        assert!(env.cache().join("cinder-snapshots").exists(), "list keeps its token");
+        env.set("OS_PASSWORD", "not-the-password");
+        env.ok(&["volume", "list"]);
+        let run = ["run", "--select", "backup=nightly", "--policy", "nightly", "--keep-daily", "7"];
+        let prune = ["prune", "--policy", "nightly", "--keep-daily", "7"];
+        let check = ["check", "--select", "backup=nightly", "--policy", "nightly", "--warn", "26h", "--crit", "50h"];
+        for args in [&run[..], &prune[..]] {
+            let out = env.run(args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+            assert!(stderr(&out).starts_with("cinder-snapshots: authentication failed: "), "{args:?}: {}", stderr(&out));
+            assert!(!stderr(&out).contains("not-the-password"));
+        }
+        let out = env.run(&check);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - authentication failed: "), "{}", stdout(&out));
+        assert!(fake.snapshots().is_empty());
+        // Asked for, the cache is used: the cached token still works.
+        env.ok(&[&run[..], &["--token-cache"]].concat());
+        assert_eq!(fake.snapshots().len(), 3);
+        env.ok(&[&prune[..], &["--token-cache"]].concat());
+        let out = env.run(&[&check[..], &["--token-cache"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    }
+
+    /// The job's lock: held (here by the test, through the library), `run` and `prune`
+    /// exit 5 at once naming the holder's pid, with no request; a dry run takes no lock.
+    /// Two runs started together with the default lock file: the second exits 5 with the
+    /// first's pid while the first one works, and creates nothing. (Before: both ran.)
+    #[test]
+    fn a_second_run_of_the_same_job_exits_5_naming_the_holder() {
+        use cinder_snapshots::job::JobLock;
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = env(&fake, "job-lock");
+        let path = env.home.join("held.lock");
+        let held = JobLock::acquire(&path).unwrap();
+        let lock = path.to_str().unwrap();
+        fake.clear_requests();
+        let prune = ["prune", "--policy", "nightly", "--keep-daily", "7", "--no-token-cache"];
+        for args in [&RUN[..], &prune[..]] {
+            let out = env.run(&[args, &["--lock-file", lock]].concat());
+            assert_eq!(out.status.code(), Some(5), "{args:?}: {}", stderr(&out));
+            assert_eq!(
+                stderr(&out),
+                format!(
+                    "cinder-snapshots: another run of this job is running (pid {}, started {}); lock file {lock}\n",
+                    std::process::id(),
+                    held.holder().started
+                )
+            );
+            assert!(out.stdout.is_empty());
+        }
+        assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+        env.ok(&[&RUN[..], &["--lock-file", lock, "--dry-run"]].concat());
+        drop(held);
+
+        // Two runs at once on the default lock file: the first waits for its snapshots
+        // (at least its first poll interval, 1 s), the second exits 5 with the first's pid.
+        let first = env.command(&[&RUN[..], &["--json"]].concat()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let locks = env.home.join(".local/state/cinder-snapshots/locks");
+        let mut waited = 0;
+        let file = loop {
+            let found = std::fs::read_dir(&locks).ok().and_then(|d| d.filter_map(Result::ok).map(|e| e.path()).next());
+            if let Some(f) = found.filter(|f| std::fs::read_to_string(f).is_ok_and(|t| t.starts_with("pid="))) {
+                break f;
+            }
+            waited += 1;
+            assert!(waited < 500, "no lock file in {}", locks.display());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        assert!(file.file_name().unwrap().to_str().unwrap().starts_with("job-"), "{}", file.display());
+        let second = env.run(&RUN);
+        assert_eq!(second.status.code(), Some(5), "{}", stderr(&second));
+        let err = stderr(&second);
+        assert!(err.starts_with(&format!("cinder-snapshots: another run of this job is running (pid {}, started ", first.id())), "{err}");
+        let first = first.wait_with_output().unwrap();
+        assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+        assert_eq!(fake.snapshots().len(), 3, "one snapshot a volume: the second run made none");
+        // Released when the first ended: a third run works (and reuses).
+        let text = env.ok(&RUN);
+        assert!(text.contains(" 0 created, 3 reused,"), "{text}");
+    }
+
+    /// `run --all-projects` and `prune --all-projects` with a member's credentials: exit 2,
+    /// naming Cinder's context_is_admin rule, nothing created. With the admin's: exit 0 and
+    /// the summary says where the snapshots are. (Before: the member's run went on, exit 0.)
+    #[test]
+    fn all_projects_without_the_admin_view_is_refused_with_exit_2() {
+        use cinder_snapshots::testing::Account;
+        let fake = FakeCloud::start();
+        fake.add_volume_with(&VolumeSpec::new("theirs").metadata("backup", "nightly").owner(Account::Member));
+        let mut member = Env::new("job-member", vec![]);
+        member.vars = fake.os_vars_as(Account::Member);
+        let prune = ["prune", "--policy", "nightly", "--keep-daily", "7", "--all-projects"];
+        for args in [&[&RUN[..], &["--all-projects"]].concat()[..], &prune[..]] {
+            let out = member.run(args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert!(err.starts_with("cinder-snapshots: --all-projects needs Cinder's admin view"), "{err}");
+            assert!(err.contains("context_is_admin, role admin by default"), "{err}");
+        }
+        assert!(fake.snapshots().is_empty());
+        let admin = env(&fake, "job-admin");
+        let text = admin.ok(&[&RUN[..], &["--all-projects"]].concat());
+        assert!(
+            text.trim_end().ends_with("; all projects: the snapshots are in this caller's project (its quota), not the volumes' projects"),
+            "{text}"
+        );
+        assert_eq!(fake.snapshots().len(), 1);
+    }
+
+    /// Cinder's clock a day ahead of the host's: the run makes the new window's snapshot and
+    /// its output ends with a line naming the skew. (Before: the host's window, reused.)
+    #[test]
+    fn a_clock_skew_is_named_and_the_window_is_cinders() {
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = env(&fake, "job-clock");
+        fake.set_now(time::OffsetDateTime::now_utc());
+        env.ok(&RUN);
+        fake.set_now(time::OffsetDateTime::now_utc() + time::Duration::days(1));
+        let text = env.ok(&RUN);
+        assert!(text.contains(" 3 created, 0 reused,"), "{text}");
+        let last = text.lines().last().unwrap_or_default();
+        assert!(last.starts_with("clock: Cinder's clock is 86"), "{text}");
+        assert!(last.ends_with(" s ahead of this host's (more than 5 min): the window and the labels are on Cinder's"), "{text}");
+        assert_eq!(fake.snapshots().len(), 6);
     }
 
     #[test]

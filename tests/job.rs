@@ -152,7 +152,8 @@ fn a_run_creates_waits_labels_and_prunes() {
     );
     // Labels, name, description.
     let made = cloud.snapshots().into_iter().find(|s| Some(&s.id) == report.volumes()[0].snapshot_id.as_ref()).unwrap();
-    assert_eq!(made.name.as_deref(), Some("nightly-20261128T0000Z"));
+    // Unique per volume and window: the first 8 hex digits of the volume id at the end.
+    assert_eq!(made.name, Some(format!("nightly-20261128T0000Z-{}", &made.volume_id[..8])));
     assert_eq!(
         made.description.as_deref(),
         Some(format!("cinder-snapshots job, window {WINDOW3} (daily), run {}", report.run_id()).as_str())
@@ -361,6 +362,29 @@ fn a_rerun_after_a_crash_reuses_the_snapshots_left_creating() {
     }
 }
 
+/// The snapshot name's format changed (the volume id's first 8 hex digits were added): a
+/// window's snapshot made by an older version, under the old name, is still found by its
+/// labels and reused; names are never used to find the job's snapshots.
+#[test]
+fn a_windows_snapshot_under_the_old_name_format_is_reused() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 1);
+    let client = cloud.client();
+    cloud.set_now(DAY3);
+    let mut create = CreateOpts::new(vols[0].as_str()).name("nightly-20261128T0000Z");
+    for (k, v) in retention::labels(&policy(), DAY3) {
+        create = create.metadata(k, v);
+    }
+    let old = snapshots::create(&client, &create.metadata(WINDOW_KEY, WINDOW3).metadata(RUN_KEY, "0123456789abcdef")).unwrap().id;
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3 + Duration::from_secs(60)), DAY3 + Duration::from_secs(60));
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(report.volume(&vols[0]).unwrap().action, VolumeAction::Reused);
+    assert_eq!(report.volume(&vols[0]).unwrap().snapshot_id.as_ref(), Some(&old));
+    assert_eq!(count(&calls(&cloud), "POST "), 0);
+    assert_eq!(snaps_of(&cloud, &vols[0]).len(), 1);
+}
+
 /// A create whose answer is lost (the fake makes the snapshot, then closes the connection
 /// without an answer: a transport error): the wait's listing finds the snapshot by its labels
 /// and volume and adopts it; no second create, no leak. Without a snapshot to find (a
@@ -559,7 +583,7 @@ fn in_use_volumes_are_forced_below_3_66_and_not_from_it() {
         let want = |volume: &str, forced: bool| {
             let mut body = json!({"snapshot": {
                 "volume_id": volume,
-                "name": "nightly-20261128T0000Z",
+                "name": format!("nightly-20261128T0000Z-{}", &volume[..8]),
                 "description": format!("cinder-snapshots job, window {WINDOW3} (daily), run {run}"),
                 "metadata": {
                     "cinder-snapshots.label-format": "1",
@@ -707,8 +731,8 @@ fn a_selection_by_tag_is_listed_to_the_last_page_and_each_volume_done_once() {
     }
 }
 
-/// Nothing selected is an error before any request; a selection matching no volume is an
-/// empty, successful run.
+/// Nothing selected is an error before any request; a selection matching no volume is a
+/// failed run that does nothing (`no_volume_matched`), unless `allow_empty`.
 #[test]
 fn nothing_selected_is_an_error() {
     let cloud = FakeCloud::start();
@@ -725,9 +749,6 @@ fn nothing_selected_is_an_error() {
     assert!(job::run(&client, &JobOpts::new(policy()).all_projects(true)).is_err());
     assert!(cloud.requests().is_empty());
 
-    let report = job::run(&client, &JobOpts::new(policy()).select_tag("backup", "none").now(DAY3)).unwrap();
-    assert_eq!(report.volumes().len(), 0);
-    assert!(report.is_success());
     // every volume: the tagged one and the untagged one.
     let report = run_at(
         &cloud,
@@ -736,6 +757,165 @@ fn nothing_selected_is_an_error() {
         DAY3,
     );
     assert_eq!(report.totals().created, 2);
+    assert!(!report.no_volume_matched());
+}
+
+/// A misspelt tag matches no volume: the run does nothing (the tag listing, no snapshot
+/// request) and is a failure, `no_volume_matched`, named in the JSON; `allow_empty` makes
+/// it a success. (Before: an empty, successful run.)
+#[test]
+fn a_selection_matching_no_volume_is_a_failure_unless_allow_empty() {
+    let cloud = FakeCloud::start();
+    fleet(&cloud, 2);
+    let client = cloud.client();
+    let o = JobOpts::new(policy()).select_tag("backup", "nigthly").now(DAY3);
+    assert_eq!(o.get_selection().to_string(), "--select backup=nigthly");
+    cloud.clear_requests();
+    let report = job::run(&client, &o).unwrap();
+    assert_eq!(report.volumes().len(), 0);
+    assert!(report.no_volume_matched() && !report.is_success());
+    assert_eq!(serde_json::to_value(&report).unwrap()["no_volume_matched"], json!(true));
+    assert_eq!(
+        calls(&cloud),
+        expect(&[("GET /", 1), (r#"GET volumes/detail?with_count=true&metadata={"backup":"nigthly"}"#, 1), ("POST /v3/auth/tokens", 1)])
+    );
+    let report = job::run(&client, &o.clone().allow_empty(true)).unwrap();
+    assert!(!report.no_volume_matched() && report.is_success());
+    assert!(cloud.snapshots().is_empty());
+    // Tags matching nothing while a volume named matches: the selection as a whole matched.
+    let report = run_at(&cloud, &client, opts(DAY3).select_tag("tier", "none").select_volume("vol-01"), DAY3);
+    assert!(!report.no_volume_matched() && report.is_success(), "{report:?}");
+    assert_eq!(report.totals().created, 1);
+    let s = job::Selection::new().tag("a b", "c").volume("v").all(true).all_projects(true);
+    assert_eq!(s.to_string(), r#"--select "a b=c" --volume v --all --all-projects"#);
+}
+
+/// `--volume db-1 --volume nope --volume db-2` (and an id that does not exist, a name two
+/// volumes have): the volumes that resolve are snapshotted and pruned; each of the others
+/// is a failed volume with the typed reason and the text as given; the run is not a
+/// success. (Before: the run returned the look-up's error before any create.)
+#[test]
+fn a_volume_that_does_not_resolve_fails_alone_and_the_others_are_done() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 2);
+    let twin1 = cloud.add_volume("twin");
+    let twin2 = cloud.add_volume("twin");
+    let client = cloud.client();
+    let gone = "00000000-0000-4000-8000-00000000dead";
+    let o = JobOpts::new(policy())
+        .select_volume("vol-00")
+        .select_volume("nope")
+        .select_volume(gone)
+        .select_volume("twin")
+        .select_volume("vol-01")
+        .poll_interval(Duration::from_millis(1), Duration::from_millis(5));
+    let report = run_at(&cloud, &client, o, DAY3);
+    assert!(!report.is_success() && !report.no_volume_matched());
+    let ids: Vec<&str> = report.volumes().iter().map(|v| v.volume_id.as_str()).collect();
+    assert_eq!(ids, [vols[0].as_str(), vols[1].as_str(), "nope", gone, "twin"]);
+    for v in &report.volumes()[..2] {
+        assert_eq!(
+            (v.action, v.snapshot_status.clone(), v.unresolved.clone()),
+            (VolumeAction::Created, Some(SnapshotStatus::Available), None)
+        );
+        assert_eq!(snaps_of(&cloud, &v.volume_id).len(), 1);
+    }
+    /// Action, why, error, why not pruned.
+    type Row<'a> = (VolumeAction, Option<job::Unresolved>, Option<&'a str>, Option<&'a str>);
+    let failed: Vec<Row> =
+        report.volumes()[2..].iter().map(|v| (v.action, v.unresolved.clone(), v.error.as_deref(), v.prune_skipped.as_deref())).collect();
+    let mut twins = vec![twin1, twin2];
+    twins.sort_unstable();
+    let twins_listed = match &failed[2].1 {
+        Some(job::Unresolved::Ambiguous { ids }) => {
+            let mut ids = ids.clone();
+            ids.sort_unstable();
+            ids
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(twins_listed, twins);
+    let skipped = Some("not pruned: the volume was not found");
+    assert_eq!(failed[0], (VolumeAction::Failed, Some(job::Unresolved::NotFound), Some("not found: no volume is named \"nope\""), skipped));
+    assert_eq!((failed[1].0, failed[1].1.clone(), failed[1].3), (VolumeAction::Failed, Some(job::Unresolved::NotFound), skipped));
+    assert!(failed[1].2.is_some_and(|e| e.contains("could not be found")), "{:?}", failed[1].2);
+    assert_eq!(failed[2].0, VolumeAction::Failed);
+    let t = report.totals();
+    assert_eq!((t.volumes, t.created, t.failed), (5, 2, 3));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["volumes"][2]["unresolved"], json!({"reason": "not_found"}));
+    assert_eq!(json["volumes"][0]["unresolved"], json!(null));
+    assert_eq!(json["volumes"][4]["unresolved"]["reason"], "ambiguous");
+}
+
+/// `all_projects` with a member's credentials: Cinder would drop `all_tenants` silently, so
+/// run and prune refuse with `Error::AdminViewRequired` after one probe (a volume listing
+/// without `os-vol-host-attr:host`), before anything else. With the admin's: the member's
+/// volume is snapshotted, and the snapshot lands in the ADMIN's project (Cinder creates it in
+/// the caller's); the report says all projects. (Before: the member's run went on, on its
+/// own project, with exit 0.)
+#[test]
+fn all_projects_needs_the_admin_view_and_snapshots_land_in_the_callers_project() {
+    use cinder_snapshots::testing::{Account, MEMBER_PROJECT_ID, PROJECT_ID};
+    let cloud = FakeCloud::start();
+    let theirs = cloud.add_volume_with(&VolumeSpec::new("theirs").metadata("backup", "nightly").owner(Account::Member));
+    let member = cloud.client_as(Account::Member);
+    cloud.clear_requests();
+    let err = job::run(&member, &opts(DAY3).all_projects(true)).unwrap_err();
+    assert!(matches!(err, Error::AdminViewRequired), "{err}");
+    assert!(err.to_string().contains("context_is_admin"), "{err}");
+    let err = retention::prune(&member, &retention::PruneOpts::new(policy()).all_projects(true)).unwrap_err();
+    assert!(matches!(err, Error::AdminViewRequired), "{err}");
+    assert_eq!(calls(&cloud), expect(&[("GET /", 1), ("GET volumes/detail?all_tenants=1&limit=1", 2), ("POST /v3/auth/tokens", 1)]));
+    assert_eq!(cinder_snapshots::volumes::admin_view(&member).unwrap(), Some(false));
+    assert!(cloud.snapshots().is_empty());
+
+    let admin = cloud.client();
+    assert_eq!(cinder_snapshots::volumes::admin_view(&admin).unwrap(), Some(true));
+    let report = run_at(&cloud, &admin, opts(DAY3).all_projects(true), DAY3);
+    assert!(report.is_success() && report.all_projects(), "{report:?}");
+    assert_eq!(serde_json::to_value(&report).unwrap()["all_projects"], json!(true));
+    let snaps = snaps_of(&cloud, &theirs);
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].project_id.as_deref(), Some(PROJECT_ID), "in the caller's project, not {MEMBER_PROJECT_ID}");
+    // The member does not see it.
+    let listed = snapshots::list_detail(&member, &snapshots::ListOpts::new()).unwrap().all().unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+/// Windows are on Cinder's clock (the Date of its answers): with the host's clock a day
+/// behind Cinder's, the next run makes today's snapshot (not "reused" yesterday's, exit 0)
+/// and names the skew; `JobOpts::now` still wins. (Before: the host's clock chose the
+/// window, and the second run reused the first one's snapshot.)
+#[test]
+fn the_window_is_chosen_on_cinders_clock_and_a_skew_is_reported() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 1);
+    let client = cloud.client();
+    let host = OffsetDateTime::now_utc();
+    let base = JobOpts::new(policy())
+        .select_tag("backup", "nightly")
+        .poll_interval(Duration::from_millis(1), Duration::from_millis(5))
+        .timeout(Duration::from_secs(20));
+    cloud.set_now(host);
+    let first = job::run(&client, &base).unwrap();
+    assert!(first.is_success() && first.totals().created == 1, "{first:?}");
+    assert_eq!(first.clock_skew(), None);
+    // Cinder's clock a day ahead of the host's.
+    cloud.set_now(host + time::Duration::days(1));
+    let second = job::run(&client, &base).unwrap();
+    assert!(second.is_success(), "{second:?}");
+    assert_eq!(second.volumes()[0].action, VolumeAction::Created);
+    assert_eq!(second.window_start(), first.window_start() + time::Duration::days(1));
+    let skew = second.clock_skew().expect("a day of skew is reported");
+    assert!((skew - time::Duration::days(1)).abs() < time::Duration::seconds(5), "{skew}");
+    let json = serde_json::to_value(&second).unwrap();
+    assert!(json["clock_skew_s"].as_i64().is_some_and(|s| (s - 86_400).abs() < 5), "{}", json["clock_skew_s"]);
+    assert_eq!(snaps_of(&cloud, &vols[0]).len(), 2);
+    assert_eq!(snaps_of(&cloud, &vols[0])[1].metadata[WINDOW_KEY], second.window_label());
+    // JobOpts::now wins over both clocks: the first window, whose snapshot is reused.
+    let third = job::run(&client, &base.clone().now(host)).unwrap();
+    assert_eq!((third.volumes()[0].action, third.window_start()), (VolumeAction::Reused, first.window_start()));
 }
 
 /// check(): OK, WARNING, CRITICAL (old or none), UNKNOWN when no volume matched; only

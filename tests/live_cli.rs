@@ -462,3 +462,62 @@ fn run_twice_in_a_window_and_check_each_exit_code() {
     let line = s.exits(3, &unreachable);
     assert!(line.starts_with("CINDER-SNAPSHOTS UNKNOWN - ") && line.contains("127.0.0.1:9"), "{line}");
 }
+
+/// The formats of issue 23 on what the real Cinder 29 answers: `-f yaml` reads back as the
+/// `--json` listing, `--os-compat` has the `openstack` command's keys with the same values,
+/// `-f shell` reads back in a real shell, `--sort-column` orders the rows.
+#[test]
+#[ignore = "needs the local cloud (scripts/live-tests)"]
+#[cfg(feature = "clouds-yaml")]
+fn formats_against_the_real_cloud() {
+    let s = Scratch::new("formats");
+    let volume = s.volume();
+    let hostile = format!("live-cli: a # \"b\" 'c' $(touch PWNED) `x` yes ünï {}", std::process::id());
+    let quick = snapshots::WaitOpts::new().timeout(Duration::from_secs(120)).initial_interval(Duration::from_millis(300));
+    let mut ids = Vec::new();
+    for name in [hostile.as_str(), "live-cli-b", "live-cli-a"] {
+        let opts = snapshots::CreateOpts::new(&volume).name(name).metadata("k", "v: # \"w\"").metadata("yes", "null");
+        let id = snapshots::create(&s.admin, &opts).expect("create").id;
+        s.snapshots.lock().unwrap().push(id.clone());
+        snapshots::wait_for_status(&s.admin, &id, snapshots::SnapshotStatus::Available, &quick).expect("available");
+        ids.push(id);
+    }
+    let json = s.json(&["list", "--volume", &volume]);
+    let yaml: Value = yaml_serde::from_str(&s.ok(&["list", "--volume", &volume, "--long", "-f", "yaml"])).expect("YAML");
+    assert_eq!(yaml, json);
+    assert_eq!(json.as_array().map(Vec::len), Some(3));
+    // --os-compat: the openstack command's keys, the same values.
+    let compat = s.ok(&["list", "--volume", &volume, "--long", "-f", "json", "--os-compat"]);
+    let compat: Value = serde_json::from_str(&compat).expect("JSON");
+    for (ours, theirs) in json.as_array().unwrap().iter().zip(compat.as_array().unwrap()) {
+        let pairs = [
+            ("id", "ID"),
+            ("name", "Name"),
+            ("description", "Description"),
+            ("status", "Status"),
+            ("size", "Size"),
+            ("created_at", "Created At"),
+            ("volume_id", "Volume"),
+            ("metadata", "Properties"),
+        ];
+        assert_eq!(theirs.as_object().map(|o| o.len()), Some(pairs.len()), "{theirs}");
+        for (key, header) in pairs {
+            assert_eq!(ours[key], theirs[header], "{header}");
+        }
+    }
+    // -f shell: eval sets the text and runs nothing.
+    let dir = s.cache.join("shell");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines = s.ok(&["show", &ids[0], "-f", "shell", "--prefix", "s_", "-c", "name", "-c", "status", "-c", "size"]);
+    let sh = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{lines}printf '%s|%s|%s' \"$s_name\" \"$s_status\" \"$s_size\""))
+        .current_dir(&dir)
+        .output()
+        .expect("sh");
+    assert_eq!(String::from_utf8_lossy(&sh.stdout), format!("{hostile}|available|1"));
+    assert!(!dir.join("PWNED").exists());
+    // --sort-column: by name.
+    let names = s.ok(&["list", "--volume", &volume, "-f", "value", "-c", "name", "--sort-column", "name"]);
+    assert_eq!(names, format!("live-cli-a\nlive-cli-b\n{hostile}\n"));
+}

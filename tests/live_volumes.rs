@@ -377,3 +377,108 @@ fn the_tool_resolves_names_restores_and_reverts() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_dir_all(&cache);
 }
+
+/// Enrolment and restore without guessing, through the tool against the real Cinder:
+/// `volume set`/`unset` (the metadata calls), a job run on two enrolled volumes (names
+/// unique per volume, so a restore by name finds one), `restore --volume V --latest
+/// --policy P`, and `revert V --latest`: refused with the volume untouched while Cinder's
+/// latest is not available, then reverted to it (a snapshot made by hand: Cinder's latest is
+/// the newest of any owner).
+#[cfg(feature = "cli")]
+#[test]
+#[ignore = "live: needs a real cloud (scripts/live-tests)"]
+fn the_tool_enrols_volumes_and_restores_and_reverts_without_guessing() {
+    use std::process::{Command, Output};
+    let c = clients();
+    let scratch = Scratch::new(&c.admin);
+    let tag = run_tag("enrol");
+    let v1 = scratch.volume(&CreateOpts::new(1).name(format!("{tag}-1")));
+    let v2 = scratch.volume(&CreateOpts::new(1).name(format!("{tag}-2")));
+    let cache = std::env::temp_dir().join(format!("cinder-snapshots-live-enrol-{}", std::process::id()));
+    let run = |args: &[&str]| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_cinder-snapshots")).args(args).env("XDG_CACHE_HOME", &cache).output().expect("run the tool")
+    };
+    let ok = |args: &[&str]| -> String {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&ok(args)).unwrap_or_else(|e| panic!("{args:?}: {e}")) };
+
+    // Enrolment: merged into the volume's metadata, found by the job's selection.
+    let select = format!("backup={tag}");
+    assert_eq!(ok(&["volume", "set", &format!("{tag}-1"), "--property", &select, "--property", "owner=ops"]), "");
+    assert_eq!(ok(&["volume", "set", &v2.id, "--property", &select]), "");
+    let meta = volumes::get_metadata(&c.admin, &v1.id).unwrap();
+    assert_eq!((meta.get("backup"), meta.get("owner")), (Some(&tag), Some(&"ops".to_owned())));
+    assert_eq!(ok(&["volume", "unset", &v1.id, "--property", "owner"]), "");
+    assert_eq!(volumes::get_metadata(&c.admin, &v1.id).unwrap().get("owner"), None);
+    let out = run(&["volume", "unset", &v1.id, "--property", "owner"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no metadata with key owner"), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut listed: Vec<String> =
+        ok(&["volume", "list", "--property", &select, "-f", "value", "-c", "id"]).lines().map(str::to_owned).collect();
+    listed.sort();
+    let mut want = vec![v1.id.clone(), v2.id.clone()];
+    want.sort();
+    assert_eq!(listed, want);
+
+    // The job on the enrolled volumes: one snapshot each, names unique per volume.
+    let report = json(&["--json", "run", "--select", &select, "--policy", &tag, "--keep-daily", "7", "--wait-timeout", "2m"]);
+    let made: Vec<(String, String)> = report["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["volume_id"].as_str().unwrap().to_owned(), v["snapshot_id"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(made.len(), 2, "{report}");
+    scratch.snapshots.lock().unwrap().extend(made.iter().map(|(_, s)| s.clone()));
+    let job_snap = |volume: &str| made.iter().find(|(v, _)| v == volume).map(|(_, s)| s.clone()).unwrap();
+    let name1 = snapshots::get(&c.admin, &job_snap(&v1.id)).unwrap().name.unwrap();
+    let name2 = snapshots::get(&c.admin, &job_snap(&v2.id)).unwrap().name.unwrap();
+    assert!(name1.starts_with(&format!("{tag}-")) && name1.ends_with(&format!("Z-{}", &v1.id[..8])), "{name1}");
+    assert_ne!(name1, name2);
+    // A restore by the job snapshot's name finds exactly one.
+    let restored = json(&["--json", "restore", &name1, "--name", &format!("{tag}-byname"), "--wait", "--wait-timeout", "60"]);
+    scratch.volumes.lock().unwrap().push(restored["id"].as_str().unwrap().to_owned());
+    assert_eq!(restored["snapshot_id"].as_str(), Some(job_snap(&v1.id).as_str()));
+
+    // A snapshot by hand, newer: Cinder's latest, never restore --latest's.
+    let by_hand = scratch.snapshot(&v1.id, &format!("{tag}-hand"));
+    let restored = json(&[
+        "--json",
+        "restore",
+        "--volume",
+        &format!("{tag}-1"),
+        "--latest",
+        "--policy",
+        &tag,
+        "--name",
+        &format!("{tag}-latest"),
+        "--wait",
+        "--wait-timeout",
+        "60",
+    ]);
+    scratch.volumes.lock().unwrap().push(restored["id"].as_str().unwrap().to_owned());
+    assert_eq!((restored["snapshot_id"].as_str(), restored["status"].as_str()), (Some(job_snap(&v1.id).as_str()), Some("available")));
+    let out = run(&["restore", "--volume", &v1.id, "--latest", "--policy", &format!("{tag}-other")]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // revert --latest while Cinder's latest is not available (set back to creating by the
+    // admin): refused, nothing sent, the volume still available (not stuck reverting).
+    snapshots::reset_status(&c.admin, &by_hand.id, SnapshotStatus::Creating).unwrap();
+    let out = run(&["revert", &v1.id, "--latest"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains(&format!("its latest snapshot ({}, status creating) is not available", by_hand.id)), "{text}");
+    assert_eq!(volumes::get(&c.admin, &v1.id).unwrap().status, VolumeStatus::Available);
+    // Available again: reverted to it (made by hand: Cinder's latest is of any owner).
+    snapshots::reset_status(&c.admin, &by_hand.id, SnapshotStatus::Available).unwrap();
+    let err = volumes::revert_to_snapshot(&c.admin, &v1.id, &job_snap(&v1.id)).unwrap_err();
+    assert_eq!(volumes::revert_refusal(&err), Some(RevertRefusal::NotLatestSnapshot), "Cinder agrees: the job's is not the latest");
+    let reverted = json(&["--json", "revert", &format!("{tag}-1"), "--latest", "--wait", "--wait-timeout", "60"]);
+    assert_eq!((reverted["id"].as_str(), reverted["status"].as_str()), (Some(v1.id.as_str()), Some("available")));
+    // The library's own pick is the same.
+    assert_eq!(volumes::latest_snapshot(&c.admin, &v1.id).unwrap().map(|s| s.id), Some(by_hand.id.clone()));
+    let _ = std::fs::remove_dir_all(&cache);
+}

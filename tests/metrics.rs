@@ -138,11 +138,13 @@ fn a_failed_run_keeps_the_last_success() {
     assert_eq!(line(&failed, "cinder_snapshots_last_run_success{").unwrap(), "0");
     assert!(failed.contains("outcome=\"failed\"} 1\n"), "{failed}");
 
-    // A run that fails before anything (a volume that does not exist) writes every family too.
+    // A run that fails before anything (the volume listing answered 500: not retried)
+    // writes every family too.
     cloud.set_now(DAY2);
-    let none = opts(DAY2).selection(Selection::new().volume("no-such-volume"));
+    cloud.fail_next(1, Rule::get("volumes/detail"), 500);
+    let none = opts(DAY2);
     let outcome = job::run(&client, &none);
-    assert!(outcome.is_err());
+    assert!(outcome.is_err(), "{outcome:?}");
     MetricsFile::new(&file).state_dir(&state).write_run(&client, &none, outcome.as_ref()).unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
     assert_eq!(line(&text, "cinder_snapshots_last_success_timestamp_seconds{").unwrap(), day1.to_string(), "{text}");

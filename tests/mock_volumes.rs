@@ -516,3 +516,78 @@ fn with_status(fixture: &str, status: &str) -> String {
     v["volume"]["status"] = json!(status);
     v.to_string()
 }
+
+/// A mock of one volume metadata request, answered as the local cloud's Cinder 29 answered
+/// it (checked live: the merge and replace answers hold every item after the call; a
+/// deleted key is 200 with an empty `text/html` body).
+fn metadata_mock(server: &mut Server, method: &str, path: &str, body: Option<Value>, status: usize, answer: &str) -> Mock {
+    let mut m = server
+        .mock(method, path)
+        .match_query(Matcher::Missing)
+        .match_header("x-auth-token", TOKEN)
+        .match_header("openstack-api-version", "volume 3.71");
+    m = match body {
+        Some(b) => m.match_header("content-type", "application/json").match_body(Matcher::Json(b)),
+        None => m.match_body(Matcher::Missing),
+    };
+    let content_type = if method == "DELETE" && status == 200 { "text/html; charset=UTF-8" } else { "application/json" };
+    m.with_status(status).with_header("Content-Type", content_type).with_body(answer).expect(1).create()
+}
+
+#[test]
+fn volume_metadata_merge_replace_get_and_delete_send_exactly_cinders_requests() {
+    let mut server = Server::new();
+    let path = format!("/v3/{ADMIN_PROJECT}/volumes/{ALPHA}/metadata");
+    let merge = metadata_mock(
+        &mut server,
+        "POST",
+        &path,
+        Some(json!({"metadata": {"backup": "nightly"}})),
+        200,
+        r#"{"metadata": {"backup": "nightly", "a": "1"}}"#,
+    );
+    let replace = metadata_mock(&mut server, "PUT", &path, Some(json!({"metadata": {"x": "y"}})), 200, r#"{"metadata": {"x": "y"}}"#);
+    let get = metadata_mock(&mut server, "GET", &path, None, 200, r#"{"metadata": {"x": "y"}}"#);
+    let delete = metadata_mock(&mut server, "DELETE", &format!("{path}/x"), None, 200, "");
+    let client = admin(&server);
+    let all = volumes::merge_metadata(&client, ALPHA, &volumes::UpdateMetadataOpts::new().set("backup", "nightly")).unwrap();
+    assert_eq!(all, BTreeMap::from([("a".to_owned(), "1".to_owned()), ("backup".to_owned(), "nightly".to_owned())]));
+    let all = volumes::update_metadata(&client, ALPHA, &volumes::UpdateMetadataOpts::new().set("x", "y")).unwrap();
+    assert_eq!(all, BTreeMap::from([("x".to_owned(), "y".to_owned())]));
+    assert_eq!(volumes::get_metadata(&client, ALPHA).unwrap(), all);
+    volumes::delete_metadata_key(&client, ALPHA, "x").unwrap();
+    for m in [merge, replace, get, delete] {
+        m.assert();
+    }
+}
+
+#[test]
+fn a_missing_volume_metadata_key_is_cinders_404() {
+    let mut server = Server::new();
+    let message = format!("Volume {ALPHA} has no metadata with key x.");
+    let m = metadata_mock(
+        &mut server,
+        "DELETE",
+        &format!("/v3/{ADMIN_PROJECT}/volumes/{ALPHA}/metadata/x"),
+        None,
+        404,
+        &json!({"itemNotFound": {"code": 404, "message": message}}).to_string(),
+    );
+    let err = volumes::delete_metadata_key(&admin(&server), ALPHA, "x").unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(err.api().unwrap().message, message);
+    m.assert();
+}
+
+#[test]
+fn volume_metadata_input_is_checked_before_any_request() {
+    let (_server, any, client) = nothing_sent(MV371);
+    let set = |k: &str, v: &str| volumes::UpdateMetadataOpts::new().set(k, v);
+    assert!(matches!(volumes::merge_metadata(&client, ALPHA, &set("a!b", "c")), Err(Error::InvalidInput(_))));
+    assert!(matches!(volumes::update_metadata(&client, ALPHA, &set("a", &"v".repeat(256))), Err(Error::InvalidInput(_))));
+    assert!(matches!(volumes::merge_metadata(&client, "a/b", &set("a", "b")), Err(Error::InvalidInput(_))));
+    assert!(matches!(volumes::get_metadata(&client, ""), Err(Error::InvalidInput(_))));
+    assert!(matches!(volumes::delete_metadata_key(&client, ALPHA, "a/b"), Err(Error::InvalidInput(_))));
+    assert!(matches!(volumes::delete_metadata_key(&client, ALPHA, ""), Err(Error::InvalidInput(_))));
+    any.assert();
+}

@@ -412,13 +412,45 @@ fn several_volumes_below_3_22_are_listed_one_by_one() {
     assert_all(&unexpected);
 }
 
+/// The probe of Cinder's admin view before any `all_tenants` listing: one volume of the
+/// recorded admin's listing (it carries `os-vol-host-attr:host`), or, for a member, the same
+/// volume without the admin's keys.
+fn admin_view_probe(server: &mut Server, admin: bool) -> Mock {
+    let recorded = Fixture::load("mv371_volumes_detail_limit2_page1");
+    let mut volume = recorded.response_json()["volumes"][0].clone();
+    assert!(volume.get("os-vol-host-attr:host").is_some(), "the recorded admin view");
+    if !admin {
+        for key in ["os-vol-host-attr:host", "os-vol-mig-status-attr:migstat", "os-vol-mig-status-attr:name_id"] {
+            volume.as_object_mut().unwrap().remove(key);
+        }
+    }
+    let m = server
+        .mock("GET", format!("/v3/{ADMIN_PROJECT}/volumes/detail").as_str())
+        .match_query(Matcher::Exact("all_tenants=1&limit=1".into()))
+        .match_header("x-auth-token", TOKEN);
+    recorded.respond(server, m).with_body(json!({ "volumes": [volume] }).to_string()).expect(1).create()
+}
+
 #[test]
 fn all_projects_lists_with_all_tenants() {
     let (mut server, unexpected) = strict();
+    let probe = admin_view_probe(&mut server, true);
     let listing = page(&mut server, "volume 3.71", &format!("all_tenants=1&{}", metadata_query()), &four_owned()[..1], None);
     let report = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).dry_run(true).all_projects(true)).unwrap();
     assert_eq!(lines(&report), ["01 kept last 1, newest"]);
-    assert_all(&[listing]);
+    assert_all(&[probe, listing]);
+    assert_all(&unexpected);
+}
+
+/// Without the admin view (no `os-vol-host-attr:host`), `all_projects` is refused after
+/// the probe: no snapshot listing, no delete.
+#[test]
+fn all_projects_without_the_admin_view_is_refused_before_any_listing() {
+    let (mut server, unexpected) = strict();
+    let probe = admin_view_probe(&mut server, false);
+    let err = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).all_projects(true)).unwrap_err();
+    assert!(matches!(err, Error::AdminViewRequired), "{err}");
+    assert_all(&[probe]);
     assert_all(&unexpected);
 }
 
@@ -475,4 +507,63 @@ fn deletes_run_on_at_most_concurrency_worker_threads() {
     assert_all(&[listing]);
     assert_all(&mocks);
     assert_all(&unexpected);
+}
+
+/// Against the fake cloud (feature `testing`): Cinder's own status transitions.
+#[cfg(feature = "testing")]
+mod against_the_fake_cloud {
+    use super::*;
+    use cinder_snapshots::snapshots::{self, CreateOpts};
+    use cinder_snapshots::testing::FakeCloud;
+    use std::time::Instant;
+
+    /// `--wait-timeout` is ONE deadline for the whole prune: 6 deletes that stay `deleting`,
+    /// 2 at a time, end at the deadline: the first 2 are sent and time out waiting, the 4
+    /// others are never sent (timed out, not sent). Before: each pair had its own timeout,
+    /// every DELETE was sent and the prune took 3 timeouts.
+    #[test]
+    fn the_wait_timeout_is_one_deadline_for_the_whole_prune() {
+        let cloud = FakeCloud::start();
+        let volume = cloud.add_volume("db");
+        let client = cloud.client();
+        cloud.set_snapshot_creating_reads(0);
+        let start = datetime!(2026-11-20 02:00 UTC);
+        for day in 0..7 {
+            let at = start + time::Duration::days(day);
+            cloud.set_now(at);
+            let labels = retention::labels(&policy(1), at);
+            let opts = labels.iter().fold(CreateOpts::new(&volume), |o, (k, v)| o.metadata(k, v));
+            snapshots::create(&client, &opts).unwrap();
+        }
+        cloud.set_deleting_reads(u32::MAX);
+        cloud.clear_requests();
+        let timeout = Duration::from_millis(400);
+        let wait = WaitOpts::new().timeout(timeout).initial_interval(Duration::from_millis(20)).max_interval(Duration::from_millis(20));
+        let opts = PruneOpts::new(policy(1)).now(NOW).wait_opts(wait).concurrency(2);
+        let began = Instant::now();
+        let report = retention::prune(&client, &opts).unwrap();
+        let took = began.elapsed();
+        assert_eq!(report.counts(), counts(1, 0, 0, 6));
+        let deletes: Vec<String> = cloud.requests().iter().filter(|r| r.call().0 == "DELETE").map(|r| r.call().1.to_owned()).collect();
+        assert_eq!(deletes.len(), 2, "{deletes:?}");
+        for failed in report.failures() {
+            match failed.outcome().error() {
+                Some(Error::Wait(w)) => {
+                    assert_eq!((&w.kind, w.target.as_str()), (&WaitErrorKind::TimedOut, "deleted"), "{w}");
+                    assert!(w.elapsed <= timeout + Duration::from_millis(200), "{w}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let sent: Vec<&str> = report
+            .failures()
+            .filter(|o| o.outcome().error().is_some_and(|e| matches!(e, Error::Wait(w) if w.last_status.as_deref() == Some("deleting"))))
+            .map(|o| o.snapshot().id.as_str())
+            .collect();
+        assert_eq!(sent.len(), 2, "the two sent were seen deleting");
+        assert!(took < timeout * 2, "{took:?}");
+        // Nothing left deleting but the two sent.
+        let left: Vec<String> = cloud.snapshots().iter().map(|s| s.status.to_string()).collect();
+        assert_eq!(left.iter().filter(|s| *s == "deleting").count(), 2, "{left:?}");
+    }
 }

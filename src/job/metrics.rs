@@ -289,11 +289,11 @@ fn room_value(room: Room, unit: f64) -> Option<f64> {
     }
 }
 
-/// The target's 16 hex digits: the cloud, the project and the policy, as the job's lock
-/// file names them (`<identity> | policy <id>`, FNV-1a).
+/// The target's 16 hex digits, as the job's lock file names them ([`super::target_hash`]);
+/// for a client with neither credentials nor an endpoint, the policy's alone.
 fn target_hash(client: &ServiceClient, policy_id: &str) -> String {
-    let key = format!("{} | policy {policy_id}", client.identity().unwrap_or_default());
-    format!("{:016x}", crate::auth::fnv1a(key.as_bytes()))
+    super::target_hash(client, policy_id)
+        .unwrap_or_else(|| format!("{:016x}", crate::auth::fnv1a(format!("policy {policy_id}").as_bytes())))
 }
 
 /// The last success kept in `path`; 0 when there is none or it is not a time (the alert

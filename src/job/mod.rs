@@ -10,7 +10,11 @@
 //!    of every project); each listing is read to its last page, and a volume selected twice
 //!    is done once. A volume neither `available` nor `in-use` is
 //!    [`Skipped`](VolumeAction::Skipped), with its status as the reason (unless this
-//!    window's snapshot of it exists already: that one is reused).
+//!    window's snapshot of it exists already: that one is reused). A volume named that
+//!    does not resolve (no such id, no such name, a name matching several) is
+//!    [`Failed`](VolumeAction::Failed) with [`VolumeReport::unresolved`] and the others are
+//!    done. A selection matching no volume at all does nothing and fails
+//!    ([`JobReport::no_volume_matched`]) unless [`JobOpts::allow_empty`].
 //! 2. **Finds what this window already has** (idempotence): ONE complete listing of the
 //!    snapshots labelled with the policy and this [`Window`] (server-side `metadata` filter
 //!    from microversion 3.22; below it, every snapshot of the project is listed and filtered
@@ -33,7 +37,9 @@
 //!    **Creates** the missing snapshots, [`JobOpts::concurrency`] at a time, each with the
 //!    retention labels ([`retention::labels`](crate::retention::labels)) plus
 //!    [`WINDOW_KEY`] (the window's start) and [`RUN_KEY`] (this run's id), named
-//!    `<policy id>-<window start as YYYYmmddTHHMMZ>`. An `in-use` volume is snapshotted with
+//!    `<policy id>-<window start as YYYYmmddTHHMMZ>-<first 8 hex digits of the volume id>`
+//!    (unique per volume and window; the snapshots are found by their labels, never by
+//!    name). An `in-use` volume is snapshotted with
 //!    `force=true` below microversion 3.66 and with no `force` flag from 3.66 on (where
 //!    `force=false` is a 400). A create is never retried (POST); a create whose answer was
 //!    lost (a timeout, a closed connection, a 5xx) may still have made the snapshot: the wait
@@ -100,6 +106,8 @@
 
 mod check;
 mod estate;
+#[cfg(all(unix, feature = "lock"))]
+mod lock;
 mod metrics;
 mod opts;
 mod preflight;
@@ -111,8 +119,11 @@ pub use check::{
     CheckOpts, CheckReport, CheckStatus, CheckVolume, DEFAULT_CHECK_TIMEOUT, EXCLUDE_KEY, FIRST_LINE_MAX, Stray, check, unknown_output,
 };
 pub use estate::{QuotaFit, Report, ReportOpts, ReportVolume, report};
+#[cfg(all(unix, feature = "lock"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "lock"))))]
+pub use lock::{Holder, JobLock, LockError};
 pub use metrics::{METRICS_PREFIX, MetricsError, MetricsFile};
-pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection};
+pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
 pub use preflight::QuotaPreflight;
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
 pub use run::run;
@@ -124,6 +135,14 @@ pub const WINDOW_KEY: &str = "cinder-snapshots.window";
 
 /// The metadata key holding the id of the run that created a snapshot (16 hex digits).
 pub const RUN_KEY: &str = "cinder-snapshots.run";
+
+/// The 16 hex digits naming a job's target, the cloud, the project and the policy (FNV-1a of
+/// `<client identity> | policy <id>`): the job lock's file name, the metrics' state file and
+/// default file name. `None` when the client has neither credentials nor an endpoint.
+pub(crate) fn target_hash(client: &crate::ServiceClient, policy_id: &str) -> Option<String> {
+    let key = format!("{} | policy {policy_id}", client.identity()?);
+    Some(format!("{:016x}", crate::auth::fnv1a(key.as_bytes())))
+}
 
 /// A time as the labels write it: RFC 3339 in UTC, whole seconds.
 pub(crate) fn label_time(t: time::OffsetDateTime) -> String {

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{Progress, Window};
@@ -30,7 +31,13 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3600);
 ///
 /// Built through the setters of [`JobOpts`] and [`CheckOpts`](super::CheckOpts) (or its
 /// own). An empty selection is refused by [`run`](super::run) and
-/// [`check`](super::check) ("no volumes selected"): it never means "every volume".
+/// [`check`](super::check) ("no volumes selected"): it never means "every volume". A
+/// selection that matches no volume is a failed run unless [`JobOpts::allow_empty`]
+/// (see [`JobReport::no_volume_matched`](super::JobReport::no_volume_matched)); it is judged
+/// as a whole: tags matching nothing while a volume named matches are fine.
+///
+/// Its `Display` is the selection in the command line's spelling, as the messages name it:
+/// `--select backup=nightly --volume db-1`, `--all --all-projects`.
 ///
 /// ```
 /// use cinder_snapshots::job::Selection;
@@ -109,8 +116,21 @@ impl Selection {
 
     /// The selected volumes, each once, in the order found: every volume (with
     /// [`all`](Self::all)) or every volume with the tags, to the last page, then the volumes
-    /// named. An empty selection is an [`Error::InvalidInput`].
+    /// named. An empty selection is an [`Error::InvalidInput`]; a volume named that does not
+    /// resolve is its look-up's error.
     pub(crate) fn resolve(&self, client: &ServiceClient, page_size: Option<u32>) -> Result<Vec<Selected>> {
+        let (found, mut missing) = self.resolve_all(client, page_size)?;
+        match missing.drain(..).next() {
+            Some(m) => Err(m.error),
+            None => Ok(found),
+        }
+    }
+
+    /// As [`resolve`](Self::resolve), but a volume named that does not resolve (no volume
+    /// with that id, no volume or several with that name, or its look-up failed otherwise)
+    /// is returned apart, with its error, instead of ending the selection. Authentication
+    /// errors still end it (every look-up would meet them).
+    pub(crate) fn resolve_all(&self, client: &ServiceClient, page_size: Option<u32>) -> Result<(Vec<Selected>, Vec<Missing>)> {
         if self.is_empty() {
             return Err(no_selection());
         }
@@ -129,14 +149,92 @@ impl Selection {
                 found.push(Selected::from(volume?));
             }
         }
+        let mut missing: Vec<Missing> = Vec::new();
         for given in &self.volumes {
-            let volume = if crate::checks::is_uuid(given) { volumes::get(client, given)? } else { volumes::find_by_name(client, given)? };
-            found.push(Selected::from(volume));
+            let volume = if crate::checks::is_uuid(given) { volumes::get(client, given) } else { volumes::find_by_name(client, given) };
+            match volume {
+                Ok(volume) => found.push(Selected::from(volume)),
+                Err(e) if e.is_unauthorized() => return Err(e),
+                Err(error) => {
+                    if !missing.iter().any(|m| m.given == *given) {
+                        missing.push(Missing { given: given.clone(), why: Unresolved::of(&error), error });
+                    }
+                }
+            }
         }
         let mut seen: HashSet<String> = HashSet::new();
         found.retain(|v| seen.insert(v.id.clone()));
-        Ok(found)
+        Ok((found, missing))
     }
+}
+
+/// `--select K=V ...`, `--volume V ...`, `--all`, `--all-projects`, in that order (values
+/// with a space, a quote or nothing are quoted as Rust strings).
+impl fmt::Display for Selection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn word(s: &str) -> String {
+            if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\'') {
+                format!("{s:?}")
+            } else {
+                s.to_owned()
+            }
+        }
+        let mut parts: Vec<String> = Vec::new();
+        parts.extend(self.tags.iter().map(|(k, v)| format!("--select {}", word(&format!("{k}={v}")))));
+        parts.extend(self.volumes.iter().map(|v| format!("--volume {}", word(v))));
+        if self.all {
+            parts.push("--all".to_owned());
+        }
+        if self.all_projects {
+            parts.push("--all-projects".to_owned());
+        }
+        if parts.is_empty() {
+            return f.write_str("nothing");
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// Why a volume given by id or name (a [`Selection::volume`]) was not found: the typed
+/// reason of a [`VolumeReport::unresolved`](super::VolumeReport::unresolved).
+///
+/// Serialised as `{"reason": "not_found"}`, `{"reason": "ambiguous", "ids": [...]}` or
+/// `{"reason": "lookup_failed", "status": 500}` (`status`: the HTTP status, or null).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Unresolved {
+    /// No volume has this id (Cinder's 404), or no volume has this name.
+    NotFound,
+    /// Several volumes have this name: their ids.
+    Ambiguous {
+        /// The ids of every volume with the name.
+        ids: Vec<String>,
+    },
+    /// The look-up itself failed (a refusal other than 404, a transport error, ...); the
+    /// message is in [`VolumeReport::error`](super::VolumeReport::error).
+    LookupFailed {
+        /// The HTTP status, when the server answered with an error.
+        status: Option<u16>,
+    },
+}
+
+impl Unresolved {
+    fn of(e: &Error) -> Self {
+        match e {
+            Error::MultipleMatches { ids, .. } => Unresolved::Ambiguous { ids: ids.clone() },
+            e if e.is_not_found() => Unresolved::NotFound,
+            e => Unresolved::LookupFailed { status: e.status() },
+        }
+    }
+}
+
+/// A volume given by id or name that did not resolve: as given, why, and the error.
+#[derive(Debug)]
+pub(crate) struct Missing {
+    pub(crate) given: String,
+    pub(crate) why: Unresolved,
+    pub(crate) error: Error,
 }
 
 /// What a run or a check keeps of a selected volume (not the whole [`Volume`], so that a
@@ -207,6 +305,7 @@ pub struct JobOpts {
     pub(crate) max_interval: Duration,
     pub(crate) page_size: Option<u32>,
     pub(crate) dry_run: bool,
+    pub(crate) allow_empty: bool,
     pub(crate) now: Option<OffsetDateTime>,
     pub(crate) progress: Option<ProgressCallback>,
     pub(crate) all_or_nothing: bool,
@@ -265,6 +364,7 @@ impl JobOpts {
             max_interval: Duration::from_secs(30),
             page_size: None,
             dry_run: false,
+            allow_empty: false,
             now: None,
             progress: None,
             all_or_nothing: false,
@@ -316,6 +416,14 @@ impl JobOpts {
     /// Lists and plans only: no create, no delete (see the [module docs](super)).
     pub fn dry_run(mut self, dry: bool) -> Self {
         self.dry_run = dry;
+        self
+    }
+
+    /// Whether a selection that matches no volume is a success (default `false`: such a run
+    /// does nothing and is a failure, [`JobReport::no_volume_matched`](super::JobReport::no_volume_matched),
+    /// so that a misspelt tag in a nightly job is seen the first night).
+    pub fn allow_empty(mut self, allow: bool) -> Self {
+        self.allow_empty = allow;
         self
     }
 
@@ -421,6 +529,11 @@ impl JobOpts {
     pub fn get_now(&self) -> Option<OffsetDateTime> {
         self.now
     }
+
+    /// Whether a selection matching no volume is a success.
+    pub fn is_allow_empty(&self) -> bool {
+        self.allow_empty
+    }
 }
 
 impl fmt::Debug for JobOpts {
@@ -435,6 +548,7 @@ impl fmt::Debug for JobOpts {
             .field("max_interval", &self.max_interval)
             .field("page_size", &self.page_size)
             .field("dry_run", &self.dry_run)
+            .field("allow_empty", &self.allow_empty)
             .field("now", &self.now)
             .field("progress", &self.progress.is_some())
             .field("all_or_nothing", &self.all_or_nothing)

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
-use super::Window;
+use super::{Unresolved, Window};
 use crate::retention::PruneReport;
 use crate::snapshots::SnapshotStatus;
 
@@ -114,6 +114,10 @@ pub struct VolumeReport {
     /// When the quota preflight skipped this volume: every quota that binds, with what the
     /// run needed and the room left (see [`JobReport::quota`]).
     pub quota: Vec<crate::quotas::Shortfall>,
+    /// A volume given by id or name that did not resolve: why (then `volume_id` is the
+    /// text as given, `volume_status` is empty, the action is
+    /// [`Failed`](VolumeAction::Failed) and `error` the look-up's message).
+    pub unresolved: Option<Unresolved>,
 }
 
 impl VolumeReport {
@@ -132,6 +136,7 @@ impl VolumeReport {
             zombies: Vec::new(),
             warnings: Vec::new(),
             quota: Vec::new(),
+            unresolved: None,
         }
     }
 
@@ -171,7 +176,8 @@ pub struct Totals {
 /// what was done, and the run's facts.
 ///
 /// Serialised (`--json`) as `{"run_id", "window", "window_start", "dry_run", "timed_out",
-/// "over_quota", "elapsed_s", "polls", "totals": {..}, "volumes": [..], "prune": <the
+/// "over_quota", "no_volume_matched", "all_projects", "clock_skew_s" (Cinder's clock minus the
+/// host's in seconds beyond 5 minutes, else null), "elapsed_s", "polls", "totals": {..}, "volumes": [..], "prune": <the
 /// prune's report, or null>, "quota": <the quota preflight, or null>}`; times RFC 3339 in UTC, durations in seconds.
 #[derive(Debug)]
 pub struct JobReport {
@@ -181,6 +187,9 @@ pub struct JobReport {
     pub(crate) dry_run: bool,
     pub(crate) timed_out: bool,
     pub(crate) over_quota: bool,
+    pub(crate) no_volume_matched: bool,
+    pub(crate) all_projects: bool,
+    pub(crate) clock_skew: Option<time::Duration>,
     pub(crate) elapsed: Duration,
     pub(crate) polls: usize,
     pub(crate) volumes: Vec<VolumeReport>,
@@ -283,23 +292,50 @@ impl JobReport {
         self.prune.as_ref()
     }
 
-    /// `true` when nothing failed, nothing was skipped, the wait did not time out and no
-    /// prune failed.
+    /// Whether the selection matched no volume (and no volume named failed to resolve)
+    /// without [`JobOpts::allow_empty`](super::JobOpts::allow_empty): nothing was done, and
+    /// that is a failure.
+    pub fn no_volume_matched(&self) -> bool {
+        self.no_volume_matched
+    }
+
+    /// Whether the volumes of every project were selected ([`Selection::all_projects`](super::Selection::all_projects)):
+    /// then the snapshots were made in the caller's project, not the volumes' (Cinder
+    /// creates a snapshot in the project of the token): they count against the caller's
+    /// quota and the volumes' owners do not see them.
+    pub fn all_projects(&self) -> bool {
+        self.all_projects
+    }
+
+    /// Cinder's clock minus the host's when they differ by more than
+    /// [`CLOCK_SKEW_ALLOWED`](crate::client::CLOCK_SKEW_ALLOWED) (5 minutes), as the `Date` of
+    /// Cinder's answers showed it when the run chose its window; `None` within it (or when
+    /// Cinder sent no `Date`). The window and the labels are on Cinder's clock either way
+    /// (unless [`JobOpts::now`](super::JobOpts::now) was given).
+    pub fn clock_skew(&self) -> Option<time::Duration> {
+        self.clock_skew
+    }
+
+    /// `true` when nothing failed, nothing was skipped, the wait did not time out, no
+    /// prune failed, and some volume matched (or [`JobOpts::allow_empty`](super::JobOpts::allow_empty)).
     pub fn is_success(&self) -> bool {
         let t = self.totals();
-        t.failed == 0 && t.skipped == 0 && t.prune_failed == 0 && !self.timed_out
+        t.failed == 0 && t.skipped == 0 && t.prune_failed == 0 && !self.timed_out && !self.no_volume_matched
     }
 }
 
 impl Serialize for JobReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("JobReport", 12)?;
+        let mut st = s.serialize_struct("JobReport", 15)?;
         st.serialize_field("run_id", &self.run_id)?;
         st.serialize_field("window", &self.window)?;
         st.serialize_field("window_start", &super::label_time(self.window_start))?;
         st.serialize_field("dry_run", &self.dry_run)?;
         st.serialize_field("timed_out", &self.timed_out)?;
         st.serialize_field("over_quota", &self.over_quota)?;
+        st.serialize_field("no_volume_matched", &self.no_volume_matched)?;
+        st.serialize_field("all_projects", &self.all_projects)?;
+        st.serialize_field("clock_skew_s", &self.clock_skew.map(|d| d.whole_seconds()))?;
         st.serialize_field("elapsed_s", &self.elapsed.as_secs_f64())?;
         st.serialize_field("polls", &self.polls)?;
         st.serialize_field("totals", &self.totals())?;
@@ -336,6 +372,9 @@ mod tests {
             dry_run: false,
             timed_out: false,
             over_quota: false,
+            no_volume_matched: false,
+            all_projects: false,
+            clock_skew: None,
             elapsed: Duration::from_millis(1500),
             polls: 2,
             volumes: vec![a, b],

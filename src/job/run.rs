@@ -36,26 +36,38 @@ const MAX_NAME_CHARS: usize = 255;
 /// # Errors
 ///
 /// Before anything is created: an empty selection ([`Error::InvalidInput`] "no volumes
-/// selected"), a window out of the calendar's range, a selection's error (a listing, a
-/// volume id that does not exist, a name matching no volume or several), the listing of
-/// the window's snapshots, and the quota preflight's: [`Error::QuotaExceeded`] with
+/// selected"), every project asked for without Cinder's admin view
+/// ([`Error::AdminViewRequired`]), a window out of the calendar's range, a selection's listing
+/// error (a tag listing that fails on any page, an authentication error), the listing of the
+/// window's snapshots, and the quota preflight's: [`Error::QuotaExceeded`] with
 /// [`JobOpts::all_or_nothing`] when not every volume fits, the listing of the policy's
-/// snapshots when the room is short, the quota read again after `prune_first` deleted. From then on, failures are per volume, in the report: a run that
-/// has created snapshots always returns its report.
+/// snapshots when the room is short, the quota read again after `prune_first` deleted. A
+/// volume named that does not resolve (no such id, no name or several matching) is not an
+/// error: it is a [`Failed`](VolumeAction::Failed) volume of the report with
+/// [`VolumeReport::unresolved`], and the others are done. From then on, failures are per
+/// volume, in the report: a run that has created snapshots always returns its report.
 pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     let started = Instant::now();
     if opts.selection.is_empty() {
         return Err(super::opts::no_selection());
     }
-    let now = opts.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let mv = client.microversion()?;
+    if opts.selection.is_all_projects() {
+        // A member's all_tenants is dropped by Cinder without a word: refuse instead.
+        crate::volumes::require_admin_view(client)?;
+    }
+    let (volumes, missing) = opts.selection.resolve_all(client, opts.page_size)?;
+    let no_volume_matched = volumes.is_empty() && missing.is_empty() && !opts.allow_empty;
+    // The window on Cinder's clock: the selection's answers carried its Date (a host whose
+    // clock is a day behind must not take yesterday's window for today's). JobOpts::now wins.
+    let clock_skew = client.clock_skew();
+    let now = opts.now.unwrap_or_else(|| client.now());
     let window = opts.window();
     let policy = &opts.policy;
     let window_start = window
         .start(now, policy.utc_offset())
         .ok_or_else(|| Error::InvalidInput(format!("the {window} window containing {} is out of range", label_time(now))))?;
     let window_label = label_time(window_start);
-    let mv = client.microversion()?;
-    let volumes = opts.selection.resolve(client, opts.page_size)?;
 
     let mut job = Job {
         client,
@@ -63,6 +75,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         started,
         mv,
         window_label,
+        now,
         run_id: new_run_id(),
         reports: volumes.iter().map(|v| VolumeReport::new(v.id.clone(), v.name.clone(), v.status.as_str().to_owned())).collect(),
         pending: HashMap::new(),
@@ -74,9 +87,17 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         quota: None,
         deadline: client.sleeper().now().checked_add(opts.deadline),
     };
-    let name = snapshot_name(policy.id(), window_start);
+    let name = |volume_id: &str| snapshot_name(policy.id(), window_start, volume_id);
     let to_create = job.plan(&volumes)?;
     let to_create = if opts.dry_run { to_create } else { job.preflight(&volumes, to_create, now)? };
+    // The volumes named that did not resolve come after the others, in the order given.
+    for m in missing {
+        let mut r = VolumeReport::new(m.given, None, String::new());
+        r.action = VolumeAction::Failed;
+        r.error = Some(m.error.full_message());
+        r.unresolved = Some(m.why);
+        job.reports.push(r);
+    }
     // The reports hold what the rest needs: memory stays flat in N but for the report.
     drop(volumes);
     if !opts.dry_run {
@@ -94,6 +115,9 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         dry_run: opts.dry_run,
         timed_out: job.timed_out,
         over_quota: job.over_quota,
+        no_volume_matched,
+        all_projects: opts.selection.is_all_projects(),
+        clock_skew,
         elapsed: started.elapsed(),
         polls: job.polls,
         volumes: job.reports,
@@ -109,6 +133,8 @@ struct Job<'a> {
     started: Instant,
     mv: Microversion,
     window_label: String,
+    /// The run's time: [`JobOpts::now`], else Cinder's clock when the run selected.
+    now: OffsetDateTime,
     run_id: String,
     reports: Vec<VolumeReport>,
     /// Snapshots waited for: id -> index of the volume.
@@ -230,7 +256,7 @@ impl Job<'_> {
     }
 
     /// Step 3: the creates, `concurrency` at a time; a 413 stops the ones not yet sent.
-    fn create_all(&mut self, to_create: &[usize], name: &str, now: OffsetDateTime) {
+    fn create_all(&mut self, to_create: &[usize], name: &(dyn Fn(&str) -> String + Sync), now: OffsetDateTime) {
         let mut labels = retention::labels(&self.opts.policy, now);
         labels.insert(WINDOW_KEY.to_owned(), self.window_label.clone());
         labels.insert(RUN_KEY.to_owned(), self.run_id.clone());
@@ -241,7 +267,7 @@ impl Job<'_> {
         let create_opts = |i: usize| -> Option<CreateOpts> {
             let volume = reports.get(i)?;
             let base = CreateOpts::new(volume.volume_id.as_str())
-                .name(name)
+                .name(name(&volume.volume_id))
                 .description(description.as_str())
                 .force(force_in_use && volume.volume_status == VolumeStatus::InUse.as_str());
             Some(labels.iter().fold(base, |o, (k, v)| o.metadata(k, v)))
@@ -496,6 +522,7 @@ impl Job<'_> {
                 continue;
             }
             r.prune_skipped = Some(match r.action {
+                _ if r.unresolved.is_some() => "not pruned: the volume was not found".to_owned(),
                 VolumeAction::Skipped => "not pruned: the volume was not snapshotted in this run".to_owned(),
                 VolumeAction::Failed => "not pruned: its snapshot for this window failed".to_owned(),
                 _ => format!(
@@ -515,7 +542,7 @@ impl Job<'_> {
         let prune_opts = PruneOpts::new(self.opts.policy.clone())
             .volumes(eligible.iter().cloned())
             .dry_run(dry)
-            .now(self.opts.now.unwrap_or_else(OffsetDateTime::now_utc))
+            .now(self.now)
             .concurrency(self.opts.concurrency)
             .all_projects(self.opts.selection.is_all_projects())
             .wait_opts(wait);
@@ -701,14 +728,18 @@ fn maybe_created(e: &Error) -> bool {
     }
 }
 
-/// `<policy id>-<YYYYmmddTHHMMZ>`, the policy id cut so that the name fits 255 characters.
-fn snapshot_name(policy_id: &str, window_start: OffsetDateTime) -> String {
+/// `<policy id>-<YYYYmmddTHHMMZ>-<first 8 hex digits of the volume id>`: unique per volume
+/// and window (a restore by name finds one snapshot), the policy id cut so that the name
+/// fits 255 characters. The job finds its snapshots by their labels, never by this name.
+fn snapshot_name(policy_id: &str, window_start: OffsetDateTime, volume_id: &str) -> String {
     let t = window_start.checked_to_offset(time::UtcOffset::UTC).unwrap_or(window_start);
     let stamp =
         format!("{}{:02}{:02}T{:02}{:02}Z", crate::timestamp::format_year(t.year()), u8::from(t.month()), t.day(), t.hour(), t.minute());
-    let room = MAX_NAME_CHARS.saturating_sub(stamp.chars().count()).saturating_sub(1);
+    let volume: String = volume_id.chars().filter(char::is_ascii_hexdigit).take(8).collect::<String>().to_ascii_lowercase();
+    let tail = format!("-{stamp}-{volume}");
+    let room = MAX_NAME_CHARS.saturating_sub(tail.chars().count());
     let id: String = policy_id.chars().take(room).collect();
-    format!("{id}-{stamp}")
+    format!("{id}{tail}")
 }
 
 /// 16 random hex digits (std's randomly keyed hasher over the time and the process id).
@@ -727,12 +758,18 @@ mod tests {
 
     #[test]
     fn names_and_ids() {
-        assert_eq!(snapshot_name("nightly", datetime!(2026-11-28 00:00 UTC)), "nightly-20261128T0000Z");
-        assert_eq!(snapshot_name("n", datetime!(2026-11-28 01:00 +02:00)), "n-20261127T2300Z");
+        let vol = "3F2A9C1D-0b1f-4c8e-9d51-3d0c8a4c7e11";
+        assert_eq!(snapshot_name("nightly", datetime!(2026-11-28 00:00 UTC), vol), "nightly-20261128T0000Z-3f2a9c1d");
+        assert_eq!(snapshot_name("n", datetime!(2026-11-28 01:00 +02:00), vol), "n-20261127T2300Z-3f2a9c1d");
+        // Two volumes, one window: two names.
+        let other = "0b1f5b58-7c2c-4d8e-9d51-3d0c8a4c7e11";
+        assert_ne!(snapshot_name("n", datetime!(2026-11-28 00:00 UTC), vol), snapshot_name("n", datetime!(2026-11-28 00:00 UTC), other));
         let long = "p".repeat(255);
-        let name = snapshot_name(&long, datetime!(2026-11-28 00:00 UTC));
+        let name = snapshot_name(&long, datetime!(2026-11-28 00:00 UTC), vol);
         assert_eq!(name.chars().count(), 255);
-        assert!(name.ends_with("-20261128T0000Z"));
+        assert!(name.ends_with("-20261128T0000Z-3f2a9c1d"));
+        // An id that is not hex (a fake's) gives what hex digits it has; the name stays valid.
+        assert_eq!(snapshot_name("n", datetime!(2026-11-28 00:00 UTC), "vol-1"), "n-20261128T0000Z-1");
         let (a, b) = (new_run_id(), new_run_id());
         assert_eq!(a.len(), 16);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));

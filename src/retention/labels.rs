@@ -45,7 +45,13 @@ pub fn labels(policy: &Policy, run_at: OffsetDateTime) -> BTreeMap<String, Strin
 /// Whether `policy` owns `snapshot`: its metadata holds exactly the policy's id under
 /// [`POLICY_KEY`] (no trimming, case-sensitive). A name never makes a snapshot owned.
 pub fn is_owned(snapshot: &Snapshot, policy: &Policy) -> bool {
-    snapshot.metadata.get(POLICY_KEY).is_some_and(|id| id == policy.id())
+    owner(snapshot) == Some(policy.id())
+}
+
+/// The id of the policy that owns `snapshot` (its [`POLICY_KEY`] label, as it is), when it
+/// carries one: what [`is_owned`] compares.
+pub fn owner(snapshot: &Snapshot) -> Option<&str> {
+    snapshot.metadata.get(POLICY_KEY).map(String::as_str)
 }
 
 /// The run time recorded under [`RUN_AT_KEY`], when it is there and readable.

@@ -164,7 +164,7 @@ mod plan;
 mod policy;
 mod prune;
 
-pub use labels::{FORMAT_KEY, FORMAT_VERSION, POLICY_KEY, RULES_KEY, RUN_AT_KEY, is_owned, labels, run_at};
+pub use labels::{FORMAT_KEY, FORMAT_VERSION, POLICY_KEY, RULES_KEY, RUN_AT_KEY, is_owned, labels, owner, run_at};
 pub use plan::{Action, Decision, Period, Plan, Reason, plan};
 pub use policy::{MAX_POLICY_ID_CHARS, Policy, PolicyBuilder, PolicyError, format_duration};
 pub use prune::{DEFAULT_CONCURRENCY, Outcome, PruneCounts, PruneOpts, PruneReport, SnapshotOutcome, prune};

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
@@ -13,7 +14,7 @@ use super::labels::{POLICY_KEY, rfc3339_utc};
 use super::plan::plan_owned;
 use super::{Decision, Plan, Policy, is_owned};
 use crate::client::ServiceClient;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, WaitError, WaitErrorKind};
 use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus, WaitOpts};
 
 /// How many deletes [`prune`] runs at once unless told otherwise.
@@ -99,21 +100,28 @@ impl PruneOpts {
         self
     }
 
-    /// How many snapshots are deleted (and waited for) at once; 0 counts as 1.
+    /// How many snapshots are deleted (and waited for) at once; 0 counts as 1. With any
+    /// concurrency the prune ends by its one deadline (see [`wait_opts`](Self::wait_opts)).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
     }
 
-    /// How each delete is waited for (timeout, intervals, cancel flag, progress callback;
-    /// default: the client's [`PollPolicy`](crate::PollPolicy)). The progress callback is
-    /// called from several threads when the concurrency is above 1.
+    /// How the deletes are waited for (timeout, intervals, cancel flag, progress callback;
+    /// default: the client's [`PollPolicy`](crate::PollPolicy)). The timeout is ONE deadline
+    /// for the whole prune, counted from its start, not one per delete: a delete still
+    /// waited for at the deadline, and a delete not sent by then (it is not sent), is
+    /// [`Outcome::Failed`] with an [`Error::Wait`] of kind
+    /// [`TimedOut`](crate::WaitErrorKind::TimedOut). The progress callback is called from
+    /// several threads when the concurrency is above 1.
     pub fn wait_opts(mut self, wait: WaitOpts) -> Self {
         self.wait = wait;
         self
     }
 
     /// Admins: the snapshots of every project (`all_tenants=1`), not only the client's.
+    /// Without Cinder's admin view [`prune`] refuses ([`Error::AdminViewRequired`]) rather
+    /// than prune the caller's own project only.
     pub fn all_projects(mut self, all: bool) -> Self {
         self.all_projects = all;
         self
@@ -354,7 +362,11 @@ impl Serialize for SnapshotOutcome {
 /// 3. Unless it is a dry run, **deletes** the snapshots the plan deletes, at most
 ///    [`PruneOpts::concurrency`] at a time, and waits until each is gone
 ///    ([`wait_for_delete`](crate::snapshots::wait_for_delete) with
-///    [`PruneOpts::wait_opts`]). A delete that fails (a 400 for the snapshot's state, a wait
+///    [`PruneOpts::wait_opts`]), all within ONE deadline, the wait's timeout counted from
+///    the prune's start: at the deadline the waits end and no further delete is sent
+///    (those are [`Outcome::Failed`] with a timed-out [`Error::Wait`]), so a prune of N
+///    snapshots stuck in `deleting` ends at about the deadline, not after
+///    `ceil(N / concurrency)` timeouts. A delete that fails (a 400 for the snapshot's state, a wait
 ///    ending in `error_deleting`, ...) is reported as [`Outcome::Failed`] and the others go
 ///    on.
 ///
@@ -367,7 +379,8 @@ impl Serialize for SnapshotOutcome {
 /// # Errors
 ///
 /// The listing's error (authentication, transport, an API error on any page, a filter the
-/// microversion refuses, ...): nothing was deleted. Failed deletes are not errors: see
+/// microversion refuses, ...): nothing was deleted. With [`PruneOpts::all_projects`],
+/// [`Error::AdminViewRequired`] when Cinder does not give the client the admin view. Failed deletes are not errors: see
 /// [`PruneReport::is_success`].
 ///
 /// ```no_run
@@ -393,6 +406,9 @@ impl Serialize for SnapshotOutcome {
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 pub fn prune(client: &ServiceClient, opts: &PruneOpts) -> Result<PruneReport> {
+    // One deadline for the whole prune (`None`: none), whatever the number of deletes.
+    let started = Instant::now();
+    let deadline = opts.wait.policy(client).timeout.map(|t| (started, t));
     let now = opts.now.unwrap_or_else(OffsetDateTime::now_utc);
     let candidates = list_candidates(client, opts)?;
     // The ids the deletes must never touch are read first; then every snapshot of the
@@ -421,7 +437,7 @@ pub fn prune(client: &ServiceClient, opts: &PruneOpts) -> Result<PruneReport> {
                 None => targets.push((i, d.snapshot())),
             }
         }
-        let deleted = delete_all(client, &targets, opts);
+        let deleted = delete_all(client, &targets, opts, deadline);
         done.extend(targets.iter().map(|(i, _)| *i).zip(deleted));
         for (i, outcome) in done {
             if let Some(o) = outcomes.get_mut(i) {
@@ -454,6 +470,10 @@ fn list_opts(opts: &PruneOpts, volume: Option<&str>, server_filter: bool) -> Lis
 fn list_candidates(client: &ServiceClient, opts: &PruneOpts) -> Result<Vec<Snapshot>> {
     if opts.volumes.as_ref().is_some_and(BTreeSet::is_empty) {
         return Ok(Vec::new());
+    }
+    if opts.all_projects {
+        // A member's all_tenants is dropped by Cinder without a word: refuse instead.
+        crate::volumes::require_admin_view(client)?;
     }
     let server_filter = client.microversion()? >= METADATA_FILTER;
     let listings: Vec<Option<&str>> = match &opts.volumes {
@@ -520,12 +540,29 @@ fn refusal(snap: &Snapshot, policy: &Policy, protected: &BTreeSet<String>) -> Op
     None
 }
 
-/// Deletes and waits for each target, at most `opts.concurrency` at a time; one outcome per
-/// target, in order.
-fn delete_all(client: &ServiceClient, targets: &[(usize, &Snapshot)], opts: &PruneOpts) -> Vec<Outcome> {
+/// Deletes and waits for each target, at most `opts.concurrency` at a time, all by the one
+/// `deadline` (its start and length); one outcome per target, in order.
+fn delete_all(
+    client: &ServiceClient,
+    targets: &[(usize, &Snapshot)],
+    opts: &PruneOpts,
+    deadline: Option<(Instant, Duration)>,
+) -> Vec<Outcome> {
     let never = AtomicBool::new(false);
     let done = crate::pool::in_pool(targets.len(), opts.concurrency, "prune-delete", &never, |i| {
-        targets.get(i).map(|(_, snap)| delete_one(client, snap, &opts.wait))
+        let (_, snap) = targets.get(i)?;
+        let wait = match deadline {
+            None => opts.wait.clone(),
+            Some((start, timeout)) => {
+                let elapsed = start.elapsed();
+                let left = timeout.saturating_sub(elapsed);
+                if left.is_zero() {
+                    return Some(Outcome::Failed(not_sent(snap, elapsed)));
+                }
+                opts.wait.clone().timeout(left)
+            }
+        };
+        Some(delete_one(client, snap, &wait))
     });
     done.into_iter()
         .zip(targets)
@@ -535,6 +572,20 @@ fn delete_all(client: &ServiceClient, targets: &[(usize, &Snapshot)], opts: &Pru
             })
         })
         .collect()
+}
+
+/// The prune's deadline passed before this snapshot's delete was sent (it was not sent).
+fn not_sent(snap: &Snapshot, elapsed: Duration) -> Error {
+    Error::Wait(Box::new(WaitError {
+        kind: WaitErrorKind::TimedOut,
+        resource: "snapshot",
+        id: snap.id.clone(),
+        target: "deleted".to_owned(),
+        last_status: Some(snap.status.to_string()),
+        elapsed,
+        user_message: None,
+        last: None,
+    }))
 }
 
 /// Deletes one snapshot and waits until it is gone.

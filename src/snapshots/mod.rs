@@ -26,6 +26,7 @@ pub use requests::{
     delete_metadata_key, find_by_name, force_delete, get, get_metadata, get_metadata_key, list, list_detail, merge_metadata, reset_status,
     set_metadata_key, update, update_metadata, update_status,
 };
+pub(crate) use results::MetadataBody;
 pub use results::{Snapshot, SnapshotPage, SnapshotStatus};
 pub use wait::{ProgressFn, WaitOpts, wait_for_delete, wait_for_status};
 

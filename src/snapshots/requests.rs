@@ -440,8 +440,9 @@ impl UpdateOpts {
     }
 }
 
-/// Metadata items for [`update_metadata`] (replaces all) and [`merge_metadata`] (merges).
-/// Keys: ASCII letters, digits and `-_:. `, up to 255 characters; values up to 255
+/// Metadata items for [`update_metadata`] (replaces all) and [`merge_metadata`] (merges),
+/// and for the volumes' [`update_metadata`](crate::volumes::update_metadata) and
+/// [`merge_metadata`](crate::volumes::merge_metadata). Keys: ASCII letters, digits and `-_:. `, up to 255 characters; values up to 255
 /// characters.
 ///
 /// ```
@@ -468,7 +469,7 @@ impl UpdateMetadataOpts {
         self
     }
 
-    fn to_body(&self) -> Result<Value> {
+    pub(crate) fn to_body(&self) -> Result<Value> {
         checks::metadata(&self.metadata, false)?;
         Ok(json!({ "metadata": self.metadata }))
     }

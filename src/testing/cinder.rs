@@ -592,6 +592,10 @@ fn cinder(st: &mut State, request: &HttpRequest, relative: &str, minor: u16, ctx
         ("POST", ["volumes"]) => create_volume(st, request, ctx),
         ("GET", ["volumes", id]) => show_volume(st, id, ctx),
         ("DELETE", ["volumes", id]) => delete_volume(st, id, ctx),
+        ("GET", ["volumes", id, "metadata"]) => volume_metadata(st, id, ctx),
+        ("POST", ["volumes", id, "metadata"]) => write_volume_metadata(st, id, request, true, ctx),
+        ("PUT", ["volumes", id, "metadata"]) => write_volume_metadata(st, id, request, false, ctx),
+        ("DELETE", ["volumes", id, "metadata", key]) => delete_volume_metadata_key(st, id, key, ctx),
         // Volume actions: only `revert` (3.40+; below it the action is unknown: 404).
         ("POST", ["volumes", id, "action"]) if minor >= 40 => volume_action(st, id, request, ctx),
         ("GET", ["os-quota-sets", project]) => quota_set(st, request, project, ctx),
@@ -1550,6 +1554,52 @@ fn delete_snapshot_metadata_key(st: &mut State, id: &str, key: &str, ctx: Ctx) -
     let i = find_snapshot(st, id, ctx)?;
     st.snapshots[i].metadata.remove(key).ok_or_else(|| no_such_key(id, key))?;
     // Cinder answers 200 with an empty text/html body.
+    Ok(HttpResponse { status: 200, headers: vec![("Content-Type".into(), "text/html; charset=UTF-8".into())], body: Vec::new() })
+}
+
+fn volume_metadata(st: &State, id: &str, ctx: Ctx) -> Answer {
+    let v = &st.volumes[find_volume(st, id, ctx)?];
+    // Cinder 29 answers this one GET with Content-Type text/html (and an ETag).
+    let mut answer = HttpResponse::json(200, &json!({"metadata": v.metadata}));
+    answer.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("Content-Type"));
+    Ok(answer.with_header("Content-Type", "text/html; charset=UTF-8"))
+}
+
+/// `POST` (merge) and `PUT` (replace) of a volume's metadata: Cinder's 400 without
+/// `metadata`, its 404 for a volume it does not show; the answer holds all the items after.
+fn write_volume_metadata(st: &mut State, id: &str, request: &HttpRequest, merge: bool, ctx: Ctx) -> Answer {
+    let body = json_body(request)?;
+    if body.get("metadata").is_none() {
+        return Err(fault_body(400, "'metadata' is a required property"));
+    }
+    let given = string_map(&body["metadata"], "metadata")?;
+    let i = find_volume(st, id, ctx)?;
+    let v = &mut st.volumes[i];
+    if matches!(v.status.as_str(), "maintenance" | "uploading") {
+        let text = format!("Invalid volume: Updating volume metadata is not allowed for volumes in {} status.", v.status);
+        return Err(fault_body(400, &text));
+    }
+    if merge {
+        v.metadata.extend(given);
+    } else {
+        v.metadata = given;
+    }
+    Ok(HttpResponse::json(200, &json!({"metadata": v.metadata})))
+}
+
+fn delete_volume_metadata_key(st: &mut State, id: &str, key: &str, ctx: Ctx) -> Answer {
+    let i = find_volume(st, id, ctx)?;
+    let v = &mut st.volumes[i];
+    // The key is looked up first (a missing one is a 404 in any status), then the status.
+    if !v.metadata.contains_key(key) {
+        return Err(fault_body(404, &format!("Volume {id} has no metadata with key {key}.")));
+    }
+    if matches!(v.status.as_str(), "maintenance" | "uploading") {
+        let text = format!("Invalid volume: Deleting volume metadata is not allowed for volumes in {} status.", v.status);
+        return Err(fault_body(400, &text));
+    }
+    v.metadata.remove(key);
+    // As for a snapshot's key: 200 with an empty text/html body.
     Ok(HttpResponse { status: 200, headers: vec![("Content-Type".into(), "text/html; charset=UTF-8".into())], body: Vec::new() })
 }
 

@@ -67,7 +67,11 @@
 //!   `os-vol-mig-status-attr`/`os-vol-host-attr` keys, `cluster_name`, `migration_status`
 //!   or `provider_id`), list and
 //!   list/detail, delete (refused with Cinder's 400 while it has snapshots or is not
-//!   `available`/`error`), and the action `revert` (3.40+; below it 404): only to the
+//!   `available`/`error`), metadata get (`text/html`, as Cinder 29 labels it), merge (POST),
+//!   replace (PUT) and key delete (a missing key is Cinder's 404 `Volume <id> has no
+//!   metadata with key <key>.`; a missing `metadata` its 400; a volume in `maintenance` or
+//!   `uploading` its 400 `Invalid volume: Updating (Deleting) volume metadata is not allowed
+//!   for volumes in <status> status.`, after the key's 404), and the action `revert` (3.40+; below it 404): only to the
 //!   volume's latest snapshot, sizes equal (400s), the volume `available` (409), the
 //!   snapshot `available` (409, after the volume was set `reverting`, where Cinder leaves
 //!   it); then `reverting` (the snapshot `restoring`) and `available` again.

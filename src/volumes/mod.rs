@@ -1,6 +1,9 @@
 //! Cinder v3 volumes, as far as a snapshot tool needs them: list (to choose what to
-//! snapshot), show, find by name, create (empty, or restored from a snapshot), delete,
-//! revert to a snapshot, and waiting for a status.
+//! snapshot), show, find by name, metadata (to enrol a volume in a job: `backup=nightly`),
+//! create (empty, or restored from a snapshot), delete, revert to a snapshot, a volume's
+//! latest snapshot chosen without guessing ([`latest_owned_snapshot`] to restore from,
+//! [`latest_snapshot`] and [`revert_to_latest`] as Cinder picks it), and waiting for a
+//! status.
 //!
 //! Laid out like [`snapshots`](crate::snapshots): the calls and their options in
 //! `requests`, the types they return in `results`, the paths in `urls`; listing, waiting
@@ -22,14 +25,25 @@
 //! # Ok::<(), cinder_snapshots::Error>(())
 //! ```
 
+mod admin;
+mod latest;
 mod requests;
 mod results;
 mod urls;
 mod wait;
 
-pub use requests::{CreateOpts, ListOpts, SortKey, create, delete, find_by_name, get, list, list_detail, revert_to_snapshot};
+pub use admin::{ADMIN_VIEW_KEY, admin_view, require_admin_view};
+pub use latest::{latest_owned_snapshot, latest_snapshot, revert_to_latest};
+pub use requests::{
+    CreateOpts, ListOpts, SortKey, create, delete, delete_metadata_key, find_by_name, get, get_metadata, list, list_detail, merge_metadata,
+    revert_to_snapshot, update_metadata,
+};
 pub use results::{Attachment, RevertRefusal, Volume, VolumePage, VolumeStatus, VolumeSummary, revert_refusal};
 pub use wait::{ProgressFn, WaitOpts, wait_for_delete, wait_for_revert, wait_for_status};
+
+/// Metadata items for [`merge_metadata`] and [`update_metadata`], shared with
+/// [`snapshots`](crate::snapshots).
+pub use crate::snapshots::UpdateMetadataOpts;
 
 /// The sort direction, shared with [`snapshots`](crate::snapshots).
 pub use crate::paging::SortDir;

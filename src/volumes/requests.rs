@@ -8,6 +8,7 @@ use crate::checks;
 use crate::client::{Microversion, Request, ServiceClient};
 use crate::error::{Error, Result};
 use crate::paging::{PageQuery, SortDir, ToListQuery, sort_param};
+use crate::snapshots::{MetadataBody, UpdateMetadataOpts};
 
 /// The largest size Cinder accepts, in GiB (its database's largest integer).
 const MAX_SIZE: u64 = 0x7FFF_FFFF;
@@ -463,6 +464,66 @@ pub fn revert_to_snapshot(client: &ServiceClient, volume_id: &str, snapshot_id: 
     checks::id("snapshot", snapshot_id)?;
     client.microversion()?.require(Microversion::new(3, 40), "reverting a volume to a snapshot")?;
     client.send(Request::post(urls::action(volume_id)).json(json!({ "revert": { "snapshot_id": snapshot_id } })))?;
+    Ok(())
+}
+
+/// All metadata of a volume (`GET /volumes/{id}/metadata`).
+///
+/// ```no_run
+/// # let client = cinder_snapshots::ServiceClient::from_env()?;
+/// let meta = cinder_snapshots::volumes::get_metadata(&client, "5aa119a8-d25b-45a7-8d1b-88e127885635")?;
+/// # Ok::<(), cinder_snapshots::Error>(())
+/// ```
+pub fn get_metadata(client: &ServiceClient, id: &str) -> Result<BTreeMap<String, String>> {
+    checks::id("volume", id)?;
+    Ok(client.send(Request::get(urls::metadata(id)))?.json::<MetadataBody>("metadata")?.metadata)
+}
+
+/// Adds or changes the given metadata items of a volume and keeps the others
+/// (`POST /volumes/{id}/metadata`): how a volume is enrolled in a job
+/// (`backup=nightly`). Returns all metadata after the merge.
+///
+/// ```no_run
+/// use cinder_snapshots::volumes::{self, UpdateMetadataOpts};
+/// # let client = cinder_snapshots::ServiceClient::from_env()?;
+/// let all = volumes::merge_metadata(&client, "5aa119a8-d25b-45a7-8d1b-88e127885635", &UpdateMetadataOpts::new().set("backup", "nightly"))?;
+/// # Ok::<(), cinder_snapshots::Error>(())
+/// ```
+pub fn merge_metadata(client: &ServiceClient, id: &str, opts: &UpdateMetadataOpts) -> Result<BTreeMap<String, String>> {
+    checks::id("volume", id)?;
+    let body = opts.to_body()?;
+    Ok(client.send(Request::post(urls::metadata(id)).json(body))?.json::<MetadataBody>("metadata")?.metadata)
+}
+
+/// **Replaces ALL metadata** of a volume with the given items (`PUT /volumes/{id}/metadata`):
+/// keys not given are DELETED (gophercloud's `UpdateMetadata`). To add or change items and
+/// keep the others, use [`merge_metadata`]. Returns the metadata after the call.
+///
+/// ```no_run
+/// use cinder_snapshots::volumes::{self, UpdateMetadataOpts};
+/// # let client = cinder_snapshots::ServiceClient::from_env()?;
+/// // After this the volume has exactly one item.
+/// volumes::update_metadata(&client, "5aa119a8-d25b-45a7-8d1b-88e127885635", &UpdateMetadataOpts::new().set("backup", "nightly"))?;
+/// # Ok::<(), cinder_snapshots::Error>(())
+/// ```
+pub fn update_metadata(client: &ServiceClient, id: &str, opts: &UpdateMetadataOpts) -> Result<BTreeMap<String, String>> {
+    checks::id("volume", id)?;
+    let body = opts.to_body()?;
+    Ok(client.send(Request::put(urls::metadata(id)).json(body))?.json::<MetadataBody>("metadata")?.metadata)
+}
+
+/// Removes one metadata item of a volume (`DELETE /volumes/{id}/metadata/{key}`; Cinder's
+/// 404 when the key is not set).
+///
+/// ```no_run
+/// # let client = cinder_snapshots::ServiceClient::from_env()?;
+/// cinder_snapshots::volumes::delete_metadata_key(&client, "5aa119a8-d25b-45a7-8d1b-88e127885635", "backup")?;
+/// # Ok::<(), cinder_snapshots::Error>(())
+/// ```
+pub fn delete_metadata_key(client: &ServiceClient, id: &str, key: &str) -> Result<()> {
+    checks::id("volume", id)?;
+    checks::metadata_key_segment(key)?;
+    client.send(Request::delete(urls::metadata_key(id, key)))?;
     Ok(())
 }
 

@@ -384,6 +384,10 @@ pub enum RevertRefusal {
     /// marked the volume `reverting` when it finds this, and leaves it so: the volume stays
     /// `reverting` until an admin resets its status.
     SnapshotNotAvailable,
+    /// Several snapshots share the volume's newest `created_at`: which one Cinder takes for
+    /// the latest cannot be known (refused before sending, by
+    /// [`revert_to_latest`](super::revert_to_latest) only).
+    AmbiguousLatest,
 }
 
 impl fmt::Display for RevertRefusal {
@@ -394,13 +398,16 @@ impl fmt::Display for RevertRefusal {
             RevertRefusal::SizeMismatch => "the volume's size is not the snapshot's",
             RevertRefusal::VolumeNotAvailable => "the volume is not available",
             RevertRefusal::SnapshotNotAvailable => "the snapshot is not available",
+            RevertRefusal::AmbiguousLatest => "several snapshots are the volume's newest (the same created_at)",
         })
     }
 }
 
 /// Which of Cinder's revert refusals an error is, if any: reads the status (400 or 409) and
 /// Cinder's message of an [`Error::Api`] returned by
-/// [`revert_to_snapshot`](super::revert_to_snapshot). The error itself, with Cinder's
+/// [`revert_to_snapshot`](super::revert_to_snapshot), and the reason of an
+/// [`Error::RevertRefused`] (refused before sending by
+/// [`revert_to_latest`](super::revert_to_latest)). The error itself, with Cinder's
 /// message and request id, is still the one to report.
 ///
 /// ```no_run
@@ -418,6 +425,7 @@ impl fmt::Display for RevertRefusal {
 pub fn revert_refusal(error: &Error) -> Option<RevertRefusal> {
     let api = match error {
         Error::Api(api) => api,
+        Error::RevertRefused { reason, .. } => return Some(*reason),
         _ => return None,
     };
     let m = api.message.as_str();

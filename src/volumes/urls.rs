@@ -15,3 +15,11 @@ pub(crate) fn volume(id: &str) -> Vec<String> {
 pub(crate) fn action(id: &str) -> Vec<String> {
     vec!["volumes".into(), id.into(), "action".into()]
 }
+
+pub(crate) fn metadata(id: &str) -> Vec<String> {
+    vec!["volumes".into(), id.into(), "metadata".into()]
+}
+
+pub(crate) fn metadata_key(id: &str, key: &str) -> Vec<String> {
+    vec!["volumes".into(), id.into(), "metadata".into(), key.into()]
+}

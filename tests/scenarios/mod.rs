@@ -85,7 +85,8 @@ macro_rules! for_each_scenario {
             volume_states_refused,
             restore_refusals,
             update_and_update_status,
-            answer_shapes
+            answer_shapes,
+            volume_metadata_calls
         );
     };
 }
@@ -797,4 +798,34 @@ pub fn answer_shapes(env: &dyn Env) {
     assert_eq!(attachment["volume_id"], json!(volume));
     let summary = raw_json(admin, Request::get(["volumes"]).query([("name", shown["volume"]["name"].as_str().unwrap_or_default())]));
     assert_eq!(keys_of(&summary, "volumes"), sorted(&["id", "name", "links"]));
+}
+
+/// Volume metadata (issue 23's enrolment): merge (POST) keeps the other items, replace (PUT)
+/// drops them, a key delete, a missing key's 404, a body without `metadata` (400), a volume
+/// in `maintenance` (400 for a write and for a delete of a key it has, the missing key's 404
+/// first), and another project's volume for a member (404).
+pub fn volume_metadata_calls(env: &dyn Env) {
+    let admin = env.admin();
+    let volume = env.volume(Who::Admin, &env.unique("vmeta"), &[("a", "1")]);
+    let merged = volumes::merge_metadata(admin, &volume, &UpdateMetadataOpts::new().set("backup", "nightly")).unwrap();
+    assert_eq!(merged, map(&[("a", "1"), ("backup", "nightly")]));
+    assert_eq!(volumes::get_metadata(admin, &volume).unwrap(), merged);
+    assert_eq!(volumes::get(admin, &volume).unwrap().metadata, merged);
+    volumes::delete_metadata_key(admin, &volume, "a").unwrap();
+    let missing = not_found(format!("Volume {volume} has no metadata with key a."));
+    assert_eq!(api(&volumes::delete_metadata_key(admin, &volume, "a").unwrap_err()), missing);
+    assert_eq!(volumes::update_metadata(admin, &volume, &UpdateMetadataOpts::new().set("x", "y")).unwrap(), map(&[("x", "y")]));
+    let post = Request::post(["volumes", volume.as_str(), "metadata"]).json(json!({"meta": {"a": "b"}}));
+    assert_eq!(raw_err(admin, post), bad_request("'metadata' is a required property"));
+    let err = volumes::merge_metadata(env.member(), &volume, &UpdateMetadataOpts::new().set("a", "b")).unwrap_err();
+    assert_eq!(api(&err), not_found(format!("Volume {volume} could not be found.")));
+
+    let parked = env.volume_in_status(&env.unique("vmeta-maintenance"), VolumeStatus::Maintenance);
+    let err = volumes::merge_metadata(admin, &parked, &UpdateMetadataOpts::new().set("a", "b")).unwrap_err();
+    assert_eq!(api(&err), bad_request("Invalid volume: Updating volume metadata is not allowed for volumes in maintenance status."));
+    let err = volumes::update_metadata(admin, &parked, &UpdateMetadataOpts::new().set("a", "b")).unwrap_err();
+    assert_eq!(api(&err), bad_request("Invalid volume: Updating volume metadata is not allowed for volumes in maintenance status."));
+    let err = volumes::delete_metadata_key(admin, &parked, "a").unwrap_err();
+    assert_eq!(api(&err), not_found(format!("Volume {parked} has no metadata with key a.")));
+    assert!(volumes::get_metadata(admin, &parked).unwrap().is_empty());
 }

@@ -66,7 +66,19 @@ pub struct Globals {
     /// `-f`/`--json` and `-c`, the columns checked against the command's.
     pub output: Output,
     pub debug: bool,
-    pub token_cache: bool,
+    /// `--token-cache` (`Some(true)`), `--no-token-cache` (`Some(false)`), or neither: then
+    /// the cache is used by the interactive commands and not by `run`, `prune` and `check`
+    /// ([`Command::authenticates_each_start`]).
+    pub token_cache: Option<bool>,
+    /// `--log-timestamps`: the time at the start of every line on stderr.
+    pub log_timestamps: bool,
+}
+
+impl Globals {
+    /// Whether the client keeps its token in the user's cache for this command.
+    pub fn uses_token_cache(&self, command: &Command) -> bool {
+        self.token_cache.unwrap_or(!command.authenticates_each_start())
+    }
 }
 
 #[derive(Debug)]
@@ -171,6 +183,8 @@ pub enum Command {
     Prune {
         opts: PruneOpts,
         volumes: Vec<String>,
+        /// `--lock-file`: the job lock's file instead of the default one.
+        lock_file: Option<PathBuf>,
     },
     /// The scheduled job (`job::run`).
     Run {
@@ -178,6 +192,8 @@ pub enum Command {
         /// `--max-pause`: the client's longest honoured pause (its retry policy's
         /// `max_retry_after`, the one knob).
         max_pause: Option<Duration>,
+        /// `--lock-file`: the job lock's file instead of the default one.
+        lock_file: Option<PathBuf>,
         /// `--metrics-file`.
         metrics: Option<PathBuf>,
     },
@@ -199,17 +215,37 @@ pub enum Command {
     VolumeShow {
         volume: String,
     },
+    /// `volume set`: metadata items merged into the volume's.
+    VolumeSet {
+        volume: String,
+        metadata: Vec<(String, String)>,
+    },
+    /// `volume unset`: metadata keys removed, one request each.
+    VolumeUnset {
+        volume: String,
+        keys: Vec<String>,
+    },
     Restore {
-        snapshot: String,
+        from: RestoreFrom,
         name: Option<String>,
         size: Option<u64>,
         wait: Option<Timeout>,
     },
+    /// `revert`; `snapshot` `None`: `--latest`.
     Revert {
         volume: String,
-        snapshot: String,
+        snapshot: Option<String>,
         wait: Option<Timeout>,
     },
+}
+
+/// What `restore` makes its volume from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RestoreFrom {
+    /// `SNAPSHOT`: an id or a name.
+    Snapshot(String),
+    /// `--volume VOLUME --latest [--policy ID]`.
+    Latest { volume: String, policy: Option<String> },
 }
 
 impl Command {
@@ -220,6 +256,13 @@ impl Command {
             Command::Run { max_pause: Some(d), .. } => Some(cinder_snapshots::RetryPolicy::new().max_retry_after(*d)),
             _ => None,
         }
+    }
+
+    /// The unattended commands (`run`, `prune`, `check`): they authenticate with their
+    /// credentials at every start unless `--token-cache` is given, so that a changed or
+    /// revoked password shows at the next run, not when a cached token expires.
+    pub fn authenticates_each_start(&self) -> bool {
+        matches!(self, Command::Run { .. } | Command::Prune { .. } | Command::Check { .. })
     }
 }
 
@@ -258,12 +301,17 @@ fn names_check(args: &[OsString]) -> bool {
 fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut vars = BTreeMap::new();
-    let (mut format, mut columns, mut debug, mut token_cache) = (Format::Table, Vec::<String>::new(), false, true);
+    let (mut format, mut columns, mut debug, mut token_cache) = (Format::Table, Vec::<String>::new(), false, None::<bool>);
+    let (mut sort, mut descending, mut prefix, mut compat, mut log_timestamps) = (Vec::<String>::new(), false, None, false, false);
     let mut spec: Option<&'static Spec> = None;
     let mut raw = Raw::default();
     let (mut wants_help, mut wants_version) = (false, false);
     // The first word of a two-word command (`volume list`), waiting for its second.
     let mut group: Option<String> = None;
+    // The first option with one value given twice: a usage error of the command (known only
+    // at the end when a global option comes before it).
+    let mut twice: Option<String> = None;
+    let mut globals_seen: Vec<&'static str> = Vec::new();
     // lexopt's own errors (a missing value, a value given to a flag, invalid Unicode) point
     // at the help of the command when there is one.
     let lex = |spec: Option<&Spec>, e: lexopt::Error| Usage { message: e.to_string(), command: spec.map(|s| s.name) };
@@ -275,17 +323,35 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
         };
         if let Some(g) = global {
             let value = if g.value.is_some() { Some(parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))?) } else { None };
+            if g.value.is_some() && !g.repeat {
+                if globals_seen.contains(&g.name) {
+                    twice.get_or_insert_with(|| format!("--{} is given twice: it takes one value", g.name));
+                }
+                globals_seen.push(g.name);
+            }
             match (g.name, value) {
                 ("json", _) => format = Format::Json,
                 ("format", Some(v)) => {
                     format = Format::parse(&v).ok_or_else(|| Usage {
-                        message: format!("-f {v:?} is not a format: table, json, value or csv"),
+                        message: format!("-f {v:?} is not a format: table, json, value, csv, yaml or shell"),
                         command: spec.map(|s| s.name),
                     })?;
                 }
                 ("column", Some(v)) => columns.push(v),
+                ("sort-column", Some(v)) => sort.push(v),
+                ("sort-ascending", _) => descending = false,
+                ("sort-descending", _) => descending = true,
+                ("prefix", Some(v)) => prefix = Some(v),
+                ("os-compat", _) => compat = true,
+                ("log-timestamps", _) => log_timestamps = true,
                 ("debug", _) => debug = true,
-                ("no-token-cache", _) => token_cache = false,
+                ("no-token-cache", _) | ("token-cache", _) => {
+                    let wanted = g.name == "token-cache";
+                    if token_cache.is_some_and(|t| t != wanted) {
+                        twice.get_or_insert_with(|| "--token-cache and --no-token-cache do not go together".to_owned());
+                    }
+                    token_cache = Some(wanted);
+                }
                 ("help", _) => wants_help = true,
                 ("version", _) => wants_version = true,
                 (_, value) => {
@@ -299,14 +365,20 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
         match arg {
             Long(name) => {
                 let Some(s) = spec else {
-                    return Err(Usage::new(format!("unknown option --{name}")));
+                    let known = spec::GLOBALS.iter().chain(spec::SPECS.iter().flat_map(|s| s.options)).map(|o| o.name);
+                    return Err(Usage::new(format!("unknown option --{name}{}", did_you_mean(name, "--", known))));
                 };
                 let Some(opt) = option else {
-                    return Err(Usage::of(s.name, format!("{} has no option --{name}", s.name)));
+                    let known = s.options.iter().chain(spec::GLOBALS).map(|o| o.name);
+                    return Err(Usage::of(s.name, format!("{} has no option --{name}{}", s.name, did_you_mean(name, "--", known))));
                 };
                 let value =
                     if opt.value.is_some() { parser.value().and_then(|v| v.string()).map_err(|e| lex(spec, e))? } else { String::new() };
-                raw.options.entry(opt.name).or_default().push(value);
+                let values = raw.options.entry(opt.name).or_default();
+                if opt.value.is_some() && !opt.repeat && !values.is_empty() {
+                    twice.get_or_insert_with(|| format!("--{} is given twice: it takes one value", opt.name));
+                }
+                values.push(value);
             }
             Value(value) => {
                 let value = value.string().map_err(|e| lex(spec, e))?;
@@ -321,7 +393,11 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
                             Some(s) => spec = Some(s),
                             None if !name.contains(' ') && spec::is_group(&name) => group = Some(name),
                             None => {
-                                return Err(Usage::new(format!("unknown command {name:?}; the commands are {}", spec::command_names())));
+                                return Err(Usage::new(format!(
+                                    "unknown command {name:?}{}; the commands are {}",
+                                    command_suggestion(&name),
+                                    spec::command_names()
+                                )));
                             }
                         }
                     }
@@ -330,17 +406,42 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
             Short(c) => return Err(Usage::new(format!("unknown option -{c}"))),
         }
     }
-    let columns = match spec {
-        Some(s) if !wants_help && !wants_version => picked_columns(s, format, &columns)?,
-        _ => Vec::new(),
+    if let Some(message) = twice.filter(|_| !wants_help && !wants_version) {
+        return Err(Usage { message, command: spec.map(|s| s.name) });
+    }
+    let (columns, sort) = match spec {
+        Some(s) if !wants_help && !wants_version && s.name != "help" => {
+            check_output(s, format, prefix.as_deref(), compat, &sort)?;
+            (picked_columns(s, format, &columns)?, named_columns(s, &sort)?)
+        }
+        _ => (Vec::new(), Vec::new()),
     };
     let action = match spec {
-        _ if wants_help => Action::Help(spec.map_or_else(spec::help, Spec::help)),
+        _ if wants_help => Action::Help(match (spec, &group) {
+            (Some(s), _) => s.help(),
+            (None, Some(first)) => spec::group_help(first),
+            (None, None) => spec::help(),
+        }),
         _ if wants_version => Action::Version,
         None => match group {
             Some(first) => return Err(Usage::new(format!("{first} needs a command; the commands are {}", spec::command_names()))),
             None => return Err(Usage::new(format!("no command given; the commands are {}", spec::command_names()))),
         },
+        Some(s) if s.name == "help" => {
+            raw.check_positionals(s)?;
+            let name = raw.positionals.join(" ");
+            Action::Help(match spec::command(&name) {
+                _ if name.is_empty() => spec::help(),
+                Some(c) => c.help(),
+                None if spec::is_group(&name) => spec::group_help(&name),
+                None => {
+                    return Err(Usage::of(
+                        s.name,
+                        format!("help: unknown command {name:?}{}; the commands are {}", command_suggestion(&name), spec::command_names()),
+                    ));
+                }
+            })
+        }
         Some(s) if s.name == "completions" => {
             raw.check_positionals(s)?;
             let shell = raw.positionals.first().map(String::as_str).unwrap_or_default();
@@ -350,7 +451,8 @@ fn parse_args(args: Vec<OsString>) -> Result<Cli, Usage> {
         }
         Some(s) => Action::Run(Box::new(raw.command(s)?)),
     };
-    Ok(Cli { globals: Globals { vars, output: Output { format, columns }, debug, token_cache }, action })
+    let output = Output { format, columns, sort, descending, prefix: prefix.unwrap_or_default(), compat };
+    Ok(Cli { globals: Globals { vars, output, debug, token_cache, log_timestamps }, action })
 }
 
 /// The columns `-c` names, checked against the command's.
@@ -361,18 +463,106 @@ fn picked_columns(s: &'static Spec, format: Format, names: &[String]) -> Result<
     if s.columns.is_empty() {
         return Err(Usage::of(s.name, format!("{} prints no columns: -c does not apply", s.name)));
     }
-    if format == Format::Json && !s.json_columns {
+    if matches!(format, Format::Json | Format::Yaml) && !s.json_columns {
         return Err(Usage::of(s.name, format!("-c does not apply to {}'s JSON report (it is printed whole)", s.name)));
     }
+    named_columns(s, names)
+}
+
+/// Refuses what the output options of the command cannot do: `-f shell` but for one
+/// record, `--prefix` without `-f shell`, `--os-compat` on a command the `openstack`
+/// command has no counterpart of, `--sort-column` on a record.
+fn check_output(s: &'static Spec, format: Format, prefix: Option<&str>, compat: bool, sort: &[String]) -> Result<(), Usage> {
+    if format == Format::Shell && !spec::is_record(s) {
+        return Err(Usage::of(s.name, format!("-f shell prints one record (show, volume show, ...): {} does not print one", s.name)));
+    }
+    if let Some(p) = prefix {
+        if format != Format::Shell {
+            return Err(Usage::of(s.name, "--prefix goes with -f shell"));
+        }
+        let valid = p.bytes().next().is_none_or(|b| b.is_ascii_alphabetic() || b == b'_')
+            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid {
+            return Err(Usage::of(s.name, format!("--prefix {p:?} is not the start of a shell variable name (letters, digits and _)")));
+        }
+    }
+    if compat && !spec::mirrors_openstack(s) {
+        return Err(Usage::of(s.name, format!("--os-compat: the openstack command has no {} (it prints this tool's shape only)", s.name)));
+    }
+    if !sort.is_empty() && (s.columns.is_empty() || spec::is_record(s)) {
+        return Err(Usage::of(s.name, format!("{} prints no rows: --sort-column does not apply", s.name)));
+    }
+    Ok(())
+}
+
+/// The columns `-c` or `--sort-column` name, checked against the command's.
+fn named_columns(s: &'static Spec, names: &[String]) -> Result<Vec<&'static Column>, Usage> {
     names
         .iter()
         .map(|n| {
             s.column(n).ok_or_else(|| {
                 let all: Vec<&str> = s.columns.iter().map(|c| c.header).collect();
-                Usage::of(s.name, format!("{} has no column {n:?}; its columns are {}", s.name, all.join(", ")))
+                let hint = did_you_mean(n, "", s.columns.iter().map(|c| c.header));
+                Usage::of(s.name, format!("{} has no column {n:?}{hint}; its columns are {}", s.name, all.join(", ")))
             })
         })
         .collect()
+}
+
+/// ` (did you mean volume list?)` for an unknown command: the nearest command or group, or
+/// for `GROUP WORD` the nearest command of that group (its second word compared alone).
+fn command_suggestion(name: &str) -> String {
+    match name.split_once(' ') {
+        Some((group, word)) => {
+            let second = spec::SPECS.iter().filter_map(|s| s.name.split_once(' ').filter(|(g, _)| *g == group).map(|(_, w)| w));
+            did_you_mean(word, &format!("{group} "), second)
+        }
+        None => did_you_mean(name, "", spec::SPECS.iter().map(|s| s.name).chain(spec::groups())),
+    }
+}
+
+/// ` (did you mean --limit?)`: the nearest of `known` to `word`, shown after `before` (fewest
+/// edits, case ignored; the first of equals), when it is near enough to be a slip (1 edit for
+/// up to 4 characters, 2 up to 8, 3 beyond), else nothing.
+pub fn did_you_mean<'a>(word: &str, before: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let word_lower = word.to_lowercase();
+    let most = match word.chars().count() {
+        // No slip of the fingers makes a word this long (and the distances stay cheap).
+        65.. => return String::new(),
+        0..=4 => 1,
+        5..=8 => 2,
+        _ => 3,
+    };
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let d = edit_distance(&word_lower, &k.to_lowercase());
+        if d <= most && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, k));
+        }
+    }
+    best.map_or_else(String::new, |(_, k)| format!(" (did you mean {before}{k}?)"))
+}
+
+/// The optimal string alignment distance: insertions, deletions, substitutions and swaps of
+/// two neighbours, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // Rows i-1 and i-2 of the table: `previous[j]` is the distance of a[..i] and b[..j].
+    let mut before: Vec<usize> = Vec::new();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut row = Vec::with_capacity(b.len() + 1);
+        row.push(i + 1);
+        for (j, &cb) in b.iter().enumerate() {
+            let mut v = (previous[j + 1] + 1).min(row[j] + 1).min(previous[j] + usize::from(ca != cb));
+            if i > 0 && j > 0 && ca == b[j - 1] && a[i - 1] == cb {
+                v = v.min(before[j - 1] + 1);
+            }
+            row.push(v);
+        }
+        before = std::mem::replace(&mut previous, row);
+    }
+    previous[b.len()]
 }
 
 /// A command's arguments as given, before they are checked.
@@ -493,11 +683,38 @@ impl Raw {
                     ),
                     None => None,
                 };
-                Command::Restore { snapshot: first, name: self.value("name"), size, wait: wait(&self)? }
+                let from = match (first.is_empty(), self.flag("latest"), self.value("volume")) {
+                    (false, false, None) if self.value("policy").is_none() => RestoreFrom::Snapshot(first),
+                    (true, true, Some(volume)) => RestoreFrom::Latest { volume, policy: self.value("policy") },
+                    (false, _, _) => {
+                        return Err(Usage::of(cmd, "restore takes SNAPSHOT, or --volume VOLUME --latest [--policy ID], not both"));
+                    }
+                    (true, _, _) => return Err(Usage::of(cmd, "restore needs SNAPSHOT, or --volume VOLUME --latest [--policy ID]")),
+                };
+                Command::Restore { from, name: self.value("name"), size, wait: wait(&self)? }
             }
             "revert" => {
-                let snapshot = self.value("snapshot").ok_or_else(|| Usage::of(cmd, "revert needs --snapshot SNAPSHOT"))?;
+                let snapshot = match (self.value("snapshot"), self.flag("latest")) {
+                    (Some(s), false) => Some(s),
+                    (None, true) => None,
+                    (Some(_), true) => return Err(Usage::of(cmd, "revert takes --snapshot SNAPSHOT or --latest, not both")),
+                    (None, false) => return Err(Usage::of(cmd, "revert needs --snapshot SNAPSHOT or --latest")),
+                };
                 Command::Revert { volume: first, snapshot, wait: wait(&self)? }
+            }
+            "volume set" => {
+                let metadata = pairs(cmd, "--property", self.values("property"))?;
+                if metadata.is_empty() {
+                    return Err(Usage::of(cmd, "volume set needs --property KEY=VALUE"));
+                }
+                Command::VolumeSet { volume: first, metadata }
+            }
+            "volume unset" => {
+                let keys = self.values("property").to_vec();
+                if keys.is_empty() {
+                    return Err(Usage::of(cmd, "volume unset needs --property KEY"));
+                }
+                Command::VolumeUnset { volume: first, keys }
             }
             "show" => Command::Show { snapshot: first },
             "create" => {
@@ -585,11 +802,12 @@ impl Raw {
                 let timeout = self.value("timeout").map(|v| seconds(cmd, "--timeout", &v)).transpose()?;
                 Command::Wait { snapshot: first, target, timeout }
             }
-            "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec() },
+            "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec(), lock_file: self.lock_file(cmd)? },
             "run" => Command::Run {
                 opts: Box::new(self.run()?),
                 max_pause: self.value("max-pause").map(|v| duration("run", "--max-pause", &v)).transpose()?,
                 metrics: self.metrics_file("run")?,
+                lock_file: self.lock_file(cmd)?,
             },
             "report" => Command::Report { opts: Box::new(self.report()?) },
             "check" => Command::Check { opts: Box::new(self.check()?), metrics: self.metrics_file("check")? },
@@ -613,7 +831,28 @@ impl Raw {
         if let Some(v) = self.value("wait-timeout") {
             opts = opts.wait_opts(WaitOpts::new().timeout(seconds(CMD, "--wait-timeout", &v)?));
         }
+        if let Some(n) = self.concurrency(CMD)? {
+            opts = opts.concurrency(n);
+        }
         Ok(opts)
+    }
+
+    /// `--lock-file PATH` of `run` and `prune` (not empty).
+    fn lock_file(&self, cmd: &'static str) -> Result<Option<PathBuf>, Usage> {
+        match self.value("lock-file") {
+            Some(v) if v.is_empty() => Err(Usage::of(cmd, "--lock-file needs a file name")),
+            v => Ok(v.map(PathBuf::from)),
+        }
+    }
+
+    /// `--concurrency N` of `run` and `prune`: 1 to [`MAX_CONCURRENCY`].
+    fn concurrency(&self, cmd: &'static str) -> Result<Option<usize>, Usage> {
+        let Some(v) = self.value("concurrency") else { return Ok(None) };
+        let n = count(cmd, "--concurrency", &v)?;
+        if n > MAX_CONCURRENCY {
+            return Err(Usage::of(cmd, format!("--concurrency {v:?} is more than {MAX_CONCURRENCY}")));
+        }
+        Ok(Some(n))
     }
 
     /// The volumes `--select`, `--volume` or `--all` choose (exactly one kind), and
@@ -654,15 +893,12 @@ impl Raw {
     fn run(&self) -> Result<JobOpts, Usage> {
         const CMD: &str = "run";
         let selection = self.selection(CMD)?;
-        let mut opts = JobOpts::new(self.policy(CMD)?).selection(selection).dry_run(self.flag("dry-run"));
+        let mut opts =
+            JobOpts::new(self.policy(CMD)?).selection(selection).dry_run(self.flag("dry-run")).allow_empty(self.flag("allow-empty"));
         if let Some(v) = self.value("every") {
             opts = opts.every(Window::parse(&v).map_err(|e| Usage::of(CMD, format!("--every: {e}")))?);
         }
-        if let Some(v) = self.value("concurrency") {
-            let n = count(CMD, "--concurrency", &v)?;
-            if n > MAX_CONCURRENCY {
-                return Err(Usage::of(CMD, format!("--concurrency {v:?} is more than {MAX_CONCURRENCY}")));
-            }
+        if let Some(n) = self.concurrency(CMD)? {
             opts = opts.concurrency(n);
         }
         if let Some(v) = self.value("wait-timeout") {
@@ -921,9 +1157,9 @@ mod tests {
     }
 
     #[test]
-    fn globals_anywhere_and_the_last_value_wins() {
-        let cli = parse_str("--os-cloud c list --long --json --property a=b --property c=d --os-region-name R --os-cloud d").unwrap();
-        assert!(cli.globals.output.json() && cli.globals.token_cache && !cli.globals.debug);
+    fn globals_anywhere() {
+        let cli = parse_str("--os-cloud d list --long --json --property a=b --property c=d --os-region-name R").unwrap();
+        assert!(cli.globals.output.json() && cli.globals.token_cache.is_none() && !cli.globals.debug);
         assert_eq!(cli.globals.vars, BTreeMap::from([("OS_CLOUD".into(), "d".into()), ("OS_REGION_NAME".into(), "R".into())]));
         let Action::Run(command) = cli.action else { panic!("a command") };
         let Command::List { opts, long, limit, .. } = *command else { panic!("list") };
@@ -998,14 +1234,75 @@ mod tests {
         assert_eq!((opts, long, limit), (want, true, Some(4)));
         let Command::VolumeShow { volume } = command("volume show db-data") else { panic!() };
         assert_eq!(volume, "db-data");
-        let Command::Restore { snapshot, name, size, wait } = command("restore nightly --name back --size 3 --wait") else { panic!() };
-        assert_eq!((snapshot.as_str(), name.as_deref(), size, wait), ("nightly", Some("back"), Some(3), Some(None)));
+        let Command::Restore { from, name, size, wait } = command("restore nightly --name back --size 3 --wait") else { panic!() };
+        assert_eq!((from, name.as_deref(), size, wait), (RestoreFrom::Snapshot("nightly".into()), Some("back"), Some(3), Some(None)));
+        let Command::Restore { from, .. } = command("restore --volume db --latest --policy nightly") else { panic!() };
+        assert_eq!(from, RestoreFrom::Latest { volume: "db".into(), policy: Some("nightly".into()) });
+        let Command::Restore { from, .. } = command("restore --latest --volume db") else { panic!() };
+        assert_eq!(from, RestoreFrom::Latest { volume: "db".into(), policy: None });
+        for (line, needle) in [
+            ("restore", "restore needs SNAPSHOT, or --volume VOLUME --latest"),
+            ("restore --volume db", "restore needs SNAPSHOT, or --volume VOLUME --latest"),
+            ("restore --latest", "restore needs SNAPSHOT, or --volume VOLUME --latest"),
+            ("restore s --volume db --latest", "not both"),
+            ("restore s --policy p", "not both"),
+            ("revert db --snapshot s --latest", "revert takes --snapshot SNAPSHOT or --latest, not both"),
+            ("volume set db", "volume set needs --property KEY=VALUE"),
+            ("volume set db --property k", "--property \"k\" is not KEY=VALUE"),
+            ("volume unset db", "volume unset needs --property KEY"),
+        ] {
+            let usage = parse_str(line).unwrap_err();
+            assert!(usage.message.contains(needle), "{line}: {}", usage.message);
+        }
         let Command::Revert { volume, snapshot, wait } = command("revert db-data --snapshot nightly") else { panic!() };
-        assert_eq!((volume.as_str(), snapshot.as_str(), wait), ("db-data", "nightly", None));
+        assert_eq!((volume.as_str(), snapshot.as_deref(), wait), ("db-data", Some("nightly"), None));
+        let Command::Revert { snapshot, .. } = command("revert db-data --latest --wait") else { panic!() };
+        assert_eq!(snapshot, None);
+        let Command::VolumeSet { volume, metadata } = command("volume set db --property backup=nightly --property a=") else { panic!() };
+        assert_eq!((volume.as_str(), metadata), ("db", vec![("backup".into(), "nightly".into()), ("a".into(), String::new())]));
+        let Command::VolumeUnset { keys, .. } = command("volume unset db --property a --property b") else { panic!() };
+        assert_eq!(keys, ["a", "b"]);
         // The group word alone, or with an unknown second word, is a usage error.
         assert!(parse_str("volume").unwrap_err().message.starts_with("volume needs a command"));
         assert!(parse_str("volume frob").unwrap_err().message.starts_with("unknown command \"volume frob\""));
         assert!(matches!(parse_str("volume show --help").unwrap().action, Action::Help(h) if h.contains("volume show VOLUME")));
+    }
+
+    /// The options meant to repeat do: every value counts.
+    #[test]
+    fn repeatable_options_keep_every_value() {
+        let Command::Run { opts, .. } = command("run --volume a --volume b --policy p --keep-daily 1 --dry-run --dry-run") else {
+            panic!()
+        };
+        assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
+        let Command::Check { opts, .. } = command("check --select a=1 --select b=2 --policy p --warn 1h --crit 2h") else { panic!() };
+        assert_eq!(opts.get_selection().tags().len(), 2);
+        let Command::Create { snapshot, .. } = command("create --volume v --property a=1 --property b=2") else { panic!() };
+        assert_eq!(snapshot.metadata.len(), 2);
+        let cli = parse_str("list -c id -c name --property a=1 --property b=2").unwrap();
+        assert_eq!(cli.globals.output.columns.len(), 2);
+    }
+
+    /// run, prune and check authenticate at every start unless --token-cache; the
+    /// interactive commands keep the cache unless --no-token-cache.
+    #[test]
+    fn the_token_cache_is_for_interactive_commands_unless_asked() {
+        for (line, cached) in [
+            ("list", true),
+            ("--no-token-cache list", false),
+            ("run --all --policy p --keep-daily 1", false),
+            ("prune --policy p --keep-daily 1", false),
+            ("check --all --policy p --warn 1h --crit 2h", false),
+            ("run --all --policy p --keep-daily 1 --token-cache", true),
+            ("--token-cache check --all --policy p --warn 1h --crit 2h", true),
+            ("prune --policy p --keep-daily 1 --no-token-cache", false),
+        ] {
+            let cli = parse_str(line).unwrap();
+            let Action::Run(command) = &cli.action else { panic!("{line}") };
+            assert_eq!(cli.globals.uses_token_cache(command), cached, "{line}");
+        }
+        let u = parse_str("list --token-cache --no-token-cache").unwrap_err();
+        assert_eq!((u.message.as_str(), u.command), ("--token-cache and --no-token-cache do not go together", Some("list")));
     }
 
     #[test]
@@ -1054,6 +1351,14 @@ mod tests {
             ("create --volume v --wait --wait-timeout 1e20", "--wait-timeout \"1e20\" is out of range", Some("create")),
             ("list --status bogus", "--status \"bogus\" is not a snapshot status (available, error,", Some("list")),
             ("wait s --status avaliable", "is not a snapshot status", Some("wait")),
+            // A single-value option given twice (before: the last one won).
+            ("create --volume db-1 --volume db-2 x", "--volume is given twice: it takes one value", Some("create")),
+            ("-f json list -f table", "--format is given twice: it takes one value", Some("list")),
+            ("--os-cloud a list --os-cloud b", "--os-cloud is given twice", Some("list")),
+            ("--os-cloud a --os-cloud b", "--os-cloud is given twice", None),
+            ("check --all --policy p --warn 1h --crit 2h --warn 3h", "--warn is given twice", Some("check")),
+            ("run --all --policy p --keep-daily 1 --keep-daily 2", "--keep-daily is given twice", Some("run")),
+            ("prune --policy p --keep-daily 1 --wait-timeout 5 --wait-timeout 6", "--wait-timeout is given twice", Some("prune")),
         ] {
             match parse_str(line) {
                 Err(u) => {
@@ -1067,9 +1372,10 @@ mod tests {
 
     #[test]
     fn prune_options() {
-        let Command::Prune { opts, volumes } = command(
+        let Command::Prune { opts, volumes, .. } = command(
             "prune --policy nightly --keep-last 2 --keep-hourly 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --keep-yearly 1 \
-             --keep-within 1d12h --utc-offset -05:30 --volume a --volume b --volume a --all-projects --dry-run --wait-timeout 60",
+             --keep-within 1d12h --utc-offset -05:30 --volume a --volume b --volume a --all-projects --dry-run --wait-timeout 60 \
+             --concurrency 9",
         ) else {
             panic!()
         };
@@ -1077,6 +1383,7 @@ mod tests {
         assert_eq!(p.id(), "nightly");
         assert_eq!(p.rules_string(), "last=2,hourly=3,daily=7,weekly=4,monthly=12,yearly=1,within=1d12h,utc-offset=-05:30");
         assert!(opts.is_dry_run() && opts.is_all_projects());
+        assert_eq!(opts.get_concurrency(), 9);
         assert_eq!(opts.get_volumes().map(|v| v.iter().map(String::as_str).collect::<Vec<_>>()), Some(vec!["a", "b"]));
         assert_eq!(volumes, ["a", "b", "a"], "resolved when the command runs");
         let Command::Prune { opts, .. } = command("prune --policy p --keep-within 90m") else { panic!() };
@@ -1106,7 +1413,7 @@ mod tests {
         // The defaults: the window the rules need, the library's concurrency and timeout.
         let command_line = command("run --volume a --volume b --policy p --keep-hourly 24");
         assert_eq!(command_line.retry_policy(), None, "the client's own retry policy: pauses up to 60 s");
-        let Command::Run { opts, max_pause: None, metrics: None } = command_line else { panic!() };
+        let Command::Run { opts, max_pause: None, metrics: None, .. } = command_line else { panic!() };
         assert_eq!((opts.window(), opts.get_concurrency(), opts.get_timeout()), (Window::Hourly, 4, Duration::from_secs(3600)));
         assert_eq!((opts.get_deadline(), opts.is_all_or_nothing(), opts.is_prune_first()), (Duration::from_secs(3600), false, false));
         assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
@@ -1152,6 +1459,18 @@ mod tests {
     }
 
     #[test]
+    fn edit_distances_and_suggestions() {
+        for (a, b, d) in
+            [("", "", 0), ("list", "list", 0), ("lsit", "list", 1), ("lmit", "limit", 1), ("", "abc", 3), ("kitten", "sitting", 3)]
+        {
+            assert_eq!((edit_distance(a, b), edit_distance(b, a)), (d, d), "{a} {b}");
+        }
+        assert_eq!(did_you_mean("Lsit", "", ["show", "list"].into_iter()), " (did you mean list?)");
+        assert_eq!(did_you_mean("frobnicate", "", ["show", "list"].into_iter()), "");
+        assert_eq!(did_you_mean(&"x".repeat(100_000), "--", ["show"].into_iter()), "");
+    }
+
+    #[test]
     fn prune_usage_errors() {
         let empty = "prune needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
                      --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest";
@@ -1177,6 +1496,8 @@ mod tests {
             ("prune --policy p --keep-daily 1 --utc-offset +-1:00", "is not an offset"),
             ("prune --policy p --keep-daily 1 --wait-timeout x", "--wait-timeout \"x\" is not a number of seconds"),
             ("prune --policy p --keep-daily 1 extra", "too many arguments"),
+            ("prune --policy p --keep-daily 1 --concurrency 0", "--concurrency \"0\" is not a whole number above 0"),
+            ("prune --policy p --keep-daily 1 --concurrency 65", "--concurrency \"65\" is more than 64"),
         ] {
             match parse_str(line) {
                 Err(u) => {

@@ -13,14 +13,14 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use cinder_snapshots::job::{self, CheckOpts, JobOpts, MetricsFile, ReportOpts};
+use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError, MetricsFile, ReportOpts};
 use cinder_snapshots::retention::{self, PruneOpts};
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
-use cinder_snapshots::volumes::{self, Volume, VolumeStatus};
+use cinder_snapshots::volumes::{self, RevertRefusal, Volume, VolumeStatus};
 use cinder_snapshots::{Error, ServiceClient};
 
 use crate::Failure;
-use crate::args::{Command, Target};
+use crate::args::{Command, RestoreFrom, Target};
 use crate::output::{self, Output};
 use crate::progress::Progress;
 
@@ -52,7 +52,9 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
         Command::SetMetadata { snapshot, metadata } => {
             let id = id_of(client, snapshot)?;
             let all = snapshots::merge_metadata(client, &id, metadata)?;
-            if out.json() {
+            if out.format == output::Format::Yaml {
+                crate::print(&output::yaml(&output::metadata_json(&all)))
+            } else if out.json() {
                 crate::print(&format!("{}\n", output::metadata_json(&all)))
             } else {
                 crate::print(&out.rows(output::METADATA_COLUMNS, 2, &output::metadata_rows(&all)))
@@ -123,20 +125,39 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
             };
             one(&snap, out)
         }
-        Command::Prune { opts, volumes: names } => {
+        Command::Prune { opts, volumes: names, lock_file } => {
+            let _lock = if opts.is_dry_run() { None } else { Some(job_lock(client, opts.policy().id(), lock_file.as_deref())?) };
             if names.iter().all(|v| looks_like_uuid(v)) {
                 return prune(client, opts, out);
             }
             let ids = names.iter().map(|v| volume_id_of(client, v)).collect::<Result<Vec<_>, Error>>()?;
             prune(client, &opts.clone().volumes(ids), out)
         }
-        Command::Run { opts, metrics, .. } => run_job(client, opts, metrics.as_deref(), out),
+        Command::Run { opts, lock_file, metrics, .. } => {
+            let _lock = if opts.is_dry_run() { None } else { Some(job_lock(client, opts.policy().id(), lock_file.as_deref())?) };
+            run_job(client, opts, metrics.as_deref(), out)
+        }
         Command::Report { opts } => report(client, opts, out),
         Command::Check { opts, metrics } => check(client, opts, metrics.as_deref(), out),
         Command::VolumeList { opts, long, limit } => volume_list(client, opts, *long, *limit, out),
         Command::VolumeShow { volume } => one_volume(&resolve_volume(client, volume)?, out),
-        Command::Restore { snapshot, name, size, wait } => {
-            let mut opts = volumes::CreateOpts::from_snapshot(id_of(client, snapshot)?);
+        Command::VolumeSet { volume, metadata } => {
+            let id = volume_id_of(client, volume)?;
+            volumes::merge_metadata(client, &id, &metadata.iter().cloned().collect())?;
+            Ok(())
+        }
+        Command::VolumeUnset { volume, keys } => {
+            let id = volume_id_of(client, volume)?;
+            each(keys, |key| Ok(volumes::delete_metadata_key(client, &id, key)?))
+        }
+        Command::Restore { from, name, size, wait } => {
+            let snapshot_id = match from {
+                RestoreFrom::Snapshot(snapshot) => id_of(client, snapshot).map_err(ambiguous_restore)?,
+                RestoreFrom::Latest { volume, policy } => {
+                    volumes::latest_owned_snapshot(client, &volume_id_of(client, volume)?, policy.as_deref())?.id
+                }
+            };
+            let mut opts = volumes::CreateOpts::from_snapshot(snapshot_id);
             if let Some(name) = name {
                 opts = opts.name(name);
             }
@@ -154,8 +175,13 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
         }
         Command::Revert { volume, snapshot, wait } => {
             let volume_id = volume_id_of(client, volume)?;
-            let snapshot_id = id_of(client, snapshot)?;
-            volumes::revert_to_snapshot(client, &volume_id, &snapshot_id)?;
+            let reverted = match snapshot {
+                Some(snapshot) => id_of(client, snapshot).and_then(|id| volumes::revert_to_snapshot(client, &volume_id, &id).map(|()| id)),
+                None => volumes::revert_to_latest(client, &volume_id).map(|snap| snap.id),
+            };
+            if let Err(e) = reverted {
+                return Err(revert_failure(e, &volume_id, snapshot.as_deref()));
+            }
             match wait {
                 Some(timeout) => {
                     let reverted = waiting_volume(*timeout, None, |o| volumes::wait_for_revert(client, &volume_id, o))?;
@@ -167,6 +193,83 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
     }
 }
 
+/// `restore NAME` matching several snapshots (the job named all the volumes' snapshots of a
+/// window alike before it added the volume id): the matches, and the way to pick one.
+fn ambiguous_restore(e: Error) -> Failure {
+    if !matches!(&e, Error::MultipleMatches { resource: "snapshot", .. }) {
+        return Failure::Cloud(e);
+    }
+    crate::error_line(&format!(
+        "{}
+To restore a volume's newest snapshot: cinder-snapshots restore --volume VOLUME --latest [--policy ID]; or give a snapshot id",
+        e.full_message()
+    ));
+    Failure::Reported(1)
+}
+
+/// A failed revert: a refusal (Cinder's, or ours before sending) explained in our words with
+/// what to do instead (exit 1); any other error as it is.
+fn revert_failure(e: Error, volume_id: &str, snapshot: Option<&str>) -> Failure {
+    let Some(reason) = volumes::revert_refusal(&e) else { return Failure::Cloud(e) };
+    let snap = match (&e, snapshot) {
+        (Error::RevertRefused { snapshot: Some(s), .. }, _) => s.clone(),
+        (_, Some(s)) => s.to_owned(),
+        _ => "the latest snapshot".to_owned(),
+    };
+    // Cloud text (ids) escaped here: a newline in it must not make a line of its own.
+    let (snap, volume_id) = (output::printable(&snap), output::printable(volume_id));
+    let text = match reason {
+        RevertRefusal::NoSnapshots => format!("volume {volume_id} has no snapshot to revert to"),
+        RevertRefusal::NotLatestSnapshot => format!(
+            "Cinder reverts a volume only to its latest snapshot, and {snap} is not the latest of volume {volume_id}.\n\
+             To revert to the latest: cinder-snapshots revert {volume_id} --latest\n\
+             To get an older snapshot's data back, make a new volume from it: cinder-snapshots restore {snap}"
+        ),
+        RevertRefusal::SizeMismatch => format!(
+            "volume {volume_id} was extended after snapshot {snap} was taken: Cinder cannot revert it.\n\
+             Make a new volume from the snapshot instead: cinder-snapshots restore {snap}"
+        ),
+        RevertRefusal::VolumeNotAvailable => format!(
+            "volume {volume_id} is not available (attached, or busy): Cinder reverts only a detached, idle volume.\n\
+             Detach it, or wait until it is available, and try again"
+        ),
+        RevertRefusal::SnapshotNotAvailable if matches!(e, Error::RevertRefused { .. }) => format!(
+            "not reverting volume {volume_id}: its latest snapshot ({snap}) is not available, and Cinder would leave\n\
+             the volume stuck in reverting. Wait for the snapshot (cinder-snapshots wait SNAPSHOT) or delete it, then\n\
+             try again. Nothing was sent."
+        ),
+        RevertRefusal::SnapshotNotAvailable => format!(
+            "snapshot {snap} is not available: Cinder refused the revert after marking volume {volume_id} reverting,\n\
+             where it stays until an admin resets its status (openstack volume set --state available {volume_id})"
+        ),
+        RevertRefusal::AmbiguousLatest => format!(
+            "not reverting volume {volume_id}: several snapshots ({snap}) share its newest creation time, so which\n\
+             one Cinder would revert to cannot be told. Nothing was sent."
+        ),
+        _ => return Failure::Cloud(e),
+    };
+    crate::error_line(&text);
+    Failure::Reported(1)
+}
+
+/// The job's lock (`run`, `prune`; not taken by a dry run), held until the command ends:
+/// `lock_file`, else the default file of this cloud, project and policy. Held by another
+/// run: exit 5, naming it; not takeable: exit 1.
+fn job_lock(client: &ServiceClient, policy_id: &str, lock_file: Option<&Path>) -> Result<JobLock, Failure> {
+    let path = match lock_file {
+        Some(p) => p.to_path_buf(),
+        None => JobLock::default_path(client, policy_id)
+            .ok_or_else(|| Error::Config("no place for the job's lock: set HOME or XDG_STATE_HOME, or give --lock-file PATH".into()))?,
+    };
+    JobLock::acquire(&path).map_err(|e| {
+        crate::error_line(&e.to_string());
+        Failure::Reported(match e {
+            LockError::Held { .. } => 5,
+            _ => 1,
+        })
+    })
+}
+
 /// `prune`: the report as a table and a summary line, or as JSON; exit 1 when a delete
 /// failed (each failure is in the output; one line on stderr counts them).
 fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), Failure> {
@@ -175,11 +278,8 @@ fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), F
     // Without --dry-run, the Outcome column too.
     let shown = if report.is_dry_run() { output::PRUNE_COLUMNS.len() - 1 } else { output::PRUNE_COLUMNS.len() };
     match out.format {
-        output::Format::Json => {
-            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
-            crate::print(&format!("{text}\n"))?;
-        }
-        output::Format::Table => {
+        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Table | output::Format::Shell => {
             let table = out.rows(output::PRUNE_COLUMNS, shown, &rows);
             crate::print(&format!("{table}{}\n", output::prune_summary(&report)))?;
         }
@@ -200,7 +300,9 @@ fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), F
 fn run_job(client: &ServiceClient, opts: &JobOpts, metrics: Option<&Path>, out: &Output) -> Result<(), Failure> {
     let progress = Progress::new();
     let shown = progress.clone();
-    let report = job::run(client, &opts.clone().progress(move |p| shown.counts(p)));
+    // A dry run creates nothing and waits for nothing: no progress line.
+    let report =
+        if opts.is_dry_run() { job::run(client, opts) } else { job::run(client, &opts.clone().progress(move |p| shown.counts(p))) };
     progress.finish();
     // Written whatever the outcome: a failed run keeps the last success's time.
     let metrics_failed = metrics.is_some_and(|path| match MetricsFile::new(path).write_run(client, opts, report.as_ref()) {
@@ -213,11 +315,8 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, metrics: Option<&Path>, out: 
     let report = report?;
     let rows: Vec<Vec<String>> = report.volumes().iter().map(output::run_row).collect();
     match out.format {
-        output::Format::Json => {
-            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
-            crate::print(&format!("{text}\n"))?;
-        }
-        output::Format::Table => {
+        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Table | output::Format::Shell => {
             let table = out.rows(output::RUN_COLUMNS, output::RUN_COLUMNS.len(), &rows);
             crate::print(&format!("{table}{}\n", output::run_summary(&report)))?;
         }
@@ -237,6 +336,10 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, metrics: Option<&Path>, out: 
     if report.timed_out() {
         crate::error_line("the wait timed out: the snapshots still creating are kept and reused by the next run");
         return Err(Failure::Reported(3));
+    }
+    if report.no_volume_matched() {
+        crate::error_line(&format!("no volume matched {} (--allow-empty makes that a success)", opts.get_selection()));
+        return Err(Failure::Reported(1));
     }
     if !report.is_success() {
         let t = report.totals();
@@ -263,12 +366,9 @@ fn check(client: &ServiceClient, opts: &CheckOpts, metrics: Option<&Path>, out: 
     });
     let report = report?;
     match out.format {
-        output::Format::Json => {
-            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
-            crate::print(&format!("{text}\n"))?;
-        }
+        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
         // Escaped by the library: one '|', only the check's own lines.
-        output::Format::Table => crate::print(&report.output())?,
+        output::Format::Table | output::Format::Shell => crate::print(&report.output())?,
         output::Format::Value | output::Format::Csv => {
             let rows: Vec<Vec<String>> = report.volumes().iter().map(output::check_row).collect();
             crate::print(&out.rows(output::CHECK_COLUMNS, output::CHECK_COLUMNS.len(), &rows))?;
@@ -287,11 +387,8 @@ fn check(client: &ServiceClient, opts: &CheckOpts, metrics: Option<&Path>, out: 
 fn report(client: &ServiceClient, opts: &ReportOpts, out: &Output) -> Result<(), Failure> {
     let report = job::report(client, opts)?;
     match out.format {
-        output::Format::Json => {
-            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::InvalidInput(format!("cannot write the report: {e}")))?;
-            crate::print(&format!("{text}\n"))?;
-        }
-        output::Format::Table => {
+        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Table | output::Format::Shell => {
             let rows: Vec<Vec<String>> = report.volumes.iter().map(|v| output::report_row(v, true)).collect();
             let table = out.rows(output::REPORT_COLUMNS, output::REPORT_COLUMNS.len(), &rows);
             crate::print(&format!("{table}{}", output::report_summary(&report)))?;
@@ -302,6 +399,15 @@ fn report(client: &ServiceClient, opts: &ReportOpts, out: &Output) -> Result<(),
         }
     }
     if report.fits() { Ok(()) } else { Err(Failure::Reported(1)) }
+}
+
+/// A report as pretty JSON or as YAML (the same data).
+fn report_text(report: &impl serde::Serialize, format: output::Format) -> Result<String, Failure> {
+    let written = |e: serde_json::Error| Error::InvalidInput(format!("cannot write the report: {e}"));
+    if format == output::Format::Yaml {
+        return Ok(output::yaml(&serde_json::to_value(report).map_err(written)?));
+    }
+    Ok(format!("{}\n", serde_json::to_string_pretty(report).map_err(written)?))
 }
 
 /// What `check` prints for an error before or while reaching the cloud: UNKNOWN (exit 3),
@@ -327,22 +433,56 @@ pub fn check_unknown(failure: Failure) -> Failure {
 /// `list`: the detail listing, page after page as it is printed, stopped after `limit`.
 fn list(client: &ServiceClient, opts: &snapshots::ListOpts, long: bool, limit: Option<usize>, shape: &Output) -> Result<(), Failure> {
     let listing = snapshots::list_detail(client, opts)?.take(limit.unwrap_or(usize::MAX));
+    let shown = if long { output::SNAPSHOT_COLUMNS.len() } else { 5 };
+    listing_out(listing, output::SNAPSHOT_COLUMNS, shown, shape, output::snapshot_json, output::list_row)
+}
+
+/// Prints a listing: JSON (an array, one object a line) or YAML (a sequence), streamed as
+/// the pages come unless `--sort-column` needs them all; else rows of the `shown` first
+/// columns. A page that fails midway leaves the JSON array unclosed (and the exit code not 0).
+fn listing_out<T>(
+    listing: impl Iterator<Item = Result<T, Error>>,
+    all: &'static [output::Column],
+    shown: usize,
+    shape: &Output,
+    json: fn(&T) -> serde_json::Value,
+    row: fn(&T) -> Vec<String>,
+) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     if shape.json() {
-        // Streamed, one snapshot per line: a long listing never sits in memory whole. A page
-        // that fails midway leaves the array unclosed (and the exit code not 0).
-        out.write_all(b"[")?;
+        let sorted;
+        let items: Box<dyn Iterator<Item = Result<T, Error>>> = if shape.sort.is_empty() {
+            Box::new(listing)
+        } else {
+            let mut all_items = listing.collect::<Result<Vec<T>, Error>>()?;
+            shape.sort_rows(all, &mut all_items, row);
+            sorted = all_items;
+            Box::new(sorted.into_iter().map(Ok))
+        };
+        let yaml = shape.format == output::Format::Yaml;
+        if !yaml {
+            out.write_all(b"[")?;
+        }
         let mut first = true;
-        for snap in listing {
-            let snap = snap?;
-            write!(out, "{}{}", if first { "\n" } else { ",\n" }, shape.object(output::snapshot_json(&snap)))?;
+        for item in items {
+            let item = item?;
+            let text = shape.item(all, shown, json(&item));
+            if yaml {
+                out.write_all(text.as_bytes())?;
+            } else {
+                write!(out, "{}{text}", if first { "\n" } else { ",\n" })?;
+            }
             first = false;
         }
-        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+        match (yaml, first) {
+            (true, true) => out.write_all(b"[]\n")?,
+            (true, false) => {}
+            (false, true) => out.write_all(b"]\n")?,
+            (false, false) => out.write_all(b"\n]\n")?,
+        }
     } else {
-        let rows = listing.map(|s| s.map(|s| output::list_row(&s))).collect::<Result<Vec<_>, Error>>()?;
-        let shown = if long { output::SNAPSHOT_COLUMNS.len() } else { 5 };
-        out.write_all(shape.rows(output::SNAPSHOT_COLUMNS, shown, &rows).as_bytes())?;
+        let rows = listing.map(|s| s.map(|s| row(&s))).collect::<Result<Vec<_>, Error>>()?;
+        out.write_all(shape.rows(all, shown, &rows).as_bytes())?;
     }
     out.flush()?;
     Ok(())
@@ -351,7 +491,7 @@ fn list(client: &ServiceClient, opts: &snapshots::ListOpts, long: bool, limit: O
 /// Prints one snapshot: a Field/Value table, its values, or its JSON object.
 fn one(snap: &Snapshot, out: &Output) -> Result<(), Failure> {
     if out.json() {
-        crate::print(&format!("{}\n", out.object(output::snapshot_json(snap))))
+        crate::print(&out.object(output::SNAPSHOT_FIELDS, output::SNAPSHOT_FIELDS.len(), output::snapshot_json(snap)))
     } else {
         crate::print(&out.record(output::SNAPSHOT_FIELDS, &output::show_values(snap)))
     }
@@ -376,29 +516,14 @@ fn each<T>(items: &[T], mut f: impl FnMut(&T) -> Result<(), Failure>) -> Result<
 /// `volume list`: the detail listing, page after page as it is printed, stopped after `limit`.
 fn volume_list(client: &ServiceClient, opts: &volumes::ListOpts, long: bool, limit: Option<usize>, shape: &Output) -> Result<(), Failure> {
     let listing = volumes::list_detail(client, opts)?.take(limit.unwrap_or(usize::MAX));
-    let mut out = std::io::stdout().lock();
-    if shape.json() {
-        out.write_all(b"[")?;
-        let mut first = true;
-        for volume in listing {
-            let volume = volume?;
-            write!(out, "{}{}", if first { "\n" } else { ",\n" }, shape.object(output::volume_json(&volume)))?;
-            first = false;
-        }
-        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
-    } else {
-        let rows = listing.map(|v| v.map(|v| output::volume_list_row(&v))).collect::<Result<Vec<_>, Error>>()?;
-        let shown = if long { output::VOLUME_COLUMNS.len() } else { 5 };
-        out.write_all(shape.rows(output::VOLUME_COLUMNS, shown, &rows).as_bytes())?;
-    }
-    out.flush()?;
-    Ok(())
+    let shown = if long { output::VOLUME_COLUMNS.len() } else { 5 };
+    listing_out(listing, output::VOLUME_COLUMNS, shown, shape, output::volume_json, output::volume_list_row)
 }
 
 /// Prints one volume: a Field/Value table, its values, or its JSON object.
 fn one_volume(volume: &Volume, out: &Output) -> Result<(), Failure> {
     if out.json() {
-        crate::print(&format!("{}\n", out.object(output::volume_json(volume))))
+        crate::print(&out.object(output::VOLUME_FIELDS, output::VOLUME_FIELDS.len(), output::volume_json(volume)))
     } else {
         crate::print(&out.record(output::VOLUME_FIELDS, &output::volume_show_values(volume)))
     }

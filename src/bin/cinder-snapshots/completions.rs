@@ -9,9 +9,11 @@
 
 use crate::spec::{self, Choices, GLOBALS, Opt, SPECS, Spec};
 
-/// The script for `shell`, or `None` when it is not one of [`spec::SHELLS`].
+/// The script for `shell`, or `None` when it is not one of [`spec::SHELLS`]; hidden from
+/// the help and the completions, `man` gives the manual page ([`crate::man`]).
 pub fn script(shell: &str) -> Option<String> {
     match shell {
+        "man" => Some(crate::man::page()),
         "bash" => Some(bash()),
         "zsh" => Some(zsh()),
         "fish" => Some(fish()),

@@ -5,12 +5,14 @@
 //! - [`spec`]: the one table of commands and options, and the help made from it.
 //! - [`args`]: the command line, read with lexopt (by that table) into a checked `Command`.
 //! - [`completions`]: the shell completion scripts, made from the same table.
+//! - [`man`]: the manual page, made from the same help texts (`completions man`, hidden).
 //! - [`commands`]: what each command does with the crate's `snapshots`, `volumes`,
 //!   `retention` and `job` calls (names resolved to ids).
 //! - [`output`]: the output formats (table, JSON, value, CSV), the columns, the JSON shape.
 //! - [`progress`]: the progress of waits on stderr.
 //! - here: the client (the `OS_*` variables with the `--os-*` options laid over them, the
-//!   token cache), `--debug` logging, and the exit codes:
+//!   token cache), `--debug` logging (with `--log-timestamps`, each line on stderr begins
+//!   with the time), and the exit codes:
 //!
 //! | code | meaning |
 //! |---|---|
@@ -19,10 +21,12 @@
 //! | 2 | usage: a bad option or argument, a value refused before any request, a `prune` or `run` policy with no rule; `check`: CRITICAL |
 //! | 3 | a wait timed out (`run`: its wait for the snapshots); `check`: UNKNOWN (nothing selected, a wrong command line, a configuration or permission error, any error reaching the cloud, its `--timeout`) |
 //! | 4 | a wait ended in failure: `error`/`error_deleting`, a refused delete, or the snapshot (or volume) vanished |
+//! | 5 | `run`, `prune`: another run of the same job holds its lock ([`cinder_snapshots::job::JobLock`]) |
 
 mod args;
 mod commands;
 mod completions;
+mod man;
 mod output;
 mod progress;
 mod spec;
@@ -100,18 +104,21 @@ impl Failure {
     }
 }
 
-/// `cinder-snapshots: MESSAGE` on stderr, control characters escaped. A closed stderr is
+/// `cinder-snapshots: MESSAGE` on stderr, control characters escaped (after the time with
+/// `--log-timestamps`). A closed stderr is
 /// ignored: the exit code still tells.
 pub fn error_line(message: &str) {
+    // With --log-timestamps, every line begins with the time.
+    let stamp = progress::stamp();
     let text: Vec<String> = message.lines().map(output::printable).collect();
-    let _ = writeln!(std::io::stderr(), "cinder-snapshots: {}", text.join("\n"));
+    let _ = writeln!(std::io::stderr(), "{stamp}cinder-snapshots: {}", text.join(&format!("\n{stamp}")));
 }
 
 /// The exit code of an error: 2 for input the crate refused before sending, 3 for a wait
 /// that timed out, 4 for a wait that ended in failure, 1 for everything else.
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::InvalidInput(_) => 2,
+        Error::InvalidInput(_) | Error::AdminViewRequired => 2,
         Error::Wait(w) => match w.kind {
             WaitErrorKind::TimedOut | WaitErrorKind::Cancelled => 3,
             _ => 4,
@@ -129,13 +136,14 @@ fn main() -> ExitCode {
         Action::Help(text) | Action::Completions(text) => print(&text),
         Action::Version => print(&format!("cinder-snapshots {}\n", env!("CARGO_PKG_VERSION"))),
         Action::Run(command) => {
+            progress::set_timestamps(cli.globals.log_timestamps);
             if cli.globals.debug {
                 // Fails only when a logger is already set, which cannot happen here.
                 let _ = log::set_logger(&StderrLogger);
                 log::set_max_level(log::LevelFilter::Debug);
             }
-            let result =
-                client(&cli.globals, command.retry_policy()).and_then(|client| commands::run(&client, &command, &cli.globals.output));
+            let result = client(&cli.globals, cli.globals.uses_token_cache(&command), command.retry_policy())
+                .and_then(|client| commands::run(&client, &command, &cli.globals.output));
             match *command {
                 // A monitoring check reports any error as UNKNOWN.
                 args::Command::Check { .. } => result.map_err(commands::check_unknown),
@@ -158,9 +166,9 @@ pub fn print(text: &str) -> Result<(), Failure> {
 }
 
 /// The client: the process's `OS_*` variables with the command line's laid over them, and
-/// the user's token cache unless `--no-token-cache`, and the command's retry policy if it
-/// has one (`run --max-pause`).
-fn client(globals: &Globals, retry: Option<RetryPolicy>) -> Result<ServiceClient, Failure> {
+/// the user's token cache when `cached` ([`Globals::uses_token_cache`]), and the command's
+/// retry policy if it has one (`run --max-pause`).
+fn client(globals: &Globals, cached: bool, retry: Option<RetryPolicy>) -> Result<ServiceClient, Failure> {
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in std::env::vars_os() {
         let Some(key) = key.to_str().filter(|k| k.starts_with("OS_")) else { continue };
@@ -169,7 +177,7 @@ fn client(globals: &Globals, retry: Option<RetryPolicy>) -> Result<ServiceClient
     }
     vars.extend(globals.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut builder = ServiceClientBuilder::from_vars(vars)?.user_agent(concat!("cinder-snapshots-cli/", env!("CARGO_PKG_VERSION")));
-    if globals.token_cache {
+    if cached {
         if let Some(cache) = TokenCache::user_default() {
             builder = builder.token_cache(cache);
         }
@@ -191,7 +199,7 @@ impl log::Log for StderrLogger {
 
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
-            let _ = writeln!(std::io::stderr(), "debug: {}", output::printable(&record.args().to_string()));
+            let _ = writeln!(std::io::stderr(), "{}debug: {}", progress::stamp(), output::printable(&record.args().to_string()));
         }
     }
 

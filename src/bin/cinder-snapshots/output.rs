@@ -66,16 +66,23 @@ pub enum Format {
     Value,
     /// A quoted header line, then one line a row, as the `openstack` command writes CSV.
     Csv,
+    /// The JSON shapes written as YAML (block style, every string double-quoted).
+    Yaml,
+    /// One record as `name="value"` lines a POSIX shell can `eval` (the `openstack`
+    /// command's `-f shell`, with `--prefix`).
+    Shell,
 }
 
 impl Format {
-    /// `table`, `json`, `value` or `csv`.
+    /// `table`, `json`, `value`, `csv`, `yaml` or `shell`.
     pub fn parse(text: &str) -> Option<Format> {
         match text {
             "table" => Some(Format::Table),
             "json" => Some(Format::Json),
             "value" => Some(Format::Value),
             "csv" => Some(Format::Csv),
+            "yaml" => Some(Format::Yaml),
+            "shell" => Some(Format::Shell),
             _ => None,
         }
     }
@@ -224,17 +231,29 @@ pub const REPORT_COLUMNS: &[Column] = &[
     num("Age", "age_s"),
 ];
 
-/// How to print: the format, and the columns picked with `-c` (none: the command's own).
+/// How to print: the format, the columns picked with `-c` (none: the command's own), the
+/// rows' order (`--sort-column`, `--sort-descending`), the variables' prefix of `-f shell`
+/// (`--prefix`) and the `openstack` command's keys (`--os-compat`).
 #[derive(Debug, Clone)]
 pub struct Output {
     pub format: Format,
     pub columns: Vec<&'static Column>,
+    pub sort: Vec<&'static Column>,
+    pub descending: bool,
+    pub prefix: String,
+    pub compat: bool,
 }
 
 impl Output {
-    /// Whether the output is JSON.
+    /// The output as the table shows it, with nothing picked.
+    #[cfg(test)]
+    pub fn new(format: Format) -> Self {
+        Output { format, columns: Vec::new(), sort: Vec::new(), descending: false, prefix: String::new(), compat: false }
+    }
+
+    /// Whether the output is a data format (JSON or YAML) rather than rows or a record.
     pub fn json(&self) -> bool {
-        self.format == Format::Json
+        matches!(self.format, Format::Json | Format::Yaml)
     }
 
     /// The positions in `all` of the columns to print: those picked, in their order, else
@@ -250,10 +269,14 @@ impl Output {
     /// of the picked columns (without `-c`: the first `default`).
     pub fn rows(&self, all: &[Column], default: usize, rows: &[Vec<String>]) -> String {
         debug_assert!(rows.iter().all(|r| r.len() == all.len()), "a row has a value for each column");
+        let mut rows = rows.to_vec();
+        self.sort_rows(all, &mut rows, |r| r.clone());
+        let rows = &rows;
         let picked = self.pick(all, default);
         let cells = |row: &Vec<String>| -> Vec<String> { picked.iter().map(|&i| row.get(i).cloned().unwrap_or_default()).collect() };
         match self.format {
-            Format::Table | Format::Json => {
+            // JSON, YAML and shell records are printed from the data, never as rows: a table.
+            Format::Table | Format::Json | Format::Yaml | Format::Shell => {
                 let headers: Vec<&str> = picked.iter().map(|&i| all[i].header).collect();
                 table(&headers, &rows.iter().map(cells).collect::<Vec<_>>())
             }
@@ -277,7 +300,10 @@ impl Output {
         debug_assert_eq!(values.len(), all.len(), "a value for each field");
         let picked = self.pick(all, all.len());
         match self.format {
-            Format::Table | Format::Json => {
+            Format::Shell => {
+                picked.iter().map(|&i| shell_line(&self.prefix, all[i].header, values.get(i).map_or("", String::as_str))).collect()
+            }
+            Format::Table | Format::Json | Format::Yaml => {
                 let rows: Vec<Vec<String>> =
                     picked.iter().map(|&i| vec![all[i].header.to_owned(), values.get(i).cloned().unwrap_or_default()]).collect();
                 table(&["Field", "Value"], &rows)
@@ -287,16 +313,240 @@ impl Output {
         }
     }
 
-    /// A JSON object with only the picked columns' keys (every key when none is picked).
-    pub fn object(&self, value: Value) -> Value {
-        if self.columns.is_empty() {
-            return value;
+    /// The entries of one object of the command's JSON shape, as printed. Without `-c`: every
+    /// key, in the shape's (alphabetical) order; with `-c`: the picked columns' keys in the
+    /// order given. With `--os-compat`: the columns' headers as keys (`ID`, `Created At`,
+    /// `Properties`, ...), as the `openstack` command's `-f json` has them: the picked
+    /// columns, else the first `default` of `all`.
+    pub fn entries(&self, all: &[Column], default: usize, value: Value) -> Vec<(String, Value)> {
+        let Value::Object(mut map) = value else { return Vec::new() };
+        if self.compat {
+            return self
+                .pick(all, default)
+                .into_iter()
+                .filter_map(|i| all.get(i))
+                .map(|c| (c.header.to_owned(), map.get(c.key).cloned().unwrap_or(Value::Null)))
+                .collect();
         }
-        match value {
-            Value::Object(map) => Value::Object(map.into_iter().filter(|(k, _)| self.columns.iter().any(|c| c.key == k)).collect()),
-            other => other,
+        if self.columns.is_empty() {
+            return map.into_iter().collect();
+        }
+        self.columns.iter().filter_map(|c| map.remove(c.key).map(|v| (c.key.to_owned(), v))).collect()
+    }
+
+    /// One object (see [`Output::entries`]) as printed: a JSON line, or a YAML document.
+    pub fn object(&self, all: &[Column], default: usize, value: Value) -> String {
+        let entries = self.entries(all, default, value);
+        match self.format {
+            Format::Yaml => yaml_entries(&entries),
+            _ => json_object(&entries) + "\n",
         }
     }
+
+    /// One item of a listing (see [`Output::entries`]): a JSON object without its line end,
+    /// or a YAML sequence entry (`- key: ...`).
+    pub fn item(&self, all: &[Column], default: usize, value: Value) -> String {
+        let entries = self.entries(all, default, value);
+        match self.format {
+            Format::Yaml if entries.is_empty() => "- {}\n".to_owned(),
+            Format::Yaml => {
+                let mut out = "-".to_owned();
+                yaml_mapping(&mut out, entries.iter().map(|(k, v)| (k.as_str(), v)), 2, true);
+                out
+            }
+            _ => json_object(&entries),
+        }
+    }
+
+    /// Sorts `items` by the `--sort-column` columns (the first given first), each compared as
+    /// its column shows it (`row` gives a value for each of `all`): numbers as numbers, text
+    /// as text, empty values last; `--sort-descending` reverses the order. Stable: items that
+    /// compare equal keep the server's order.
+    pub fn sort_rows<T>(&self, all: &[Column], items: &mut [T], row: impl Fn(&T) -> Vec<String>) {
+        if self.sort.is_empty() {
+            return;
+        }
+        let keys: Vec<(usize, bool)> =
+            self.sort.iter().filter_map(|c| all.iter().position(|a| a.header == c.header).map(|i| (i, c.numeric))).collect();
+        let key = |item: &T| -> Vec<SortKey> {
+            let row = row(item);
+            keys.iter()
+                .map(|&(i, numeric)| match row.get(i).map(String::as_str) {
+                    None | Some("") => SortKey::Empty,
+                    Some(text) => match text.parse::<u64>() {
+                        Ok(n) if numeric => SortKey::Number(n),
+                        _ => SortKey::Text(text.to_owned()),
+                    },
+                })
+                .collect()
+        };
+        if self.descending {
+            items.sort_by_cached_key(|item| std::cmp::Reverse(key(item)));
+        } else {
+            items.sort_by_cached_key(key);
+        }
+    }
+}
+
+/// A sort key of one cell: numbers before text, an empty cell last.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey {
+    Number(u64),
+    Text(String),
+    Empty,
+}
+
+/// A JSON object with these entries in this order (`{"a":1,"b":2}`, as `serde_json` writes
+/// one).
+fn json_object(entries: &[(String, Value)]) -> String {
+    let fields: Vec<String> = entries.iter().map(|(k, v)| format!("{}:{v}", Value::String(k.clone()))).collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// A YAML document holding `value` (the same data as its JSON): block style, every string
+/// double-quoted with the escapes of JSON (so that no text of the cloud can read as another
+/// type, a comment, a key or a second document), keys plain when they are made of lower-case
+/// letters, digits and `_` (and are no word YAML 1.1 reads as a boolean or null), else quoted.
+/// Control characters, U+2028/U+2029 and the bidirectional overrides are written as `\uXXXX`
+/// escapes: the text reads back exactly, and every line of the output is one line.
+pub fn yaml(value: &Value) -> String {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            let mut out = String::new();
+            yaml_mapping(&mut out, map.iter().map(|(k, v)| (k.as_str(), v)), 0, false);
+            out.split_off(1)
+        }
+        Value::Array(items) if !items.is_empty() => {
+            let mut out = String::new();
+            yaml_sequence(&mut out, items, 0, false);
+            out.split_off(1)
+        }
+        other => {
+            let mut out = String::new();
+            yaml_node(&mut out, other, 0, false);
+            out.split_off(1)
+        }
+    }
+}
+
+/// A YAML document of these entries in this order (see [`yaml`]).
+fn yaml_entries(entries: &[(String, Value)]) -> String {
+    if entries.is_empty() {
+        return "{}\n".to_owned();
+    }
+    let mut out = String::new();
+    yaml_mapping(&mut out, entries.iter().map(|(k, v)| (k.as_str(), v)), 0, false);
+    out.split_off(1)
+}
+
+/// Writes `value` after a `key:` or `-` already written on the current line, ending with a
+/// line end; its entries or items indented by `indent`.
+fn yaml_node(out: &mut String, value: &Value, indent: usize, after_dash: bool) {
+    match value {
+        Value::Object(map) if !map.is_empty() => yaml_mapping(out, map.iter().map(|(k, v)| (k.as_str(), v)), indent, after_dash),
+        Value::Array(items) if !items.is_empty() => yaml_sequence(out, items, indent, after_dash),
+        Value::Object(_) => out.push_str(" {}\n"),
+        Value::Array(_) => out.push_str(" []\n"),
+        Value::Null => out.push_str(" null\n"),
+        Value::Bool(b) => out.push_str(if *b { " true\n" } else { " false\n" }),
+        Value::Number(n) => {
+            let text = n.to_string();
+            // YAML 1.1 readers take `1e21` for a string: a float keeps its point.
+            let text = match text.split_once('e') {
+                Some((mantissa, exponent)) if !mantissa.contains('.') => format!("{mantissa}.0e{exponent}"),
+                _ => text,
+            };
+            out.push(' ');
+            out.push_str(&text);
+            out.push('\n');
+        }
+        Value::String(text) => {
+            out.push(' ');
+            out.push_str(&yaml_string(text));
+            out.push('\n');
+        }
+    }
+}
+
+/// The entries of a mapping, one a line at `indent` (the first on the dash's line after `-`).
+fn yaml_mapping<'a>(out: &mut String, entries: impl Iterator<Item = (&'a str, &'a Value)>, indent: usize, after_dash: bool) {
+    for (i, (key, value)) in entries.enumerate() {
+        if i == 0 && after_dash {
+            out.push(' ');
+        } else {
+            if i == 0 {
+                out.push('\n');
+            }
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push_str(&yaml_key(key));
+        out.push(':');
+        yaml_node(out, value, indent.saturating_add(2), false);
+    }
+}
+
+/// The items of a sequence, `- ` a line at `indent`.
+fn yaml_sequence(out: &mut String, items: &[Value], indent: usize, after_dash: bool) {
+    for (i, item) in items.iter().enumerate() {
+        if i == 0 && after_dash {
+            out.push(' ');
+        } else {
+            if i == 0 {
+                out.push('\n');
+            }
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push('-');
+        yaml_node(out, item, indent.saturating_add(2), true);
+    }
+}
+
+/// A key: plain when it is `[a-z_][a-z0-9_]*` and no word YAML reads as another type,
+/// else a double-quoted string.
+fn yaml_key(key: &str) -> String {
+    const WORDS: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
+    let plain = key.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !WORDS.contains(&key);
+    if plain { key.to_owned() } else { yaml_string(key) }
+}
+
+/// A YAML double-quoted string: `\\` and `\"` escaped, and every character YAML does not
+/// allow as it is or that could drive a terminal (control characters, U+2028, U+2029, the
+/// bidirectional overrides, U+FEFF, U+FFFE, U+FFFF) as `\uXXXX`.
+fn yaml_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().saturating_add(2));
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') =>
+            {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One line of `-f shell`: `PREFIXname="value"`, the name the header in lower case with `_`
+/// for spaces, `-` and `:` (as the `openstack` command writes it), the value as the table
+/// shows it (control characters escaped) with `\`, `"`, `$` and `` ` `` escaped by a
+/// backslash, so that `eval` sets the variable to the text and runs nothing.
+pub fn shell_line(prefix: &str, header: &str, value: &str) -> String {
+    let name: String = header.to_ascii_lowercase().chars().map(|c| if matches!(c, ' ' | '-' | ':') { '_' } else { c }).collect();
+    let mut quoted = String::with_capacity(value.len());
+    for c in printable(value).chars() {
+        if matches!(c, '\\' | '"' | '$' | '`') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    format!("{prefix}{name}=\"{quoted}\"\n")
 }
 
 /// Values separated by spaces, control characters escaped, and a newline.
@@ -533,6 +783,12 @@ pub fn run_summary(report: &JobReport) -> String {
         report.run_id(),
         report.elapsed().as_secs_f64()
     ));
+    if report.no_volume_matched() {
+        text.push_str("; no volume matched");
+    }
+    if report.all_projects() {
+        text.push_str("; all projects: the snapshots are in this caller's project (its quota), not the volumes' projects");
+    }
     match report.quota() {
         Some(q) if q.skipped > 0 => {
             let binding: Vec<String> = q.binding.iter().map(ToString::to_string).collect();
@@ -543,6 +799,13 @@ pub fn run_summary(report: &JobReport) -> String {
     }
     if report.timed_out() {
         text.push_str("; the wait timed out");
+    }
+    if let Some(skew) = report.clock_skew() {
+        let way = if skew.is_negative() { "behind" } else { "ahead" };
+        text.push_str(&format!(
+            "\nclock: Cinder's clock is {} s {way} of this host's (more than 5 min): the window and the labels are on Cinder's",
+            skew.unsigned_abs().as_secs()
+        ));
     }
     text
 }
@@ -707,7 +970,7 @@ mod tests {
         let rows =
             vec![vec!["a b".to_owned(), "say \"hi\"".to_owned(), "10".to_owned()], vec![String::new(), "x\ny".to_owned(), String::new()]];
         let all = &[col("ID", "id"), col("Created At", "created_at"), num("Size", "size")];
-        let out = |format, columns: Vec<&'static Column>| Output { format, columns };
+        let out = |format, columns: Vec<&'static Column>| Output { columns, ..Output::new(format) };
         assert_eq!(out(Format::Value, vec![]).rows(all, 3, &rows), "a b say \"hi\" 10\n x\\u{a}y \n");
         assert_eq!(
             out(Format::Csv, vec![]).rows(all, 3, &rows),
@@ -717,7 +980,11 @@ mod tests {
         // -c: in the order given.
         let picked = vec![&SNAPSHOT_COLUMNS[4], &SNAPSHOT_COLUMNS[0]];
         assert_eq!(out(Format::Value, picked.clone()).rows(SNAPSHOT_COLUMNS, 5, &[(1..=8).map(|n| n.to_string()).collect()]), "5 1\n");
-        assert_eq!(out(Format::Json, picked).object(json!({"id": "x", "size": 1, "name": "n"})), json!({"id": "x", "size": 1}));
+        // -c in JSON: the keys picked, in the order given (not alphabetical).
+        assert_eq!(
+            out(Format::Json, picked).object(SNAPSHOT_COLUMNS, 5, json!({"id": "x", "size": 1, "name": "n"})),
+            "{\"size\":1,\"id\":\"x\"}\n"
+        );
         // A record: one value a line, or a header and a row.
         let fields = &[col("id", "id"), num("size", "size")];
         assert_eq!(out(Format::Value, vec![]).record(fields, &["x".into(), "1".into()]), "x\n1\n");
@@ -728,6 +995,30 @@ mod tests {
                 && SNAPSHOT_COLUMNS[6].matches("volume_id")
         );
         assert!(!SNAPSHOT_COLUMNS[6].matches("vol"));
+    }
+
+    #[test]
+    fn yaml_of_nested_values() {
+        let value = json!({
+            "a": [1, [2, []], {"b": {}, "c": [{"d": null, "e": [true]}]}],
+            "big": 1e21,
+            "half": 0.5,
+            "yes": "no",
+            "": "x\u{1b}\"\\",
+            "list": [],
+        });
+        let text = yaml(&value);
+        assert_eq!(
+            text,
+            "\"\": \"x\\u001b\\\"\\\\\"\na:\n  - 1\n  - - 2\n    - []\n  - b: {}\n    c:\n      - d: null\n        e:\n          - true\n\
+             big: 1.0e+21\nhalf: 0.5\nlist: []\n\"yes\": \"no\"\n"
+        );
+        #[cfg(feature = "clouds-yaml")]
+        assert_eq!(yaml_serde::from_str::<Value>(&text).unwrap(), value);
+        assert_eq!(yaml(&json!([])), "[]\n");
+        assert_eq!(yaml(&json!("s")), "\"s\"\n");
+        assert_eq!(yaml_entries(&[]), "{}\n");
+        assert_eq!(shell_line("p_", "Created At", "a$b"), "p_created_at=\"a\\$b\"\n");
     }
 
     #[test]

@@ -6,9 +6,13 @@
 //! `ID STATUS[ N%] (ELAPSED)`, so that logs stay readable.
 //!
 //! A `run` shows its counts the same way: `3 created, 1 reused, 2 available, 0 failed of 4;
-//! 2 pending (7 s)`.
+//! 2 pending (7 s)` (not in a dry run: nothing is created, nothing to wait for).
+//!
+//! With `--log-timestamps` ([`set_timestamps`]) every line on stderr, these and the errors
+//! and `--debug` lines, begins with the time in RFC 3339 UTC ([`stamp`]).
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -63,6 +67,24 @@ impl Watched for Volume {
     }
 }
 
+/// Whether the lines on stderr begin with the time (`--log-timestamps`).
+static TIMESTAMPS: AtomicBool = AtomicBool::new(false);
+
+/// Begins every later line on stderr with the time (`--log-timestamps`), or not.
+pub fn set_timestamps(on: bool) {
+    TIMESTAMPS.store(on, Ordering::Relaxed);
+}
+
+/// What begins a line on stderr: `2026-12-07T01:48:34.123456Z ` (the crate's one RFC 3339
+/// UTC writer) with `--log-timestamps`, else nothing.
+pub fn stamp() -> String {
+    if TIMESTAMPS.load(Ordering::Relaxed) {
+        format!("{} ", crate::output::timestamp(time::OffsetDateTime::now_utc()))
+    } else {
+        String::new()
+    }
+}
+
 /// One wait's progress display.
 pub struct Progress {
     terminal: bool,
@@ -98,12 +120,12 @@ impl Progress {
             let filled = usize::from(percent.unwrap_or(0)) / 5;
             let bar = format!("[{}{}]", "#".repeat(filled), "-".repeat(20 - filled));
             let percent = percent.map_or_else(|| "  ?%".to_owned(), |p| format!("{p:>3}%"));
-            let _ = write!(err, "\r{id} {status:<14} {bar} {percent} {elapsed:>7}\x1b[K");
+            let _ = write!(err, "\r{}{id} {status:<14} {bar} {percent} {elapsed:>7}\x1b[K", stamp());
             let _ = err.flush();
             shown.open = true;
         } else if shown.state.as_ref() != Some(&state) {
             let percent = state.1.as_deref().map(|p| format!(" {}", printable(p))).unwrap_or_default();
-            let _ = writeln!(err, "{id} {status}{percent} ({elapsed})");
+            let _ = writeln!(err, "{}{id} {status}{percent} ({elapsed})", stamp());
         }
         shown.state = Some(state);
     }
@@ -134,11 +156,11 @@ impl Progress {
         let state = (counts, Some(p.pending.to_string()));
         let mut err = std::io::stderr().lock();
         if self.terminal {
-            let _ = write!(err, "\r{line}\x1b[K");
+            let _ = write!(err, "\r{}{line}\x1b[K", stamp());
             let _ = err.flush();
             shown.open = true;
         } else if shown.state.as_ref() != Some(&state) {
-            let _ = writeln!(err, "{line}");
+            let _ = writeln!(err, "{}{line}", stamp());
         }
         shown.state = Some(state);
     }

@@ -19,8 +19,8 @@ pub enum Choices {
 }
 
 /// One option: its long name, its short letter, its value's placeholder (`None` for a flag),
-/// its help, its default (shown in the help), its values, and for a global `--os-*` option
-/// the `OS_*` variable it sets.
+/// its help, its default (shown in the help), its values, for a global `--os-*` option the
+/// `OS_*` variable it sets, and whether it may be given more than once.
 #[derive(Debug, Clone, Copy)]
 pub struct Opt {
     pub name: &'static str,
@@ -30,16 +30,26 @@ pub struct Opt {
     pub default: Option<&'static str>,
     pub choices: Choices,
     pub sets: Option<&'static str>,
+    /// Each value counts (`--select`, `run --volume`, `--property`, `-c`): made with
+    /// [`repeated`]. Any other option with a value given twice is a usage error, never a
+    /// silent "the last one wins". (A flag given twice is the same flag.)
+    pub repeat: bool,
 }
 
 /// A flag (an option without a value).
 pub const fn flag(name: &'static str, help: &'static str) -> Opt {
-    Opt { name, short: None, value: None, help, default: None, choices: Choices::Any, sets: None }
+    Opt { name, short: None, value: None, help, default: None, choices: Choices::Any, sets: None, repeat: false }
 }
 
-/// An option with a value, shown as `value` in the help.
+/// An option with one value, shown as `value` in the help: given twice, a usage error.
 pub const fn valued(name: &'static str, value: &'static str, help: &'static str) -> Opt {
-    Opt { name, short: None, value: Some(value), help, default: None, choices: Choices::Any, sets: None }
+    Opt { name, short: None, value: Some(value), help, default: None, choices: Choices::Any, sets: None, repeat: false }
+}
+
+/// An option with a value that may be given several times, every value counting (its help
+/// says "repeatable").
+pub const fn repeated(name: &'static str, value: &'static str, help: &'static str) -> Opt {
+    Opt { name, short: None, value: Some(value), help, default: None, choices: Choices::Any, sets: None, repeat: true }
 }
 
 impl Opt {
@@ -138,17 +148,24 @@ impl Spec {
         if !self.columns.is_empty() {
             let names: Vec<&str> = self.columns.iter().map(|c| c.header).collect();
             let shown: Vec<&str> = names.iter().take(self.default_columns).copied().collect();
+            let shell = if is_record(self) { "|shell" } else { "" };
             text.push_str(&format!(
-                "\nOutput: -f table|json|value|csv (default table; --json is -f json); -c COLUMN (repeatable) prints\n\
-                 only these columns, in this order: {}.\n",
+                "\nOutput: -f table|json|value|csv|yaml{shell} (default table; --json is -f json); -c COLUMN (repeatable)\n\
+                 prints only these columns, in this order: {}.\n",
                 names.join(", ")
             ));
+            if mirrors_openstack(self) {
+                text.push_str("--os-compat: JSON and YAML keyed as the openstack command's -f json.\n");
+            }
+            if !is_record(self) {
+                text.push_str("--sort-column COLUMN (repeatable) sorts the rows; --sort-descending reverses them.\n");
+            }
             if shown.len() < names.len() {
                 let long = if self.options.iter().any(|o| o.name == "long") { "; --long shows them all" } else { "" };
                 text.push_str(&format!("Without -c: {}{long}.\n", shown.join(", ")));
             }
             if !self.json_columns {
-                text.push_str("With -f json the report is printed whole (-c is refused).\n");
+                text.push_str("With -f json or -f yaml the report is printed whole (-c is refused).\n");
             }
         }
         if !self.examples.is_empty() {
@@ -168,6 +185,19 @@ impl Spec {
     }
 }
 
+/// Whether the command prints one record (a snapshot's or a volume's fields): the commands
+/// of `-f shell`, and the ones `--sort-column` does not apply to.
+pub fn is_record(spec: &Spec) -> bool {
+    // Compared by content: a constant's address is not guaranteed to be one.
+    spec.columns == output::SNAPSHOT_FIELDS || spec.columns == output::VOLUME_FIELDS
+}
+
+/// Whether the command mirrors an `openstack` command (it prints snapshots or volumes):
+/// the commands of `--os-compat`.
+pub fn mirrors_openstack(spec: &Spec) -> bool {
+    is_record(spec) || spec.columns == output::SNAPSHOT_COLUMNS || spec.columns == output::VOLUME_COLUMNS
+}
+
 /// Aligned `  LEFT  RIGHT` lines.
 fn option_lines(options: &[Opt]) -> String {
     let left: Vec<String> = options.iter().map(Opt::left).collect();
@@ -184,7 +214,7 @@ fn option_lines(options: &[Opt]) -> String {
 }
 
 /// The output formats of `-f`.
-pub const FORMATS: &[&str] = &["table", "json", "value", "csv"];
+pub const FORMATS: &[&str] = &["table", "json", "value", "csv", "yaml", "shell"];
 
 /// The snapshot statuses (for the completions).
 const SNAPSHOT_STATUSES: &[&str] =
@@ -233,14 +263,21 @@ pub const GLOBALS: &[Opt] = &[
     valued("os-cacert", "FILE", "trust the certificates in this PEM file").sets("OS_CACERT").choices(Choices::File),
     flag("insecure", "do not verify TLS certificates").sets("OS_INSECURE"),
     valued("os-volume-api-version", "3|3.N", "3 negotiates the microversion, 3.N pins it").sets("OS_VOLUME_API_VERSION"),
-    valued("format", "FORMAT", "output format: table, json, value (values separated by spaces, one row a line) or csv")
+    valued("format", "FORMAT", "output format: table, json, value (values separated by spaces, one row a line), csv, yaml or shell")
         .short('f')
         .default("table")
         .choices(Choices::Words(FORMATS)),
-    valued("column", "COLUMN", "print only this column (repeatable; COMMAND --help lists them)").short('c').choices(Choices::Columns),
+    repeated("column", "COLUMN", "print only this column (repeatable; COMMAND --help lists them)").short('c').choices(Choices::Columns),
     flag("json", "the same as -f json"),
+    repeated("sort-column", "COLUMN", "sort the rows by this column (repeatable: the first given first)").choices(Choices::Columns),
+    flag("sort-ascending", "with --sort-column: ascending (the default)"),
+    flag("sort-descending", "with --sort-column: descending"),
+    valued("prefix", "PREFIX", "with -f shell: put PREFIX before every variable's name"),
+    flag("os-compat", "JSON and YAML with the openstack command's keys (ID, Created At, Properties, ...)"),
+    flag("log-timestamps", "begin every line on stderr (progress, errors, --debug) with the time, RFC 3339 UTC"),
     flag("debug", "one line per HTTP request on stderr (never a secret)"),
     flag("no-token-cache", "do not keep the token between runs"),
+    flag("token-cache", "run, prune, check: keep the token between runs too (they authenticate at every start without it)"),
     flag("help", "this text; COMMAND --help for one command").short('h'),
     flag("version", "the version"),
 ];
@@ -276,10 +313,19 @@ macro_rules! rules {
 
 const RULES: [Opt; 8] = rules!();
 
-const SELECT: Opt = valued("select", "KEY=VALUE", "the volumes with this metadata item (repeatable: all of them)");
-const SELECT_VOLUME: Opt = valued("volume", "VOLUME", "this volume, by id or name (repeatable)");
+const SELECT: Opt = repeated("select", "KEY=VALUE", "the volumes with this metadata item (repeatable: all of them)");
+const SELECT_VOLUME: Opt = repeated("volume", "VOLUME", "this volume, by id or name (repeatable)");
 const SELECT_ALL: Opt = flag("all", "every volume of the project");
-const ALL_PROJECTS: Opt = flag("all-projects", "with --select or --all: the volumes of every project (admin)");
+const ALL_PROJECTS: Opt = flag(
+    "all-projects",
+    "with --select or --all: the volumes of every project (Cinder's admin view, its context_is_admin rule: role admin by \
+     default; refused without it). run: the snapshots are made in YOUR project, not the volumes' (they count against \
+     your quota; the volumes' owners do not see them)",
+);
+
+const LOCK_FILE: Opt = valued("lock-file", "PATH", "the job's lock file (one run at a time; held: exit 5)")
+    .default("$XDG_STATE_HOME/cinder-snapshots/locks/job-HASH.lock")
+    .choices(Choices::File);
 
 /// `run --metrics-file` and `check --metrics-file`.
 const METRICS_FILE: Opt = valued(
@@ -319,6 +365,8 @@ const RUN_OPTIONS: &[Opt] = &[
     flag("all-or-nothing", "when the quota cannot hold a snapshot of every volume, create nothing (exit 1 with the numbers)"),
     flag("prune-first", "when the quota is short, first delete what the rules would delete once this window's snapshot exists"),
     flag("dry-run", "only show what would be created and pruned; change nothing"),
+    flag("allow-empty", "a selection that matches no volume is a success (without it: exit 1, nothing protected)"),
+    LOCK_FILE,
     METRICS_FILE,
 ];
 
@@ -373,10 +421,12 @@ const PRUNE_OPTIONS: &[Opt] = &[
     RULES[5],
     RULES[6],
     RULES[7],
-    valued("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable)").default("every volume"),
-    flag("all-projects", "the snapshots of every project (admin)"),
+    repeated("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable)").default("every volume"),
+    flag("all-projects", "the snapshots of every project (Cinder's admin view, role admin by default; refused without it)"),
     flag("dry-run", "only show what would be deleted and why; delete nothing"),
-    valued("wait-timeout", "SECONDS", "give up waiting for each delete after this long").default("1800"),
+    valued("concurrency", "N", "delete this many snapshots at a time (1 to 64)").default("4"),
+    valued("wait-timeout", "SECONDS", "one deadline for the whole prune: deletes not done by then fail (timed out)").default("1800"),
+    LOCK_FILE,
 ];
 
 /// Every command.
@@ -396,7 +446,7 @@ pub const SPECS: &[Spec] = &[
             valued("status", "STATUS", "only snapshots in this status (available, error, creating, ...)")
                 .choices(Choices::Words(SNAPSHOT_STATUSES)),
             valued("volume", "VOLUME", "only snapshots of this volume (an id, or a name matching exactly one volume)"),
-            valued("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
+            repeated("property", "KEY=VALUE", "only snapshots with this metadata item (repeatable; microversion 3.22+)"),
             valued("limit", "N", "print at most N snapshots (sent as the page size; further pages only when the server caps it lower)")
                 .default("all"),
             valued("marker", "ID", "start after this snapshot"),
@@ -439,7 +489,7 @@ pub const SPECS: &[Spec] = &[
             valued("volume", "VOLUME", "the volume to snapshot: an id, or a name matching exactly one volume (required)"),
             valued("description", "TEXT", "the description"),
             flag("force", "snapshot the volume even when it is attached (needed below 3.66)"),
-            valued("property", "KEY=VALUE", "a metadata item (repeatable)"),
+            repeated("property", "KEY=VALUE", "a metadata item (repeatable)"),
             WAIT,
             WAIT_TIMEOUT,
         ],
@@ -510,7 +560,7 @@ pub const SPECS: &[Spec] = &[
         options: &[
             valued("name", "NAME", "the new name (empty: clear it)"),
             valued("description", "TEXT", "the new description (empty: clear it)"),
-            valued("property", "KEY=VALUE", "a metadata item to add or change (repeatable)"),
+            repeated("property", "KEY=VALUE", "a metadata item to add or change (repeatable)"),
             valued("state", "STATUS", "the new status (admin)").choices(Choices::Words(SNAPSHOT_STATUSES)),
         ],
         positionals: (1, 1),
@@ -531,7 +581,7 @@ pub const SPECS: &[Spec] = &[
         about: "The `openstack volume snapshot unset` command: removes the metadata items named by\n\
                 --property, one request each. A key that is not set is an error (exit 1); the other\n\
                 keys are still removed. Prints nothing.",
-        options: &[valued("property", "KEY", "a metadata key to remove (repeatable; required)")],
+        options: &[repeated("property", "KEY", "a metadata key to remove (repeatable; required)")],
         positionals: (1, 1),
         args: Choices::Any,
         columns: &[],
@@ -630,7 +680,10 @@ pub const SPECS: &[Spec] = &[
                 \"deleted\", \"would_delete\", \"failed\"}, \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
                 \"status\", \"created_at\", \"action\", \"reasons\", \"outcome\", \"error\"}]}.\n\
                 A policy with no --keep-* rule is refused (exit 2). A listing error deletes nothing\n\
-                (exit 1); a failed delete is reported and the others go on (exit 1).",
+                (exit 1); a failed delete is reported and the others go on (exit 1). --wait-timeout\n\
+                is one deadline for the whole prune: the deletes not done by then are reported failed\n\
+                (timed out) and no further delete is sent. Another prune or run of the same policy\n\
+                holding the job's lock: exit 5 at once (see run --help; --lock-file PATH).",
         options: PRUNE_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
@@ -677,18 +730,32 @@ pub const SPECS: &[Spec] = &[
                 N), else one line per change. Then a table: Volume, Name, Action (created, reused,\n\
                 would create, would reuse, skipped, failed), Snapshot, Status, Pruned, Error; and a\n\
                 summary line. With --json: the report {\"run_id\", \"window\", \"window_start\",\n\
-                \"dry_run\", \"timed_out\", \"over_quota\", \"elapsed_s\", \"polls\", \"totals\": {\"volumes\",\n\
-                \"created\", \"reused\", \"available\", \"failed\", \"skipped\", \"pruned\", \"prune_failed\",\n\
-                \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\", \"volume_name\",\n\
-                \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\", \"pruned\",\n\
-                \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\", \"quota\": [{\"key\", \"needed\",\n\
-                \"room\"}]}], \"prune\": the prune's report as prune --json prints it, or null, \"quota\": {\"source\",\n\
-                \"needed\", \"room\", \"binding\", \"gigabytes_only\", \"skipped\", \"pruned_first\",\n\
-                \"unreadable\"} or null}; times RFC 3339 UTC, durations in seconds.\n\
+                \"dry_run\", \"timed_out\", \"over_quota\", \"no_volume_matched\", \"all_projects\",\n\
+                \"clock_skew_s\" (Cinder's clock minus this host's beyond 5 min, else null), \"elapsed_s\",\n\
+                \"polls\",\n\
+                \"totals\": {\"volumes\", \"created\", \"reused\", \"available\", \"failed\", \"skipped\",\n\
+                \"pruned\", \"prune_failed\", \"would_create\", \"would_reuse\"}, \"volumes\": [{\"volume_id\",\n\
+                \"volume_name\", \"volume_status\", \"action\", \"snapshot_id\", \"snapshot_status\", \"error\",\n\
+                \"pruned\", \"prune_errors\", \"prune_skipped\", \"zombies\", \"warnings\", \"quota\": [{\"key\",\n\
+                \"needed\", \"room\"}], \"unresolved\"}], \"prune\": the prune's report as prune --json prints\n\
+                it, or null, \"quota\": {\"source\", \"needed\", \"room\", \"binding\", \"gigabytes_only\",\n\
+                \"skipped\", \"pruned_first\", \"unreadable\"} or null}; times RFC 3339 UTC, durations in\n\
+                seconds.\n\
                 \n\
-                Exit: 0 every volume done; 1 some volume failed or was skipped (over quota: with the\n\
-                numbers), --all-or-nothing found no room, a prune failed, or a listing failed; 3 the wait timed out (what is still creating is reported; a re-run reuses it);\n\
-                2 usage.",
+                The window is chosen on Cinder's clock (the Date of its answers), not this host's;\n\
+                a difference over 5 minutes is named on a last line (\"clock: ...\").\n\
+                A selection that matches no volume is a failure (exit 1, \"no volume matched\" and the\n\
+                selection on stderr) unless --allow-empty. A --volume that does not resolve (no such id,\n\
+                no such name, a name several volumes have) is a failed row (\"unresolved\": {\"reason\":\n\
+                \"not_found\"|\"ambiguous\"|\"lookup_failed\"}); the other volumes are done.\n\
+                \n\
+                Exit: 0 every volume done; 1 some volume failed, was skipped (over quota: with the\n\
+                numbers) or did not resolve, no volume matched, --all-or-nothing found no room, a prune\n\
+                failed, or a listing failed; 3 the wait timed out (what is still creating is reported; a\n\
+                re-run reuses it); 2 usage; 5 another run of this job holds its lock (an exclusive flock\n\
+                on --lock-file, by default under $XDG_STATE_HOME/cinder-snapshots/locks/, named by a\n\
+                hash of the auth URL, the project and the policy; released by the kernel when a run\n\
+                ends, even killed).",
         options: RUN_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
@@ -790,7 +857,7 @@ pub const SPECS: &[Spec] = &[
             valued("name", "NAME", "only volumes with exactly this name"),
             valued("status", "STATUS", "only volumes in this status (available, in-use, error, ...)")
                 .choices(Choices::Words(VOLUME_STATUSES)),
-            valued("property", "KEY=VALUE", "only volumes with this metadata item (repeatable)"),
+            repeated("property", "KEY=VALUE", "only volumes with this metadata item (repeatable)"),
             valued("limit", "N", "print at most N volumes (sent as the page size)").default("all"),
             valued("marker", "ID", "start after this volume"),
             valued("sort", "KEY[:DIR],...", "sort, e.g. name:asc or size:desc,created_at").default("the server's: created_at:desc"),
@@ -818,15 +885,91 @@ pub const SPECS: &[Spec] = &[
         also: "",
     },
     Spec {
+        name: "volume set",
+        synopsis: "volume set VOLUME --property KEY=VALUE...",
+        summary: "add or change a volume's metadata items (enrol it in a job)",
+        about: "Adds or changes the volume's metadata items given by --property and keeps the others\n\
+                (one request: POST /volumes/ID/metadata). This is how a volume is enrolled in a job\n\
+                that selects by tag (run --select backup=nightly). Prints nothing. The same as\n\
+                `openstack volume set VOLUME --property KEY=VALUE`.",
+        options: &[repeated("property", "KEY=VALUE", "a metadata item to add or change (repeatable; required)")],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots volume set db-data --property backup=nightly"],
+        also: "",
+    },
+    Spec {
+        name: "volume unset",
+        synopsis: "volume unset VOLUME --property KEY...",
+        summary: "remove a volume's metadata items",
+        about: "Removes the volume's metadata items named by --property, one request each\n\
+                (DELETE /volumes/ID/metadata/KEY). A key that is not set is an error (exit 1); the\n\
+                other keys are still removed. Prints nothing. The same as\n\
+                `openstack volume unset VOLUME --property KEY`.",
+        options: &[repeated("property", "KEY", "a metadata key to remove (repeatable; required)")],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots volume unset db-data --property backup"],
+        also: "",
+    },
+    Spec {
         name: "restore",
-        synopsis: "restore SNAPSHOT [--name NAME] [--size GB] [--wait [--wait-timeout SECONDS]]",
+        synopsis: "restore (SNAPSHOT | --volume VOLUME --latest [--policy ID]) [--name NAME] [--size GB] [--wait [--wait-timeout SECONDS]]",
         summary: "create a new volume from a snapshot",
         about: "Creates a new volume from the snapshot (its size is the snapshot's unless --size asks for\n\
                 more) and prints it (status creating, or available after --wait); with --json, one\n\
-                volume object. A wait that ends in error exits 4.",
+                volume object. A wait that ends in error exits 4.\n\
+                \n\
+                --volume VOLUME --latest, instead of SNAPSHOT: the volume's newest available snapshot\n\
+                made by a policy (one carrying the cinder-snapshots.policy label; with --policy ID,\n\
+                that policy's only). Snapshots made by hand or by other tools, and snapshots not\n\
+                available (creating, error), are never chosen; every page of the volume's snapshots\n\
+                is read first. None: exit 1, nothing created.",
         options: &[
+            valued("volume", "VOLUME", "with --latest: the volume whose snapshot to restore"),
+            flag("latest", "restore the newest available snapshot of --volume made by a policy"),
+            valued("policy", "ID", "with --latest: only this policy's snapshots").default("any policy's"),
             valued("name", "NAME", "the new volume's name"),
             valued("size", "GB", "the new volume's size in GiB (at least the snapshot's)").default("the snapshot's"),
+            WAIT,
+            WAIT_TIMEOUT,
+        ],
+        positionals: (0, 1),
+        args: Choices::Any,
+        columns: output::VOLUME_FIELDS,
+        json_columns: true,
+        default_columns: usize::MAX,
+        examples: &[
+            "cinder-snapshots restore nightly-20261128T0000Z-3f2a9c1d --name db-data-restored --wait",
+            "cinder-snapshots restore --volume db-data --latest --policy nightly --name db-data-restored --wait",
+        ],
+        also: "",
+    },
+    Spec {
+        name: "revert",
+        synopsis: "revert VOLUME (--snapshot SNAPSHOT | --latest) [--wait [--wait-timeout SECONDS]]",
+        summary: "revert a volume in place to its latest snapshot",
+        about: "Reverts the volume, in place, to the snapshot: what was written since is lost. Cinder\n\
+                allows only the volume's latest snapshot, with the volume available (not attached), and\n\
+                needs microversion 3.40 (refused before any request below it, exit 2). Prints nothing;\n\
+                with --wait, waits until the volume is available again and prints it (with --json, one\n\
+                volume object); a revert that ends in error exits 4.\n\
+                \n\
+                --latest picks what Cinder calls the latest: the volume's newest snapshot by creation\n\
+                time, of any status and made by anyone. Unless it is available, nothing is sent and the\n\
+                exit code is 1 (Cinder would mark the volume reverting before checking the snapshot and\n\
+                leave it stuck); so too when two snapshots share the newest creation time. Cinder's\n\
+                refusals (not the latest, the volume attached or extended) are explained, with what to\n\
+                do instead (exit 1).",
+        options: &[
+            valued("snapshot", "SNAPSHOT", "the snapshot to revert to (or --latest)"),
+            flag("latest", "revert to the volume's latest snapshot, only if it is available"),
             WAIT,
             WAIT_TIMEOUT,
         ],
@@ -835,25 +978,7 @@ pub const SPECS: &[Spec] = &[
         columns: output::VOLUME_FIELDS,
         json_columns: true,
         default_columns: usize::MAX,
-        examples: &["cinder-snapshots restore nightly-2026-11-28 --name db-data-restored --wait"],
-        also: "",
-    },
-    Spec {
-        name: "revert",
-        synopsis: "revert VOLUME --snapshot SNAPSHOT [--wait [--wait-timeout SECONDS]]",
-        summary: "revert a volume in place to its latest snapshot",
-        about: "Reverts the volume, in place, to the snapshot: what was written since is lost. Cinder\n\
-                allows only the volume's latest snapshot, with the volume available (not attached), and\n\
-                needs microversion 3.40 (refused before any request below it, exit 2). Prints nothing;\n\
-                with --wait, waits until the volume is available again and prints it (with --json, one\n\
-                volume object); a revert that ends in error exits 4.",
-        options: &[valued("snapshot", "SNAPSHOT", "the snapshot to revert to (required)"), WAIT, WAIT_TIMEOUT],
-        positionals: (1, 1),
-        args: Choices::Any,
-        columns: output::VOLUME_FIELDS,
-        json_columns: true,
-        default_columns: usize::MAX,
-        examples: &["cinder-snapshots revert db-data --snapshot nightly-2026-11-28 --wait"],
+        examples: &["cinder-snapshots revert db-data --latest --wait", "cinder-snapshots revert db-data --snapshot SNAPSHOT_ID --wait"],
         also: "",
     },
     Spec {
@@ -875,7 +1000,44 @@ pub const SPECS: &[Spec] = &[
         ],
         also: "",
     },
+    Spec {
+        name: "help",
+        synopsis: "help [COMMAND]",
+        summary: "the help of a command (the same as COMMAND --help)",
+        about: "Prints the help of the command (two words for volume list; one word of a group\n\
+                such as volume: its commands), or without one the whole help.",
+        options: &[],
+        positionals: (0, 2),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots help run", "cinder-snapshots help volume list"],
+        also: "",
+    },
 ];
+
+/// The first words of two-word commands (`volume`), each once.
+pub fn groups() -> impl Iterator<Item = &'static str> {
+    SPECS.iter().enumerate().filter_map(|(i, s)| {
+        let (first, _) = s.name.split_once(' ')?;
+        let earlier = SPECS[..i].iter().any(|e| e.name.split_once(' ').is_some_and(|(f, _)| f == first));
+        (!earlier).then_some(first)
+    })
+}
+
+/// `cinder-snapshots volume --help`: the commands of a group.
+pub fn group_help(group: &str) -> String {
+    let members: Vec<&Spec> = SPECS.iter().filter(|s| s.name.split_once(' ').is_some_and(|(first, _)| first == group)).collect();
+    let width = members.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let lines: Vec<String> = members.iter().map(|s| format!("  {:<width$}  {}", s.name, s.summary)).collect();
+    format!(
+        "Usage: cinder-snapshots [GLOBAL OPTIONS] {group} COMMAND [ARGS]\n\nCommands:\n{}\n\n\
+         One command's options: cinder-snapshots {group} COMMAND --help\n\
+         Global options, output formats and exit codes: cinder-snapshots --help\n",
+        lines.join("\n")
+    )
+}
 
 /// The command named `name` (`volume list`: both words).
 pub fn command(name: &str) -> Option<&'static Spec> {
@@ -900,7 +1062,7 @@ pub fn help() -> String {
         "cinder-snapshots {version}: OpenStack Block Storage (Cinder v3) volume snapshots from the shell
 
 Usage: cinder-snapshots [GLOBAL OPTIONS] COMMAND [ARGS]
-       cinder-snapshots COMMAND --help
+       cinder-snapshots COMMAND --help   (or: cinder-snapshots help COMMAND)
 
 Commands:
 {commands}
@@ -925,16 +1087,27 @@ that others can write to, or that another user owns, is not used. The cache is k
 the auth URL, the user and the scope, never by the password: nothing is stored from which
 the password could be guessed, so a run with a wrong OS_PASSWORD still succeeds with the
 cached token until that token expires or is revoked (a password change in Keystone revokes
-it at once). To check credentials now, as a cron job's first run should, use
---no-token-cache.
+it at once). To check credentials now, use --no-token-cache. The unattended commands, run,
+prune and check, do not use the cache unless --token-cache is given: they authenticate with
+their credentials at every start, so that a wrong or revoked password fails the next run
+(exit 1; check: UNKNOWN) instead of going unnoticed until a cached token expires.
 
 Output formats (-f), as the openstack command has them:
   table  boxed tables for people (the default); timestamps in RFC 3339, UTC
   json   the fixed shapes below (--json is the same)
   value  the values only, separated by spaces, one row a line (show: one value a line)
   csv    a header line, then one line a row; text quoted (\"\" for a quote), numbers not
--c COLUMN (repeatable) prints only these columns, in this order; COMMAND --help lists them.
-In value and csv, control characters are shown escaped as in tables.
+  yaml   the same data as json, in YAML: block style, every string double-quoted
+  shell  one record (show, volume show, ...) as name=\"value\" lines for eval; --prefix PREFIX
+         before each name; \\ \" $ ` escaped, so eval sets the text and runs nothing
+-c COLUMN (repeatable) prints only these columns, in this order (in JSON and YAML too);
+COMMAND --help lists them. --sort-column COLUMN (repeatable, the first given first) sorts
+the rows of a listing, numbers as numbers, empty values last; --sort-descending reverses.
+In value, csv and shell, control characters are shown escaped as in tables.
+--os-compat (list, show, volume list, volume show, ...): JSON and YAML objects keyed as the
+openstack command's -f json: the columns' headers (ID, Name, Description, Status, Size,
+Created At, Volume, Properties for list --long), Properties an object; without it the keys
+are this tool's fixed shape below, whatever -f json or --json.
 
 JSON: list prints an array of snapshot objects; show,
 create, update and wait print one snapshot object; set-metadata prints the metadata object;
@@ -962,7 +1135,8 @@ Exit codes:
      a bad configuration (a missing or invalid OS_* variable or clouds.yaml entry); prune:
      the listing failed (nothing was deleted) or some deletes failed (the others were done);
      run: some volume failed or was skipped; check: WARNING
-  2  usage: an unknown option or command, a missing argument, an invalid value (not a
+  2  usage: an unknown option or command, a missing argument, an option that takes one
+     value given twice (those marked repeatable take several), an invalid value (not a
      number, not KEY=VALUE, a name or metadata Cinder would refuse), a prune policy with
      no rule; check: CRITICAL
   3  a wait timed out (run: the snapshots were still creating at --wait-timeout); check:
@@ -970,6 +1144,9 @@ Exit codes:
      error, the cloud could not be reached, or its --timeout ran out)
   4  a wait ended in failure: the snapshot (or volume) reached error or error_deleting, its
      delete was refused (back to available), or it disappeared while waiting for a status
+  5  run, prune: another run of the same job (cloud, project, policy) holds its lock: it
+     exits at once, its pid and start time on stderr (--lock-file PATH; a dry run takes no
+     lock)
 ",
         version = env!("CARGO_PKG_VERSION"),
         commands = commands.join("\n"),
@@ -1001,6 +1178,11 @@ mod tests {
                 assert!(global(o.name).is_none() && o.short.is_none_or(|c| global_short(c).is_none()), "{}: --{}", s.name, o.name);
             }
             assert!(s.default_columns == usize::MAX || s.default_columns <= s.columns.len(), "{}", s.name);
+            // The help says "repeatable" exactly for the options the parser lets repeat.
+            for o in s.options.iter().chain(GLOBALS) {
+                assert_eq!(o.repeat, o.help.contains("repeatable"), "{}: --{}", s.name, o.name);
+                assert!(!o.repeat || o.value.is_some(), "{}: --{}", s.name, o.name);
+            }
         }
         let h = help();
         for o in GLOBALS {
