@@ -191,3 +191,38 @@ fn a_check_writes_its_gauges_only_and_a_directory_gets_the_targets_file() {
     assert_ne!(MetricsFile::file_name(&client, "nightly", false), MetricsFile::file_name(&client, "nightly", true));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A quota that cannot be read (500) leaves the quota samples out and says
+/// `metrics_complete 0`; a check that failed (its listing answered 500) writes no
+/// per-volume sample: never a stale or invented value.
+#[test]
+fn what_could_not_be_read_is_left_out_and_said() {
+    let cloud = FakeCloud::start();
+    cloud.add_volume_with(&VolumeSpec::new("db").metadata("backup", "nightly"));
+    cloud.set_quota("snapshots", 10);
+    let client = cloud.client();
+    let dir = scratch("unread");
+    cloud.set_now(DAY1);
+    job::run(&client, &opts(DAY1)).unwrap();
+    let c = CheckOpts::new("nightly", Duration::from_secs(3600), Duration::from_secs(7200)).select_tag("backup", "nightly").now(DAY2);
+    let file = dir.join("check.prom");
+    let samples = |text: &str, name: &str| text.lines().filter(|l| l.starts_with(&format!("{name}{{"))).count();
+
+    let report = job::check(&client, &c);
+    cloud.fail_next(1, Rule::get("os-quota-sets"), 500);
+    MetricsFile::new(&file).write_check(&client, &c, report.as_ref()).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(samples(&text, "cinder_snapshots_newest_snapshot_timestamp_seconds"), 1, "{text}");
+    assert_eq!(samples(&text, "cinder_snapshots_quota_free_snapshots") + samples(&text, "cinder_snapshots_quota_free_bytes"), 0, "{text}");
+    assert!(text.ends_with(&format!("cinder_snapshots_metrics_complete{{policy=\"nightly\",project=\"{PROJECT_ID}\"}} 0\n")), "{text}");
+
+    cloud.fail_next(1, Rule::get("snapshots/detail"), 500);
+    let report = job::check(&client, &c);
+    assert!(report.is_err());
+    MetricsFile::new(&file).write_check(&client, &c, report.as_ref()).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(samples(&text, "cinder_snapshots_newest_snapshot_timestamp_seconds"), 0, "{text}");
+    assert_eq!(samples(&text, "cinder_snapshots_quota_free_snapshots"), 2, "{text}");
+    assert!(text.ends_with("} 0\n"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
