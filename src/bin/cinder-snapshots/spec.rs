@@ -755,7 +755,13 @@ pub const SPECS: &[Spec] = &[
                 re-run reuses it); 2 usage; 5 another run of this job holds its lock (an exclusive flock\n\
                 on --lock-file, by default under $XDG_STATE_HOME/cinder-snapshots/locks/, named by a\n\
                 hash of the auth URL, the project and the policy; released by the kernel when a run\n\
-                ends, even killed).",
+                ends, even killed).\n\
+                --metrics-file PATH also writes node_exporter's textfile format (whatever the outcome;\n\
+                not on a dry run): cinder_snapshots_last_success_timestamp_seconds (kept per target\n\
+                under $XDG_STATE_HOME/cinder-snapshots/metrics/, unchanged by a failed run), the last\n\
+                run's time, success and counts, each volume's newest snapshot time, the quota's room.\n\
+                A directory gets cinder-snapshots-<policy>-<target>.prom; a file that cannot be\n\
+                written is exit 1.",
         options: RUN_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
@@ -793,6 +799,10 @@ pub const SPECS: &[Spec] = &[
                 Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN: no volume selected, a wrong command line,\n\
                 a configuration or permission error, any error reaching the cloud, or --timeout\n\
                 (default 50s) reached (the error is in the line).\n\
+                --metrics-file PATH also writes each volume's newest snapshot time and the quota's\n\
+                room in node_exporter's textfile format (never the last success; a directory gets\n\
+                cinder-snapshots-check-<policy>-<target>.prom); a file that cannot be written is\n\
+                UNKNOWN unless CRITICAL.\n\
                 -f value and -f csv print one row per volume instead (Age in seconds); --json the\n\
                 report: {\"policy\", \"status\", \"code\", \"status_line\", \"details\", \"now\", \"warn_s\",\n\
                 \"crit_s\", \"keep_limit\", \"clock_offset_s\", \"unselected\", \"uncovered\", \"volumes\":\n\
