@@ -17,10 +17,12 @@
 //! Options: `--select KEY=VALUE` (also `--tag`; repeatable: all must match), `--volume ID|NAME`
 //! (also a bare argument; repeatable), `--all`, `--all-projects`, `--policy ID` (default
 //! `nightly`), `--keep-last N`, `--keep-hourly N`, `--keep-daily N`, `--keep-weekly N`,
-//! `--keep-monthly N`, `--keep-yearly N`, `--keep-within DURATION`, `--utc-offset +HH:MM`
-//! (without any keep option: `--keep-daily 7 --keep-weekly 4`), `--every WINDOW` (`1h`,
-//! `1d`, `1w`, `1m`, `1y` or a duration such as `6h`), `--concurrency N`, `--wait-timeout
-//! DURATION`, `--dry-run`, `--json`.
+//! `--keep-monthly N`, `--keep-yearly N`, `--keep-within DURATION` (restic's calendar
+//! `1y2m3d4h`, `m` = months), `--utc-offset +HH:MM` (without any keep option: `--keep-daily
+//! 7 --keep-weekly 4`), `--every WINDOW` (`hourly`, `daily`, `weekly`, `monthly`, `yearly`
+//! or a duration such as `6h`, `30min`), `--concurrency N`, `--wait-timeout DURATION` (`2h`,
+//! `90min`, or bare seconds), `--dry-run`, `--json`: the crate's one duration grammar
+//! (`cinder_snapshots::duration`).
 //!
 //! One line per volume and a summary on stdout (or the report as JSON with `--json`),
 //! progress and errors on stderr. Exit status: 0 all done, 1 some volume failed or was
@@ -28,9 +30,9 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use cinder_snapshots::ServiceClient;
+use cinder_snapshots::duration;
 use cinder_snapshots::job::{self, JobOpts, JobReport, VolumeAction, Window};
 use cinder_snapshots::retention::Policy;
 use cinder_snapshots::time::UtcOffset;
@@ -46,31 +48,6 @@ struct Args {
 }
 
 /// `90s`, `30m`, `6h`, `2d`, `1h30m`.
-fn duration(flag: &str, text: &str) -> Result<Duration, String> {
-    let bad = || format!("{flag} {text:?} is not a duration such as 90s, 30m, 6h, 2d");
-    let (mut total, mut number) = (0u64, String::new());
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'd' => 86_400,
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        number.clear();
-        total = n.checked_mul(unit).and_then(|x| total.checked_add(x)).ok_or_else(bad)?;
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
-}
-
 /// `+HH:MM` or `-HH:MM`.
 fn offset(text: &str) -> Result<UtcOffset, String> {
     let bad = || format!("--utc-offset {text:?} is not +HH:MM or -HH:MM");
@@ -109,7 +86,10 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 let n = v.parse().map_err(|_| format!("{arg} {v:?} is not a whole number"))?;
                 keep.push((arg.clone(), n));
             }
-            "--keep-within" => within = Some(duration(&arg, &value(&arg, it.next())?)?),
+            "--keep-within" => {
+                let v = value(&arg, it.next())?;
+                within = Some(duration::parse_calendar(&v).map_err(|e| format!("{arg} {v:?} {e}"))?);
+            }
             "--utc-offset" => utc_offset = Some(offset(&value(&arg, it.next())?)?),
             "--every" => every = Some(Window::parse(&value(&arg, it.next())?)?),
             "--concurrency" => {
@@ -117,7 +97,10 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 concurrency =
                     Some(v.parse::<usize>().ok().filter(|n| *n > 0).ok_or(format!("--concurrency {v:?} is not a number above 0"))?);
             }
-            "--wait-timeout" => timeout = Some(duration(&arg, &value(&arg, it.next())?)?),
+            "--wait-timeout" => {
+                let v = value(&arg, it.next())?;
+                timeout = Some(duration::parse_timeout(&v).map_err(|e| format!("{arg} {v:?} {e}"))?);
+            }
             "--dry-run" => dry_run = true,
             "--json" => json = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),

@@ -345,6 +345,7 @@ pub mod auth;
 mod checks;
 pub mod client;
 mod config;
+pub mod duration;
 pub mod error;
 pub mod job;
 pub mod paging;
@@ -356,6 +357,7 @@ pub mod snapshots;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timestamp;
+pub mod tz;
 pub mod volumes;
 pub mod waiting;
 

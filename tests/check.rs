@@ -96,7 +96,7 @@ fn a_snapshot_dated_in_the_future_does_not_count_as_fresh() {
         [("web", Some(near.as_str()), Some(0), 0, CheckStatus::Ok), ("db", Some(old.as_str()), Some(30 * 3600), 1, CheckStatus::Warning)]
     );
     assert_eq!(report.status(), CheckStatus::Warning);
-    assert_eq!(report.details(), ["WARNING db: newest snapshot 1d6h old; 1 snapshot dated in the future (more than 5m ahead)"]);
+    assert_eq!(report.details(), ["WARNING db: newest snapshot 1d6h old; 1 snapshot dated in the future (more than 5min ahead)"]);
     assert!(report.status_line().contains(" future=1;;;0 "), "{}", report.status_line());
     // Its only snapshot in the future: CRITICAL, as with none.
     let lone = volume(&cloud, "lone", 1);
@@ -105,7 +105,7 @@ fn a_snapshot_dated_in_the_future_does_not_count_as_fresh() {
     assert_eq!(report.status(), CheckStatus::Critical);
     assert_eq!(
         report.details()[0],
-        "CRITICAL lone: no snapshot, volume created 2d ago; 1 snapshot dated in the future (more than 5m ahead)"
+        "CRITICAL lone: no snapshot, volume created 2d ago; 1 snapshot dated in the future (more than 5min ahead)"
     );
 }
 
@@ -204,7 +204,7 @@ fn error_duplicate_and_excess_snapshots_warn() {
         report.details(),
         [
             "WARNING vol-c: newest snapshot 1h old; 5 snapshots (25 GiB), more than the 2 the policy keeps plus one: is the prune running?",
-            "WARNING vol-b: newest snapshot 59m old; 1 snapshot in a window that has a newer one (20 GiB)",
+            "WARNING vol-b: newest snapshot 59min old; 1 snapshot in a window that has a newer one (20 GiB)",
             "WARNING vol-a: newest snapshot 1h old; 2 snapshots in error (20 GiB)",
         ]
     );
@@ -221,7 +221,7 @@ fn error_duplicate_and_excess_snapshots_warn() {
         [CheckStatus::Ok, CheckStatus::Warning, CheckStatus::Warning]
     );
     // keep-within has no count bound: not judged either.
-    let within = Policy::builder("nightly").keep_within(Duration::from_secs(86_400)).build().unwrap();
+    let within = Policy::builder("nightly").keep_within(cinder_snapshots::duration::CalendarDuration::days(1)).build().unwrap();
     assert_eq!(job::check(&client, &opts(now).policy(within)).unwrap().volumes()[0].status, CheckStatus::Ok);
 }
 
@@ -290,10 +290,10 @@ fn ages_are_on_cinders_clock_and_a_skew_warns() {
     assert!((86_390..=86_410).contains(&offset), "{offset}");
     assert_eq!(report.status(), CheckStatus::Warning);
     assert!(
-        report.details()[0].starts_with("WARNING clock: Cinder's clock is 23h59m")
+        report.details()[0].starts_with("WARNING clock: Cinder's clock is 23h59min")
             || report.details()[0].starts_with("WARNING clock: Cinder's clock is 1d")
     );
-    assert!(report.details()[0].ends_with(" ahead of this host's (more than 5m)"), "{:?}", report.details());
+    assert!(report.details()[0].ends_with(" ahead of this host's (more than 5min)"), "{:?}", report.details());
     assert!(report.status_line().contains(" skew=86"), "{}", report.status_line());
 }
 

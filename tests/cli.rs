@@ -18,7 +18,7 @@ use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
-const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, set, unset, delete, force-delete, reset-status, wait, prune, run, check, report, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
+const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, pin, unpin, set, unset, delete, force-delete, reset-status, wait, prune, run, check, report, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
 /// mv371-snap-alpha, the snapshot of most recordings.
 const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
 /// mv371-snap-gamma, deleted in the recordings.
@@ -183,17 +183,26 @@ fn usage_errors_exit_2_without_a_request() {
         (&["reset-status", ALPHA][..], "reset-status needs --state STATUS\nTry 'cinder-snapshots reset-status --help'.".to_owned()),
         (
             &["wait", ALPHA, "--timeout", "soon"][..],
-            "--timeout \"soon\" is not a number of seconds\nTry 'cinder-snapshots wait --help'.".to_owned(),
+            "--timeout \"soon\" is not a duration: a number of seconds (30, 1.5) or a duration such as 30s, 5min, 2h, 1d\nTry 'cinder-snapshots wait --help'."
+                .to_owned(),
         ),
         (&["delete", ALPHA, "--wait-timeout", "5"][..], "--wait-timeout needs --wait\nTry 'cinder-snapshots delete --help'.".to_owned()),
         // Regressions: these panicked (wait, create) or listed nothing with exit 0 (list).
         (
             &["wait", ALPHA, "--timeout", "1e300"][..],
-            "--timeout \"1e300\" is out of range: at most 31536000 seconds (a year)\nTry 'cinder-snapshots wait --help'.".to_owned(),
+            "--timeout \"1e300\" has the unknown unit \"e\": the units are w, d, h, min and s, as in 1d, 2h, 5min, 30s\n\
+             Try 'cinder-snapshots wait --help'."
+                .to_owned(),
         ),
         (
-            &["create", "--volume", VOLUME, "--wait", "--wait-timeout", "1e20"][..],
-            "--wait-timeout \"1e20\" is out of range: at most 31536000 seconds (a year)\nTry 'cinder-snapshots create --help'.".to_owned(),
+            &["wait", ALPHA, "--timeout", "99999999999999999999999"][..],
+            "--timeout \"99999999999999999999999\" is out of range: at most a year (365d, 31536000 seconds)\nTry 'cinder-snapshots wait --help'."
+                .to_owned(),
+        ),
+        (
+            &["create", "--volume", VOLUME, "--wait", "--wait-timeout", "31536001"][..],
+            "--wait-timeout \"31536001\" is out of range: at most a year (365d, 31536000 seconds)\nTry 'cinder-snapshots create --help'."
+                .to_owned(),
         ),
         (
             &["list", "--status", "bogus"][..],
@@ -936,6 +945,108 @@ fn configuration_errors_exit_1_before_any_request() {
     assert_all(&unexpected);
 }
 
+// ------------------------------------------------------------------ durations
+
+/// Every duration option of the tool through the same spellings: accepted (the command then
+/// stops at the configuration error, exit 1, before any request) or refused with its message
+/// (exit 2; check: UNKNOWN, 3). One grammar: timeouts take bare seconds, retention durations
+/// are restic's calendar (`m` = months), the others refuse `m` and point to `min`.
+#[test]
+fn every_duration_option_reads_the_same_spellings() {
+    let (server, unexpected) = strict();
+    let env = Env::admin(&server, "durations");
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum Kind {
+        Timeout,
+        Window,
+        Threshold,
+        Retention,
+    }
+    use Kind::*;
+    let options: Vec<(Kind, Vec<&str>)> = vec![
+        (Timeout, vec!["create", "--volume", "v", "--wait", "--wait-timeout"]),
+        (Timeout, vec!["delete", "s", "--wait", "--wait-timeout"]),
+        (Timeout, vec!["restore", "s", "--wait", "--wait-timeout"]),
+        (Timeout, vec!["revert", "v", "--snapshot", "s", "--wait", "--wait-timeout"]),
+        (Timeout, vec!["wait", "s", "--timeout"]),
+        (Timeout, vec!["prune", "--policy", "p", "--keep-last", "1", "--wait-timeout"]),
+        (Timeout, vec!["run", "--all", "--policy", "p", "--keep-last", "1", "--wait-timeout"]),
+        (Timeout, vec!["run", "--all", "--policy", "p", "--keep-last", "1", "--deadline"]),
+        (Timeout, vec!["run", "--all", "--policy", "p", "--keep-last", "1", "--max-pause"]),
+        (Timeout, vec!["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "--timeout"]),
+        (Window, vec!["run", "--all", "--policy", "p", "--keep-last", "1", "--every"]),
+        (Threshold, vec!["check", "--all", "--policy", "p", "--crit", "400d", "--warn"]),
+        (Threshold, vec!["check", "--all", "--policy", "p", "--warn", "1s", "--crit"]),
+        (Retention, vec!["prune", "--policy", "p", "--keep-within"]),
+        (Retention, vec!["prune", "--policy", "p", "--keep-within-hourly"]),
+        (Retention, vec!["prune", "--policy", "p", "--keep-within-daily"]),
+        (Retention, vec!["prune", "--policy", "p", "--keep-within-weekly"]),
+        (Retention, vec!["prune", "--policy", "p", "--keep-within-monthly"]),
+        (Retention, vec!["prune", "--policy", "p", "--keep-within-yearly"]),
+        (Retention, vec!["run", "--all", "--policy", "p", "--keep-within"]),
+        (Retention, vec!["run", "--all", "--policy", "p", "--keep-within-daily"]),
+    ];
+    // (spelling, what each kind says: None accepted, Some(message) refused)
+    let m = Some("uses m: write min for minutes (m means months, and only in retention durations)");
+    let no_unit = Some("has no unit: write 30s, 5min, 2h or 1d (a bare number is seconds only for timeouts)");
+    let calendar_y = Some("uses \"y\": years and months are calendar units, for retention durations only");
+    let exact_bad = Some("is not a duration: the units are w, d, h, min and s, as in 1d, 2h, 5min, 30s");
+    let timeout_bad = Some("is not a duration: a number of seconds (30, 1.5) or a duration such as 30s, 5min, 2h, 1d");
+    let calendar_bad = Some("is not a duration: the units are y (years), m (months), d (days) and h (hours), as in 1y2m3d4h");
+    let spellings: [(&str, [Option<&str>; 4]); 11] = [
+        ("30", [None, no_unit, no_unit, Some("has no unit: write 1y, 2m (months), 3d or 4h, as restic does")]),
+        ("1.5", [None, no_unit, no_unit, calendar_bad]),
+        ("90m", [m, m, m, None]),
+        ("1m", [m, m, m, None]),
+        ("5min", [None, None, None, Some("has the unknown unit \"min\"")]),
+        ("30s", [None, Some("is too short: a window lasts at least 1 minute"), None, Some("has the unknown unit \"s\"")]),
+        ("2h", [None, None, None, None]),
+        ("1d", [None, None, None, None]),
+        ("1y2m3d4h", [calendar_y, calendar_y, calendar_y, None]),
+        ("-1h", [timeout_bad, exact_bad, exact_bad, calendar_bad]),
+        (
+            "1d1d",
+            [
+                Some("gives the unit \"d\" twice"),
+                Some("gives the unit \"d\" twice"),
+                Some("gives the unit \"d\" twice"),
+                Some("gives the unit \"d\" twice"),
+            ],
+        ),
+    ];
+    let kinds = [Timeout, Window, Threshold, Retention];
+    let mut checked = 0;
+    for (kind, words) in &options {
+        let option = *words.last().unwrap();
+        for (spelling, says) in &spellings {
+            let want = says[kinds.iter().position(|k| k == kind).unwrap()];
+            let mut args: Vec<&str> = vec!["--os-interface", "sideways"];
+            args.extend(words.iter().copied());
+            args.push(spelling);
+            let out = env.run(&args);
+            let err = stderr(&out);
+            match want {
+                None => {
+                    assert_eq!(out.status.code(), Some(if words[0] == "check" { 3 } else { 1 }), "{args:?}: {err}");
+                    assert!(err.contains("configuration error: OS_INTERFACE"), "{args:?}: {err}");
+                }
+                Some(message) => {
+                    let want = if *kind == Window {
+                        format!("--every: window \"{spelling}\" {message}")
+                    } else {
+                        format!("{option} \"{spelling}\" {message}")
+                    };
+                    assert_eq!(out.status.code(), Some(if words[0] == "check" { 3 } else { 2 }), "{args:?}: {err}");
+                    assert!(err.starts_with("cinder-snapshots: ") && err.contains(&want), "{args:?}: {err}\nwant {want}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, options.len() * spellings.len());
+    assert_all(&unexpected);
+}
+
 // ------------------------------------------------------------------ prune
 
 /// A snapshot object of the recorded detail listing (`mv371_detail_limit2_page1`, a real
@@ -989,14 +1100,16 @@ fn prune_refuses_an_empty_policy_and_bad_rules_with_exit_2_and_no_request() {
     let (server, unexpected) = strict();
     let env = Env::admin(&server, "prune-usage");
     let empty = "prune needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
-                 --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest";
+                 --keep-yearly, --keep-within or --keep-within-* above 0): a policy with no rule would delete every snapshot it owns \
+                 but the newest";
     for (args, want) in [
         (&["prune", "--policy", "nightly"][..], empty.to_owned()),
         (&["prune", "--policy", "nightly", "--dry-run", "--keep-daily", "0"][..], empty.to_owned()),
         (&["prune", "--keep-daily", "7"][..], "prune needs --policy ID".to_owned()),
         (
             &["prune", "--policy", "nightly", "--keep-within", "3 days"][..],
-            "--keep-within \"3 days\" is not a duration such as 3d, 12h, 1d12h, 90m or 30s".to_owned(),
+            "--keep-within \"3 days\" is not a duration: the units are y (years), m (months), d (days) and h (hours), as in 1y2m3d4h"
+                .to_owned(),
         ),
         (
             &["prune", "--policy", "nightly", "--keep-daily", "1", "--utc-offset", "CET"][..],
@@ -1028,7 +1141,10 @@ fn prune_dry_run_prints_the_plan_and_deletes_nothing() {
     assert_eq!(cells(lines[1]), ["ID", "Name", "Volume", "Created At", "Action", "Reasons"]);
     assert_eq!(cells(lines[3]), [prune_id(3).as_str(), "nightly-3", VOLUME, "2026-11-22T02:00:00.000000Z", "keep", "last 1, newest"]);
     assert_eq!(cells(lines[4]), [prune_id(2).as_str(), "nightly-2", VOLUME, "2026-11-21T02:00:00.000000Z", "keep", "last 2"]);
-    assert_eq!(cells(lines[5]), [prune_id(1).as_str(), "nightly-1", VOLUME, "2026-11-20T02:00:00.000000Z", "delete"]);
+    assert_eq!(
+        cells(lines[5]),
+        [prune_id(1).as_str(), "nightly-1", VOLUME, "2026-11-20T02:00:00.000000Z", "delete", "not among the last 2"]
+    );
     assert_eq!(lines[7], "dry run: 1 to delete, 2 to keep; nothing was deleted (policy \"nightly\": keep last 2 (calendar in UTC))");
     assert_all(&[ks, listing]);
 
@@ -1045,7 +1161,7 @@ fn prune_dry_run_prints_the_plan_and_deletes_nothing() {
     assert_eq!(
         decisions[2],
         json!({"id": prune_id(1), "volume_id": VOLUME, "name": "nightly-1", "status": "available", "created_at": "2026-11-20T02:00:00Z",
-               "action": "delete", "reasons": [], "outcome": "would delete", "error": null})
+               "action": "delete", "reasons": ["not among the last 2"], "outcome": "would delete", "error": null})
     );
     assert_eq!(decisions[0]["reasons"], json!(["last 1", "newest"]));
     listing.assert();
@@ -1076,11 +1192,11 @@ fn prune_deletes_reports_each_outcome_and_exits_1_when_a_delete_fails() {
     assert_eq!(lines.len(), 3 + 4 + 1, "{text}");
     assert_eq!(cells(lines[1]), ["ID", "Name", "Volume", "Created At", "Action", "Reasons", "Outcome"]);
     assert_eq!(cells(lines[3])[4..], ["keep", "last 1, newest", "kept"]);
-    assert_eq!(cells(lines[4])[4..], ["delete", "deleted"]);
+    assert_eq!(cells(lines[4])[4..], ["delete", "not among the last 1", "deleted"]);
     let failed = cells(lines[5]);
-    assert_eq!(failed[..5], [prune_id(1).as_str(), "nightly-1", VOLUME, "2026-11-20T02:00:00.000000Z", "delete"]);
+    assert_eq!(failed[..6], [prune_id(1).as_str(), "nightly-1", VOLUME, "2026-11-20T02:00:00.000000Z", "delete", "not among the last 1"]);
     assert!(
-        failed[5].starts_with(&format!(
+        failed[6].starts_with(&format!(
             "failed: DELETE {}{} answered HTTP 400 badRequest: Invalid snapshot: Snapshot status must be available",
             server.url(),
             path(1)
@@ -1590,7 +1706,10 @@ fn every_command_has_a_help_with_its_options_defaults_and_an_example() {
         assert!(top.contains(&format!("\n  {cmd} ")), "{cmd} in --help");
     }
     for (args, want) in [
-        (&["delete", "--help"][..], "  --wait-timeout SECONDS  give up waiting after this long (needs --wait) (default: 1800)"),
+        (
+            &["delete", "--help"][..],
+            "  --wait-timeout DURATION  give up waiting after this long: 30s, 5min, 2h, or bare seconds (needs --wait) (default: 30min)",
+        ),
         (&["wait", "--help"][..], "(default: available)"),
         (&["prune", "--help"][..], "count hours, days, weeks, months, years in this UTC offset (default: +00:00)"),
         (&["run", "--help"][..], "snapshot this many volumes at a time (1 to 64) (default: 4)"),
@@ -1699,7 +1818,8 @@ fn run_and_check_usage_errors_exit_2_or_unknown_without_a_request() {
     let (server, unexpected) = strict();
     let env = Env::admin(&server, "job-usage");
     let empty = "run needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
-                 --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest";
+                 --keep-yearly, --keep-within or --keep-within-* above 0): a policy with no rule would delete every snapshot it owns \
+                 but the newest";
     for (args, want) in [
         (&["run", "--policy", "p", "--keep-daily", "7"][..], "run needs --select KEY=VALUE, --volume VOLUME or --all: which volumes?"),
         (
@@ -1716,7 +1836,7 @@ fn run_and_check_usage_errors_exit_2_or_unknown_without_a_request() {
         (&["run", "--all", "--policy", "a/b", "--keep-daily", "1"][..], "--policy: invalid retention policy id \"a/b\""),
         (
             &["run", "--all", "--policy", "p", "--keep-daily", "1", "--every", "soon"][..],
-            "--every: window \"soon\" is not hourly, daily, weekly, monthly, yearly",
+            "--every: window \"soon\" is not a duration: the units are w, d, h, min and s",
         ),
         (&["run", "--all", "--policy", "p", "--keep-daily", "1", "--every", "30s"][..], "a window lasts at least 1 minute"),
         (
@@ -1724,7 +1844,7 @@ fn run_and_check_usage_errors_exit_2_or_unknown_without_a_request() {
             "--concurrency \"0\" is not a whole number above 0",
         ),
         (&["run", "--all", "--policy", "p", "--keep-daily", "1", "--concurrency", "65"][..], "--concurrency \"65\" is more than 64"),
-        (&["run", "--all", "--policy", "p", "--keep-daily", "1", "--wait-timeout", "10"][..], "--wait-timeout \"10\" is not a duration"),
+        (&["run", "--all", "--policy", "p", "--keep-daily", "1", "--wait-timeout", "10m"][..], "--wait-timeout \"10m\" uses m: write min"),
         (&["run", "--all", "--policy", "p", "--keep-daily", "1", "--json", "-c", "action"][..], "-c does not apply to run's JSON report"),
         (
             &["run", "--all", "--policy", "p", "--keep-daily", "1", "-c", "bogus"][..],
@@ -1734,7 +1854,7 @@ fn run_and_check_usage_errors_exit_2_or_unknown_without_a_request() {
         (&["check", "--all", "--warn", "1h", "--crit", "2h"][..], "check needs --policy ID"),
         (&["check", "--all", "--policy", "p", "--crit", "2h"][..], "check needs --warn DURATION"),
         (&["check", "--all", "--policy", "p", "--warn", "1h"][..], "check needs --crit DURATION"),
-        (&["check", "--all", "--policy", "p", "--warn", "26", "--crit", "50h"][..], "--warn \"26\" is not a duration"),
+        (&["check", "--all", "--policy", "p", "--warn", "26", "--crit", "50h"][..], "--warn \"26\" has no unit"),
         (
             &["check", "--all", "--policy", "p", "--warn", "50h", "--crit", "26h"][..],
             "--crit is shorter than --warn: a snapshot would be critical before it is a warning",
@@ -1863,6 +1983,30 @@ mod against_the_fake_cloud {
     }
 
     const RUN: [&str; 8] = ["run", "--select", "backup=nightly", "--policy", "nightly", "--keep-daily", "7", "--no-token-cache"];
+
+    /// `pin` and `unpin` by name: the pin label set with the note (default "pinned"), then
+    /// removed; unpinning again succeeds and changes nothing; an unknown snapshot exits 1.
+    #[test]
+    fn pin_and_unpin_a_snapshot_by_name() {
+        let fake = FakeCloud::start();
+        fake.set_snapshot_creating_reads(0);
+        let volume = fake.add_volume("data");
+        let client = fake.client();
+        let snap =
+            cinder_snapshots::snapshots::create(&client, &cinder_snapshots::snapshots::CreateOpts::new(&volume).name("before-upgrade"))
+                .unwrap();
+        let env = env(&fake, "pin");
+        let meta = || fake.snapshots().into_iter().find(|s| s.id == snap.id).unwrap().metadata;
+        assert_eq!(env.ok(&["pin", "before-upgrade", "--no-token-cache"]), "");
+        assert_eq!(meta().get("cinder-snapshots.pin").map(String::as_str), Some("pinned"));
+        assert_eq!(env.ok(&["pin", "before-upgrade", "--note", "release 2.0", "--no-token-cache"]), "");
+        assert_eq!(meta().get("cinder-snapshots.pin").map(String::as_str), Some("release 2.0"));
+        assert_eq!(env.ok(&["unpin", &snap.id, "--no-token-cache"]), "");
+        assert!(!meta().contains_key("cinder-snapshots.pin"));
+        assert_eq!(env.ok(&["unpin", "before-upgrade", "--no-token-cache"]), "");
+        let out = env.run(&["pin", "no-such-snapshot", "--no-token-cache"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    }
 
     #[test]
     fn a_run_then_a_second_run_in_the_same_window_creates_nothing() {
@@ -2512,7 +2656,7 @@ mod against_the_fake_cloud {
             json!({"key": "snapshots", "needed": 24, "held": 3, "room": {"kind": "left", "left": 21}, "fits": true})
         );
         let keys: Vec<&str> = json["volumes"][0].as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["age_s", "errors", "gib", "newest", "snapshots", "volume_id", "volume_name", "volume_size"]);
+        assert_eq!(keys, ["age_s", "errors", "gib", "newest", "pinned", "snapshots", "volume_id", "volume_name", "volume_size"]);
         let csv = env.ok(&[&report[..], &["-f", "csv"]].concat());
         let mut rows = csv.lines();
         assert_eq!(rows.next(), Some(r#""Volume","Name","Size","Snapshots","GiB","Errors","Newest","Age""#));

@@ -202,6 +202,57 @@ fn prune_deletes_exactly_what_plan_deletes_in_a_history_days_old() {
     assert_eq!(deletes, 7);
 }
 
+/// `retention::pin` and `unpin` are metadata calls (exact requests), and a pinned snapshot
+/// survives the prune that deletes its unpinned neighbours; once unpinned, the next prune
+/// deletes it. Unpinning what is not pinned changes nothing.
+#[test]
+fn a_pinned_snapshot_survives_prune_until_unpinned() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_creating_reads(0);
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    let policy = Policy::builder("nightly").keep_last(1).build().unwrap();
+    cloud.set_now(datetime!(2026-12-01 02:00 UTC));
+    let mut ids = Vec::new();
+    for day in 0..3 {
+        let labels = retention::labels(&policy, cloud.now());
+        let opts = labels.into_iter().fold(CreateOpts::new(&volume).name(format!("nightly-{day}")), |o, (k, v)| o.metadata(k, v));
+        ids.push(snapshots::create(&client, &opts).unwrap().id);
+        cloud.advance(Duration::from_secs(86_400));
+    }
+    cloud.clear_requests();
+    let all = retention::pin(&client, &ids[0], "before the upgrade").unwrap();
+    assert_eq!(all.get(retention::PIN_KEY).map(String::as_str), Some("before the upgrade"));
+    assert_eq!(all.get(retention::POLICY_KEY).map(String::as_str), Some("nightly"));
+    assert_eq!(requests(&cloud), [seen("POST", &p(&format!("snapshots/{}/metadata", ids[0])), &[])]);
+    let body = cloud.requests()[0].body.clone();
+    assert_eq!(body, Some(json!({"metadata": {"cinder-snapshots.pin": "before the upgrade"}})));
+
+    let report = retention::prune(&client, &PruneOpts::new(policy.clone()).now(cloud.now())).unwrap();
+    let outcome =
+        |id: &str| report.outcomes().iter().find(|o| o.snapshot().id == id).map(|o| (o.outcome().to_string(), o.decision().reasons_text()));
+    assert_eq!(outcome(&ids[0]), Some(("kept".to_owned(), "pinned".to_owned())));
+    assert_eq!(outcome(&ids[1]), Some(("deleted".to_owned(), "not among the last 1".to_owned())));
+    assert_eq!(outcome(&ids[2]), Some(("kept".to_owned(), "last 1, newest".to_owned())));
+
+    cloud.clear_requests();
+    assert!(retention::unpin(&client, &ids[0]).unwrap());
+    assert_eq!(
+        requests(&cloud),
+        [
+            seen("GET", &p(&format!("snapshots/{}/metadata", ids[0])), &[]),
+            seen("DELETE", &p(&format!("snapshots/{}/metadata/cinder-snapshots.pin", ids[0])), &[])
+        ]
+    );
+    cloud.clear_requests();
+    assert!(!retention::unpin(&client, &ids[0]).unwrap());
+    assert_eq!(requests(&cloud), [seen("GET", &p(&format!("snapshots/{}/metadata", ids[0])), &[])]);
+
+    let report = retention::prune(&client, &PruneOpts::new(policy).now(cloud.now())).unwrap();
+    assert_eq!(report.outcomes().iter().filter(|o| matches!(o.outcome(), Outcome::Deleted)).count(), 1);
+    assert_eq!(cloud.snapshots().into_iter().map(|s| s.id).collect::<Vec<_>>(), [ids[2].clone()]);
+}
+
 /// Two 503s on the next GETs of snapshots are retried; the third GET answers.
 #[test]
 fn a_503_on_the_next_gets_is_retried() {

@@ -421,7 +421,7 @@ fn run_twice_in_a_window_and_check_each_exit_code() {
     assert_eq!(line.lines().filter(|l| l.starts_with("CRITICAL ") && l.contains(": no snapshot, volume created ")).count(), N, "{line}");
 
     // The first run: one snapshot per volume, available, labelled.
-    let run = ["run", "--select", &select, "--policy", &policy, "--keep-daily", "7", "--wait-timeout", "5m"];
+    let run = ["run", "--select", &select, "--policy", &policy, "--keep-daily", "7", "--wait-timeout", "5min"];
     let report: Value = serde_json::from_str(&s.exits(0, &[&run[..], &["--json"]].concat())).expect("the JSON report");
     let made = s.policy_snapshots(&policy);
     assert_eq!(report["totals"]["created"], N, "{report}");
@@ -520,4 +520,54 @@ fn formats_against_the_real_cloud() {
     // --sort-column: by name.
     let names = s.ok(&["list", "--volume", &volume, "-f", "value", "-c", "name", "--sort-column", "name"]);
     assert_eq!(names, format!("live-cli-a\nlive-cli-b\n{hostile}\n"));
+}
+
+/// Pins against the real Cinder: `pin` by name sets the label (its real metadata answers),
+/// a prune keeps the pinned snapshot (`pinned`) while it deletes its unpinned neighbour with
+/// its reason, and after `unpin` the next prune deletes it. The durations in their new
+/// spellings: `--wait-timeout 2min`, a bare `120`, and `--keep-within` in restic's units.
+#[test]
+#[ignore = "needs the local cloud (scripts/live-tests)"]
+fn pin_protects_a_snapshot_from_prune_until_unpinned() {
+    let s = Scratch::new("pin");
+    let volume = s.volume();
+    let policy = format!("live-pin-{}", std::process::id());
+    let label = format!("cinder-snapshots.policy={policy}");
+    let mut ids = Vec::new();
+    for (n, timeout) in [(1, "2min"), (2, "120"), (3, "2min")] {
+        let name = format!("{policy}-{n}");
+        let created = s.json(&["create", "--volume", &volume, "--property", &label, "--wait", "--wait-timeout", timeout, &name]);
+        ids.push(s.created(&created));
+    }
+    let pinned_name = format!("{policy}-1");
+    assert_eq!(s.ok(&["pin", &pinned_name, "--note", "before the upgrade"]), "");
+    let shown = s.json(&["show", &ids[0]]);
+    assert_eq!(shown["metadata"]["cinder-snapshots.pin"], "before the upgrade", "{shown}");
+
+    // keep-last 1: the pinned one stays, the middle one goes with its reason.
+    let report = s.json(&["prune", "--policy", &policy, "--keep-last", "1", "--volume", &volume, "--wait-timeout", "2min"]);
+    let decision = |id: &str| report["decisions"].as_array().unwrap().iter().find(|d| d["id"] == id).cloned().unwrap();
+    assert_eq!((decision(&ids[0])["action"].clone(), decision(&ids[0])["reasons"].clone()), (json!("keep"), json!(["pinned"])));
+    assert_eq!(
+        (decision(&ids[1])["outcome"].clone(), decision(&ids[1])["reasons"].clone()),
+        (json!("deleted"), json!(["not among the last 1"]))
+    );
+    assert_eq!(decision(&ids[2])["reasons"], json!(["last 1", "newest"]));
+
+    // keep-within in restic's units keeps both (the pinned one is also within).
+    let report = s.json(&["prune", "--policy", &policy, "--keep-within", "1d", "--volume", &volume, "--dry-run"]);
+    assert_eq!(report["counts"]["would_delete"], 0, "{report}");
+
+    assert_eq!(s.ok(&["unpin", &pinned_name]), "");
+    assert_eq!(s.ok(&["unpin", &pinned_name]), "", "unpinning again changes nothing");
+    let shown = s.json(&["show", &ids[0]]);
+    assert!(shown["metadata"].get("cinder-snapshots.pin").is_none(), "{shown}");
+    let report = s.json(&["prune", "--policy", &policy, "--keep-last", "1", "--volume", &volume, "--wait-timeout", "120"]);
+    assert_eq!(decision_outcome(&report, &ids[0]), "deleted");
+    assert_eq!(s.policy_snapshots(&policy), [ids[2].clone()]);
+}
+
+fn decision_outcome(report: &Value, id: &str) -> String {
+    let d = report["decisions"].as_array().unwrap().iter().find(|d| d["id"] == id).unwrap();
+    d["outcome"].as_str().unwrap().to_owned()
 }

@@ -170,7 +170,10 @@ fn every_page_is_listed_with_the_metadata_filter_then_exactly_the_plan_is_delete
     let waits = [gone(&mut server, &sid(3)), gone(&mut server, &sid(4))];
 
     let report = retention::prune(&admin(&server), &PruneOpts::new(policy(2)).now(NOW).wait_opts(fast())).unwrap();
-    assert_eq!(lines(&report), ["01 kept last 1, newest", "02 kept last 2", "03 deleted", "04 deleted"]);
+    assert_eq!(
+        lines(&report),
+        ["01 kept last 1, newest", "02 kept last 2", "03 deleted not among the last 2", "04 deleted not among the last 2"]
+    );
     assert_eq!(report.counts(), counts(2, 2, 0, 0));
     assert!(report.is_success() && !report.is_dry_run());
     assert_eq!(report.plan().now(), NOW);
@@ -236,7 +239,10 @@ fn a_failed_delete_is_reported_and_the_others_go_on() {
     let wait4 = gone(&mut server, &sid(4));
 
     let report = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap();
-    assert_eq!(lines(&report), ["01 kept last 1, newest", "02 failed", "03 failed", "04 deleted"]);
+    assert_eq!(
+        lines(&report),
+        ["01 kept last 1, newest", "02 failed not among the last 1", "03 failed not among the last 1", "04 deleted not among the last 1"]
+    );
     assert_eq!(report.counts(), counts(1, 1, 0, 2));
     assert!(!report.is_success());
     let failed: Vec<&str> = report.failures().map(|o| o.snapshot().id.as_str()).collect();
@@ -268,7 +274,10 @@ fn a_dry_run_sends_no_delete() {
     let (mut server, unexpected) = strict();
     let listing = page(&mut server, "volume 3.71", &metadata_query(), &four_owned(), None);
     let report = retention::prune(&admin(&server), &PruneOpts::new(policy(2)).now(NOW).dry_run(true)).unwrap();
-    assert_eq!(lines(&report), ["01 kept last 1, newest", "02 kept last 2", "03 would delete", "04 would delete"]);
+    assert_eq!(
+        lines(&report),
+        ["01 kept last 1, newest", "02 kept last 2", "03 would delete not among the last 2", "04 would delete not among the last 2"]
+    );
     assert_eq!(report.counts(), counts(2, 0, 2, 0));
     assert!(report.is_dry_run() && report.is_success());
     // The data is the plan's, decision for decision.
@@ -305,7 +314,10 @@ fn hand_made_snapshots_and_the_newest_are_never_deleted_even_when_the_server_ign
     let deleted = [delete(&mut server, &sid(2), "mv371_snapshot_delete", 1), gone(&mut server, &sid(2))];
     let report = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap();
     // Only owned snapshots are in the plan; sid(2) is the only one deleted.
-    assert_eq!(lines(&report), ["01 kept last 1, newest", "02 deleted", "22 kept not available (creating)", "21 kept last 1, newest"]);
+    assert_eq!(
+        lines(&report),
+        ["01 kept last 1, newest", "02 deleted not among the last 1", "22 kept not available (creating)", "21 kept last 1, newest"]
+    );
     for hand_made in [11, 12, 13, 14] {
         assert!(report.get(&sid(hand_made)).is_none());
     }
@@ -329,7 +341,7 @@ fn below_3_22_everything_is_listed_and_filtered_on_the_client() {
     let deleted = [delete(&mut server, &sid(2), "mv371_snapshot_delete", 1), gone(&mut server, &sid(2))];
     let client = token_client(&server, ADMIN_PROJECT, MV30);
     let report = retention::prune(&client, &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap();
-    assert_eq!(lines(&report), ["01 kept last 1, newest", "02 deleted"]);
+    assert_eq!(lines(&report), ["01 kept last 1, newest", "02 deleted not among the last 1"]);
     assert_all(&[listing]);
     assert_all(&deleted);
     assert_all(&unexpected);
@@ -342,7 +354,15 @@ fn snapshots_dated_after_now_are_kept_and_not_counted() {
     // `now` between sid(2) (11-26) and sid(1) (11-27): sid(1) is in the future.
     let now = datetime!(2026-11-26 12:00 UTC);
     let report = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(now).dry_run(true)).unwrap();
-    assert_eq!(lines(&report), ["01 kept dated in the future", "02 kept last 1, newest", "03 would delete", "04 would delete"]);
+    assert_eq!(
+        lines(&report),
+        [
+            "01 kept dated in the future",
+            "02 kept last 1, newest",
+            "03 would delete not among the last 1",
+            "04 would delete not among the last 1"
+        ]
+    );
     assert_eq!(report.plan().now(), now);
     assert_all(&[listing]);
     assert_all(&unexpected);
@@ -365,7 +385,7 @@ fn volumes_restrict_the_listing_and_the_deletes() {
     let deleted = [delete(&mut server, &sid(2), "mv371_snapshot_delete", 1), gone(&mut server, &sid(2))];
     let opts = PruneOpts::new(policy(1)).now(NOW).wait_opts(fast()).volumes([VOL_A]);
     let report = retention::prune(&admin(&server), &opts).unwrap();
-    assert_eq!(lines(&report), ["01 kept last 1, newest", "02 deleted"]);
+    assert_eq!(lines(&report), ["01 kept last 1, newest", "02 deleted not among the last 1"]);
     assert_all(&[listing]);
     assert_all(&deleted);
     assert_all(&unexpected);

@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
+use cinder_snapshots::duration::CalendarDuration;
 use cinder_snapshots::job::{self, JobOpts, ReportOpts};
 use cinder_snapshots::quotas::Room;
-use cinder_snapshots::retention::Policy;
+use cinder_snapshots::retention::{self, Policy};
 use cinder_snapshots::testing::{FakeCloud, PROJECT_ID, VolumeSpec};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -101,8 +102,18 @@ fn a_report_counts_each_volume_and_judges_the_steady_state() {
     assert_eq!(q, [("snapshots", Some(8), 4, Room::Left(3), Some(false)), ("gigabytes", Some(16), 8, Room::Unlimited, Some(true))]);
     assert!(!report.fits());
 
+    // A pinned snapshot is kept beyond the rules: the steady state holds it too (8 + 1
+    // snapshots, 16 + 3 GiB for the 3 GiB volume's).
+    cloud.set_quota("snapshots", 10);
+    let pinned = cloud.snapshots().into_iter().find(|s| s.volume_id == a).unwrap();
+    retention::pin(&client, &pinned.id, "legal hold").unwrap();
+    let report = job::report(&client, &opts).unwrap();
+    assert_eq!(report.volumes.iter().map(|v| v.pinned).collect::<Vec<_>>(), [0, 1]);
+    let q: Vec<Fit> = report.quota.iter().map(|q| (q.key.as_str(), q.needed, q.held, q.room, q.fits)).collect();
+    assert_eq!(q, [("snapshots", Some(9), 4, Room::Left(6), Some(true)), ("gigabytes", Some(19), 8, Room::Unlimited, Some(true))]);
+
     // keep-within has no bound: the fit cannot be judged, never said to fit.
-    let within = Policy::builder("nightly").keep_within(Duration::from_secs(86_400)).build().unwrap();
+    let within = Policy::builder("nightly").keep_within(CalendarDuration::days(1)).build().unwrap();
     let report = job::report(&client, &ReportOpts::new(within).select_tag("backup", "nightly").now(now)).unwrap();
     assert_eq!(report.steady_count, None);
     assert!(report.quota.iter().all(|q| q.needed.is_none() && q.fits.is_none()));

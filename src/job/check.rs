@@ -124,15 +124,11 @@ impl CheckOpts {
         self.rules.as_ref()
     }
 
-    /// The most owned snapshots the rules keep (the sum of their counts), when a policy
-    /// with rules and without `keep_within` was given.
+    /// The most owned snapshots of a volume the rules keep ([`Policy::max_kept`]), when a
+    /// policy with rules that bound it was given (not with `keep_within` or
+    /// `keep_within_*`). Pinned snapshots come on top and are not counted against it.
     pub fn keep_limit(&self) -> Option<u32> {
-        let p = self.rules.as_ref().filter(|p| p.keep_within().is_none())?;
-        Some(
-            [p.keep_last(), p.keep_hourly(), p.keep_daily(), p.keep_weekly(), p.keep_monthly(), p.keep_yearly()]
-                .into_iter()
-                .fold(0u32, u32::saturating_add),
-        )
+        self.rules.as_ref()?.max_kept()
     }
 
     /// The warning age.
@@ -241,6 +237,8 @@ pub struct CheckVolume {
     /// Its size in GiB (what each of its snapshots takes of the `gigabytes` quota; not in
     /// the check's JSON).
     pub volume_size: u64,
+    /// Its owned snapshots that are pinned (kept beyond the rules; not in the check's JSON).
+    pub pinned: usize,
     /// The newest `available` snapshot the policy owns that is not dated in the future
     /// (beyond [`CLOCK_SKEW_ALLOWED`]): its creation time.
     pub newest: Option<OffsetDateTime>,
@@ -635,6 +633,8 @@ fn names(all: &[String], max: usize) -> String {
 struct Tally {
     owned: usize,
     owned_gib: u64,
+    /// Pinned ones (on top of what the rules keep).
+    pinned: usize,
     errors: usize,
     error_gib: u64,
     future: usize,
@@ -764,6 +764,9 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
         let Some(t) = tallies.get_mut(i) else { continue };
         t.owned = t.owned.saturating_add(1);
         t.owned_gib = t.owned_gib.saturating_add(snap.size);
+        if crate::retention::is_pinned(&snap) {
+            t.pinned = t.pinned.saturating_add(1);
+        }
         let in_future = snap.created_at.is_some_and(|at| at > future_from);
         if in_future {
             t.future = t.future.saturating_add(1);
@@ -806,7 +809,8 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
             // critical age when that time is unknown or after the check's).
             let since_created = || v.created_at.filter(|c| *c <= now).map(|c| age_at(c).max(Duration::from_secs(1)));
             let judged_age = age.or_else(since_created).unwrap_or(opts.crit);
-            let excess = keep_limit.map_or(0, |l| t.owned.saturating_sub(usize::try_from(l).unwrap_or(usize::MAX).saturating_add(1)));
+            let excess = keep_limit
+                .map_or(0, |l| t.owned.saturating_sub(t.pinned).saturating_sub(usize::try_from(l).unwrap_or(usize::MAX).saturating_add(1)));
             let mut status = match age {
                 None => CheckStatus::Critical,
                 Some(a) if a >= opts.crit => CheckStatus::Critical,
@@ -822,6 +826,7 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
                 volume_name: v.name,
                 volume_created: v.created_at,
                 volume_size: v.size,
+                pinned: t.pinned,
                 newest,
                 snapshot_id,
                 age,
@@ -862,6 +867,7 @@ mod tests {
             volume_name: name.map(str::to_owned),
             volume_created: Some(datetime!(2026-11-20 00:00 UTC)),
             volume_size: 1,
+            pinned: 0,
             newest: age.map(|_| datetime!(2026-11-28 00:00 UTC)),
             snapshot_id: age.map(|_| format!("s-{id}")),
             age: age.map(Duration::from_secs),
@@ -901,7 +907,7 @@ mod tests {
         assert_eq!(
             ok.status_line(),
             format!(
-                "CINDER-SNAPSHOTS OK - 2 volumes, oldest 3h12m | age=11520s;93600;180000;0 volumes=2;;;0 ok=2;;;0 warning=0;;;0 critical=0;;;0 {ZEROS}"
+                "CINDER-SNAPSHOTS OK - 2 volumes, oldest 3h12min | age=11520s;93600;180000;0 volumes=2;;;0 ok=2;;;0 warning=0;;;0 critical=0;;;0 {ZEROS}"
             )
         );
         assert!(ok.details().is_empty());
@@ -915,8 +921,8 @@ mod tests {
         assert_eq!(
             bad.output(),
             "CINDER-SNAPSHOTS CRITICAL - 3 volumes, 1 critical, 1 warning: vol-b, vol-a | age=700000s;93600;180000;0 volumes=3;;;0 ok=1;;;0 warning=1;;;0 critical=1;;;0 snapshots=2;;;0 size=2147483648B;;;0 errors=0;;;0 duplicates=0;;;0 excess=0;;;0 future=0;;;0 unselected=0;;;0 uncovered=U;;;0 skew=U;300;;0\n\
-             CRITICAL vol-b: no snapshot, volume created 8d2h26m40s ago\n\
-             WARNING vol-a: newest snapshot 1d3h46m40s old\n"
+             CRITICAL vol-b: no snapshot, volume created 8d2h26min40s ago\n\
+             WARNING vol-a: newest snapshot 1d3h46min40s old\n"
         );
         let none = report(vec![]);
         assert_eq!(none.status(), CheckStatus::Unknown);

@@ -66,8 +66,8 @@ impl ReportOpts {
         &self.policy
     }
 
-    /// The snapshots of a volume the rules hold at most once the prune has run (the sum of
-    /// their counts); `None` for a policy with `keep_within`, which has no such bound.
+    /// The snapshots of a volume the rules hold at most once the prune has run
+    /// ([`Policy::max_kept`], pinned ones on top); `None` for a policy without such a bound.
     pub fn steady_count(&self) -> Option<u32> {
         self.check_opts().keep_limit()
     }
@@ -102,6 +102,8 @@ pub struct ReportVolume {
     pub volume_size: u64,
     /// The snapshots the policy owns of it (any status but `deleting`).
     pub snapshots: usize,
+    /// Those pinned: kept beyond the rules, so part of the steady state.
+    pub pinned: usize,
     /// Their size in GiB.
     pub gib: u64,
     /// Those in `error` or `error_deleting`.
@@ -112,15 +114,16 @@ pub struct ReportVolume {
     pub age: Option<Duration>,
 }
 
-/// `{"volume_id", "volume_name", "volume_size", "snapshots", "gib", "errors", "newest",
-/// "age_s"}`.
+/// `{"volume_id", "volume_name", "volume_size", "snapshots", "pinned", "gib", "errors",
+/// "newest", "age_s"}`.
 impl Serialize for ReportVolume {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("ReportVolume", 8)?;
+        let mut st = s.serialize_struct("ReportVolume", 9)?;
         st.serialize_field("volume_id", &self.volume_id)?;
         st.serialize_field("volume_name", &self.volume_name)?;
         st.serialize_field("volume_size", &self.volume_size)?;
         st.serialize_field("snapshots", &self.snapshots)?;
+        st.serialize_field("pinned", &self.pinned)?;
         st.serialize_field("gib", &self.gib)?;
         st.serialize_field("errors", &self.errors)?;
         st.serialize_field("newest", &self.newest.map(super::label_time))?;
@@ -136,8 +139,9 @@ pub struct QuotaFit {
     /// `snapshots` or `gigabytes`.
     pub key: String,
     /// What the steady state holds at its peak: per volume the rules' count plus one (this
-    /// window's snapshot exists before the prune removes the oldest), in snapshots or GiB;
-    /// `None` for a policy with `keep_within`.
+    /// window's snapshot exists before the prune removes the oldest) plus its pinned
+    /// snapshots, in snapshots or GiB; `None` for a policy without such a bound
+    /// ([`Policy::max_kept`]: `keep_within*`, or an unlimited count).
     pub needed: Option<u64>,
     /// What the policy's snapshots of these volumes hold now (counted in the quota already).
     pub held: u64,
@@ -204,7 +208,7 @@ impl Serialize for Report {
 /// newest and its age), read through [`check`](super::check)'s listings (the selection's,
 /// then one listing of the policy's snapshots, each to the last page), and whether the
 /// policy's steady state fits the project's `snapshots` and `gigabytes` quotas
-/// ([`quotas::room`]): per volume the rules' count plus one, times the volume's size for
+/// ([`quotas::room`]): per volume the rules' count plus one plus its pinned snapshots, times the volume's size for
 /// the gigabytes, less what the policy's snapshots of these volumes hold already, against
 /// the room left.
 ///
@@ -243,6 +247,7 @@ pub fn report(client: &ServiceClient, opts: &ReportOpts) -> Result<Report> {
             volume_name: v.volume_name.clone(),
             volume_size: v.volume_size,
             snapshots: v.owned,
+            pinned: v.pinned,
             gib: v.owned_gib,
             errors: v.errors,
             newest: v.newest,
@@ -253,7 +258,9 @@ pub fn report(client: &ServiceClient, opts: &ReportOpts) -> Result<Report> {
     let mut quota = Vec::new();
     for key in [SNAPSHOTS, GIGABYTES] {
         let per_volume = |v: &ReportVolume| if key == SNAPSHOTS { 1 } else { v.volume_size };
-        let needed = peak.map(|p| volumes.iter().map(|v| p.saturating_mul(per_volume(v))).fold(0u64, u64::saturating_add));
+        let pinned = |v: &ReportVolume| u64::try_from(v.pinned).unwrap_or(u64::MAX);
+        let needed =
+            peak.map(|p| volumes.iter().map(|v| p.saturating_add(pinned(v)).saturating_mul(per_volume(v))).fold(0u64, u64::saturating_add));
         let held = volumes
             .iter()
             .map(|v| if key == SNAPSHOTS { u64::try_from(v.snapshots).unwrap_or(u64::MAX) } else { v.gib })

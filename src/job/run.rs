@@ -65,7 +65,7 @@ pub fn run(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     let window = opts.window();
     let policy = &opts.policy;
     let window_start = window
-        .start(now, policy.utc_offset())
+        .start(now, policy.calendar())
         .ok_or_else(|| Error::InvalidInput(format!("the {window} window containing {} is out of range", label_time(now))))?;
     let window_label = label_time(window_start);
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
-use crate::retention::{Policy, format_duration};
+use crate::duration::{self, format_exact};
+use crate::retention::Policy;
+use crate::tz::Calendar;
 
 /// The shortest window [`Window::parse`] accepts for a duration.
 const MIN_EVERY: Duration = Duration::from_secs(60);
@@ -16,7 +18,7 @@ const MAX_EVERY: Duration = Duration::from_secs(366 * 86_400);
 /// How often a volume gets a new snapshot: one per volume per window.
 ///
 /// The calendar windows (hour, day, ISO week from Monday, month, year) follow the policy's
-/// [`utc_offset`](Policy::utc_offset), as the retention periods do. [`Window::Every`] cuts
+/// [`calendar`](Policy::calendar) (a fixed offset or a named zone), as the retention periods do. [`Window::Every`] cuts
 /// time into equal windows counted from 1970-01-01T00:00 in that offset (`every 6h`: 00:00,
 /// 06:00, 12:00, 18:00).
 ///
@@ -54,8 +56,9 @@ pub enum Window {
 }
 
 impl Window {
-    /// The finest period the policy keeps: hourly, else daily, weekly, monthly, yearly; a
-    /// policy with only `keep_last` or `keep_within` gets [`Window::Daily`].
+    /// The finest period the policy keeps (by a count or a `keep_within_*` rule): hourly,
+    /// else daily, weekly, monthly, yearly; a policy with only `keep_last` or `keep_within`
+    /// gets [`Window::Daily`].
     ///
     /// ```
     /// use cinder_snapshots::job::Window;
@@ -67,32 +70,28 @@ impl Window {
     /// # Ok::<(), cinder_snapshots::retention::PolicyError>(())
     /// ```
     pub fn for_policy(policy: &Policy) -> Window {
-        if policy.keep_hourly() > 0 {
-            Window::Hourly
-        } else if policy.keep_daily() > 0 {
-            Window::Daily
-        } else if policy.keep_weekly() > 0 {
-            Window::Weekly
-        } else if policy.keep_monthly() > 0 {
-            Window::Monthly
-        } else if policy.keep_yearly() > 0 {
-            Window::Yearly
-        } else {
-            Window::Daily
+        match policy.finest_period() {
+            Some(0) => Window::Hourly,
+            Some(2) => Window::Weekly,
+            Some(3) => Window::Monthly,
+            Some(4) => Window::Yearly,
+            _ => Window::Daily,
         }
     }
 
-    /// Reads a window: `1h`/`hourly`, `1d`/`daily`, `1w`/`weekly`, `1m`/`monthly`,
-    /// `1y`/`yearly` (case-insensitive); otherwise a duration made of whole numbers with the
-    /// units `w`, `d`, `h`, `m` (minutes), `s`, such as `6h`, `30m`, `90s`, `2d`, `1h30m`,
-    /// from 1 minute to 366 days, which is a [`Window::Every`]. The error says what is wrong.
+    /// Reads a window: `hourly`, `daily`, `weekly`, `monthly`, `yearly` (case-insensitive;
+    /// `1h`, `1d` and `1w` are the first three); otherwise an exact duration of the crate's
+    /// one grammar ([`crate::duration::parse_exact`]: `6h`, `30min`, `2d`, `1h30min`), from 1
+    /// minute to 366 days, which is a [`Window::Every`]. `m` is refused (minutes are `min`;
+    /// a monthly window is `monthly`), and so is a bare number. The error says what is wrong.
     ///
     /// ```
     /// use std::time::Duration;
     /// use cinder_snapshots::job::Window;
-    /// assert_eq!(Window::parse("1m"), Ok(Window::Monthly));
-    /// assert_eq!(Window::parse("30m"), Ok(Window::Every(Duration::from_secs(1800))));
-    /// assert_eq!(Window::parse("1h30m"), Ok(Window::Every(Duration::from_secs(5400))));
+    /// assert_eq!(Window::parse("monthly"), Ok(Window::Monthly));
+    /// assert_eq!(Window::parse("30min"), Ok(Window::Every(Duration::from_secs(1800))));
+    /// assert_eq!(Window::parse("1h30min"), Ok(Window::Every(Duration::from_secs(5400))));
+    /// assert!(Window::parse("30m").unwrap_err().contains("write min for minutes"));
     /// assert!(Window::parse("30s").unwrap_err().contains("at least 1 minute"));
     /// assert!(Window::parse("soon").is_err());
     /// ```
@@ -102,15 +101,15 @@ impl Window {
             "1h" | "hourly" => Some(Window::Hourly),
             "1d" | "daily" => Some(Window::Daily),
             "1w" | "weekly" => Some(Window::Weekly),
-            "1m" | "monthly" => Some(Window::Monthly),
-            "1y" | "yearly" => Some(Window::Yearly),
+            "monthly" => Some(Window::Monthly),
+            "yearly" => Some(Window::Yearly),
             _ => None,
         };
         if let Some(w) = named {
             return Ok(w);
         }
-        let d = parse_duration(&t).ok_or_else(|| {
-            format!("window {text:?} is not hourly, daily, weekly, monthly, yearly (1h, 1d, 1w, 1m, 1y) nor a duration such as 6h, 30m, 2d")
+        let d = duration::parse_exact(&t).map_err(|e| {
+            format!("window {text:?} {e}; a window is hourly, daily, weekly, monthly, yearly or a duration such as 6h, 30min, 2d")
         })?;
         if d < MIN_EVERY {
             return Err(format!("window {text:?} is too short: a window lasts at least 1 minute"));
@@ -121,11 +120,14 @@ impl Window {
         Ok(Window::Every(d))
     }
 
-    /// The start of the window containing `now`, in the calendar of `offset`, returned in
-    /// UTC. `None` only when the start is outside the calendar's range (or a
-    /// [`Window::Every`] of zero length).
-    pub fn start(&self, now: OffsetDateTime, offset: UtcOffset) -> Option<OffsetDateTime> {
-        let local = now.checked_to_offset(offset)?;
+    /// The start of the window containing `now`, in the local time of `calendar` (a
+    /// [`UtcOffset`] or a [`Calendar`]: a named zone follows its daylight saving, so a daily
+    /// window starts at local midnight all year), returned in UTC. A [`Window::Every`] is
+    /// counted from 1970-01-01T00:00 in the offset in effect at `now`. `None` only when the
+    /// start is outside the calendar's range (or a [`Window::Every`] of zero length).
+    pub fn start(&self, now: OffsetDateTime, calendar: impl Into<Calendar>) -> Option<OffsetDateTime> {
+        let calendar = calendar.into();
+        let local = calendar.to_local(now)?;
         let date = local.date();
         let (date, time) = match self {
             Window::Hourly => (date, Time::from_hms(local.hour(), 0, 0).ok()?),
@@ -136,9 +138,14 @@ impl Window {
             }
             Window::Monthly => (date.replace_day(1).ok()?, Time::MIDNIGHT),
             Window::Yearly => (Date::from_calendar_date(date.year(), Month::January, 1).ok()?, Time::MIDNIGHT),
-            Window::Every(d) => return every_start(now, offset, *d),
+            Window::Every(d) => return every_start(now, calendar.offset_at(now), *d),
         };
-        PrimitiveDateTime::new(date, time).assume_offset(offset).checked_to_offset(UtcOffset::UTC)
+        let start = calendar.from_local(PrimitiveDateTime::new(date, time))?;
+        // A local time that happens twice (clocks set back) can resolve to its second instant,
+        // after `now` (02:30 CEST, the first 02:30, in an hour that starts at 02:00 CET): the
+        // window then starts at that local time in the offset in effect at `now`.
+        let start = if start > now { PrimitiveDateTime::new(date, time).assume_offset(local.offset()) } else { start };
+        start.checked_to_offset(UtcOffset::UTC)
     }
 }
 
@@ -152,36 +159,6 @@ fn every_start(now: OffsetDateTime, offset: UtcOffset, d: Duration) -> Option<Of
     OffsetDateTime::from_unix_timestamp_nanos(start_local.checked_sub(shift)?).ok()
 }
 
-/// `6h`, `1h30m`, `2d`, `90s`: whole numbers with units `w d h m s`.
-fn parse_duration(t: &str) -> Option<Duration> {
-    if t.is_empty() {
-        return None;
-    }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit: u64 = match c {
-            'w' => 7 * 86_400,
-            'd' => 86_400,
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return None,
-        };
-        let n: u64 = number.parse().ok()?;
-        number.clear();
-        total = total.checked_add(n.checked_mul(unit)?)?;
-    }
-    if !number.is_empty() {
-        return None;
-    }
-    Some(Duration::from_secs(total))
-}
-
 /// `hourly`, `daily`, `weekly`, `monthly`, `yearly`, `every 6h`.
 impl fmt::Display for Window {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -191,7 +168,7 @@ impl fmt::Display for Window {
             Window::Weekly => f.write_str("weekly"),
             Window::Monthly => f.write_str("monthly"),
             Window::Yearly => f.write_str("yearly"),
-            Window::Every(d) => write!(f, "every {}", format_duration(*d)),
+            Window::Every(d) => write!(f, "every {}", format_exact(*d)),
         }
     }
 }
@@ -226,6 +203,37 @@ mod tests {
         assert_eq!(Window::Hourly.start(now, offset!(+05:30)), Some(datetime!(2026-11-28 13:30 UTC)));
     }
 
+    /// In a named zone the calendar windows start at local midnight all year, daylight
+    /// saving included (needs the system's tzdata).
+    #[test]
+    fn calendar_windows_in_a_zone() {
+        let berlin = Calendar::Zone(crate::tz::TimeZone::load("Europe/Berlin").unwrap());
+        assert_eq!(Window::Daily.start(datetime!(2026-01-15 12:00 UTC), &berlin), Some(datetime!(2026-01-14 23:00 UTC)));
+        assert_eq!(Window::Daily.start(datetime!(2026-07-15 12:00 UTC), &berlin), Some(datetime!(2026-07-14 22:00 UTC)));
+        // The day of the spring change starts in winter time, the next one in summer time.
+        assert_eq!(Window::Daily.start(datetime!(2026-03-29 12:00 UTC), &berlin), Some(datetime!(2026-03-28 23:00 UTC)));
+        assert_eq!(Window::Daily.start(datetime!(2026-03-30 12:00 UTC), &berlin), Some(datetime!(2026-03-29 22:00 UTC)));
+        // After the autumn change, the hour 02:00-03:00 happens twice; 01:30Z is its second one.
+        assert_eq!(Window::Hourly.start(datetime!(2026-10-25 01:30 UTC), &berlin), Some(datetime!(2026-10-25 01:00 UTC)));
+        // Its first one (00:30Z, 02:30 CEST) starts at 02:00 CEST, not after now.
+        assert_eq!(Window::Hourly.start(datetime!(2026-10-25 00:30 UTC), &berlin), Some(datetime!(2026-10-25 00:00 UTC)));
+        assert_eq!(Window::Monthly.start(datetime!(2026-04-15 12:00 UTC), &berlin), Some(datetime!(2026-03-31 22:00 UTC)));
+        // Every half hour of 2026, in two zones: the window starts at or before now,
+        // less than a (25-hour) day before for a daily window, less than two hours for hourly
+        // (a local hour that happens twice is one window, as it is one hourly period).
+        for zone in ["Europe/Berlin", "America/New_York"] {
+            let calendar = Calendar::Zone(crate::tz::TimeZone::load(zone).unwrap());
+            let mut now = datetime!(2026-01-01 00:07 UTC);
+            while now.year() == 2026 {
+                let daily = Window::Daily.start(now, &calendar).unwrap();
+                let hourly = Window::Hourly.start(now, &calendar).unwrap();
+                assert!(daily <= now && now - daily < time::Duration::hours(25), "{zone} {now}: {daily}");
+                assert!(hourly <= now && now - hourly < time::Duration::hours(2), "{zone} {now}: {hourly}");
+                now += time::Duration::minutes(30);
+            }
+        }
+    }
+
     #[test]
     fn every_windows() {
         let six = Window::Every(Duration::from_secs(6 * 3600));
@@ -250,12 +258,10 @@ mod tests {
             ("daily", Window::Daily),
             ("1w", Window::Weekly),
             ("weekly", Window::Weekly),
-            ("1m", Window::Monthly),
             ("monthly", Window::Monthly),
-            ("1y", Window::Yearly),
             ("yearly", Window::Yearly),
             ("6h", Window::Every(Duration::from_secs(21_600))),
-            ("30m", Window::Every(Duration::from_secs(1800))),
+            ("30min", Window::Every(Duration::from_secs(1800))),
             ("90s", Window::Every(Duration::from_secs(90))),
             ("2d", Window::Every(Duration::from_secs(172_800))),
             ("2w", Window::Every(Duration::from_secs(1_209_600))),
@@ -265,10 +271,14 @@ mod tests {
         }
         assert_eq!(Window::parse("59s"), Err("window \"59s\" is too short: a window lasts at least 1 minute".to_owned()));
         assert_eq!(Window::parse("367d"), Err("window \"367d\" is too long: a window lasts at most 366 days".to_owned()));
-        for bad in ["", "h", "6", "6x", "-6h", "6.5h", "99999999999999999999d"] {
+        for bad in ["", "h", "6", "6x", "-6h", "6.5h", "99999999999999999999d", "1m", "30m", "1y", "1h30m"] {
             assert!(Window::parse(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(Window::Every(Duration::from_secs(5400)).to_string(), "every 1h30m");
+        assert_eq!(Window::Every(Duration::from_secs(5400)).to_string(), "every 1h30min");
+        assert_eq!(
+            Window::parse("90m"),
+            Err("window \"90m\" uses m: write min for minutes (m means months, and only in retention durations); a window is hourly, daily, weekly, monthly, yearly or a duration such as 6h, 30min, 2d".to_owned())
+        );
         assert_eq!(Window::Monthly.to_string(), "monthly");
         assert_eq!(serde_json::to_string(&Window::Every(Duration::from_secs(21_600))).unwrap(), "\"every 6h\"");
     }

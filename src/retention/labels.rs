@@ -19,6 +19,9 @@ pub const RULES_KEY: &str = "cinder-snapshots.rules";
 pub const FORMAT_KEY: &str = "cinder-snapshots.label-format";
 /// The label format version written under [`FORMAT_KEY`].
 pub const FORMAT_VERSION: &str = "1";
+/// The metadata key that pins a snapshot: an owned snapshot carrying it (any value) is never
+/// deleted by its policy, whatever its status (restic's `--keep-tag`).
+pub const PIN_KEY: &str = "cinder-snapshots.pin";
 
 /// The labels to put in the metadata of a snapshot created for `policy` by a run at `run_at`.
 ///
@@ -52,6 +55,12 @@ pub fn is_owned(snapshot: &Snapshot, policy: &Policy) -> bool {
 /// carries one: what [`is_owned`] compares.
 pub fn owner(snapshot: &Snapshot) -> Option<&str> {
     snapshot.metadata.get(POLICY_KEY).map(String::as_str)
+}
+
+/// Whether `snapshot` is pinned: its metadata has the key [`PIN_KEY`] (any value, even
+/// empty). See [`pin`](super::pin).
+pub fn is_pinned(snapshot: &Snapshot) -> bool {
+    snapshot.metadata.contains_key(PIN_KEY)
 }
 
 /// The run time recorded under [`RUN_AT_KEY`], when it is there and readable.

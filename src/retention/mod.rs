@@ -15,9 +15,14 @@
 //!   first (newest) snapshot of each new period is kept, until `n` periods are kept. Only
 //!   periods that *contain* a snapshot count: with daily snapshots that stopped a month ago,
 //!   `keep_daily(7)` still keeps the last 7 of them. Periods follow the calendar (not the
-//!   time since `now`) in UTC or the policy's fixed [`UtcOffset`](time::UtcOffset); weeks are
-//!   ISO 8601 weeks, Monday to Sunday, in the ISO week-numbering year: 2020-12-31 and
-//!   2021-01-03 are both in `2020-W53`, 2021-01-04 starts `2021-W01`.
+//!   time since `now`) of the policy's [`Calendar`](crate::tz::Calendar): UTC, a fixed
+//!   offset, or a named zone's local time (`Europe/Berlin`: a day is the local day all year,
+//!   daylight saving included; a local hour that happens twice is one period, as restic
+//!   buckets local times). Weeks are ISO 8601 weeks, Monday to Sunday, in the ISO
+//!   week-numbering year: 2020-12-31 and 2021-01-03 are both in `2020-W53`, 2021-01-04
+//!   starts `2021-W01`.
+//! - **Counts** are numbers or [`Count::Unlimited`] (restic's `unlimited`): every period
+//!   is kept, and the oldest snapshot too.
 //! - **A short rule keeps the oldest too**: when the walk reaches the oldest snapshot and a
 //!   calendar rule has not used its `n` periods yet, the oldest snapshot is kept as well,
 //!   even when its period already has a kept snapshot (reason `oldest daily 2026-11-20`).
@@ -25,13 +30,45 @@
 //!   `snapshot_policy.go`: a young schedule keeps its first snapshot until the rule's periods
 //!   are filled. Equivalently: a rule with fewer periods than its count also keeps
 //!   the oldest snapshot.
-//! - `keep_within(d)`: every snapshot taken less than `d` before the *newest* snapshot, not
-//!   before now, so a schedule that stopped does not age its last snapshots out. A duration
-//!   too large for the calendar keeps everything.
+//! - **The anchor**: the `keep_within*` rules are measured from the newest counted snapshot
+//!   strictly before `now` (restic's `findLatestTimestamp`), not from `now`, so a schedule
+//!   that stopped does not age its last snapshots out, and a snapshot dated exactly `now` is
+//!   not its own anchor. With no counted snapshot before `now`, every snapshot is within (as
+//!   in restic, which then measures from the zero time).
+//! - `keep_within(d)`: every snapshot taken strictly after `anchor - d`, `d` a restic
+//!   calendar duration ([`CalendarDuration`](crate::duration::CalendarDuration), `1y2m3d4h`)
+//!   subtracted with restic's calendar arithmetic in the policy's calendar: years, months and
+//!   days from the local date, a day past the month's end rolling over (2026-03-31 - `1m` is
+//!   2026-03-03), then the hours exactly. A duration past the calendar keeps everything.
+//! - `keep_within_hourly(d)` ... `keep_within_yearly(d)` (restic's `--keep-within-daily` and
+//!   friends): among the snapshots `keep_within(d)` would keep, the newest of each period,
+//!   and the oldest snapshot of the volume when it is among them (`oldest daily 2026-11-20
+//!   within 14d`). "One a day for 14 days and one a month for a year" is
+//!   `keep_within_daily(14d)` with `keep_within_monthly(1y)`.
+//! - **Pins** (restic's `--keep-tag`): an owned snapshot carrying the metadata key
+//!   [`PIN_KEY`] (`cinder-snapshots.pin`, any value; [`pin`] and [`unpin`] set and remove
+//!   it) is never deleted, whatever its status (`pinned`). It still takes its places in the
+//!   rules, as a tagged restic snapshot does, and it still uses the snapshot quota: a
+//!   policy's steady state is what its rules keep plus its pins.
 //! - **The newest is always kept** (`newest`): the newest counted snapshot of each volume.
 //!   Every non-empty policy keeps it anyway; the reason makes the guarantee visible.
 //! - **Empty policies are refused** ([`PolicyError::Empty`]): a policy with no rule would
 //!   delete all but the newest.
+//! - **Every delete says why**: what each rule says of the snapshot, in words a user can
+//!   check: `not among the last 3`, `not among the 7 days keep-daily keeps: 2026-11-30 ..
+//!   2026-12-06`, `keep-daily keeps a newer snapshot of 2026-12-03`, `older than keep-within
+//!   1m from 2026-12-05T02:00:00Z` (the anchor). A plan never has an empty reason.
+//!
+//! Durations are written in the crate's one grammar ([`crate::duration`]): retention's are
+//! restic's calendar durations, where `m` is months.
+//!
+//! | restic | this crate |
+//! |---|---|
+//! | `--keep-within 1y2m3d4h` | `keep_within(CalendarDuration::new(1, 2, 3, 4))`, `--keep-within 1y2m3d4h` |
+//! | `--keep-within-daily 14d` | `keep_within_daily(CalendarDuration::days(14))`, `--keep-within-daily 14d` |
+//! | `--keep-daily unlimited` | `keep_daily(Count::Unlimited)`, `--keep-daily unlimited` |
+//! | `--keep-tag upgrade` | the `cinder-snapshots.pin` label: [`pin`], `cinder-snapshots pin` |
+//! | local time (`TZ`) | `time_zone(TimeZone::load("Europe/Berlin")?)`, `--time-zone Europe/Berlin` |
 //!
 //! Where this crate differs from restic, on purpose:
 //!
@@ -41,11 +78,23 @@
 //!   rule's places (restic lets future snapshots use them). A `creating` snapshot therefore
 //!   never pushes an `available` one out.
 //! - Groups are volumes (`volume_id`), not restic's host and paths.
-//! - `keep_within` is an exact [`Duration`](std::time::Duration), not restic's calendar
-//!   `1y2m3d4h`; it keeps snapshots *strictly* after `newest - d`, as restic does.
 //! - Equal creation times are ordered by snapshot id (the smaller id counts as the newer), so
 //!   a plan does not depend on the listing's order.
-//! - restic's `--keep-within-daily` and friends and `--keep-tag` are not offered.
+//! - restic buckets each snapshot in the time zone it was recorded in; a policy here names
+//!   its calendar once, and every snapshot is bucketed in it. Labels stay in UTC.
+//! - A duration is refused where restic would guess: no negative numbers, no unit twice
+//!   (restic keeps the last), no bare number.
+//!
+//! Two consequences of restic's rules, kept as they are: with months in a `keep_within*`
+//! duration the cutoff is not monotonic in the anchor (2026-03-31 - `1m` = 2026-03-03, but
+//! 2026-04-01 - `1m` = 2026-03-01); and a `keep_within_*` rule keeps the oldest snapshot
+//! left, so pruning after every run may keep one more snapshot than pruning once.
+//!
+//! # Planning in code
+//!
+//! [`plan`] is pure and needs no cloud: build the snapshots it takes with
+//! [`Snapshot::new`](crate::snapshots::Snapshot::new) and put the labels in their metadata
+//! (see [`Snapshot::new`](crate::snapshots::Snapshot::new)'s example).
 //!
 //! # Ownership labels
 //!
@@ -67,12 +116,14 @@
 //!
 //! # Properties (each a property test in `tests/retention.rs`)
 //!
-//! A snapshot not owned, not `available`, undated or dated after `now` is never deleted; the
-//! newest counted snapshot of each volume is never deleted; the plan does not depend on the
-//! order of its input; planning again on what a plan keeps deletes nothing; adding a
-//! snapshot newer than all the others never keeps one that was deleted without it; and
-//! pruning after every new snapshot keeps the same set as pruning once at the end. The kept
-//! sets equal those of an independent implementation of restic's algorithm.
+//! A snapshot not owned, not `available`, undated, dated after `now` or pinned is never
+//! deleted; the newest counted snapshot of each volume is never deleted; the plan does not
+//! depend on the order of its input; an unlimited count keeps at least what any count keeps;
+//! and, for `keep_within*` durations without months, planning again on what a plan keeps
+//! deletes nothing and adding a snapshot newer than all the others never keeps one that was
+//! deleted without it; without `keep_within_*` rules, pruning after every new snapshot keeps
+//! the same set as pruning once at the end. Every reason, kept or deleted, equals that of an
+//! independent implementation of restic's algorithm (calendar arithmetic included).
 //!
 //! # Applying a policy
 //!
@@ -145,11 +196,11 @@
 //!     "c1 keep   not available (creating)",
 //!     "s1 keep   daily 2026-11-28, weekly 2026-W48, newest",
 //!     "s2 keep   daily 2026-11-27",
-//!     "s3 delete",
+//!     "s3 delete keep-daily keeps a newer snapshot of 2026-11-27, keep-weekly keeps a newer snapshot of 2026-W48",
 //!     "s4 keep   daily 2026-11-26",
 //!     "s5 keep   weekly 2026-W47",
 //!     "m1 keep   not owned",
-//!     "s6 delete",
+//!     "s6 delete not among the 3 days keep-daily keeps: 2026-11-26 .. 2026-11-28, not among the 2 weeks keep-weekly keeps: 2026-W47 .. 2026-W48",
 //! ]);
 //! for line in &table {
 //!     println!("{line}");
@@ -160,11 +211,16 @@
 //! ```
 
 mod labels;
+mod pin;
 mod plan;
 mod policy;
 mod prune;
 
-pub use labels::{FORMAT_KEY, FORMAT_VERSION, POLICY_KEY, RULES_KEY, RUN_AT_KEY, is_owned, labels, owner, run_at};
+/// The crate's one formatter of exact durations ([`crate::duration::format_exact`]), kept
+/// here under its former name.
+pub use crate::duration::format_exact as format_duration;
+pub use labels::{FORMAT_KEY, FORMAT_VERSION, PIN_KEY, POLICY_KEY, RULES_KEY, RUN_AT_KEY, is_owned, is_pinned, labels, owner, run_at};
+pub use pin::{pin, unpin};
 pub use plan::{Action, Decision, Period, Plan, Reason, plan};
-pub use policy::{MAX_POLICY_ID_CHARS, Policy, PolicyBuilder, PolicyError, format_duration};
+pub use policy::{Count, CountError, MAX_POLICY_ID_CHARS, Policy, PolicyBuilder, PolicyError};
 pub use prune::{DEFAULT_CONCURRENCY, Outcome, PruneCounts, PruneOpts, PruneReport, SnapshotOutcome, prune};

@@ -2,19 +2,19 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use time::{Date, Month, OffsetDateTime};
 
-use super::Policy;
-use super::labels::{is_owned, rfc3339_utc};
-use super::policy::format_duration;
+use super::labels::{is_owned, is_pinned, rfc3339_utc, rfc3339_utc_seconds};
+use super::policy::Count;
+use super::{Policy, policy::PERIOD_RULES};
+use crate::duration::CalendarDuration;
 use crate::snapshots::{Snapshot, SnapshotStatus};
 use crate::timestamp::format_year;
 
-/// A calendar period of the policy's calendar (in its UTC offset).
+/// A calendar period of the policy's calendar (local time in its offset or zone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Period {
@@ -57,6 +57,17 @@ impl Period {
             Period::Year(_) => "yearly",
         }
     }
+
+    /// The period's unit in the plural, for the texts: `hours`, `days`, ...
+    fn units(&self) -> &'static str {
+        match self {
+            Period::Hour { .. } => "hours",
+            Period::Day(_) => "days",
+            Period::Week { .. } => "weeks",
+            Period::Month { .. } => "months",
+            Period::Year(_) => "years",
+        }
+    }
 }
 
 fn write_date(f: &mut fmt::Formatter<'_>, date: Date) -> fmt::Result {
@@ -78,10 +89,12 @@ impl fmt::Display for Period {
     }
 }
 
-/// Why a snapshot is kept. A decision lists every reason that applies.
+/// Why a snapshot is kept or deleted. A decision lists every reason that applies: every
+/// rule that keeps it, or, for a snapshot deleted, what each rule says about it.
 ///
-/// `Display` gives the stable short text shown in a dry run (`"daily 2026-11-27"`); `Serialize`
-/// writes that same text.
+/// `Display` gives the stable short text shown in a dry run (`"daily 2026-11-27"`, `"not
+/// among the last 3"`); `Serialize` writes that same text. [`Reason::keeps`] tells the two
+/// kinds apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reason {
@@ -99,8 +112,29 @@ pub enum Reason {
         /// Kept as the oldest snapshot of a rule that had periods to spare.
         oldest: bool,
     },
-    /// `within 3d of newest`: taken less than this before the newest counted snapshot.
-    Within(Duration),
+    /// `within 1m of 2026-12-05T02:00:00Z`: taken after the anchor (the newest counted
+    /// snapshot strictly before now) minus the duration; with no anchor (no counted snapshot
+    /// before now), `within 1m (no snapshot before now)`: everything is within, as in restic.
+    Within {
+        /// The `keep_within` duration.
+        within: CalendarDuration,
+        /// The anchor.
+        anchor: Option<OffsetDateTime>,
+    },
+    /// `daily 2026-12-01 within 14d` (and `oldest daily 2026-11-20 within 14d`): kept by a
+    /// `keep_within_*` rule as the newest snapshot of its period within the duration, or as
+    /// the oldest snapshot when it is within.
+    CalendarWithin {
+        /// The period.
+        period: Period,
+        /// The rule's duration.
+        within: CalendarDuration,
+        /// Kept as the oldest counted snapshot, its period already kept.
+        oldest: bool,
+    },
+    /// `pinned`: the snapshot carries the [`PIN_KEY`](super::PIN_KEY) label; never deleted,
+    /// whatever its status.
+    Pinned,
     /// `newest`: the newest counted snapshot of its volume, which is always kept.
     Newest,
     /// `not owned`: the snapshot does not carry this policy's ownership label; it is not a
@@ -114,6 +148,48 @@ pub enum Reason {
     /// `no creation time`: owned, but its creation time is missing or unreadable; never
     /// deleted, never counted.
     NoCreationTime,
+    /// A delete: `not among the last 3`.
+    NotAmongLast(u32),
+    /// A delete: `not among the 7 days keep-daily keeps: 2026-11-30 .. 2026-12-06`: the
+    /// snapshot's period is older than the periods the rule keeps (newest and oldest named).
+    NotAmongPeriods {
+        /// The rule's count.
+        count: u32,
+        /// The newest period the rule keeps.
+        newest: Period,
+        /// The oldest period the rule keeps.
+        oldest: Period,
+    },
+    /// A delete: `keep-daily keeps a newer snapshot of 2026-12-03` (with a `keep_within_*`
+    /// rule: `keep-within-daily 14d keeps a newer snapshot of 2026-12-03`): the rule keeps
+    /// the newest snapshot of this period, and this one is not it.
+    NewerInPeriod {
+        /// The snapshot's period.
+        period: Period,
+        /// The `keep_within_*` rule's duration, `None` for a count rule.
+        within: Option<CalendarDuration>,
+    },
+    /// A delete: `older than keep-within 1m from 2026-12-05T02:00:00Z` (and
+    /// `keep-within-daily` ...): taken at or before the anchor minus the duration.
+    OlderThanWithin {
+        /// `None` for `keep_within`, else the period rule (`daily` for `keep_within_daily`).
+        rule: Option<&'static str>,
+        /// The duration.
+        within: CalendarDuration,
+        /// The anchor the duration is measured from.
+        anchor: OffsetDateTime,
+    },
+}
+
+impl Reason {
+    /// Whether this reason keeps the snapshot (every reason but the `NotAmong*`,
+    /// `NewerInPeriod` and `OlderThanWithin` ones, which explain a delete).
+    pub fn keeps(&self) -> bool {
+        !matches!(
+            self,
+            Reason::NotAmongLast(_) | Reason::NotAmongPeriods { .. } | Reason::NewerInPeriod { .. } | Reason::OlderThanWithin { .. }
+        )
+    }
 }
 
 impl fmt::Display for Reason {
@@ -126,12 +202,33 @@ impl fmt::Display for Reason {
                 }
                 write!(f, "{} {period}", period.rule())
             }
-            Reason::Within(d) => write!(f, "within {} of newest", format_duration(*d)),
+            Reason::Within { within, anchor: Some(at) } => write!(f, "within {within} of {}", rfc3339_utc_seconds(*at)),
+            Reason::Within { within, anchor: None } => write!(f, "within {within} (no snapshot before now)"),
+            Reason::CalendarWithin { period, within, oldest } => {
+                if *oldest {
+                    f.write_str("oldest ")?;
+                }
+                write!(f, "{} {period} within {within}", period.rule())
+            }
+            Reason::Pinned => f.write_str("pinned"),
             Reason::Newest => f.write_str("newest"),
             Reason::NotOwned => f.write_str("not owned"),
             Reason::NotAvailable(status) => write!(f, "not available ({status})"),
             Reason::FutureDated => f.write_str("dated in the future"),
             Reason::NoCreationTime => f.write_str("no creation time"),
+            Reason::NotAmongLast(n) => write!(f, "not among the last {n}"),
+            Reason::NotAmongPeriods { count, newest, oldest } => {
+                let units = if *count == 1 { newest.units().trim_end_matches('s') } else { newest.units() };
+                write!(f, "not among the {count} {units} keep-{} keeps: {oldest} .. {newest}", newest.rule())
+            }
+            Reason::NewerInPeriod { period, within: None } => write!(f, "keep-{} keeps a newer snapshot of {period}", period.rule()),
+            Reason::NewerInPeriod { period, within: Some(d) } => {
+                write!(f, "keep-within-{} {d} keeps a newer snapshot of {period}", period.rule())
+            }
+            Reason::OlderThanWithin { rule, within, anchor } => {
+                let rule = rule.map_or_else(String::new, |r| format!("-{r}"));
+                write!(f, "older than keep-within{rule} {within} from {}", rfc3339_utc_seconds(*anchor))
+            }
         }
     }
 }
@@ -193,15 +290,19 @@ impl Decision {
         self.action == Action::Delete
     }
 
-    /// Every reason that keeps the snapshot, in a fixed order: `last`, `hourly`, `daily`,
-    /// `weekly`, `monthly`, `yearly`, `within`, `newest`; or the reasons it was not judged
-    /// (`not owned`; or among `not available`, `no creation time`, `dated in the future`).
-    /// Empty exactly when the snapshot is deleted.
+    /// The reasons, never empty. For a kept snapshot, every reason that keeps it, in a fixed
+    /// order: `last`, `hourly`, `daily`, `weekly`, `monthly`, `yearly`, `within`, the
+    /// `keep_within_*` rules (hourly to yearly), `pinned`, `newest`; or the reasons it was
+    /// not judged (`not owned`; or among `not available`, `no creation time`, `dated in the
+    /// future`, then `pinned`). For a deleted snapshot, what each set rule says of it, in the
+    /// same rule order (`not among the last 3`, `keep-daily keeps a newer snapshot of
+    /// 2026-11-26`, `older than keep-within 2d from 2026-11-27T13:00:00Z`, ...).
     pub fn reasons(&self) -> &[Reason] {
         &self.reasons
     }
 
-    /// The reasons joined by `, `: `last 1, daily 2026-11-27, newest`.
+    /// The reasons joined by `, `: `last 1, daily 2026-11-27, newest`; for a delete
+    /// `not among the last 1, keep-daily keeps a newer snapshot of 2026-11-27`.
     pub fn reasons_text(&self) -> String {
         self.reasons.iter().map(Reason::to_string).collect::<Vec<_>>().join(", ")
     }
@@ -294,15 +395,23 @@ impl Serialize for Plan {
 /// 2. An owned snapshot that is not `available`, has no creation time, or was created after
 ///    `now` is kept and reported (`not available (STATUS)`, `no creation time`, `dated in the
 ///    future`). It is not *counted*: it uses no `keep_last` place and no period, is not the
-///    "newest" from which `keep_within` is measured, and is not the "oldest".
+///    anchor from which `keep_within` is measured, and is not the "oldest".
 /// 3. The other owned snapshots are counted, newest first (equal creation times: smaller id
 ///    first), and the rules of the [`Policy`] keep some of them, every rule that does being
 ///    named. The newest counted snapshot is also always kept (`newest`).
-/// 4. Counted snapshots that no rule keeps are deleted.
+/// 4. An owned snapshot carrying the [`PIN_KEY`](super::PIN_KEY) label is kept (`pinned`),
+///    whatever its status; when it is counted, it also takes its places in the rules, as a
+///    restic snapshot kept by `--keep-tag` does.
+/// 5. Counted snapshots that nothing keeps are deleted, each with what every rule says
+///    about it.
 ///
-/// The plan is pure (no I/O; `now` only tells which snapshots are in the future) and
-/// deterministic: the same snapshots in any order give the same plan. Snapshot ids are
-/// assumed unique (Cinder's are UUIDs).
+/// The `keep_within*` rules are measured from the *anchor*: the newest counted snapshot
+/// strictly before `now` (restic's rule); with none, every counted snapshot is within.
+///
+/// The plan is pure (no I/O; `now` only tells which snapshots are in the future and the
+/// anchor) and deterministic: the same snapshots in any order give the same plan. Snapshot
+/// ids are assumed unique (Cinder's are UUIDs). The snapshots can come from a listing or be
+/// made in code with [`Snapshot::new`].
 pub fn plan(snapshots: &[Snapshot], policy: &Policy, now: OffsetDateTime) -> Plan {
     plan_owned(snapshots.to_vec(), policy, now)
 }
@@ -348,72 +457,166 @@ fn judge_volume(volume: &[Arc<Snapshot>], policy: &Policy, now: OffsetDateTime, 
             }
         }
     }
-    apply_rules(&counted, policy, &mut reasons);
+    let kept_periods = apply_rules(&counted, policy, now, &mut reasons);
+    for (snap, why) in volume.iter().zip(reasons.iter_mut()) {
+        if is_owned(snap, policy) && is_pinned(snap) {
+            // Before `newest`, after every other reason.
+            let at = if why.last() == Some(&Reason::Newest) { why.len() - 1 } else { why.len() };
+            why.insert(at, Reason::Pinned);
+        }
+    }
+    for c in &counted {
+        if !reasons[c.index].iter().any(Reason::keeps) {
+            reasons[c.index] = why_deleted(c, &counted, &kept_periods, policy, now);
+        }
+    }
     for (snap, reasons) in volume.iter().zip(reasons) {
-        let action = if reasons.is_empty() { Action::Delete } else { Action::Keep };
+        let action = if reasons.iter().any(Reason::keeps) { Action::Keep } else { Action::Delete };
         out.push(Decision { snapshot: Arc::clone(snap), action, reasons });
     }
 }
 
-/// Computes a calendar rule's period of a time already in the policy's offset.
-type PeriodOf = fn(OffsetDateTime) -> Period;
+/// The calendar period (hourly, daily, ... by index) of a counted snapshot in the policy's
+/// calendar. Out of the calendar's range (years beyond ±9999) the snapshot's own offset is
+/// used.
+fn period_of(kind: usize, at: OffsetDateTime, policy: &Policy) -> Period {
+    let t = policy.calendar().to_local(at).unwrap_or(at);
+    match kind {
+        0 => Period::Hour { date: t.date(), hour: t.hour() },
+        1 => Period::Day(t.date()),
+        2 => {
+            let (year, week, _) = t.to_iso_week_date();
+            Period::Week { year, week }
+        }
+        3 => Period::Month { year: t.year(), month: t.month() },
+        _ => Period::Year(t.year()),
+    }
+}
 
-/// The rules over the counted snapshots (newest first), restic's way.
-fn apply_rules(counted: &[Counted], policy: &Policy, reasons: &mut [Vec<Reason>]) {
-    let Some(newest) = counted.first() else { return };
-    let oldest = counted.len() - 1;
+/// The anchor of the `keep_within*` rules: the newest counted snapshot strictly before `now`.
+fn anchor(counted: &[Counted], now: OffsetDateTime) -> Option<OffsetDateTime> {
+    counted.iter().map(|c| c.at).find(|at| *at < now)
+}
 
-    let mut left = policy.keep_last();
-    for (rank, c) in counted.iter().enumerate() {
-        if left == 0 {
+/// The instant a `keep_within*` rule keeps snapshots after; `None`: everything is within (no
+/// anchor, or the duration leaves the calendar's range).
+fn cutoff(d: CalendarDuration, anchor: Option<OffsetDateTime>, policy: &Policy) -> Option<OffsetDateTime> {
+    policy.calendar().before(d, anchor?)
+}
+
+/// Whether a snapshot at `at` is within a `keep_within*` rule of cutoff `cut`.
+fn is_within(at: OffsetDateTime, cut: Option<OffsetDateTime>) -> bool {
+    cut.is_none_or(|cut| at > cut)
+}
+
+/// The periods a count rule keeps, newest first, walking restic's way; also records the
+/// reasons. `count` is not zero.
+fn walk_count_rule(kind: usize, count: Count, counted: &[Counted], policy: &Policy, reasons: &mut [Vec<Reason>]) -> Vec<Period> {
+    let oldest = counted.len().saturating_sub(1);
+    let mut left = count.limit();
+    let mut kept: Vec<Period> = Vec::new();
+    for (i, c) in counted.iter().enumerate() {
+        if left == Some(0) {
             break;
         }
-        left -= 1;
+        let period = period_of(kind, c.at, policy);
+        let new_period = kept.last() != Some(&period);
+        if new_period || i == oldest {
+            left = left.map(|n| n.saturating_sub(1));
+            if new_period {
+                kept.push(period);
+            }
+            reasons[c.index].push(Reason::Calendar { period, oldest: !new_period });
+        }
+    }
+    kept
+}
+
+/// The periods each count rule keeps (hourly to yearly), newest first.
+type KeptPeriods = [Vec<Period>; 5];
+
+/// The rules over the counted snapshots (newest first), restic's way; returns the periods
+/// the count rules keep.
+fn apply_rules(counted: &[Counted], policy: &Policy, now: OffsetDateTime, reasons: &mut [Vec<Reason>]) -> KeptPeriods {
+    let mut kept_periods = KeptPeriods::default();
+    let Some(newest) = counted.first() else { return kept_periods };
+    let oldest = counted.len() - 1;
+
+    let last = policy.keep_last();
+    for (rank, c) in counted.iter().enumerate() {
+        if last.limit().is_some_and(|n| u64::try_from(rank).unwrap_or(u64::MAX) >= u64::from(n)) {
+            break;
+        }
         reasons[c.index].push(Reason::Last(u32::try_from(rank).unwrap_or(u32::MAX).saturating_add(1)));
     }
 
-    let offset = policy.utc_offset();
-    let calendar: [(u32, PeriodOf); 5] = [
-        (policy.keep_hourly(), |t| Period::Hour { date: t.date(), hour: t.hour() }),
-        (policy.keep_daily(), |t| Period::Day(t.date())),
-        (policy.keep_weekly(), |t| {
-            let (year, week, _) = t.to_iso_week_date();
-            Period::Week { year, week }
-        }),
-        (policy.keep_monthly(), |t| Period::Month { year: t.year(), month: t.month() }),
-        (policy.keep_yearly(), |t| Period::Year(t.year())),
-    ];
-    for (count, period_of) in calendar {
-        let mut left = count;
-        let mut previous: Option<Period> = None;
-        for (i, c) in counted.iter().enumerate() {
-            if left == 0 {
-                break;
-            }
-            // Out of the calendar's range in the policy's offset (years beyond ±9999): the
-            // snapshot's own offset is used.
-            let period = period_of(c.at.checked_to_offset(offset).unwrap_or(c.at));
-            let new_period = previous != Some(period);
-            if new_period || i == oldest {
-                left -= 1;
-                previous = Some(period);
-                reasons[c.index].push(Reason::Calendar { period, oldest: !new_period });
-            }
+    for (kind, count) in policy.period_counts().into_iter().enumerate() {
+        if count.is_set() {
+            kept_periods[kind] = walk_count_rule(kind, count, counted, policy, reasons);
         }
     }
 
+    let anchor = anchor(counted, now);
     if let Some(within) = policy.keep_within() {
-        // No cutoff when the duration or the subtraction leaves the calendar's range: every
-        // snapshot is within.
-        let cutoff = time::Duration::try_from(within).ok().and_then(|d| newest.at.checked_sub(d));
-        for c in counted {
-            if cutoff.is_none_or(|cut| c.at > cut) {
-                reasons[c.index].push(Reason::Within(within));
+        let cut = cutoff(within, anchor, policy);
+        for c in counted.iter().filter(|c| is_within(c.at, cut)) {
+            reasons[c.index].push(Reason::Within { within, anchor });
+        }
+    }
+
+    for (kind, within) in policy.within_periods().into_iter().enumerate() {
+        let Some(within) = within else { continue };
+        let cut = cutoff(within, anchor, policy);
+        let mut previous: Option<Period> = None;
+        for (i, c) in counted.iter().enumerate().filter(|(_, c)| is_within(c.at, cut)) {
+            let period = period_of(kind, c.at, policy);
+            let new_period = previous != Some(period);
+            if new_period || i == oldest {
+                previous = Some(period);
+                reasons[c.index].push(Reason::CalendarWithin { period, within, oldest: !new_period });
             }
         }
     }
 
     reasons[newest.index].push(Reason::Newest);
+    kept_periods
+}
+
+/// What each set rule says of a counted snapshot that nothing keeps.
+fn why_deleted(c: &Counted, counted: &[Counted], kept_periods: &KeptPeriods, policy: &Policy, now: OffsetDateTime) -> Vec<Reason> {
+    let mut why = Vec::new();
+    if let Some(n) = policy.keep_last().limit().filter(|n| *n > 0) {
+        why.push(Reason::NotAmongLast(n));
+    }
+    for (kind, count) in policy.period_counts().into_iter().enumerate() {
+        if !count.is_set() {
+            continue;
+        }
+        let kept = &kept_periods[kind];
+        let period = period_of(kind, c.at, policy);
+        match (kept.contains(&period), kept.first(), kept.last(), count.limit()) {
+            (false, Some(newest), Some(oldest), Some(n)) => {
+                why.push(Reason::NotAmongPeriods { count: n, newest: *newest, oldest: *oldest });
+            }
+            _ => why.push(Reason::NewerInPeriod { period, within: None }),
+        }
+    }
+    let anchor = anchor(counted, now);
+    let withins = std::iter::once((None, policy.keep_within()))
+        .chain(PERIOD_RULES.into_iter().zip(policy.within_periods()).map(|(name, d)| (Some(name), d)));
+    for (kind, (rule, within)) in withins.enumerate() {
+        let (Some(within), Some(anchor)) = (within, anchor) else { continue };
+        if is_within(c.at, cutoff(within, Some(anchor), policy)) {
+            // Only a keep_within_* rule leaves a snapshot within its range: a newer one of
+            // its period is kept.
+            if kind > 0 {
+                why.push(Reason::NewerInPeriod { period: period_of(kind - 1, c.at, policy), within: Some(within) });
+            }
+        } else {
+            why.push(Reason::OlderThanWithin { rule, within, anchor });
+        }
+    }
+    why
 }
 
 #[cfg(test)]
@@ -463,7 +666,64 @@ mod tests {
             (Reason::Calendar { period: Period::Month { year: 2026, month: Month::November }, oldest: false }, "monthly 2026-11"),
             (Reason::Calendar { period: Period::Year(2026), oldest: false }, "yearly 2026"),
             (Reason::Calendar { period: Period::Day(date!(2026 - 11 - 20)), oldest: true }, "oldest daily 2026-11-20"),
-            (Reason::Within(Duration::from_secs(3 * 86_400)), "within 3d of newest"),
+            (
+                Reason::Within { within: CalendarDuration::days(3), anchor: Some(datetime!(2026-11-27 13:00:00.5 UTC)) },
+                "within 3d of 2026-11-27T13:00:00Z",
+            ),
+            (Reason::Within { within: CalendarDuration::months(1), anchor: None }, "within 1m (no snapshot before now)"),
+            (
+                Reason::CalendarWithin { period: Period::Day(date!(2026 - 12 - 01)), within: CalendarDuration::days(14), oldest: false },
+                "daily 2026-12-01 within 14d",
+            ),
+            (
+                Reason::CalendarWithin {
+                    period: Period::Month { year: 2026, month: Month::May },
+                    within: CalendarDuration::years(1),
+                    oldest: true,
+                },
+                "oldest monthly 2026-05 within 1y",
+            ),
+            (Reason::Pinned, "pinned"),
+            (Reason::NotAmongLast(3), "not among the last 3"),
+            (
+                Reason::NotAmongPeriods {
+                    count: 7,
+                    newest: Period::Day(date!(2026 - 12 - 06)),
+                    oldest: Period::Day(date!(2026 - 11 - 30)),
+                },
+                "not among the 7 days keep-daily keeps: 2026-11-30 .. 2026-12-06",
+            ),
+            (
+                Reason::NotAmongPeriods {
+                    count: 2,
+                    newest: Period::Week { year: 2026, week: 49 },
+                    oldest: Period::Week { year: 2026, week: 48 },
+                },
+                "not among the 2 weeks keep-weekly keeps: 2026-W48 .. 2026-W49",
+            ),
+            (
+                Reason::NewerInPeriod { period: Period::Day(date!(2026 - 12 - 03)), within: None },
+                "keep-daily keeps a newer snapshot of 2026-12-03",
+            ),
+            (
+                Reason::NewerInPeriod {
+                    period: Period::Hour { date: date!(2026 - 12 - 03), hour: 4 },
+                    within: Some(CalendarDuration::days(2)),
+                },
+                "keep-within-hourly 2d keeps a newer snapshot of 2026-12-03T04",
+            ),
+            (
+                Reason::OlderThanWithin { rule: None, within: CalendarDuration::months(1), anchor: datetime!(2026-12-05 02:00 UTC) },
+                "older than keep-within 1m from 2026-12-05T02:00:00Z",
+            ),
+            (
+                Reason::OlderThanWithin {
+                    rule: Some("daily"),
+                    within: CalendarDuration::days(14),
+                    anchor: datetime!(2026-12-05 02:00 UTC),
+                },
+                "older than keep-within-daily 14d from 2026-12-05T02:00:00Z",
+            ),
             (Reason::Newest, "newest"),
             (Reason::NotOwned, "not owned"),
             (Reason::NotAvailable(SnapshotStatus::Creating), "not available (creating)"),
@@ -489,7 +749,13 @@ mod tests {
         let plan = plan(&history, &policy, NOW);
         assert_eq!(
             lines(&plan),
-            ["a: keep last 1, daily 2026-11-27, newest", "b: delete", "c: keep daily 2026-11-26", "d: delete", "e: delete"]
+            [
+                "a: keep last 1, daily 2026-11-27, newest",
+                "b: delete not among the last 1, keep-daily keeps a newer snapshot of 2026-11-27",
+                "c: keep daily 2026-11-26",
+                "d: delete not among the last 1, keep-daily keeps a newer snapshot of 2026-11-26",
+                "e: delete not among the last 1, not among the 2 days keep-daily keeps: 2026-11-26 .. 2026-11-27"
+            ]
         );
         assert_eq!(plan.to_delete().map(|d| d.snapshot().id.as_str()).collect::<Vec<_>>(), ["b", "d", "e"]);
         assert_eq!(plan.kept().map(|d| d.snapshot().id.as_str()).collect::<Vec<_>>(), ["a", "c"]);
@@ -509,19 +775,29 @@ mod tests {
         ];
         assert_eq!(
             lines(&plan(&history, &policy, NOW)),
-            ["a: keep daily 2026-11-27, newest", "b: keep daily 2026-11-26", "c: delete", "d: keep oldest daily 2026-11-26"]
+            [
+                "a: keep daily 2026-11-27, newest",
+                "b: keep daily 2026-11-26",
+                "c: delete keep-daily keeps a newer snapshot of 2026-11-26",
+                "d: keep oldest daily 2026-11-26"
+            ]
         );
         // Exactly as many days as the count: nothing extra.
         let policy = Policy::builder("p").keep_daily(2).build().unwrap();
         assert_eq!(
             lines(&plan(&history, &policy, NOW)),
-            ["a: keep daily 2026-11-27, newest", "b: keep daily 2026-11-26", "c: delete", "d: delete"]
+            [
+                "a: keep daily 2026-11-27, newest",
+                "b: keep daily 2026-11-26",
+                "c: delete keep-daily keeps a newer snapshot of 2026-11-26",
+                "d: delete keep-daily keeps a newer snapshot of 2026-11-26"
+            ]
         );
     }
 
     #[test]
-    fn within_is_measured_from_the_newest_not_from_now() {
-        let policy = Policy::builder("p").keep_within(Duration::from_secs(2 * 86_400)).build().unwrap();
+    fn within_is_measured_from_the_newest_before_now() {
+        let policy = Policy::builder("p").keep_within(CalendarDuration::days(2)).build().unwrap();
         let history = [
             owned("a", "2020-01-10T00:00:00Z"),
             owned("b", "2020-01-08T00:00:01Z"),
@@ -530,13 +806,167 @@ mod tests {
         ];
         assert_eq!(
             lines(&plan(&history, &policy, NOW)),
-            ["a: keep within 2d of newest, newest", "b: keep within 2d of newest", "c: delete", "d: delete"]
+            [
+                "a: keep within 2d of 2020-01-10T00:00:00Z, newest",
+                "b: keep within 2d of 2020-01-10T00:00:00Z",
+                "c: delete older than keep-within 2d from 2020-01-10T00:00:00Z",
+                "d: delete older than keep-within 2d from 2020-01-10T00:00:00Z",
+            ]
         );
         // A duration beyond the calendar keeps everything, without panicking.
-        let policy = Policy::builder("p").keep_within(Duration::MAX).build().unwrap();
+        let policy = Policy::builder("p").keep_within(CalendarDuration::years(1_000_000)).build().unwrap();
         assert_eq!(plan(&history, &policy, NOW).to_delete().count(), 0);
-        let policy = Policy::builder("p").keep_within(Duration::from_secs(10_000 * 366 * 86_400)).build().unwrap();
+    }
+
+    /// The issue's minimal case (restic's `findLatestTimestamp`: the newest snapshot strictly
+    /// before now): keep-within 1d, snapshots at now and at now - 2d: both are kept.
+    #[test]
+    fn the_anchor_is_the_newest_snapshot_strictly_before_now() {
+        let now = datetime!(2024-06-11 00:00 UTC);
+        let policy = Policy::builder("p").keep_within(CalendarDuration::days(1)).build().unwrap();
+        let history = [owned("now", "2024-06-11T00:00:00Z"), owned("old", "2024-06-09T00:00:00Z")];
+        assert_eq!(
+            lines(&plan(&history, &policy, now)),
+            ["now: keep within 1d of 2024-06-09T00:00:00Z, newest", "old: keep within 1d of 2024-06-09T00:00:00Z"]
+        );
+        // With no snapshot before now, everything counted is within (restic's zero time).
+        assert_eq!(lines(&plan(&history[..1], &policy, now)), ["now: keep within 1d (no snapshot before now), newest"]);
+        // A second later, "now" is the anchor and the older one goes.
+        let later = now + time::Duration::seconds(1);
+        assert_eq!(
+            lines(&plan(&history, &policy, later)),
+            ["now: keep within 1d of 2024-06-11T00:00:00Z, newest", "old: delete older than keep-within 1d from 2024-06-11T00:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn within_months_follow_the_calendar() {
+        // 2024-03-31 - 1m = "2024-02-31" = 2024-03-02 (Go's AddDate).
+        let policy = Policy::builder("p").keep_within(CalendarDuration::months(1)).build().unwrap();
+        let history = [owned("a", "2024-03-31T12:00:00Z"), owned("b", "2024-03-02T12:00:01Z"), owned("c", "2024-03-02T12:00:00Z")];
+        assert_eq!(
+            lines(&plan(&history, &policy, datetime!(2024-04-01 00:00 UTC))),
+            [
+                "a: keep within 1m of 2024-03-31T12:00:00Z, newest",
+                "b: keep within 1m of 2024-03-31T12:00:00Z",
+                "c: delete older than keep-within 1m from 2024-03-31T12:00:00Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn within_daily_keeps_one_a_day_within_and_the_oldest() {
+        let policy = Policy::builder("p").keep_within_daily(CalendarDuration::days(2)).build().unwrap();
+        let history = [
+            owned("a", "2026-11-27T13:00:00Z"),
+            owned("b", "2026-11-27T01:00:00Z"),
+            owned("c", "2026-11-26T10:00:00Z"),
+            owned("d", "2026-11-25T14:00:00Z"),
+            owned("e", "2026-11-25T13:00:00Z"), // exactly 2d before the anchor
+        ];
+        assert_eq!(
+            lines(&plan(&history, &policy, NOW)),
+            [
+                "a: keep daily 2026-11-27 within 2d, newest",
+                "b: delete keep-within-daily 2d keeps a newer snapshot of 2026-11-27",
+                "c: keep daily 2026-11-26 within 2d",
+                "d: keep daily 2026-11-25 within 2d",
+                "e: delete older than keep-within-daily 2d from 2026-11-27T13:00:00Z",
+            ]
+        );
+        // The oldest is kept when it is within.
+        assert_eq!(
+            lines(&plan(&history[..4], &policy, NOW)),
+            [
+                "a: keep daily 2026-11-27 within 2d, newest",
+                "b: delete keep-within-daily 2d keeps a newer snapshot of 2026-11-27",
+                "c: keep daily 2026-11-26 within 2d",
+                "d: keep daily 2026-11-25 within 2d",
+            ]
+        );
+        assert_eq!(lines(&plan(&history[..3], &policy, NOW))[2], "c: keep daily 2026-11-26 within 2d");
+        let two = [owned("a", "2026-11-27T13:00:00Z"), owned("b", "2026-11-27T01:00:00Z")];
+        assert_eq!(
+            lines(&plan(&two, &policy, NOW)),
+            ["a: keep daily 2026-11-27 within 2d, newest", "b: keep oldest daily 2026-11-27 within 2d"]
+        );
+    }
+
+    #[test]
+    fn deletes_say_what_every_rule_says() {
+        let policy = Policy::builder("p").keep_last(1).keep_daily(2).keep_within(CalendarDuration::hours(12)).build().unwrap();
+        let history = [
+            owned("a", "2026-11-27T13:00:00Z"),
+            owned("b", "2026-11-27T01:00:00Z"),
+            owned("c", "2026-11-26T23:00:00Z"),
+            owned("d", "2026-11-26T10:00:00Z"),
+            owned("e", "2026-11-25T10:00:00Z"),
+        ];
+        assert_eq!(
+            lines(&plan(&history, &policy, NOW)),
+            [
+                "a: keep last 1, daily 2026-11-27, within 12h of 2026-11-27T13:00:00Z, newest",
+                "b: delete not among the last 1, keep-daily keeps a newer snapshot of 2026-11-27, older than keep-within 12h from 2026-11-27T13:00:00Z",
+                "c: keep daily 2026-11-26",
+                "d: delete not among the last 1, keep-daily keeps a newer snapshot of 2026-11-26, older than keep-within 12h from 2026-11-27T13:00:00Z",
+                "e: delete not among the last 1, not among the 2 days keep-daily keeps: 2026-11-26 .. 2026-11-27, older than keep-within 12h from 2026-11-27T13:00:00Z",
+            ]
+        );
+        for d in plan(&history, &policy, NOW).decisions() {
+            assert!(!d.reasons().is_empty());
+            assert_eq!(d.is_delete(), !d.reasons().iter().any(Reason::keeps));
+        }
+    }
+
+    #[test]
+    fn unlimited_counts_keep_every_period_and_the_oldest() {
+        let history = [
+            owned("a", "2026-11-27T13:00:00Z"),
+            owned("b", "2026-11-27T01:00:00Z"),
+            owned("c", "2026-11-26T10:00:00Z"),
+            owned("d", "2026-11-26T09:00:00Z"),
+        ];
+        let policy = Policy::builder("p").keep_daily(Count::Unlimited).build().unwrap();
+        assert_eq!(
+            lines(&plan(&history, &policy, NOW)),
+            [
+                "a: keep daily 2026-11-27, newest",
+                "b: delete keep-daily keeps a newer snapshot of 2026-11-27",
+                "c: keep daily 2026-11-26",
+                "d: keep oldest daily 2026-11-26",
+            ]
+        );
+        let policy = Policy::builder("p").keep_last(Count::Unlimited).build().unwrap();
         assert_eq!(plan(&history, &policy, NOW).to_delete().count(), 0);
+    }
+
+    #[test]
+    fn pins_are_never_deleted_and_still_count() {
+        let pin = |mut s: Snapshot| {
+            s.metadata.insert(crate::retention::PIN_KEY.to_owned(), String::new());
+            s
+        };
+        let policy = Policy::builder("p").keep_last(1).build().unwrap();
+        let history = [
+            owned("a", "2026-11-27T13:00:00Z"),
+            pin(owned("b", "2026-11-26T13:00:00Z")),
+            owned("c", "2026-11-25T13:00:00Z"),
+            pin(snap("e", "vol", "2026-11-24T13:00:00Z", "error", Some("p"))),
+            pin(snap("f", "vol", "2026-11-23T13:00:00Z", "available", None)),
+        ];
+        assert_eq!(
+            lines(&plan(&history, &policy, NOW)),
+            [
+                "a: keep last 1, newest",
+                "b: keep pinned",
+                "c: delete not among the last 1",
+                "e: keep not available (error), pinned",
+                "f: keep not owned",
+            ]
+        );
+        // A pinned snapshot takes its place in the rules: the newest, pinned, is last 1.
+        let history = [pin(owned("a", "2026-11-27T13:00:00Z")), owned("b", "2026-11-26T13:00:00Z")];
+        assert_eq!(lines(&plan(&history, &policy, NOW)), ["a: keep last 1, pinned, newest", "b: delete not among the last 1"]);
     }
 
     #[test]
@@ -563,7 +993,7 @@ mod tests {
                 "h: keep not available (error)",
                 "i: keep not owned",
                 "j: keep not owned",
-                "k: delete",
+                "k: delete not among the last 1",
                 "n: keep no creation time",
             ]
         );
@@ -581,7 +1011,7 @@ mod tests {
         // Equal times: the smaller id counts as the newer.
         assert_eq!(
             lines(&plan(&history, &policy, NOW)),
-            ["y1: keep last 1, newest", "y2: delete", "x1: keep last 1, newest", "x2: delete"]
+            ["y1: keep last 1, newest", "y2: delete not among the last 1", "x1: keep last 1, newest", "x2: delete not among the last 1"]
         );
     }
 
@@ -596,13 +1026,27 @@ mod tests {
             ["a: keep daily 2026-11-28, newest", "b: keep daily 2026-11-27", "c: keep oldest daily 2026-11-27"]
         );
         let east = Policy::builder("p").keep_daily(1).utc_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap()).build().unwrap();
-        assert_eq!(lines(&plan(&history, &east, LATER)), ["a: keep daily 2026-11-28, newest", "b: delete", "c: delete"]);
+        assert_eq!(
+            lines(&plan(&history, &east, LATER)),
+            [
+                "a: keep daily 2026-11-28, newest",
+                "b: delete keep-daily keeps a newer snapshot of 2026-11-28",
+                "c: delete not among the 1 day keep-daily keeps: 2026-11-28 .. 2026-11-28"
+            ]
+        );
         let east = Policy::builder("p").keep_daily(2).utc_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap()).build().unwrap();
-        assert_eq!(lines(&plan(&history, &east, LATER)), ["a: keep daily 2026-11-28, newest", "b: delete", "c: keep daily 2026-11-27"]);
+        assert_eq!(
+            lines(&plan(&history, &east, LATER)),
+            ["a: keep daily 2026-11-28, newest", "b: delete keep-daily keeps a newer snapshot of 2026-11-28", "c: keep daily 2026-11-27"]
+        );
         let west = Policy::builder("p").keep_daily(2).utc_offset(time::UtcOffset::from_hms(-5, 0, 0).unwrap()).build().unwrap();
         assert_eq!(
             lines(&plan(&history, &west, LATER)),
-            ["a: keep daily 2026-11-27, newest", "b: delete", "c: keep oldest daily 2026-11-27"]
+            [
+                "a: keep daily 2026-11-27, newest",
+                "b: delete keep-daily keeps a newer snapshot of 2026-11-27",
+                "c: keep oldest daily 2026-11-27"
+            ]
         );
     }
 
@@ -645,7 +1089,7 @@ mod tests {
                     {"id": "a", "volume_id": "vol", "name": null, "status": "available", "created_at": "2026-11-27T13:00:00.25Z",
                      "action": "keep", "reasons": ["last 1", "newest"]},
                     {"id": "b", "volume_id": "vol", "name": null, "status": "available", "created_at": "2026-11-26T13:00:00Z",
-                     "action": "delete", "reasons": []},
+                     "action": "delete", "reasons": ["not among the last 1"]},
                 ]
             })
         );

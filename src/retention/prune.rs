@@ -530,6 +530,9 @@ fn refusal(snap: &Snapshot, policy: &Policy, protected: &BTreeSet<String>) -> Op
     if snap.status != SnapshotStatus::Available {
         return Some(format!("refusing to delete snapshot {id}: it is {}, not available", snap.status));
     }
+    if super::is_pinned(snap) {
+        return Some(format!("refusing to delete snapshot {id}: it is pinned ({} label)", super::PIN_KEY));
+    }
     if protected.contains(id) {
         return Some(format!(
             "refusing to delete snapshot {id}: it is the newest available snapshot of volume {} owned by retention policy {:?}",

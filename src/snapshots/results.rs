@@ -206,6 +206,52 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A snapshot made in code, for planning without a cloud ([`crate::retention::plan`])
+    /// and for tests: these fields set, the others empty (`size` 0, no metadata, no name).
+    /// The fields are public: add metadata with `snapshot.metadata.insert(..)`.
+    ///
+    /// ```
+    /// use cinder_snapshots::retention::{self, Policy};
+    /// use cinder_snapshots::snapshots::{Snapshot, SnapshotStatus};
+    /// use cinder_snapshots::time::macros::datetime;
+    /// let policy = Policy::builder("nightly").keep_last(1).build()?;
+    /// let mut history: Vec<Snapshot> = ["s1", "s2"]
+    ///     .iter()
+    ///     .zip([datetime!(2026-11-28 02:00 UTC), datetime!(2026-11-27 02:00 UTC)])
+    ///     .map(|(id, at)| Snapshot::new(*id, "vol-1", SnapshotStatus::Available, Some(at)))
+    ///     .collect();
+    /// for s in &mut history {
+    ///     s.metadata.extend(retention::labels(&policy, s.created_at.unwrap()));
+    /// }
+    /// let plan = retention::plan(&history, &policy, datetime!(2026-11-28 06:00 UTC));
+    /// assert_eq!(plan.to_delete().map(|d| d.snapshot().id.as_str()).collect::<Vec<_>>(), ["s2"]);
+    /// # Ok::<(), cinder_snapshots::retention::PolicyError>(())
+    /// ```
+    pub fn new(
+        id: impl Into<String>,
+        volume_id: impl Into<String>,
+        status: SnapshotStatus,
+        created_at: Option<OffsetDateTime>,
+    ) -> Snapshot {
+        Snapshot {
+            id: id.into(),
+            name: None,
+            description: None,
+            volume_id: volume_id.into(),
+            status,
+            size: 0,
+            metadata: BTreeMap::new(),
+            created_at,
+            updated_at: None,
+            progress: None,
+            project_id: None,
+            group_snapshot_id: None,
+            user_id: None,
+            consumes_quota: None,
+            request_id: None,
+        }
+    }
+
     /// The progress as a number from 0 to 100, when the server sent a readable one.
     pub fn progress_percent(&self) -> Option<u8> {
         let p = self.progress.as_deref()?.trim().strip_suffix('%')?;

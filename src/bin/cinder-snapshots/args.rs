@@ -16,9 +16,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cinder_snapshots::duration::{self, CalendarDuration};
 use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, ReportOpts, Selection, Window};
-use cinder_snapshots::retention::{Policy, PolicyBuilder, PolicyError, PruneOpts};
+use cinder_snapshots::retention::{Count, Policy, PolicyBuilder, PolicyError, PruneOpts};
 use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
+use cinder_snapshots::tz::TimeZone;
 use cinder_snapshots::volumes::{self, VolumeStatus};
 use lexopt::prelude::*;
 
@@ -157,6 +159,11 @@ pub enum Command {
     UnsetMetadata {
         snapshot: String,
         keys: Vec<String>,
+    },
+    /// `pin` (with the note) and `unpin` (`None`).
+    Pin {
+        snapshot: String,
+        note: Option<String>,
     },
     /// `set` (the `openstack` command's): each part only when given, in this order.
     Set {
@@ -602,7 +609,7 @@ impl Raw {
         let cmd = spec.name;
         self.check_positionals(spec)?;
         let wait = |raw: &Raw| -> Result<Option<Timeout>, Usage> {
-            let timeout = raw.value("wait-timeout").map(|v| seconds(cmd, "--wait-timeout", &v)).transpose()?;
+            let timeout = raw.value("wait-timeout").map(|v| timeout(cmd, "--wait-timeout", &v)).transpose()?;
             match (raw.flag("wait"), timeout) {
                 (true, timeout) => Ok(Some(timeout)),
                 (false, None) => Ok(None),
@@ -749,6 +756,8 @@ impl Raw {
                 Command::SetMetadata { snapshot: first, metadata }
             }
             "unset-metadata" => Command::UnsetMetadata { snapshot: first, keys: self.positionals },
+            "pin" => Command::Pin { snapshot: first, note: Some(self.value("note").unwrap_or_else(|| "pinned".to_owned())) },
+            "unpin" => Command::Pin { snapshot: first, note: None },
             "unset" => {
                 let keys = self.values("property").to_vec();
                 if keys.is_empty() {
@@ -799,13 +808,13 @@ impl Raw {
                         s => Target::Status(s),
                     },
                 };
-                let timeout = self.value("timeout").map(|v| seconds(cmd, "--timeout", &v)).transpose()?;
+                let timeout = self.value("timeout").map(|v| timeout(cmd, "--timeout", &v)).transpose()?;
                 Command::Wait { snapshot: first, target, timeout }
             }
             "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec(), lock_file: self.lock_file(cmd)? },
             "run" => Command::Run {
                 opts: Box::new(self.run()?),
-                max_pause: self.value("max-pause").map(|v| duration("run", "--max-pause", &v)).transpose()?,
+                max_pause: self.value("max-pause").map(|v| timeout("run", "--max-pause", &v)).transpose()?,
                 metrics: self.metrics_file("run")?,
                 lock_file: self.lock_file(cmd)?,
             },
@@ -817,7 +826,9 @@ impl Raw {
 }
 
 /// A setter of one of the policy's counts.
-type SetCount = fn(PolicyBuilder, u32) -> PolicyBuilder;
+type SetCount = fn(PolicyBuilder, Count) -> PolicyBuilder;
+/// A setter of one of the policy's `keep_within*` durations.
+type SetWithin = fn(PolicyBuilder, CalendarDuration) -> PolicyBuilder;
 
 impl Raw {
     /// `prune`'s options: the policy (refused when it has no rule) and how to apply it.
@@ -829,7 +840,7 @@ impl Raw {
             opts = opts.volumes(self.values("volume").iter().cloned());
         }
         if let Some(v) = self.value("wait-timeout") {
-            opts = opts.wait_opts(WaitOpts::new().timeout(seconds(CMD, "--wait-timeout", &v)?));
+            opts = opts.wait_opts(WaitOpts::new().timeout(timeout(CMD, "--wait-timeout", &v)?));
         }
         if let Some(n) = self.concurrency(CMD)? {
             opts = opts.concurrency(n);
@@ -902,10 +913,10 @@ impl Raw {
             opts = opts.concurrency(n);
         }
         if let Some(v) = self.value("wait-timeout") {
-            opts = opts.timeout(duration(CMD, "--wait-timeout", &v)?);
+            opts = opts.timeout(timeout(CMD, "--wait-timeout", &v)?);
         }
         if let Some(v) = self.value("deadline") {
-            opts = opts.deadline(duration(CMD, "--deadline", &v)?);
+            opts = opts.deadline(timeout(CMD, "--deadline", &v)?);
         }
         Ok(opts.all_or_nothing(self.flag("all-or-nothing")).prune_first(self.flag("prune-first")))
     }
@@ -916,7 +927,7 @@ impl Raw {
         let selection = self.selection(CMD)?;
         let mut opts = ReportOpts::new(self.policy(CMD)?).selection(selection);
         if let Some(v) = self.value("timeout") {
-            let timeout = duration(CMD, "--timeout", &v)?;
+            let timeout = timeout(CMD, "--timeout", &v)?;
             if timeout.is_zero() {
                 return Err(Usage::of(CMD, format!("--timeout {v:?} leaves no time for the listings")));
             }
@@ -932,7 +943,7 @@ impl Raw {
         let id = self.value("policy").ok_or_else(|| Usage::of(CMD, "check needs --policy ID"))?;
         let warn = self.value("warn").ok_or_else(|| Usage::of(CMD, "check needs --warn DURATION"))?;
         let crit = self.value("crit").ok_or_else(|| Usage::of(CMD, "check needs --crit DURATION"))?;
-        let (warn, crit) = (duration(CMD, "--warn", &warn)?, duration(CMD, "--crit", &crit)?);
+        let (warn, crit) = (exact(CMD, "--warn", &warn)?, exact(CMD, "--crit", &crit)?);
         if crit < warn {
             return Err(Usage::of(CMD, "--crit is shorter than --warn: a snapshot would be critical before it is a warning"));
         }
@@ -945,7 +956,7 @@ impl Raw {
             opts = opts.policy(self.policy(CMD)?);
         }
         if let Some(v) = self.value("timeout") {
-            let timeout = duration(CMD, "--timeout", &v)?;
+            let timeout = timeout(CMD, "--timeout", &v)?;
             if timeout.is_zero() {
                 return Err(Usage::of(CMD, format!("--timeout {v:?} leaves no time for the check")));
             }
@@ -972,18 +983,34 @@ impl Raw {
                 builder = set(builder, rule_count(cmd, name, &v)?);
             }
         }
-        if let Some(v) = self.value("keep-within") {
-            builder = builder.keep_within(duration(cmd, "--keep-within", &v)?);
+        let withins: [(&str, SetWithin); 6] = [
+            ("keep-within", |b, d| b.keep_within(d)),
+            ("keep-within-hourly", |b, d| b.keep_within_hourly(d)),
+            ("keep-within-daily", |b, d| b.keep_within_daily(d)),
+            ("keep-within-weekly", |b, d| b.keep_within_weekly(d)),
+            ("keep-within-monthly", |b, d| b.keep_within_monthly(d)),
+            ("keep-within-yearly", |b, d| b.keep_within_yearly(d)),
+        ];
+        for (name, set) in withins {
+            if let Some(v) = self.value(name) {
+                builder = set(builder, calendar(cmd, name, &v)?);
+            }
         }
-        if let Some(v) = self.value("utc-offset") {
-            builder = builder.utc_offset(utc_offset(cmd, &v)?);
+        match (self.value("utc-offset"), self.value("time-zone")) {
+            (Some(_), Some(_)) => return Err(Usage::of(cmd, "--utc-offset and --time-zone do not go together: choose one calendar")),
+            (Some(v), None) => builder = builder.utc_offset(utc_offset(cmd, &v)?),
+            (None, Some(v)) => {
+                builder = builder.time_zone(TimeZone::load(v.trim()).map_err(|e| Usage::of(cmd, format!("--time-zone: {e}")))?);
+            }
+            (None, None) => {}
         }
         builder.build().map_err(|e| match e {
             PolicyError::Empty { .. } => Usage::of(
                 cmd,
                 format!(
                     "{cmd} needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
-                     --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest"
+                     --keep-yearly, --keep-within or --keep-within-* above 0): a policy with no rule would delete every snapshot it owns \
+                     but the newest"
                 ),
             ),
             other => Usage::of(cmd, format!("--policy: {other}")),
@@ -991,44 +1018,24 @@ impl Raw {
     }
 }
 
-/// A rule's count: a whole number, 0 (the rule is not set) included.
-fn rule_count(cmd: &'static str, name: &str, v: &str) -> Result<u32, Usage> {
-    v.trim().parse::<u32>().map_err(|_| Usage::of(cmd, format!("--{name} {v:?} is not a whole number from 0 to {}", u32::MAX)))
+/// A rule's count: a whole number, 0 (the rule is not set) included, or `unlimited`.
+fn rule_count(cmd: &'static str, name: &str, v: &str) -> Result<Count, Usage> {
+    v.parse::<Count>().map_err(|e| Usage::of(cmd, format!("--{name} {v:?} {e}")))
 }
 
-/// A duration as `3d`, `12h`, `1d12h`, `90m`, `30s`: whole numbers each followed by a unit
-/// (`d` = 86,400 s, `h`, `m`, `s`), at least one, at most 10,000 years in all.
-fn duration(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
-    const MAX_SECS: u64 = 10_000 * 366 * 86_400;
-    let bad = || Usage::of(cmd, format!("{what} {v:?} is not a duration such as 3d, 12h, 1d12h, 90m or 30s"));
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    let mut parts = 0;
-    for c in v.trim().chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit: u64 = match c {
-            'd' => 86_400,
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = digits.parse().map_err(|_| bad())?;
-        digits.clear();
-        total = n
-            .checked_mul(unit)
-            .and_then(|secs| total.checked_add(secs))
-            .filter(|t| *t <= MAX_SECS)
-            .ok_or_else(|| Usage::of(cmd, format!("{what} {v:?} is out of range: at most 10000 years")))?;
-        parts += 1;
-    }
-    if parts == 0 || !digits.is_empty() {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
+/// A retention duration: the crate's calendar grammar (`1y2m3d4h`, `m` = months).
+fn calendar(cmd: &'static str, name: &str, v: &str) -> Result<CalendarDuration, Usage> {
+    duration::parse_calendar(v).map_err(|e| Usage::of(cmd, format!("--{name} {v:?} {e}")))
+}
+
+/// A threshold: the crate's exact grammar (`26h`, `90min`; no bare number, no `m`).
+fn exact(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
+    duration::parse_exact(v).map_err(|e| Usage::of(cmd, format!("{what} {v:?} {e}")))
+}
+
+/// A timeout: the crate's exact grammar or a bare number of seconds, up to a year.
+fn timeout(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
+    duration::parse_timeout(v).map_err(|e| Usage::of(cmd, format!("{what} {v:?} {e}")))
 }
 
 /// `+HH:MM` or `-HH:MM` (hours up to 25, as the time crate allows).
@@ -1059,23 +1066,6 @@ fn pairs(cmd: &'static str, what: &str, items: &[String]) -> Result<Vec<(String,
             _ => Err(Usage::of(cmd, format!("{what} {p:?} is not KEY=VALUE"))),
         })
         .collect()
-}
-
-/// The longest wait the tool accepts: a year, in seconds.
-const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
-
-/// A number of seconds (fractions allowed), from 0 to a year.
-fn seconds(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
-    let secs = v
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| *s >= 0.0)
-        .ok_or_else(|| Usage::of(cmd, format!("{what} {v:?} is not a number of seconds")))?;
-    if secs > MAX_SECONDS {
-        return Err(Usage::of(cmd, format!("{what} {v:?} is out of range: at most {MAX_SECONDS} seconds (a year)")));
-    }
-    Duration::try_from_secs_f64(secs).map_err(|_| Usage::of(cmd, format!("{what} {v:?} is not a number of seconds")))
 }
 
 /// `key[:asc|desc][,key[:dir]...]`, as the `openstack` command takes `--sort`.
@@ -1340,15 +1330,16 @@ mod tests {
             ("set-metadata s novalue", "metadata item \"novalue\" is not KEY=VALUE", Some("set-metadata")),
             ("unset-metadata s", "missing argument", Some("unset-metadata")),
             ("delete", "missing argument", Some("delete")),
-            ("delete s --wait --wait-timeout -1", "is not a number of seconds", Some("delete")),
+            ("delete s --wait --wait-timeout -1", "--wait-timeout \"-1\" is not a duration: a number of seconds", Some("delete")),
             ("reset-status s", "reset-status needs --state STATUS", Some("reset-status")),
             ("reset-status s --state frozen", "--state \"frozen\" is not a snapshot status", Some("reset-status")),
-            ("wait s --timeout soon", "--timeout \"soon\" is not a number of seconds", Some("wait")),
-            ("wait s --timeout 1e300", "--timeout \"1e300\" is out of range: at most 31536000 seconds (a year)", Some("wait")),
-            ("wait s --timeout 31536000.5", "is out of range", Some("wait")),
-            ("wait s --timeout NaN", "is not a number of seconds", Some("wait")),
-            ("wait s --timeout inf", "is out of range", Some("wait")),
-            ("create --volume v --wait --wait-timeout 1e20", "--wait-timeout \"1e20\" is out of range", Some("create")),
+            ("wait s --timeout soon", "--timeout \"soon\" is not a duration", Some("wait")),
+            ("wait s --timeout 1e300", "--timeout \"1e300\" has the unknown unit \"e\"", Some("wait")),
+            ("wait s --timeout 31536000.5", "is out of range: at most a year (365d, 31536000 seconds)", Some("wait")),
+            ("wait s --timeout 366d", "is out of range", Some("wait")),
+            ("wait s --timeout 90m", "--timeout \"90m\" uses m: write min for minutes", Some("wait")),
+            ("wait s --timeout NaN", "is not a duration", Some("wait")),
+            ("wait s --timeout inf", "is not a duration", Some("wait")),
             ("list --status bogus", "--status \"bogus\" is not a snapshot status (available, error,", Some("list")),
             ("wait s --status avaliable", "is not a snapshot status", Some("wait")),
             // A single-value option given twice (before: the last one won).
@@ -1386,10 +1377,21 @@ mod tests {
         assert_eq!(opts.get_concurrency(), 9);
         assert_eq!(opts.get_volumes().map(|v| v.iter().map(String::as_str).collect::<Vec<_>>()), Some(vec!["a", "b"]));
         assert_eq!(volumes, ["a", "b", "a"], "resolved when the command runs");
-        let Command::Prune { opts, .. } = command("prune --policy p --keep-within 90m") else { panic!() };
-        assert_eq!(opts.policy().keep_within(), Some(Duration::from_secs(5400)));
+        // restic's spelling: m is months.
+        let Command::Prune { opts, .. } = command("prune --policy p --keep-within 1y2m3d4h") else { panic!() };
+        assert_eq!(opts.policy().keep_within(), Some(CalendarDuration::new(1, 2, 3, 4)));
         assert!(!opts.is_dry_run() && !opts.is_all_projects() && opts.get_volumes().is_none());
-        assert_eq!(opts.policy().utc_offset(), time::UtcOffset::UTC);
+        assert_eq!(opts.policy().calendar(), &cinder_snapshots::tz::Calendar::Fixed(time::UtcOffset::UTC));
+        let Command::Prune { opts, .. } = command(
+            "prune --policy p --keep-daily unlimited --keep-within-hourly 2d --keep-within-daily 14d --keep-within-weekly 2m \
+             --keep-within-monthly 1y --keep-within-yearly 10y",
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            opts.policy().rules_string(),
+            "daily=unlimited,within-hourly=2d,within-daily=14d,within-weekly=2m,within-monthly=1y,within-yearly=10y,utc-offset=+00:00"
+        );
         let Command::Prune { opts, .. } = command("prune --policy p --keep-daily 0 --keep-weekly 1 --utc-offset +05:45") else { panic!() };
         assert_eq!(opts.policy().rules_string(), "weekly=1,utc-offset=+05:45");
     }
@@ -1398,7 +1400,7 @@ mod tests {
     fn run_and_check_options() {
         let Command::Run { opts, max_pause, .. } = command(
             "run --select backup=nightly --select tier=gold --policy nightly --keep-daily 7 --keep-weekly 4 --every 6h \
-             --concurrency 8 --wait-timeout 2h --dry-run --all-projects --deadline 90m --max-pause 2m --all-or-nothing --prune-first",
+             --concurrency 8 --wait-timeout 2h --dry-run --all-projects --deadline 90min --max-pause 2min --all-or-nothing --prune-first",
         ) else {
             panic!()
         };
@@ -1473,28 +1475,37 @@ mod tests {
     #[test]
     fn prune_usage_errors() {
         let empty = "prune needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
-                     --keep-yearly or --keep-within above 0): a policy with no rule would delete every snapshot it owns but the newest";
+                     --keep-yearly, --keep-within or --keep-within-* above 0): a policy with no rule would delete every snapshot it owns \
+                     but the newest";
         for (line, want) in [
             ("prune --keep-daily 7", "prune needs --policy ID"),
             ("prune --policy p", empty),
-            ("prune --policy p --keep-last 0 --keep-within 0s", empty),
+            ("prune --policy p --keep-last 0 --keep-within 0d --keep-within-daily 0h", empty),
             ("prune --policy p --dry-run", empty),
             ("prune --policy a/b --keep-daily 1", "--policy: invalid retention policy id \"a/b\": it contains '/'"),
-            ("prune --policy p --keep-daily -1", "--keep-daily \"-1\" is not a whole number from 0 to 4294967295"),
+            ("prune --policy p --keep-daily -1", "--keep-daily \"-1\" is not a whole number from 0 to 4294967295 nor unlimited"),
+            ("prune --policy p --keep-daily all", "is not a whole number"),
             ("prune --policy p --keep-daily 4294967296", "is not a whole number"),
-            ("prune --policy p --keep-within 3", "--keep-within \"3\" is not a duration such as 3d, 12h, 1d12h, 90m or 30s"),
+            ("prune --policy p --keep-within 3", "--keep-within \"3\" has no unit: write 1y, 2m (months), 3d or 4h, as restic does"),
             ("prune --policy p --keep-within d", "is not a duration"),
-            ("prune --policy p --keep-within 3w", "is not a duration"),
-            ("prune --policy p --keep-within 1d2", "is not a duration"),
-            ("prune --policy p --keep-within 99999999999999999999d", "is not a duration"),
-            ("prune --policy p --keep-within 4000000d", "--keep-within \"4000000d\" is out of range: at most 10000 years"),
-            ("prune --policy p --keep-within 9999999999999999999s", "is out of range"),
+            ("prune --policy p --keep-within 3w", "has the unknown unit \"w\""),
+            ("prune --policy p --keep-within 30s", "has the unknown unit \"s\""),
+            ("prune --policy p --keep-within 1d2", "has no unit"),
+            ("prune --policy p --keep-within 99999999999999999999d", "is out of range"),
+            ("prune --policy p --keep-within 4000000d", "--keep-within \"4000000d\" is out of range: at most 1000000 of each unit"),
+            ("prune --policy p --keep-within-daily 5min", "--keep-within-daily \"5min\" has the unknown unit \"min\""),
+            (
+                "prune --policy p --keep-daily 1 --utc-offset +01:00 --time-zone Europe/Berlin",
+                "--utc-offset and --time-zone do not go together",
+            ),
+            ("prune --policy p --keep-daily 1 --time-zone ../etc/passwd", "--time-zone: \"../etc/passwd\" is not a time zone name"),
+            ("prune --policy p --keep-daily 1 --time-zone Mars/Olympus", "--time-zone: time zone \"Mars/Olympus\" not found"),
             ("prune --policy p --keep-daily 1 --utc-offset 2", "--utc-offset \"2\" is not an offset such as +02:00"),
             ("prune --policy p --keep-daily 1 --utc-offset +2:00", "is not an offset"),
             ("prune --policy p --keep-daily 1 --utc-offset +02:60", "is not an offset"),
             ("prune --policy p --keep-daily 1 --utc-offset +26:00", "is not an offset"),
             ("prune --policy p --keep-daily 1 --utc-offset +-1:00", "is not an offset"),
-            ("prune --policy p --keep-daily 1 --wait-timeout x", "--wait-timeout \"x\" is not a number of seconds"),
+            ("prune --policy p --keep-daily 1 --wait-timeout x", "--wait-timeout \"x\" is not a duration"),
             ("prune --policy p --keep-daily 1 extra", "too many arguments"),
             ("prune --policy p --keep-daily 1 --concurrency 0", "--concurrency \"0\" is not a whole number above 0"),
             ("prune --policy p --keep-daily 1 --concurrency 65", "--concurrency \"65\" is more than 64"),
@@ -1507,7 +1518,7 @@ mod tests {
                 Ok(cli) => panic!("{line}: parsed {cli:?}"),
             }
         }
-        assert_eq!(duration("prune", "d", " 1d12h30m15s ").unwrap(), Duration::from_secs(86_400 + 12 * 3600 + 30 * 60 + 15));
+        assert_eq!(exact("prune", "d", " 1d12h30min15s ").unwrap(), Duration::from_secs(86_400 + 12 * 3600 + 30 * 60 + 15));
         assert_eq!(utc_offset("prune", "-00:30").unwrap(), time::UtcOffset::from_hms(0, -30, 0).unwrap());
     }
 }

@@ -77,6 +77,16 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
             let id = id_of(client, snapshot)?;
             each(keys, |key| Ok(snapshots::delete_metadata_key(client, &id, key)?))
         }
+        Command::Pin { snapshot, note: Some(note) } => {
+            let id = id_of(client, snapshot)?;
+            retention::pin(client, &id, note)?;
+            Ok(())
+        }
+        Command::Pin { snapshot, note: None } => {
+            let id = id_of(client, snapshot)?;
+            retention::unpin(client, &id)?;
+            Ok(())
+        }
         Command::Delete { snapshots: names, wait, force } => {
             let mut deleted = Vec::new();
             let deletes = each(names, |name| {

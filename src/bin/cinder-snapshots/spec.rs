@@ -293,25 +293,36 @@ pub fn global_short(c: char) -> Option<&'static Opt> {
 }
 
 const WAIT: Opt = flag("wait", "wait until it is done, with progress on stderr");
-const WAIT_TIMEOUT: Opt = valued("wait-timeout", "SECONDS", "give up waiting after this long (needs --wait)").default("1800");
+const WAIT_TIMEOUT: Opt =
+    valued("wait-timeout", "DURATION", "give up waiting after this long: 30s, 5min, 2h, or bare seconds (needs --wait)").default("30min");
 
-/// The retention rules and the selection of volumes, shared by `prune`, `run` and `check`.
+/// The retention rules, shared by `prune` and `run`.
 macro_rules! rules {
     () => {
         [
-            valued("keep-last", "N", "keep the N newest snapshots"),
-            valued("keep-hourly", "N", "keep the newest snapshot of each of the last N hours that have one"),
-            valued("keep-daily", "N", "keep the newest snapshot of each of the last N days that have one"),
-            valued("keep-weekly", "N", "keep the newest snapshot of each of the last N ISO weeks that have one"),
-            valued("keep-monthly", "N", "keep the newest snapshot of each of the last N months that have one"),
-            valued("keep-yearly", "N", "keep the newest snapshot of each of the last N years that have one"),
-            valued("keep-within", "DURATION", "keep the snapshots taken within DURATION of the newest (3d, 12h, 1d12h, 90m, 30s)"),
+            valued("keep-last", "N", "keep the N newest snapshots (N: a number or unlimited)"),
+            valued("keep-hourly", "N", "keep the newest snapshot of each of the last N hours that have one (or unlimited)"),
+            valued("keep-daily", "N", "keep the newest snapshot of each of the last N days that have one (or unlimited)"),
+            valued("keep-weekly", "N", "keep the newest snapshot of each of the last N ISO weeks that have one (or unlimited)"),
+            valued("keep-monthly", "N", "keep the newest snapshot of each of the last N months that have one (or unlimited)"),
+            valued("keep-yearly", "N", "keep the newest snapshot of each of the last N years that have one (or unlimited)"),
+            valued(
+                "keep-within",
+                "DURATION",
+                "keep the snapshots within DURATION of the newest before now (restic's 1y2m3d4h: m is months)",
+            ),
+            valued("keep-within-hourly", "DURATION", "keep the newest snapshot of each hour within DURATION (1y2m3d4h)"),
+            valued("keep-within-daily", "DURATION", "keep the newest snapshot of each day within DURATION (1y2m3d4h)"),
+            valued("keep-within-weekly", "DURATION", "keep the newest snapshot of each ISO week within DURATION (1y2m3d4h)"),
+            valued("keep-within-monthly", "DURATION", "keep the newest snapshot of each month within DURATION (1y2m3d4h)"),
+            valued("keep-within-yearly", "DURATION", "keep the newest snapshot of each year within DURATION (1y2m3d4h)"),
             valued("utc-offset", "+HH:MM", "count hours, days, weeks, months, years in this UTC offset").default("+00:00"),
+            valued("time-zone", "ZONE", "count them in this zone's local time instead (Europe/Berlin; from the system's tzdata)"),
         ]
     };
 }
 
-const RULES: [Opt; 8] = rules!();
+const RULES: [Opt; 14] = rules!();
 
 const SELECT: Opt = repeated("select", "KEY=VALUE", "the volumes with this metadata item (repeatable: all of them)");
 const SELECT_VOLUME: Opt = repeated("volume", "VOLUME", "this volume, by id or name (repeatable)");
@@ -350,12 +361,22 @@ const RUN_OPTIONS: &[Opt] = &[
     RULES[5],
     RULES[6],
     RULES[7],
-    valued("every", "WINDOW", "one snapshot per volume per window: hourly, daily, weekly, monthly, yearly, or a duration such as 6h")
-        .default("the finest period the rules keep; daily for --keep-last/--keep-within only")
-        .choices(Choices::Words(&["hourly", "daily", "weekly", "monthly", "yearly"])),
+    RULES[8],
+    RULES[9],
+    RULES[10],
+    RULES[11],
+    RULES[12],
+    RULES[13],
+    valued(
+        "every",
+        "WINDOW",
+        "one snapshot per volume per window: hourly, daily, weekly, monthly, yearly, or a duration such as 6h, 30min",
+    )
+    .default("the finest period the rules keep; daily for --keep-last/--keep-within only")
+    .choices(Choices::Words(&["hourly", "daily", "weekly", "monthly", "yearly"])),
     valued("concurrency", "N", "snapshot this many volumes at a time (1 to 64)").default("4"),
-    valued("wait-timeout", "DURATION", "stop waiting for the snapshots after this long (3d, 12h, 90m, 30s)").default("1h"),
-    valued("deadline", "DURATION", "one deadline for the whole run: no create is sent (or sent again) past it").default("1h"),
+    valued("wait-timeout", "DURATION", "stop waiting for the snapshots after this long (12h, 90min, 30s, or bare seconds)").default("1h"),
+    valued("deadline", "DURATION", "one deadline for the whole run: no create is sent (or sent again) past it (2h, 90min)").default("1h"),
     valued(
         "max-pause",
         "DURATION",
@@ -376,8 +397,8 @@ const CHECK_OPTIONS: &[Opt] = &[
     SELECT_ALL,
     ALL_PROJECTS,
     valued("policy", "ID", "the policy whose snapshots count (required)"),
-    valued("warn", "DURATION", "WARNING when a volume's newest available snapshot is older (26h, 1d2h, ...; required)"),
-    valued("crit", "DURATION", "CRITICAL when it is older than this (required; at least --warn)"),
+    valued("warn", "DURATION", "WARNING when a volume's newest available snapshot is older (26h, 1d2h, 90min; required)"),
+    valued("crit", "DURATION", "CRITICAL when it is older than this (26h, 90min; required; at least --warn)"),
     RULES[0],
     RULES[1],
     RULES[2],
@@ -386,6 +407,12 @@ const CHECK_OPTIONS: &[Opt] = &[
     RULES[5],
     RULES[6],
     RULES[7],
+    RULES[8],
+    RULES[9],
+    RULES[10],
+    RULES[11],
+    RULES[12],
+    RULES[13],
     valued("timeout", "DURATION", "one deadline for the whole check, every request included; then UNKNOWN").default("50s"),
     flag(
         "warn-uncovered",
@@ -421,11 +448,22 @@ const PRUNE_OPTIONS: &[Opt] = &[
     RULES[5],
     RULES[6],
     RULES[7],
+    RULES[8],
+    RULES[9],
+    RULES[10],
+    RULES[11],
+    RULES[12],
+    RULES[13],
     repeated("volume", "VOLUME", "only the snapshots of this volume, by id or name (repeatable)").default("every volume"),
     flag("all-projects", "the snapshots of every project (Cinder's admin view, role admin by default; refused without it)"),
     flag("dry-run", "only show what would be deleted and why; delete nothing"),
     valued("concurrency", "N", "delete this many snapshots at a time (1 to 64)").default("4"),
-    valued("wait-timeout", "SECONDS", "one deadline for the whole prune: deletes not done by then fail (timed out)").default("1800"),
+    valued(
+        "wait-timeout",
+        "DURATION",
+        "one deadline for the whole prune: deletes not done by then fail, timed out (30s, 5min, 2h, or bare seconds)",
+    )
+    .default("30min"),
     LOCK_FILE,
 ];
 
@@ -550,6 +588,39 @@ pub const SPECS: &[Spec] = &[
         also: "unset SNAPSHOT --property KEY... (the openstack command's)",
     },
     Spec {
+        name: "pin",
+        synopsis: "pin SNAPSHOT [--note TEXT]",
+        summary: "protect a snapshot from every retention policy (restic's --keep-tag)",
+        about: "Sets the metadata item cinder-snapshots.pin=TEXT on the snapshot, keeping the other\n\
+                items. A pinned snapshot is never deleted by prune or run, whatever its status; the\n\
+                plan shows it with the reason \"pinned\". It still takes its places in the rules and\n\
+                still counts against the snapshot quota. Pinning again replaces the note. Prints nothing.",
+        options: &[valued("note", "TEXT", "why it is pinned (at most 255 characters)").default("pinned")],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots pin nightly-2026-12-01 --note \"before the upgrade\""],
+        also: "set-metadata SNAPSHOT cinder-snapshots.pin=TEXT",
+    },
+    Spec {
+        name: "unpin",
+        synopsis: "unpin SNAPSHOT",
+        summary: "remove a snapshot's pin",
+        about: "Removes the metadata item cinder-snapshots.pin, if the snapshot has it (a snapshot that\n\
+                is not pinned is left as it is, and that is a success). The policy decides about the\n\
+                snapshot again at its next prune. Prints nothing.",
+        options: &[],
+        positionals: (1, 1),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: 0,
+        examples: &["cinder-snapshots unpin nightly-2026-12-01"],
+        also: "unset-metadata SNAPSHOT cinder-snapshots.pin",
+    },
+    Spec {
         name: "set",
         synopsis: "set SNAPSHOT [--name NAME] [--description TEXT] [--property KEY=VALUE]... [--state STATUS]",
         summary: "openstack's spelling of update, set-metadata and reset-status",
@@ -592,7 +663,7 @@ pub const SPECS: &[Spec] = &[
     },
     Spec {
         name: "delete",
-        synopsis: "delete SNAPSHOT... [--force] [--wait [--wait-timeout SECONDS]]",
+        synopsis: "delete SNAPSHOT... [--force] [--wait [--wait-timeout DURATION]]",
         summary: "delete snapshots",
         about: "Deletes the snapshots (each must be available or error; with --force any status, admin\n\
                 only). Every one is tried; the exit code is the first failure's. With --wait, waits\n\
@@ -640,7 +711,7 @@ pub const SPECS: &[Spec] = &[
     },
     Spec {
         name: "wait",
-        synopsis: "wait SNAPSHOT [--status STATUS|deleted] [--timeout SECONDS]",
+        synopsis: "wait SNAPSHOT [--status STATUS|deleted] [--timeout DURATION]",
         summary: "wait until a snapshot reaches a status, or is gone",
         about: "Waits until the snapshot reaches STATUS (default available) and prints it (with --json,\n\
                 one snapshot object), or until it is gone (--status deleted; prints nothing). Progress\n\
@@ -651,7 +722,7 @@ pub const SPECS: &[Spec] = &[
             valued("status", "STATUS", "the status to wait for, or `deleted`")
                 .default("available")
                 .choices(Choices::Words(SNAPSHOT_STATUSES)),
-            valued("timeout", "SECONDS", "give up after this long").default("1800"),
+            valued("timeout", "DURATION", "give up after this long: 30s, 5min, 2h, or bare seconds").default("30min"),
         ],
         positionals: (1, 1),
         args: Choices::Any,
@@ -669,14 +740,17 @@ pub const SPECS: &[Spec] = &[
                 (metadata cinder-snapshots.policy=ID, as written for snapshots made for it) to the last\n\
                 page, decides for each one to keep or delete it and why (restic's forget rules, OR-ed:\n\
                 the newest snapshot of each of the last N hours, days, ISO weeks, months or years that\n\
-                have one; the last N; those within a duration of the newest; the newest is always kept),\n\
-                then deletes the others, a few at a time, waiting until each is gone. Snapshots without\n\
-                the label (made by hand, or by another policy) are never listed nor deleted; snapshots\n\
-                not available or dated in the future are kept. Each volume is judged on its own.\n\
+                have one, or unlimited; the last N; those within a duration of the newest snapshot before\n\
+                now, and one a period within one; the newest is always kept), then deletes the others, a\n\
+                few at a time, waiting until each is gone. Durations are restic's: 1y2m3d4h, m = months.\n\
+                Snapshots without the label (made by hand, or by another policy) are never listed nor deleted;\n\
+                snapshots not available, dated in the future or pinned (see pin) are kept. Each volume is\n\
+                judged on its own.\n\
                 \n\
                 Prints a table: ID, Name, Volume, Created At (RFC 3339, UTC), Action (keep/delete),\n\
-                Reasons, and without --dry-run the Outcome (deleted, kept, failed: why), then a summary\n\
-                line. With --json: {\"policy\", \"rules\", \"now\", \"dry_run\", \"counts\": {\"kept\",\n\
+                Reasons (for a delete: what each rule says, such as \"not among the last 2\"), and\n\
+                without --dry-run the Outcome (deleted, kept, failed: why), then a summary line.\n\
+                With --json: {\"policy\", \"rules\", \"now\", \"dry_run\", \"counts\": {\"kept\",\n\
                 \"deleted\", \"would_delete\", \"failed\"}, \"decisions\": [{\"id\", \"volume_id\", \"name\",\n\
                 \"status\", \"created_at\", \"action\", \"reasons\", \"outcome\", \"error\"}]}.\n\
                 A policy with no --keep-* rule is refused (exit 2). A listing error deletes nothing\n\
@@ -829,16 +903,17 @@ pub const SPECS: &[Spec] = &[
                 their GiB, those in error, the newest available one and its age (on Cinder's clock),\n\
                 read with the same listings as check. Then, for the project's snapshots and\n\
                 gigabytes quotas: whether the policy's steady state fits. The steady state holds per\n\
-                volume the sum of the --keep-* counts plus one (this window's snapshot exists before\n\
-                the prune removes the oldest), times the volume's size for the gigabytes; what the\n\
-                policy's snapshots of these volumes hold already counts as theirs, the rest must fit\n\
-                the room left (quota set with usage, else the limits). Unknown (no answer, or\n\
-                --keep-within, which has no bound) is said as such, never as a fit.\n\
+                volume the most the --keep-* rules keep plus one (this window's snapshot exists before\n\
+                the prune removes the oldest) plus its pinned snapshots, times the volume's size for\n\
+                the gigabytes; what the policy's snapshots of these volumes hold already counts as\n\
+                theirs, the rest must fit the room left (quota set with usage, else the limits).\n\
+                Unknown (no answer, or --keep-within* or an unlimited count, which have no bound) is\n\
+                said as such, never as a fit.\n\
                 The table is followed by one line per quota; -f value and -f csv print the rows only\n\
                 (Age in seconds); --json: {\"policy\", \"project\", \"now\", \"steady_count\", \"snapshots\",\n\
                 \"gib\", \"fits\", \"volumes\": [{\"volume_id\", \"volume_name\", \"volume_size\", \"snapshots\",\n\
-                \"gib\", \"errors\", \"newest\", \"age_s\"}], \"quota\": [{\"key\", \"needed\", \"held\", \"room\":\n\
-                {\"kind\", \"left\"}, \"fits\"}], \"quota_unreadable\"}.\n\
+                \"pinned\", \"gib\", \"errors\", \"newest\", \"age_s\"}], \"quota\": [{\"key\", \"needed\",\n\
+                \"held\", \"room\": {\"kind\", \"left\"}, \"fits\"}], \"quota_unreadable\"}; -f yaml the same.\n\
                 Exit 0 when every quota is known to fit, 1 when one does not or cannot be judged, or\n\
                 a listing failed.",
         options: REPORT_OPTIONS,
@@ -930,7 +1005,7 @@ pub const SPECS: &[Spec] = &[
     },
     Spec {
         name: "restore",
-        synopsis: "restore (SNAPSHOT | --volume VOLUME --latest [--policy ID]) [--name NAME] [--size GB] [--wait [--wait-timeout SECONDS]]",
+        synopsis: "restore (SNAPSHOT | --volume VOLUME --latest [--policy ID]) [--name NAME] [--size GB] [--wait [--wait-timeout DURATION]]",
         summary: "create a new volume from a snapshot",
         about: "Creates a new volume from the snapshot (its size is the snapshot's unless --size asks for\n\
                 more) and prints it (status creating, or available after --wait); with --json, one\n\
@@ -963,7 +1038,7 @@ pub const SPECS: &[Spec] = &[
     },
     Spec {
         name: "revert",
-        synopsis: "revert VOLUME (--snapshot SNAPSHOT | --latest) [--wait [--wait-timeout SECONDS]]",
+        synopsis: "revert VOLUME (--snapshot SNAPSHOT | --latest) [--wait [--wait-timeout DURATION]]",
         summary: "revert a volume in place to its latest snapshot",
         about: "Reverts the volume, in place, to the snapshot: what was written since is lost. Cinder\n\
                 allows only the volume's latest snapshot, with the volume available (not attached), and\n\
