@@ -839,6 +839,13 @@ fn metrics_of_real_runs_parse_with_prometheus_client() {
     assert_eq!(num(&find("cinder_snapshots_metrics_complete")[0].2), 1.0);
     assert!(!find("cinder_snapshots_quota_free_snapshots").is_empty(), "{samples:?}");
 
+    // The report on the real cloud: each volume's one snapshot, and the quota read from
+    // Cinder's quota set (the admin's project: known, so judged).
+    let report = job::report(&admin, &job::ReportOpts::new(policy.clone()).select_tag("live-metrics", tag.as_str())).unwrap();
+    assert_eq!(report.volumes.iter().map(|v| (v.snapshots, v.gib, v.newest.is_some())).collect::<Vec<_>>(), [(1, 1, true), (1, 1, true)]);
+    assert_eq!(report.steady_count, Some(2));
+    assert!(report.quota.iter().all(|q| q.needed == Some(6) && q.held == 2 && q.fits.is_some()), "{:?}", report.quota);
+
     // A failed run (a volume that does not exist): the parser still reads it, the last
     // success is the first run's.
     let failing = o.clone().selection(job::Selection::new().volume(format!("no-such-volume-{tag}"))).now(now + Duration::from_secs(90));
