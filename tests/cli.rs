@@ -18,7 +18,7 @@ use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
-const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, pin, unpin, set, unset, delete, force-delete, reset-status, wait, prune, run, check, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
+const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, pin, unpin, set, unset, delete, force-delete, reset-status, wait, prune, run, check, report, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
 /// mv371-snap-alpha, the snapshot of most recordings.
 const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
 /// mv371-snap-gamma, deleted in the recordings.
@@ -2567,6 +2567,150 @@ mod against_the_fake_cloud {
         assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
         assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - "), "{}", stdout(&out));
         assert!(!stdout(&out).contains(&fake.os_vars().iter().find(|(k, _)| k == "OS_PASSWORD").unwrap().1), "no secret");
+    }
+
+    /// `run --metrics-file DIR` writes the target's file in DIR and keeps the last success
+    /// under $HOME/.local/state; a failed run (exit 1) keeps it; `check --metrics-file`
+    /// writes its own file, without last_success.
+    #[test]
+    fn run_and_check_write_metrics_files() {
+        let fake = FakeCloud::start();
+        fleet(&fake);
+        let env = env(&fake, "job-metrics");
+        let dir = env.home.join("textfile");
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir_arg = dir.to_str().unwrap();
+        let out = env.run(&[&RUN[..], &["--metrics-file", dir_arg]].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let files = |d: &std::path::Path| {
+            let mut v: Vec<String> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            v.sort();
+            v
+        };
+        let names = files(&dir);
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].starts_with("cinder-snapshots-nightly-") && names[0].ends_with(".prom"), "{names:?}");
+        let value =
+            |text: &str, prefix: &str| text.lines().find(|l| l.starts_with(prefix)).map(|l| l.rsplit(' ').next().unwrap().to_owned());
+        let first = std::fs::read_to_string(dir.join(&names[0])).unwrap();
+        let success = value(&first, "cinder_snapshots_last_success_timestamp_seconds{").unwrap();
+        assert_ne!(success, "0");
+        let state = env.home.join(".local/state/cinder-snapshots/metrics");
+        assert_eq!(files(&state).len(), 1);
+
+        // A run that fails (a volume that does not exist): exit 1, the last success unchanged.
+        let failing = [
+            "run",
+            "--volume",
+            "no-such-volume",
+            "--policy",
+            "nightly",
+            "--keep-daily",
+            "7",
+            "--no-token-cache",
+            "--metrics-file",
+            dir_arg,
+        ];
+        let out = env.run(&failing);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let second = std::fs::read_to_string(dir.join(&names[0])).unwrap();
+        assert_eq!(value(&second, "cinder_snapshots_last_success_timestamp_seconds{").unwrap(), success, "{second}");
+        assert_eq!(value(&second, "cinder_snapshots_last_run_success{").unwrap(), "0");
+        assert_eq!(value(&second, "cinder_snapshots_metrics_complete{").unwrap(), "0");
+
+        let check = env.home.join("check.prom");
+        let out = env.run(&[
+            "check",
+            "--select",
+            "backup=nightly",
+            "--policy",
+            "nightly",
+            "--warn",
+            "3d",
+            "--crit",
+            "4d",
+            "--no-token-cache",
+            "--metrics-file",
+            check.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+        let text = std::fs::read_to_string(&check).unwrap();
+        assert_eq!(text.matches("cinder_snapshots_newest_snapshot_timestamp_seconds{").count(), 3, "{text}");
+        assert!(!text.contains("last_success"), "{text}");
+        // A metrics file that cannot be written: the check is UNKNOWN at least.
+        let out = env.run(&[
+            "check",
+            "--select",
+            "backup=nightly",
+            "--policy",
+            "nightly",
+            "--warn",
+            "3d",
+            "--crit",
+            "4d",
+            "--no-token-cache",
+            "--metrics-file",
+            "/proc/no/such/dir/m.prom",
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stderr(&out).contains("the metrics were not written: cannot write /proc/no/such/dir"), "{}", stderr(&out));
+    }
+
+    /// `report` as a table with its quota lines, as JSON, as CSV, as values; exit 1 when a
+    /// quota does not fit.
+    #[test]
+    fn report_in_each_format() {
+        let fake = FakeCloud::start();
+        let ids = fleet(&fake);
+        let env = env(&fake, "job-report");
+        env.ok(&RUN);
+        fake.set_quota("snapshots", 9);
+        let report = ["report", "--select", "backup=nightly", "--policy", "nightly", "--keep-daily", "7", "--no-token-cache"];
+        let out = env.run(&report);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let table = stdout(&out);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[1].contains("| Volume") && lines[1].contains("| Snapshots | GiB | Errors | Newest") && lines[1].ends_with("| Age |"),
+            "{table}"
+        );
+        assert_eq!(lines.iter().filter(|l| l.contains("| db-")).count(), 3, "{table}");
+        let tail: Vec<&str> = lines.iter().rev().take(3).rev().copied().collect();
+        assert_eq!(
+            tail,
+            [
+                "3 snapshots (3 GiB) owned by nightly on 3 volumes; steady state 7 + 1 per volume",
+                "quota snapshots: steady state needs 24, holds 3, 6 left: DOES NOT FIT",
+                "quota gigabytes: steady state needs 24 GiB, holds 3 GiB, unlimited: fits",
+            ],
+            "{table}"
+        );
+        // Room for 21 more: fits, exit 0; before, 6 left: exit 1.
+        fake.set_quota("snapshots", 24);
+        let json = env.json(&[&report[..], &["--json"]].concat());
+        assert_eq!(json["fits"], true);
+        assert_eq!((json["snapshots"].clone(), json["gib"].clone(), json["steady_count"].clone()), (json!(3), json!(3), json!(7)));
+        assert_eq!(
+            json["quota"][0],
+            json!({"key": "snapshots", "needed": 24, "held": 3, "room": {"kind": "left", "left": 21}, "fits": true})
+        );
+        let keys: Vec<&str> = json["volumes"][0].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["age_s", "errors", "gib", "newest", "pinned", "snapshots", "volume_id", "volume_name", "volume_size"]);
+        let csv = env.ok(&[&report[..], &["-f", "csv"]].concat());
+        let mut rows = csv.lines();
+        assert_eq!(rows.next(), Some(r#""Volume","Name","Size","Snapshots","GiB","Errors","Newest","Age""#));
+        let mut seen: Vec<String> = rows.map(|r| r.split(',').next().unwrap().trim_matches('"').to_owned()).collect();
+        seen.sort();
+        let mut want = ids.clone();
+        want.sort();
+        assert_eq!(seen, want);
+        let values = env.ok(&[&report[..], &["-f", "value", "-c", "Name", "-c", "Snapshots"]].concat());
+        let mut values: Vec<&str> = values.lines().collect();
+        values.sort();
+        assert_eq!(values, ["db-1 1", "db-2 1", "db-3 1"]);
+        fake.set_quota("snapshots", 9);
+        let out = env.run(&[&report[..], &["-f", "csv"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     }
 }
 

@@ -8,7 +8,9 @@
 //! on Cinder's clock (its `Date`), counting an owned snapshot in `error_deleting` and the
 //! owned snapshots of volumes outside its selection, and escaping a real volume named to
 //! forge its output. Then, on 6 volumes of its own, the quota preflight against Cinder's own
-//! count (`quota_preflight_and_prune_first_on_the_real_cloud`).
+//! count (`quota_preflight_and_prune_first_on_the_real_cloud`). And the metrics file of real
+//! runs, one volume named with `"`, `\` and a line feed, parsed by `prometheus_client`'s
+//! text-format parser from the local cloud's venv (`metrics_of_real_runs_parse_with_prometheus_client`).
 //!
 //! Ignored by plain `cargo test`, like tests/live.rs: run with the admin's `OS_*` variables
 //! in the environment: `cargo test --test live_job -- --ignored --test-threads=1`. Without
@@ -837,4 +839,120 @@ fn all_projects_needs_the_admin_view_and_the_snapshot_lands_in_the_callers_proje
     if let Err(e) = outcome {
         std::panic::resume_unwind(e);
     }
+}
+
+/// The Python of the local cloud's venv, whose `prometheus_client` (pinned in
+/// scripts/local-cloud-constraints.txt, installed by `scripts/local-cloud up`) parses the
+/// metrics file: `$LOCAL_CLOUD_VENV`, else `$LOCAL_CLOUD_DIR/venv`, else `.local-cloud/venv`.
+fn prometheus_python() -> std::path::PathBuf {
+    let venv = std::env::var_os("LOCAL_CLOUD_VENV").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("LOCAL_CLOUD_DIR").map_or_else(|| std::path::PathBuf::from(".local-cloud"), std::path::PathBuf::from).join("venv")
+    });
+    let python = venv.join("bin").join("python");
+    assert!(python.exists(), "no {} (the local cloud's venv, with prometheus_client): run scripts/local-cloud up", python.display());
+    python
+}
+
+/// Every sample of a metrics file as Prometheus' own Python parser reads it:
+/// `(name, labels, value)`, the value as Python writes it (`inf` for `+Inf`). Panics when
+/// the parser rejects the file.
+fn parse_with_prometheus_client(path: &std::path::Path) -> Vec<(String, BTreeMap<String, String>, String)> {
+    const SCRIPT: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(open(sys.argv[1], encoding='utf-8').read()):
+    assert family.type == 'gauge', (family.name, family.type)
+    assert family.documentation, family.name
+    for s in family.samples:
+        assert s.timestamp is None, s
+        out.append([s.name, s.labels, repr(s.value)])
+print(json.dumps(out))
+"#;
+    let out = Command::new(prometheus_python()).arg("-c").arg(SCRIPT).arg(path).output().expect("run python");
+    assert!(out.status.success(), "prometheus_client rejected {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("the parser's samples")
+}
+
+/// Metrics of real runs, parsed by `prometheus_client`'s text-format parser: a volume named
+/// with `"`, `\` and a line feed comes back with exactly its name; a failed run keeps the
+/// last success. Fails (does not skip) without a cloud or without the parser.
+#[test]
+#[ignore = "live: needs a real cloud (scripts/live-tests)"]
+fn metrics_of_real_runs_parse_with_prometheus_client() {
+    require_cloud();
+    let python = prometheus_python();
+    let num = |v: &str| v.parse::<f64>().unwrap_or_else(|e| panic!("{v:?} is not a number: {e}"));
+    let admin = client(MicroversionPolicy::Negotiate);
+    let tag = unique();
+    let hostile = format!("metrics \"quoted\" back\\slash\nsecond line {tag}");
+    struct Made(ServiceClient, Vec<String>);
+    impl Drop for Made {
+        fn drop(&mut self) {
+            let snaps = snapshots::list_detail(&self.0, &ListOpts::new()).and_then(|p| p.all()).unwrap_or_default();
+            for s in snaps.iter().filter(|s| self.1.contains(&s.volume_id)) {
+                let _ = snapshots::delete(&self.0, &s.id);
+                let _ = snapshots::wait_for_delete(&self.0, &s.id, &quick());
+            }
+            for id in &self.1 {
+                let _ = cinder_snapshots::volumes::delete(&self.0, id);
+            }
+        }
+    }
+    let mut made = Made(admin.clone(), Vec::new());
+    for name in [hostile.as_str(), "metrics-plain"] {
+        let opts = cinder_snapshots::volumes::CreateOpts::new(1).name(name).metadata("live-metrics", tag.as_str());
+        let v = cinder_snapshots::volumes::create(&admin, &opts).expect("create volume");
+        made.1.push(v.id.clone());
+        let wait = cinder_snapshots::volumes::WaitOpts::new().timeout(Duration::from_secs(60));
+        cinder_snapshots::volumes::wait_for_status(&admin, &v.id, cinder_snapshots::volumes::VolumeStatus::Available, &wait)
+            .expect("available");
+    }
+    let dir = std::env::temp_dir().join(format!("live-metrics-{tag}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (file, state) = (dir.join("job.prom"), dir.join("state"));
+    let policy = Policy::builder(format!("metrics-{tag}")).keep_daily(2).build().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let o = JobOpts::new(policy.clone())
+        .select_tag("live-metrics", tag.as_str())
+        .now(now)
+        .poll_interval(Duration::from_millis(200), Duration::from_secs(2))
+        .timeout(Duration::from_secs(120));
+    let outcome = job::run(&admin, &o);
+    assert!(outcome.as_ref().is_ok_and(JobReport::is_success), "{:?}", outcome.as_ref().map(summary));
+    job::MetricsFile::new(&file).state_dir(&state).write_run(&admin, &o, outcome.as_ref()).unwrap();
+    let samples = parse_with_prometheus_client(&file);
+    let find = |name: &str| samples.iter().filter(|(n, _, _)| n == name).collect::<Vec<_>>();
+    let success = find("cinder_snapshots_last_success_timestamp_seconds");
+    assert_eq!(success.len(), 1, "{samples:?}");
+    assert_eq!(num(&success[0].2), now.unix_timestamp() as f64);
+    assert_eq!(success[0].1["policy"], policy.id());
+    let newest = find("cinder_snapshots_newest_snapshot_timestamp_seconds");
+    let mut names: Vec<&str> = newest.iter().map(|(_, l, _)| l["volume_name"].as_str()).collect();
+    names.sort();
+    assert_eq!(names, [hostile.as_str(), "metrics-plain"], "{samples:?}");
+    assert!(newest.iter().all(|(_, _, v)| num(v) > 0.0), "{newest:?}");
+    assert_eq!(num(&find("cinder_snapshots_metrics_complete")[0].2), 1.0);
+    assert!(!find("cinder_snapshots_quota_free_snapshots").is_empty(), "{samples:?}");
+
+    // The report on the real cloud: each volume's one snapshot, and the quota read from
+    // Cinder's quota set (the admin's project: known, so judged).
+    let report = job::report(&admin, &job::ReportOpts::new(policy.clone()).select_tag("live-metrics", tag.as_str())).unwrap();
+    assert_eq!(report.volumes.iter().map(|v| (v.snapshots, v.gib, v.newest.is_some())).collect::<Vec<_>>(), [(1, 1, true), (1, 1, true)]);
+    assert_eq!(report.steady_count, Some(2));
+    assert!(report.quota.iter().all(|q| q.needed == Some(6) && q.held == 2 && q.fits.is_some()), "{:?}", report.quota);
+
+    // A failed run (a volume that does not exist): the parser still reads it, the last
+    // success is the first run's.
+    let failing = o.clone().selection(job::Selection::new().volume(format!("no-such-volume-{tag}"))).now(now + Duration::from_secs(90));
+    let outcome = job::run(&admin, &failing);
+    assert!(!outcome.as_ref().is_ok_and(JobReport::is_success));
+    job::MetricsFile::new(&file).state_dir(&state).write_run(&admin, &failing, outcome.as_ref()).unwrap();
+    let samples = parse_with_prometheus_client(&file);
+    let value = |name: &str| samples.iter().find(|(n, _, _)| n == name).map(|(_, _, v)| num(v)).unwrap();
+    assert_eq!(value("cinder_snapshots_last_success_timestamp_seconds"), now.unix_timestamp() as f64);
+    assert_eq!(value("cinder_snapshots_last_run_success"), 0.0);
+    assert_eq!(value("cinder_snapshots_last_run_timestamp_seconds"), (now.unix_timestamp() + 90) as f64);
+    drop(python);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -234,6 +234,11 @@ pub struct CheckVolume {
     pub volume_name: Option<String>,
     /// When Cinder created the volume.
     pub volume_created: Option<OffsetDateTime>,
+    /// Its size in GiB (what each of its snapshots takes of the `gigabytes` quota; not in
+    /// the check's JSON).
+    pub volume_size: u64,
+    /// Its owned snapshots that are pinned (kept beyond the rules; not in the check's JSON).
+    pub pinned: usize,
     /// The newest `available` snapshot the policy owns that is not dated in the future
     /// (beyond [`CLOCK_SKEW_ALLOWED`]): its creation time.
     pub newest: Option<OffsetDateTime>,
@@ -821,6 +826,8 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
                 volume_id: v.id,
                 volume_name: v.name,
                 volume_created: v.created_at,
+                volume_size: v.size,
+                pinned: t.pinned,
                 newest,
                 snapshot_id,
                 age,
@@ -860,6 +867,8 @@ mod tests {
             volume_id: id.into(),
             volume_name: name.map(str::to_owned),
             volume_created: Some(datetime!(2026-11-20 00:00 UTC)),
+            volume_size: 1,
+            pinned: 0,
             newest: age.map(|_| datetime!(2026-11-28 00:00 UTC)),
             snapshot_id: age.map(|_| format!("s-{id}")),
             age: age.map(Duration::from_secs),

@@ -139,8 +139,7 @@ impl JobLock {
     /// docs); no request is sent. `None` when [`default_dir`](Self::default_dir) is, or
     /// the client has neither credentials nor an endpoint.
     pub fn default_path(client: &ServiceClient, policy_id: &str) -> Option<PathBuf> {
-        let key = format!("{} | policy {policy_id}", client.identity()?);
-        Some(Self::default_dir()?.join(format!("job-{:016x}.lock", crate::auth::fnv1a(key.as_bytes()))))
+        Some(Self::default_dir()?.join(format!("job-{}.lock", super::target_hash(client, policy_id)?)))
     }
 
     /// Takes the lock on `path` without waiting: makes its directory (mode 0700) and the

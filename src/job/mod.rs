@@ -105,9 +105,11 @@
 //! plugins ([`CheckReport::status_line`], [`CheckStatus::code`]).
 
 mod check;
+mod estate;
 mod hooks;
 #[cfg(all(unix, feature = "lock"))]
 mod lock;
+mod metrics;
 mod opts;
 mod preflight;
 mod report;
@@ -117,10 +119,12 @@ mod window;
 pub use check::{
     CheckOpts, CheckReport, CheckStatus, CheckVolume, DEFAULT_CHECK_TIMEOUT, EXCLUDE_KEY, FIRST_LINE_MAX, Stray, check, unknown_output,
 };
+pub use estate::{QuotaFit, Report, ReportOpts, ReportVolume, report};
 pub use hooks::{DEFAULT_HOOK_TIMEOUT, ENV_PREFIX, HookKind, HookRun, Hooks, OUTPUT_TAIL, PostOutcome};
 #[cfg(all(unix, feature = "lock"))]
 #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "lock"))))]
 pub use lock::{Holder, JobLock, LockError};
+pub use metrics::{METRICS_PREFIX, MetricsError, MetricsFile};
 pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
 pub use preflight::QuotaPreflight;
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
@@ -134,6 +138,14 @@ pub use crate::retention::WINDOW_KEY;
 
 /// The metadata key holding the id of the run that created a snapshot (16 hex digits).
 pub const RUN_KEY: &str = "cinder-snapshots.run";
+
+/// The 16 hex digits naming a job's target, the cloud, the project and the policy (FNV-1a of
+/// `<client identity> | policy <id>`): the job lock's file name, the metrics' state file and
+/// default file name. `None` when the client has neither credentials nor an endpoint.
+pub(crate) fn target_hash(client: &crate::ServiceClient, policy_id: &str) -> Option<String> {
+    let key = format!("{} | policy {policy_id}", client.identity()?);
+    Some(format!("{:016x}", crate::auth::fnv1a(key.as_bytes())))
+}
 
 /// A time as the labels write it: RFC 3339 in UTC, whole seconds.
 pub(crate) fn label_time(t: time::OffsetDateTime) -> String {

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cinder_snapshots::duration::{self, CalendarDuration};
-use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, Selection, Window};
+use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, ReportOpts, Selection, Window};
 use cinder_snapshots::retention::{Count, Policy, PolicyBuilder, PolicyError, PruneOpts};
 use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
 use cinder_snapshots::tz::TimeZone;
@@ -201,10 +201,18 @@ pub enum Command {
         max_pause: Option<Duration>,
         /// `--lock-file`: the job lock's file instead of the default one.
         lock_file: Option<PathBuf>,
+        /// `--metrics-file`.
+        metrics: Option<PathBuf>,
+    },
+    /// The report (`job::report`).
+    Report {
+        opts: Box<ReportOpts>,
     },
     /// The monitoring check (`job::check`).
     Check {
         opts: Box<CheckOpts>,
+        /// `--metrics-file`.
+        metrics: Option<PathBuf>,
     },
     VolumeList {
         opts: volumes::ListOpts,
@@ -807,9 +815,11 @@ impl Raw {
             "run" => Command::Run {
                 opts: Box::new(self.run()?),
                 max_pause: self.value("max-pause").map(|v| timeout("run", "--max-pause", &v)).transpose()?,
+                metrics: self.metrics_file("run")?,
                 lock_file: self.lock_file(cmd)?,
             },
-            "check" => Command::Check { opts: Box::new(self.check()?) },
+            "report" => Command::Report { opts: Box::new(self.report()?) },
+            "check" => Command::Check { opts: Box::new(self.check()?), metrics: self.metrics_file("check")? },
             other => return Err(Usage::new(format!("unknown command {other:?}"))),
         })
     }
@@ -882,6 +892,14 @@ impl Raw {
         Ok(selection)
     }
 
+    /// `--metrics-file PATH` (not empty).
+    fn metrics_file(&self, cmd: &'static str) -> Result<Option<PathBuf>, Usage> {
+        match self.value("metrics-file") {
+            Some(v) if v.is_empty() => Err(Usage::of(cmd, "--metrics-file needs a path")),
+            v => Ok(v.map(PathBuf::from)),
+        }
+    }
+
     /// `run`'s options, as the library's.
     fn run(&self) -> Result<JobOpts, Usage> {
         const CMD: &str = "run";
@@ -924,6 +942,21 @@ impl Raw {
             Some(v) if v.trim().is_empty() => Err(Usage::of(cmd, format!("--{name} needs a command"))),
             v => Ok(v),
         }
+    }
+
+    /// `report`'s options, as the library's.
+    fn report(&self) -> Result<ReportOpts, Usage> {
+        const CMD: &str = "report";
+        let selection = self.selection(CMD)?;
+        let mut opts = ReportOpts::new(self.policy(CMD)?).selection(selection);
+        if let Some(v) = self.value("timeout") {
+            let timeout = timeout(CMD, "--timeout", &v)?;
+            if timeout.is_zero() {
+                return Err(Usage::of(CMD, format!("--timeout {v:?} leaves no time for the listings")));
+            }
+            opts = opts.timeout(timeout);
+        }
+        Ok(opts)
     }
 
     /// `check`'s options, as the library's.
@@ -1255,7 +1288,7 @@ mod tests {
             panic!()
         };
         assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
-        let Command::Check { opts } = command("check --select a=1 --select b=2 --policy p --warn 1h --crit 2h") else { panic!() };
+        let Command::Check { opts, .. } = command("check --select a=1 --select b=2 --policy p --warn 1h --crit 2h") else { panic!() };
         assert_eq!(opts.get_selection().tags().len(), 2);
         let Command::Create { snapshot, .. } = command("create --volume v --property a=1 --property b=2") else { panic!() };
         assert_eq!(snapshot.metadata.len(), 2);
@@ -1432,14 +1465,14 @@ mod tests {
         // The defaults: the window the rules need, the library's concurrency and timeout.
         let command_line = command("run --volume a --volume b --policy p --keep-hourly 24");
         assert_eq!(command_line.retry_policy(), None, "the client's own retry policy: pauses up to 60 s");
-        let Command::Run { opts, max_pause: None, .. } = command_line else { panic!() };
+        let Command::Run { opts, max_pause: None, metrics: None, .. } = command_line else { panic!() };
         assert_eq!((opts.window(), opts.get_concurrency(), opts.get_timeout()), (Window::Hourly, 4, Duration::from_secs(3600)));
         assert_eq!((opts.get_deadline(), opts.is_all_or_nothing(), opts.is_prune_first()), (Duration::from_secs(3600), false, false));
         assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
         assert!(!opts.is_dry_run());
         let Command::Run { opts, .. } = command("run --all --policy p --keep-last 3 --every weekly") else { panic!() };
         assert!(opts.get_selection().is_all() && opts.window() == Window::Weekly);
-        let Command::Check { opts } = command("check --all --policy nightly --warn 26h --crit 2d2h") else { panic!() };
+        let Command::Check { opts, metrics: None } = command("check --all --policy nightly --warn 26h --crit 2d2h") else { panic!() };
         assert_eq!(
             (opts.policy_id(), opts.warn(), opts.crit()),
             ("nightly", Duration::from_secs(26 * 3600), Duration::from_secs(50 * 3600))

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError};
+use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError, MetricsFile, ReportOpts};
 use cinder_snapshots::retention::{self, PruneOpts};
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
 use cinder_snapshots::volumes::{self, RevertRefusal, Volume, VolumeStatus};
@@ -143,11 +143,12 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
             let ids = names.iter().map(|v| volume_id_of(client, v)).collect::<Result<Vec<_>, Error>>()?;
             prune(client, &opts.clone().volumes(ids), out)
         }
-        Command::Run { opts, lock_file, .. } => {
+        Command::Run { opts, lock_file, metrics, .. } => {
             let _lock = if opts.is_dry_run() { None } else { Some(job_lock(client, opts.policy().id(), lock_file.as_deref())?) };
-            run_job(client, opts, out)
+            run_job(client, opts, metrics.as_deref(), out)
         }
-        Command::Check { opts } => check(client, opts, out),
+        Command::Report { opts } => report(client, opts, out),
+        Command::Check { opts, metrics } => check(client, opts, metrics.as_deref(), out),
         Command::VolumeList { opts, long, limit } => volume_list(client, opts, *long, *limit, out),
         Command::VolumeShow { volume } => one_volume(&resolve_volume(client, volume)?, out),
         Command::VolumeSet { volume, metadata } => {
@@ -306,7 +307,7 @@ fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), F
 /// `run`: the job with its progress on stderr, then its report (a table and a summary, the
 /// rows as values or CSV, or the JSON report). Exit 0 when every volume is done, 3 when the
 /// wait timed out, 1 when some volume failed or was skipped or a prune failed.
-fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), Failure> {
+fn run_job(client: &ServiceClient, opts: &JobOpts, metrics: Option<&Path>, out: &Output) -> Result<(), Failure> {
     let progress = Progress::new();
     let shown = progress.clone();
     let stop = crate::signals::stop_flag();
@@ -317,6 +318,14 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), F
         job::run(client, &opts.clone().progress(move |p| shown.counts(p)).cancel_flag(stop))
     };
     progress.finish();
+    // Written whatever the outcome: a failed run keeps the last success's time.
+    let metrics_failed = metrics.is_some_and(|path| match MetricsFile::new(path).write_run(client, opts, report.as_ref()) {
+        Ok(_) => false,
+        Err(e) => {
+            crate::error_line(&format!("the metrics were not written: {e}"));
+            true
+        }
+    });
     let report = report?;
     let rows: Vec<Vec<String>> = report.volumes().iter().map(output::run_row).collect();
     match out.format {
@@ -358,13 +367,25 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, out: &Output) -> Result<(), F
         crate::error_line(&format!("{} failed, {} skipped, {} prune failures (see the output)", t.failed, t.skipped, t.prune_failed));
         return Err(Failure::Reported(1));
     }
+    if metrics_failed {
+        return Err(Failure::Reported(1));
+    }
     Ok(())
 }
 
 /// `check`: the status line (or the report, or one row a volume), and the plugin's exit
 /// code. Any error is UNKNOWN (exit 3), with the error in the line.
-fn check(client: &ServiceClient, opts: &CheckOpts, out: &Output) -> Result<(), Failure> {
-    let report = job::check(client, opts)?;
+fn check(client: &ServiceClient, opts: &CheckOpts, metrics: Option<&Path>, out: &Output) -> Result<(), Failure> {
+    let report = job::check(client, opts);
+    // Written whatever the outcome: a failed check's file has no per-volume sample.
+    let metrics_failed = metrics.is_some_and(|path| match MetricsFile::new(path).write_check(client, opts, report.as_ref()) {
+        Ok(_) => false,
+        Err(e) => {
+            crate::error_line(&format!("the metrics were not written: {e}"));
+            true
+        }
+    });
+    let report = report?;
     match out.format {
         output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
         // Escaped by the library: one '|', only the check's own lines.
@@ -374,10 +395,31 @@ fn check(client: &ServiceClient, opts: &CheckOpts, out: &Output) -> Result<(), F
             crate::print(&out.rows(output::CHECK_COLUMNS, output::CHECK_COLUMNS.len(), &rows))?;
         }
     }
-    match report.status().code() {
-        0 => Ok(()),
-        code => Err(Failure::Reported(code)),
+    // Metrics not written: UNKNOWN at least (CRITICAL stays CRITICAL).
+    match (report.status().code(), metrics_failed) {
+        (0, false) => Ok(()),
+        (0 | 1, true) => Err(Failure::Reported(3)),
+        (code, _) => Err(Failure::Reported(code)),
     }
+}
+
+/// `report`: a table of the volumes and a line per quota (the rows as values or CSV, or
+/// the JSON report); exit 1 unless every quota is known to fit.
+fn report(client: &ServiceClient, opts: &ReportOpts, out: &Output) -> Result<(), Failure> {
+    let report = job::report(client, opts)?;
+    match out.format {
+        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Table | output::Format::Shell => {
+            let rows: Vec<Vec<String>> = report.volumes.iter().map(|v| output::report_row(v, true)).collect();
+            let table = out.rows(output::REPORT_COLUMNS, output::REPORT_COLUMNS.len(), &rows);
+            crate::print(&format!("{table}{}", output::report_summary(&report)))?;
+        }
+        output::Format::Value | output::Format::Csv => {
+            let rows: Vec<Vec<String>> = report.volumes.iter().map(|v| output::report_row(v, false)).collect();
+            crate::print(&out.rows(output::REPORT_COLUMNS, output::REPORT_COLUMNS.len(), &rows))?;
+        }
+    }
+    if report.fits() { Ok(()) } else { Err(Failure::Reported(1)) }
 }
 
 /// A report as pretty JSON or as YAML (the same data).

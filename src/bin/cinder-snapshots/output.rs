@@ -39,8 +39,11 @@
 
 use std::collections::BTreeMap;
 
-use cinder_snapshots::job::{CheckVolume, JobReport, VolumeAction, VolumeReport};
-use cinder_snapshots::retention::{PruneReport, SnapshotOutcome};
+use std::time::Duration;
+
+use cinder_snapshots::job::{CheckVolume, JobReport, Report, ReportVolume, VolumeAction, VolumeReport};
+use cinder_snapshots::quotas::Room;
+use cinder_snapshots::retention::{PruneReport, SnapshotOutcome, format_duration};
 use cinder_snapshots::snapshots::Snapshot;
 use cinder_snapshots::volumes::Volume;
 use serde_json::{Value, json};
@@ -214,6 +217,18 @@ pub const CHECK_COLUMNS: &[Column] = &[
     col("Snapshot", "snapshot_id"),
     num("Age", "age_s"),
     col("Status", "status"),
+];
+
+/// `report`'s columns.
+pub const REPORT_COLUMNS: &[Column] = &[
+    col("Volume", "volume_id"),
+    col("Name", "volume_name"),
+    num("Size", "volume_size"),
+    num("Snapshots", "snapshots"),
+    num("GiB", "gib"),
+    num("Errors", "errors"),
+    col("Newest", "newest"),
+    num("Age", "age_s"),
 ];
 
 /// How to print: the format, the columns picked with `-c` (none: the command's own), the
@@ -805,6 +820,52 @@ pub fn check_row(v: &CheckVolume) -> Vec<String> {
         v.age.map(|a| a.as_secs().to_string()).unwrap_or_default(),
         v.status.to_string(),
     ]
+}
+
+/// The row of a volume in `report`, a value for each of [`REPORT_COLUMNS`]; the age as a
+/// duration in a table, in seconds otherwise.
+pub fn report_row(v: &ReportVolume, table: bool) -> Vec<String> {
+    let age = v.age.map(|a| if table { format_duration(Duration::from_secs(a.as_secs())) } else { a.as_secs().to_string() });
+    vec![
+        v.volume_id.clone(),
+        v.volume_name.clone().unwrap_or_default(),
+        v.volume_size.to_string(),
+        v.snapshots.to_string(),
+        v.gib.to_string(),
+        v.errors.to_string(),
+        v.newest.map(timestamp).unwrap_or_default(),
+        age.unwrap_or_default(),
+    ]
+}
+
+/// The lines after `report`'s table: the totals, then one line per quota.
+pub fn report_summary(report: &Report) -> String {
+    let (n, gib) = report.totals();
+    let steady = report.steady_count.map_or_else(|| "no bound (keep-within)".to_owned(), |c| format!("{c} + 1 per volume"));
+    let mut out = format!(
+        "{n} snapshots ({gib} GiB) owned by {} on {} volumes; steady state {steady}\n",
+        printable(&report.policy),
+        report.volumes.len()
+    );
+    for q in &report.quota {
+        let unit = if q.key == "gigabytes" { " GiB" } else { "" };
+        let needed = q.needed.map_or_else(|| "unbounded".to_owned(), |n| format!("{n}{unit}"));
+        let room = match q.room {
+            Room::Unlimited => "unlimited".to_owned(),
+            Room::Left(l) => format!("{l}{unit} left"),
+            _ => "room unknown".to_owned(),
+        };
+        let verdict = match q.fits {
+            Some(true) => "fits",
+            Some(false) => "DOES NOT FIT",
+            None => "cannot be judged",
+        };
+        out.push_str(&format!("quota {}: steady state needs {needed}, holds {}{unit}, {room}: {verdict}\n", q.key, q.held));
+    }
+    if let Some(why) = &report.quota_unreadable {
+        out.push_str(&format!("the quota could not be read: {}\n", printable(why)));
+    }
+    out
 }
 
 /// The line after `prune`'s table: what was (or would be) done, and the policy.

@@ -338,6 +338,14 @@ const LOCK_FILE: Opt = valued("lock-file", "PATH", "the job's lock file (one run
     .default("$XDG_STATE_HOME/cinder-snapshots/locks/job-HASH.lock")
     .choices(Choices::File);
 
+/// `run --metrics-file` and `check --metrics-file`.
+const METRICS_FILE: Opt = valued(
+    "metrics-file",
+    "PATH",
+    "also write the metrics in node_exporter's textfile format to PATH (a directory: a file named after the target in it)",
+)
+.choices(Choices::File);
+
 /// `run`'s options.
 const RUN_OPTIONS: &[Opt] = &[
     SELECT,
@@ -386,6 +394,7 @@ const RUN_OPTIONS: &[Opt] = &[
     valued("hook-timeout", "DURATION", "kill a hook's process group after this long; also the longest between a pre- and its post-hook")
         .default("5min"),
     flag("snapshot-on-pre-hook-failure", "snapshot a volume even when its pre-hook failed (default: skip it)"),
+    METRICS_FILE,
 ];
 
 const CHECK_OPTIONS: &[Opt] = &[
@@ -415,6 +424,24 @@ const CHECK_OPTIONS: &[Opt] = &[
         "warn-uncovered",
         "WARNING for a volume of the project that the selection does not cover and that is not excluded (metadata cinder-snapshots.exclude=true)",
     ),
+    METRICS_FILE,
+];
+
+const REPORT_OPTIONS: &[Opt] = &[
+    SELECT,
+    SELECT_VOLUME,
+    SELECT_ALL,
+    ALL_PROJECTS,
+    valued("policy", "ID", "the policy whose snapshots count (required)"),
+    RULES[0],
+    RULES[1],
+    RULES[2],
+    RULES[3],
+    RULES[4],
+    RULES[5],
+    RULES[6],
+    RULES[7],
+    valued("timeout", "DURATION", "one deadline for the listings, every request included").default("50s"),
 ];
 
 const PRUNE_OPTIONS: &[Opt] = &[
@@ -830,7 +857,13 @@ pub const SPECS: &[Spec] = &[
                 re-run reuses it); 2 usage; 5 another run of this job holds its lock (an exclusive flock\n\
                 on --lock-file, by default under $XDG_STATE_HOME/cinder-snapshots/locks/, named by a\n\
                 hash of the auth URL, the project and the policy; released by the kernel when a run\n\
-                ends, even killed).",
+                ends, even killed).\n\
+                --metrics-file PATH also writes node_exporter's textfile format (whatever the outcome;\n\
+                not on a dry run): cinder_snapshots_last_success_timestamp_seconds (kept per target\n\
+                under $XDG_STATE_HOME/cinder-snapshots/metrics/, unchanged by a failed run), the last\n\
+                run's time, success and counts, each volume's newest snapshot time, the quota's room.\n\
+                A directory gets cinder-snapshots-<policy>-<target>.prom; a file that cannot be\n\
+                written is exit 1.",
         options: RUN_OPTIONS,
         positionals: (0, 0),
         args: Choices::Any,
@@ -868,6 +901,10 @@ pub const SPECS: &[Spec] = &[
                 Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN: no volume selected, a wrong command line,\n\
                 a configuration or permission error, any error reaching the cloud, or --timeout\n\
                 (default 50s) reached (the error is in the line).\n\
+                --metrics-file PATH also writes each volume's newest snapshot time and the quota's\n\
+                room in node_exporter's textfile format (never the last success; a directory gets\n\
+                cinder-snapshots-check-<policy>-<target>.prom); a file that cannot be written is\n\
+                UNKNOWN unless CRITICAL.\n\
                 -f value and -f csv print one row per volume instead (Age in seconds); --json the\n\
                 report: {\"policy\", \"status\", \"code\", \"status_line\", \"details\", \"now\", \"warn_s\",\n\
                 \"crit_s\", \"keep_limit\", \"clock_offset_s\", \"unselected\", \"uncovered\", \"volumes\":\n\
@@ -883,6 +920,39 @@ pub const SPECS: &[Spec] = &[
         examples: &[
             "cinder-snapshots check --select backup=nightly --policy nightly --warn 26h --crit 50h",
             "cinder-snapshots check --all --policy nightly --keep-daily 7 --keep-weekly 4 --warn 26h --crit 50h --warn-uncovered --timeout 30s",
+        ],
+        also: "",
+    },
+    Spec {
+        name: "report",
+        synopsis: "report (--select KEY=VALUE... | --volume VOLUME... | --all) --policy ID --keep-... N [OPTIONS]",
+        summary: "what a policy holds per volume, and whether its steady state fits the quota",
+        about: "For each selected volume: the snapshots the policy owns (any status but deleting),\n\
+                their GiB, those in error, the newest available one and its age (on Cinder's clock),\n\
+                read with the same listings as check. Then, for the project's snapshots and\n\
+                gigabytes quotas: whether the policy's steady state fits. The steady state holds per\n\
+                volume the most the --keep-* rules keep plus one (this window's snapshot exists before\n\
+                the prune removes the oldest) plus its pinned snapshots, times the volume's size for\n\
+                the gigabytes; what the policy's snapshots of these volumes hold already counts as\n\
+                theirs, the rest must fit the room left (quota set with usage, else the limits).\n\
+                Unknown (no answer, or --keep-within* or an unlimited count, which have no bound) is\n\
+                said as such, never as a fit.\n\
+                The table is followed by one line per quota; -f value and -f csv print the rows only\n\
+                (Age in seconds); --json: {\"policy\", \"project\", \"now\", \"steady_count\", \"snapshots\",\n\
+                \"gib\", \"fits\", \"volumes\": [{\"volume_id\", \"volume_name\", \"volume_size\", \"snapshots\",\n\
+                \"pinned\", \"gib\", \"errors\", \"newest\", \"age_s\"}], \"quota\": [{\"key\", \"needed\",\n\
+                \"held\", \"room\": {\"kind\", \"left\"}, \"fits\"}], \"quota_unreadable\"}; -f yaml the same.\n\
+                Exit 0 when every quota is known to fit, 1 when one does not or cannot be judged, or\n\
+                a listing failed.",
+        options: REPORT_OPTIONS,
+        positionals: (0, 0),
+        args: Choices::Any,
+        columns: output::REPORT_COLUMNS,
+        json_columns: false,
+        default_columns: usize::MAX,
+        examples: &[
+            "cinder-snapshots report --select backup=nightly --policy nightly --keep-daily 7 --keep-weekly 4",
+            "cinder-snapshots report --all --policy nightly --keep-daily 7 -f csv > snapshots.csv",
         ],
         also: "",
     },
