@@ -2380,6 +2380,10 @@ mod against_the_fake_cloud {
             assert!(err.contains("context_is_admin, role admin by default"), "{err}");
         }
         assert!(fake.snapshots().is_empty());
+        // check: the same refusal, UNKNOWN (3) as every configuration error of a check.
+        let out = member.run(&[&CHECK[..], &["--all-projects"]].concat());
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS UNKNOWN - --all-projects needs Cinder's admin view"), "{}", stdout(&out));
         let admin = env(&fake, "job-admin");
         let text = admin.ok(&[&RUN[..], &["--all-projects"]].concat());
         assert!(

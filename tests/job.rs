@@ -866,7 +866,10 @@ fn all_projects_needs_the_admin_view_and_snapshots_land_in_the_callers_project()
     assert!(err.to_string().contains("context_is_admin"), "{err}");
     let err = retention::prune(&member, &retention::PruneOpts::new(policy()).all_projects(true)).unwrap_err();
     assert!(matches!(err, Error::AdminViewRequired), "{err}");
-    assert_eq!(calls(&cloud), expect(&[("GET /", 1), ("GET volumes/detail?all_tenants=1&limit=1", 2), ("POST /v3/auth/tokens", 1)]));
+    let check = job::CheckOpts::new("nightly", Duration::from_secs(3600), Duration::from_secs(7200)).select_tag("backup", "nightly");
+    let err = job::check(&member, &check.all_projects(true)).unwrap_err();
+    assert!(matches!(err, Error::AdminViewRequired), "{err}");
+    assert_eq!(calls(&cloud), expect(&[("GET /", 1), ("GET volumes/detail?all_tenants=1&limit=1", 3), ("POST /v3/auth/tokens", 1)]));
     assert_eq!(cinder_snapshots::volumes::admin_view(&member).unwrap(), Some(false));
     assert!(cloud.snapshots().is_empty());
 

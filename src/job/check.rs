@@ -700,6 +700,11 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
         }
         None => client,
     };
+    if opts.selection.is_all_projects() {
+        // A member's all_tenants is dropped by Cinder without a word: the check would judge
+        // the caller's own project only. Refused instead (UNKNOWN from the tool).
+        crate::volumes::require_admin_view(client)?;
+    }
     let selected = opts.selection.resolve(client, opts.page_size)?;
     let index: HashMap<&str, usize> = selected.iter().enumerate().map(|(i, v)| (v.id.as_str(), i)).collect();
     let mut tallies: Vec<Tally> = selected.iter().map(|_| Tally::default()).collect();
