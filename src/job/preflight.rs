@@ -309,21 +309,8 @@ fn prune_first(
 fn this_window(ctx: &Ctx<'_>, v: &Selected) -> Snapshot {
     let mut metadata = retention::labels(&ctx.opts.policy, ctx.now);
     metadata.insert(WINDOW_KEY.to_owned(), ctx.window_label.to_owned());
-    Snapshot {
-        id: format!("(this window: {})", label_time(ctx.now)),
-        name: None,
-        description: None,
-        volume_id: v.id.clone(),
-        status: SnapshotStatus::Available,
-        size: v.size,
-        metadata,
-        created_at: Some(ctx.now),
-        updated_at: None,
-        progress: None,
-        project_id: None,
-        group_snapshot_id: None,
-        user_id: None,
-        consumes_quota: None,
-        request_id: None,
-    }
+    let mut snap = Snapshot::new(format!("(this window: {})", label_time(ctx.now)), v.id.clone(), SnapshotStatus::Available, Some(ctx.now));
+    snap.size = v.size;
+    snap.metadata = metadata;
+    snap
 }
