@@ -973,6 +973,7 @@ fn every_duration_option_reads_the_same_spellings() {
         (Timeout, vec!["run", "--all", "--policy", "p", "--keep-last", "1", "--wait-timeout"]),
         (Timeout, vec!["run", "--all", "--policy", "p", "--keep-last", "1", "--deadline"]),
         (Timeout, vec!["run", "--all", "--policy", "p", "--keep-last", "1", "--max-pause"]),
+        (Timeout, vec!["run", "--all", "--policy", "p", "--keep-last", "1", "--hook-timeout"]),
         (Timeout, vec!["check", "--all", "--policy", "p", "--warn", "1h", "--crit", "2h", "--timeout"]),
         (Window, vec!["run", "--all", "--policy", "p", "--keep-last", "1", "--every"]),
         (Threshold, vec!["check", "--all", "--policy", "p", "--crit", "400d", "--warn"]),
