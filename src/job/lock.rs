@@ -224,7 +224,20 @@ mod tests {
             other => panic!("{other:?}"),
         }
         drop(first);
-        let again = JobLock::acquire(&path).unwrap();
+        // Released with the file. Other tests of this process spawn children (hooks' `sh`):
+        // a child between its fork and its exec holds a copy of every descriptor, this one
+        // too (close-on-exec closes it at the exec), so the lock may outlive the drop by that
+        // instant: try again for a bounded while, never forever.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let again = loop {
+            match JobLock::acquire(&path) {
+                Ok(lock) => break lock,
+                Err(LockError::Held { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => panic!("the lock was not released with its holder: {e}"),
+            }
+        };
         drop(again);
         let _ = fs::remove_dir_all(&dir);
     }
