@@ -242,7 +242,7 @@ fn error_snapshots_and_duplicates_are_pruned_and_an_unknown_label_format_is_kept
     let reasons = |id: &str| report.get(id).map(|o| (o.decision().action().to_string(), o.decision().reasons_text()));
     assert_eq!(reasons(&in_error.id), Some(("delete".to_owned(), "in error: holds no data".to_owned())));
     assert_eq!(reasons(&older.id), Some(("delete".to_owned(), "duplicate in window".to_owned())));
-    assert_eq!(reasons(&pinned.id), Some(("keep".to_owned(), "not available (error)".to_owned())));
+    assert_eq!(reasons(&pinned.id), Some(("keep".to_owned(), "not available (error), pinned".to_owned())));
     assert_eq!(reasons(&newer_format.id), Some(("keep".to_owned(), "label format \"99\" is not known to this version".to_owned())));
     assert_eq!(reasons(&newer.id), Some(("keep".to_owned(), "last 1, newest".to_owned())));
     assert!(report.get(&by_hand.id).is_none(), "a hand-made snapshot is never listed");

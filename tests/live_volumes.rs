@@ -424,7 +424,7 @@ fn the_tool_enrols_volumes_and_restores_and_reverts_without_guessing() {
     assert_eq!(listed, want);
 
     // The job on the enrolled volumes: one snapshot each, names unique per volume.
-    let report = json(&["--json", "run", "--select", &select, "--policy", &tag, "--keep-daily", "7", "--wait-timeout", "2m"]);
+    let report = json(&["--json", "run", "--select", &select, "--policy", &tag, "--keep-daily", "7", "--wait-timeout", "2min"]);
     let made: Vec<(String, String)> = report["volumes"]
         .as_array()
         .unwrap()
