@@ -152,6 +152,9 @@ impl JobLock {
     /// [`JobLock`] of this one) holds it; [`LockError::Io`] when the file cannot be made,
     /// opened, locked or written.
     pub fn acquire(path: impl AsRef<Path>) -> Result<JobLock, LockError> {
+        /// How often a held lock's file is read for its holder's line, and the pause between.
+        const HOLDER_READS: u32 = 50;
+        const HOLDER_READ_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
         let path = path.as_ref().to_path_buf();
         let io = |source: std::io::Error| LockError::Io { path: path.clone(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -161,10 +164,21 @@ impl JobLock {
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => {}
             Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
-                let mut text = String::new();
-                // At most a line: the holder wrote it; anything else is not ours to print.
-                let _ = (&mut file).take(256).read_to_string(&mut text);
-                return Err(LockError::Held { path, holder: Holder::parse(&text) });
+                // The holder writes its line right after it locks: a run started at the same
+                // instant may find the file still empty, so it reads again for a short,
+                // bounded while (half a second) before saying the holder is unknown.
+                let mut holder = None;
+                for _ in 0..HOLDER_READS {
+                    let mut text = String::new();
+                    // At most a line: the holder wrote it; anything else is not ours to print.
+                    let _ = file.rewind().and_then(|()| (&mut file).take(256).read_to_string(&mut text));
+                    holder = Holder::parse(&text);
+                    if holder.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(HOLDER_READ_PAUSE);
+                }
+                return Err(LockError::Held { path, holder });
             }
             Err(e) => return Err(io(e.into())),
         }
@@ -239,6 +253,32 @@ mod tests {
             }
         };
         drop(again);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// Two runs started at the same instant: the loser may find the lock held before the
+    /// holder wrote its line; it reads again for a moment and names the holder. Failed
+    /// before (live: "another run of this job is running" without the pid).
+    #[test]
+    fn a_holder_that_writes_its_line_a_moment_after_locking_is_named() {
+        let dir = temp("late");
+        let path = dir.join("job.lock");
+        fs::create_dir_all(&dir).unwrap();
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).unwrap();
+        flock(&file, FlockOperation::NonBlockingLockExclusive).unwrap();
+        let writer = std::thread::spawn({
+            let path = path.clone();
+            move || {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                fs::write(&path, "pid=7 started=2026-12-07T00:00:00Z\n").unwrap();
+            }
+        });
+        match JobLock::acquire(&path) {
+            Err(LockError::Held { holder: Some(h), .. }) => assert_eq!(h, Holder { pid: 7, started: "2026-12-07T00:00:00Z".into() }),
+            other => panic!("{other:?}"),
+        }
+        writer.join().unwrap();
+        drop(file);
         let _ = fs::remove_dir_all(&dir);
     }
 
