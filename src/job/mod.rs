@@ -55,9 +55,10 @@
 //! 4. **Waits for all of them together**: ONE paged listing per poll, with the server-side
 //!    filter on the policy and window labels (from 3.22; below, the project's whole listing
 //!    filtered here), so `ceil(N / P)` requests per poll for N snapshots and page size P
-//!    ([`JobOpts::page_size`]), never one GET per snapshot; the interval grows from
-//!    [`JobOpts::poll_interval`]'s initial to its maximum, the wait ends at
-//!    [`JobOpts::timeout`] ([`JobReport::timed_out`]), and [`JobOpts::progress`] sees the
+//!    ([`JobOpts::page_size`]), never one GET per snapshot; the polls are paced by the
+//!    client's [`PollPolicy`](crate::PollPolicy) (its intervals and timeout, unless
+//!    [`JobOpts::poll_interval`] or [`JobOpts::timeout`] set others), the wait ends at the
+//!    timeout ([`JobReport::timed_out`]), and [`JobOpts::progress`] sees the
 //!    counts after every poll. A snapshot that ends in `error` gets Cinder's user message
 //!    (`/messages`, 3.3+), is deleted by the job (that delete waited for, within the
 //!    deadline), and its volume is [`Failed`](VolumeAction::Failed) with that message.
@@ -125,7 +126,7 @@ pub use hooks::{DEFAULT_HOOK_TIMEOUT, ENV_PREFIX, HookKind, HookRun, Hooks, OUTP
 #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "lock"))))]
 pub use lock::{Holder, JobLock, LockError};
 pub use metrics::{METRICS_PREFIX, MetricsError, MetricsFile};
-pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
+pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
 pub use preflight::QuotaPreflight;
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
 pub use run::run;

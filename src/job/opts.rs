@@ -19,9 +19,6 @@ use crate::volumes::{self, Volume, VolumeStatus};
 pub const DEFAULT_CONCURRENCY: usize = 4;
 /// The most creates [`JobOpts::concurrency`] allows at once.
 pub const MAX_CONCURRENCY: usize = 64;
-/// How long [`run`](super::run) waits for its snapshots unless told otherwise (1 hour).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
-
 /// The default [`JobOpts::deadline`]: one hour for the whole run.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3600);
 
@@ -271,9 +268,10 @@ pub(crate) type ProgressCallback = Arc<dyn Fn(&Progress) + Send + Sync>;
 ///
 /// Made with [`JobOpts::new`], changed with chainable setters; every setting has a getter.
 /// Defaults: nothing selected (select something, or [`run`](super::run) refuses), the
-/// window [`Window::for_policy`], [`DEFAULT_CONCURRENCY`] creates at once, a
-/// [`DEFAULT_TIMEOUT`] wait, polls 1 s apart growing to 30 s, the server's page size, for
-/// real, now.
+/// window [`Window::for_policy`], [`DEFAULT_CONCURRENCY`] creates at once, the wait's
+/// timeout and its polls as the client's [`PollPolicy`](crate::PollPolicy) says (see
+/// [`timeout`](Self::timeout) and [`poll_interval`](Self::poll_interval)), the server's page
+/// size, for real, now.
 ///
 /// ```
 /// use std::time::Duration;
@@ -301,9 +299,10 @@ pub struct JobOpts {
     pub(crate) selection: Selection,
     pub(crate) window: Option<Window>,
     pub(crate) concurrency: usize,
-    pub(crate) timeout: Duration,
-    pub(crate) initial_interval: Duration,
-    pub(crate) max_interval: Duration,
+    /// `None`: the client's [`PollPolicy`](crate::PollPolicy) timeout.
+    pub(crate) timeout: Option<Duration>,
+    /// `None`: the client's [`PollPolicy`](crate::PollPolicy) intervals.
+    pub(crate) poll_interval: Option<(Duration, Duration)>,
     pub(crate) page_size: Option<u32>,
     pub(crate) dry_run: bool,
     pub(crate) allow_empty: bool,
@@ -362,9 +361,8 @@ impl JobOpts {
             selection: Selection::new(),
             window: None,
             concurrency: DEFAULT_CONCURRENCY,
-            timeout: DEFAULT_TIMEOUT,
-            initial_interval: Duration::from_secs(1),
-            max_interval: Duration::from_secs(30),
+            timeout: None,
+            poll_interval: None,
             page_size: None,
             dry_run: false,
             allow_empty: false,
@@ -394,21 +392,39 @@ impl JobOpts {
         self
     }
 
-    /// The overall deadline of the wait for the snapshots, counted from its start (default
-    /// [`DEFAULT_TIMEOUT`]). The deletes of snapshots that went to `error` and of the prune
-    /// are bounded by it too.
+    /// The overall deadline of the wait for the snapshots, counted from its start (default:
+    /// the client's [`PollPolicy`](crate::PollPolicy) timeout, 30 minutes unless the client
+    /// was built with another; a policy waiting [`forever`](crate::PollPolicy::forever)
+    /// leaves only the run's [`deadline`](Self::deadline)). The deletes of snapshots that
+    /// went to `error` and of the prune are bounded by it too.
     pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = d;
+        self.timeout = Some(d);
         self
     }
 
     /// The first interval between two polls of the wait, and the largest: the interval grows
-    /// ×1.5 after each poll (default 1 s to 30 s). A `max` below `initial` counts as
-    /// `initial`.
+    /// by the client's [`PollPolicy`](crate::PollPolicy) backoff factor after each poll
+    /// (default: the client's intervals, 1 s growing to 15 s unless the client was built
+    /// with others; the fake cloud's clients poll every few milliseconds). A `max` below
+    /// `initial` counts as `initial`.
     pub fn poll_interval(mut self, initial: Duration, max: Duration) -> Self {
-        self.initial_interval = initial;
-        self.max_interval = max.max(initial);
+        self.poll_interval = Some((initial, max.max(initial)));
         self
+    }
+
+    /// The poll policy of a run on `client`: the client's [`PollPolicy`](crate::PollPolicy)
+    /// with [`timeout`](Self::timeout) and [`poll_interval`](Self::poll_interval) laid over
+    /// it when they were set.
+    pub(crate) fn poll_policy(&self, client: &ServiceClient) -> crate::PollPolicy {
+        let mut p = client.poll_policy().clone();
+        if let Some(t) = self.timeout {
+            p.timeout = Some(t);
+        }
+        if let Some((initial, max)) = self.poll_interval {
+            p.initial_interval = initial;
+            p.max_interval = max;
+        }
+        p
     }
 
     /// The `limit` of every listing page (default: none, the server's own cap, 1000 by
@@ -567,14 +583,17 @@ impl JobOpts {
         self.concurrency
     }
 
-    /// The wait's deadline.
-    pub fn get_timeout(&self) -> Duration {
+    /// The wait's deadline, when [`timeout`](Self::timeout) set one (`None`: the client's
+    /// [`PollPolicy`](crate::PollPolicy) decides).
+    pub fn get_timeout(&self) -> Option<Duration> {
         self.timeout
     }
 
-    /// The first and the largest interval between polls.
-    pub fn get_poll_interval(&self) -> (Duration, Duration) {
-        (self.initial_interval, self.max_interval)
+    /// The first and the largest interval between polls, when
+    /// [`poll_interval`](Self::poll_interval) set them (`None`: the client's
+    /// [`PollPolicy`](crate::PollPolicy) decides).
+    pub fn get_poll_interval(&self) -> Option<(Duration, Duration)> {
+        self.poll_interval
     }
 
     /// The page size, if set.
@@ -606,8 +625,7 @@ impl fmt::Debug for JobOpts {
             .field("window", &self.window)
             .field("concurrency", &self.concurrency)
             .field("timeout", &self.timeout)
-            .field("initial_interval", &self.initial_interval)
-            .field("max_interval", &self.max_interval)
+            .field("poll_interval", &self.poll_interval)
             .field("page_size", &self.page_size)
             .field("dry_run", &self.dry_run)
             .field("allow_empty", &self.allow_empty)
@@ -633,11 +651,12 @@ mod tests {
         assert!(opts.get_selection().is_empty());
         assert_eq!(opts.window(), Window::Hourly);
         assert_eq!(opts.get_concurrency(), DEFAULT_CONCURRENCY);
-        assert_eq!(opts.get_timeout(), DEFAULT_TIMEOUT);
-        assert_eq!(opts.get_poll_interval(), (Duration::from_secs(1), Duration::from_secs(30)));
+        // The wait's settings are the client's unless set.
+        assert_eq!((opts.get_timeout(), opts.get_poll_interval()), (None, None));
+        assert_eq!(opts.clone().timeout(Duration::from_secs(9)).get_timeout(), Some(Duration::from_secs(9)));
         assert_eq!(opts.clone().concurrency(1000).get_concurrency(), MAX_CONCURRENCY);
         let o = opts.poll_interval(Duration::from_secs(5), Duration::from_secs(1));
-        assert_eq!(o.get_poll_interval(), (Duration::from_secs(5), Duration::from_secs(5)));
+        assert_eq!(o.get_poll_interval(), Some((Duration::from_secs(5), Duration::from_secs(5))));
         assert!(o.all_projects(true).get_selection().is_empty());
     }
 }

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::paging::WITH_COUNT;
 use crate::quotas::{self, GIGABYTES, ProjectRoom, Room, RoomSource, SNAPSHOTS, Shortfall, type_key};
 use crate::retention::{self, POLICY_KEY, is_owned};
-use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus, WaitOpts};
+use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus};
 
 /// What the quota preflight of a run found and did ([`JobReport::quota`]).
 ///
@@ -277,10 +277,8 @@ fn prune_first(
         }
         chosen.push((i, snap.id));
     }
-    let wait = WaitOpts::new()
-        .timeout(ctx.opts.timeout.min(ctx.time_left))
-        .initial_interval(ctx.opts.initial_interval)
-        .max_interval(ctx.opts.max_interval);
+    let poll = ctx.opts.poll_policy(ctx.client);
+    let wait = super::run::wait_opts(&poll, Some(poll.timeout.map_or(ctx.time_left, |t| t.min(ctx.time_left))));
     let client = ctx.client;
     let results = crate::pool::in_pool(chosen.len(), ctx.opts.concurrency, "job-prune-first", &AtomicBool::new(false), |n| {
         let (_, id) = chosen.get(n)?;

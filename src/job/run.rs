@@ -12,7 +12,7 @@ use super::opts::JobOpts;
 use super::opts::Selected;
 use super::report::{JobReport, Progress, VolumeAction, VolumeReport};
 use super::{RUN_KEY, WINDOW_KEY, label_time};
-use crate::client::{Microversion, ServiceClient};
+use crate::client::{Microversion, PollPolicy, ServiceClient};
 use crate::error::{Error, Result};
 use crate::paging::WITH_COUNT;
 use crate::retention::{self, Outcome, POLICY_KEY, PruneOpts, is_owned};
@@ -24,11 +24,6 @@ use crate::waiting::{Pacer, Paused};
 /// From this microversion an in-use volume is snapshotted without `force`, and `force=false`
 /// is a 400.
 const IN_USE_WITHOUT_FORCE: Microversion = Microversion::new(3, 66);
-/// Consecutive failed polls of the wait tolerated when their errors are transient (or a 404:
-/// a page's marker deleted between two pages).
-const MAX_TRANSIENT_POLLS: u32 = 3;
-/// The growth of the poll interval.
-const BACKOFF: f64 = 1.5;
 /// The longest a snapshot's name may be (Cinder's limit).
 const MAX_NAME_CHARS: usize = 255;
 
@@ -108,6 +103,7 @@ fn run_job(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         timed_out: false,
         over_quota: false,
         polls: 0,
+        poll: opts.poll_policy(client),
         quota: None,
         deadline: client.sleeper().now().checked_add(opts.deadline),
     };
@@ -173,6 +169,9 @@ struct Job<'a> {
     timed_out: bool,
     over_quota: bool,
     polls: usize,
+    /// The one poll configuration of the run: the client's [`PollPolicy`] with
+    /// [`JobOpts::timeout`] and [`JobOpts::poll_interval`] laid over it.
+    poll: PollPolicy,
     /// The quota preflight's findings.
     quota: Option<super::QuotaPreflight>,
     /// The end of the run's [`JobOpts::deadline`] on the client's clock (`None`: beyond it).
@@ -400,8 +399,10 @@ impl Job<'_> {
 
     /// Step 4: one paged listing per poll until every snapshot is settled or the deadline.
     fn wait(&mut self) {
-        let opts = self.opts;
-        let mut pacer = Pacer::new(Some(opts.timeout.min(self.time_left())), opts.initial_interval, BACKOFF, opts.max_interval);
+        let p = &self.poll;
+        let left = self.time_left();
+        let mut pacer = Pacer::new(Some(p.timeout.map_or(left, |t| t.min(left))), p.initial_interval, p.backoff_factor, p.max_interval);
+        let max_transient = p.max_transient_errors;
         let mut transient = 0u32;
         while !self.pending.is_empty() || !self.lost.is_empty() {
             match pacer.pause(|| self.opts.is_cancelled() || self.hooks.due()) {
@@ -424,7 +425,7 @@ impl Job<'_> {
                 Ok(()) => transient = 0,
                 // A 404 during a poll is a marker deleted between two pages (a zombie going
                 // away): the next poll lists again.
-                Err(e) if (e.is_transient() || e.is_not_found()) && transient < MAX_TRANSIENT_POLLS => {
+                Err(e) if (e.is_transient() || e.is_not_found()) && transient < max_transient => {
                     transient = transient.saturating_add(1);
                     continue;
                 }
@@ -578,12 +579,8 @@ impl Job<'_> {
         if jobs.is_empty() {
             return;
         }
-        let left = self.opts.timeout.saturating_sub(self.started.elapsed()).max(Duration::from_secs(60).min(self.opts.timeout));
-        let wait = WaitOpts::new()
-            .timeout(left)
-            .initial_interval(self.opts.initial_interval)
-            .max_interval(self.opts.max_interval)
-            .backoff_factor(BACKOFF);
+        let left = self.poll.timeout.map(|t| t.saturating_sub(self.started.elapsed()).max(Duration::from_secs(60).min(t)));
+        let wait = wait_opts(&self.poll, left);
         let client = self.client;
         let results = crate::pool::in_pool(jobs.len(), self.opts.concurrency, "job-clean", &AtomicBool::new(false), |n| {
             jobs.get(n).map(|(_, id)| clean_one(client, id, &wait))
@@ -643,11 +640,7 @@ impl Job<'_> {
         if eligible.is_empty() {
             return None;
         }
-        let wait = WaitOpts::new()
-            .timeout(self.opts.timeout)
-            .initial_interval(self.opts.initial_interval)
-            .max_interval(self.opts.max_interval)
-            .backoff_factor(BACKOFF);
+        let wait = wait_opts(&self.poll, self.poll.timeout);
         let prune_opts = PruneOpts::new(self.opts.policy.clone())
             .volumes(eligible.iter().cloned())
             .dry_run(dry)
@@ -820,6 +813,20 @@ fn clean_one(client: &ServiceClient, id: &str, wait: &WaitOpts) -> Cleaned {
     match snapshots::wait_for_delete(client, id, wait) {
         Ok(()) => gone(true, None),
         Err(e) => gone(false, Some(e.full_message())),
+    }
+}
+
+/// The options of a wait of the job (a delete's) as its poll policy says, bounded by
+/// `timeout` (`None`: no bound but the run's deadline).
+pub(super) fn wait_opts(poll: &PollPolicy, timeout: Option<Duration>) -> WaitOpts {
+    let wait = WaitOpts::new()
+        .initial_interval(poll.initial_interval)
+        .max_interval(poll.max_interval)
+        .backoff_factor(poll.backoff_factor)
+        .max_transient_errors(poll.max_transient_errors);
+    match timeout {
+        Some(t) => wait.timeout(t),
+        None => wait.forever(),
     }
 }
 

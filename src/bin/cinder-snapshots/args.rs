@@ -912,9 +912,10 @@ impl Raw {
         if let Some(n) = self.concurrency(CMD)? {
             opts = opts.concurrency(n);
         }
-        if let Some(v) = self.value("wait-timeout") {
-            opts = opts.timeout(timeout(CMD, "--wait-timeout", &v)?);
-        }
+        // The command's own default (its help says 1h), not the library's (the client's
+        // poll policy).
+        let wait_timeout = self.value("wait-timeout").map(|v| timeout(CMD, "--wait-timeout", &v)).transpose()?;
+        opts = opts.timeout(wait_timeout.unwrap_or(RUN_WAIT_TIMEOUT));
         if let Some(v) = self.value("deadline") {
             opts = opts.deadline(timeout(CMD, "--deadline", &v)?);
         }
@@ -1055,6 +1056,9 @@ fn calendar(cmd: &'static str, name: &str, v: &str) -> Result<CalendarDuration, 
 fn exact(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
     duration::parse_exact(v).map_err(|e| Usage::of(cmd, format!("{what} {v:?} {e}")))
 }
+
+/// `run --wait-timeout`'s default.
+const RUN_WAIT_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A timeout: the crate's exact grammar or a bare number of seconds, up to a year.
 fn timeout(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
@@ -1458,7 +1462,7 @@ mod tests {
         assert_eq!((opts.get_deadline(), opts.is_all_or_nothing(), opts.is_prune_first()), (Duration::from_secs(5400), true, true));
         assert_eq!(opts.policy().rules_string(), "daily=7,weekly=4,utc-offset=+00:00");
         assert_eq!(opts.window(), Window::Every(Duration::from_secs(6 * 3600)));
-        assert_eq!((opts.get_concurrency(), opts.get_timeout(), opts.is_dry_run()), (8, Duration::from_secs(7200), true));
+        assert_eq!((opts.get_concurrency(), opts.get_timeout(), opts.is_dry_run()), (8, Some(Duration::from_secs(7200)), true));
         let selection = opts.get_selection();
         assert_eq!(selection.tags(), [("backup".to_owned(), "nightly".to_owned()), ("tier".to_owned(), "gold".to_owned())]);
         assert!(selection.is_all_projects() && !selection.is_all() && selection.volumes().is_empty());
@@ -1466,7 +1470,7 @@ mod tests {
         let command_line = command("run --volume a --volume b --policy p --keep-hourly 24");
         assert_eq!(command_line.retry_policy(), None, "the client's own retry policy: pauses up to 60 s");
         let Command::Run { opts, max_pause: None, metrics: None, .. } = command_line else { panic!() };
-        assert_eq!((opts.window(), opts.get_concurrency(), opts.get_timeout()), (Window::Hourly, 4, Duration::from_secs(3600)));
+        assert_eq!((opts.window(), opts.get_concurrency(), opts.get_timeout()), (Window::Hourly, 4, Some(Duration::from_secs(3600))));
         assert_eq!((opts.get_deadline(), opts.is_all_or_nothing(), opts.is_prune_first()), (Duration::from_secs(3600), false, false));
         assert_eq!(opts.get_selection().volumes(), ["a", "b"]);
         assert!(!opts.is_dry_run());
