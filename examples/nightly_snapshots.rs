@@ -182,7 +182,8 @@ fn print_report(report: &JobReport) {
             line.push_str(&format!("; {verb} {}", v.pruned.join(", ")));
         }
         say!("{line}");
-        for e in v.error.iter().chain(&v.prune_errors).chain(&v.warnings) {
+        let errors = v.error.iter().map(ToString::to_string);
+        for e in errors.chain(v.prune_errors.iter().map(ToString::to_string)).chain(v.warnings.iter().map(ToString::to_string)) {
             eprintln!("nightly_snapshots: {}: {e}", v.label());
         }
         if let (Some(why), VolumeAction::Failed | VolumeAction::Skipped) = (&v.prune_skipped, v.action) {

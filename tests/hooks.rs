@@ -137,7 +137,7 @@ fn a_failing_pre_hook_skips_its_volume_and_its_post_hook_still_runs() {
     let report = run(&cloud, &o);
     let vb = report.volume(&b).unwrap();
     assert_eq!(vb.action, VolumeAction::Skipped);
-    assert_eq!(vb.error.as_deref(), Some("not snapshotted: pre-hook failed (exited 1)"));
+    assert_eq!(vb.error.as_ref().map(ToString::to_string).as_deref(), Some("not snapshotted: pre-hook failed (exited 1)"));
     assert_eq!(cloud.snapshots().iter().map(|s| s.volume_id.clone()).collect::<Vec<_>>(), std::slice::from_ref(&a));
     assert_eq!(report.volume(&a).unwrap().action, VolumeAction::Created);
     assert!(dir.log().contains(&"post db-b  not_created".to_owned()), "{:?}", dir.log());
@@ -148,7 +148,8 @@ fn a_failing_pre_hook_skips_its_volume_and_its_post_hook_still_runs() {
     let report = run(&cloud, &o.clone().snapshot_on_pre_hook_failure(true));
     let vb = report.volume(&b).unwrap();
     assert_eq!(vb.action, VolumeAction::Created);
-    assert_eq!(vb.warnings, ["pre-hook failed (exited 1); snapshotted anyway"]);
+    assert_eq!(vb.warnings, [cinder_snapshots::job::Warning::PreHookFailed("exited 1".into())]);
+    assert_eq!(vb.warnings[0].to_string(), "pre-hook failed (exited 1); snapshotted anyway");
     assert!(report.is_success());
 }
 
@@ -192,7 +193,7 @@ fn a_failing_post_hook_fails_the_volume_and_its_output_tail_is_kept() {
     let report = run(&cloud, &o);
     let v = report.volume(&a).unwrap();
     assert_eq!(v.action, VolumeAction::Failed);
-    assert_eq!(v.error.as_deref(), Some("post-hook failed (exited 4): filesystem may still be frozen"));
+    assert_eq!(v.error.as_ref().map(ToString::to_string).as_deref(), Some("post-hook failed (exited 4): filesystem may still be frozen"));
     assert_eq!(v.prune_skipped.as_deref(), Some("not pruned: its snapshot for this window failed"));
     assert!(!report.is_success());
     let pre = &v.hooks[0];

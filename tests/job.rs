@@ -136,7 +136,7 @@ fn a_run_creates_waits_labels_and_prunes() {
         assert_eq!(v.action, VolumeAction::Created);
         assert_eq!(v.snapshot_status, Some(SnapshotStatus::Available));
         assert_eq!(v.pruned, std::slice::from_ref(old), "{}", v.volume_id);
-        assert_eq!((v.error.as_deref(), v.prune_skipped.as_deref()), (None, None));
+        assert_eq!((v.error.as_ref().map(ToString::to_string).as_deref(), v.prune_skipped.as_deref()), (None, None));
     }
     assert_eq!(
         calls(&cloud),
@@ -255,7 +255,7 @@ fn the_wait_deadline_ends_the_run_and_a_rerun_picks_the_snapshots_up() {
     assert!(!report.is_success());
     for v in report.volumes() {
         assert_eq!((v.action, v.snapshot_status.clone()), (VolumeAction::Failed, Some(SnapshotStatus::Creating)));
-        let error = v.error.as_deref().unwrap();
+        let error = v.error.as_ref().unwrap().to_string();
         let id = v.snapshot_id.as_deref().unwrap();
         assert!(error.starts_with(&format!("snapshot {id} did not become available within 0.")), "{error}");
         assert!(error.ends_with(" s (last status: creating)"), "{error}");
@@ -291,7 +291,10 @@ fn the_windows_snapshot_is_reused_whatever_the_volume_status_now() {
     assert_eq!(again.totals().reused, 2, "{again:#?}");
     let next_day = run_at(&cloud, &client, opts(DAY3 + Duration::from_secs(86_400)), DAY3 + Duration::from_secs(86_400));
     for v in next_day.volumes() {
-        assert_eq!((v.action, v.error.as_deref()), (VolumeAction::Skipped, Some("volume is maintenance")));
+        assert_eq!(
+            (v.action, v.error.as_ref().map(ToString::to_string).as_deref()),
+            (VolumeAction::Skipped, Some("volume is maintenance"))
+        );
     }
 }
 
@@ -434,7 +437,7 @@ fn a_create_whose_answer_was_lost_is_adopted_by_the_wait() {
     let report = run_at(&cloud, &client, opts(DAY3), DAY3);
     let v = report.volume(&vols[0]).unwrap();
     assert_eq!(v.action, VolumeAction::Failed);
-    let error = v.error.as_deref().unwrap();
+    let error = v.error.as_ref().unwrap().to_string();
     assert!(error.starts_with("create failed: POST http://"), "{error}");
     assert!(error.contains("/snapshots answered HTTP 504 computeFault: The fake cloud was told to fail this request."), "{error}");
     assert!(error.ends_with("; no snapshot of it was found"), "{error}");
@@ -491,7 +494,7 @@ fn a_snapshot_gone_to_error_is_deleted_reported_and_its_volume_not_pruned() {
     assert_eq!(failed.action, VolumeAction::Failed);
     assert_eq!(failed.snapshot_status, Some(SnapshotStatus::Error));
     assert_eq!(
-        failed.error.as_deref(),
+        failed.error.as_ref().map(ToString::to_string).as_deref(),
         Some(format!("snapshot {id} went to error: Snapshot failed: the backend is out of space.; the job deleted it").as_str())
     );
     assert_eq!(failed.zombies, std::slice::from_ref(&id));
@@ -541,7 +544,10 @@ fn over_quota_midway_stops_the_creates_and_keeps_the_made_ones() {
     for v in &vols[..2] {
         let r = report.volume(v).unwrap();
         assert_eq!(r.action, VolumeAction::Skipped);
-        assert_eq!(r.error.as_deref(), Some("over quota: SnapshotLimitExceeded: Maximum number of snapshots allowed (3) exceeded"));
+        assert_eq!(
+            r.error.as_ref().map(ToString::to_string).as_deref(),
+            Some("over quota: SnapshotLimitExceeded: Maximum number of snapshots allowed (3) exceeded")
+        );
         assert_eq!(r.prune_skipped.as_deref(), Some("not pruned: the volume was not snapshotted in this run"));
         assert_eq!(r.snapshot_id, None);
     }
@@ -724,7 +730,7 @@ fn a_selection_by_tag_is_listed_to_the_last_page_and_each_volume_done_once() {
     assert_eq!(report.volumes().len(), 8);
     assert_eq!(count(&c, "POST snapshots"), 7);
     let b = report.volume(&broken).unwrap();
-    assert_eq!((b.action, b.error.as_deref()), (VolumeAction::Skipped, Some("volume is error")));
+    assert_eq!((b.action, b.error.as_ref().map(ToString::to_string).as_deref()), (VolumeAction::Skipped, Some("volume is error")));
     assert_eq!(b.volume_status, "error");
     for v in &vols {
         assert_eq!(snaps_of(&cloud, v).len(), 1);
@@ -821,9 +827,13 @@ fn a_volume_that_does_not_resolve_fails_alone_and_the_others_are_done() {
         assert_eq!(snaps_of(&cloud, &v.volume_id).len(), 1);
     }
     /// Action, why, error, why not pruned.
-    type Row<'a> = (VolumeAction, Option<job::Unresolved>, Option<&'a str>, Option<&'a str>);
-    let failed: Vec<Row> =
-        report.volumes()[2..].iter().map(|v| (v.action, v.unresolved.clone(), v.error.as_deref(), v.prune_skipped.as_deref())).collect();
+    type Row<'a> = (VolumeAction, Option<job::Unresolved>, Option<String>, Option<&'a str>);
+    let failed: Vec<Row> = report.volumes()[2..]
+        .iter()
+        .map(|v| (v.action, v.unresolved.clone(), v.error.as_ref().map(ToString::to_string), v.prune_skipped.as_deref()))
+        .collect();
+    // Typed: the look-up's own error.
+    assert!(report.volumes()[2].error.as_ref().and_then(|e| e.error()).is_some_and(cinder_snapshots::Error::is_not_found));
     let mut twins = vec![twin1, twin2];
     twins.sort_unstable();
     let twins_listed = match &failed[2].1 {
@@ -836,9 +846,12 @@ fn a_volume_that_does_not_resolve_fails_alone_and_the_others_are_done() {
     };
     assert_eq!(twins_listed, twins);
     let skipped = Some("not pruned: the volume was not found");
-    assert_eq!(failed[0], (VolumeAction::Failed, Some(job::Unresolved::NotFound), Some("not found: no volume is named \"nope\""), skipped));
+    assert_eq!(
+        failed[0],
+        (VolumeAction::Failed, Some(job::Unresolved::NotFound), Some("not found: no volume is named \"nope\"".to_owned()), skipped)
+    );
     assert_eq!((failed[1].0, failed[1].1.clone(), failed[1].3), (VolumeAction::Failed, Some(job::Unresolved::NotFound), skipped));
-    assert!(failed[1].2.is_some_and(|e| e.contains("could not be found")), "{:?}", failed[1].2);
+    assert!(failed[1].2.as_ref().is_some_and(|e| e.contains("could not be found")), "{:?}", failed[1].2);
     assert_eq!(failed[2].0, VolumeAction::Failed);
     let t = report.totals();
     assert_eq!((t.volumes, t.created, t.failed), (5, 2, 3));
@@ -1172,8 +1185,12 @@ fn a_listing_that_repeats_an_id_deletes_nothing() {
     for v in report.volumes() {
         assert!(v.pruned.is_empty());
         assert_eq!(v.prune_errors.len(), 1, "{v:?}");
-        assert!(v.prune_errors[0].starts_with("the prune's listing failed, nothing was deleted: "), "{}", v.prune_errors[0]);
-        assert!(v.prune_errors[0].contains("twice"), "{}", v.prune_errors[0]);
+        let e = v.prune_errors[0].to_string();
+        assert!(e.starts_with("the prune's listing failed, nothing was deleted: "), "{e}");
+        assert!(e.contains("twice"), "{e}");
+        // Typed: the listing's own error.
+        assert!(matches!(&v.prune_errors[0], job::PruneError::Listing(_)), "{:?}", v.prune_errors[0]);
+        assert!(v.prune_errors[0].error().is_some());
     }
     assert_eq!(count(&calls(&cloud), "DELETE "), 0);
     assert_eq!(cloud.snapshots().len(), 9);
@@ -1183,4 +1200,58 @@ fn a_listing_that_repeats_an_id_deletes_nothing() {
     assert!(matches!(&err, Error::InvalidResponse { message, .. } if message.contains("twice")), "{err:?}");
     assert_eq!(count(&calls(&cloud), "DELETE "), 0);
     assert_eq!(cloud.snapshots().len(), 9);
+}
+
+/// A sleeper (the client's clock) that panics on the `nth` time a create worker reads it:
+/// with one create at a time, each create reads it once before it is sent, so the `nth`
+/// volume's worker panics before its create.
+#[derive(Debug)]
+struct PanicsInWorker {
+    nth: usize,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl cinder_snapshots::client::Sleeper for PanicsInWorker {
+    fn now(&self) -> std::time::Instant {
+        if std::thread::current().name() == Some("job-create") && self.reads.fetch_add(1, Ordering::SeqCst) + 1 == self.nth {
+            panic!("injected by the test");
+        }
+        std::time::Instant::now()
+    }
+
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+}
+
+/// A create worker that panics fails ITS volume, with the panic's message, and the other
+/// volumes are done (before: the panic was swallowed and the volume reported "not
+/// snapshotted: the creates stopped before this volume").
+#[test]
+fn a_create_worker_that_panics_fails_its_volume_and_the_others_are_done() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 3);
+    let sleeper = Arc::new(PanicsInWorker { nth: 2, reads: Default::default() });
+    let client = cloud.client_builder().sleeper(sleeper).build().unwrap();
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3).concurrency(1), DAY3);
+    assert!(!report.is_success());
+    // Selected newest first: the second volume in the report is the second create.
+    let v = &report.volumes()[1];
+    assert_eq!(v.action, VolumeAction::Failed, "{v:?}");
+    assert_eq!(v.error, Some(job::VolumeError::Panicked("injected by the test".into())));
+    assert_eq!(v.error.as_ref().unwrap().to_string(), "create worker panicked: injected by the test");
+    assert_eq!((v.snapshot_id.as_deref(), v.prune_skipped.as_deref()), (None, Some("not pruned: its snapshot for this window failed")));
+    assert!(snaps_of(&cloud, &v.volume_id).is_empty());
+    // The others: created, available, one snapshot each; 2 creates sent.
+    for other in [&report.volumes()[0], &report.volumes()[2]] {
+        assert_eq!((other.action, other.snapshot_status.clone()), (VolumeAction::Created, Some(SnapshotStatus::Available)), "{other:?}");
+        assert_eq!(snaps_of(&cloud, &other.volume_id).len(), 1);
+    }
+    assert_eq!(count(&calls(&cloud), "POST snapshots"), 2);
+    let t = report.totals();
+    assert_eq!((t.volumes, t.created, t.failed, t.skipped), (3, 2, 1, 0));
+    assert!(vols.contains(&v.volume_id));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["volumes"][1]["error"], "create worker panicked: injected by the test");
 }

@@ -323,7 +323,7 @@ fn the_preflight_creates_what_fits_and_skips_the_rest_with_the_numbers() {
         let r = report.volume(v).unwrap();
         assert_eq!(r.action, VolumeAction::Skipped);
         assert_eq!(r.quota, vec![Shortfall::new("snapshots", 4, 2)]);
-        assert_eq!(r.error.as_deref(), Some("over quota, not snapshotted: snapshots: 4 needed, 2 left"));
+        assert_eq!(r.error.as_ref().map(ToString::to_string).as_deref(), Some("over quota, not snapshotted: snapshots: 4 needed, 2 left"));
         assert_eq!(r.prune_skipped.as_deref(), Some("not pruned: the volume was not snapshotted in this run"));
     }
     assert!(report.over_quota());
@@ -372,7 +372,10 @@ fn only_gigabytes_binding_tries_the_creates_anyway() {
     let t = report.totals();
     assert_eq!((t.created, t.skipped), (2, 1));
     let skipped = report.volumes().iter().find(|v| v.action == VolumeAction::Skipped).unwrap();
-    assert!(skipped.error.as_deref().unwrap().starts_with("over quota: VolumeSizeExceedsAvailableQuota"), "{skipped:?}");
+    assert!(
+        skipped.error.as_ref().map(ToString::to_string).as_deref().unwrap().starts_with("over quota: VolumeSizeExceedsAvailableQuota"),
+        "{skipped:?}"
+    );
 }
 
 /// `prune_first`: two volumes with two daily snapshots each (keep daily 2), no room: the day-1
@@ -512,7 +515,7 @@ fn a_create_refused_past_the_retries_fails_that_volume_only() {
     let failed: Vec<_> = report.volumes().iter().filter(|v| v.action == VolumeAction::Failed).collect();
     assert_eq!(failed.len(), 1);
     let f = failed[0];
-    assert!(f.error.as_deref().unwrap().starts_with("create refused by a rate limiter 4 times"), "{f:?}");
+    assert!(f.error.as_ref().map(ToString::to_string).as_deref().unwrap().starts_with("create refused by a rate limiter 4 times"), "{f:?}");
     assert_eq!(f.prune_skipped.as_deref(), Some("not pruned: its snapshot for this window failed"));
     assert_eq!(report.totals().created, 2);
     assert_eq!(cloud.snapshots().len(), 2);
@@ -533,7 +536,7 @@ fn the_deadline_bounds_the_pauses() {
     assert!(!report.is_success());
     assert_eq!(posts(&cloud), 1);
     assert!(clock.sleeps().is_empty(), "nothing waits for a pause that ends past the deadline");
-    let errors: Vec<&str> = report.volumes().iter().filter_map(|v| v.error.as_deref()).collect();
+    let errors: Vec<String> = report.volumes().iter().filter_map(|v| v.error.as_ref().map(ToString::to_string)).collect();
     assert_eq!(errors.len(), 3, "{errors:?}");
     assert_eq!(errors.iter().filter(|e| e.starts_with("create refused by a rate limiter 1 times")).count(), 1);
     assert_eq!(errors.iter().filter(|e| e.starts_with("not snapshotted: the run's deadline (10 s) passes")).count(), 2, "{errors:?}");

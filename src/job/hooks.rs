@@ -44,7 +44,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::report::{JobReport, VolumeAction, VolumeReport};
+use super::report::{JobReport, VolumeReport};
+use crate::snapshots::SnapshotStatus;
 
 /// The prefix of every variable a hook is given.
 pub const ENV_PREFIX: &str = "CINDER_SNAPSHOTS_";
@@ -406,7 +407,7 @@ impl Tracker {
         for (i, run) in std::mem::take(&mut *lock(&self.runs)) {
             if let Some(r) = reports.get_mut(i) {
                 if !run.succeeded() && self.hooks.snapshot_on_pre_hook_failure {
-                    r.warnings.push(format!("pre-hook failed ({}); snapshotted anyway", run.describe()));
+                    r.warnings.push(super::Warning::PreHookFailed(run.describe()));
                 }
                 r.hooks.push(run);
             }
@@ -430,28 +431,28 @@ impl Tracker {
         self.hooks.timeout
     }
 
-    /// Runs volume `i`'s post-hook (once); a failure fails the volume.
-    pub(crate) fn post(&self, i: usize, r: &mut VolumeReport, outcome: PostOutcome) {
-        if lock(&self.frozen).remove(&i).is_none() {
-            return;
-        }
-        let Some(cmd) = self.hooks.post.as_deref() else { return };
+    /// Runs volume `i`'s post-hook (once), with its snapshot's id and last status;
+    /// `Some(why)` when it failed (the volume fails: the caller says so).
+    pub(crate) fn post(
+        &self,
+        i: usize,
+        r: &mut VolumeReport,
+        snapshot: (Option<&str>, Option<&SnapshotStatus>),
+        outcome: PostOutcome,
+    ) -> Option<String> {
+        // Once: only a volume still marked frozen gets it.
+        lock(&self.frozen).remove(&i)?;
+        let cmd = self.hooks.post.as_deref()?;
         let mut env = self.base.clone();
         env.extend(volume_env(r));
-        env.push(("SNAPSHOT_ID", r.snapshot_id.clone().unwrap_or_default()));
-        env.push(("SNAPSHOT_STATUS", r.snapshot_status.as_ref().map(ToString::to_string).unwrap_or_default()));
+        env.push(("SNAPSHOT_ID", snapshot.0.unwrap_or_default().to_owned()));
+        env.push(("SNAPSHOT_STATUS", snapshot.1.map(ToString::to_string).unwrap_or_default()));
         env.push(("OUTCOME", outcome.as_str().to_owned()));
         let mut run = run_hook(HookKind::Post, cmd, &env, self.hooks.timeout);
         run.outcome = Some(outcome);
-        if !run.succeeded() {
-            let why = format!("post-hook failed ({}): filesystem may still be frozen", run.describe());
-            r.action = VolumeAction::Failed;
-            r.error = Some(match r.error.take() {
-                Some(e) => format!("{e}; {why}"),
-                None => why,
-            });
-        }
+        let failed = (!run.succeeded()).then(|| format!("post-hook failed ({}): filesystem may still be frozen", run.describe()));
         r.hooks.push(run);
+        failed
     }
 }
 

@@ -128,7 +128,7 @@ pub use lock::{Holder, JobLock, LockError};
 pub use metrics::{METRICS_PREFIX, MetricsError, MetricsFile};
 pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
 pub use preflight::QuotaPreflight;
-pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
+pub use report::{JobReport, Progress, PruneError, Totals, VolumeAction, VolumeError, VolumeReport, Warning};
 pub use run::run;
 pub use window::Window;
 

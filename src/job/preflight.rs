@@ -12,7 +12,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::opts::{JobOpts, Selected};
-use super::report::{VolumeAction, VolumeReport};
+use super::report::{PruneError, VolumeReport};
 use super::{WINDOW_KEY, label_time};
 use crate::client::{Microversion, ServiceClient};
 use crate::error::{Error, Result};
@@ -113,8 +113,8 @@ pub(super) struct Ctx<'a> {
     pub(super) time_left: Duration,
 }
 
-/// The preflight: returns the volumes to create (those that fit), having marked the others
-/// skipped with their shortfalls in `reports`, and what it found.
+/// The preflight: returns the volumes to create (those that fit), having written the
+/// shortfalls of the others in their `reports` (the caller skips them), and what it found.
 ///
 /// # Errors
 ///
@@ -190,9 +190,7 @@ pub(super) fn preflight(
         }
         let mine: Vec<String> = keys_of(v).into_iter().map(|(k, _)| k).collect();
         let Some(report) = reports.get_mut(i) else { continue };
-        report.action = VolumeAction::Skipped;
         report.quota = pf.binding.iter().filter(|s| mine.contains(&s.key)).cloned().collect();
-        report.error = Some(format!("over quota, not snapshotted: {}", crate::error::shortfalls_text(&report.quota)));
         pf.skipped = pf.skipped.saturating_add(1);
     }
     // Created in the order selected.
@@ -296,7 +294,7 @@ fn prune_first(
                 r.pruned.push(id.clone());
                 deleted.push(id);
             }
-            Some(Err(e)) => r.prune_errors.push(format!("{id}: deleting it first to make room failed: {}", e.full_message())),
+            Some(Err(e)) => r.prune_errors.push(PruneError::PruneFirst { snapshot_id: id, error: std::sync::Arc::new(e) }),
             None => {}
         }
     }

@@ -1,6 +1,7 @@
 //! What a run reports: per volume, in totals, and as it goes.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -8,8 +9,10 @@ use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
 use super::{Unresolved, Window};
+use crate::error::Error;
 use crate::retention::PruneReport;
 use crate::snapshots::SnapshotStatus;
+use crate::volumes::VolumeStatus;
 
 /// The counts a run hands its [progress callback](super::JobOpts::progress): after the
 /// creates, and after every poll of the wait.
@@ -97,20 +100,22 @@ pub struct VolumeReport {
     pub snapshot_id: Option<String>,
     /// The snapshot's last status seen.
     pub snapshot_status: Option<SnapshotStatus>,
-    /// Why it failed or was skipped: the whole message, with Cinder's user message when
-    /// there is one.
-    pub error: Option<String>,
+    /// Why it failed or was skipped, typed (its `Display` is the whole message, with
+    /// Cinder's user message when there is one; the JSON has that text).
+    pub error: Option<VolumeError>,
     /// Snapshots the prune deleted (dry run: would delete).
     pub pruned: Vec<String>,
-    /// Snapshots the prune failed to delete, or why the prune failed: `"<id>: <error>"`.
-    pub prune_errors: Vec<String>,
+    /// Snapshots the prune failed to delete, or why the prune failed (the JSON has each as
+    /// its text: `"<id>: <error>"`).
+    pub prune_errors: Vec<PruneError>,
     /// Why this volume was not pruned, when it was not.
     pub prune_skipped: Option<String>,
     /// Snapshots of this volume for this window in `error` (left by an earlier run, or gone
     /// to error in this one) that the job deleted (dry run: would delete).
     pub zombies: Vec<String>,
-    /// What went wrong without failing the volume (a zombie that could not be deleted).
-    pub warnings: Vec<String>,
+    /// What went wrong without failing the volume (a zombie that could not be deleted, a
+    /// pre-hook that failed when the volume is snapshotted anyway); the JSON has their text.
+    pub warnings: Vec<Warning>,
     /// When the quota preflight skipped this volume: every quota that binds, with what the
     /// run needed and the room left (see [`JobReport::quota`]).
     pub quota: Vec<crate::quotas::Shortfall>,
@@ -147,6 +152,322 @@ impl VolumeReport {
     /// The name, else the id.
     pub fn label(&self) -> &str {
         self.volume_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.volume_id)
+    }
+}
+
+/// Why a volume of a [`JobReport`] failed or was skipped ([`VolumeReport::error`]).
+///
+/// Its `Display` is the line the report prints (and the JSON's `"error"` text); the
+/// variants that come from a request carry its [`Error`] ([`error`](Self::error)). Shared
+/// (`Arc`) so that a report clones. Two are equal when their texts are.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum VolumeError {
+    /// The volume's status when selected does not allow a snapshot: `volume is <status>`.
+    VolumeStatus(VolumeStatus),
+    /// The quota preflight found no room for it (the shortfalls are in
+    /// [`VolumeReport::quota`]): `over quota, not snapshotted: <shortfalls>`.
+    QuotaShort(Vec<crate::quotas::Shortfall>),
+    /// Its create, or an earlier one (then this create was not sent), was answered 413:
+    /// `over quota: <Cinder's message>`.
+    OverQuota(Arc<Error>),
+    /// The creates stopped before this volume (not sent).
+    NotSent,
+    /// Cinder refused the create: `create failed: <error>`.
+    Create(Arc<Error>),
+    /// The create's answer was lost (a transport error, a 5xx) and the wait found no
+    /// snapshot of it: `create failed: <error>; no snapshot of it was found`.
+    CreateLost(Arc<Error>),
+    /// A rate limiter refused the create `refused` times; it was not sent again.
+    RateLimited {
+        /// The last refusal.
+        error: Arc<Error>,
+        /// How many times it was refused.
+        refused: u32,
+    },
+    /// The run's deadline passes before the create can be sent.
+    PastDeadline {
+        /// The run's [`deadline`](super::JobOpts::deadline).
+        deadline: Duration,
+    },
+    /// The pre-hook failed: `not snapshotted: pre-hook failed (<how>)`.
+    PreHook(String),
+    /// The run was interrupted (SIGTERM/SIGINT) before this volume's create.
+    Interrupted,
+    /// The run was interrupted while this volume's snapshot was creating (a re-run reuses it).
+    InterruptedWaiting,
+    /// The worker sending this volume's create panicked: `create worker panicked: <message>`.
+    Panicked(String),
+    /// The snapshot left the window's listing during the wait.
+    Disappeared {
+        /// The snapshot.
+        snapshot_id: String,
+    },
+    /// The snapshot went to a status that is neither `available` nor on its way there (nor
+    /// `error`).
+    WentTo {
+        /// The snapshot.
+        snapshot_id: String,
+        /// The status.
+        status: SnapshotStatus,
+    },
+    /// The snapshot went to `error`: Cinder's user message about it, and whether the job
+    /// deleted it.
+    SnapshotError {
+        /// The snapshot.
+        snapshot_id: String,
+        /// Cinder's newest user message about it (3.3+), if any.
+        message: Option<String>,
+        /// Whether the job deleted it.
+        deleted: bool,
+        /// Why deleting it failed, when it did.
+        delete_error: Option<Arc<Error>>,
+    },
+    /// The wait's deadline passed before the snapshot became `available`.
+    TimedOut {
+        /// The snapshot.
+        snapshot_id: String,
+        /// How long the wait waited.
+        waited: Duration,
+        /// The last status seen.
+        last_status: Option<SnapshotStatus>,
+    },
+    /// The wait's listing failed (past the transient errors tolerated).
+    WaitListing(Arc<Error>),
+    /// A volume given by id or name that did not resolve: the look-up's error (see
+    /// [`VolumeReport::unresolved`]).
+    Lookup(Arc<Error>),
+    /// The post-hook failed (after `earlier`, when the volume had failed already).
+    PostHook {
+        /// Why the volume had failed before its post-hook, if it had.
+        earlier: Option<Box<VolumeError>>,
+        /// `post-hook failed (<how>): filesystem may still be frozen`.
+        why: String,
+    },
+}
+
+impl VolumeError {
+    /// The error of the request behind it, when there is one.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            VolumeError::OverQuota(e)
+            | VolumeError::Create(e)
+            | VolumeError::CreateLost(e)
+            | VolumeError::RateLimited { error: e, .. }
+            | VolumeError::WaitListing(e)
+            | VolumeError::Lookup(e) => Some(e),
+            VolumeError::SnapshotError { delete_error, .. } => delete_error.as_deref(),
+            VolumeError::PostHook { earlier, .. } => earlier.as_ref().and_then(|e| e.error()),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for VolumeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VolumeError::VolumeStatus(s) => write!(f, "volume is {}", s.as_str()),
+            VolumeError::QuotaShort(short) => write!(f, "over quota, not snapshotted: {}", crate::error::shortfalls_text(short)),
+            VolumeError::OverQuota(e) => write!(f, "over quota: {}", e.api().map_or_else(|| e.full_message(), |a| a.message.clone())),
+            VolumeError::NotSent => f.write_str("not snapshotted: the creates stopped before this volume"),
+            VolumeError::Create(e) => write!(f, "create failed: {}", e.full_message()),
+            VolumeError::CreateLost(e) => write!(f, "create failed: {}; no snapshot of it was found", e.full_message()),
+            VolumeError::RateLimited { error, refused } => {
+                write!(f, "create refused by a rate limiter {refused} times, not sent again: {}", error.full_message())
+            }
+            VolumeError::PastDeadline { deadline } => write!(
+                f,
+                "not snapshotted: the run's deadline ({} s) passes before its create can be sent (a rate limiter's pause, or the run's length)",
+                deadline.as_secs()
+            ),
+            VolumeError::PreHook(why) => write!(f, "not snapshotted: {why}"),
+            VolumeError::Interrupted => f.write_str("not snapshotted: the run was interrupted (SIGTERM/SIGINT) before its create"),
+            VolumeError::InterruptedWaiting => {
+                f.write_str("interrupted (SIGTERM/SIGINT) while its snapshot was creating; a re-run reuses it")
+            }
+            VolumeError::Panicked(message) => write!(f, "create worker panicked: {message}"),
+            VolumeError::Disappeared { snapshot_id } => write!(f, "snapshot {snapshot_id} disappeared during the wait"),
+            VolumeError::WentTo { snapshot_id, status } => write!(f, "snapshot {snapshot_id} went to {status} during the wait"),
+            VolumeError::SnapshotError { snapshot_id, message, deleted, delete_error } => {
+                write!(f, "snapshot {snapshot_id} went to error")?;
+                if let Some(m) = message {
+                    write!(f, ": {m}")?;
+                }
+                match (deleted, delete_error) {
+                    (true, _) => f.write_str("; the job deleted it"),
+                    (false, Some(e)) => write!(f, "; deleting it failed: {}", e.full_message()),
+                    (false, None) => Ok(()),
+                }
+            }
+            VolumeError::TimedOut { snapshot_id, waited, last_status } => write!(
+                f,
+                "snapshot {snapshot_id} did not become available within {:.1} s (last status: {})",
+                waited.as_secs_f64(),
+                last_status.as_ref().map_or("unknown".to_owned(), ToString::to_string)
+            ),
+            VolumeError::WaitListing(e) => write!(f, "the wait's listing failed: {}", e.full_message()),
+            VolumeError::Lookup(e) => f.write_str(&e.full_message()),
+            VolumeError::PostHook { earlier: Some(e), why } => write!(f, "{e}; {why}"),
+            VolumeError::PostHook { earlier: None, why } => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for VolumeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// By their texts.
+impl PartialEq for VolumeError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+/// As its text.
+impl Serialize for VolumeError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A prune failure of one volume ([`VolumeReport::prune_errors`]).
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum PruneError {
+    /// The prune's delete of this snapshot failed; the error is the prune report's
+    /// ([`Outcome::Failed`](crate::retention::Outcome::Failed)): `<id>: <error>`.
+    Delete {
+        /// The snapshot.
+        snapshot_id: String,
+        /// The prune's report, which holds the error.
+        report: Arc<PruneReport>,
+    },
+    /// The prune's listing failed: nothing was deleted.
+    Listing(Arc<Error>),
+    /// The quota preflight's delete of this snapshot to make room failed
+    /// ([`JobOpts::prune_first`](super::JobOpts::prune_first)).
+    PruneFirst {
+        /// The snapshot.
+        snapshot_id: String,
+        /// Why.
+        error: Arc<Error>,
+    },
+}
+
+impl PruneError {
+    /// The snapshot, when one delete failed.
+    pub fn snapshot_id(&self) -> Option<&str> {
+        match self {
+            PruneError::Delete { snapshot_id, .. } | PruneError::PruneFirst { snapshot_id, .. } => Some(snapshot_id),
+            PruneError::Listing(_) => None,
+        }
+    }
+
+    /// The error.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            PruneError::Delete { snapshot_id, report } => report.get(snapshot_id).and_then(|o| o.outcome().error()),
+            PruneError::Listing(e) | PruneError::PruneFirst { error: e, .. } => Some(e),
+        }
+    }
+}
+
+impl fmt::Display for PruneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PruneError::Delete { snapshot_id, .. } => {
+                write!(f, "{snapshot_id}: {}", self.error().map_or_else(|| "failed".to_owned(), Error::full_message))
+            }
+            PruneError::Listing(e) => write!(f, "the prune's listing failed, nothing was deleted: {}", e.full_message()),
+            PruneError::PruneFirst { snapshot_id, error } => {
+                write!(f, "{snapshot_id}: deleting it first to make room failed: {}", error.full_message())
+            }
+        }
+    }
+}
+
+/// Its text (the prune report is not repeated).
+impl fmt::Debug for PruneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PruneError").field(&self.to_string()).finish()
+    }
+}
+
+impl std::error::Error for PruneError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// By their texts.
+impl PartialEq for PruneError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+/// As its text.
+impl Serialize for PruneError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What went wrong for a volume without failing it ([`VolumeReport::warnings`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A snapshot of an earlier run for this window, in a failure status, that the job could
+    /// not delete.
+    ZombieNotDeleted {
+        /// The snapshot.
+        snapshot_id: String,
+        /// Its status.
+        status: SnapshotStatus,
+        /// Why the delete failed.
+        error: Arc<Error>,
+    },
+    /// The pre-hook failed and the volume was snapshotted anyway
+    /// ([`JobOpts::snapshot_on_pre_hook_failure`](super::JobOpts::snapshot_on_pre_hook_failure)):
+    /// how it failed (`exited 1`, ...).
+    PreHookFailed(String),
+}
+
+impl Warning {
+    /// The error of the request behind it, when there is one.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Warning::ZombieNotDeleted { error, .. } => Some(error),
+            Warning::PreHookFailed(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::ZombieNotDeleted { snapshot_id, status, error } => {
+                write!(f, "snapshot {snapshot_id} of an earlier run is {status} and could not be deleted: {}", error.full_message())
+            }
+            Warning::PreHookFailed(how) => write!(f, "pre-hook failed ({how}); snapshotted anyway"),
+        }
+    }
+}
+
+/// By their texts.
+impl PartialEq for Warning {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+/// As its text.
+impl Serialize for Warning {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -197,7 +518,8 @@ pub struct JobReport {
     pub(crate) elapsed: Duration,
     pub(crate) polls: usize,
     pub(crate) volumes: Vec<VolumeReport>,
-    pub(crate) prune: Option<PruneReport>,
+    /// Shared with the [`PruneError::Delete`] of the volumes.
+    pub(crate) prune: Option<Arc<PruneReport>>,
     pub(crate) quota: Option<super::QuotaPreflight>,
     pub(crate) interrupted: bool,
     pub(crate) on_failure: Option<super::HookRun>,
@@ -295,7 +617,7 @@ impl JobReport {
     /// The prune's own report (the plan with the reasons that keep each snapshot, and each
     /// delete's outcome); `None` when no volume was pruned.
     pub fn prune_report(&self) -> Option<&PruneReport> {
-        self.prune.as_ref()
+        self.prune.as_deref()
     }
 
     /// Whether the run was stopped by its [cancel flag](super::JobOpts::cancel_flag)
@@ -358,7 +680,7 @@ impl Serialize for JobReport {
         st.serialize_field("polls", &self.polls)?;
         st.serialize_field("totals", &self.totals())?;
         st.serialize_field("volumes", &self.volumes)?;
-        st.serialize_field("prune", &self.prune)?;
+        st.serialize_field("prune", &self.prune.as_deref())?;
         st.serialize_field("quota", &self.quota)?;
         st.serialize_field("interrupted", &self.interrupted)?;
         st.serialize_field("on_failure", &self.on_failure)?;
@@ -384,7 +706,7 @@ mod tests {
         a.snapshot_status = Some(SnapshotStatus::Available);
         a.pruned = vec!["old".into()];
         let mut b = VolumeReport::new("vb".into(), None, "error".into());
-        b.error = Some("volume is error".into());
+        b.error = Some(VolumeError::VolumeStatus(VolumeStatus::Error));
         let report = JobReport {
             run_id: "0123456789abcdef".into(),
             window: Window::Daily,
@@ -414,6 +736,9 @@ mod tests {
         assert_eq!(json["volumes"][0]["action"], "created");
         assert_eq!(json["volumes"][0]["snapshot_status"], "available");
         assert_eq!(json["volumes"][1]["action"], "skipped");
+        // Typed errors are their text in the JSON, as before.
+        assert_eq!(json["volumes"][1]["error"], "volume is error");
+        assert_eq!(json["volumes"][0]["error"], serde_json::Value::Null);
         assert_eq!(json["totals"]["skipped"], 1);
         assert_eq!(json["prune"], serde_json::Value::Null);
         assert_eq!(VolumeAction::WouldCreate.to_string(), "would create");

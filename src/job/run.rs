@@ -2,6 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -10,7 +12,7 @@ use time::OffsetDateTime;
 use super::hooks::PostOutcome;
 use super::opts::JobOpts;
 use super::opts::Selected;
-use super::report::{JobReport, Progress, VolumeAction, VolumeReport};
+use super::report::{JobReport, Progress, PruneError, VolumeAction, VolumeError, VolumeReport, Warning};
 use super::{RUN_KEY, WINDOW_KEY, label_time};
 use crate::client::{Microversion, PollPolicy, ServiceClient};
 use crate::error::{Error, Result};
@@ -96,10 +98,8 @@ fn run_job(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         window_label,
         now,
         run_id,
+        steps: volumes.iter().map(|_| Step::Selected).collect(),
         reports: volumes.iter().map(|v| VolumeReport::new(v.id.clone(), v.name.clone(), v.status.as_str().to_owned())).collect(),
-        pending: HashMap::new(),
-        lost: HashMap::new(),
-        errored: Vec::new(),
         timed_out: false,
         over_quota: false,
         polls: 0,
@@ -113,10 +113,9 @@ fn run_job(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     // The volumes named that did not resolve come after the others, in the order given.
     for m in missing {
         let mut r = VolumeReport::new(m.given, None, String::new());
-        r.action = VolumeAction::Failed;
-        r.error = Some(m.error.full_message());
         r.unresolved = Some(m.why);
         job.reports.push(r);
+        job.steps.push(Step::Failed { snap: None, error: VolumeError::Lookup(Arc::new(m.error)) });
     }
     // The reports hold what the rest needs: memory stays flat in N but for the report.
     drop(volumes);
@@ -129,24 +128,120 @@ fn run_job(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     }
     let prune = job.prune();
     job.report_progress();
+    let Job { steps, reports, run_id, timed_out, over_quota, polls, quota, interrupted, .. } = job;
     Ok(JobReport {
-        run_id: job.run_id,
+        run_id,
         window,
         window_start,
         dry_run: opts.dry_run,
-        timed_out: job.timed_out,
-        over_quota: job.over_quota,
+        timed_out,
+        over_quota,
         no_volume_matched,
         all_projects: opts.selection.is_all_projects(),
         clock_skew,
         elapsed: started.elapsed(),
-        polls: job.polls,
-        volumes: job.reports,
+        polls,
+        volumes: steps.into_iter().zip(reports).map(|(step, report)| step.report(report)).collect(),
         prune,
-        quota: job.quota,
-        interrupted: job.interrupted,
+        quota,
+        interrupted,
         on_failure: None,
     })
+}
+
+/// Where one volume is in a run: each step of the run moves it on; its public
+/// [`VolumeReport`] (action, snapshot, error) is derived from it at the end, and the
+/// [`Progress`] counts as the run goes.
+#[derive(Debug)]
+enum Step {
+    /// Selected; to be snapshotted (the creates have not reached it yet).
+    Selected,
+    /// Dry run: a snapshot would be made.
+    WouldCreate,
+    /// Dry run: this window's snapshot exists.
+    WouldReuse(Snap),
+    /// Not snapshotted (its status, the quota, a stop before its create, its pre-hook).
+    Skipped(VolumeError),
+    /// This window's snapshot (made, adopted or reused) is waited for: its last status seen
+    /// is on its way to `available`.
+    Waiting(Snap),
+    /// Its create's answer was lost: the wait looks for its snapshot by volume.
+    Lost(Arc<Error>),
+    /// Its snapshot went to `error` during the wait: the job deletes it after the wait.
+    Errored(Snap),
+    /// Its snapshot is `available`.
+    Available(Snap),
+    /// Failed, with its snapshot when there is one.
+    Failed { snap: Option<Snap>, error: VolumeError },
+}
+
+/// This window's snapshot of a volume, as last seen.
+#[derive(Debug, Clone)]
+struct Snap {
+    id: String,
+    status: SnapshotStatus,
+    /// Made (or adopted) by this run, or found and reused.
+    reused: bool,
+}
+
+impl Snap {
+    fn new(id: String, status: SnapshotStatus, reused: bool) -> Self {
+        Snap { id, status, reused }
+    }
+
+    fn action(&self) -> VolumeAction {
+        if self.reused { VolumeAction::Reused } else { VolumeAction::Created }
+    }
+}
+
+impl Step {
+    /// The report's action.
+    fn action(&self) -> VolumeAction {
+        match self {
+            Step::Selected | Step::Skipped(_) => VolumeAction::Skipped,
+            Step::WouldCreate => VolumeAction::WouldCreate,
+            Step::WouldReuse(_) => VolumeAction::WouldReuse,
+            Step::Waiting(s) | Step::Available(s) => s.action(),
+            Step::Lost(_) | Step::Errored(_) | Step::Failed { .. } => VolumeAction::Failed,
+        }
+    }
+
+    /// The snapshot of this window, if the volume has one.
+    fn snap(&self) -> Option<&Snap> {
+        match self {
+            Step::WouldReuse(s) | Step::Waiting(s) | Step::Errored(s) | Step::Available(s) => Some(s),
+            Step::Failed { snap, .. } => snap.as_ref(),
+            Step::Selected | Step::WouldCreate | Step::Skipped(_) | Step::Lost(_) => None,
+        }
+    }
+
+    /// Why it failed or was skipped (what it is at the end of the run).
+    fn error(&self) -> Option<VolumeError> {
+        match self {
+            Step::Skipped(e) | Step::Failed { error: e, .. } => Some(e.clone()),
+            Step::Lost(e) => Some(VolumeError::CreateLost(e.clone())),
+            Step::Errored(s) => {
+                Some(VolumeError::SnapshotError { snapshot_id: s.id.clone(), message: None, deleted: false, delete_error: None })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether its snapshot is still waited for (or looked for, after a lost answer).
+    fn is_pending(&self) -> bool {
+        matches!(self, Step::Waiting(_) | Step::Lost(_))
+    }
+
+    /// The volume's public report: `report` (its facts and what the steps gathered) with the
+    /// action, the snapshot and the error of this step.
+    fn report(self, mut report: VolumeReport) -> VolumeReport {
+        report.action = self.action();
+        let snap = self.snap();
+        report.snapshot_id = snap.map(|s| s.id.clone());
+        report.snapshot_status = snap.map(|s| s.status.clone());
+        report.error = self.error();
+        report
+    }
 }
 
 /// A run in progress.
@@ -159,13 +254,11 @@ struct Job<'a> {
     /// The run's time: [`JobOpts::now`], else Cinder's clock when the run selected.
     now: OffsetDateTime,
     run_id: String,
+    /// Where each volume is, in the order selected.
+    steps: Vec<Step>,
+    /// Each volume's facts and what the steps gather (zombies, warnings, hooks, quota,
+    /// prune); its action, snapshot and error come from `steps` at the end.
     reports: Vec<VolumeReport>,
-    /// Snapshots waited for: id -> index of the volume.
-    pending: HashMap<String, usize>,
-    /// Creates whose answer was lost: volume id -> (index, the error).
-    lost: HashMap<String, (usize, Error)>,
-    /// Volumes whose snapshot went to `error` during the wait.
-    errored: Vec<usize>,
     timed_out: bool,
     over_quota: bool,
     polls: usize,
@@ -186,7 +279,8 @@ struct Job<'a> {
 enum Created {
     /// The new snapshot's id and status.
     Made(String, SnapshotStatus),
-    OverQuota(String),
+    /// Cinder's 413.
+    OverQuota(Arc<Error>),
     /// A rate limiter refused every send (or the deadline came first): the error, and how
     /// many times it refused.
     Limited(Error, u32),
@@ -199,6 +293,8 @@ enum Created {
     PreHookFailed(String),
     /// The cancel flag was set before the create.
     Interrupted,
+    /// The worker panicked: the panic's message.
+    Panicked(String),
 }
 
 impl Job<'_> {
@@ -239,35 +335,31 @@ impl Job<'_> {
         let dry = self.opts.dry_run;
         let mut to_create = Vec::new();
         for (i, volume) in volumes.iter().enumerate() {
+            let (Some(step), Some(report)) = (self.steps.get_mut(i), self.reports.get_mut(i)) else { continue };
             let mut found = existing.remove(&volume.id).unwrap_or_default();
             // Newest first (equal times: smaller id first), as the retention plan orders
             // them, so that the one reused is the one the plan keeps when two runs made one
             // each (it deletes the older as a duplicate in the window); the choice does not
             // depend on the listing's order.
             found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
-            let reusable = found
-                .iter()
-                .find(|s| s.status == SnapshotStatus::Available)
-                .or_else(|| found.iter().find(|s| is_transient(&s.status)))
-                .cloned();
-            if let Some(snap) = reusable {
-                let report = &mut self.reports[i];
-                report.action = if dry { VolumeAction::WouldReuse } else { VolumeAction::Reused };
-                report.snapshot_id = Some(snap.id.clone());
-                if !dry && snap.status != SnapshotStatus::Available {
-                    self.pending.insert(snap.id.clone(), i);
-                }
-                report.snapshot_status = Some(snap.status);
+            let reusable =
+                found.iter().find(|s| s.status == SnapshotStatus::Available).or_else(|| found.iter().find(|s| is_transient(&s.status)));
+            if let Some(s) = reusable {
+                let snap = Snap::new(s.id.clone(), s.status.clone(), true);
+                *step = match &s.status {
+                    _ if dry => Step::WouldReuse(snap),
+                    SnapshotStatus::Available => Step::Available(snap),
+                    _ => Step::Waiting(snap),
+                };
                 continue;
             }
             // The window's snapshot is reused whatever the volume's status now; a new one
             // needs the volume available or in-use.
             if !matches!(volume.status, VolumeStatus::Available | VolumeStatus::InUse) {
-                self.reports[i].error = Some(format!("volume is {}", volume.status.as_str()));
+                *step = Step::Skipped(VolumeError::VolumeStatus(volume.status.clone()));
                 continue;
             }
             for zombie in found.iter().filter(|s| s.status.is_failure()) {
-                let report = &mut self.reports[i];
                 if dry {
                     report.zombies.push(zombie.id.clone());
                     continue;
@@ -275,16 +367,15 @@ impl Job<'_> {
                 match snapshots::delete(self.client, &zombie.id) {
                     Ok(()) => report.zombies.push(zombie.id.clone()),
                     Err(e) if e.is_not_found() => report.zombies.push(zombie.id.clone()),
-                    Err(e) => report.warnings.push(format!(
-                        "snapshot {} of an earlier run is {} and could not be deleted: {}",
-                        zombie.id,
-                        zombie.status,
-                        e.full_message()
-                    )),
+                    Err(e) => report.warnings.push(Warning::ZombieNotDeleted {
+                        snapshot_id: zombie.id.clone(),
+                        status: zombie.status.clone(),
+                        error: Arc::new(e),
+                    }),
                 }
             }
             if dry {
-                self.reports[i].action = VolumeAction::WouldCreate;
+                *step = Step::WouldCreate;
             } else {
                 to_create.push(i);
             }
@@ -292,7 +383,8 @@ impl Job<'_> {
         Ok(to_create)
     }
 
-    /// Step 3: the creates, `concurrency` at a time; a 413 stops the ones not yet sent.
+    /// Step 3: the creates, `concurrency` at a time; a 413 stops the ones not yet sent. A
+    /// worker that panics fails its volume (the others go on).
     fn create_all(&mut self, to_create: &[usize], name: &(dyn Fn(&str) -> String + Sync), now: OffsetDateTime) {
         let mut labels = retention::labels(&self.opts.policy, now);
         labels.insert(WINDOW_KEY.to_owned(), self.window_label.clone());
@@ -310,8 +402,7 @@ impl Job<'_> {
             Some(labels.iter().fold(base, |o, (k, v)| o.metadata(k, v)))
         };
         let stop = AtomicBool::new(false);
-        let results = crate::pool::in_pool(to_create.len(), self.opts.concurrency, "job-create", &stop, |n| {
-            let i = *to_create.get(n)?;
+        let create_one = |i: usize| -> Option<Created> {
             let opts = create_opts(i)?;
             let volume_id = reports.get(i).map(|r| r.volume_id.as_str())?;
             if this.opts.is_cancelled() {
@@ -329,72 +420,54 @@ impl Job<'_> {
                 Paced::PastDeadline => Created::PastDeadline,
                 Paced::Failed(e) if e.is_over_quota() => {
                     stop.store(true, Ordering::SeqCst);
-                    Created::OverQuota(e.api().map_or_else(|| e.full_message(), |a| a.message.clone()))
+                    Created::OverQuota(Arc::new(e))
                 }
                 Paced::Failed(e) if maybe_created(&e) => Created::Lost(e),
                 Paced::Failed(e) => Created::Refused(e),
             })
+        };
+        let results = crate::pool::in_pool(to_create.len(), self.opts.concurrency, "job-create", &stop, |n| {
+            let i = *to_create.get(n)?;
+            // A panic is this volume's failure, not the end of its worker (nor of the run).
+            std::panic::catch_unwind(AssertUnwindSafe(|| create_one(i)))
+                .unwrap_or_else(|panic| Some(Created::Panicked(panic_message(panic.as_ref()))))
         });
         self.hooks.record(&mut self.reports);
-        let mut quota_message: Option<String> = None;
-        for result in &results {
-            if let Some(Created::OverQuota(m)) = result {
-                quota_message.get_or_insert_with(|| m.clone());
-            }
-        }
+        let quota_error: Option<Arc<Error>> = results.iter().find_map(|r| match r {
+            Some(Created::OverQuota(e)) => Some(e.clone()),
+            _ => None,
+        });
         for (result, &i) in results.into_iter().zip(to_create) {
-            let Some(report) = self.reports.get_mut(i) else { continue };
-            match result {
-                Some(Created::Made(id, status)) => {
-                    report.action = VolumeAction::Created;
-                    report.snapshot_id = Some(id.clone());
-                    report.snapshot_status = Some(status);
-                    self.pending.insert(id, i);
-                }
-                Some(Created::OverQuota(m)) => {
+            let Some(step) = self.steps.get_mut(i) else { continue };
+            *step = match result {
+                Some(Created::Made(id, status)) => Step::Waiting(Snap::new(id, status, false)),
+                Some(Created::OverQuota(e)) => {
                     self.over_quota = true;
-                    report.action = VolumeAction::Skipped;
-                    report.error = Some(format!("over quota: {m}"));
+                    Step::Skipped(VolumeError::OverQuota(e))
                 }
-                Some(Created::Lost(e)) => {
-                    report.action = VolumeAction::Failed;
-                    report.error = Some(format!("create failed: {}", e.full_message()));
-                    self.lost.insert(report.volume_id.clone(), (i, e));
-                }
-                Some(Created::Refused(e)) => {
-                    report.action = VolumeAction::Failed;
-                    report.error = Some(format!("create failed: {}", e.full_message()));
-                }
+                Some(Created::Lost(e)) => Step::Lost(Arc::new(e)),
+                Some(Created::Refused(e)) => Step::Failed { snap: None, error: VolumeError::Create(Arc::new(e)) },
                 Some(Created::Limited(e, refused)) => {
-                    report.action = VolumeAction::Failed;
-                    report.error = Some(format!("create refused by a rate limiter {refused} times, not sent again: {}", e.full_message()));
+                    Step::Failed { snap: None, error: VolumeError::RateLimited { error: Arc::new(e), refused } }
                 }
                 Some(Created::PastDeadline) => {
-                    report.action = VolumeAction::Failed;
-                    report.error = Some(format!(
-                        "not snapshotted: the run's deadline ({} s) passes before its create can be sent (a rate limiter's pause, or the run's length)",
-                        self.opts.deadline.as_secs()
-                    ));
+                    Step::Failed { snap: None, error: VolumeError::PastDeadline { deadline: self.opts.deadline } }
                 }
-                Some(Created::PreHookFailed(why)) => {
-                    report.action = VolumeAction::Skipped;
-                    report.error = Some(format!("not snapshotted: {why}"));
-                }
+                Some(Created::PreHookFailed(why)) => Step::Skipped(VolumeError::PreHook(why)),
                 Some(Created::Interrupted) => {
                     self.interrupted = true;
-                    report.action = VolumeAction::Skipped;
-                    report.error = Some("not snapshotted: the run was interrupted (SIGTERM/SIGINT) before its create".to_owned());
+                    Step::Skipped(VolumeError::Interrupted)
                 }
-                None => {
-                    report.action = VolumeAction::Skipped;
-                    report.error = Some(match &quota_message {
-                        Some(m) => format!("over quota: {m}"),
-                        None => "not snapshotted: the creates stopped before this volume".to_owned(),
-                    });
-                }
-            }
+                Some(Created::Panicked(message)) => Step::Failed { snap: None, error: VolumeError::Panicked(message) },
+                None => Step::Skipped(quota_error.clone().map_or(VolumeError::NotSent, VolumeError::OverQuota)),
+            };
         }
         self.thaw(None);
+    }
+
+    /// Whether some volume's snapshot is still waited for.
+    fn any_pending(&self) -> bool {
+        self.steps.iter().any(Step::is_pending)
     }
 
     /// Step 4: one paged listing per poll until every snapshot is settled or the deadline.
@@ -404,7 +477,7 @@ impl Job<'_> {
         let mut pacer = Pacer::new(Some(p.timeout.map_or(left, |t| t.min(left))), p.initial_interval, p.backoff_factor, p.max_interval);
         let max_transient = p.max_transient_errors;
         let mut transient = 0u32;
-        while !self.pending.is_empty() || !self.lost.is_empty() {
+        while self.any_pending() {
             match pacer.pause(|| self.opts.is_cancelled() || self.hooks.due()) {
                 Paused::TimedOut => {
                     self.time_out(pacer.elapsed());
@@ -412,7 +485,7 @@ impl Job<'_> {
                 }
                 Paused::Cancelled if self.opts.is_cancelled() => {
                     self.interrupted = true;
-                    self.fail_waiting("interrupted (SIGTERM/SIGINT) while its snapshot was creating; a re-run reuses it");
+                    self.fail_waiting(&VolumeError::InterruptedWaiting);
                     break;
                 }
                 Paused::Cancelled => {
@@ -430,12 +503,12 @@ impl Job<'_> {
                     continue;
                 }
                 Err(e) => {
-                    self.fail_waiting(&format!("the wait's listing failed: {}", e.full_message()));
+                    self.fail_waiting(&VolumeError::WaitListing(Arc::new(e)));
                     break;
                 }
             }
             self.report_progress();
-            if self.pending.is_empty() && !self.lost.is_empty() {
+            if !self.steps.iter().any(|s| matches!(s, Step::Waiting(_))) {
                 // A lost create's snapshot exists by now if it was made at all: Cinder
                 // writes it before answering.
                 self.give_up_lost();
@@ -447,115 +520,120 @@ impl Job<'_> {
 
     /// Runs the post-hook of every volume whose snapshot left `creating` (or was never
     /// made), of every volume whose hook timeout since its pre-hook passed, and with
-    /// `force`, of every one still waited for.
+    /// `force`, of every one still waited for. A post-hook that fails fails its volume.
     fn thaw(&mut self, force: Option<PostOutcome>) {
         for (i, since) in self.hooks.frozen() {
-            let waited = self.pending.values().any(|&v| v == i) || self.lost.values().any(|(v, _)| *v == i);
-            let outcome = match (waited, force) {
+            let Some(step) = self.steps.get(i) else { continue };
+            let outcome = match (step.is_pending(), force) {
                 (true, Some(o)) => o,
                 (true, None) if since.elapsed() >= self.hooks.timeout() => PostOutcome::HookTimeout,
                 (true, None) => continue,
-                (false, _) => self.reports.get(i).map_or(PostOutcome::Failed, |r| self.settled_outcome(r)),
+                (false, _) => self.settled_outcome(step),
             };
-            if let Some(r) = self.reports.get_mut(i) {
-                self.hooks.post(i, r, outcome);
+            let Some(r) = self.reports.get_mut(i) else { continue };
+            let snap = step.snap();
+            let Some(why) = self.hooks.post(i, r, (snap.map(|s| s.id.as_str()), snap.map(|s| &s.status)), outcome) else { continue };
+            let failed = Step::Failed { snap: snap.cloned(), error: VolumeError::PostHook { earlier: step.error().map(Box::new), why } };
+            if let Some(step) = self.steps.get_mut(i) {
+                *step = failed;
             }
         }
     }
 
     /// Why a volume no longer waited for gets its post-hook.
-    fn settled_outcome(&self, r: &VolumeReport) -> PostOutcome {
-        match &r.snapshot_status {
-            _ if r.snapshot_id.is_none() => PostOutcome::NotCreated,
-            Some(SnapshotStatus::Available) => PostOutcome::Available,
-            Some(s) if s.is_failure() => PostOutcome::Error,
+    fn settled_outcome(&self, step: &Step) -> PostOutcome {
+        match step.snap() {
+            None => PostOutcome::NotCreated,
+            Some(s) if s.status == SnapshotStatus::Available => PostOutcome::Available,
+            Some(s) if s.status.is_failure() => PostOutcome::Error,
             _ if self.interrupted => PostOutcome::Interrupted,
             _ if self.timed_out => PostOutcome::Deadline,
             _ => PostOutcome::Failed,
         }
     }
 
-    /// One poll: the window's listing, each pending snapshot's status, the lost creates'
+    /// One poll: the window's listing, each waited snapshot's status, the lost creates'
     /// snapshots adopted by volume.
     fn poll(&mut self) -> Result<()> {
+        let known_zombies: HashSet<&str> = self.reports.iter().flat_map(|r| r.zombies.iter().map(String::as_str)).collect();
+        let mut waited: HashMap<String, usize> = HashMap::new();
+        let mut lost: HashMap<&str, usize> = HashMap::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            match step {
+                Step::Waiting(s) => {
+                    waited.insert(s.id.clone(), i);
+                }
+                Step::Lost(_) => {
+                    if let Some(r) = self.reports.get(i) {
+                        lost.insert(r.volume_id.as_str(), i);
+                    }
+                }
+                _ => {}
+            }
+        }
         let mut seen: HashMap<String, SnapshotStatus> = HashMap::new();
-        let mut adopted: Vec<(String, usize, SnapshotStatus)> = Vec::new();
-        let known_zombies: HashSet<String> = self.reports.iter().flat_map(|r| r.zombies.iter().cloned()).collect();
+        let mut adopted: Vec<(usize, String)> = Vec::new();
         for snap in self.window_listing()? {
             let snap = snap?;
             if !self.is_ours(&snap) {
                 continue;
             }
-            if self.pending.contains_key(&snap.id) {
+            if waited.contains_key(&snap.id) {
                 seen.insert(snap.id, snap.status);
-            } else if let Some((i, _)) = self.lost.get(&snap.volume_id) {
-                if !known_zombies.contains(&snap.id) && !matches!(snap.status, SnapshotStatus::Deleting | SnapshotStatus::Deleted) {
-                    adopted.push((snap.volume_id.clone(), *i, snap.status.clone()));
-                    seen.insert(snap.id.clone(), snap.status);
-                    if let Some(r) = self.reports.get_mut(*i) {
-                        r.snapshot_id = Some(snap.id.clone());
-                    }
-                    self.pending.insert(snap.id, *i);
+            } else if let Some(&i) = lost.get(snap.volume_id.as_str()) {
+                if !known_zombies.contains(snap.id.as_str()) && !matches!(snap.status, SnapshotStatus::Deleting | SnapshotStatus::Deleted) {
+                    lost.remove(snap.volume_id.as_str());
+                    adopted.push((i, snap.id.clone()));
+                    seen.insert(snap.id, snap.status);
                 }
             }
         }
         self.polls = self.polls.saturating_add(1);
-        for (volume, i, _) in adopted {
-            self.lost.remove(&volume);
-            if let Some(r) = self.reports.get_mut(i) {
-                r.action = VolumeAction::Created;
-                r.error = None;
+        for (i, id) in adopted {
+            if let Some(step) = self.steps.get_mut(i) {
+                *step = Step::Waiting(Snap::new(id.clone(), SnapshotStatus::Creating, false));
+                waited.insert(id, i);
             }
         }
-        let pending: Vec<(String, usize)> = self.pending.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        for (id, i) in pending {
-            let Some(report) = self.reports.get_mut(i) else { continue };
+        for (id, i) in waited {
+            let Some(step) = self.steps.get_mut(i) else { continue };
+            let Step::Waiting(mut snap) = std::mem::replace(step, Step::Selected) else { continue };
             let Some(status) = seen.remove(&id) else {
-                report.action = VolumeAction::Failed;
-                report.error = Some(format!("snapshot {id} disappeared during the wait"));
-                self.pending.remove(&id);
+                *step = Step::Failed { snap: Some(snap), error: VolumeError::Disappeared { snapshot_id: id } };
                 continue;
             };
-            report.snapshot_status = Some(status.clone());
-            match status {
-                SnapshotStatus::Available => {
-                    self.pending.remove(&id);
-                }
-                SnapshotStatus::Error => {
-                    self.errored.push(i);
-                    self.pending.remove(&id);
-                }
-                s if is_transient(&s) => {}
+            snap.status = status;
+            *step = match &snap.status {
+                SnapshotStatus::Available => Step::Available(snap),
+                SnapshotStatus::Error => Step::Errored(snap),
+                s if is_transient(s) => Step::Waiting(snap),
                 s => {
-                    report.action = VolumeAction::Failed;
-                    report.error = Some(format!("snapshot {id} went to {s} during the wait"));
-                    self.pending.remove(&id);
+                    let error = VolumeError::WentTo { snapshot_id: id, status: s.clone() };
+                    Step::Failed { snap: Some(snap), error }
                 }
-            }
+            };
         }
         Ok(())
     }
 
-    /// The deadline passed: every snapshot still pending fails, and so does every lost create.
+    /// The deadline passed: every snapshot still waited for fails, and so does every lost
+    /// create.
     fn time_out(&mut self, waited: Duration) {
         self.timed_out = true;
-        for (id, i) in std::mem::take(&mut self.pending) {
-            if let Some(r) = self.reports.get_mut(i) {
-                let status = r.snapshot_status.as_ref().map_or("unknown".to_owned(), |s| s.to_string());
-                r.action = VolumeAction::Failed;
-                r.error =
-                    Some(format!("snapshot {id} did not become available within {:.1} s (last status: {status})", waited.as_secs_f64()));
+        for step in &mut self.steps {
+            if let Step::Waiting(snap) = step {
+                let error = VolumeError::TimedOut { snapshot_id: snap.id.clone(), waited, last_status: Some(snap.status.clone()) };
+                *step = Step::Failed { snap: Some(snap.clone()), error };
             }
         }
         self.give_up_lost();
     }
 
-    /// The wait cannot go on: every pending snapshot fails with `why`.
-    fn fail_waiting(&mut self, why: &str) {
-        for (_, i) in std::mem::take(&mut self.pending) {
-            if let Some(r) = self.reports.get_mut(i) {
-                r.action = VolumeAction::Failed;
-                r.error = Some(why.to_owned());
+    /// The wait cannot go on: every snapshot waited for fails with `why`.
+    fn fail_waiting(&mut self, why: &VolumeError) {
+        for step in &mut self.steps {
+            if let Step::Waiting(snap) = step {
+                *step = Step::Failed { snap: Some(snap.clone()), error: why.clone() };
             }
         }
         self.give_up_lost();
@@ -563,10 +641,9 @@ impl Job<'_> {
 
     /// The lost creates whose snapshot was not found fail with their create's error.
     fn give_up_lost(&mut self) {
-        for (_, (i, e)) in std::mem::take(&mut self.lost) {
-            if let Some(r) = self.reports.get_mut(i) {
-                r.action = VolumeAction::Failed;
-                r.error = Some(format!("create failed: {}; no snapshot of it was found", e.full_message()));
+        for step in &mut self.steps {
+            if let Step::Lost(e) = step {
+                *step = Step::Failed { snap: None, error: VolumeError::CreateLost(e.clone()) };
             }
         }
     }
@@ -574,8 +651,15 @@ impl Job<'_> {
     /// The snapshots that went to `error`: Cinder's user message, then the job deletes its
     /// zombie and waits for the delete (within the deadline), `concurrency` at a time.
     fn clean_errored(&mut self) {
-        let errored = std::mem::take(&mut self.errored);
-        let jobs: Vec<(usize, String)> = errored.iter().filter_map(|&i| Some((i, self.reports.get(i)?.snapshot_id.clone()?))).collect();
+        let jobs: Vec<(usize, String)> = self
+            .steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Step::Errored(snap) => Some((i, snap.id.clone())),
+                _ => None,
+            })
+            .collect();
         if jobs.is_empty() {
             return;
         }
@@ -586,28 +670,24 @@ impl Job<'_> {
             jobs.get(n).map(|(_, id)| clean_one(client, id, &wait))
         });
         for ((i, id), out) in jobs.into_iter().zip(results) {
-            let Some(r) = self.reports.get_mut(i) else { continue };
-            r.action = VolumeAction::Failed;
-            r.snapshot_status = Some(SnapshotStatus::Error);
-            match out {
+            let (Some(step), Some(r)) = (self.steps.get_mut(i), self.reports.get_mut(i)) else { continue };
+            let Step::Errored(snap) = std::mem::replace(step, Step::Selected) else { continue };
+            let error = match out {
                 Some(Cleaned { message, deleted, delete_error }) => {
-                    let mut text = message;
                     if deleted {
-                        r.zombies.push(id);
-                        text.push_str("; the job deleted it");
-                    } else if let Some(e) = delete_error {
-                        text.push_str(&format!("; deleting it failed: {e}"));
+                        r.zombies.push(id.clone());
                     }
-                    r.error = Some(text);
+                    VolumeError::SnapshotError { snapshot_id: id, message, deleted, delete_error: delete_error.map(Arc::new) }
                 }
-                None => r.error = Some(format!("snapshot {id} went to error")),
-            }
+                None => VolumeError::SnapshotError { snapshot_id: id, message: None, deleted: false, delete_error: None },
+            };
+            *step = Step::Failed { snap: Some(snap), error };
         }
     }
 
     /// Step 5: prunes the volumes whose snapshot of this window is `available` (dry run:
     /// those that would have one), and says why the others are not pruned.
-    fn prune(&mut self) -> Option<retention::PruneReport> {
+    fn prune(&mut self) -> Option<Arc<retention::PruneReport>> {
         if self.opts.is_cancelled() {
             self.interrupted = true;
             for r in &mut self.reports {
@@ -617,58 +697,56 @@ impl Job<'_> {
         }
         let dry = self.opts.dry_run;
         let mut eligible: Vec<String> = Vec::new();
-        for r in &mut self.reports {
-            let ok = match r.action {
-                VolumeAction::Created | VolumeAction::Reused => r.snapshot_status == Some(SnapshotStatus::Available),
-                VolumeAction::WouldCreate | VolumeAction::WouldReuse => true,
-                _ => false,
-            };
-            if ok {
+        let mut eligible_ix: Vec<usize> = Vec::new();
+        for (i, (step, r)) in self.steps.iter().zip(&mut self.reports).enumerate() {
+            if matches!(step, Step::Available(_) | Step::WouldCreate | Step::WouldReuse(_)) {
                 eligible.push(r.volume_id.clone());
+                eligible_ix.push(i);
                 continue;
             }
-            r.prune_skipped = Some(match r.action {
+            r.prune_skipped = Some(match step.action() {
                 _ if r.unresolved.is_some() => "not pruned: the volume was not found".to_owned(),
                 VolumeAction::Skipped => "not pruned: the volume was not snapshotted in this run".to_owned(),
                 VolumeAction::Failed => "not pruned: its snapshot for this window failed".to_owned(),
                 _ => format!(
                     "not pruned: its snapshot for this window is {}, not available",
-                    r.snapshot_status.as_ref().map_or("unknown".to_owned(), |s| s.to_string())
+                    step.snap().map_or("unknown".to_owned(), |s| s.status.to_string())
                 ),
             });
         }
         if eligible.is_empty() {
             return None;
         }
-        let wait = wait_opts(&self.poll, self.poll.timeout);
         let prune_opts = PruneOpts::new(self.opts.policy.clone())
             .volumes(eligible.iter().cloned())
             .dry_run(dry)
             .now(self.now)
             .concurrency(self.opts.concurrency)
             .all_projects(self.opts.selection.is_all_projects())
-            .wait_opts(wait);
+            .wait_opts(wait_opts(&self.poll, self.poll.timeout));
         let index: HashMap<String, usize> = self.reports.iter().enumerate().map(|(i, r)| (r.volume_id.clone(), i)).collect();
-        let eligible_ix: Vec<usize> = eligible.iter().filter_map(|v| index.get(v.as_str()).copied()).collect();
         match retention::prune(self.client, &prune_opts) {
             Ok(report) => {
+                let report = Arc::new(report);
                 for o in report.outcomes() {
                     let snap = o.snapshot();
                     let Some(&i) = index.get(snap.volume_id.as_str()) else { continue };
                     let Some(r) = self.reports.get_mut(i) else { continue };
                     match o.outcome() {
                         Outcome::Deleted | Outcome::WouldDelete => r.pruned.push(snap.id.clone()),
-                        Outcome::Failed(e) => r.prune_errors.push(format!("{}: {}", snap.id, e.full_message())),
+                        Outcome::Failed(_) => {
+                            r.prune_errors.push(PruneError::Delete { snapshot_id: snap.id.clone(), report: report.clone() })
+                        }
                         _ => {}
                     }
                 }
                 Some(report)
             }
             Err(e) => {
-                let why = format!("the prune's listing failed, nothing was deleted: {}", e.full_message());
+                let e = Arc::new(e);
                 for i in eligible_ix {
                     if let Some(r) = self.reports.get_mut(i) {
-                        r.prune_errors.push(why.clone());
+                        r.prune_errors.push(PruneError::Listing(e.clone()));
                     }
                 }
                 None
@@ -676,31 +754,31 @@ impl Job<'_> {
         }
     }
 
-    /// Calls the progress callback with the counts.
+    /// Calls the progress callback with the counts, from the volumes' steps.
     fn report_progress(&self) {
         let Some(f) = &self.opts.progress else { return };
         let mut p = Progress {
-            total: self.reports.len(),
+            total: self.steps.len(),
             created: 0,
             reused: 0,
             available: 0,
             failed: 0,
-            pending: self.pending.len().saturating_add(self.lost.len()),
+            pending: 0,
             elapsed: self.started.elapsed(),
         };
-        for r in &self.reports {
-            match r.action {
-                VolumeAction::Created => p.created += 1,
-                VolumeAction::Reused => p.reused += 1,
-                VolumeAction::Failed => p.failed += 1,
+        let add = |n: &mut usize| *n = n.saturating_add(1);
+        for step in &self.steps {
+            match step {
+                // A lost create is pending until found (or given up), not failed.
+                Step::Lost(_) => add(&mut p.pending),
+                Step::Errored(_) | Step::Failed { .. } => add(&mut p.failed),
+                Step::Waiting(s) | Step::Available(s) => {
+                    add(if s.reused { &mut p.reused } else { &mut p.created });
+                    add(if matches!(step, Step::Waiting(_)) { &mut p.pending } else { &mut p.available });
+                }
                 _ => {}
             }
-            if matches!(r.action, VolumeAction::Created | VolumeAction::Reused) && r.snapshot_status == Some(SnapshotStatus::Available) {
-                p.available += 1;
-            }
         }
-        // Lost creates are counted failed until found; they are pending, not failed.
-        p.failed = p.failed.saturating_sub(self.lost.len());
         f(&p);
     }
 }
@@ -731,12 +809,20 @@ impl Job<'_> {
             now,
             time_left: self.time_left(),
         };
-        let (to_create, found) = super::preflight::preflight(&ctx, volumes, to_create, &mut self.reports)?;
+        let (fit, found) = super::preflight::preflight(&ctx, volumes, to_create.clone(), &mut self.reports)?;
         if found.as_ref().is_some_and(|f| f.skipped > 0) {
             self.over_quota = true;
         }
         self.quota = found;
-        Ok(to_create)
+        // The volumes that do not fit are skipped, with their shortfalls.
+        let fits: HashSet<usize> = fit.iter().copied().collect();
+        for i in to_create.into_iter().filter(|i| !fits.contains(i)) {
+            let short = self.reports.get(i).map(|r| r.quota.clone()).unwrap_or_default();
+            if let Some(step) = self.steps.get_mut(i) {
+                *step = Step::Skipped(VolumeError::QuotaShort(short));
+            }
+        }
+        Ok(fit)
     }
 
     /// One create; after a rate limiter's refusal (the client holds every create and delete
@@ -788,31 +874,38 @@ impl Job<'_> {
 
 /// What became of a snapshot that went to `error`.
 struct Cleaned {
-    /// `snapshot <id> went to error[: <Cinder's user message>]`.
-    message: String,
+    /// Cinder's newest user message about it (3.3+), if any.
+    message: Option<String>,
     /// Whether it is gone.
     deleted: bool,
     /// Why it is not.
-    delete_error: Option<String>,
+    delete_error: Option<Error>,
 }
 
 /// Reads Cinder's user message about a snapshot that went to `error`, deletes it and waits
 /// until it is gone.
 fn clean_one(client: &ServiceClient, id: &str, wait: &WaitOpts) -> Cleaned {
     // Cinder's newest user message about it (3.3+), as a failed wait reports it.
-    let message = match crate::waiting::newest_user_message(client, id) {
-        Some(m) => format!("snapshot {id} went to error: {m}"),
-        None => format!("snapshot {id} went to error"),
+    let message = crate::waiting::newest_user_message(client, id);
+    let (deleted, delete_error) = match snapshots::delete(client, id) {
+        Ok(()) => match snapshots::wait_for_delete(client, id, wait) {
+            Ok(()) => (true, None),
+            Err(e) => (false, Some(e)),
+        },
+        Err(e) if e.is_not_found() => (true, None),
+        Err(e) => (false, Some(e)),
     };
-    let gone = |deleted: bool, delete_error: Option<String>| Cleaned { message: message.clone(), deleted, delete_error };
-    match snapshots::delete(client, id) {
-        Ok(()) => {}
-        Err(e) if e.is_not_found() => return gone(true, None),
-        Err(e) => return gone(false, Some(e.full_message())),
-    }
-    match snapshots::wait_for_delete(client, id, wait) {
-        Ok(()) => gone(true, None),
-        Err(e) => gone(false, Some(e.full_message())),
+    Cleaned { message, deleted, delete_error }
+}
+
+/// The text of a panic's payload (a `&str` or a `String`, as `panic!` makes them).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
     }
 }
 

@@ -733,8 +733,8 @@ pub fn prune_row(o: &SnapshotOutcome, dry_run: bool) -> Vec<String> {
 /// errors, else why it was not pruned).
 pub fn run_row(v: &VolumeReport) -> Vec<String> {
     let error = match (&v.error, v.prune_errors.is_empty(), &v.prune_skipped) {
-        (Some(e), _, _) => e.clone(),
-        (None, false, _) => v.prune_errors.join("; "),
+        (Some(e), _, _) => e.to_string(),
+        (None, false, _) => v.prune_errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
         (None, true, Some(why)) if !matches!(v.action, VolumeAction::Created | VolumeAction::Reused) => why.clone(),
         _ => String::new(),
     };
