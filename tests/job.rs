@@ -88,6 +88,29 @@ fn window_listing(window: &str) -> String {
     format!(r#"GET snapshots/detail?with_count=true&metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{window}"}}"#)
 }
 
+/// The wait's listing of the window's snapshots still `creating` (the polls between the first
+/// and the last).
+fn creating_listing(window: &str) -> String {
+    format!(
+        r#"GET snapshots/detail?with_count=true&status=creating&metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{window}"}}"#
+    )
+}
+
+/// The window's listings in the order sent: `whole` (every status) or `creating`
+/// (`status=creating`), `+page` for a page after the first (a marker).
+fn window_listings(cloud: &FakeCloud) -> Vec<String> {
+    cloud
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.relative_path() == "snapshots/detail")
+        .filter(|r| r.query.iter().any(|(k, v)| k == "metadata" && v.contains("cinder-snapshots.window")))
+        .map(|r| {
+            let kind = if r.query.iter().any(|(k, v)| k == "status" && v == "creating") { "creating" } else { "whole" };
+            if r.query.iter().any(|(k, _)| k == "marker") { format!("{kind}+page") } else { kind.to_owned() }
+        })
+        .collect()
+}
+
 /// The prune's listing: one for all the volumes pruned (the policy's label filtered by the
 /// server, the volumes on the client).
 const PRUNE_LISTING: &str = r#"GET snapshots/detail?metadata={"cinder-snapshots.policy":"nightly"}"#;
@@ -142,7 +165,10 @@ fn a_run_creates_waits_labels_and_prunes() {
         calls(&cloud),
         expect(&[
             (TAG_LISTING, 1),
+            // Before the creates; the first poll's and the last's, every status.
             (&window_listing(WINDOW3), 3),
+            // The second poll's: none is left creating, so the whole listing follows.
+            (&creating_listing(WINDOW3), 1),
             (&quota_set(), 1),
             ("POST snapshots", 3),
             (PRUNE_LISTING, 1),
@@ -150,6 +176,7 @@ fn a_run_creates_waits_labels_and_prunes() {
             ("GET snapshots/{id}", 6),
         ])
     );
+    assert_eq!(window_listings(&cloud), ["whole", "whole", "creating", "whole"]);
     // Labels, name, description.
     let made = cloud.snapshots().into_iter().find(|s| Some(&s.id) == report.volumes()[0].snapshot_id.as_ref()).unwrap();
     // Unique per volume and window: the first 8 hex digits of the volume id at the end.
@@ -359,7 +386,10 @@ fn a_rerun_after_a_crash_reuses_the_snapshots_left_creating() {
     let c = calls(&cloud);
     assert_eq!(count(&c, "POST "), 1);
     assert_eq!(count(&c, "DELETE "), 0);
-    assert_eq!(count(&c, &window_listing(WINDOW3)), 1 + report.polls());
+    // Before the creates, the first poll and the last every status; the polls between
+    // (the last one's first listing too) only what is still creating.
+    assert_eq!(count(&c, &window_listing(WINDOW3)), 3, "{c:#?}");
+    assert_eq!(count(&c, &creating_listing(WINDOW3)), report.polls() - 1, "{c:#?}");
     for v in &vols {
         assert_eq!(snaps_of(&cloud, v).len(), 1, "one snapshot of {v}");
     }
@@ -610,8 +640,9 @@ fn in_use_volumes_are_forced_below_3_66_and_not_from_it() {
     }
 }
 
-/// The wait polls with ONE paged listing: 25 snapshots with pages of 10 are 3 requests per
-/// poll, never a GET per snapshot.
+/// The wait polls with paged listings, never a GET per snapshot: 25 snapshots with pages of
+/// 10 are 3 requests for each whole listing (before the creates, the first poll, the last),
+/// and the polls between list only the snapshots still `creating`.
 #[test]
 fn each_poll_is_one_paged_listing() {
     let cloud = FakeCloud::start();
@@ -626,19 +657,27 @@ fn each_poll_is_one_paged_listing() {
     let listing = format!(
         r#"GET snapshots/detail?with_count=true&limit=10&metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{WINDOW3}"}}"#
     );
-    // Before the creates: one request (nothing yet). Then 3 per poll: pages of 10, 10, 5.
-    assert_eq!(c.get(&listing), Some(&(1 + report.polls())), "{c:#?}");
-    assert_eq!(count(&c, &format!("{listing}&marker=")), 2 * report.polls());
-    assert_eq!(report.polls(), 3);
+    // Before the creates: one request (nothing yet). Then 3 for the first poll and 3 for the
+    // last: pages of 10, 10, 5.
+    assert_eq!(c.get(&listing), Some(&3), "{c:#?}");
+    assert_eq!(count(&c, &format!("{listing}&marker=")), 4);
+    assert_eq!(report.polls(), 3, "{:?}", window_listings(&cloud));
+    // Between them, the snapshots still creating: the second poll's first page held 10 (the
+    // fake moves them on as it is read: none was left on the next page), the third's none.
+    assert_eq!(
+        window_listings(&cloud),
+        ["whole", "whole", "whole+page", "whole+page", "creating", "creating+page", "creating", "whole", "whole+page", "whole+page"]
+    );
     // Not one GET of a snapshot.
     assert_eq!(count(&c, "GET snapshots/{id}"), 0);
     // The selection with the page size too: 25 volumes, pages of 10.
     assert_eq!(count(&c, r#"GET volumes/detail?with_count=true&limit=10&metadata={"backup":"nightly"}"#), 3);
 }
 
-/// N a multiple of P (20 snapshots, pages of 10): 2 requests per poll, with `with_count`
-/// (3.45+) ending the listing at its last item. Below 3.45 Cinder links a full last page to
-/// an empty one, so each poll takes one request more, as the pager documents.
+/// N a multiple of P (20 snapshots, pages of 10): 2 requests per whole listing (the first
+/// poll's and the last's), with `with_count` (3.45+) ending the listing at its last item.
+/// Below 3.45 Cinder links a full last page to an empty one, so each takes one request more,
+/// as the pager documents.
 #[test]
 fn an_exact_multiple_of_the_page_size_takes_n_over_p_requests_per_poll() {
     for (minor, per_poll, query) in [(71, 2, "with_count=true&limit=10"), (44, 3, "limit=10")] {
@@ -655,8 +694,9 @@ fn an_exact_multiple_of_the_page_size_takes_n_over_p_requests_per_poll() {
         );
         let polls = report.polls();
         assert!(polls >= 2, "3.{minor}: {polls}");
-        // Before the creates, nothing: one request for an empty page.
-        assert_eq!(count(&c, &listing), 1 + per_poll * polls, "3.{minor}: {c:#?}");
+        // Before the creates, nothing: one request for an empty page; then the first poll
+        // and the last list the whole window.
+        assert_eq!(count(&c, &listing), 1 + per_poll * 2, "3.{minor}: {c:#?}");
     }
 }
 
@@ -1254,4 +1294,166 @@ fn a_create_worker_that_panics_fails_its_volume_and_the_others_are_done() {
     assert!(vols.contains(&v.volume_id));
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["volumes"][1]["error"], "create worker panicked: injected by the test");
+}
+
+/// Issue 22 item 3: the wait reads only what is still pending. 10 snapshots finishing over
+/// several polls (pages of 4): the first poll lists the whole window (10 rows), the polls
+/// between only the snapshots still `creating` (7 rows, then 3, then none), and once none is
+/// left creating ONE whole listing gives every final status (no GET per snapshot): the one
+/// that went to `error` mid-wait is still seen, reported and deleted. 30 rows read, not 40.
+#[test]
+fn the_wait_lists_only_the_snapshots_still_creating_between_the_first_and_the_last_poll() {
+    let cloud = Arc::new(FakeCloud::start());
+    let vols = fleet(&cloud, 10);
+    let client = cloud.client();
+    // Nothing finishes by itself: the test moves them on after each poll.
+    cloud.set_snapshot_creating_reads(1000);
+    let errored: Arc<Mutex<Option<String>>> = Arc::default();
+    let (fake, admin, bad) = (cloud.clone(), cloud.client(), errored.clone());
+    let calls_seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let progress = move |_: &Progress| {
+        // Oldest first: the order of the creates.
+        let ids: Vec<String> = fake.snapshots().into_iter().map(|s| s.id).collect();
+        let to = |range: std::ops::Range<usize>, status: SnapshotStatus| {
+            for id in &ids[range] {
+                snapshots::reset_status(&admin, id, status.clone()).unwrap();
+            }
+        };
+        match calls_seen.fetch_add(1, Ordering::SeqCst) {
+            // After the first poll: 3 finish.
+            1 => to(0..3, SnapshotStatus::Available),
+            // After the second: 3 more, and one goes to error.
+            2 => {
+                to(3..6, SnapshotStatus::Available);
+                to(6..7, SnapshotStatus::Error);
+                *bad.lock().unwrap() = Some(ids[6].clone());
+            }
+            // After the third: the last 3.
+            3 => to(7..10, SnapshotStatus::Available),
+            _ => {}
+        }
+    };
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3).page_size(4).concurrency(1).progress(progress), DAY3);
+    assert_eq!(report.polls(), 4);
+    assert_eq!(
+        window_listings(&cloud),
+        [
+            // Before the creates: nothing yet.
+            "whole",
+            // The first poll: 10 rows, pages of 4, 4, 2.
+            "whole",
+            "whole+page",
+            "whole+page",
+            // The second: the 7 still creating (4, 3).
+            "creating",
+            "creating+page",
+            // The third: 3.
+            "creating",
+            // The fourth: none left creating, so the whole window once: 9 available, 1 error.
+            "creating",
+            "whole",
+            "whole+page",
+            "whole+page",
+        ]
+    );
+    let c = calls(&cloud);
+    let page = |kind: &str| {
+        format!(
+            r#"GET snapshots/detail?with_count=true&limit=4{kind}&metadata={{"cinder-snapshots.policy":"nightly","cinder-snapshots.window":"{WINDOW3}"}}"#
+        )
+    };
+    assert_eq!(c.get(&page("")), Some(&3), "{c:#?}");
+    assert_eq!(c.get(&page("&status=creating")), Some(&3), "{c:#?}");
+    // Not one GET of a snapshot but the error's delete's wait (`deleting`, then gone).
+    assert_eq!(count(&c, "GET snapshots/{id}"), 2, "{c:#?}");
+    // The one that went to error mid-wait: seen by the last whole listing, deleted, failed.
+    let bad = errored.lock().unwrap().clone().unwrap();
+    let failed: Vec<&job::VolumeReport> = report.volumes().iter().filter(|v| v.action == VolumeAction::Failed).collect();
+    assert_eq!(failed.len(), 1, "{report:#?}");
+    assert_eq!(failed[0].snapshot_id.as_deref(), Some(bad.as_str()));
+    assert_eq!(failed[0].snapshot_status, Some(SnapshotStatus::Error));
+    assert_eq!(failed[0].error.as_ref().unwrap().to_string(), format!("snapshot {bad} went to error; the job deleted it"));
+    assert_eq!(failed[0].zombies, std::slice::from_ref(&bad));
+    assert_eq!(c.get("DELETE snapshots/{id}"), Some(&1));
+    let t = report.totals();
+    assert_eq!((t.volumes, t.created, t.available, t.failed), (10, 9, 9, 1));
+    assert!(cloud.snapshots().iter().all(|s| s.status == SnapshotStatus::Available && s.id != bad));
+    assert_eq!(cloud.snapshots().len(), 9);
+    assert!(vols.contains(&failed[0].volume_id));
+}
+
+/// A lost create's answer makes the polls list the whole window until its snapshot is
+/// adopted (then the polls between list only what is still creating, the adopted one
+/// included), or until nothing else is waited for (then it fails with its create's error):
+/// lost creates are still adopted with the filtered polls.
+#[test]
+fn a_lost_create_keeps_the_polls_whole_until_adopted_or_given_up() {
+    // Adopted by the first poll (the fake made the snapshot before the answer was lost).
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 3);
+    let client = cloud.client();
+    cloud.set_snapshot_creating_reads(3);
+    cloud.lose_next_answers(1, Rule::method("POST", "snapshots"));
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3).concurrency(1), DAY3);
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(count(&calls(&cloud), "POST snapshots"), 3);
+    for v in &vols {
+        let r = report.volume(v).unwrap();
+        assert_eq!((r.action, r.snapshot_status.clone()), (VolumeAction::Created, Some(SnapshotStatus::Available)), "{r:?}");
+        assert_eq!(snaps_of(&cloud, v).len(), 1);
+    }
+    // Each listing reads the fake's snapshots once (3 reads each): before the creates; the
+    // first poll (whole: the lost one adopted); then only what is still creating.
+    assert_eq!(window_listings(&cloud), ["whole", "whole", "creating", "creating", "creating", "whole"]);
+    assert_eq!(report.polls(), 4);
+
+    // Nothing made (a gateway's 504): the polls stay whole while the lost create is looked
+    // for, and it fails once the others are done.
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 3);
+    let client = cloud.client();
+    cloud.set_snapshot_creating_reads(3);
+    cloud.fail_next(1, Rule::method("POST", "snapshots"), 504);
+    cloud.clear_requests();
+    let report = run_at(&cloud, &client, opts(DAY3).concurrency(1), DAY3);
+    let failed: Vec<&job::VolumeReport> = report.volumes().iter().filter(|v| v.action == VolumeAction::Failed).collect();
+    assert_eq!(failed.len(), 1, "{report:#?}");
+    let e = failed[0].error.as_ref().unwrap();
+    assert!(matches!(e, job::VolumeError::CreateLost(_)), "{e:?}");
+    assert_eq!(e.error().and_then(cinder_snapshots::Error::status), Some(504));
+    assert!(e.to_string().ends_with("; no snapshot of it was found"), "{e}");
+    assert!(vols.contains(&failed[0].volume_id));
+    let listings = window_listings(&cloud);
+    assert!(listings.iter().all(|l| l == "whole"), "{listings:?}");
+    assert_eq!(listings.len(), 1 + report.polls());
+    assert_eq!(report.totals().available, 2);
+}
+
+/// The fake as Cinder: a snapshot marker that the filters leave out (it left `creating`
+/// between two pages of a `status=creating` listing) is loaded by id, and the next page goes
+/// on after its place; the fake answered 404 (Cinder's for an unknown marker), which made
+/// the wait's filtered polls fail and list again.
+#[test]
+fn a_creating_listing_goes_on_after_a_marker_that_left_creating() {
+    let cloud = FakeCloud::start();
+    let vols = fleet(&cloud, 5);
+    let client = cloud.client();
+    cloud.set_snapshot_creating_reads(1000);
+    for v in &vols {
+        snapshots::create(&client, &CreateOpts::new(v.as_str())).unwrap();
+    }
+    let list = snapshots::ListOpts::new().status(SnapshotStatus::Creating).limit(2);
+    let mut pager = snapshots::list_detail(&client, &list).unwrap();
+    let first: Vec<String> = pager.by_ref().take(2).map(|s| s.unwrap().id).collect();
+    // The marker of the next page leaves `creating`.
+    snapshots::reset_status(&client, &first[1], SnapshotStatus::Available).unwrap();
+    let rest: Vec<String> = pager.map(|s| s.unwrap().id).collect();
+    assert_eq!(rest.len(), 3, "{rest:?}");
+    let mut all: Vec<String> = first.into_iter().chain(rest).collect();
+    all.sort_unstable();
+    let mut made: Vec<String> = cloud.snapshots().into_iter().map(|s| s.id).collect();
+    made.sort_unstable();
+    assert_eq!(all, made);
 }

@@ -52,10 +52,15 @@
 //!    finish): the volumes not sent are [`Skipped`](VolumeAction::Skipped) with
 //!    `over quota: <Cinder's message>` and [`JobReport::over_quota`] is set; the snapshots
 //!    already made are still waited for, reported and pruned.
-//! 4. **Waits for all of them together**: ONE paged listing per poll, with the server-side
-//!    filter on the policy and window labels (from 3.22; below, the project's whole listing
-//!    filtered here), so `ceil(N / P)` requests per poll for N snapshots and page size P
-//!    ([`JobOpts::page_size`]), never one GET per snapshot; the polls are paced by the
+//! 4. **Waits for all of them together**: paged listings with the server-side filter on the
+//!    policy and window labels (from 3.22; below, the project's whole listing filtered
+//!    here), never one GET per snapshot, reading only what is still pending: the first poll,
+//!    every poll while a lost create's snapshot is looked for (or a volume waits for its
+//!    post-hook), and the last list the whole window (every status: lost creates adopted,
+//!    errors seen); the polls between list only the snapshots still `creating`
+//!    (`status=creating`), so the rows read shrink as snapshots finish, and when none is
+//!    left `creating` one whole listing gives every final status. About `ceil(pending / P)`
+//!    requests per poll for page size P ([`JobOpts::page_size`]); the polls are paced by the
 //!    client's [`PollPolicy`](crate::PollPolicy) (its intervals and timeout, unless
 //!    [`JobOpts::poll_interval`] or [`JobOpts::timeout`] set others), the wait ends at the
 //!    timeout ([`JobReport::timed_out`]), and [`JobOpts::progress`] sees the

@@ -586,7 +586,8 @@ impl JobReport {
         self.elapsed
     }
 
-    /// How many polls (paged listings) the wait made.
+    /// How many polls the wait made: each one paged listing, but the last, which lists the
+    /// snapshots still `creating`, finds none and lists the whole window once more.
     pub fn polls(&self) -> usize {
         self.polls
     }

@@ -165,6 +165,9 @@ enum Step {
     /// This window's snapshot (made, adopted or reused) is waited for: its last status seen
     /// is on its way to `available`.
     Waiting(Snap),
+    /// Its snapshot was `creating` and is no longer (a poll of the snapshots still
+    /// `creating` left it out): its final status comes from the next whole listing.
+    Left(Snap),
     /// Its create's answer was lost: the wait looks for its snapshot by volume.
     Lost(Arc<Error>),
     /// Its snapshot went to `error` during the wait: the job deletes it after the wait.
@@ -201,7 +204,7 @@ impl Step {
             Step::Selected | Step::Skipped(_) => VolumeAction::Skipped,
             Step::WouldCreate => VolumeAction::WouldCreate,
             Step::WouldReuse(_) => VolumeAction::WouldReuse,
-            Step::Waiting(s) | Step::Available(s) => s.action(),
+            Step::Waiting(s) | Step::Left(s) | Step::Available(s) => s.action(),
             Step::Lost(_) | Step::Errored(_) | Step::Failed { .. } => VolumeAction::Failed,
         }
     }
@@ -209,7 +212,7 @@ impl Step {
     /// The snapshot of this window, if the volume has one.
     fn snap(&self) -> Option<&Snap> {
         match self {
-            Step::WouldReuse(s) | Step::Waiting(s) | Step::Errored(s) | Step::Available(s) => Some(s),
+            Step::WouldReuse(s) | Step::Waiting(s) | Step::Left(s) | Step::Errored(s) | Step::Available(s) => Some(s),
             Step::Failed { snap, .. } => snap.as_ref(),
             Step::Selected | Step::WouldCreate | Step::Skipped(_) | Step::Lost(_) => None,
         }
@@ -229,7 +232,7 @@ impl Step {
 
     /// Whether its snapshot is still waited for (or looked for, after a lost answer).
     fn is_pending(&self) -> bool {
-        matches!(self, Step::Waiting(_) | Step::Lost(_))
+        matches!(self, Step::Waiting(_) | Step::Left(_) | Step::Lost(_))
     }
 
     /// The volume's public report: `report` (its facts and what the steps gathered) with the
@@ -508,7 +511,7 @@ impl Job<'_> {
                 }
             }
             self.report_progress();
-            if !self.steps.iter().any(|s| matches!(s, Step::Waiting(_))) {
+            if !self.steps.iter().any(|s| matches!(s, Step::Waiting(_) | Step::Left(_))) {
                 // A lost create's snapshot exists by now if it was made at all: Cinder
                 // writes it before answering.
                 self.give_up_lost();
@@ -552,15 +555,89 @@ impl Job<'_> {
         }
     }
 
-    /// One poll: the window's listing, each waited snapshot's status, the lost creates'
-    /// snapshots adopted by volume.
+    /// One poll, reading only what is pending where it can. The whole window (every
+    /// status) on the first poll, while a lost create's snapshot is looked for, while a
+    /// volume waits for its post-hook (its outcome needs the final status at once), while a
+    /// snapshot waited for is in a transient status other than `creating` (a reused one
+    /// `backing-up`, say), and once none is left `creating`. Otherwise only the snapshots
+    /// still `creating` (`status=creating`, with the labels' filter): the rows read shrink
+    /// as they finish. A snapshot missing from that listing has left `creating`
+    /// ([`Step::Left`]); when none is left `creating`, one whole listing (in the same poll)
+    /// reads every final status: no GET per snapshot, about `ceil(pending / page)` requests
+    /// per poll.
     fn poll(&mut self) -> Result<()> {
+        if !self.whole_listing_needed() {
+            self.list_creating()?;
+            if self.steps.iter().any(|s| matches!(s, Step::Waiting(_))) {
+                self.polls = self.polls.saturating_add(1);
+                return Ok(());
+            }
+        }
+        self.list_whole()?;
+        self.polls = self.polls.saturating_add(1);
+        Ok(())
+    }
+
+    /// Whether the next poll lists the whole window (see [`poll`](Self::poll)).
+    fn whole_listing_needed(&self) -> bool {
+        let mut waiting = false;
+        for step in &self.steps {
+            match step {
+                Step::Lost(_) => return true,
+                Step::Waiting(s) if s.status != SnapshotStatus::Creating => return true,
+                Step::Waiting(_) => waiting = true,
+                _ => {}
+            }
+        }
+        self.polls == 0 || !waiting || !self.hooks.frozen().is_empty()
+    }
+
+    /// The window's snapshots still `creating`: those waited for and not in it have left
+    /// `creating`.
+    fn list_creating(&mut self) -> Result<()> {
+        let mut still: HashSet<String> = HashSet::new();
+        for snap in self.creating_listing()? {
+            let snap = snap?;
+            if snap.status == SnapshotStatus::Creating && self.is_ours(&snap) {
+                still.insert(snap.id);
+            }
+        }
+        for step in &mut self.steps {
+            if let Step::Waiting(snap) = step {
+                if !still.contains(&snap.id) {
+                    *step = Step::Left(snap.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The listing of this window's owned snapshots still `creating` (to the last page):
+    /// [`window_listing`](Self::window_listing)'s with `status=creating`, which Cinder
+    /// allows every caller with the metadata filter (its default `resource_filters.json`).
+    fn creating_listing(&self) -> Result<crate::snapshots::Pager> {
+        let mut list = ListOpts::new()
+            .all_tenants(self.opts.selection.is_all_projects())
+            .with_count(self.mv >= WITH_COUNT)
+            .status(SnapshotStatus::Creating);
+        if self.mv >= METADATA_FILTER {
+            list = list.metadata(POLICY_KEY, self.opts.policy.id()).metadata(WINDOW_KEY, self.window_label.as_str());
+        }
+        if let Some(n) = self.opts.page_size {
+            list = list.limit(n);
+        }
+        snapshots::list_detail(self.client, &list)
+    }
+
+    /// The whole window's listing: each waited snapshot's status (those that left
+    /// `creating` too), the lost creates' snapshots adopted by volume.
+    fn list_whole(&mut self) -> Result<()> {
         let known_zombies: HashSet<&str> = self.reports.iter().flat_map(|r| r.zombies.iter().map(String::as_str)).collect();
         let mut waited: HashMap<String, usize> = HashMap::new();
         let mut lost: HashMap<&str, usize> = HashMap::new();
         for (i, step) in self.steps.iter().enumerate() {
             match step {
-                Step::Waiting(s) => {
+                Step::Waiting(s) | Step::Left(s) => {
                     waited.insert(s.id.clone(), i);
                 }
                 Step::Lost(_) => {
@@ -588,7 +665,6 @@ impl Job<'_> {
                 }
             }
         }
-        self.polls = self.polls.saturating_add(1);
         for (i, id) in adopted {
             if let Some(step) = self.steps.get_mut(i) {
                 *step = Step::Waiting(Snap::new(id.clone(), SnapshotStatus::Creating, false));
@@ -597,7 +673,7 @@ impl Job<'_> {
         }
         for (id, i) in waited {
             let Some(step) = self.steps.get_mut(i) else { continue };
-            let Step::Waiting(mut snap) = std::mem::replace(step, Step::Selected) else { continue };
+            let (Step::Waiting(mut snap) | Step::Left(mut snap)) = std::mem::replace(step, Step::Selected) else { continue };
             let Some(status) = seen.remove(&id) else {
                 *step = Step::Failed { snap: Some(snap), error: VolumeError::Disappeared { snapshot_id: id } };
                 continue;
@@ -618,12 +694,24 @@ impl Job<'_> {
 
     /// The deadline passed: every snapshot still waited for fails, and so does every lost
     /// create.
+    /// Those that left `creating` get their final status from one last whole listing first.
     fn time_out(&mut self, waited: Duration) {
         self.timed_out = true;
+        if self.steps.iter().any(|s| matches!(s, Step::Left(_))) {
+            // Its failure leaves them timed out, their last status unknown.
+            let _ = self.list_whole();
+        }
         for step in &mut self.steps {
-            if let Step::Waiting(snap) = step {
-                let error = VolumeError::TimedOut { snapshot_id: snap.id.clone(), waited, last_status: Some(snap.status.clone()) };
-                *step = Step::Failed { snap: Some(snap.clone()), error };
+            match step {
+                Step::Waiting(snap) => {
+                    let error = VolumeError::TimedOut { snapshot_id: snap.id.clone(), waited, last_status: Some(snap.status.clone()) };
+                    *step = Step::Failed { snap: Some(snap.clone()), error };
+                }
+                Step::Left(snap) => {
+                    let error = VolumeError::TimedOut { snapshot_id: snap.id.clone(), waited, last_status: None };
+                    *step = Step::Failed { snap: Some(snap.clone()), error };
+                }
+                _ => {}
             }
         }
         self.give_up_lost();
@@ -632,7 +720,7 @@ impl Job<'_> {
     /// The wait cannot go on: every snapshot waited for fails with `why`.
     fn fail_waiting(&mut self, why: &VolumeError) {
         for step in &mut self.steps {
-            if let Step::Waiting(snap) = step {
+            if let Step::Waiting(snap) | Step::Left(snap) = step {
                 *step = Step::Failed { snap: Some(snap.clone()), error: why.clone() };
             }
         }
@@ -772,9 +860,9 @@ impl Job<'_> {
                 // A lost create is pending until found (or given up), not failed.
                 Step::Lost(_) => add(&mut p.pending),
                 Step::Errored(_) | Step::Failed { .. } => add(&mut p.failed),
-                Step::Waiting(s) | Step::Available(s) => {
+                Step::Waiting(s) | Step::Left(s) | Step::Available(s) => {
                     add(if s.reused { &mut p.reused } else { &mut p.created });
-                    add(if matches!(step, Step::Waiting(_)) { &mut p.pending } else { &mut p.available });
+                    add(if matches!(step, Step::Available(_)) { &mut p.available } else { &mut p.pending });
                 }
                 _ => {}
             }

@@ -1115,15 +1115,20 @@ type Paged<T> = (Vec<T>, Option<String>, usize);
 
 /// Sorts by the listing's keys, then by id descending (as Cinder appends it); pages by marker
 /// and offset; builds the next link (`collection`: `snapshots/detail`, ...).
+/// One page of `items` (filtered already). `marker_row` is the marker's own row when the
+/// filters left it out (a snapshot that left `creating` between two pages of a
+/// `status=creating` listing): Cinder loads the marker by id whatever the filters and goes
+/// on after its place in the order, so the page starts at the first item after it.
 fn page<T: Row>(
     st: &mut State,
     request: &HttpRequest,
     l: &Listing,
     mut items: Vec<T>,
+    marker_row: Option<T>,
     collection: &str,
     ctx: Ctx,
 ) -> Result<Paged<T>, HttpResponse> {
-    items.sort_by(|a, b| {
+    let order = |a: &T, b: &T| {
         for (key, desc) in &l.sort {
             let o = a.field(key).cmp(&b.field(key));
             let o = if *desc { o.reverse() } else { o };
@@ -1135,14 +1140,22 @@ fn page<T: Row>(
         let first_desc = l.sort.first().is_none_or(|(_, desc)| *desc);
         let o = a.field("created_at").cmp(&b.field("created_at")).then_with(|| a.id().cmp(b.id()));
         if first_desc { o.reverse() } else { o }
-    });
+    };
+    items.sort_by(order);
     let total = items.len();
     let start = match &l.marker {
-        Some(m) => {
-            let at = items.iter().position(|x| x.id() == m).ok_or_else(|| T::missing(m))?;
+        Some(m) => match (items.iter().position(|x| x.id() == m), &marker_row) {
             // A misbehaving server (FakeCloud::repeat_marker_items): the marker's item again.
-            if take_inclusive_marker(st, request) { at } else { at.saturating_add(1) }
-        }
+            (Some(at), _) => {
+                if take_inclusive_marker(st, request) {
+                    at
+                } else {
+                    at.saturating_add(1)
+                }
+            }
+            (None, Some(row)) => items.iter().position(|x| order(x, row).is_gt()).unwrap_or(total),
+            (None, None) => return Err(T::missing(m)),
+        },
         None => 0,
     };
     let start = start.saturating_add(l.offset).min(total);
@@ -1201,7 +1214,10 @@ fn list_snapshots(st: &mut State, request: &HttpRequest, detail: bool, minor: u1
         .cloned()
         .collect();
     let collection = if detail { "snapshots/detail" } else { "snapshots" };
-    let (items, next, total) = page(st, request, &l, chosen, collection, ctx)?;
+    // The marker's own row, found by id whatever the filters (as Cinder loads it).
+    let marker_row =
+        l.marker.as_ref().and_then(|m| st.snapshots.iter().find(|s| s.id == *m && l.project_matches(ctx, &s.project_id))).cloned();
+    let (items, next, total) = page(st, request, &l, chosen, marker_row, collection, ctx)?;
     let view = if detail { View::Detail } else { View::Summary };
     let items = items.iter().map(|s| snapshot_json(s, view, minor)).collect();
     Ok(list_body("snapshots", items, next, l.with_count, total))
@@ -1645,7 +1661,7 @@ fn list_volumes(st: &mut State, request: &HttpRequest, detail: bool, minor: u16,
         .cloned()
         .collect();
     let collection = if detail { "volumes/detail" } else { "volumes" };
-    let (items, next, total) = page(st, request, &l, chosen, collection, ctx)?;
+    let (items, next, total) = page(st, request, &l, chosen, None, collection, ctx)?;
     let view = if detail { VolView::Detail } else { VolView::Summary };
     let items = items.iter().map(|v| volume_json(st, v, view, ctx.admin)).collect();
     Ok(list_body("volumes", items, next, l.with_count, total))

@@ -77,7 +77,10 @@
 //!   snapshot `available` (409, after the volume was set `reverting`, where Cinder leaves
 //!   it); then `reverting` (the snapshot `restoring`) and `available` again.
 //! - Listings: a page cap like `osapi_max_limit` (default 1000), `limit` (capped; bad values
-//!   give Cinder's 400 messages), `marker` (an unknown marker is Cinder's 404),
+//!   give Cinder's 400 messages), `marker` (an unknown marker is Cinder's 404; a
+//!   snapshot marker that the filters leave out, one that left `creating` between two pages
+//!   of a `status=creating` listing, is found by id as Cinder loads it, and the page goes on
+//!   after its place),
 //!   `offset`, `with_count` (`count` on every page), next links with the fake's own host
 //!   and every original parameter (Cinder's rule: a link when the page is full, or with
 //!   `with_count` when the total reaches the limit), `sort` / `sort_key` / `sort_dir`
