@@ -196,7 +196,9 @@ pub enum VolumeError {
     Interrupted,
     /// The run was interrupted while this volume's snapshot was creating (a re-run reuses it).
     InterruptedWaiting,
-    /// The worker sending this volume's create panicked: `create worker panicked: <message>`.
+    /// The worker sending this volume's create panicked: `create worker panicked: <message>`
+    /// (the other volumes go on). Only where panics unwind (Rust's default): a program built
+    /// with `panic = "abort"`, as this package's own release binaries are, ends at the panic.
     Panicked(String),
     /// The snapshot left the window's listing during the wait.
     Disappeared {
