@@ -111,6 +111,7 @@ mod hooks;
 mod lock;
 mod metrics;
 mod opts;
+mod owned;
 mod preflight;
 mod report;
 mod run;
@@ -126,6 +127,7 @@ pub use hooks::{DEFAULT_HOOK_TIMEOUT, ENV_PREFIX, HookKind, HookRun, Hooks, OUTP
 pub use lock::{Holder, JobLock, LockError};
 pub use metrics::{METRICS_PREFIX, MetricsError, MetricsFile};
 pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
+pub use owned::{Owned, OwnedQuery, owned};
 pub use preflight::QuotaPreflight;
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
 pub use run::run;

@@ -14,10 +14,8 @@ use super::report::{JobReport, Progress, VolumeAction, VolumeReport};
 use super::{RUN_KEY, WINDOW_KEY, label_time};
 use crate::client::{Microversion, ServiceClient};
 use crate::error::{Error, Result};
-use crate::paging::WITH_COUNT;
-use crate::retention::{self, Outcome, POLICY_KEY, PruneOpts, is_owned};
-use crate::snapshots::METADATA_FILTER;
-use crate::snapshots::{self, CreateOpts, ListOpts, Snapshot, SnapshotStatus, WaitOpts};
+use crate::retention::{self, Outcome, PruneOpts, is_owned};
+use crate::snapshots::{self, CreateOpts, Snapshot, SnapshotStatus, WaitOpts};
 use crate::volumes::VolumeStatus;
 use crate::waiting::{Pacer, Paused};
 
@@ -203,24 +201,21 @@ enum Created {
 }
 
 impl Job<'_> {
-    /// The listing of this window's owned snapshots (one listing, to the last page).
-    fn window_listing(&self) -> Result<crate::snapshots::Pager> {
-        // With the total (3.45+) the pager stops at the last item: no request for an empty
-        // page when N is a multiple of the page size, so exactly ceil(N / P) requests.
-        let mut list = ListOpts::new().all_tenants(self.opts.selection.is_all_projects()).with_count(self.mv >= WITH_COUNT);
-        if self.mv >= METADATA_FILTER {
-            list = list.metadata(POLICY_KEY, self.opts.policy.id()).metadata(WINDOW_KEY, self.window_label.as_str());
-        }
+    /// The listing of this window's owned snapshots (the one owned listing, to the last page).
+    fn window_listing(&self) -> Result<super::Owned> {
+        let mut query = super::OwnedQuery::new(self.opts.policy.id())
+            .label(WINDOW_KEY, self.window_label.as_str())
+            .all_projects(self.opts.selection.is_all_projects());
         if let Some(n) = self.opts.page_size {
-            list = list.limit(n);
+            query = query.page_size(n);
         }
-        snapshots::list_detail(self.client, &list)
+        super::owned(self.client, &query)
     }
 
-    /// Whether a listed snapshot is the policy's, for this window (checked here whatever
+    /// Whether a listed snapshot is the policy's, for this window (checked again whatever
     /// the server filtered).
     fn is_ours(&self, snap: &Snapshot) -> bool {
-        is_owned(snap, &self.opts.policy) && snap.metadata.get(WINDOW_KEY).is_some_and(|w| *w == self.window_label)
+        is_owned(snap, self.opts.policy.id()) && snap.metadata.get(WINDOW_KEY).is_some_and(|w| *w == self.window_label)
     }
 
     /// Step 1 and 2: skips the volumes that cannot be snapshotted, reuses the window's
@@ -733,7 +728,6 @@ impl Job<'_> {
         let ctx = super::preflight::Ctx {
             client: self.client,
             opts: self.opts,
-            mv: self.mv,
             window_label: &self.window_label,
             now,
             time_left: self.time_left(),

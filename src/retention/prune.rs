@@ -510,7 +510,7 @@ fn list_candidates(client: &ServiceClient, opts: &PruneOpts) -> Result<Vec<Snaps
             let snap = snap?;
             // Owned, or labelled with the policy's id in a format this version does not know
             // (the plan keeps and reports those).
-            if !wanted(&snap) || !carries_policy(&snap, &opts.policy) {
+            if !wanted(&snap) || !carries_policy(&snap, opts.policy.id()) {
                 continue;
             }
             if seen.insert(snap.id.clone()) {
@@ -528,7 +528,7 @@ fn newest_available<'a>(snapshots: &'a [Snapshot], policy: &Policy, now: OffsetD
     let mut newest: BTreeMap<(&str, bool), (OffsetDateTime, &str)> = BTreeMap::new();
     for s in snapshots {
         let Some(at) = s.created_at else { continue };
-        if s.status != SnapshotStatus::Available || !is_owned(s, policy) {
+        if s.status != SnapshotStatus::Available || !is_owned(s, policy.id()) {
             continue;
         }
         let scopes: &[bool] = if at <= now { &[false, true] } else { &[false] };
@@ -546,7 +546,7 @@ fn newest_available<'a>(snapshots: &'a [Snapshot], policy: &Policy, now: OffsetD
 /// not.
 fn refusal(snap: &Snapshot, reasons: &[Reason], policy: &Policy, protected: &BTreeSet<String>) -> Option<String> {
     let id = &snap.id;
-    if !is_owned(snap, policy) {
+    if !is_owned(snap, policy.id()) {
         return Some(format!(
             "refusing to delete snapshot {id}: it is not owned by retention policy {:?} (no {POLICY_KEY} label with that id)",
             policy.id()

@@ -971,7 +971,7 @@ impl Raw {
             return Err(Usage::of(CMD, "--crit is shorter than --warn: a snapshot would be critical before it is a warning"));
         }
         // The id must be one a policy can have (checked again by the library).
-        Policy::builder(id.as_str()).keep_last(1).build().map_err(|e| Usage::of(CMD, format!("--policy: {e}")))?;
+        Policy::validate_id(&id).map_err(|e| Usage::of(CMD, format!("--policy: {e}")))?;
         let mut opts = CheckOpts::new(id, warn, crit).selection(selection).warn_uncovered(self.flag("warn-uncovered"));
         // The rules, as run has them: the most snapshots the prune leaves.
         let rules = ["keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly", "keep-within", "utc-offset"];
