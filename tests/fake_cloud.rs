@@ -8,7 +8,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use cinder_snapshots::retention::{self, Outcome, Policy, PruneOpts};
+use cinder_snapshots::job::{Outcome, PruneOpts};
+use cinder_snapshots::retention::{self, Policy};
 use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, WaitOpts};
 use cinder_snapshots::testing::{Account, FakeCloud, MEMBER_PROJECT_ID, PROJECT_ID, Rule, SeenRequest, VolumeSpec};
 use cinder_snapshots::volumes::VolumeStatus;
@@ -185,7 +186,7 @@ fn prune_deletes_exactly_what_plan_deletes_in_a_history_days_old() {
     planned.sort();
     assert_eq!(planned.len(), 7);
 
-    let report = retention::prune(&client, &PruneOpts::new(policy).volumes([volume.as_str()]).now(now)).unwrap();
+    let report = cinder_snapshots::job::prune(&client, &PruneOpts::new(policy).volumes([volume.as_str()]).now(now)).unwrap();
     let mut deleted: Vec<String> =
         report.outcomes().iter().filter(|o| matches!(o.outcome(), Outcome::Deleted)).map(|o| o.snapshot().id.clone()).collect();
     deleted.sort();
@@ -228,7 +229,7 @@ fn a_pinned_snapshot_survives_prune_until_unpinned() {
     let body = cloud.requests()[0].body.clone();
     assert_eq!(body, Some(json!({"metadata": {"cinder-snapshots.pin": "before the upgrade"}})));
 
-    let report = retention::prune(&client, &PruneOpts::new(policy.clone()).now(cloud.now())).unwrap();
+    let report = cinder_snapshots::job::prune(&client, &PruneOpts::new(policy.clone()).now(cloud.now())).unwrap();
     let outcome =
         |id: &str| report.outcomes().iter().find(|o| o.snapshot().id == id).map(|o| (o.outcome().to_string(), o.decision().reasons_text()));
     assert_eq!(outcome(&ids[0]), Some(("kept".to_owned(), "pinned".to_owned())));
@@ -248,7 +249,7 @@ fn a_pinned_snapshot_survives_prune_until_unpinned() {
     assert!(!retention::unpin(&client, &ids[0]).unwrap());
     assert_eq!(requests(&cloud), [seen("GET", &p(&format!("snapshots/{}/metadata", ids[0])), &[])]);
 
-    let report = retention::prune(&client, &PruneOpts::new(policy).now(cloud.now())).unwrap();
+    let report = cinder_snapshots::job::prune(&client, &PruneOpts::new(policy).now(cloud.now())).unwrap();
     assert_eq!(report.outcomes().iter().filter(|o| matches!(o.outcome(), Outcome::Deleted)).count(), 1);
     assert_eq!(cloud.snapshots().into_iter().map(|s| s.id).collect::<Vec<_>>(), [ids[2].clone()]);
 }
@@ -521,7 +522,7 @@ fn prune_reports_a_failing_delete_and_deletes_the_others() {
     // keep_daily(2) keeps the two newest (its two periods are filled, so not the oldest too);
     // the three oldest go. The oldest one's delete fails.
     cloud.fail_delete(&ids[0]);
-    let report = retention::prune(&client, &PruneOpts::new(policy).volumes([volume.as_str()]).now(cloud.now())).unwrap();
+    let report = cinder_snapshots::job::prune(&client, &PruneOpts::new(policy).volumes([volume.as_str()]).now(cloud.now())).unwrap();
     let outcome = |id: &str| report.get(id).map(|o| o.outcome().name());
     assert_eq!(
         ids.iter().map(|id| outcome(id)).collect::<Vec<_>>(),

@@ -61,7 +61,7 @@
 //!    counts after every poll. A snapshot that ends in `error` gets Cinder's user message
 //!    (`/messages`, 3.3+), is deleted by the job (that delete waited for, within the
 //!    deadline), and its volume is [`Failed`](VolumeAction::Failed) with that message.
-//! 5. **Prunes** with [`retention::prune`](crate::retention::prune) (its listing to the last
+//! 5. **Prunes** with [`prune`] (its listing to the last
 //!    page before any delete, its checks before each delete) only the volumes whose snapshot
 //!    for this window is `available`; a volume whose create or wait failed, or that was
 //!    skipped, is not pruned, and [`VolumeReport::prune_skipped`] says why.
@@ -113,6 +113,7 @@ mod metrics;
 mod opts;
 mod owned;
 mod preflight;
+mod prune;
 mod report;
 mod run;
 mod window;
@@ -129,6 +130,7 @@ pub use metrics::{METRICS_PREFIX, MetricsError, MetricsFile};
 pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
 pub use owned::{Owned, OwnedQuery, owned};
 pub use preflight::QuotaPreflight;
+pub use prune::{Outcome, PruneCounts, PruneOpts, PruneReport, SnapshotOutcome, prune};
 pub use report::{JobReport, Progress, Totals, VolumeAction, VolumeReport};
 pub use run::run;
 pub use window::Window;

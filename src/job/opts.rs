@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::retention::Policy;
 use crate::volumes::{self, Volume, VolumeStatus};
 
-/// How many creates [`run`](super::run) sends at once unless told otherwise.
+/// How many creates [`run`](super::run) sends at once, and how many deletes
+/// [`prune`](super::prune) sends at once, unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 /// The most creates [`JobOpts::concurrency`] allows at once.
 pub const MAX_CONCURRENCY: usize = 64;

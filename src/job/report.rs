@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
+use super::prune::PruneReport;
 use super::{Unresolved, Window};
-use crate::retention::PruneReport;
 use crate::snapshots::SnapshotStatus;
 
 /// The counts a run hands its [progress callback](super::JobOpts::progress): after the

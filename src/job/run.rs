@@ -10,11 +10,12 @@ use time::OffsetDateTime;
 use super::hooks::PostOutcome;
 use super::opts::JobOpts;
 use super::opts::Selected;
+use super::prune::{Outcome, PruneOpts, PruneReport};
 use super::report::{JobReport, Progress, VolumeAction, VolumeReport};
 use super::{RUN_KEY, WINDOW_KEY, label_time};
 use crate::client::{Microversion, ServiceClient};
 use crate::error::{Error, Result};
-use crate::retention::{self, Outcome, PruneOpts, is_owned};
+use crate::retention::{self, is_owned};
 use crate::snapshots::{self, CreateOpts, Snapshot, SnapshotStatus, WaitOpts};
 use crate::volumes::VolumeStatus;
 use crate::waiting::{Pacer, Paused};
@@ -605,7 +606,7 @@ impl Job<'_> {
 
     /// Step 5: prunes the volumes whose snapshot of this window is `available` (dry run:
     /// those that would have one), and says why the others are not pruned.
-    fn prune(&mut self) -> Option<retention::PruneReport> {
+    fn prune(&mut self) -> Option<PruneReport> {
         if self.opts.is_cancelled() {
             self.interrupted = true;
             for r in &mut self.reports {
@@ -643,16 +644,19 @@ impl Job<'_> {
             .initial_interval(self.opts.initial_interval)
             .max_interval(self.opts.max_interval)
             .backoff_factor(BACKOFF);
-        let prune_opts = PruneOpts::new(self.opts.policy.clone())
+        let mut prune_opts = PruneOpts::new(self.opts.policy.clone())
             .volumes(eligible.iter().cloned())
             .dry_run(dry)
             .now(self.now)
             .concurrency(self.opts.concurrency)
             .all_projects(self.opts.selection.is_all_projects())
             .wait_opts(wait);
+        if let Some(n) = self.opts.page_size {
+            prune_opts = prune_opts.page_size(n);
+        }
         let index: HashMap<String, usize> = self.reports.iter().enumerate().map(|(i, r)| (r.volume_id.clone(), i)).collect();
         let eligible_ix: Vec<usize> = eligible.iter().filter_map(|v| index.get(v.as_str()).copied()).collect();
-        match retention::prune(self.client, &prune_opts) {
+        match super::prune(self.client, &prune_opts) {
             Ok(report) => {
                 for o in report.outcomes() {
                     let snap = o.snapshot();

@@ -5,7 +5,8 @@
 //! every snapshot of a listing, with every [`Reason`] that keeps it. Planning is pure: no
 //! request is sent, and `now` is a parameter.
 //!
-//! [`prune`] applies a policy against Cinder (see [Applying a policy](#applying-a-policy)).
+//! Applying a policy against Cinder is the job's [`job::prune`](crate::job::prune) (see
+//! [Applying a policy](#applying-a-policy)).
 //!
 //! # The model: restic's `forget`
 //!
@@ -136,18 +137,16 @@
 //!
 //! # Applying a policy
 //!
-//! [`prune`] with [`PruneOpts`] lists the policy's snapshots to the last page (server-side
-//! `metadata` filter from microversion 3.22, checked again on the client), plans, deletes
-//! what the plan deletes (a few at a time) and waits for each delete, and returns a
-//! [`PruneReport`]: every snapshot with its [`Outcome`] (kept with its reasons, deleted,
-//! failed with the error, or "would delete" in a dry run). A listing error ends it before
-//! any delete; a failed delete does not stop the others. Before each delete the snapshot is
-//! checked again: owned by the policy, not pinned, `available` (or `error` when deleted as
-//! in error), and not the newest `available` owned snapshot of its volume.
+//! This module sends no request: planning is pure. Applying a plan against Cinder (the
+//! listing, the deletes, the waits) is the job's: [`job::prune`](crate::job::prune) with
+//! [`job::PruneOpts`](crate::job::PruneOpts) lists the policy's snapshots with the one owned
+//! listing ([`job::owned`](crate::job::owned)), plans with [`plan`], deletes what the plan
+//! deletes and reports every snapshot ([`job::PruneReport`](crate::job::PruneReport)).
 //!
 //! ```no_run
 //! use cinder_snapshots::{ServiceClient, snapshots::{self, CreateOpts}};
-//! use cinder_snapshots::retention::{self, Policy, PruneOpts};
+//! use cinder_snapshots::job::{self, PruneOpts};
+//! use cinder_snapshots::retention::{self, Policy};
 //! use time::OffsetDateTime;
 //!
 //! let client = ServiceClient::from_env()?;
@@ -160,7 +159,7 @@
 //! snapshots::create(&client, &create)?;
 //!
 //! // ...and only those are ever pruned.
-//! let report = retention::prune(&client, &PruneOpts::new(policy).volumes([volume]))?;
+//! let report = job::prune(&client, &PruneOpts::new(policy).volumes([volume]))?;
 //! if !report.is_success() {
 //!     for failed in report.failures() {
 //!         eprintln!("{}: {}", failed.snapshot().id, failed.outcome());
@@ -223,7 +222,6 @@ mod labels;
 mod pin;
 mod plan;
 mod policy;
-mod prune;
 
 /// The crate's one formatter of exact durations ([`crate::duration::format_exact`]), kept
 /// here under its former name.
@@ -233,6 +231,6 @@ pub use labels::{
     run_at, unknown_format,
 };
 pub use pin::{pin, unpin};
+pub(crate) use plan::plan_owned;
 pub use plan::{Action, Decision, Period, Plan, Reason, plan};
 pub use policy::{Count, CountError, MAX_POLICY_ID_CHARS, Policy, PolicyBuilder, PolicyError};
-pub use prune::{DEFAULT_CONCURRENCY, Outcome, PruneCounts, PruneOpts, PruneReport, SnapshotOutcome, prune};

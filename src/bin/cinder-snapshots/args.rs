@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cinder_snapshots::duration::{self, CalendarDuration};
-use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, ReportOpts, Selection, Window};
-use cinder_snapshots::retention::{Count, Policy, PolicyBuilder, PolicyError, PruneOpts};
+use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, PruneOpts, ReportOpts, Selection, Window};
+use cinder_snapshots::retention::{Count, Policy, PolicyBuilder, PolicyError};
 use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
 use cinder_snapshots::tz::TimeZone;
 use cinder_snapshots::volumes::{self, VolumeStatus};

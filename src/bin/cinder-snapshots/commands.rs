@@ -13,8 +13,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError, MetricsFile, ReportOpts};
-use cinder_snapshots::retention::{self, PruneOpts};
+use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError, MetricsFile, PruneOpts, ReportOpts};
+use cinder_snapshots::retention;
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
 use cinder_snapshots::volumes::{self, RevertRefusal, Volume, VolumeStatus};
 use cinder_snapshots::{Error, ServiceClient};
@@ -283,7 +283,7 @@ fn job_lock(client: &ServiceClient, policy_id: &str, lock_file: Option<&Path>) -
 /// `prune`: the report as a table and a summary line, or as JSON; exit 1 when a delete
 /// failed (each failure is in the output; one line on stderr counts them).
 fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), Failure> {
-    let report = retention::prune(client, opts)?;
+    let report = job::prune(client, opts)?;
     let rows: Vec<Vec<String>> = report.outcomes().iter().map(|o| output::prune_row(o, report.is_dry_run())).collect();
     // Without --dry-run, the Outcome column too.
     let shown = if report.is_dry_run() { output::PRUNE_COLUMNS.len() - 1 } else { output::PRUNE_COLUMNS.len() };
