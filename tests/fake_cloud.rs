@@ -203,7 +203,7 @@ fn prune_deletes_exactly_what_plan_deletes_in_a_history_days_old() {
     assert_eq!(deletes, 7);
 }
 
-/// `retention::pin` and `unpin` are metadata calls (exact requests), and a pinned snapshot
+/// `job::pin` and `unpin` are metadata calls (exact requests), and a pinned snapshot
 /// survives the prune that deletes its unpinned neighbours; once unpinned, the next prune
 /// deletes it. Unpinning what is not pinned changes nothing.
 #[test]
@@ -222,7 +222,7 @@ fn a_pinned_snapshot_survives_prune_until_unpinned() {
         cloud.advance(Duration::from_secs(86_400));
     }
     cloud.clear_requests();
-    let all = retention::pin(&client, &ids[0], "before the upgrade").unwrap();
+    let all = cinder_snapshots::job::pin(&client, &ids[0], "before the upgrade").unwrap();
     assert_eq!(all.get(retention::PIN_KEY).map(String::as_str), Some("before the upgrade"));
     assert_eq!(all.get(retention::POLICY_KEY).map(String::as_str), Some("nightly"));
     assert_eq!(requests(&cloud), [seen("POST", &p(&format!("snapshots/{}/metadata", ids[0])), &[])]);
@@ -237,7 +237,7 @@ fn a_pinned_snapshot_survives_prune_until_unpinned() {
     assert_eq!(outcome(&ids[2]), Some(("kept".to_owned(), "last 1, newest".to_owned())));
 
     cloud.clear_requests();
-    assert!(retention::unpin(&client, &ids[0]).unwrap());
+    assert!(cinder_snapshots::job::unpin(&client, &ids[0]).unwrap());
     assert_eq!(
         requests(&cloud),
         [
@@ -246,7 +246,7 @@ fn a_pinned_snapshot_survives_prune_until_unpinned() {
         ]
     );
     cloud.clear_requests();
-    assert!(!retention::unpin(&client, &ids[0]).unwrap());
+    assert!(!cinder_snapshots::job::unpin(&client, &ids[0]).unwrap());
     assert_eq!(requests(&cloud), [seen("GET", &p(&format!("snapshots/{}/metadata", ids[0])), &[])]);
 
     let report = cinder_snapshots::job::prune(&client, &PruneOpts::new(policy).now(cloud.now())).unwrap();

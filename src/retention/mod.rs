@@ -47,7 +47,7 @@
 //!   within 14d`). "One a day for 14 days and one a month for a year" is
 //!   `keep_within_daily(14d)` with `keep_within_monthly(1y)`.
 //! - **Pins** (restic's `--keep-tag`): an owned snapshot carrying the metadata key
-//!   [`PIN_KEY`] (`cinder-snapshots.pin`, any value; [`pin`] and [`unpin`] set and remove
+//!   [`PIN_KEY`] (`cinder-snapshots.pin`, any value; [`job::pin`](crate::job::pin) and [`job::unpin`](crate::job::unpin) set and remove
 //!   it) is never deleted, whatever its status (`pinned`). It still takes its places in the
 //!   rules, as a tagged restic snapshot does, and it still uses the snapshot quota: a
 //!   policy's steady state is what its rules keep plus its pins.
@@ -68,7 +68,7 @@
 //! | `--keep-within 1y2m3d4h` | `keep_within(CalendarDuration::new(1, 2, 3, 4))`, `--keep-within 1y2m3d4h` |
 //! | `--keep-within-daily 14d` | `keep_within_daily(CalendarDuration::days(14))`, `--keep-within-daily 14d` |
 //! | `--keep-daily unlimited` | `keep_daily(Count::Unlimited)`, `--keep-daily unlimited` |
-//! | `--keep-tag upgrade` | the `cinder-snapshots.pin` label: [`pin`], `cinder-snapshots pin` |
+//! | `--keep-tag upgrade` | the `cinder-snapshots.pin` label: [`job::pin`](crate::job::pin), `cinder-snapshots pin` |
 //! | local time (`TZ`) | `time_zone(TimeZone::load("Europe/Berlin")?)`, `--time-zone Europe/Berlin` |
 //!
 //! Where this crate differs from restic, on purpose:
@@ -219,7 +219,6 @@
 //! ```
 
 mod labels;
-mod pin;
 mod plan;
 mod policy;
 
@@ -230,7 +229,6 @@ pub use labels::{
     FORMAT_KEY, FORMAT_VERSION, KNOWN_FORMATS, PIN_KEY, POLICY_KEY, RULES_KEY, RUN_AT_KEY, WINDOW_KEY, is_owned, is_pinned, labels, owner,
     run_at, unknown_format,
 };
-pub use pin::{pin, unpin};
 pub(crate) use plan::plan_owned;
 pub use plan::{Action, Decision, Period, Plan, Reason, plan};
 pub use policy::{Count, CountError, MAX_POLICY_ID_CHARS, Policy, PolicyBuilder, PolicyError};

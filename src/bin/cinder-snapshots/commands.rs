@@ -14,7 +14,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError, MetricsFile, PruneOpts, ReportOpts};
-use cinder_snapshots::retention;
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
 use cinder_snapshots::volumes::{self, RevertRefusal, Volume, VolumeStatus};
 use cinder_snapshots::{Error, ServiceClient};
@@ -79,12 +78,12 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
         }
         Command::Pin { snapshot, note: Some(note) } => {
             let id = id_of(client, snapshot)?;
-            retention::pin(client, &id, note)?;
+            job::pin(client, &id, note)?;
             Ok(())
         }
         Command::Pin { snapshot, note: None } => {
             let id = id_of(client, snapshot)?;
-            retention::unpin(client, &id)?;
+            job::unpin(client, &id)?;
             Ok(())
         }
         Command::Delete { snapshots: names, wait, force } => {
