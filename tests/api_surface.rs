@@ -100,3 +100,31 @@ fn a_transport_error_has_a_kind_and_the_http_clients_error_as_its_source() {
         assert!(!pair[0].contains(&pair[1]), "a source's text is not repeated: {parts:?}");
     }
 }
+
+/// One UUID rule: a volume given to the job by id as 32 hex digits without dashes, in
+/// upper case, is an id (not a name), looked up in the form Cinder stores; the CLI's
+/// look-ups follow the same rule (`resource::canonical_id`). Before, `run --volume` took it
+/// as an id as typed (Cinder would not find it) and `restore` as a name.
+#[cfg(feature = "testing")]
+#[test]
+fn a_dashless_upper_case_id_is_an_id_in_cinders_form() {
+    use cinder_snapshots::job::{self, JobOpts, VolumeAction};
+    use cinder_snapshots::resource::canonical_id;
+    use cinder_snapshots::retention::Policy;
+    use cinder_snapshots::testing::{FakeCloud, VolumeSpec};
+
+    let cloud = FakeCloud::start();
+    let id = cloud.add_volume_with(&VolumeSpec::new("db"));
+    let typed = id.replace('-', "").to_ascii_uppercase();
+    assert_eq!(canonical_id(&typed).as_deref(), Some(id.as_str()));
+    let client = cloud.client();
+    cloud.clear_requests();
+    let policy = Policy::builder("nightly").keep_last(1).build().unwrap();
+    let report = job::run(&client, &JobOpts::new(policy).select_volume(typed.as_str()).dry_run(true)).unwrap();
+    let volumes: Vec<(&str, &VolumeAction)> = report.volumes().iter().map(|v| (v.volume_id.as_str(), &v.action)).collect();
+    assert_eq!(volumes, [(id.as_str(), &VolumeAction::WouldCreate)]);
+    let requests = cloud.requests();
+    let looked_up: Vec<&str> =
+        requests.iter().map(|r| r.call()).filter(|(m, p, _)| *m == "GET" && p.starts_with("volumes")).map(|(_, p, _)| p).collect();
+    assert_eq!(looked_up, [format!("volumes/{id}")], "by id, in Cinder's form; never a listing by name");
+}

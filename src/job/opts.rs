@@ -153,7 +153,12 @@ impl Selection {
         }
         let mut missing: Vec<Missing> = Vec::new();
         for given in &self.volumes {
-            let volume = if crate::checks::is_uuid(given) { volumes::get(client, given) } else { volumes::find_by_name(client, given) };
+            // The one rule: shaped like an id (32 hex digits too), looked up by id in
+            // Cinder's form; else by name.
+            let volume = match crate::resource::canonical_id(given) {
+                Some(id) => volumes::get(client, &id),
+                None => volumes::find_by_name(client, given),
+            };
             match volume {
                 Ok(volume) => found.push(Selected::from(volume)),
                 Err(e) if e.is_unauthorized() => return Err(e),
