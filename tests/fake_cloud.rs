@@ -851,13 +851,13 @@ fn two_projects_and_all_tenants() {
 
     let ids = |c: &ServiceClient, opts: &ListOpts| ids_of(&snapshots::list_detail(c, opts).unwrap().all().unwrap(), |s| &s.id);
     assert_eq!(ids(&admin, &ListOpts::new()), vec![a.id.clone()]);
-    assert_eq!(ids(&admin, &ListOpts::new().all_tenants(true)), [m.id.clone(), a.id.clone()]);
-    assert_eq!(ids(&admin, &ListOpts::new().all_tenants(true).project_id(MEMBER_PROJECT_ID)), vec![m.id.clone()]);
+    assert_eq!(ids(&admin, &ListOpts::new().all_projects(true)), [m.id.clone(), a.id.clone()]);
+    assert_eq!(ids(&admin, &ListOpts::new().all_projects(true).project_id(MEMBER_PROJECT_ID)), vec![m.id.clone()]);
     assert_eq!(ids(&member, &ListOpts::new()), vec![m.id.clone()]);
-    assert_eq!(ids(&member, &ListOpts::new().all_tenants(true)), vec![m.id.clone()]);
+    assert_eq!(ids(&member, &ListOpts::new().all_projects(true)), vec![m.id.clone()]);
     let vols = |c: &ServiceClient, opts: &volumes::ListOpts| ids_of(&volumes::list_detail(c, opts).unwrap().all().unwrap(), |v| &v.id);
-    assert_eq!(vols(&admin, &volumes::ListOpts::new().all_tenants(true)), [theirs.clone(), mine.clone()]);
-    assert_eq!(vols(&member, &volumes::ListOpts::new().all_tenants(true)), vec![theirs.clone()]);
+    assert_eq!(vols(&admin, &volumes::ListOpts::new().all_projects(true)), [theirs.clone(), mine.clone()]);
+    assert_eq!(vols(&member, &volumes::ListOpts::new().all_projects(true)), vec![theirs.clone()]);
 
     let seen_by_admin = snapshots::get(&admin, &m.id).unwrap();
     assert_eq!(seen_by_admin.project_id.as_deref(), Some(MEMBER_PROJECT_ID));

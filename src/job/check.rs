@@ -725,7 +725,7 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
         let mut stray = Stray::default();
         if !opts.selection.is_all() {
             let mut list =
-                volumes::ListOpts::new().all_tenants(opts.selection.is_all_projects()).with_count(mv >= crate::paging::WITH_COUNT);
+                volumes::ListOpts::new().all_projects(opts.selection.is_all_projects()).with_count(mv >= crate::paging::WITH_COUNT);
             if let Some(n) = opts.page_size {
                 list = list.limit(n);
             }

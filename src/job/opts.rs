@@ -140,7 +140,7 @@ impl Selection {
         if self.all || !self.tags.is_empty() {
             // The total (3.45+) ends the listing at its last item (no empty last page).
             let with_count = client.microversion()? >= crate::paging::WITH_COUNT;
-            let mut list = volumes::ListOpts::new().all_tenants(self.all_projects).with_count(with_count);
+            let mut list = volumes::ListOpts::new().all_projects(self.all_projects).with_count(with_count);
             if !self.all {
                 list = self.tags.iter().fold(list, |o, (k, v)| o.metadata(k, v));
             }

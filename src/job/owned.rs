@@ -150,7 +150,7 @@ impl OwnedQuery {
 
     /// The listing options of one listing (of `volume` when given).
     fn list_opts(&self, volume: Option<&str>, server_labels: bool, with_count: bool) -> ListOpts {
-        let mut list = ListOpts::new().all_tenants(self.all_projects).with_count(with_count);
+        let mut list = ListOpts::new().all_projects(self.all_projects).with_count(with_count);
         if let Some(p) = &self.project_id {
             list = list.project_id(p.as_str());
         }
@@ -332,7 +332,7 @@ mod tests {
         assert_eq!(
             q.list_opts(Some("vol"), true, true),
             ListOpts::new()
-                .all_tenants(true)
+                .all_projects(true)
                 .project_id("p")
                 .volume_id("vol")
                 .metadata(POLICY_KEY, "nightly")
@@ -340,6 +340,6 @@ mod tests {
                 .limit(10)
                 .with_count(true)
         );
-        assert_eq!(q.list_opts(None, false, false), ListOpts::new().all_tenants(true).project_id("p").limit(10));
+        assert_eq!(q.list_opts(None, false, false), ListOpts::new().all_projects(true).project_id("p").limit(10));
     }
 }

@@ -621,7 +621,7 @@ impl Raw {
             "list" => {
                 let limit = self.value("limit").map(|v| count(cmd, "--limit", &v)).transpose()?;
                 let project_id = self.value("project");
-                let mut opts = ListOpts::new().all_tenants(self.flag("all-projects") || project_id.is_some());
+                let mut opts = ListOpts::new().all_projects(self.flag("all-projects") || project_id.is_some());
                 if let Some(project) = project_id {
                     opts = opts.project_id(project);
                 }
@@ -652,7 +652,7 @@ impl Raw {
             "volume list" => {
                 let limit = self.value("limit").map(|v| count(cmd, "--limit", &v)).transpose()?;
                 let project_id = self.value("project");
-                let mut opts = volumes::ListOpts::new().all_tenants(self.flag("all-projects") || project_id.is_some());
+                let mut opts = volumes::ListOpts::new().all_projects(self.flag("all-projects") || project_id.is_some());
                 if let Some(project) = project_id {
                     opts = opts.project_id(project);
                 }
@@ -1191,7 +1191,7 @@ mod tests {
         assert_eq!(volume.as_deref(), Some("v"));
         // --project implies --all-projects.
         let want = ListOpts::new()
-            .all_tenants(true)
+            .all_projects(true)
             .project_id("p")
             .name("n")
             .status(SnapshotStatus::Available)
@@ -1235,7 +1235,7 @@ mod tests {
             panic!()
         };
         let want = volumes::ListOpts::new()
-            .all_tenants(true)
+            .all_projects(true)
             .project_id("p")
             .name("n")
             .status(VolumeStatus::InUse)
