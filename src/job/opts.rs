@@ -528,7 +528,7 @@ impl JobOpts {
     }
 
     /// The hooks.
-    pub fn get_hooks(&self) -> &super::Hooks {
+    pub fn hooks(&self) -> &super::Hooks {
         &self.hooks
     }
 

@@ -20,7 +20,7 @@ use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus
 ///     .page_size(100);
 /// assert_eq!(query.policy_id(), "nightly");
 /// assert_eq!(query.labels().get(WINDOW_KEY).map(String::as_str), Some("2026-11-28T00:00:00Z"));
-/// assert_eq!(query.volume_ids().map(|v| v.len()), Some(1));
+/// assert_eq!(query.get_volumes().map(|v| v.len()), Some(1));
 /// assert!(!query.is_all_projects());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +125,7 @@ impl OwnedQuery {
     }
 
     /// The volumes listed: `None` for every volume.
-    pub fn volume_ids(&self) -> Option<&BTreeSet<String>> {
+    pub fn get_volumes(&self) -> Option<&BTreeSet<String>> {
         self.volumes.as_ref()
     }
 

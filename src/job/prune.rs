@@ -45,6 +45,8 @@ use crate::timestamp::{Fraction, write as write_time};
 /// assert_eq!(opts.get_concurrency(), 2);
 /// assert_eq!(opts.get_volumes().map(|v| v.len()), Some(1));
 /// // At least one delete at a time.
+/// assert_eq!(opts.get_page_size(), None);
+/// let _wait: &WaitOpts = opts.get_wait_opts();
 /// assert_eq!(opts.concurrency(0).get_concurrency(), 1);
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
@@ -165,6 +167,16 @@ impl PruneOpts {
     /// Whether every project's snapshots are pruned.
     pub fn is_all_projects(&self) -> bool {
         self.all_projects
+    }
+
+    /// How the deletes are waited for.
+    pub fn get_wait_opts(&self) -> &WaitOpts {
+        &self.wait
+    }
+
+    /// The `limit` of every listing page, when given.
+    pub fn get_page_size(&self) -> Option<u32> {
+        self.page_size
     }
 }
 

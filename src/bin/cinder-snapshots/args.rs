@@ -1427,14 +1427,14 @@ mod tests {
                 .chain(["--on-failure", "mail -s failed root", "--hook-timeout", "90s", "--snapshot-on-pre-hook-failure"]);
         let Ok(Action::Run(c)) = parse(line.map(OsString::from)).map(|c| c.action) else { panic!() };
         let Command::Run { opts, .. } = *c else { panic!() };
-        let hooks = opts.get_hooks();
+        let hooks = opts.hooks();
         assert_eq!(hooks.pre.as_deref(), Some("fsfreeze -f \"$M\""));
         assert_eq!((hooks.post.as_deref(), hooks.on_failure.as_deref()), (Some("fsfreeze -u /m"), Some("mail -s failed root")));
         assert_eq!((hooks.timeout, hooks.snapshot_on_pre_hook_failure), (Duration::from_secs(90), true));
         // The defaults: no hook, 5 minutes, skip on a failed pre-hook.
         let Command::Run { opts, .. } = command("run --all --policy p --keep-daily 7") else { panic!() };
-        assert_eq!(opts.get_hooks(), &cinder_snapshots::job::Hooks::default());
-        assert_eq!(opts.get_hooks().timeout, Duration::from_secs(300));
+        assert_eq!(opts.hooks(), &cinder_snapshots::job::Hooks::default());
+        assert_eq!(opts.hooks().timeout, Duration::from_secs(300));
         for (args, want) in [
             (&["--pre-hook", " "][..], "--pre-hook needs a command"),
             (&["--on-failure", ""][..], "--on-failure needs a command"),
