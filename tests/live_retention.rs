@@ -1,4 +1,4 @@
-//! `retention::prune` against a real Keystone and Cinder: snapshots owned by a policy and
+//! `job::prune` against a real Keystone and Cinder: snapshots owned by a policy and
 //! snapshots made by hand on the same volume; a dry run deletes nothing; a prune with `now`
 //! moved forward deletes exactly the planned owned snapshots, never a hand-made one nor the
 //! newest; a second prune deletes nothing.
