@@ -15,7 +15,8 @@
 use std::io::Write;
 use std::time::Duration;
 
-use cinder_snapshots::retention::{self, Policy, PruneOpts};
+use cinder_snapshots::job::{self, PruneOpts};
+use cinder_snapshots::retention::{self, Policy};
 use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, UpdateMetadataOpts, WaitOpts};
 use cinder_snapshots::volumes::{self, VolumeStatus};
 use cinder_snapshots::{ServiceClient, timestamp};
@@ -69,7 +70,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Prune by the policy: its own snapshots beyond the 2 newest, each with its reasons.
-    let report = retention::prune(
+    let report = job::prune(
         &client,
         &PruneOpts::new(policy.clone())
             .volumes([volume_id.clone()])
@@ -86,7 +87,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         // A volume with snapshots cannot be deleted: remove this example's last ones first.
         for s in snapshots::list_detail(&client, &ListOpts::new().volume_id(volume_id.clone()))? {
             let s = s?;
-            if retention::is_owned(&s, &policy) {
+            if retention::is_owned(&s, policy.id()) {
                 snapshots::delete(&client, &s.id)?;
                 snapshots::wait_for_delete(&client, &s.id, &WaitOpts::new().initial_interval(Duration::from_millis(200)))?;
             }

@@ -90,16 +90,10 @@ pub(crate) fn metadata_key_segment(key: &str) -> Result<()> {
     segment("metadata key", key)
 }
 
-/// `true` for a UUID in its usual hyphenated form or as 32 hex digits (what Cinder's
-/// `uuid` format accepts).
+/// `true` for a string shaped like a Cinder id: the crate's one rule,
+/// [`canonical_id`](crate::resource::canonical_id).
 pub(crate) fn is_uuid(s: &str) -> bool {
-    let hex = |p: &str| p.bytes().all(|b| b.is_ascii_hexdigit());
-    let parts: Vec<&str> = s.split('-').collect();
-    match parts.as_slice() {
-        [one] => one.len() == 32 && hex(one),
-        [a, b, c, d, e] => a.len() == 8 && b.len() == 4 && c.len() == 4 && d.len() == 4 && e.len() == 12 && parts.iter().all(|p| hex(p)),
-        _ => false,
-    }
+    crate::resource::canonical_id(s).is_some()
 }
 
 #[cfg(test)]

@@ -386,7 +386,7 @@ const _: () = {
     send_sync::<snapshots::WaitOpts>();
     send_sync::<paging::Pager<volumes::Volume>>();
     send_sync::<volumes::WaitOpts>();
-    send_sync::<retention::PruneReport>();
+    send_sync::<job::PruneReport>();
 };
 
 /// Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`, as cargo-fuzz

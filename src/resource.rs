@@ -127,7 +127,78 @@ impl<'de, T: Resource> Visitor<'de> for ItemSeed<T> {
     }
 }
 
+/// The one rule for telling an id from a name: the id `given` stands for when it is shaped
+/// like a Cinder id, in the form Cinder stores; `None` for anything else (a name).
+///
+/// Shaped like an id: a UUID written as 8-4-4-4-12 hexadecimal digits or as 32 hexadecimal
+/// digits without dashes, in any case. That is what Cinder's `format: uuid` accepts (oslo's
+/// `is_uuid_like`, which also reads the dashless form; the `{...}` and `urn:uuid:` forms it
+/// reads too are not ids anyone types, and are names here). Cinder makes its ids as
+/// lowercase, hyphenated UUIDs and looks them up as stored, so a dashless or uppercase id
+/// would not be found as typed: the id returned is that form. Every look-up of the crate and
+/// of the `cinder-snapshots` command (`run --volume`, `prune --volume`, `restore`, `show`,
+/// ...) follows this rule, so 32 hex digits are an id everywhere, never a name.
+///
+/// ```
+/// use cinder_snapshots::resource::canonical_id;
+/// let id = Some("b36476e5-d18b-47f9-ac69-4818cb43ee21".to_owned());
+/// assert_eq!(canonical_id("b36476e5-d18b-47f9-ac69-4818cb43ee21"), id);
+/// assert_eq!(canonical_id("B36476E5D18B47F9AC694818CB43EE21"), id);
+/// assert_eq!(canonical_id("db-data"), None);
+/// ```
+pub fn canonical_id(given: &str) -> Option<String> {
+    let hex = |p: &str| p.bytes().all(|b| b.is_ascii_hexdigit());
+    let parts: Vec<&str> = given.split('-').collect();
+    let digits = match parts.as_slice() {
+        [one] if one.len() == 32 && hex(one) => (*one).to_owned(),
+        [a, b, c, d, e]
+            if a.len() == 8 && b.len() == 4 && c.len() == 4 && d.len() == 4 && e.len() == 12 && parts.iter().all(|p| hex(p)) =>
+        {
+            parts.concat()
+        }
+        _ => return None,
+    };
+    let d = digits.to_ascii_lowercase();
+    Some(format!("{}-{}-{}-{}-{}", d.get(..8)?, d.get(8..12)?, d.get(12..16)?, d.get(16..20)?, d.get(20..)?))
+}
+
 pub(crate) mod private {
     /// Only this crate's resources implement [`Resource`](super::Resource).
     pub trait Sealed {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_id;
+
+    /// The one rule, as a table: what is an id (and the form sent), what is a name.
+    #[test]
+    fn ids_and_names() {
+        const ID: &str = "b36476e5-d18b-47f9-ac69-4818cb43ee21";
+        for (given, want) in [
+            ("b36476e5-d18b-47f9-ac69-4818cb43ee21", Some(ID)),
+            ("B36476E5-D18B-47F9-AC69-4818CB43EE21", Some(ID)),
+            ("b36476e5d18b47f9ac694818cb43ee21", Some(ID)),
+            ("B36476E5D18B47F9AC694818CB43EE21", Some(ID)),
+            ("00000000-0000-4000-8000-000000000001", Some("00000000-0000-4000-8000-000000000001")),
+            ("", None),
+            ("nightly", None),
+            ("db-data", None),
+            ("b36476e5-d18b-47f9-ac69-4818cb43ee2", None),
+            ("b36476e5-d18b-47f9-ac69-4818cb43ee21-", None),
+            ("b36476e5-d18b-47f9-ac69-4818cb43ee211", None),
+            ("g36476e5-d18b-47f9-ac69-4818cb43ee21", None),
+            ("b36476e5_d18b-47f9-ac69-4818cb43ee21", None),
+            ("5aa119a8-d25b-45a7-8d1b88e127885635", None),
+            ("b36476e5d18b47f9ac694818cb43ee2", None),
+            ("b36476e5d18b47f9ac694818cb43ee21a", None),
+            ("{b36476e5-d18b-47f9-ac69-4818cb43ee21}", None),
+            ("urn:uuid:b36476e5-d18b-47f9-ac69-4818cb43ee21", None),
+            (" b36476e5-d18b-47f9-ac69-4818cb43ee21", None),
+            ("b364-76e5d18b47f9ac694818cb43ee21", None),
+            ("b36476e5-d18b-47f9-ac69-4818cb43ée2", None),
+        ] {
+            assert_eq!(canonical_id(given).as_deref(), want, "{given:?}");
+        }
+    }
 }

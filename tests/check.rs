@@ -358,3 +358,32 @@ fn a_silent_cinder_fails_the_check_by_its_deadline() {
     assert!(took >= deadline - Duration::from_millis(100), "{took:?}");
     assert!(matches!(&err, Error::Transport { source, .. } if source.kind() == TransportErrorKind::Timeout), "{err:?}");
 }
+
+/// The check asks ownership by the policy id alone: an id a policy cannot have is refused
+/// before any request with the policy's own message (no made-up `keep_last(1)` policy is
+/// built to judge it), and a valid id with no rules given judges the snapshots carrying it
+/// (not one labelled in a format this version does not know).
+#[test]
+fn the_policy_id_alone_judges_ownership() {
+    let cloud = FakeCloud::start();
+    let vol = volume(&cloud, "db", 1);
+    let client = cloud.client();
+    cloud.set_now(DAY3);
+    let labels = retention::labels(&policy(), DAY3);
+    let owned = labels.iter().fold(CreateOpts::new(&vol).name("owned"), |o, (k, v)| o.metadata(k, v));
+    snapshots::create(&client, &owned).unwrap();
+    let newer = labels
+        .iter()
+        .fold(CreateOpts::new(&vol).name("format-2"), |o, (k, v)| o.metadata(k, if k == retention::FORMAT_KEY { "2" } else { v }));
+    snapshots::create(&client, &newer).unwrap();
+    cloud.clear_requests();
+    let err = job::check(&client, &CheckOpts::new("night/ly", WARN, CRIT).select_tag("backup", "nightly").now(DAY3)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "configuration error: invalid retention policy id \"night/ly\": it contains '/'; only ASCII letters, digits and -_:. and space are allowed"
+    );
+    assert!(cloud.requests().is_empty(), "refused before any request");
+    let report = job::check(&client, &opts(DAY3)).unwrap();
+    let owned: Vec<(&str, usize)> = report.volumes().iter().map(|v| (v.volume_id.as_str(), v.owned)).collect();
+    assert_eq!(owned, [(vol.as_str(), 1)]);
+}

@@ -1074,7 +1074,7 @@ fn prune_id(n: u32) -> String {
 /// The one listing page of policy `nightly` (metadata filter), answered with these snapshots
 /// and the recorded page's headers.
 fn prune_listing(server: &mut Server, snaps: &[Value]) -> Mock {
-    let query = format!("metadata={}", encode(r#"{"cinder-snapshots.policy":"nightly"}"#));
+    let query = format!("with_count=true&metadata={}", encode(r#"{"cinder-snapshots.policy":"nightly"}"#));
     let body = json!({ "snapshots": snaps }).to_string();
     answered_with(server, "GET", &format!("/v3/{ADMIN_PROJECT}/snapshots/detail"), Matcher::Exact(query), "mv371_detail_limit2_page1")
         .with_body(body)
@@ -1253,7 +1253,7 @@ fn prune_stops_on_a_listing_error_with_exit_1_before_any_delete() {
     let _ks = keystone(&mut server, "keystone_auth_tokens_admin").expect(1).create();
     // The volume filter and the metadata filter. No 500 of a listing was recorded: Cinder's
     // fault envelope, as its other errors have.
-    let query = format!("volume_id={VOLUME}&metadata={}", encode(r#"{"cinder-snapshots.policy":"nightly"}"#));
+    let query = format!("with_count=true&volume_id={VOLUME}&metadata={}", encode(r#"{"cinder-snapshots.policy":"nightly"}"#));
     let failing = server
         .mock("GET", format!("/v3/{ADMIN_PROJECT}/snapshots/detail").as_str())
         .match_query(Matcher::Exact(query))

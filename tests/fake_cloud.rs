@@ -8,7 +8,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use cinder_snapshots::retention::{self, Outcome, Policy, PruneOpts};
+use cinder_snapshots::job::{Outcome, PruneOpts};
+use cinder_snapshots::retention::{self, Policy};
 use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, WaitOpts};
 use cinder_snapshots::testing::{Account, FakeCloud, MEMBER_PROJECT_ID, PROJECT_ID, Rule, SeenRequest, VolumeSpec};
 use cinder_snapshots::volumes::VolumeStatus;
@@ -185,7 +186,7 @@ fn prune_deletes_exactly_what_plan_deletes_in_a_history_days_old() {
     planned.sort();
     assert_eq!(planned.len(), 7);
 
-    let report = retention::prune(&client, &PruneOpts::new(policy).volumes([volume.as_str()]).now(now)).unwrap();
+    let report = cinder_snapshots::job::prune(&client, &PruneOpts::new(policy).volumes([volume.as_str()]).now(now)).unwrap();
     let mut deleted: Vec<String> =
         report.outcomes().iter().filter(|o| matches!(o.outcome(), Outcome::Deleted)).map(|o| o.snapshot().id.clone()).collect();
     deleted.sort();
@@ -202,7 +203,7 @@ fn prune_deletes_exactly_what_plan_deletes_in_a_history_days_old() {
     assert_eq!(deletes, 7);
 }
 
-/// `retention::pin` and `unpin` are metadata calls (exact requests), and a pinned snapshot
+/// `job::pin` and `unpin` are metadata calls (exact requests), and a pinned snapshot
 /// survives the prune that deletes its unpinned neighbours; once unpinned, the next prune
 /// deletes it. Unpinning what is not pinned changes nothing.
 #[test]
@@ -221,14 +222,14 @@ fn a_pinned_snapshot_survives_prune_until_unpinned() {
         cloud.advance(Duration::from_secs(86_400));
     }
     cloud.clear_requests();
-    let all = retention::pin(&client, &ids[0], "before the upgrade").unwrap();
+    let all = cinder_snapshots::job::pin(&client, &ids[0], "before the upgrade").unwrap();
     assert_eq!(all.get(retention::PIN_KEY).map(String::as_str), Some("before the upgrade"));
     assert_eq!(all.get(retention::POLICY_KEY).map(String::as_str), Some("nightly"));
     assert_eq!(requests(&cloud), [seen("POST", &p(&format!("snapshots/{}/metadata", ids[0])), &[])]);
     let body = cloud.requests()[0].body.clone();
     assert_eq!(body, Some(json!({"metadata": {"cinder-snapshots.pin": "before the upgrade"}})));
 
-    let report = retention::prune(&client, &PruneOpts::new(policy.clone()).now(cloud.now())).unwrap();
+    let report = cinder_snapshots::job::prune(&client, &PruneOpts::new(policy.clone()).now(cloud.now())).unwrap();
     let outcome =
         |id: &str| report.outcomes().iter().find(|o| o.snapshot().id == id).map(|o| (o.outcome().to_string(), o.decision().reasons_text()));
     assert_eq!(outcome(&ids[0]), Some(("kept".to_owned(), "pinned".to_owned())));
@@ -236,7 +237,7 @@ fn a_pinned_snapshot_survives_prune_until_unpinned() {
     assert_eq!(outcome(&ids[2]), Some(("kept".to_owned(), "last 1, newest".to_owned())));
 
     cloud.clear_requests();
-    assert!(retention::unpin(&client, &ids[0]).unwrap());
+    assert!(cinder_snapshots::job::unpin(&client, &ids[0]).unwrap());
     assert_eq!(
         requests(&cloud),
         [
@@ -245,10 +246,10 @@ fn a_pinned_snapshot_survives_prune_until_unpinned() {
         ]
     );
     cloud.clear_requests();
-    assert!(!retention::unpin(&client, &ids[0]).unwrap());
+    assert!(!cinder_snapshots::job::unpin(&client, &ids[0]).unwrap());
     assert_eq!(requests(&cloud), [seen("GET", &p(&format!("snapshots/{}/metadata", ids[0])), &[])]);
 
-    let report = retention::prune(&client, &PruneOpts::new(policy).now(cloud.now())).unwrap();
+    let report = cinder_snapshots::job::prune(&client, &PruneOpts::new(policy).now(cloud.now())).unwrap();
     assert_eq!(report.outcomes().iter().filter(|o| matches!(o.outcome(), Outcome::Deleted)).count(), 1);
     assert_eq!(cloud.snapshots().into_iter().map(|s| s.id).collect::<Vec<_>>(), [ids[2].clone()]);
 }
@@ -521,7 +522,7 @@ fn prune_reports_a_failing_delete_and_deletes_the_others() {
     // keep_daily(2) keeps the two newest (its two periods are filled, so not the oldest too);
     // the three oldest go. The oldest one's delete fails.
     cloud.fail_delete(&ids[0]);
-    let report = retention::prune(&client, &PruneOpts::new(policy).volumes([volume.as_str()]).now(cloud.now())).unwrap();
+    let report = cinder_snapshots::job::prune(&client, &PruneOpts::new(policy).volumes([volume.as_str()]).now(cloud.now())).unwrap();
     let outcome = |id: &str| report.get(id).map(|o| o.outcome().name());
     assert_eq!(
         ids.iter().map(|id| outcome(id)).collect::<Vec<_>>(),
@@ -850,13 +851,13 @@ fn two_projects_and_all_tenants() {
 
     let ids = |c: &ServiceClient, opts: &ListOpts| ids_of(&snapshots::list_detail(c, opts).unwrap().all().unwrap(), |s| &s.id);
     assert_eq!(ids(&admin, &ListOpts::new()), vec![a.id.clone()]);
-    assert_eq!(ids(&admin, &ListOpts::new().all_tenants(true)), [m.id.clone(), a.id.clone()]);
-    assert_eq!(ids(&admin, &ListOpts::new().all_tenants(true).project_id(MEMBER_PROJECT_ID)), vec![m.id.clone()]);
+    assert_eq!(ids(&admin, &ListOpts::new().all_projects(true)), [m.id.clone(), a.id.clone()]);
+    assert_eq!(ids(&admin, &ListOpts::new().all_projects(true).project_id(MEMBER_PROJECT_ID)), vec![m.id.clone()]);
     assert_eq!(ids(&member, &ListOpts::new()), vec![m.id.clone()]);
-    assert_eq!(ids(&member, &ListOpts::new().all_tenants(true)), vec![m.id.clone()]);
+    assert_eq!(ids(&member, &ListOpts::new().all_projects(true)), vec![m.id.clone()]);
     let vols = |c: &ServiceClient, opts: &volumes::ListOpts| ids_of(&volumes::list_detail(c, opts).unwrap().all().unwrap(), |v| &v.id);
-    assert_eq!(vols(&admin, &volumes::ListOpts::new().all_tenants(true)), [theirs.clone(), mine.clone()]);
-    assert_eq!(vols(&member, &volumes::ListOpts::new().all_tenants(true)), vec![theirs.clone()]);
+    assert_eq!(vols(&admin, &volumes::ListOpts::new().all_projects(true)), [theirs.clone(), mine.clone()]);
+    assert_eq!(vols(&member, &volumes::ListOpts::new().all_projects(true)), vec![theirs.clone()]);
 
     let seen_by_admin = snapshots::get(&admin, &m.id).unwrap();
     assert_eq!(seen_by_admin.project_id.as_deref(), Some(MEMBER_PROJECT_ID));

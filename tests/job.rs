@@ -112,8 +112,8 @@ fn window_listings(cloud: &FakeCloud) -> Vec<String> {
 }
 
 /// The prune's listing: one for all the volumes pruned (the policy's label filtered by the
-/// server, the volumes on the client).
-const PRUNE_LISTING: &str = r#"GET snapshots/detail?metadata={"cinder-snapshots.policy":"nightly"}"#;
+/// server, the volumes on the client), the one owned listing, so with `with_count` (3.45+).
+const PRUNE_LISTING: &str = r#"GET snapshots/detail?with_count=true&metadata={"cinder-snapshots.policy":"nightly"}"#;
 
 /// The quota preflight's read of the caller's project's quota set.
 fn quota_set() -> String {
@@ -917,7 +917,7 @@ fn all_projects_needs_the_admin_view_and_snapshots_land_in_the_callers_project()
     let err = job::run(&member, &opts(DAY3).all_projects(true)).unwrap_err();
     assert!(matches!(err, Error::AdminViewRequired), "{err}");
     assert!(err.to_string().contains("context_is_admin"), "{err}");
-    let err = retention::prune(&member, &retention::PruneOpts::new(policy()).all_projects(true)).unwrap_err();
+    let err = job::prune(&member, &job::PruneOpts::new(policy()).all_projects(true)).unwrap_err();
     assert!(matches!(err, Error::AdminViewRequired), "{err}");
     let check = job::CheckOpts::new("nightly", Duration::from_secs(3600), Duration::from_secs(7200)).select_tag("backup", "nightly");
     let err = job::check(&member, &check.all_projects(true)).unwrap_err();
@@ -1129,7 +1129,7 @@ fn owned_snapshots_left_in_error_are_deleted_by_run_and_prune_unless_pinned() {
     // prune alone: another owned error snapshot goes, the rest stays.
     let again = labelled(&client, &vols[0], DAY0, WINDOW0, &[], SnapshotStatus::Error);
     cloud.clear_requests();
-    let pruned = retention::prune(&client, &retention::PruneOpts::new(policy()).now(DAY3)).unwrap();
+    let pruned = job::prune(&client, &job::PruneOpts::new(policy()).now(DAY3)).unwrap();
     assert_eq!((pruned.counts().deleted, pruned.counts().in_error), (1, 1));
     assert!(pruned.get(&again).is_some_and(|o| o.outcome().name() == "deleted"));
     assert_eq!(count(&calls(&cloud), "DELETE snapshots/"), 1);
@@ -1159,7 +1159,7 @@ fn a_newer_label_format_is_never_deleted_nor_reused() {
     let prune = report.prune_report().unwrap();
     assert_eq!(prune.counts().unknown_format, 2);
     assert_eq!(prune.get(&newer).unwrap().decision().reasons_text(), "label format \"99\" is not known to this version");
-    let pruned = retention::prune(&client, &retention::PruneOpts::new(Policy::builder("nightly").keep_last(1).build().unwrap())).unwrap();
+    let pruned = job::prune(&client, &job::PruneOpts::new(Policy::builder("nightly").keep_last(1).build().unwrap())).unwrap();
     assert_eq!(pruned.counts().unknown_format, 2);
     let left: Vec<String> = snaps_of(&cloud, &vols[0]).into_iter().map(|s| s.id).collect();
     assert!(left.contains(&newer) && left.contains(&twin), "{left:?}");
@@ -1236,7 +1236,7 @@ fn a_listing_that_repeats_an_id_deletes_nothing() {
     assert_eq!(cloud.snapshots().len(), 9);
 
     cloud.repeat_marker_items(1, Rule::get("snapshots/detail"));
-    let err = retention::prune(&client, &retention::PruneOpts::new(policy()).volumes(vols.clone()).now(DAY3)).unwrap_err();
+    let err = job::prune(&client, &job::PruneOpts::new(policy()).volumes(vols.clone()).now(DAY3)).unwrap_err();
     assert!(matches!(&err, Error::InvalidResponse { message, .. } if message.contains("twice")), "{err:?}");
     assert_eq!(count(&calls(&cloud), "DELETE "), 0);
     assert_eq!(cloud.snapshots().len(), 9);

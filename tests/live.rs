@@ -310,11 +310,11 @@ fn all_tenants_and_project_id_for_admins() {
     let member_project = project_of(&c.member);
     let mine = ListOpts::new().volume_id(v.clone());
     assert!(snapshots::list(&c.admin, &mine).unwrap().next().is_none(), "without all_tenants the admin sees only its project");
-    let all = ListOpts::new().all_tenants(true).volume_id(v.clone());
+    let all = ListOpts::new().all_projects(true).volume_id(v.clone());
     let found: Vec<_> = snapshots::list_detail(&c.admin, &all).unwrap().map(|x| x.unwrap()).collect();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].project_id.as_deref(), Some(member_project.as_str()));
-    let by_project = ListOpts::new().all_tenants(true).project_id(member_project.clone());
+    let by_project = ListOpts::new().all_projects(true).project_id(member_project.clone());
     assert!(snapshots::list(&c.admin, &by_project).unwrap().any(|x| x.unwrap().id == s.id));
     // A member's all_tenants is dropped by Cinder: it sees its own snapshot only.
     let ids: Vec<_> = snapshots::list(&c.member, &all).unwrap().map(|x| x.unwrap().id).collect();

@@ -721,7 +721,7 @@ fn small_fleet(client: &ServiceClient, tag: &str, n: usize) -> Vec<String> {
 
 /// Removes every snapshot of `volumes` (any project: the admin lists them all) and the volumes.
 fn remove(admin: &ServiceClient, volumes: &[String]) {
-    let all = snapshots::list_detail(admin, &ListOpts::new().all_tenants(true)).and_then(|p| p.all()).unwrap_or_default();
+    let all = snapshots::list_detail(admin, &ListOpts::new().all_projects(true)).and_then(|p| p.all()).unwrap_or_default();
     let snaps: Vec<&Snapshot> = all.iter().filter(|s| volumes.contains(&s.volume_id)).collect();
     for s in &snaps {
         let _ = snapshots::force_delete(admin, &s.id);
@@ -832,7 +832,7 @@ fn all_projects_needs_the_admin_view_and_the_snapshot_lands_in_the_callers_proje
         let mine = snapshots::list_detail(&member, &ListOpts::new()).unwrap().all().unwrap();
         assert!(mine.iter().all(|s| s.id != id), "the member does not see it");
     }));
-    let all = snapshots::list_detail(&admin, &ListOpts::new().all_tenants(true)).and_then(|p| p.all()).unwrap_or_default();
+    let all = snapshots::list_detail(&admin, &ListOpts::new().all_projects(true)).and_then(|p| p.all()).unwrap_or_default();
     for s in all.iter().filter(|s| volumes.contains(&s.volume_id)) {
         let _ = snapshots::force_delete(&admin, &s.id);
         let _ = snapshots::wait_for_delete(&admin, &s.id, &quick());

@@ -1,4 +1,4 @@
-//! `retention::prune` against a real Keystone and Cinder: snapshots owned by a policy and
+//! `job::prune` against a real Keystone and Cinder: snapshots owned by a policy and
 //! snapshots made by hand on the same volume; a dry run deletes nothing; a prune with `now`
 //! moved forward deletes exactly the planned owned snapshots, never a hand-made one nor the
 //! newest; a second prune deletes nothing.
@@ -15,7 +15,8 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cinder_snapshots::retention::{self, Outcome, Policy, PruneOpts};
+use cinder_snapshots::job::{self, Outcome, PruneOpts};
+use cinder_snapshots::retention::{self, Policy};
 use cinder_snapshots::snapshots::{self, CreateOpts, Snapshot, SnapshotStatus, WaitOpts};
 use cinder_snapshots::{Microversion, MicroversionPolicy, Request, ServiceClient, ServiceClientBuilder};
 use serde_json::{Value, json};
@@ -158,7 +159,7 @@ fn prune_exactly_the_plan(who: &str, c: &ServiceClient) {
     let want_kept = ids_of(owned[2..].iter());
 
     // The dry run: the plan, and nothing deleted.
-    let dry = retention::prune(c, &opts.clone().dry_run(true)).unwrap();
+    let dry = job::prune(c, &opts.clone().dry_run(true)).unwrap();
     assert!(dry.is_dry_run() && dry.is_success(), "{who}");
     let would: BTreeSet<String> =
         dry.outcomes().iter().filter(|o| matches!(o.outcome(), Outcome::WouldDelete)).map(|o| o.snapshot().id.clone()).collect();
@@ -171,7 +172,7 @@ fn prune_exactly_the_plan(who: &str, c: &ServiceClient) {
     }
 
     // The prune: exactly the planned snapshots are gone.
-    let report = retention::prune(c, &opts).unwrap();
+    let report = job::prune(c, &opts).unwrap();
     assert!(report.is_success(), "{who}: {:?}", report.failures().map(|o| o.outcome().to_string()).collect::<Vec<_>>());
     let deleted: BTreeSet<String> =
         report.outcomes().iter().filter(|o| matches!(o.outcome(), Outcome::Deleted)).map(|o| o.snapshot().id.clone()).collect();
@@ -186,12 +187,12 @@ fn prune_exactly_the_plan(who: &str, c: &ServiceClient) {
     }
 
     // Again: nothing more to delete.
-    let again = retention::prune(c, &opts).unwrap();
+    let again = job::prune(c, &opts).unwrap();
     assert_eq!(again.counts().deleted, 0, "{who}: a second prune deleted something");
     assert_eq!(ids_of(again.outcomes().iter().map(|o| o.snapshot())), want_kept, "{who}");
 
     // Every volume: the other volume's one owned snapshot is its newest, kept.
-    let all = retention::prune(c, &PruneOpts::new(policy).now(now).wait_opts(quick())).unwrap();
+    let all = job::prune(c, &PruneOpts::new(policy).now(now).wait_opts(quick())).unwrap();
     assert_eq!(all.counts().deleted, 0, "{who}");
     assert_eq!(all.get(&elsewhere.id).map(|o| o.decision().reasons_text()), Some("last 1, newest".to_owned()), "{who}");
     assert!(exists(c, &elsewhere.id) && exists(c, &by_hand.id) && exists(c, &other_policy.id), "{who}");
@@ -237,7 +238,7 @@ fn error_snapshots_and_duplicates_are_pruned_and_an_unknown_label_format_is_kept
     }
 
     let opts = PruneOpts::new(policy).volumes([volume.as_str()]).wait_opts(quick());
-    let report = retention::prune(&c, &opts).unwrap();
+    let report = job::prune(&c, &opts).unwrap();
     assert!(report.is_success(), "{:?}", report.failures().map(|o| o.outcome().to_string()).collect::<Vec<_>>());
     let reasons = |id: &str| report.get(id).map(|o| (o.decision().action().to_string(), o.decision().reasons_text()));
     assert_eq!(reasons(&in_error.id), Some(("delete".to_owned(), "in error: holds no data".to_owned())));

@@ -209,7 +209,7 @@ fn volumes_above_the_page_cap_are_listed_with_every_filter() {
     let ones = (0..n).filter(|i| format!("{i:02}").starts_with('1')).count();
     assert_eq!(count(ListOpts::new().name_like(format!("{tag}-1"))), ones);
     let project = project_of(&c.admin);
-    assert_eq!(count(mine().all_tenants(true).project_id(project.as_str())), n);
+    assert_eq!(count(mine().all_projects(true).project_id(project.as_str())), n);
     // The member sees none of the admin's volumes.
     assert_eq!(volumes::list_detail(&c.member, &mine()).unwrap().count(), 0);
     // Every field a snapshot tool uses.

@@ -196,7 +196,7 @@ fn each_filter_is_sent_as_recorded() {
             1,
         ),
         ("mv371_volumes_detail_bootable_true", ListOpts::new().bootable(true), 0),
-        ("mv371_volumes_detail_all_tenants_project_id", ListOpts::new().all_tenants(true).project_id(DEMO_PROJECT), 2),
+        ("mv371_volumes_detail_all_tenants_project_id", ListOpts::new().all_projects(true).project_id(DEMO_PROJECT), 2),
     ];
     for (fixture, opts, n) in cases {
         let got = replay(fixture, |c| ids(volumes::list_detail(c, &opts).unwrap()));

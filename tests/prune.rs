@@ -1,4 +1,4 @@
-//! `retention::prune` against mocked Cinder: the exact requests (listing pages with the
+//! `job::prune` against mocked Cinder: the exact requests (listing pages with the
 //! metadata filter, deletes, waits), what a listing error, a failed delete and a dry run do,
 //! and that snapshots made by hand and the newest snapshot are never deleted.
 //!
@@ -17,7 +17,8 @@ mod common;
 use std::time::Duration;
 
 use cinder_snapshots::WaitErrorKind;
-use cinder_snapshots::retention::{self, Policy, PruneCounts, PruneOpts, PruneReport};
+use cinder_snapshots::job::{self, PruneCounts, PruneOpts, PruneReport};
+use cinder_snapshots::retention::{self, Policy};
 use cinder_snapshots::snapshots::WaitOpts;
 use cinder_snapshots::{Error, ServiceClient};
 use common::*;
@@ -70,8 +71,13 @@ fn snapshot_path(id: &str) -> String {
 }
 
 /// The `metadata` filter on the policy's label, encoded as the crate sends it.
-fn metadata_query() -> String {
+fn metadata_filter() -> String {
     format!("metadata={}", encode(&format!(r#"{{"{}":"{POLICY}"}}"#, retention::POLICY_KEY)))
+}
+
+/// The owned listing's query at 3.71: `with_count` (3.45+) and the label filter (3.22+).
+fn metadata_query() -> String {
+    format!("with_count=true&{}", metadata_filter())
 }
 
 /// A server whose unexpected requests are counted (they answer 599): call `assert_all` on
@@ -169,7 +175,7 @@ fn every_page_is_listed_with_the_metadata_filter_then_exactly_the_plan_is_delete
     let deletes = [delete(&mut server, &sid(3), "mv371_snapshot_delete", 1), delete(&mut server, &sid(4), "mv371_snapshot_delete", 1)];
     let waits = [gone(&mut server, &sid(3)), gone(&mut server, &sid(4))];
 
-    let report = retention::prune(&admin(&server), &PruneOpts::new(policy(2)).now(NOW).wait_opts(fast())).unwrap();
+    let report = job::prune(&admin(&server), &PruneOpts::new(policy(2)).now(NOW).wait_opts(fast())).unwrap();
     assert_eq!(
         lines(&report),
         ["01 kept last 1, newest", "02 kept last 2", "03 deleted not among the last 2", "04 deleted not among the last 2"]
@@ -201,7 +207,7 @@ fn a_listing_error_on_page_2_deletes_nothing() {
         .expect(1)
         .create();
     // Page 1 alone would delete sid(2) (keep_last 1): nothing may be deleted.
-    let err = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap_err();
+    let err = job::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap_err();
     assert_eq!(err.status(), Some(500), "{err}");
     assert!(matches!(&err, Error::Api(api) if api.fault.as_deref() == Some("computeFault")), "{err:?}");
     assert_all(&[p1, p2]);
@@ -238,7 +244,7 @@ fn a_failed_delete_is_reported_and_the_others_go_on() {
     let accepted4 = delete(&mut server, &sid(4), "mv371_snapshot_delete", 1);
     let wait4 = gone(&mut server, &sid(4));
 
-    let report = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap();
+    let report = job::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap();
     assert_eq!(
         lines(&report),
         ["01 kept last 1, newest", "02 failed not among the last 1", "03 failed not among the last 1", "04 deleted not among the last 1"]
@@ -276,7 +282,7 @@ fn a_failed_delete_is_reported_and_the_others_go_on() {
 fn a_dry_run_sends_no_delete() {
     let (mut server, unexpected) = strict();
     let listing = page(&mut server, "volume 3.71", &metadata_query(), &four_owned(), None);
-    let report = retention::prune(&admin(&server), &PruneOpts::new(policy(2)).now(NOW).dry_run(true)).unwrap();
+    let report = job::prune(&admin(&server), &PruneOpts::new(policy(2)).now(NOW).dry_run(true)).unwrap();
     assert_eq!(
         lines(&report),
         ["01 kept last 1, newest", "02 kept last 2", "03 would delete not among the last 2", "04 would delete not among the last 2"]
@@ -316,7 +322,7 @@ fn hand_made_snapshots_and_the_newest_are_never_deleted_even_when_the_server_ign
     ];
     let listing = page(&mut server, "volume 3.71", &metadata_query(), &snaps, None);
     let deleted = [delete(&mut server, &sid(2), "mv371_snapshot_delete", 1), gone(&mut server, &sid(2))];
-    let report = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap();
+    let report = job::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap();
     // Only owned snapshots are in the plan; sid(2) is the only one deleted.
     assert_eq!(
         lines(&report),
@@ -344,7 +350,7 @@ fn below_3_22_everything_is_listed_and_filtered_on_the_client() {
     let listing = page(&mut server, "volume 3.0", "", &snaps, None);
     let deleted = [delete(&mut server, &sid(2), "mv371_snapshot_delete", 1), gone(&mut server, &sid(2))];
     let client = token_client(&server, ADMIN_PROJECT, MV30);
-    let report = retention::prune(&client, &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap();
+    let report = job::prune(&client, &PruneOpts::new(policy(1)).now(NOW).wait_opts(fast())).unwrap();
     assert_eq!(lines(&report), ["01 kept last 1, newest", "02 deleted not among the last 1"]);
     assert_all(&[listing]);
     assert_all(&deleted);
@@ -357,7 +363,7 @@ fn snapshots_dated_after_now_are_kept_and_not_counted() {
     let listing = page(&mut server, "volume 3.71", &metadata_query(), &four_owned(), None);
     // `now` between sid(2) (11-26) and sid(1) (11-27): sid(1) is in the future.
     let now = datetime!(2026-11-26 12:00 UTC);
-    let report = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(now).dry_run(true)).unwrap();
+    let report = job::prune(&admin(&server), &PruneOpts::new(policy(1)).now(now).dry_run(true)).unwrap();
     assert_eq!(
         lines(&report),
         [
@@ -385,10 +391,10 @@ fn volumes_restrict_the_listing_and_the_deletes() {
         snapshot(&sid(21), VOL_B, "2026-11-25T02:00:00", "available", owned()),
         snapshot(&sid(22), VOL_B, "2026-11-24T02:00:00", "available", owned()),
     ];
-    let listing = page(&mut server, "volume 3.71", &format!("volume_id={VOL_A}&{}", metadata_query()), &a, None);
+    let listing = page(&mut server, "volume 3.71", &format!("with_count=true&volume_id={VOL_A}&{}", metadata_filter()), &a, None);
     let deleted = [delete(&mut server, &sid(2), "mv371_snapshot_delete", 1), gone(&mut server, &sid(2))];
     let opts = PruneOpts::new(policy(1)).now(NOW).wait_opts(fast()).volumes([VOL_A]);
-    let report = retention::prune(&admin(&server), &opts).unwrap();
+    let report = job::prune(&admin(&server), &opts).unwrap();
     assert_eq!(lines(&report), ["01 kept last 1, newest", "02 deleted not among the last 1"]);
     assert_all(&[listing]);
     assert_all(&deleted);
@@ -396,7 +402,7 @@ fn volumes_restrict_the_listing_and_the_deletes() {
 
     // No volume at all: nothing is listed, nothing deleted.
     let (server, unexpected) = strict();
-    let report = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).volumes(Vec::<String>::new())).unwrap();
+    let report = job::prune(&admin(&server), &PruneOpts::new(policy(1)).volumes(Vec::<String>::new())).unwrap();
     assert!(report.outcomes().is_empty() && report.is_success());
     assert_all(&unexpected);
 }
@@ -415,7 +421,7 @@ fn several_volumes_are_one_listing_by_label_kept_on_the_client() {
     ];
     let listing = page(&mut server, "volume 3.71", &metadata_query(), &all, None);
     let opts = PruneOpts::new(policy(1)).now(NOW).dry_run(true).volumes([VOL_B, VOL_A, VOL_B]);
-    let report = retention::prune(&admin(&server), &opts).unwrap();
+    let report = job::prune(&admin(&server), &opts).unwrap();
     assert_eq!(lines(&report), ["01 kept last 1, newest", "21 kept last 1, newest"]);
     assert_all(&[listing]);
     assert_all(&unexpected);
@@ -430,7 +436,7 @@ fn several_volumes_below_3_22_are_listed_one_by_one() {
     let la = page(&mut server, "volume 3.0", &format!("volume_id={VOL_A}"), &a, None);
     let lb = page(&mut server, "volume 3.0", &format!("volume_id={VOL_B}"), &b, None);
     let opts = PruneOpts::new(policy(1)).now(NOW).dry_run(true).volumes([VOL_B, VOL_A]);
-    let report = retention::prune(&token_client(&server, ADMIN_PROJECT, MV30), &opts).unwrap();
+    let report = job::prune(&token_client(&server, ADMIN_PROJECT, MV30), &opts).unwrap();
     assert_eq!(lines(&report), ["01 kept last 1, newest", "21 kept last 1, newest"]);
     assert_all(&[la, lb]);
     assert_all(&unexpected);
@@ -459,8 +465,9 @@ fn admin_view_probe(server: &mut Server, admin: bool) -> Mock {
 fn all_projects_lists_with_all_tenants() {
     let (mut server, unexpected) = strict();
     let probe = admin_view_probe(&mut server, true);
-    let listing = page(&mut server, "volume 3.71", &format!("all_tenants=1&{}", metadata_query()), &four_owned()[..1], None);
-    let report = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).dry_run(true).all_projects(true)).unwrap();
+    let listing =
+        page(&mut server, "volume 3.71", &format!("with_count=true&all_tenants=1&{}", metadata_filter()), &four_owned()[..1], None);
+    let report = job::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).dry_run(true).all_projects(true)).unwrap();
     assert_eq!(lines(&report), ["01 kept last 1, newest"]);
     assert_all(&[probe, listing]);
     assert_all(&unexpected);
@@ -472,7 +479,7 @@ fn all_projects_lists_with_all_tenants() {
 fn all_projects_without_the_admin_view_is_refused_before_any_listing() {
     let (mut server, unexpected) = strict();
     let probe = admin_view_probe(&mut server, false);
-    let err = retention::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).all_projects(true)).unwrap_err();
+    let err = job::prune(&admin(&server), &PruneOpts::new(policy(1)).now(NOW).all_projects(true)).unwrap_err();
     assert!(matches!(err, Error::AdminViewRequired), "{err}");
     assert_all(&[probe]);
     assert_all(&unexpected);
@@ -485,7 +492,7 @@ fn one_delete_at_a_time_when_asked() {
     let mocks: Vec<Mock> =
         (2..=4).flat_map(|n| [delete(&mut server, &sid(n), "mv371_snapshot_delete", 1), gone(&mut server, &sid(n))]).collect();
     let opts = PruneOpts::new(policy(1)).now(NOW).wait_opts(fast()).concurrency(1);
-    let report = retention::prune(&admin(&server), &opts).unwrap();
+    let report = job::prune(&admin(&server), &opts).unwrap();
     assert_eq!(report.counts(), counts(1, 3, 0, 0));
     assert_all(&[listing]);
     assert_all(&mocks);
@@ -523,7 +530,7 @@ fn deletes_run_on_at_most_concurrency_worker_threads() {
         seen.lock().unwrap().insert((format!("{:?}", t.id()), t.name().map(str::to_owned)));
     });
     let opts = PruneOpts::new(policy(1)).now(NOW).wait_opts(wait).concurrency(2);
-    let report = retention::prune(&admin(&server), &opts).unwrap();
+    let report = job::prune(&admin(&server), &opts).unwrap();
     assert_eq!(report.counts(), counts(1, 7, 0, 0));
     let threads = threads.lock().unwrap();
     assert!(!threads.is_empty() && threads.len() <= 2, "{threads:?}");
@@ -565,7 +572,7 @@ mod against_the_fake_cloud {
         let wait = WaitOpts::new().timeout(timeout).initial_interval(Duration::from_millis(20)).max_interval(Duration::from_millis(20));
         let opts = PruneOpts::new(policy(1)).now(NOW).wait_opts(wait).concurrency(2);
         let began = Instant::now();
-        let report = retention::prune(&client, &opts).unwrap();
+        let report = job::prune(&client, &opts).unwrap();
         let took = began.elapsed();
         assert_eq!(report.counts(), counts(1, 0, 0, 6));
         let deletes: Vec<String> = cloud.requests().iter().filter(|r| r.call().0 == "DELETE").map(|r| r.call().1.to_owned()).collect();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use cinder_snapshots::duration::CalendarDuration;
 use cinder_snapshots::job::{self, JobOpts, ReportOpts};
 use cinder_snapshots::quotas::Room;
-use cinder_snapshots::retention::{self, Policy};
+use cinder_snapshots::retention::Policy;
 use cinder_snapshots::testing::{FakeCloud, PROJECT_ID, VolumeSpec};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -106,7 +106,7 @@ fn a_report_counts_each_volume_and_judges_the_steady_state() {
     // snapshots, 16 + 3 GiB for the 3 GiB volume's).
     cloud.set_quota("snapshots", 10);
     let pinned = cloud.snapshots().into_iter().find(|s| s.volume_id == a).unwrap();
-    retention::pin(&client, &pinned.id, "legal hold").unwrap();
+    job::pin(&client, &pinned.id, "legal hold").unwrap();
     let report = job::report(&client, &opts).unwrap();
     assert_eq!(report.volumes.iter().map(|v| v.pinned).collect::<Vec<_>>(), [0, 1]);
     let q: Vec<Fit> = report.quota.iter().map(|q| (q.key.as_str(), q.needed, q.held, q.room, q.fits)).collect();

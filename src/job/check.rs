@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 use super::{Selection, WINDOW_KEY};
 use crate::client::{CLOCK_SKEW_ALLOWED, ServiceClient};
 use crate::error::Result;
-use crate::retention::{POLICY_KEY, Policy, format_duration, is_owned};
-use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus};
+use crate::retention::{Policy, format_duration};
+use crate::snapshots::{Snapshot, SnapshotStatus};
 use crate::volumes;
 
 /// How long [`check`] may take unless told otherwise (50 s: below the usual 60 s plugin
@@ -685,12 +685,9 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
     if opts.selection.is_empty() {
         return Err(super::opts::no_selection());
     }
-    // The id must be usable as a label value and in the listing's filter; the rule only
-    // makes a policy that ownership can be judged by.
-    let policy = match &opts.rules {
-        Some(p) => p.clone(),
-        None => Policy::builder(opts.policy_id.as_str()).keep_last(1).build()?,
-    };
+    // The id must be one a policy can have: usable as a label value and in the listing's
+    // filter (ownership is asked by the id alone).
+    Policy::validate_id(&opts.policy_id)?;
     // One deadline for every request from here on (none for a timeout beyond the clock).
     let bounded;
     let client = match Instant::now().checked_add(opts.timeout) {
@@ -713,16 +710,13 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
     let mut owned: Vec<Snapshot> = Vec::new();
     let mv = client.microversion()?;
     if !selected.is_empty() {
-        let mut list = ListOpts::new().all_tenants(opts.selection.is_all_projects()).with_count(mv >= crate::paging::WITH_COUNT);
-        if mv >= METADATA_FILTER {
-            list = list.metadata(POLICY_KEY, opts.policy_id.as_str());
-        }
+        let mut query = super::OwnedQuery::new(opts.policy_id.as_str()).all_projects(opts.selection.is_all_projects());
         if let Some(n) = opts.page_size {
-            list = list.limit(n);
+            query = query.page_size(n);
         }
-        for snap in snapshots::list_detail(client, &list)? {
+        for snap in super::owned(client, &query)? {
             let snap = snap?;
-            if is_owned(&snap, &policy) && snap.status != SnapshotStatus::Deleting {
+            if snap.status != SnapshotStatus::Deleting {
                 owned.push(snap);
             }
         }
@@ -731,7 +725,7 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
         let mut stray = Stray::default();
         if !opts.selection.is_all() {
             let mut list =
-                volumes::ListOpts::new().all_tenants(opts.selection.is_all_projects()).with_count(mv >= crate::paging::WITH_COUNT);
+                volumes::ListOpts::new().all_projects(opts.selection.is_all_projects()).with_count(mv >= crate::paging::WITH_COUNT);
             if let Some(n) = opts.page_size {
                 list = list.limit(n);
             }

@@ -67,7 +67,7 @@
 //!    counts after every poll. A snapshot that ends in `error` gets Cinder's user message
 //!    (`/messages`, 3.3+), is deleted by the job (that delete waited for, within the
 //!    deadline), and its volume is [`Failed`](VolumeAction::Failed) with that message.
-//! 5. **Prunes** with [`retention::prune`](crate::retention::prune) (its listing to the last
+//! 5. **Prunes** with [`prune`] (its listing to the last
 //!    page before any delete, its checks before each delete) only the volumes whose snapshot
 //!    for this window is `available`; a volume whose create or wait failed, or that was
 //!    skipped, is not pruned, and [`VolumeReport::prune_skipped`] says why.
@@ -117,7 +117,10 @@ mod hooks;
 mod lock;
 mod metrics;
 mod opts;
+mod owned;
+mod pin;
 mod preflight;
+mod prune;
 mod report;
 mod run;
 mod window;
@@ -132,7 +135,10 @@ pub use hooks::{DEFAULT_HOOK_TIMEOUT, ENV_PREFIX, HookKind, HookRun, Hooks, OUTP
 pub use lock::{Holder, JobLock, LockError};
 pub use metrics::{METRICS_PREFIX, MetricsError, MetricsFile};
 pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
+pub use owned::{Owned, OwnedQuery, owned};
+pub use pin::{pin, unpin};
 pub use preflight::QuotaPreflight;
+pub use prune::{Outcome, PruneCounts, PruneOpts, PruneReport, SnapshotOutcome, prune};
 pub use report::{JobReport, Progress, PruneError, Totals, VolumeAction, VolumeError, VolumeReport, Warning};
 pub use run::run;
 pub use window::Window;

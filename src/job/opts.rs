@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::retention::Policy;
 use crate::volumes::{self, Volume, VolumeStatus};
 
-/// How many creates [`run`](super::run) sends at once unless told otherwise.
+/// How many creates [`run`](super::run) sends at once, and how many deletes
+/// [`prune`](super::prune) sends at once, unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 /// The most creates [`JobOpts::concurrency`] allows at once.
 pub const MAX_CONCURRENCY: usize = 64;
@@ -136,7 +137,7 @@ impl Selection {
         if self.all || !self.tags.is_empty() {
             // The total (3.45+) ends the listing at its last item (no empty last page).
             let with_count = client.microversion()? >= crate::paging::WITH_COUNT;
-            let mut list = volumes::ListOpts::new().all_tenants(self.all_projects).with_count(with_count);
+            let mut list = volumes::ListOpts::new().all_projects(self.all_projects).with_count(with_count);
             if !self.all {
                 list = self.tags.iter().fold(list, |o, (k, v)| o.metadata(k, v));
             }
@@ -149,7 +150,12 @@ impl Selection {
         }
         let mut missing: Vec<Missing> = Vec::new();
         for given in &self.volumes {
-            let volume = if crate::checks::is_uuid(given) { volumes::get(client, given) } else { volumes::find_by_name(client, given) };
+            // The one rule: shaped like an id (32 hex digits too), looked up by id in
+            // Cinder's form; else by name.
+            let volume = match crate::resource::canonical_id(given) {
+                Some(id) => volumes::get(client, &id),
+                None => volumes::find_by_name(client, given),
+            };
             match volume {
                 Ok(volume) => found.push(Selected::from(volume)),
                 Err(e) if e.is_unauthorized() => return Err(e),
@@ -538,7 +544,7 @@ impl JobOpts {
     }
 
     /// The hooks.
-    pub fn get_hooks(&self) -> &super::Hooks {
+    pub fn hooks(&self) -> &super::Hooks {
         &self.hooks
     }
 

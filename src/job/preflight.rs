@@ -14,12 +14,11 @@ use time::OffsetDateTime;
 use super::opts::{JobOpts, Selected};
 use super::report::{PruneError, VolumeReport};
 use super::{WINDOW_KEY, label_time};
-use crate::client::{Microversion, ServiceClient};
+use crate::client::ServiceClient;
 use crate::error::{Error, Result};
-use crate::paging::WITH_COUNT;
 use crate::quotas::{self, GIGABYTES, ProjectRoom, Room, RoomSource, SNAPSHOTS, Shortfall, type_key};
-use crate::retention::{self, POLICY_KEY, is_owned};
-use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus};
+use crate::retention;
+use crate::snapshots::{self, Snapshot, SnapshotStatus};
 
 /// What the quota preflight of a run found and did ([`JobReport::quota`]).
 ///
@@ -106,7 +105,6 @@ fn shortfalls(needed: &BTreeMap<String, u64>, room: &ProjectRoom) -> Vec<Shortfa
 pub(super) struct Ctx<'a> {
     pub(super) client: &'a ServiceClient,
     pub(super) opts: &'a JobOpts,
-    pub(super) mv: Microversion,
     pub(super) window_label: &'a str,
     pub(super) now: OffsetDateTime,
     /// The time left before the run's deadline.
@@ -202,18 +200,14 @@ pub(super) fn preflight(
 /// page; server-side filter on the policy's label from 3.22, ownership checked here).
 fn owned_snapshots(ctx: &Ctx<'_>, volumes: &[Selected], to_create: &[usize]) -> Result<HashMap<String, Vec<Snapshot>>> {
     let wanted: std::collections::HashSet<&str> = to_create.iter().filter_map(|&i| volumes.get(i)).map(|v| v.id.as_str()).collect();
-    let policy = &ctx.opts.policy;
-    let mut list = ListOpts::new().all_tenants(ctx.opts.selection.is_all_projects()).with_count(ctx.mv >= WITH_COUNT);
-    if ctx.mv >= METADATA_FILTER {
-        list = list.metadata(POLICY_KEY, policy.id());
-    }
+    let mut query = super::OwnedQuery::new(ctx.opts.policy.id()).all_projects(ctx.opts.selection.is_all_projects());
     if let Some(n) = ctx.opts.page_size {
-        list = list.limit(n);
+        query = query.page_size(n);
     }
     let mut owned: HashMap<String, Vec<Snapshot>> = HashMap::new();
-    for snap in snapshots::list_detail(ctx.client, &list)? {
+    for snap in super::owned(ctx.client, &query)? {
         let snap = snap?;
-        if is_owned(&snap, policy) && wanted.contains(snap.volume_id.as_str()) {
+        if wanted.contains(snap.volume_id.as_str()) {
             owned.entry(snap.volume_id.clone()).or_default().push(snap);
         }
     }

@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
+use super::prune::PruneReport;
 use super::{Unresolved, Window};
 use crate::error::Error;
-use crate::retention::PruneReport;
 use crate::snapshots::SnapshotStatus;
 use crate::volumes::VolumeStatus;
 

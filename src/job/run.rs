@@ -12,14 +12,13 @@ use time::OffsetDateTime;
 use super::hooks::PostOutcome;
 use super::opts::JobOpts;
 use super::opts::Selected;
+use super::prune::{Outcome, PruneOpts, PruneReport};
 use super::report::{JobReport, Progress, PruneError, VolumeAction, VolumeError, VolumeReport, Warning};
 use super::{RUN_KEY, WINDOW_KEY, label_time};
 use crate::client::{Microversion, PollPolicy, ServiceClient};
 use crate::error::{Error, Result};
-use crate::paging::WITH_COUNT;
-use crate::retention::{self, Outcome, POLICY_KEY, PruneOpts, is_owned};
-use crate::snapshots::METADATA_FILTER;
-use crate::snapshots::{self, CreateOpts, ListOpts, Snapshot, SnapshotStatus, WaitOpts};
+use crate::retention::{self, is_owned};
+use crate::snapshots::{self, CreateOpts, Snapshot, SnapshotStatus, WaitOpts};
 use crate::volumes::VolumeStatus;
 use crate::waiting::{Pacer, Paused};
 
@@ -301,24 +300,26 @@ enum Created {
 }
 
 impl Job<'_> {
-    /// The listing of this window's owned snapshots (one listing, to the last page).
-    fn window_listing(&self) -> Result<crate::snapshots::Pager> {
-        // With the total (3.45+) the pager stops at the last item: no request for an empty
-        // page when N is a multiple of the page size, so exactly ceil(N / P) requests.
-        let mut list = ListOpts::new().all_tenants(self.opts.selection.is_all_projects()).with_count(self.mv >= WITH_COUNT);
-        if self.mv >= METADATA_FILTER {
-            list = list.metadata(POLICY_KEY, self.opts.policy.id()).metadata(WINDOW_KEY, self.window_label.as_str());
-        }
-        if let Some(n) = self.opts.page_size {
-            list = list.limit(n);
-        }
-        snapshots::list_detail(self.client, &list)
+    /// The listing of this window's owned snapshots (the one owned listing, to the last page).
+    fn window_listing(&self) -> Result<super::Owned> {
+        super::owned(self.client, &self.window_query())
     }
 
-    /// Whether a listed snapshot is the policy's, for this window (checked here whatever
+    /// The query of this window's owned snapshots.
+    fn window_query(&self) -> super::OwnedQuery {
+        let mut query = super::OwnedQuery::new(self.opts.policy.id())
+            .label(WINDOW_KEY, self.window_label.as_str())
+            .all_projects(self.opts.selection.is_all_projects());
+        if let Some(n) = self.opts.page_size {
+            query = query.page_size(n);
+        }
+        query
+    }
+
+    /// Whether a listed snapshot is the policy's, for this window (checked again whatever
     /// the server filtered).
     fn is_ours(&self, snap: &Snapshot) -> bool {
-        is_owned(snap, &self.opts.policy) && snap.metadata.get(WINDOW_KEY).is_some_and(|w| *w == self.window_label)
+        is_owned(snap, self.opts.policy.id()) && snap.metadata.get(WINDOW_KEY).is_some_and(|w| *w == self.window_label)
     }
 
     /// Step 1 and 2: skips the volumes that cannot be snapshotted, reuses the window's
@@ -614,19 +615,10 @@ impl Job<'_> {
 
     /// The listing of this window's owned snapshots still `creating` (to the last page):
     /// [`window_listing`](Self::window_listing)'s with `status=creating`, which Cinder
-    /// allows every caller with the metadata filter (its default `resource_filters.json`).
-    fn creating_listing(&self) -> Result<crate::snapshots::Pager> {
-        let mut list = ListOpts::new()
-            .all_tenants(self.opts.selection.is_all_projects())
-            .with_count(self.mv >= WITH_COUNT)
-            .status(SnapshotStatus::Creating);
-        if self.mv >= METADATA_FILTER {
-            list = list.metadata(POLICY_KEY, self.opts.policy.id()).metadata(WINDOW_KEY, self.window_label.as_str());
-        }
-        if let Some(n) = self.opts.page_size {
-            list = list.limit(n);
-        }
-        snapshots::list_detail(self.client, &list)
+    /// allows every caller beside the metadata filter (its default `resource_filters.json`)
+    /// and ANDs with it.
+    fn creating_listing(&self) -> Result<super::Owned> {
+        super::owned(self.client, &self.window_query().status(SnapshotStatus::Creating))
     }
 
     /// The whole window's listing: each waited snapshot's status (those that left
@@ -775,7 +767,7 @@ impl Job<'_> {
 
     /// Step 5: prunes the volumes whose snapshot of this window is `available` (dry run:
     /// those that would have one), and says why the others are not pruned.
-    fn prune(&mut self) -> Option<Arc<retention::PruneReport>> {
+    fn prune(&mut self) -> Option<Arc<PruneReport>> {
         if self.opts.is_cancelled() {
             self.interrupted = true;
             for r in &mut self.reports {
@@ -805,15 +797,18 @@ impl Job<'_> {
         if eligible.is_empty() {
             return None;
         }
-        let prune_opts = PruneOpts::new(self.opts.policy.clone())
+        let mut prune_opts = PruneOpts::new(self.opts.policy.clone())
             .volumes(eligible.iter().cloned())
             .dry_run(dry)
             .now(self.now)
             .concurrency(self.opts.concurrency)
             .all_projects(self.opts.selection.is_all_projects())
             .wait_opts(wait_opts(&self.poll, self.poll.timeout));
+        if let Some(n) = self.opts.page_size {
+            prune_opts = prune_opts.page_size(n);
+        }
         let index: HashMap<String, usize> = self.reports.iter().enumerate().map(|(i, r)| (r.volume_id.clone(), i)).collect();
-        match retention::prune(self.client, &prune_opts) {
+        match super::prune(self.client, &prune_opts) {
             Ok(report) => {
                 let report = Arc::new(report);
                 for o in report.outcomes() {
@@ -892,7 +887,6 @@ impl Job<'_> {
         let ctx = super::preflight::Ctx {
             client: self.client,
             opts: self.opts,
-            mv: self.mv,
             window_label: &self.window_label,
             now,
             time_left: self.time_left(),

@@ -53,13 +53,26 @@ pub fn labels(policy: &Policy, run_at: OffsetDateTime) -> BTreeMap<String, Strin
     ])
 }
 
-/// Whether `policy` owns `snapshot`: its metadata holds exactly the policy's id under
-/// [`POLICY_KEY`] (no trimming, case-sensitive), and its label format under [`FORMAT_KEY`]
-/// is one this version knows ([`KNOWN_FORMATS`]) or absent (labels written before the
-/// format key count as format 1). A snapshot labelled by a newer version's format is not
-/// ours to judge ([`unknown_format`]). A name never makes a snapshot owned.
-pub fn is_owned(snapshot: &Snapshot, policy: &Policy) -> bool {
-    carries_policy(snapshot, policy) && unknown_format(snapshot).is_none()
+/// Whether the policy with id `policy_id` ([`Policy::id`]) owns `snapshot`: its metadata
+/// holds exactly that id under [`POLICY_KEY`] (no trimming, case-sensitive), and its label
+/// format under [`FORMAT_KEY`] is one this version knows ([`KNOWN_FORMATS`]) or absent
+/// (labels written before the format key count as format 1). A snapshot labelled by a newer
+/// version's format is not ours to judge ([`unknown_format`]). A name never makes a snapshot
+/// owned. Ownership needs only the id: no policy (and no made-up rule) is built to ask it.
+///
+/// ```
+/// use cinder_snapshots::retention::{self, POLICY_KEY, FORMAT_KEY};
+/// use cinder_snapshots::snapshots::Snapshot;
+/// let snap = |metadata: serde_json::Value| -> Snapshot {
+///     serde_json::from_value(serde_json::json!({"id": "s", "volume_id": "v", "status": "available", "metadata": metadata})).unwrap()
+/// };
+/// assert!(retention::is_owned(&snap(serde_json::json!({POLICY_KEY: "nightly"})), "nightly"));
+/// assert!(!retention::is_owned(&snap(serde_json::json!({POLICY_KEY: "nightly"})), "Nightly"));
+/// // The label in a format this version does not know: not owned.
+/// assert!(!retention::is_owned(&snap(serde_json::json!({POLICY_KEY: "nightly", FORMAT_KEY: "2"})), "nightly"));
+/// ```
+pub fn is_owned(snapshot: &Snapshot, policy_id: &str) -> bool {
+    carries_policy(snapshot, policy_id) && unknown_format(snapshot).is_none()
 }
 
 /// The id of the policy that labelled `snapshot` (its [`POLICY_KEY`] label, as it is), when
@@ -74,10 +87,10 @@ pub fn unknown_format(snapshot: &Snapshot) -> Option<&str> {
     snapshot.metadata.get(FORMAT_KEY).map(String::as_str).filter(|f| !KNOWN_FORMATS.contains(f))
 }
 
-/// Whether `snapshot` carries `policy`'s id under [`POLICY_KEY`], whatever its label format:
-/// owned, or labelled by a newer version (kept and reported, never judged).
-pub(crate) fn carries_policy(snapshot: &Snapshot, policy: &Policy) -> bool {
-    owner(snapshot) == Some(policy.id())
+/// Whether `snapshot` carries the policy id `policy_id` under [`POLICY_KEY`], whatever its
+/// label format: owned, or labelled by a newer version (kept and reported, never judged).
+pub(crate) fn carries_policy(snapshot: &Snapshot, policy_id: &str) -> bool {
+    owner(snapshot) == Some(policy_id)
 }
 
 /// Whether `snapshot` carries the [`PIN_KEY`] label.
@@ -126,15 +139,14 @@ mod tests {
         .collect();
         assert_eq!(labels, want);
         let snap = snapshot(serde_json::to_value(&labels).unwrap());
-        assert!(is_owned(&snap, &policy));
+        assert!(is_owned(&snap, policy.id()));
         assert_eq!(run_at(&snap), Some(datetime!(2026-03-01 00:59:59 UTC)));
         let other = Policy::builder("nightly2").keep_daily(7).build().unwrap();
-        assert!(!is_owned(&snap, &other));
+        assert!(!is_owned(&snap, other.id()));
     }
 
     #[test]
     fn ownership_is_the_exact_id() {
-        let policy = Policy::builder("nightly").keep_last(1).build().unwrap();
         for (metadata, owned) in [
             (serde_json::json!({"cinder-snapshots.policy": "nightly"}), true),
             (serde_json::json!({"cinder-snapshots.policy": "Nightly"}), false),
@@ -144,7 +156,7 @@ mod tests {
             (serde_json::json!({}), false),
             (serde_json::Value::Null, false),
         ] {
-            assert_eq!(is_owned(&snapshot(metadata.clone()), &policy), owned, "{metadata}");
+            assert_eq!(is_owned(&snapshot(metadata.clone()), "nightly"), owned, "{metadata}");
         }
         assert_eq!(run_at(&snapshot(serde_json::json!({"cinder-snapshots.run-at": "yesterday"}))), None);
     }
@@ -153,7 +165,6 @@ mod tests {
     /// one is named. Fails before the format check: "99" was owned.
     #[test]
     fn only_known_label_formats_are_owned() {
-        let policy = Policy::builder("nightly").keep_last(1).build().unwrap();
         for (format, owned, unknown) in [
             (Some("1"), true, None),
             (None, true, None),
@@ -166,7 +177,7 @@ mod tests {
                 metadata[FORMAT_KEY] = serde_json::json!(f);
             }
             let snap = snapshot(metadata);
-            assert_eq!((is_owned(&snap, &policy), unknown_format(&snap)), (owned, unknown), "{format:?}");
+            assert_eq!((is_owned(&snap, "nightly"), unknown_format(&snap)), (owned, unknown), "{format:?}");
         }
         assert_eq!((WINDOW_KEY, PIN_KEY), ("cinder-snapshots.window", "cinder-snapshots.pin"));
         assert!(is_pinned(&snapshot(serde_json::json!({"cinder-snapshots.pin": ""}))));

@@ -5,7 +5,8 @@
 //! every snapshot of a listing, with every [`Reason`] that keeps it. Planning is pure: no
 //! request is sent, and `now` is a parameter.
 //!
-//! [`prune`] applies a policy against Cinder (see [Applying a policy](#applying-a-policy)).
+//! Applying a policy against Cinder is the job's [`job::prune`](crate::job::prune) (see
+//! [Applying a policy](#applying-a-policy)).
 //!
 //! # The model: restic's `forget`
 //!
@@ -46,7 +47,7 @@
 //!   within 14d`). "One a day for 14 days and one a month for a year" is
 //!   `keep_within_daily(14d)` with `keep_within_monthly(1y)`.
 //! - **Pins** (restic's `--keep-tag`): an owned snapshot carrying the metadata key
-//!   [`PIN_KEY`] (`cinder-snapshots.pin`, any value; [`pin`] and [`unpin`] set and remove
+//!   [`PIN_KEY`] (`cinder-snapshots.pin`, any value; [`job::pin`](crate::job::pin) and [`job::unpin`](crate::job::unpin) set and remove
 //!   it) is never deleted, whatever its status (`pinned`). It still takes its places in the
 //!   rules, as a tagged restic snapshot does, and it still uses the snapshot quota: a
 //!   policy's steady state is what its rules keep plus its pins.
@@ -67,7 +68,7 @@
 //! | `--keep-within 1y2m3d4h` | `keep_within(CalendarDuration::new(1, 2, 3, 4))`, `--keep-within 1y2m3d4h` |
 //! | `--keep-within-daily 14d` | `keep_within_daily(CalendarDuration::days(14))`, `--keep-within-daily 14d` |
 //! | `--keep-daily unlimited` | `keep_daily(Count::Unlimited)`, `--keep-daily unlimited` |
-//! | `--keep-tag upgrade` | the `cinder-snapshots.pin` label: [`pin`], `cinder-snapshots pin` |
+//! | `--keep-tag upgrade` | the `cinder-snapshots.pin` label: [`job::pin`](crate::job::pin), `cinder-snapshots pin` |
 //! | local time (`TZ`) | `time_zone(TimeZone::load("Europe/Berlin")?)`, `--time-zone Europe/Berlin` |
 //!
 //! Where this crate differs from restic, on purpose:
@@ -136,18 +137,16 @@
 //!
 //! # Applying a policy
 //!
-//! [`prune`] with [`PruneOpts`] lists the policy's snapshots to the last page (server-side
-//! `metadata` filter from microversion 3.22, checked again on the client), plans, deletes
-//! what the plan deletes (a few at a time) and waits for each delete, and returns a
-//! [`PruneReport`]: every snapshot with its [`Outcome`] (kept with its reasons, deleted,
-//! failed with the error, or "would delete" in a dry run). A listing error ends it before
-//! any delete; a failed delete does not stop the others. Before each delete the snapshot is
-//! checked again: owned by the policy, not pinned, `available` (or `error` when deleted as
-//! in error), and not the newest `available` owned snapshot of its volume.
+//! This module sends no request: planning is pure. Applying a plan against Cinder (the
+//! listing, the deletes, the waits) is the job's: [`job::prune`](crate::job::prune) with
+//! [`job::PruneOpts`](crate::job::PruneOpts) lists the policy's snapshots with the one owned
+//! listing ([`job::owned`](crate::job::owned)), plans with [`plan`], deletes what the plan
+//! deletes and reports every snapshot ([`job::PruneReport`](crate::job::PruneReport)).
 //!
 //! ```no_run
 //! use cinder_snapshots::{ServiceClient, snapshots::{self, CreateOpts}};
-//! use cinder_snapshots::retention::{self, Policy, PruneOpts};
+//! use cinder_snapshots::job::{self, PruneOpts};
+//! use cinder_snapshots::retention::{self, Policy};
 //! use time::OffsetDateTime;
 //!
 //! let client = ServiceClient::from_env()?;
@@ -160,7 +159,7 @@
 //! snapshots::create(&client, &create)?;
 //!
 //! // ...and only those are ever pruned.
-//! let report = retention::prune(&client, &PruneOpts::new(policy).volumes([volume]))?;
+//! let report = job::prune(&client, &PruneOpts::new(policy).volumes([volume]))?;
 //! if !report.is_success() {
 //!     for failed in report.failures() {
 //!         eprintln!("{}: {}", failed.snapshot().id, failed.outcome());
@@ -220,10 +219,8 @@
 //! ```
 
 mod labels;
-mod pin;
 mod plan;
 mod policy;
-mod prune;
 
 /// The crate's one formatter of exact durations ([`crate::duration::format_exact`]), kept
 /// here under its former name.
@@ -232,7 +229,6 @@ pub use labels::{
     FORMAT_KEY, FORMAT_VERSION, KNOWN_FORMATS, PIN_KEY, POLICY_KEY, RULES_KEY, RUN_AT_KEY, WINDOW_KEY, is_owned, is_pinned, labels, owner,
     run_at, unknown_format,
 };
-pub use pin::{pin, unpin};
+pub(crate) use plan::plan_owned;
 pub use plan::{Action, Decision, Period, Plan, Reason, plan};
 pub use policy::{Count, CountError, MAX_POLICY_ID_CHARS, Policy, PolicyBuilder, PolicyError};
-pub use prune::{DEFAULT_CONCURRENCY, Outcome, PruneCounts, PruneOpts, PruneReport, SnapshotOutcome, prune};

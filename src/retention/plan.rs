@@ -473,9 +473,9 @@ fn judge_volume(volume: &[Arc<Snapshot>], policy: &Policy, now: OffsetDateTime, 
     let mut windows: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (index, snap) in volume.iter().enumerate() {
         let why = &mut reasons[index];
-        if !is_owned(snap, policy) {
+        if !is_owned(snap, policy.id()) {
             why.push(match unknown_format(snap) {
-                Some(format) if carries_policy(snap, policy) => Reason::UnknownLabelFormat(format.to_owned()),
+                Some(format) if carries_policy(snap, policy.id()) => Reason::UnknownLabelFormat(format.to_owned()),
                 _ => Reason::NotOwned,
             });
             continue;
@@ -506,7 +506,7 @@ fn judge_volume(volume: &[Arc<Snapshot>], policy: &Policy, now: OffsetDateTime, 
     }
     let kept_periods = apply_rules(&counted, policy, now, &mut reasons);
     for (snap, why) in volume.iter().zip(reasons.iter_mut()) {
-        if is_owned(snap, policy) && is_pinned(snap) {
+        if is_owned(snap, policy.id()) && is_pinned(snap) {
             // Before `newest`, after every other reason.
             let at = if why.last() == Some(&Reason::Newest) { why.len() - 1 } else { why.len() };
             why.insert(at, Reason::Pinned);

@@ -499,6 +499,25 @@ impl PolicyBuilder {
     }
 }
 
+impl Policy {
+    /// Checks a policy id as [`PolicyBuilder::build`] does, without building a policy: the
+    /// one check for code that only names a policy (to ask who owns a snapshot, as
+    /// [`is_owned`](super::is_owned) does by id).
+    ///
+    /// ```
+    /// use cinder_snapshots::retention::Policy;
+    /// assert!(Policy::validate_id("nightly-db").is_ok());
+    /// assert!(Policy::validate_id("night/ly").is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::InvalidId`] saying what is wrong.
+    pub fn validate_id(id: &str) -> Result<(), PolicyError> {
+        check_id(id)
+    }
+}
+
 fn check_id(id: &str) -> Result<(), PolicyError> {
     let invalid = |problem: String| Err(PolicyError::InvalidId { id: id.to_owned(), problem });
     let n = id.chars().count();

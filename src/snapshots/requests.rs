@@ -112,7 +112,7 @@ impl std::str::FromStr for SortKey {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[must_use]
 pub struct ListOpts {
-    all_tenants: bool,
+    all_projects: bool,
     project_id: Option<String>,
     name: Option<String>,
     status: Option<SnapshotStatus>,
@@ -134,13 +134,20 @@ impl ListOpts {
         Self::default()
     }
 
-    /// Admins: list the snapshots of every project (`all_tenants=1`).
-    pub fn all_tenants(mut self, all: bool) -> Self {
-        self.all_tenants = all;
+    /// Admins: list the snapshots of every project (the query parameter `all_tenants=1`;
+    /// the crate spells it `all_projects` everywhere, as the CLI's `--all-projects`).
+    pub fn all_projects(mut self, all: bool) -> Self {
+        self.all_projects = all;
         self
     }
 
-    /// Admins, with [`all_tenants`](Self::all_tenants): only this project's snapshots.
+    /// The former name of [`all_projects`](Self::all_projects).
+    #[deprecated(note = "renamed `all_projects` (the query parameter is still `all_tenants`)")]
+    pub fn all_tenants(self, all: bool) -> Self {
+        self.all_projects(all)
+    }
+
+    /// Admins, with [`all_projects`](Self::all_projects): only this project's snapshots.
     pub fn project_id(mut self, project: impl Into<String>) -> Self {
         self.project_id = Some(project.into());
         self
@@ -229,7 +236,7 @@ impl ToListQuery for ListOpts {
         let mut q: Vec<(String, String)> = Vec::new();
         self.page.head(mv, &mut q)?;
         let mut push = |k: &str, v: String| q.push((k.to_owned(), v));
-        if self.all_tenants {
+        if self.all_projects {
             push("all_tenants", "1".into());
         }
         if let Some(p) = &self.project_id {
@@ -775,7 +782,7 @@ mod tests {
     #[test]
     fn list_opts_query_order_and_values() {
         let opts = ListOpts::new()
-            .all_tenants(true)
+            .all_projects(true)
             .project_id("p")
             .name("n")
             .status(SnapshotStatus::Available)
@@ -828,7 +835,7 @@ mod tests {
             (az().volume_id("v"), "volume_id"),
             (az().status(SnapshotStatus::Available), "status"),
             (az().name("n"), "name"),
-            (az().all_tenants(true).project_id("p"), "project_id"),
+            (az().all_projects(true).project_id("p"), "project_id"),
             (az().consumes_quota(true), "consumes_quota"),
             (az().name("n").status(SnapshotStatus::Error), "name, status"),
         ] {
@@ -890,5 +897,18 @@ mod tests {
         for bad in ["", "%", "101%", "50", "-1%", "5 %", "1000%", "half%"] {
             assert!(check_progress(bad).is_err(), "{bad}");
         }
+    }
+
+    /// One spelling, `all_projects`; the former `all_tenants` is the same option and the
+    /// wire parameter stays `all_tenants=1`.
+    #[test]
+    #[allow(deprecated)]
+    fn all_projects_is_sent_as_all_tenants() {
+        assert_eq!(ListOpts::new().all_tenants(true), ListOpts::new().all_projects(true));
+        let q = ListOpts::new().all_projects(true).to_query(Microversion::new(3, 71)).unwrap();
+        assert_eq!(q, [("all_tenants".to_owned(), "1".to_owned())]);
+        let q = crate::volumes::ListOpts::new().all_projects(true).to_query(Microversion::new(3, 71)).unwrap();
+        assert_eq!(q, [("all_tenants".to_owned(), "1".to_owned())]);
+        assert_eq!(crate::volumes::ListOpts::new().all_tenants(true), crate::volumes::ListOpts::new().all_projects(true));
     }
 }

@@ -43,7 +43,7 @@ pub fn admin_view(client: &ServiceClient) -> Result<Option<bool>> {
 
 /// [`Error::AdminViewRequired`] when Cinder does not give this client the admin view
 /// ([`admin_view`] is `Some(false)`): what the job ([`run`](crate::job::run)), the prune
-/// ([`prune`](crate::retention::prune)) and the check call before acting on every project,
+/// ([`prune`](crate::job::prune)) and the check call before acting on every project,
 /// since Cinder answers a member's `all_tenants` with the member's own project, silently.
 ///
 /// # Errors

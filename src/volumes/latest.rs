@@ -14,7 +14,7 @@ use crate::snapshots::{self, ListOpts, Snapshot, SnapshotStatus};
 /// snapshots of every project, as Cinder does when it picks the latest; Cinder 29 drops it
 /// for a member (checked live), who sees its project's.
 fn snapshots_of(client: &ServiceClient, volume_id: &str) -> Result<Vec<Snapshot>> {
-    snapshots::list_detail(client, &ListOpts::new().all_tenants(true).volume_id(volume_id))?.all()
+    snapshots::list_detail(client, &ListOpts::new().all_projects(true).volume_id(volume_id))?.all()
 }
 
 /// The creation time of a candidate; a candidate without a readable one makes the choice

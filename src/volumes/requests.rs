@@ -112,7 +112,7 @@ impl std::str::FromStr for SortKey {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[must_use]
 pub struct ListOpts {
-    all_tenants: bool,
+    all_projects: bool,
     project_id: Option<String>,
     name: Option<String>,
     status: Option<VolumeStatus>,
@@ -132,13 +132,20 @@ impl ListOpts {
         Self::default()
     }
 
-    /// Admins: list the volumes of every project (`all_tenants=1`).
-    pub fn all_tenants(mut self, all: bool) -> Self {
-        self.all_tenants = all;
+    /// Admins: list the volumes of every project (the query parameter `all_tenants=1`;
+    /// the crate spells it `all_projects` everywhere, as the CLI's `--all-projects`).
+    pub fn all_projects(mut self, all: bool) -> Self {
+        self.all_projects = all;
         self
     }
 
-    /// Admins, with [`all_tenants`](Self::all_tenants): only this project's volumes.
+    /// The former name of [`all_projects`](Self::all_projects).
+    #[deprecated(note = "renamed `all_projects` (the query parameter is still `all_tenants`)")]
+    pub fn all_tenants(self, all: bool) -> Self {
+        self.all_projects(all)
+    }
+
+    /// Admins, with [`all_projects`](Self::all_projects): only this project's volumes.
     pub fn project_id(mut self, project: impl Into<String>) -> Self {
         self.project_id = Some(project.into());
         self
@@ -207,7 +214,7 @@ impl ToListQuery for ListOpts {
         let mut q: Vec<(String, String)> = Vec::new();
         self.page.head(mv, &mut q)?;
         let mut push = |k: &str, v: String| q.push((k.to_owned(), v));
-        if self.all_tenants {
+        if self.all_projects {
             push("all_tenants", "1".into());
         }
         if let Some(p) = &self.project_id {
@@ -553,7 +560,7 @@ mod tests {
     #[test]
     fn list_opts_query_order_and_values() {
         let opts = ListOpts::new()
-            .all_tenants(true)
+            .all_projects(true)
             .project_id("p")
             .name("n")
             .status(VolumeStatus::InUse)

@@ -513,15 +513,15 @@ pub fn two_projects(env: &dyn Env) {
     let run_opts = || ListOpts::new().metadata("run", &run);
 
     assert_eq!(detail(admin, &run_opts()), vec![a.id.clone()]);
-    assert_eq!(detail(admin, &run_opts().all_tenants(true)), [m.id.clone(), a.id.clone()]);
-    assert_eq!(detail(admin, &run_opts().all_tenants(true).project_id(&member_project)), vec![m.id.clone()]);
+    assert_eq!(detail(admin, &run_opts().all_projects(true)), [m.id.clone(), a.id.clone()]);
+    assert_eq!(detail(admin, &run_opts().all_projects(true).project_id(&member_project)), vec![m.id.clone()]);
     assert_eq!(detail(member, &run_opts()), vec![m.id.clone()]);
-    assert_eq!(detail(member, &run_opts().all_tenants(true)), vec![m.id.clone()]);
+    assert_eq!(detail(member, &run_opts().all_projects(true)), vec![m.id.clone()]);
     let vols = |c: &ServiceClient, opts: volumes::ListOpts| -> Vec<String> {
         volumes::list_detail(c, &opts).unwrap().all().unwrap().into_iter().map(|v| v.id).filter(|id| *id == mine || *id == theirs).collect()
     };
-    assert_eq!(vols(admin, volumes::ListOpts::new().all_tenants(true)), [theirs.clone(), mine.clone()]);
-    assert_eq!(vols(member, volumes::ListOpts::new().all_tenants(true)), vec![theirs.clone()]);
+    assert_eq!(vols(admin, volumes::ListOpts::new().all_projects(true)), [theirs.clone(), mine.clone()]);
+    assert_eq!(vols(member, volumes::ListOpts::new().all_projects(true)), vec![theirs.clone()]);
     assert_eq!(vols(admin, volumes::ListOpts::new()), vec![mine.clone()]);
 
     let seen = snapshots::get(admin, &m.id).unwrap();

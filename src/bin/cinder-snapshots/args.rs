@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cinder_snapshots::duration::{self, CalendarDuration};
-use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, ReportOpts, Selection, Window};
-use cinder_snapshots::retention::{Count, Policy, PolicyBuilder, PolicyError, PruneOpts};
+use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, PruneOpts, ReportOpts, Selection, Window};
+use cinder_snapshots::retention::{Count, Policy, PolicyBuilder, PolicyError};
 use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
 use cinder_snapshots::tz::TimeZone;
 use cinder_snapshots::volumes::{self, VolumeStatus};
@@ -621,7 +621,7 @@ impl Raw {
             "list" => {
                 let limit = self.value("limit").map(|v| count(cmd, "--limit", &v)).transpose()?;
                 let project_id = self.value("project");
-                let mut opts = ListOpts::new().all_tenants(self.flag("all-projects") || project_id.is_some());
+                let mut opts = ListOpts::new().all_projects(self.flag("all-projects") || project_id.is_some());
                 if let Some(project) = project_id {
                     opts = opts.project_id(project);
                 }
@@ -652,7 +652,7 @@ impl Raw {
             "volume list" => {
                 let limit = self.value("limit").map(|v| count(cmd, "--limit", &v)).transpose()?;
                 let project_id = self.value("project");
-                let mut opts = volumes::ListOpts::new().all_tenants(self.flag("all-projects") || project_id.is_some());
+                let mut opts = volumes::ListOpts::new().all_projects(self.flag("all-projects") || project_id.is_some());
                 if let Some(project) = project_id {
                     opts = opts.project_id(project);
                 }
@@ -972,7 +972,7 @@ impl Raw {
             return Err(Usage::of(CMD, "--crit is shorter than --warn: a snapshot would be critical before it is a warning"));
         }
         // The id must be one a policy can have (checked again by the library).
-        Policy::builder(id.as_str()).keep_last(1).build().map_err(|e| Usage::of(CMD, format!("--policy: {e}")))?;
+        Policy::validate_id(&id).map_err(|e| Usage::of(CMD, format!("--policy: {e}")))?;
         let mut opts = CheckOpts::new(id, warn, crit).selection(selection).warn_uncovered(self.flag("warn-uncovered"));
         // The rules, as run has them: the most snapshots the prune leaves.
         let rules = ["keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly", "keep-within", "utc-offset"];
@@ -1195,7 +1195,7 @@ mod tests {
         assert_eq!(volume.as_deref(), Some("v"));
         // --project implies --all-projects.
         let want = ListOpts::new()
-            .all_tenants(true)
+            .all_projects(true)
             .project_id("p")
             .name("n")
             .status(SnapshotStatus::Available)
@@ -1239,7 +1239,7 @@ mod tests {
             panic!()
         };
         let want = volumes::ListOpts::new()
-            .all_tenants(true)
+            .all_projects(true)
             .project_id("p")
             .name("n")
             .status(VolumeStatus::InUse)
@@ -1431,14 +1431,14 @@ mod tests {
                 .chain(["--on-failure", "mail -s failed root", "--hook-timeout", "90s", "--snapshot-on-pre-hook-failure"]);
         let Ok(Action::Run(c)) = parse(line.map(OsString::from)).map(|c| c.action) else { panic!() };
         let Command::Run { opts, .. } = *c else { panic!() };
-        let hooks = opts.get_hooks();
+        let hooks = opts.hooks();
         assert_eq!(hooks.pre.as_deref(), Some("fsfreeze -f \"$M\""));
         assert_eq!((hooks.post.as_deref(), hooks.on_failure.as_deref()), (Some("fsfreeze -u /m"), Some("mail -s failed root")));
         assert_eq!((hooks.timeout, hooks.snapshot_on_pre_hook_failure), (Duration::from_secs(90), true));
         // The defaults: no hook, 5 minutes, skip on a failed pre-hook.
         let Command::Run { opts, .. } = command("run --all --policy p --keep-daily 7") else { panic!() };
-        assert_eq!(opts.get_hooks(), &cinder_snapshots::job::Hooks::default());
-        assert_eq!(opts.get_hooks().timeout, Duration::from_secs(300));
+        assert_eq!(opts.hooks(), &cinder_snapshots::job::Hooks::default());
+        assert_eq!(opts.hooks().timeout, Duration::from_secs(300));
         for (args, want) in [
             (&["--pre-hook", " "][..], "--pre-hook needs a command"),
             (&["--on-failure", ""][..], "--on-failure needs a command"),

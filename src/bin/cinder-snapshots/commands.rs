@@ -13,8 +13,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError, MetricsFile, ReportOpts};
-use cinder_snapshots::retention::{self, PruneOpts};
+use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError, MetricsFile, PruneOpts, ReportOpts};
+use cinder_snapshots::resource::canonical_id;
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
 use cinder_snapshots::volumes::{self, RevertRefusal, Volume, VolumeStatus};
 use cinder_snapshots::{Error, ServiceClient};
@@ -79,12 +79,12 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
         }
         Command::Pin { snapshot, note: Some(note) } => {
             let id = id_of(client, snapshot)?;
-            retention::pin(client, &id, note)?;
+            job::pin(client, &id, note)?;
             Ok(())
         }
         Command::Pin { snapshot, note: None } => {
             let id = id_of(client, snapshot)?;
-            retention::unpin(client, &id)?;
+            job::unpin(client, &id)?;
             Ok(())
         }
         Command::Delete { snapshots: names, wait, force } => {
@@ -119,7 +119,7 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
         }
         Command::Wait { snapshot, target: Target::Deleted, timeout } => {
             // A snapshot that is already gone is done: no look-up that would fail first.
-            let id = if looks_like_uuid(snapshot) { snapshot.clone() } else { resolve(client, snapshot)?.id };
+            let id = id_of(client, snapshot)?;
             waiting(*timeout, None, |o| snapshots::wait_for_delete(client, &id, o))
         }
         Command::Wait { snapshot, target: Target::Status(status), timeout } => {
@@ -137,9 +137,10 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
         }
         Command::Prune { opts, volumes: names, lock_file } => {
             let _lock = if opts.is_dry_run() { None } else { Some(job_lock(client, opts.policy().id(), lock_file.as_deref())?) };
-            if names.iter().all(|v| looks_like_uuid(v)) {
+            if names.is_empty() {
                 return prune(client, opts, out);
             }
+            // Ids (in Cinder's form, no request) or names (looked up).
             let ids = names.iter().map(|v| volume_id_of(client, v)).collect::<Result<Vec<_>, Error>>()?;
             prune(client, &opts.clone().volumes(ids), out)
         }
@@ -283,7 +284,7 @@ fn job_lock(client: &ServiceClient, policy_id: &str, lock_file: Option<&Path>) -
 /// `prune`: the report as a table and a summary line, or as JSON; exit 1 when a delete
 /// failed (each failure is in the output; one line on stderr counts them).
 fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), Failure> {
-    let report = retention::prune(client, opts)?;
+    let report = job::prune(client, opts)?;
     let rows: Vec<Vec<String>> = report.outcomes().iter().map(|o| output::prune_row(o, report.is_dry_run())).collect();
     // Without --dry-run, the Outcome column too.
     let shown = if report.is_dry_run() { output::PRUNE_COLUMNS.len() - 1 } else { output::PRUNE_COLUMNS.len() };
@@ -550,38 +551,45 @@ fn one_volume(volume: &Volume, out: &Output) -> Result<(), Failure> {
     }
 }
 
-/// The volume `name_or_id` names: by id when it is shaped like one, else by name (exactly
-/// one volume; a name is never sent as an id).
+/// The volume `name_or_id` names: by id when it is shaped like one (the crate's one rule,
+/// [`canonical_id`]: 32 hex digits too, sent in Cinder's form), else by name (exactly one
+/// volume; a name is never sent as an id).
 fn resolve_volume(client: &ServiceClient, name_or_id: &str) -> Result<Volume, Error> {
-    if looks_like_uuid(name_or_id) { volumes::get(client, name_or_id) } else { volumes::find_by_name(client, name_or_id) }
+    match canonical_id(name_or_id) {
+        Some(id) => volumes::get(client, &id),
+        None => volumes::find_by_name(client, name_or_id),
+    }
 }
 
-/// The id `name_or_id` stands for: itself when shaped like an id (no request), else the id
-/// of the one volume with that name.
+/// The id `name_or_id` stands for: itself in Cinder's form when shaped like an id (no
+/// request), else the id of the one volume with that name.
 fn volume_id_of(client: &ServiceClient, name_or_id: &str) -> Result<String, Error> {
-    if looks_like_uuid(name_or_id) { Ok(name_or_id.to_owned()) } else { Ok(volumes::find_by_name(client, name_or_id)?.id) }
+    match canonical_id(name_or_id) {
+        Some(id) => Ok(id),
+        None => Ok(volumes::find_by_name(client, name_or_id)?.id),
+    }
 }
 
-/// The snapshot `name_or_id` names: by id, else (when it is not shaped like an id) by name.
+/// The snapshot `name_or_id` names: by id when shaped like one ([`canonical_id`]), else
+/// by id as given and then by name.
 fn resolve(client: &ServiceClient, name_or_id: &str) -> Result<Snapshot, Error> {
+    if let Some(id) = canonical_id(name_or_id) {
+        return snapshots::get(client, &id);
+    }
     match snapshots::get(client, name_or_id) {
         // Not an id Cinder knows, or not one that can be an id at all (a slash in a name).
-        Err(e) if !looks_like_uuid(name_or_id) && (e.is_not_found() || matches!(e, Error::InvalidInput(_))) => {
-            snapshots::find_by_name(client, name_or_id)
-        }
+        Err(e) if e.is_not_found() || matches!(e, Error::InvalidInput(_)) => snapshots::find_by_name(client, name_or_id),
         other => other,
     }
 }
 
-/// The id `name_or_id` stands for: itself when shaped like an id (no request), else the id
-/// of the snapshot it names.
+/// The id `name_or_id` stands for: itself in Cinder's form when shaped like an id (no
+/// request), else the id of the snapshot it names.
 fn id_of(client: &ServiceClient, name_or_id: &str) -> Result<String, Error> {
-    if looks_like_uuid(name_or_id) { Ok(name_or_id.to_owned()) } else { Ok(resolve(client, name_or_id)?.id) }
-}
-
-/// `8-4-4-4-12` hexadecimal digits.
-fn looks_like_uuid(s: &str) -> bool {
-    s.len() == 36 && s.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+    match canonical_id(name_or_id) {
+        Some(id) => Ok(id),
+        None => Ok(resolve(client, name_or_id)?.id),
+    }
 }
 
 /// [`waiting`] for a volume.
@@ -629,14 +637,20 @@ fn waiting<T>(
 mod tests {
     use super::*;
 
+    /// The command's look-ups follow the crate's one rule: 32 hex digits are an id (it was
+    /// a name for `restore` and an id for `run --volume`).
     #[test]
-    fn uuids() {
-        assert!(looks_like_uuid("da89784d-f5b3-463b-b79a-e0d97710ff99"));
-        assert!(looks_like_uuid("DA89784D-F5B3-463B-B79A-E0D97710FF99"));
-        for not in
-            ["nightly", "da89784d-f5b3-463b-b79a-e0d97710ff9", "da89784d_f5b3-463b-b79a-e0d97710ff99", "da89784df5b3463bb79ae0d97710ff99"]
-        {
-            assert!(!looks_like_uuid(not), "{not}");
+    fn ids_follow_the_one_rule() {
+        const ID: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
+        for (given, want) in [
+            ("da89784d-f5b3-463b-b79a-e0d97710ff99", Some(ID)),
+            ("DA89784D-F5B3-463B-B79A-E0D97710FF99", Some(ID)),
+            ("da89784df5b3463bb79ae0d97710ff99", Some(ID)),
+            ("nightly", None),
+            ("da89784d-f5b3-463b-b79a-e0d97710ff9", None),
+            ("da89784d_f5b3-463b-b79a-e0d97710ff99", None),
+        ] {
+            assert_eq!(canonical_id(given).as_deref(), want, "{given}");
         }
     }
 }

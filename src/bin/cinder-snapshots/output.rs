@@ -41,9 +41,9 @@ use std::collections::BTreeMap;
 
 use std::time::Duration;
 
-use cinder_snapshots::job::{CheckVolume, JobReport, Report, ReportVolume, VolumeAction, VolumeReport};
+use cinder_snapshots::job::{CheckVolume, JobReport, PruneReport, Report, ReportVolume, SnapshotOutcome, VolumeAction, VolumeReport};
 use cinder_snapshots::quotas::Room;
-use cinder_snapshots::retention::{PruneReport, SnapshotOutcome, format_duration};
+use cinder_snapshots::retention::format_duration;
 use cinder_snapshots::snapshots::Snapshot;
 use cinder_snapshots::volumes::Volume;
 use serde_json::{Value, json};

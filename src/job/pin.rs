@@ -1,19 +1,20 @@
-//! Pins: the [`PIN_KEY`] label that keeps a snapshot whatever its policy says.
+//! Pins: the [`PIN_KEY`] label that keeps a snapshot whatever its policy says (the
+//! requests; [`retention`](crate::retention) only reads the label).
 
 use std::collections::BTreeMap;
 
-use super::PIN_KEY;
+use crate::retention::PIN_KEY;
 use crate::snapshots::{self, UpdateMetadataOpts};
 use crate::{Result, ServiceClient};
 
 /// Pins a snapshot: sets the metadata item [`PIN_KEY`] to `note` (why it is pinned; may be
 /// empty), keeping its other metadata. A pinned snapshot owned by a policy is never deleted
-/// by it ([`plan`](super::plan) keeps it with the reason `pinned`, whatever its status).
+/// by it ([`retention::plan`](crate::retention::plan) keeps it with the reason `pinned`, whatever its status).
 /// Pinning again replaces the note. Returns the snapshot's metadata afterwards.
 ///
 /// ```no_run
 /// # let client = cinder_snapshots::ServiceClient::from_env()?;
-/// cinder_snapshots::retention::pin(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21", "before the upgrade to 2.0")?;
+/// cinder_snapshots::job::pin(&client, "b36476e5-d18b-47f9-ac69-4818cb43ee21", "before the upgrade to 2.0")?;
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
 ///

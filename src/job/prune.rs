@@ -1,7 +1,9 @@
-//! Applying a plan: list a policy's snapshots to the last page, plan, delete what the plan
-//! deletes with bounded concurrency, wait for each delete, and report every snapshot.
+//! Applying a retention plan: list a policy's snapshots to the last page (the one owned
+//! listing, [`owned`](super::owned)), plan (pure, in [`retention`](crate::retention)), delete
+//! what the plan deletes with bounded concurrency, wait for each delete, and report every
+//! snapshot. The I/O of pruning lives here, with the job; `retention` sends no request.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -10,15 +12,13 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use time::OffsetDateTime;
 
-use super::labels::{PIN_KEY, POLICY_KEY, carries_policy, is_pinned, rfc3339_utc};
-use super::plan::plan_owned;
-use super::{Decision, Plan, Policy, Reason, is_owned};
+use super::opts::DEFAULT_CONCURRENCY;
+use super::owned::{OwnedQuery, owned};
 use crate::client::ServiceClient;
 use crate::error::{Error, Result, WaitError, WaitErrorKind};
-use crate::snapshots::{self, ListOpts, METADATA_FILTER, Snapshot, SnapshotStatus, WaitOpts};
-
-/// How many deletes [`prune`] runs at once unless told otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 4;
+use crate::retention::{Decision, PIN_KEY, POLICY_KEY, Plan, Policy, Reason, is_owned, is_pinned, plan_owned};
+use crate::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
+use crate::timestamp::{Fraction, write as write_time};
 
 /// What [`prune`] does: the policy, and how it applies it.
 ///
@@ -29,7 +29,8 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 ///
 /// ```
 /// use std::time::Duration;
-/// use cinder_snapshots::retention::{Policy, PruneOpts};
+/// use cinder_snapshots::job::PruneOpts;
+/// use cinder_snapshots::retention::Policy;
 /// use cinder_snapshots::snapshots::WaitOpts;
 /// use time::macros::datetime;
 ///
@@ -44,6 +45,8 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// assert_eq!(opts.get_concurrency(), 2);
 /// assert_eq!(opts.get_volumes().map(|v| v.len()), Some(1));
 /// // At least one delete at a time.
+/// assert_eq!(opts.get_page_size(), None);
+/// let _wait: &WaitOpts = opts.get_wait_opts();
 /// assert_eq!(opts.concurrency(0).get_concurrency(), 1);
 /// # Ok::<(), cinder_snapshots::Error>(())
 /// ```
@@ -57,6 +60,7 @@ pub struct PruneOpts {
     concurrency: usize,
     wait: WaitOpts,
     all_projects: bool,
+    page_size: Option<u32>,
 }
 
 impl PruneOpts {
@@ -70,6 +74,7 @@ impl PruneOpts {
             concurrency: DEFAULT_CONCURRENCY,
             wait: WaitOpts::new(),
             all_projects: false,
+            page_size: None,
         }
     }
 
@@ -127,6 +132,13 @@ impl PruneOpts {
         self
     }
 
+    /// The `limit` of every page of the listing (default: the server's cap); `job::run`
+    /// passes its own ([`JobOpts::page_size`](super::JobOpts::page_size)).
+    pub fn page_size(mut self, n: u32) -> Self {
+        self.page_size = Some(n);
+        self
+    }
+
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -155,6 +167,16 @@ impl PruneOpts {
     /// Whether every project's snapshots are pruned.
     pub fn is_all_projects(&self) -> bool {
         self.all_projects
+    }
+
+    /// How the deletes are waited for.
+    pub fn get_wait_opts(&self) -> &WaitOpts {
+        &self.wait
+    }
+
+    /// The `limit` of every listing page, when given.
+    pub fn get_page_size(&self) -> Option<u32> {
+        self.page_size
     }
 }
 
@@ -257,7 +279,7 @@ pub struct PruneCounts {
 /// in the plan's order (volume, then newest first).
 ///
 /// ```
-/// use cinder_snapshots::retention::{Outcome, PruneReport};
+/// use cinder_snapshots::job::{Outcome, PruneReport};
 /// fn summary(report: &PruneReport) -> String {
 ///     let c = report.counts();
 ///     let mut text = format!("{} deleted, {} kept, {} failed", c.deleted, c.kept, c.failed);
@@ -339,7 +361,7 @@ impl Serialize for PruneReport {
         let mut st = s.serialize_struct("PruneReport", 6)?;
         st.serialize_field("policy", self.plan.policy().id())?;
         st.serialize_field("rules", &self.plan.policy().rules_string())?;
-        st.serialize_field("now", &rfc3339_utc(self.plan.now()))?;
+        st.serialize_field("now", &write_time(self.plan.now(), Fraction::Trimmed))?;
         st.serialize_field("dry_run", &self.dry_run)?;
         st.serialize_field("counts", &self.counts())?;
         st.serialize_field("decisions", &self.outcomes)?;
@@ -356,7 +378,7 @@ impl Serialize for SnapshotOutcome {
         st.serialize_field("volume_id", &snap.volume_id)?;
         st.serialize_field("name", &snap.name)?;
         st.serialize_field("status", &snap.status)?;
-        st.serialize_field("created_at", &snap.created_at.map(rfc3339_utc))?;
+        st.serialize_field("created_at", &snap.created_at.map(|t| write_time(t, Fraction::Trimmed)))?;
         st.serialize_field("action", &d.action())?;
         st.serialize_field("reasons", d.reasons())?;
         st.serialize_field("outcome", self.outcome.name())?;
@@ -368,17 +390,19 @@ impl Serialize for SnapshotOutcome {
 /// Applies a retention policy: lists the snapshots it owns, plans, deletes what the plan
 /// deletes, and reports every snapshot.
 ///
-/// 1. **Lists every candidate, to the last page**, in the detail view. From microversion
+/// 1. **Lists every candidate, to the last page**, with the one owned listing
+///    ([`owned`](super::owned)). From microversion
 ///    3.22: one listing of the policy's label (the `metadata` filter on
-///    [`POLICY_KEY`](super::POLICY_KEY)), whatever the number of volumes given to
-///    [`PruneOpts::volumes`] (with the `volume_id` filter too when there is exactly one).
+///    [`POLICY_KEY`]), whatever the number of volumes given to
+///    [`PruneOpts::volumes`] (with the `volume_id` filter too when there is exactly one),
+///    with `with_count` from 3.45.
 ///    Below 3.22: one listing of everything, or one per volume given. Either way only the
 ///    snapshots carrying the policy's id (and of the volumes given) are kept: a server that
 ///    ignores a filter changes nothing; those in a label format this version does not know
 ///    are kept and reported by the plan. **Any listing error ends the prune before any
 ///    delete** and is returned, also a listing that is not exact (an id twice: see
 ///    [`Pager`](crate::paging::Pager)).
-/// 2. **Plans** with [`plan`](super::plan) at [`PruneOpts::now`].
+/// 2. **Plans** with [`retention::plan`](crate::retention::plan) at [`PruneOpts::now`].
 /// 3. Unless it is a dry run, **deletes** the snapshots the plan deletes, at most
 ///    [`PruneOpts::concurrency`] at a time, and waits until each is gone
 ///    ([`wait_for_delete`](crate::snapshots::wait_for_delete) with
@@ -406,19 +430,20 @@ impl Serialize for SnapshotOutcome {
 ///
 /// ```no_run
 /// use cinder_snapshots::ServiceClient;
-/// use cinder_snapshots::retention::{self, Policy, PruneOpts};
+/// use cinder_snapshots::job::{self, PruneOpts};
+/// use cinder_snapshots::retention::Policy;
 ///
 /// let client = ServiceClient::from_env()?;
 /// let policy = Policy::builder("nightly-db").keep_daily(7).keep_weekly(4).build()?;
 ///
 /// // See what would go, and why.
-/// let report = retention::prune(&client, &PruneOpts::new(policy.clone()).dry_run(true))?;
+/// let report = job::prune(&client, &PruneOpts::new(policy.clone()).dry_run(true))?;
 /// for o in report.outcomes() {
 ///     println!("{} {} {}", o.snapshot().id, o.decision().action(), o.decision().reasons_text());
 /// }
 ///
 /// // Then do it.
-/// let report = retention::prune(&client, &PruneOpts::new(policy))?;
+/// let report = job::prune(&client, &PruneOpts::new(policy))?;
 /// for failed in report.failures() {
 ///     eprintln!("{}: {}", failed.snapshot().id, failed.outcome());
 /// }
@@ -469,26 +494,11 @@ pub fn prune(client: &ServiceClient, opts: &PruneOpts) -> Result<PruneReport> {
     Ok(PruneReport { plan, outcomes, dry_run: opts.dry_run })
 }
 
-/// The listing options of one listing: the one place that builds a [`ListOpts`].
-fn list_opts(opts: &PruneOpts, volume: Option<&str>, server_filter: bool) -> ListOpts {
-    let mut list = ListOpts::new().all_tenants(opts.all_projects);
-    if let Some(volume) = volume {
-        list = list.volume_id(volume);
-    }
-    if server_filter {
-        list = list.metadata(POLICY_KEY, opts.policy.id());
-    }
-    list
-}
-
 /// Every snapshot owned by the policy (on the volumes given), and every one labelled with its
-/// id in a label format this version does not know, each once, listed to the end.
-///
-/// The server filters what one listing can say: from 3.22 the policy's label, so one
-/// listing whatever the number of volumes (ceil(M/P) requests for M owned snapshots and pages
-/// of P; a thousand volumes cost a few requests, not a thousand), with the volume too when
-/// there is exactly one; the volumes are kept on the client. Below 3.22 (no label filter),
-/// one listing per volume given (`volume_id`), or one of every snapshot without volumes.
+/// id in a label format this version does not know, each once, listed to the end with the
+/// one owned listing ([`owned`]: from 3.22 one listing of the policy's label whatever the
+/// number of volumes, so a thousand volumes cost a few requests, not a thousand; below 3.22
+/// one listing per volume given, or one of every snapshot without volumes).
 fn list_candidates(client: &ServiceClient, opts: &PruneOpts) -> Result<Vec<Snapshot>> {
     if opts.volumes.as_ref().is_some_and(BTreeSet::is_empty) {
         return Ok(Vec::new());
@@ -497,28 +507,19 @@ fn list_candidates(client: &ServiceClient, opts: &PruneOpts) -> Result<Vec<Snaps
         // A member's all_tenants is dropped by Cinder without a word: refuse instead.
         crate::volumes::require_admin_view(client)?;
     }
-    let server_filter = client.microversion()? >= METADATA_FILTER;
-    let listings: Vec<Option<&str>> = match &opts.volumes {
-        Some(set) if !server_filter || set.len() == 1 => set.iter().map(|v| Some(v.as_str())).collect(),
-        _ => vec![None],
-    };
-    let wanted = |snap: &Snapshot| opts.volumes.as_ref().is_none_or(|set| set.contains(&snap.volume_id));
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut out = Vec::new();
-    for volume in listings {
-        for snap in snapshots::list_detail(client, &list_opts(opts, volume, server_filter))? {
-            let snap = snap?;
-            // Owned, or labelled with the policy's id in a format this version does not know
-            // (the plan keeps and reports those).
-            if !wanted(&snap) || !carries_policy(&snap, &opts.policy) {
-                continue;
-            }
-            if seen.insert(snap.id.clone()) {
-                out.push(snap);
-            }
-        }
+    owned(client, &owned_query(opts))?.all()
+}
+
+/// The owned listing's query of a prune.
+fn owned_query(opts: &PruneOpts) -> OwnedQuery {
+    let mut query = OwnedQuery::new(opts.policy.id()).all_projects(opts.all_projects).unknown_formats(true);
+    if let Some(n) = opts.page_size {
+        query = query.page_size(n);
     }
-    Ok(out)
+    match &opts.volumes {
+        Some(set) => query.volumes(set.iter().cloned()),
+        None => query,
+    }
 }
 
 /// The ids of the newest `available` owned snapshot of each volume: among all of them, and
@@ -528,7 +529,7 @@ fn newest_available<'a>(snapshots: &'a [Snapshot], policy: &Policy, now: OffsetD
     let mut newest: BTreeMap<(&str, bool), (OffsetDateTime, &str)> = BTreeMap::new();
     for s in snapshots {
         let Some(at) = s.created_at else { continue };
-        if s.status != SnapshotStatus::Available || !is_owned(s, policy) {
+        if s.status != SnapshotStatus::Available || !is_owned(s, policy.id()) {
             continue;
         }
         let scopes: &[bool] = if at <= now { &[false, true] } else { &[false] };
@@ -546,7 +547,7 @@ fn newest_available<'a>(snapshots: &'a [Snapshot], policy: &Policy, now: OffsetD
 /// not.
 fn refusal(snap: &Snapshot, reasons: &[Reason], policy: &Policy, protected: &BTreeSet<String>) -> Option<String> {
     let id = &snap.id;
-    if !is_owned(snap, policy) {
+    if !is_owned(snap, policy.id()) {
         return Some(format!(
             "refusing to delete snapshot {id}: it is not owned by retention policy {:?} (no {POLICY_KEY} label with that id)",
             policy.id()
@@ -561,9 +562,6 @@ fn refusal(snap: &Snapshot, reasons: &[Reason], policy: &Policy, protected: &BTr
     }
     if !in_error && snap.status != SnapshotStatus::Available {
         return Some(format!("refusing to delete snapshot {id}: it is {}, not available", snap.status));
-    }
-    if super::is_pinned(snap) {
-        return Some(format!("refusing to delete snapshot {id}: it is pinned ({} label)", super::PIN_KEY));
     }
     if protected.contains(id) {
         return Some(format!(
@@ -705,12 +703,18 @@ mod tests {
         }
     }
 
+    /// The prune lists through the one owned listing, with the policy's id, its volumes,
+    /// the project scope, and the snapshots in a label format it does not know (the plan
+    /// keeps and reports them).
     #[test]
-    fn list_opts_are_built_in_one_place() {
+    fn the_prune_lists_with_the_one_owned_listing() {
         let policy = Policy::builder("nightly").keep_daily(1).build().unwrap();
         let opts = PruneOpts::new(policy).all_projects(true);
-        assert_eq!(list_opts(&opts, Some("v"), true), ListOpts::new().all_tenants(true).volume_id("v").metadata(POLICY_KEY, "nightly"));
-        assert_eq!(list_opts(&opts, None, false), ListOpts::new().all_tenants(true));
+        assert_eq!(owned_query(&opts), OwnedQuery::new("nightly").all_projects(true).unknown_formats(true));
+        assert_eq!(
+            owned_query(&opts.volumes(["v"]).page_size(7)),
+            OwnedQuery::new("nightly").all_projects(true).unknown_formats(true).volumes(["v"]).page_size(7)
+        );
     }
 
     #[test]
