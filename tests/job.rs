@@ -1,6 +1,6 @@
 //! The scheduled job (`job::run`, `job::check`) against the fake cloud: the exact requests
 //! of a run, idempotence in a window and after a crash, a snapshot gone to error, over
-//! quota midway, in-use volumes by microversion, one paged listing per poll, dry runs,
+//! quota midway, in-use volumes by microversion, paged listings of what is pending, dry runs,
 //! selection past a page cap, and the monitoring check.
 #![cfg(feature = "testing")]
 

@@ -787,10 +787,10 @@ pub const SPECS: &[Spec] = &[
                 per window (--every): a snapshot of this policy already made for the current window\n\
                 (creating or available) is reused, never duplicated, so a re-run, or a run after a\n\
                 crash, finishes the work without a second snapshot. The new snapshots carry the\n\
-                policy's labels, the window and the run id. They are waited for together (one paged\n\
-                listing per poll); one that ends in error is deleted and reported. Then each volume\n\
-                whose snapshot for this window is available is pruned with the rules (as prune);\n\
-                never a volume whose snapshot failed.\n\
+                policy's labels, the window and the run id. They are waited for together (paged\n\
+                listings of what is still creating); one that ends in error is deleted and\n\
+                reported. Then each volume whose snapshot for this window is available is pruned\n\
+                with the rules (as prune); never a volume whose snapshot failed.\n\
                 \n\
                 Quota: before the first create, the room of the caller's project (its quota set with\n\
                 usage, else its limits; unreadable: as without) is compared with what the run needs\n\
