@@ -1457,3 +1457,23 @@ fn a_creating_listing_goes_on_after_a_marker_that_left_creating() {
     made.sort_unstable();
     assert_eq!(all, made);
 }
+
+/// The quota preflight's read failing (a 500, not the 403/404 that leave the room unknown):
+/// the creates go on as without a preflight, and the report keeps the read's error typed
+/// (`ReportedError`: its status and its text; the JSON has the text, as before).
+#[test]
+fn a_quota_read_that_fails_is_kept_typed_in_the_report_and_the_creates_go_on() {
+    let cloud = FakeCloud::start();
+    fleet(&cloud, 2);
+    let client = cloud.client();
+    cloud.fail_next(1, Rule::get("os-quota-sets"), 500);
+    let report = run_at(&cloud, &client, opts(DAY3), DAY3);
+    assert!(report.is_success(), "{report:#?}");
+    assert_eq!(report.totals().created, 2);
+    let why = report.quota().and_then(|q| q.unreadable.clone()).unwrap();
+    assert_eq!(why.error().status(), Some(500));
+    let text = why.to_string();
+    assert!(text.starts_with("GET http://") && text.contains("answered HTTP 500"), "{text}");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["quota"]["unreadable"], json!(text));
+}

@@ -139,7 +139,7 @@ pub use owned::{Owned, OwnedQuery, owned};
 pub use pin::{pin, unpin};
 pub use preflight::QuotaPreflight;
 pub use prune::{Outcome, PruneCounts, PruneOpts, PruneReport, SnapshotOutcome, prune};
-pub use report::{JobReport, Progress, PruneError, Totals, VolumeAction, VolumeError, VolumeReport, Warning};
+pub use report::{JobReport, Progress, PruneError, ReportedError, Totals, VolumeAction, VolumeError, VolumeReport, Warning};
 pub use run::run;
 pub use window::Window;
 

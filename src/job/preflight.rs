@@ -44,8 +44,8 @@ pub struct QuotaPreflight {
     /// Snapshots `prune_first` deleted to make room.
     pub pruned_first: Vec<String>,
     /// Why the room could not be read (other than a 403 or 404, which leave it unknown):
-    /// the run went on as without a preflight.
-    pub unreadable: Option<String>,
+    /// the run went on as without a preflight. The JSON has its text.
+    pub unreadable: Option<super::ReportedError>,
 }
 
 impl QuotaPreflight {
@@ -132,7 +132,7 @@ pub(super) fn preflight(
         Err(e) => {
             let mut pf = QuotaPreflight::new(RoomSource::None);
             pf.needed = needs(volumes, &to_create);
-            pf.unreadable = Some(e.full_message());
+            pf.unreadable = Some(super::ReportedError::new(e));
             return Ok((to_create, Some(pf)));
         }
     };

@@ -155,6 +155,52 @@ impl VolumeReport {
     }
 }
 
+/// A request's error kept in a report ([`QuotaPreflight::unreadable`](super::QuotaPreflight::unreadable)):
+/// shared (`Arc`, so that the report clones), its `Display` the error's whole message (the
+/// JSON has that text), two equal when their texts are.
+#[derive(Debug, Clone)]
+pub struct ReportedError(Arc<Error>);
+
+impl ReportedError {
+    pub(crate) fn new(e: Error) -> Self {
+        ReportedError(Arc::new(e))
+    }
+
+    /// The error.
+    pub fn error(&self) -> &Error {
+        &self.0
+    }
+}
+
+/// [`Error::full_message`].
+impl fmt::Display for ReportedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.full_message())
+    }
+}
+
+impl std::error::Error for ReportedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// By their texts.
+impl PartialEq for ReportedError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for ReportedError {}
+
+/// As its text.
+impl Serialize for ReportedError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Why a volume of a [`JobReport`] failed or was skipped ([`VolumeReport::error`]).
 ///
 /// Its `Display` is the line the report prints (and the JSON's `"error"` text); the
