@@ -386,7 +386,7 @@ impl Serialize for VolumeError {
 #[non_exhaustive]
 pub enum PruneError {
     /// The prune's delete of this snapshot failed; the error is the prune report's
-    /// ([`Outcome::Failed`](crate::retention::Outcome::Failed)): `<id>: <error>`.
+    /// ([`Outcome::Failed`](super::Outcome::Failed)): `<id>: <error>`.
     Delete {
         /// The snapshot.
         snapshot_id: String,
