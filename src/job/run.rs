@@ -474,7 +474,7 @@ impl Job<'_> {
         self.steps.iter().any(Step::is_pending)
     }
 
-    /// Step 4: one paged listing per poll until every snapshot is settled or the deadline.
+    /// Step 4: polls (see [`poll`](Self::poll)) until every snapshot is settled or the deadline.
     fn wait(&mut self) {
         let p = &self.poll;
         let left = self.time_left();
