@@ -56,6 +56,7 @@ pub struct Selection {
     volumes: Vec<String>,
     all: bool,
     all_projects: bool,
+    exclude: Vec<String>,
 }
 
 impl Selection {
@@ -88,6 +89,18 @@ impl Selection {
     pub fn all_projects(mut self, all: bool) -> Self {
         self.all_projects = all;
         self
+    }
+
+    /// A volume (by id or name) never done, whatever else selects it; repeatable. The job
+    /// spec's `exclude`, and the volumes its executor keeps out of a policy.
+    pub fn exclude(mut self, id_or_name: impl Into<String>) -> Self {
+        self.exclude.push(id_or_name.into());
+        self
+    }
+
+    /// The volumes excluded, in the order given.
+    pub fn excluded(&self) -> &[String] {
+        &self.exclude
     }
 
     /// The tags, in the order given.
@@ -165,6 +178,7 @@ impl Selection {
         }
         let mut seen: HashSet<String> = HashSet::new();
         found.retain(|v| seen.insert(v.id.clone()));
+        found.retain(|v| !self.exclude.iter().any(|e| *e == v.id || v.name.as_deref() == Some(e.as_str())));
         Ok((found, missing))
     }
 }
