@@ -585,3 +585,157 @@ fn one_job(
         }
     })
 }
+
+/// The plugin word of a code: `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`.
+fn state_word(code: u8) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "WARNING",
+        2 => "CRITICAL",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Cloud text on one line of a plugin's output: no control character, no `|`.
+fn escape(s: &str) -> String {
+    s.chars().map(|c| if c == '|' || c.is_control() { ' ' } else { c }).collect()
+}
+
+/// `s` cut to `max` characters (with `...` when cut).
+fn fit(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(3)).collect();
+    out.push_str("...");
+    out
+}
+
+impl TargetsReport {
+    /// The failing volumes of a `check` as `(state code, "target/volume", reason)`: the
+    /// checks' volumes not OK (CRITICAL first), then the volumes failed for their policy
+    /// choice (CRITICAL).
+    fn failing_volumes(&self) -> Vec<(u8, String, String)> {
+        let mut out: Vec<(u8, String, String)> = Vec::new();
+        for t in &self.targets {
+            for j in &t.jobs {
+                if let Outcome::Check(r) = &j.outcome {
+                    for line in r.details() {
+                        // "CRITICAL vol-02: ..." lines of the volumes (the check's own order).
+                        let Some((state, rest)) = line.split_once(' ') else { continue };
+                        let Some((volume, why)) = rest.split_once(": ") else { continue };
+                        let code = match state {
+                            "CRITICAL" => 2,
+                            "WARNING" => 1,
+                            _ => continue,
+                        };
+                        if r.volumes().iter().any(|v| v.label() == volume || escape(v.label()) == volume) {
+                            out.push((
+                                code,
+                                format!("{}/{volume}", escape(&t.name)),
+                                format!("{} ({}): {why}", state_word(code), j.policy),
+                            ));
+                        }
+                    }
+                }
+            }
+            for f in &t.volume_failures {
+                out.push((2, format!("{}/{}", escape(&t.name), escape(&f.volume)), format!("CRITICAL: {}", escape(&f.to_string()))));
+            }
+        }
+        out.sort_by_key(|(code, _, _)| std::cmp::Reverse(*code));
+        out
+    }
+
+    /// `check --config`'s whole output: the first line (state, counts of targets and
+    /// volumes, up to three `target/volume` names; at most
+    /// [`FIRST_LINE_MAX`](crate::job::FIRST_LINE_MAX) characters before ` | `, then the
+    /// perfdata), then one line per failing target, then one per failing volume. Cloud text
+    /// escaped: the output holds exactly one `|`.
+    pub fn check_output(&self) -> String {
+        let state = state_word(self.exit_code);
+        let volumes = self.failing_volumes();
+        let failing_targets: Vec<&TargetReport> = self.targets.iter().filter(|t| t.exit_code != 0).collect();
+        let head = format!(
+            "CINDER-SNAPSHOTS {state} - {} target{}, {} volume{}",
+            self.targets.len(),
+            if self.targets.len() == 1 { "" } else { "s" },
+            self.volume_count(),
+            if self.volume_count() == 1 { "" } else { "s" },
+        );
+        let mut named: Vec<String> = volumes.iter().map(|(_, n, _)| n.clone()).take(3).collect();
+        for t in failing_targets.iter().filter(|t| t.error.is_some()) {
+            if named.len() < 3 {
+                named.push(escape(&t.name));
+            }
+        }
+        let room = crate::job::FIRST_LINE_MAX.saturating_sub(head.chars().count().saturating_add(2));
+        let first = if named.is_empty() || room < 8 { head } else { format!("{head}: {}", fit(&named.join(", "), room)) };
+        let count = |c: u8| self.targets.iter().filter(|t| t.exit_code == c).count();
+        let mut out = format!(
+            "{} | targets={};;;0 volumes={};;;0 ok_targets={};;;0 warning_targets={};;;0 critical_targets={};;;0 unknown_targets={};;;0 failing_volumes={};;;0\n",
+            fit(&first, crate::job::FIRST_LINE_MAX),
+            self.targets.len(),
+            self.volume_count(),
+            count(0),
+            count(1),
+            count(2),
+            count(3),
+            volumes.len(),
+        );
+        for t in &failing_targets {
+            let why = match &t.error {
+                Some(e) => escape(&e.to_string()),
+                None => {
+                    let mut parts: Vec<String> = Vec::new();
+                    for j in &t.jobs {
+                        match &j.outcome {
+                            Outcome::Check(r) if r.status() != CheckStatus::Ok => {
+                                parts.push(format!("{} {}", j.policy, escape(r.status_line().split(" | ").next().unwrap_or_default())));
+                            }
+                            Outcome::Failed { error } => parts.push(format!("{}: {}", j.policy, escape(&error.full_message()))),
+                            _ => {}
+                        }
+                    }
+                    if !t.volume_failures.is_empty() {
+                        parts.push(format!("{} volume(s) chose an unknown policy", t.volume_failures.len()));
+                    }
+                    parts.join("; ")
+                }
+            };
+            out.push_str(&format!("target {}: {}: {why}\n", escape(&t.name), state_word(t.exit_code)));
+        }
+        for (_, name, why) in &volumes {
+            out.push_str(&format!("{name}: {why}\n"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 0 when nothing failed, 3 only when every failure is a wait timeout, else 1.
+    #[test]
+    fn exit_codes_combine() {
+        assert_eq!(combine([0, 0]), 0);
+        assert_eq!(combine([0, 3, 3]), 3);
+        assert_eq!(combine([3, 0, 1]), 1);
+        assert_eq!(combine([1, 3]), 1);
+        assert_eq!(combine(Vec::<u8>::new()), 0);
+        assert_eq!(worst_check([0, 1, 3]), 3);
+        assert_eq!(worst_check([3, 2, 1]), 2);
+        assert_eq!(worst_check([0, 1]), 1);
+    }
+
+    #[test]
+    fn parallel_keeps_the_order_and_reports_a_panic_in_its_place() {
+        let items: Vec<u32> = (0..20).collect();
+        let out = parallel(&items, 3, |i| if *i == 7 { panic!("seven") } else { i * 2 });
+        assert_eq!(out.len(), 20);
+        assert_eq!(out[6], Ok(12));
+        assert_eq!(out[7], Err("seven".to_owned()));
+        assert_eq!(out[19], Ok(38));
+    }
+}
