@@ -201,6 +201,14 @@ fn mistakes_in_the_spec_and_beside_it_exit_2_and_check_is_unknown() {
         (&["run", "--all", "--policy", "p", "--keep-daily", "1", "--target", "x"], "cinder-snapshots: --target goes with --config FILE\n"),
         (&["plan"], "cinder-snapshots: plan needs --config FILE\n"),
     ];
+    std::fs::write(dir.path().join("nothing.yaml"), "version: 1\npolicies:\n  p:\n    keep-daily: 1\nselections:\n  s:\n    all: true\n    policies: [p]\ntargets:\n  t:\n    cloud: admin\n    selections: [s]\n").unwrap();
+    let out = dir.run(&["check", "--config", "nothing.yaml"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).starts_with("cinder-snapshots: nothing.yaml: no policy of these targets has warn and crit: nothing to check\n"),
+        "{}",
+        stderr(&out)
+    );
     for (args, want) in cases {
         let out = dir.run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -165,6 +165,14 @@ fn every_mistake_names_the_file_the_line_and_the_key() {
 }
 
 #[test]
+fn a_targets_own_allow_empty_wins_over_the_defaults() {
+    let text = BASE.replace("  wait-timeout: 1h\n", "  wait-timeout: 1h\n  allow-empty: true\n");
+    assert!(parse(&text).unwrap().targets()[0].settings.allow_empty);
+    let text = text.replace("    cloud: prod\n", "    cloud: prod\n    allow-empty: false\n");
+    assert!(!parse(&text).unwrap().targets()[0].settings.allow_empty);
+}
+
+#[test]
 fn a_yaml_syntax_error_names_its_line() {
     let got = parse("version: 1\npolicies:\n  nightly: [1\n").unwrap_err();
     assert!(got.starts_with("estate.yaml:"), "{got}");

@@ -115,7 +115,7 @@ fn every_target_is_done_in_one_run_and_a_wrong_password_fails_alone() {
         estate.one.snapshots().into_iter().map(|s| (s.volume_id, s.metadata.get("cinder-snapshots.policy").cloned())).collect();
     assert_eq!(one, [(a.clone(), Some("nightly".to_owned())), (m.clone(), Some("nightly".to_owned()))]);
     let two: Vec<String> = estate.two.snapshots().into_iter().map(|s| s.volume_id).collect();
-    assert_eq!(two, [b.clone()]);
+    assert_eq!(two, std::slice::from_ref(&b));
     assert_eq!((posts(&estate.one), posts(&estate.two)), (2, 1));
     // Each section holds its own job's report.
     for (t, volume) in [(0, &a), (2, &m), (3, &b)] {

@@ -34,6 +34,7 @@ mod parse;
 mod targets;
 
 use std::fmt;
+#[cfg(feature = "clouds-yaml")]
 use std::path::Path;
 use std::time::Duration;
 

@@ -479,7 +479,14 @@ fn targets(
                 region,
                 project: project.clone(),
                 selections: names.clone(),
-                settings: defaults.overlaid(&own),
+                settings: {
+                    let mut s = defaults.overlaid(&own);
+                    // The target's own `allow-empty: false` wins over the defaults' true.
+                    if map.contains_key("allow-empty") {
+                        s.allow_empty = own.allow_empty;
+                    }
+                    s
+                },
             });
         }
     }

@@ -1006,6 +1006,9 @@ impl Raw {
         }
         let spec = cinder_snapshots::spec::Spec::from_path(&path).map_err(|e| Usage::of(cmd, e.to_string()))?;
         let spec = spec.only(self.values("target")).map_err(|e| Usage::of(cmd, e.message))?;
+        if cmd == "check" && !spec.targets().iter().any(|t| spec.jobs(t).iter().any(|j| j.check.is_some())) {
+            return Err(Usage::of(cmd, format!("{}: no policy of these targets has warn and crit: nothing to check", spec.origin())));
+        }
         let mode = match cmd {
             "run" if self.flag("dry-run") => Mode::Plan,
             "run" => Mode::Run,
