@@ -88,6 +88,9 @@ targets:
 
 fn fleet() -> FakeCloud {
     let cloud = FakeCloud::start();
+    // Whole seconds: the tool's time comes from Cinder's Date header (whole seconds), so a
+    // snapshot made at 12:00:00.5 would be 'dated in the future' at 12:00:00.
+    cloud.set_now(time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap());
     cloud.set_snapshot_creating_reads(0);
     cloud.add_volume_with(&VolumeSpec::new("a-db").metadata("backup", "nightly"));
     cloud.add_volume_with(&VolumeSpec::new("m-db").metadata("backup", "nightly").owner(Account::Member));

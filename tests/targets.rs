@@ -102,7 +102,7 @@ fn every_target_is_done_in_one_run_and_a_wrong_password_fails_alone() {
          \x20 member:\n    cloud: one\n    project: demo\n    selections: [db]\n\
          \x20 second:\n    cloud: two\n    region: RegionTwo\n    project: admin\n    selections: [db]\n",
     );
-    let now = OffsetDateTime::now_utc();
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let report = run(&estate, &spec, Mode::Run, now);
     let codes: Vec<(&str, u8)> = report.targets.iter().map(|t| (t.name.as_str(), t.exit_code)).collect();
     assert_eq!(codes, [("admin", 0), ("broken", 1), ("member", 0), ("second", 0)]);
@@ -195,7 +195,7 @@ targets:
     selections: [db, named]
 ";
     let spec = Spec::parse(text, "estate.yaml").unwrap();
-    let now = OffsetDateTime::now_utc();
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let report = run(&estate, &spec, Mode::Run, now);
     let t = &report.targets[0];
     assert_eq!((t.exit_code, report.exit_code), (1, 1));

@@ -178,7 +178,10 @@ impl Selection {
         }
         let mut seen: HashSet<String> = HashSet::new();
         found.retain(|v| seen.insert(v.id.clone()));
-        found.retain(|v| !self.exclude.iter().any(|e| *e == v.id || v.name.as_deref() == Some(e.as_str())));
+        if !self.exclude.is_empty() {
+            let excluded: HashSet<&str> = self.exclude.iter().map(String::as_str).collect();
+            found.retain(|v| !excluded.contains(v.id.as_str()) && !v.name.as_deref().is_some_and(|n| excluded.contains(n)));
+        }
         Ok((found, missing))
     }
 }

@@ -496,9 +496,9 @@ fn target(spec: &Spec, t: &Target, client: &ServiceClient, opts: &TargetsOpts) -
         let volumes = listed.get(job.selection.as_str()).map(Vec::as_slice).unwrap_or_default();
         let kept_out = skip.get(&(job.selection.as_str(), job.policy.clone()));
         let done = covered.entry(job.policy.clone()).or_default();
-        let out: Vec<&String> =
+        let out: HashSet<&String> =
             volumes.iter().map(|(id, _, _)| id).filter(|id| kept_out.is_some_and(|k| k.contains(*id)) || done.contains(*id)).collect();
-        let included: Vec<String> = volumes.iter().map(|(id, _, _)| id.clone()).filter(|id| !out.contains(&id)).collect();
+        let included: Vec<String> = volumes.iter().map(|(id, _, _)| id).filter(|id| !out.contains(id)).cloned().collect();
         if !volumes.is_empty() && included.is_empty() {
             continue;
         }
