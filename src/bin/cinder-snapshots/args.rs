@@ -1314,6 +1314,39 @@ mod tests {
         assert!(matches!(parse_str("volume show --help").unwrap().action, Action::Help(h) if h.contains("volume show VOLUME")));
     }
 
+    /// `run`'s flags and a job spec saying the same make the same `JobOpts` (the flags are
+    /// a one-entry spec through `spec::job_opts`).
+    #[test]
+    fn run_flags_and_a_spec_make_the_same_job_opts() {
+        let Command::Run { opts, .. } = command(
+            "run --select backup=nightly --policy nightly --keep-daily 7 --keep-weekly 4 --time-zone Europe/Berlin --every daily \
+             --concurrency 8 --wait-timeout 2h --deadline 3h --allow-empty",
+        ) else {
+            panic!()
+        };
+        let text = "version: 1\ndefaults:\n  concurrency: 8\n  wait-timeout: 2h\n  deadline: 3h\n  allow-empty: true\npolicies:\n  nightly:\n    \
+                    keep-daily: 7\n    keep-weekly: 4\n    time-zone: Europe/Berlin\n    every: daily\nselections:\n  s:\n    select: \
+                    {backup: nightly}\n    policies: [nightly]\ntargets:\n  t:\n    cloud: c\n    selections: [s]\n";
+        let spec = cinder_snapshots::spec::Spec::parse(text, "estate.yaml").unwrap();
+        let from_spec = spec.jobs(&spec.targets()[0]).remove(0).opts;
+        assert_eq!(format!("{opts:?}"), format!("{from_spec:?}"));
+    }
+
+    /// `--config` refuses what the spec sets; `--target` needs `--config`.
+    #[test]
+    fn config_refuses_the_options_the_spec_sets() {
+        for (line, want) in [
+            ("run --config e.yaml --keep-daily 1", "--config does not go with --keep-daily: the spec sets it"),
+            ("run --config e.yaml --concurrency 2", "--config does not go with --concurrency: the spec sets it"),
+            ("check --config e.yaml --warn 1h", "--config does not go with --warn: the spec sets it"),
+            ("prune --config e.yaml --volume v", "--config does not go with --volume: the spec sets it"),
+            ("check --all --policy p --warn 1h --crit 2h --target t", "--target goes with --config FILE"),
+        ] {
+            let err = parse_str(line).map(|_| ()).unwrap_err();
+            assert_eq!(err.message, want, "{line}");
+        }
+    }
+
     /// The options meant to repeat do: every value counts.
     #[test]
     fn repeatable_options_keep_every_value() {
