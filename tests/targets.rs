@@ -286,3 +286,29 @@ fn plan_creates_and_deletes_nothing_and_says_what_it_would_do() {
     assert_eq!(r.volumes()[0].action.as_str(), "would_create");
     assert_eq!(posts(&estate.one), 0);
 }
+
+/// Exit 3 only when every failure is a wait timeout; any other failure makes it 1.
+#[test]
+fn every_failure_a_wait_timeout_exits_3_and_any_other_failure_1() {
+    let estate = Estate::new();
+    for c in [&estate.one, &estate.two] {
+        c.set_snapshot_creating_reads(u32::MAX);
+    }
+    estate.one.add_volume_with(&VolumeSpec::new("a-db").metadata("backup", "nightly"));
+    estate.two.add_volume_with(&VolumeSpec::new("b-db").metadata("backup", "nightly"));
+    let text = "  one:\n    cloud: one\n    selections: [db]\n  two:\n    cloud: two\n    selections: [db]\n";
+    let never = |mode| {
+        TargetsOpts::new(mode).adjust(|o: JobOpts| {
+            o.now(DAY1).poll_interval(Duration::from_millis(1), Duration::from_millis(2)).timeout(Duration::from_millis(20))
+        })
+    };
+    estate.one.set_now(DAY1);
+    estate.two.set_now(DAY1);
+    let report = run_targets(&spec(text), |t| estate.connect(t), &never(Mode::Run)).unwrap();
+    let codes: Vec<u8> = report.targets.iter().map(|t| t.exit_code).collect();
+    assert_eq!((codes, report.exit_code), (vec![3, 3], 3));
+    let with_bad = format!("{text}  bad:\n    cloud: one-bad\n    project: demo\n    selections: [db]\n");
+    let report = run_targets(&spec(&with_bad), |t| estate.connect(t), &never(Mode::Run)).unwrap();
+    let codes: Vec<u8> = report.targets.iter().map(|t| t.exit_code).collect();
+    assert_eq!((codes, report.exit_code), (vec![3, 3, 1], 1));
+}
