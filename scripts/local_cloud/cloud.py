@@ -4,7 +4,7 @@
   cloud.py port-taken PORT
   cloud.py wait URL STATUS SECONDS
   cloud.py setup STATE_DIR KEYSTONE_URL CINDER_URL ADMIN_PASSWORD CINDER_PASSWORD DEMO_PASSWORD TOKEN_TTL
-                 REGION2 CINDER2_URL
+                 REGION2 CINDER2_URL          (both empty: RegionOne only)
   cloud.py wait-pools STATE_DIR SECONDS [REGION]
 """
 
@@ -84,7 +84,7 @@ def yaml_quote(text):
 def setup(state, keystone, cinder, admin_pw, cinder_pw, demo_pw, ttl, region2, cinder2):
     """Creates the service project and the cinder user, the block-storage service and its
     endpoints in RegionOne (`cinder`) and in `region2` (`cinder2`, a second Cinder with its own
-    database), and the demo project with a member user; writes admin.env, member.env and
+    database; none when `region2` is empty), and the demo project with a member user; writes admin.env, member.env and
     clouds.yaml (clouds admin, member and bad: the member with a wrong password)."""
     tok, info = token(keystone, "admin", admin_pw, "admin")
     admin_project = info["project"]["id"]
@@ -106,8 +106,11 @@ def setup(state, keystone, cinder, admin_pw, cinder_pw, demo_pw, ttl, region2, c
     grant(service_project, cinder_user, "service")
     svc = create("services", "service", {"type": "block-storage", "name": "cinderv3"})
     # RegionOne exists (keystone-manage bootstrap made it); the second region is made here.
-    create("regions", "region", {"id": region2, "description": "the second Cinder of the local cloud"})
-    for region, url in (("RegionOne", cinder), (region2, cinder2)):
+    regions = [("RegionOne", cinder)]
+    if region2:
+        create("regions", "region", {"id": region2, "description": "the second Cinder of the local cloud"})
+        regions.append((region2, cinder2))
+    for region, url in regions:
         for interface in ("public", "internal"):
             create("endpoints", "endpoint", {"service_id": svc, "interface": interface, "region_id": region,
                                              "url": url + "/v3/%(project_id)s"})
@@ -131,9 +134,10 @@ def setup(state, keystone, cinder, admin_pw, cinder_pw, demo_pw, ttl, region2, c
             "LOCAL_CLOUD_TOKEN_TTL=%s" % ttl,
             "LOCAL_CLOUD_ADMIN_PROJECT_ID=%s" % admin_project,
             "LOCAL_CLOUD_DEMO_PROJECT_ID=%s" % demo_project,
-            "LOCAL_CLOUD_REGION_TWO=%s" % region2,
             "LOCAL_CLOUD_CLOUDS_YAML=%s/clouds.yaml" % state,
         ]
+        if region2:
+            lines.append("LOCAL_CLOUD_REGION_TWO=%s" % region2)
         with open("%s/%s.env" % (state, name), "w") as f:
             f.write("".join("export %s\n" % l for l in lines))
     with open("%s/admin_project_id" % state, "w") as f:
@@ -154,7 +158,7 @@ def setup(state, keystone, cinder, admin_pw, cinder_pw, demo_pw, ttl, region2, c
             "      project_domain_name: Default",
             "    auth_type: password",
             "    interface: public",
-            "    regions: [%s, %s]" % (yaml_quote("RegionOne"), yaml_quote(region2)),
+            "    regions: [%s]" % ", ".join(yaml_quote(r) for r, _ in regions),
         ]
     with open("%s/clouds.yaml" % state, "w") as f:
         f.write("".join(l + "\n" for l in lines))
