@@ -291,23 +291,8 @@ impl Estate {
         Estate { made, policy: format!("live-estate-{tag}"), tag, tagged, untagged, names }
     }
 
-    /// The spec: the admin and the member in both regions (`regions:`), and `bad` (the member
-    /// with a wrong password, RegionOne). `bad` applies a policy of its own: whether a target
-    /// that cannot authenticate takes part in the (endpoint, project) overlap check is not
-    /// this test's question.
     fn spec(&self) -> String {
-        let (tag, policy, two) = (&self.tag, &self.policy, region_two());
-        format!(
-            "version: 1\n\
-             defaults:\n  concurrency: 2\n  wait-timeout: 5min\n\
-             policies:\n  {policy}:\n    keep-daily: 7\n  {policy}-bad:\n    keep-daily: 7\n\
-             selections:\n  tagged:\n    select: {{live-estate: \"{tag}\"}}\n    policies: [{policy}]\n\
-             \x20 tagged-bad:\n    select: {{live-estate: \"{tag}\"}}\n    policies: [{policy}-bad]\n\
-             targets:\n\
-             \x20 admin:\n    cloud: admin\n    regions: [RegionOne, {two}]\n    selections: [tagged]\n\
-             \x20 member:\n    cloud: member\n    regions: [RegionOne, {two}]\n    selections: [tagged]\n\
-             \x20 bad:\n    cloud: bad\n    region: RegionOne\n    selections: [tagged-bad]\n"
-        )
+        estate_spec(&self.tag, &self.policy, &region_two())
     }
 
     /// `--target NAME` for each good target.
@@ -352,6 +337,93 @@ impl Estate {
         }
         ids
     }
+}
+
+/// The spec of the estate test: the admin and the member in both regions (`regions:`), and
+/// `bad` (the member with a wrong password, RegionOne). `bad` applies a policy of its own:
+/// whether a target that cannot authenticate takes part in the (endpoint, project) overlap
+/// check is not this test's question.
+fn estate_spec(tag: &str, policy: &str, region_two: &str) -> String {
+    r#"version: 1
+defaults:
+  concurrency: 2
+  wait-timeout: 5min
+policies:
+  POLICY:
+    keep-daily: 7
+    warn: 26h
+    crit: 50h
+  POLICY-bad:
+    keep-daily: 7
+    warn: 26h
+    crit: 50h
+selections:
+  tagged:
+    select: {live-estate: "TAG"}
+    policies: [POLICY]
+  tagged-bad:
+    select: {live-estate: "TAG"}
+    policies: [POLICY-bad]
+targets:
+  admin:
+    cloud: admin
+    regions: [RegionOne, REGION_TWO]
+    selections: [tagged]
+  member:
+    cloud: member
+    regions: [RegionOne, REGION_TWO]
+    selections: [tagged]
+  bad:
+    cloud: bad
+    region: RegionOne
+    selections: [tagged-bad]
+"#
+    .replace("POLICY", policy)
+    .replace("TAG", tag)
+    .replace("REGION_TWO", region_two)
+}
+
+/// Two targets on one (RegionOne endpoint, admin project) with a common policy.
+fn overlap_spec(tag: &str) -> String {
+    r#"version: 1
+policies:
+  live-estate-TAG:
+    keep-daily: 7
+selections:
+  tagged:
+    select: {live-estate: "TAG"}
+    policies: [live-estate-TAG]
+targets:
+  first:
+    cloud: admin
+    region: RegionOne
+    selections: [tagged]
+  second:
+    cloud: admin
+    region: RegionOne
+    project: admin
+    selections: [tagged]
+"#
+    .replace("TAG", tag)
+}
+
+/// The specs the live tests write are the YAML meant (no cloud needed: runs with plain
+/// `cargo test`).
+#[test]
+#[cfg(feature = "clouds-yaml")]
+fn the_specs_of_the_live_tests_are_the_yaml_meant() {
+    let estate: Value = yaml_serde::from_str(&estate_spec("t1", "live-estate-t1", "RegionTwo")).expect("YAML");
+    assert_eq!(estate["version"], 1);
+    assert_eq!(estate["policies"]["live-estate-t1"]["keep-daily"], 7);
+    assert_eq!(estate["policies"]["live-estate-t1-bad"]["crit"], "50h");
+    assert_eq!(estate["selections"]["tagged"]["select"]["live-estate"], "t1");
+    assert_eq!(estate["selections"]["tagged-bad"]["policies"][0], "live-estate-t1-bad");
+    assert_eq!(estate["targets"]["member"]["regions"], serde_json::json!(["RegionOne", "RegionTwo"]));
+    assert_eq!(estate["targets"]["bad"]["cloud"], "bad");
+    assert_eq!(estate["targets"].as_object().map(|t| t.len()), Some(3));
+    let overlap: Value = yaml_serde::from_str(&overlap_spec("t2")).expect("YAML");
+    assert_eq!(overlap["targets"]["first"]["region"], overlap["targets"]["second"]["region"]);
+    assert_eq!(overlap["selections"]["tagged"]["policies"][0], "live-estate-t2");
 }
 
 /// The sections of a `--json` report by target name. SPEC-OUTPUT.
@@ -479,17 +551,7 @@ fn live_estate_two_targets_on_one_project_and_endpoint_with_a_common_policy_are_
     let volume = made.volume(&admin1, 0, &format!("live-estate-overlap-{tag}"), &[("live-estate", tag.as_str())]);
     let tool = Tool::new("overlap");
     // Two names, one (RegionOne endpoint, admin project), the same policy.
-    let spec = tool.write_spec(
-        "overlap.yaml",
-        &format!(
-            "version: 1\n\
-             policies:\n  live-estate-{tag}:\n    keep-daily: 7\n\
-             selections:\n  tagged:\n    select: {{live-estate: \"{tag}\"}}\n    policies: [live-estate-{tag}]\n\
-             targets:\n\
-             \x20 first:\n    cloud: admin\n    region: RegionOne\n    selections: [tagged]\n\
-             \x20 second:\n    cloud: admin\n    region: RegionOne\n    project: admin\n    selections: [tagged]\n"
-        ),
-    );
+    let spec = tool.write_spec("overlap.yaml", &overlap_spec(&tag));
     let out = tool.run(&["run", "--config", &spec]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
