@@ -16,7 +16,7 @@
 //! What is checked through the library (the snapshots Cinder holds, their project and region,
 //! the exit codes of the contract) does not depend on how the tool prints. The asserts marked
 //! `SPEC-OUTPUT` read the tool's report (its JSON sections, check's first line and its line per
-//! failing target, plan's tables) as the spec branch prints them (at its commit 138dcbe: this
+//! failing target, plan's tables) as the spec branch prints them (at its commit 36e4727: this
 //! file passed against a trial merge of that branch); they change with that output.
 //!
 //! Ignored by plain `cargo test`. `scripts/live-tests` runs it with the admin's `OS_*`
@@ -537,15 +537,18 @@ fn live_estate_one_process_two_projects_two_regions_and_a_bad_target() {
     let dup = snapshots::create(&estate.made.admins[*r], &opts).expect("a duplicate");
     snapshots::wait_for_status(&estate.made.admins[*r], &dup.id, SnapshotStatus::Available, &quick()).expect("duplicate available");
     let plan = tool.exits(0, &[&["plan", "--config", &spec], good.as_slice()].concat());
-    // SPEC-OUTPUT: the line naming the older snapshot says delete, with the retention plan's
-    // reason; the newer one is kept.
-    let line = plan
-        .lines()
-        .find(|l| l.contains(first_snapshot.id.as_str()))
-        .unwrap_or_else(|| panic!("plan does not name {}:\n{plan}", first_snapshot.id));
-    assert!(line.contains("| delete ") && line.contains("| duplicate in window "), "{line}\n{plan}");
-    let kept = plan.lines().find(|l| l.contains(dup.id.as_str())).unwrap_or_else(|| panic!("plan does not name {}:\n{plan}", dup.id));
-    assert!(kept.contains("| keep "), "{kept}\n{plan}");
+    // SPEC-OUTPUT: the prune plan's row of the older snapshot (the row that starts with its id)
+    // says delete, with the retention plan's reason; the newer one's says keep. The volume's
+    // row of the run table names the newer one as the snapshot it would reuse.
+    let row = |id: &str| {
+        let start = format!("| {id} ");
+        plan.lines().find(|l| l.starts_with(&start)).unwrap_or_else(|| panic!("plan has no row of {id}:\n{plan}")).to_owned()
+    };
+    let older = row(&first_snapshot.id);
+    assert!(older.contains("| delete ") && older.contains("| duplicate in window "), "{older}\n{plan}");
+    assert!(row(&dup.id).contains("| keep "), "{plan}");
+    let volume_row = row(volume);
+    assert!(volume_row.contains("| would reuse ") && volume_row.contains(&format!("| {} ", dup.id)), "{volume_row}\n{plan}");
     // plan changed nothing.
     let held: BTreeSet<String> = estate.made.snapshots(*r).into_iter().filter(|s| &s.volume_id == volume).map(|s| s.id).collect();
     assert_eq!(held, BTreeSet::from([first_snapshot.id.clone(), dup.id.clone()]), "plan deleted something");
