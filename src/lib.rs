@@ -354,6 +354,7 @@ pub mod quotas;
 pub mod resource;
 pub mod retention;
 pub mod snapshots;
+pub mod spec;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timestamp;

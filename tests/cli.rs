@@ -18,7 +18,7 @@ use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cinder-snapshots");
-const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, pin, unpin, set, unset, delete, force-delete, reset-status, wait, prune, run, check, report, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
+const COMMANDS: &str = "list, show, create, update, set-metadata, unset-metadata, pin, unpin, set, unset, delete, force-delete, reset-status, wait, prune, run, plan, check, report, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
 /// mv371-snap-alpha, the snapshot of most recordings.
 const ALPHA: &str = "da89784d-f5b3-463b-b79a-e0d97710ff99";
 /// mv371-snap-gamma, deleted in the recordings.

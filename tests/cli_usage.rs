@@ -381,7 +381,7 @@ fn sort_column_orders_the_rows_as_the_openstack_command() {
 fn did_you_mean_for_commands_options_and_columns() {
     let env = Env::new("mean");
     let commands = "list, show, create, update, set-metadata, unset-metadata, pin, unpin, set, unset, delete, force-delete, reset-status, wait, \
-                    prune, run, check, report, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
+                    prune, run, plan, check, report, volume list, volume show, volume set, volume unset, restore, revert, completions, help";
     for (args, code, want) in [
         (
             &["lsit"][..],

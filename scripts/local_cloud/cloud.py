@@ -4,7 +4,8 @@
   cloud.py port-taken PORT
   cloud.py wait URL STATUS SECONDS
   cloud.py setup STATE_DIR KEYSTONE_URL CINDER_URL ADMIN_PASSWORD CINDER_PASSWORD DEMO_PASSWORD TOKEN_TTL
-  cloud.py wait-pools STATE_DIR SECONDS
+                 REGION2 CINDER2_URL          (both empty: RegionOne only)
+  cloud.py wait-pools STATE_DIR SECONDS [REGION]
 """
 
 import json
@@ -65,9 +66,26 @@ def token(keystone, user, password, project):
     return headers["X-Subject-Token"], resp["token"]
 
 
-def setup(state, keystone, cinder, admin_pw, cinder_pw, demo_pw, ttl):
+def public_endpoint(catalog, region):
+    """The public block-storage URL of `region` in a token's catalog."""
+    for s in catalog:
+        if s["type"] == "block-storage":
+            for e in s["endpoints"]:
+                if e["interface"] == "public" and e.get("region_id", e.get("region")) == region:
+                    return e["url"]
+    raise SystemExit("no public block-storage endpoint in region %s" % region)
+
+
+def yaml_quote(text):
+    """A YAML double-quoted scalar (JSON's string syntax is a subset of YAML's)."""
+    return json.dumps(text)
+
+
+def setup(state, keystone, cinder, admin_pw, cinder_pw, demo_pw, ttl, region2, cinder2):
     """Creates the service project and the cinder user, the block-storage service and its
-    endpoints, and the demo project with a member user; writes admin.env and member.env."""
+    endpoints in RegionOne (`cinder`) and in `region2` (`cinder2`, a second Cinder with its own
+    database; none when `region2` is empty), and the demo project with a member user; writes admin.env, member.env and
+    clouds.yaml (clouds admin, member and bad: the member with a wrong password)."""
     tok, info = token(keystone, "admin", admin_pw, "admin")
     admin_project = info["project"]["id"]
     v3 = keystone + "/v3"
@@ -87,9 +105,15 @@ def setup(state, keystone, cinder, admin_pw, cinder_pw, demo_pw, ttl):
     grant(service_project, cinder_user, "admin")
     grant(service_project, cinder_user, "service")
     svc = create("services", "service", {"type": "block-storage", "name": "cinderv3"})
-    for interface in ("public", "internal"):
-        create("endpoints", "endpoint", {"service_id": svc, "interface": interface, "region_id": "RegionOne",
-                                         "url": cinder + "/v3/%(project_id)s"})
+    # RegionOne exists (keystone-manage bootstrap made it); the second region is made here.
+    regions = [("RegionOne", cinder)]
+    if region2:
+        create("regions", "region", {"id": region2, "description": "the second Cinder of the local cloud"})
+        regions.append((region2, cinder2))
+    for region, url in regions:
+        for interface in ("public", "internal"):
+            create("endpoints", "endpoint", {"service_id": svc, "interface": interface, "region_id": region,
+                                             "url": url + "/v3/%(project_id)s"})
     demo_project = create("projects", "project", {"name": "demo", "domain_id": "default"})
     demo_user = create("users", "user", {"name": "demo", "password": demo_pw, "domain_id": "default"})
     grant(demo_project, demo_user, "member")
@@ -110,15 +134,38 @@ def setup(state, keystone, cinder, admin_pw, cinder_pw, demo_pw, ttl):
             "LOCAL_CLOUD_TOKEN_TTL=%s" % ttl,
             "LOCAL_CLOUD_ADMIN_PROJECT_ID=%s" % admin_project,
             "LOCAL_CLOUD_DEMO_PROJECT_ID=%s" % demo_project,
+            "LOCAL_CLOUD_CLOUDS_YAML=%s/clouds.yaml" % state,
         ]
+        if region2:
+            lines.append("LOCAL_CLOUD_REGION_TWO=%s" % region2)
         with open("%s/%s.env" % (state, name), "w") as f:
             f.write("".join("export %s\n" % l for l in lines))
     with open("%s/admin_project_id" % state, "w") as f:
         f.write(admin_project)
+    # clouds.yaml for job specs (`run --config`): each cloud is one user scoped to its project;
+    # `regions` lists both (the first is the default). `bad` is the member with a wrong password.
+    lines = ["# Written by scripts/local-cloud up: the local cloud's users, for --config specs.", "clouds:"]
+    for name, user, pw, project in (("admin", "admin", admin_pw, "admin"), ("member", "demo", demo_pw, "demo"),
+                                    ("bad", "demo", "not-" + demo_pw, "demo")):
+        lines += [
+            "  %s:" % name,
+            "    auth:",
+            "      auth_url: %s" % yaml_quote(keystone + "/v3"),
+            "      username: %s" % yaml_quote(user),
+            "      password: %s" % yaml_quote(pw),
+            "      user_domain_name: Default",
+            "      project_name: %s" % yaml_quote(project),
+            "      project_domain_name: Default",
+            "    auth_type: password",
+            "    interface: public",
+            "    regions: [%s]" % ", ".join(yaml_quote(r) for r, _ in regions),
+        ]
+    with open("%s/clouds.yaml" % state, "w") as f:
+        f.write("".join(l + "\n" for l in lines))
 
 
-def wait_pools(state, seconds):
-    """Waits until the scheduler lists the fake backend's pool."""
+def wait_pools(state, seconds, region="RegionOne"):
+    """Waits until the scheduler of `region`'s Cinder lists the fake backend's pool."""
     env = {}
     for line in open("%s/admin.env" % state):
         k, _, v = line.strip().removeprefix("export ").partition("=")
@@ -128,8 +175,7 @@ def wait_pools(state, seconds):
     pools = []
     while time.time() < deadline:
         tok, info = token(keystone, "admin", env["OS_PASSWORD"], "admin")
-        cinder = next(e["url"] for s in info["catalog"] if s["type"] == "block-storage"
-                      for e in s["endpoints"] if e["interface"] == "public")
+        cinder = public_endpoint(info["catalog"], region)
         _, _, body = call("GET", cinder + "/scheduler-stats/get_pools", token=tok, expect=(200, 503))
         pools = [p["name"] for p in (body or {}).get("pools", [])]
         if any(p.endswith("@fake#fake") for p in pools):
@@ -145,9 +191,9 @@ def main(argv):
     if cmd == "wait":
         wait(argv[2], argv[3], argv[4])
     elif cmd == "setup":
-        setup(*argv[2:9])
+        setup(*argv[2:11])
     elif cmd == "wait-pools":
-        wait_pools(argv[2], argv[3])
+        wait_pools(*argv[2:5])
     else:
         raise SystemExit(__doc__)
 

@@ -54,6 +54,7 @@ pub struct Selection {
     volumes: Vec<String>,
     all: bool,
     all_projects: bool,
+    exclude: Vec<String>,
 }
 
 impl Selection {
@@ -86,6 +87,18 @@ impl Selection {
     pub fn all_projects(mut self, all: bool) -> Self {
         self.all_projects = all;
         self
+    }
+
+    /// A volume (by id or name) never done, whatever else selects it; repeatable. The job
+    /// spec's `exclude`, and the volumes its executor keeps out of a policy.
+    pub fn exclude(mut self, id_or_name: impl Into<String>) -> Self {
+        self.exclude.push(id_or_name.into());
+        self
+    }
+
+    /// The volumes excluded, in the order given.
+    pub fn excluded(&self) -> &[String] {
+        &self.exclude
     }
 
     /// The tags, in the order given.
@@ -168,6 +181,10 @@ impl Selection {
         }
         let mut seen: HashSet<String> = HashSet::new();
         found.retain(|v| seen.insert(v.id.clone()));
+        if !self.exclude.is_empty() {
+            let excluded: HashSet<&str> = self.exclude.iter().map(String::as_str).collect();
+            found.retain(|v| !excluded.contains(v.id.as_str()) && !v.name.as_deref().is_some_and(|n| excluded.contains(n)));
+        }
         Ok((found, missing))
     }
 }

@@ -16,11 +16,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cinder_snapshots::duration::{self, CalendarDuration};
+use cinder_snapshots::duration;
 use cinder_snapshots::job::{CheckOpts, JobOpts, MAX_CONCURRENCY, PruneOpts, ReportOpts, Selection, Window};
-use cinder_snapshots::retention::{Count, Policy, PolicyBuilder, PolicyError};
+use cinder_snapshots::retention::Policy;
 use cinder_snapshots::snapshots::{CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, UpdateOpts, WaitOpts};
-use cinder_snapshots::tz::TimeZone;
+use cinder_snapshots::spec::{KeyError, Mode, PolicySpec, Settings};
 use cinder_snapshots::volumes::{self, VolumeStatus};
 use lexopt::prelude::*;
 
@@ -193,6 +193,18 @@ pub enum Command {
         /// `--lock-file`: the job lock's file instead of the default one.
         lock_file: Option<PathBuf>,
     },
+    /// `run`, `check`, `prune` or `plan` with `--config FILE`: every target of a job spec
+    /// (`spec::run_targets`).
+    Estate {
+        mode: Mode,
+        spec: Box<cinder_snapshots::spec::Spec>,
+        /// The spec file as given (its canonical path names the lock).
+        path: PathBuf,
+        /// `--lock-file`.
+        lock_file: Option<PathBuf>,
+        /// The run flags laid over every job (`run` only).
+        flags: RunFlags,
+    },
     /// The scheduled job (`job::run`).
     Run {
         opts: Box<JobOpts>,
@@ -246,6 +258,41 @@ pub enum Command {
     },
 }
 
+/// The flags of `run` that the job spec has no key for, laid over every job of a spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFlags {
+    pub dry_run: bool,
+    pub all_or_nothing: bool,
+    pub prune_first: bool,
+    pub snapshot_on_pre_hook_failure: bool,
+    pub pre_hook: Option<String>,
+    pub post_hook: Option<String>,
+    pub on_failure: Option<String>,
+    pub hook_timeout: Option<Duration>,
+}
+
+impl RunFlags {
+    /// `opts` with these flags.
+    pub fn apply(&self, mut opts: JobOpts) -> JobOpts {
+        if let Some(cmd) = &self.pre_hook {
+            opts = opts.pre_hook(cmd.clone());
+        }
+        if let Some(cmd) = &self.post_hook {
+            opts = opts.post_hook(cmd.clone());
+        }
+        if let Some(cmd) = &self.on_failure {
+            opts = opts.on_failure(cmd.clone());
+        }
+        if let Some(d) = self.hook_timeout {
+            opts = opts.hook_timeout(d);
+        }
+        opts.dry_run(self.dry_run)
+            .all_or_nothing(self.all_or_nothing)
+            .prune_first(self.prune_first)
+            .snapshot_on_pre_hook_failure(self.snapshot_on_pre_hook_failure)
+    }
+}
+
 /// What `restore` makes its volume from.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RestoreFrom {
@@ -269,7 +316,7 @@ impl Command {
     /// credentials at every start unless `--token-cache` is given, so that a changed or
     /// revoked password shows at the next run, not when a cached token expires.
     pub fn authenticates_each_start(&self) -> bool {
-        matches!(self, Command::Run { .. } | Command::Prune { .. } | Command::Check { .. })
+        matches!(self, Command::Run { .. } | Command::Prune { .. } | Command::Check { .. } | Command::Estate { .. })
     }
 }
 
@@ -811,6 +858,8 @@ impl Raw {
                 let timeout = self.value("timeout").map(|v| timeout(cmd, "--timeout", &v)).transpose()?;
                 Command::Wait { snapshot: first, target, timeout }
             }
+            "run" | "check" | "prune" | "plan" if self.flag("config") || cmd == "plan" => self.estate(cmd)?,
+            _ if self.flag("target") => return Err(Usage::of(cmd, "--target goes with --config FILE")),
             "prune" => Command::Prune { opts: self.prune()?, volumes: self.values("volume").to_vec(), lock_file: self.lock_file(cmd)? },
             "run" => Command::Run {
                 opts: Box::new(self.run()?),
@@ -824,11 +873,6 @@ impl Raw {
         })
     }
 }
-
-/// A setter of one of the policy's counts.
-type SetCount = fn(PolicyBuilder, Count) -> PolicyBuilder;
-/// A setter of one of the policy's `keep_within*` durations.
-type SetWithin = fn(PolicyBuilder, CalendarDuration) -> PolicyBuilder;
 
 impl Raw {
     /// `prune`'s options: the policy (refused when it has no rule) and how to apply it.
@@ -900,41 +944,85 @@ impl Raw {
         }
     }
 
-    /// `run`'s options, as the library's.
+    /// `run`'s options, as the library's: the flags are a one-entry job spec
+    /// (`Spec::single`), its one job made by `spec::job_opts` as a spec's are, then the run
+    /// flags the spec has no key for.
     fn run(&self) -> Result<JobOpts, Usage> {
         const CMD: &str = "run";
         let selection = self.selection(CMD)?;
-        let mut opts =
-            JobOpts::new(self.policy(CMD)?).selection(selection).dry_run(self.flag("dry-run")).allow_empty(self.flag("allow-empty"));
+        let mut policy = PolicySpec::new(self.policy(CMD)?);
         if let Some(v) = self.value("every") {
-            opts = opts.every(Window::parse(&v).map_err(|e| Usage::of(CMD, format!("--every: {e}")))?);
+            policy.every = Some(Window::parse(&v).map_err(|e| Usage::of(CMD, format!("--every: {e}")))?);
         }
-        if let Some(n) = self.concurrency(CMD)? {
-            opts = opts.concurrency(n);
+        let settings = Settings::new()
+            .with_concurrency(self.concurrency(CMD)?)
+            .with_wait_timeout(self.value("wait-timeout").map(|v| timeout(CMD, "--wait-timeout", &v)).transpose()?)
+            .with_deadline(self.value("deadline").map(|v| timeout(CMD, "--deadline", &v)).transpose()?)
+            .with_allow_empty(self.flag("allow-empty"));
+        let spec = cinder_snapshots::spec::Spec::single(policy, selection, settings);
+        let job = spec.targets().first().and_then(|t| spec.jobs(t).into_iter().next()).ok_or_else(|| Usage::of(CMD, "run needs a job"))?;
+        Ok(self.run_flags(CMD)?.apply(job.opts))
+    }
+
+    /// The run flags the job spec has no key for.
+    fn run_flags(&self, cmd: &'static str) -> Result<RunFlags, Usage> {
+        Ok(RunFlags {
+            dry_run: self.flag("dry-run"),
+            all_or_nothing: self.flag("all-or-nothing"),
+            prune_first: self.flag("prune-first"),
+            snapshot_on_pre_hook_failure: self.flag("snapshot-on-pre-hook-failure"),
+            pre_hook: self.hook(cmd, "pre-hook")?,
+            post_hook: self.hook(cmd, "post-hook")?,
+            on_failure: self.hook(cmd, "on-failure")?,
+            hook_timeout: self.value("hook-timeout").map(|v| timeout(cmd, "--hook-timeout", &v)).transpose()?,
+        })
+    }
+
+    /// `run`, `check`, `prune` or `plan` with `--config FILE`: the spec read and checked
+    /// (a mistake: file:line: key: message), limited to the `--target`s. The options that
+    /// the spec sets (selection, policy, rules, settings) are refused beside it.
+    fn estate(&self, cmd: &'static str) -> Result<Command, Usage> {
+        const WITH_CONFIG: &[&str] = &[
+            "config",
+            "target",
+            "dry-run",
+            "lock-file",
+            "pre-hook",
+            "post-hook",
+            "on-failure",
+            "hook-timeout",
+            "all-or-nothing",
+            "prune-first",
+            "snapshot-on-pre-hook-failure",
+        ];
+        let path = self.value("config").ok_or_else(|| Usage::of(cmd, format!("{cmd} needs --config FILE")))?;
+        if path.is_empty() {
+            return Err(Usage::of(cmd, "--config needs a file name"));
         }
-        // The command's own default (its help says 1h), not the library's (the client's
-        // poll policy).
-        let wait_timeout = self.value("wait-timeout").map(|v| timeout(CMD, "--wait-timeout", &v)).transpose()?;
-        opts = opts.timeout(wait_timeout.unwrap_or(RUN_WAIT_TIMEOUT));
-        if let Some(v) = self.value("deadline") {
-            opts = opts.deadline(timeout(CMD, "--deadline", &v)?);
+        if let Some(other) = self.options.keys().find(|k| !WITH_CONFIG.contains(k) || (cmd != "run" && **k == "dry-run")) {
+            let why =
+                if cmd == "prune" && *other == "dry-run" { "plan --config FILE is the dry run of a spec" } else { "the spec sets it" };
+            return Err(Usage::of(cmd, format!("--config does not go with --{other}: {why}")));
         }
-        if let Some(cmd) = self.hook(CMD, "pre-hook")? {
-            opts = opts.pre_hook(cmd);
+        let spec = cinder_snapshots::spec::Spec::from_path(&path).map_err(|e| Usage::of(cmd, e.to_string()))?;
+        let spec = spec.only(self.values("target")).map_err(|e| Usage::of(cmd, e.message))?;
+        if cmd == "check" && !spec.targets().iter().any(|t| spec.jobs(t).iter().any(|j| j.check.is_some())) {
+            return Err(Usage::of(cmd, format!("{}: no policy of these targets has warn and crit: nothing to check", spec.origin())));
         }
-        if let Some(cmd) = self.hook(CMD, "post-hook")? {
-            opts = opts.post_hook(cmd);
-        }
-        if let Some(cmd) = self.hook(CMD, "on-failure")? {
-            opts = opts.on_failure(cmd);
-        }
-        if let Some(v) = self.value("hook-timeout") {
-            opts = opts.hook_timeout(timeout(CMD, "--hook-timeout", &v)?);
-        }
-        Ok(opts
-            .all_or_nothing(self.flag("all-or-nothing"))
-            .prune_first(self.flag("prune-first"))
-            .snapshot_on_pre_hook_failure(self.flag("snapshot-on-pre-hook-failure")))
+        let mode = match cmd {
+            "run" if self.flag("dry-run") => Mode::Plan,
+            "run" => Mode::Run,
+            "check" => Mode::Check,
+            "prune" => Mode::Prune,
+            _ => Mode::Plan,
+        };
+        Ok(Command::Estate {
+            mode,
+            spec: Box::new(spec),
+            path: PathBuf::from(path),
+            lock_file: self.lock_file(cmd)?,
+            flags: self.run_flags(cmd)?,
+        })
     }
 
     /// A hook's command: not empty.
@@ -990,46 +1078,12 @@ impl Raw {
     }
 
     /// The retention policy of `--policy` and the `--keep-*` rules (refused when it has no
-    /// rule).
+    /// rule), through the library's one translation (`spec::policy_from_keys`, as the job
+    /// spec's policies).
     fn policy(&self, cmd: &'static str) -> Result<Policy, Usage> {
         let id = self.value("policy").ok_or_else(|| Usage::of(cmd, format!("{cmd} needs --policy ID")))?;
-        let mut builder = Policy::builder(id);
-        let counts: [(&str, SetCount); 6] = [
-            ("keep-last", |b, n| b.keep_last(n)),
-            ("keep-hourly", |b, n| b.keep_hourly(n)),
-            ("keep-daily", |b, n| b.keep_daily(n)),
-            ("keep-weekly", |b, n| b.keep_weekly(n)),
-            ("keep-monthly", |b, n| b.keep_monthly(n)),
-            ("keep-yearly", |b, n| b.keep_yearly(n)),
-        ];
-        for (name, set) in counts {
-            if let Some(v) = self.value(name) {
-                builder = set(builder, rule_count(cmd, name, &v)?);
-            }
-        }
-        let withins: [(&str, SetWithin); 6] = [
-            ("keep-within", |b, d| b.keep_within(d)),
-            ("keep-within-hourly", |b, d| b.keep_within_hourly(d)),
-            ("keep-within-daily", |b, d| b.keep_within_daily(d)),
-            ("keep-within-weekly", |b, d| b.keep_within_weekly(d)),
-            ("keep-within-monthly", |b, d| b.keep_within_monthly(d)),
-            ("keep-within-yearly", |b, d| b.keep_within_yearly(d)),
-        ];
-        for (name, set) in withins {
-            if let Some(v) = self.value(name) {
-                builder = set(builder, calendar(cmd, name, &v)?);
-            }
-        }
-        match (self.value("utc-offset"), self.value("time-zone")) {
-            (Some(_), Some(_)) => return Err(Usage::of(cmd, "--utc-offset and --time-zone do not go together: choose one calendar")),
-            (Some(v), None) => builder = builder.utc_offset(utc_offset(cmd, &v)?),
-            (None, Some(v)) => {
-                builder = builder.time_zone(TimeZone::load(v.trim()).map_err(|e| Usage::of(cmd, format!("--time-zone: {e}")))?);
-            }
-            (None, None) => {}
-        }
-        builder.build().map_err(|e| match e {
-            PolicyError::Empty { .. } => Usage::of(
+        cinder_snapshots::spec::policy_from_keys(&id, |key| self.value(key)).map_err(|e| match e {
+            KeyError::NoRule => Usage::of(
                 cmd,
                 format!(
                     "{cmd} needs at least one rule (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, \
@@ -1037,19 +1091,10 @@ impl Raw {
                      but the newest"
                 ),
             ),
-            other => Usage::of(cmd, format!("--policy: {other}")),
+            KeyError::Conflict => Usage::of(cmd, "--utc-offset and --time-zone do not go together: choose one calendar"),
+            other => Usage::of(cmd, format!("--{other}")),
         })
     }
-}
-
-/// A rule's count: a whole number, 0 (the rule is not set) included, or `unlimited`.
-fn rule_count(cmd: &'static str, name: &str, v: &str) -> Result<Count, Usage> {
-    v.parse::<Count>().map_err(|e| Usage::of(cmd, format!("--{name} {v:?} {e}")))
-}
-
-/// A retention duration: the crate's calendar grammar (`1y2m3d4h`, `m` = months).
-fn calendar(cmd: &'static str, name: &str, v: &str) -> Result<CalendarDuration, Usage> {
-    duration::parse_calendar(v).map_err(|e| Usage::of(cmd, format!("--{name} {v:?} {e}")))
 }
 
 /// A threshold: the crate's exact grammar (`26h`, `90min`; no bare number, no `m`).
@@ -1057,31 +1102,15 @@ fn exact(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
     duration::parse_exact(v).map_err(|e| Usage::of(cmd, format!("{what} {v:?} {e}")))
 }
 
-/// `run --wait-timeout`'s default.
-const RUN_WAIT_TIMEOUT: Duration = Duration::from_secs(3600);
-
 /// A timeout: the crate's exact grammar or a bare number of seconds, up to a year.
 fn timeout(cmd: &'static str, what: &str, v: &str) -> Result<Duration, Usage> {
     duration::parse_timeout(v).map_err(|e| Usage::of(cmd, format!("{what} {v:?} {e}")))
 }
 
-/// `+HH:MM` or `-HH:MM` (hours up to 25, as the time crate allows).
+/// `+HH:MM` or `-HH:MM`, as the library's one parser reads it (`spec::parse_utc_offset`).
+#[cfg(test)]
 fn utc_offset(cmd: &'static str, v: &str) -> Result<time::UtcOffset, Usage> {
-    let bad = || Usage::of(cmd, format!("--utc-offset {v:?} is not an offset such as +02:00, -05:00 or +05:45"));
-    let t = v.trim();
-    let (negative, rest) = match (t.strip_prefix('+'), t.strip_prefix('-')) {
-        (Some(rest), _) => (false, rest),
-        (_, Some(rest)) => (true, rest),
-        _ => return Err(bad()),
-    };
-    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-    let two_digits = |s: &str| if s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()) { s.parse::<i8>().ok() } else { None };
-    let (h, m) = (two_digits(h).ok_or_else(bad)?, two_digits(m).ok_or_else(bad)?);
-    if m > 59 {
-        return Err(bad());
-    }
-    let (h, m) = if negative { (-h, -m) } else { (h, m) };
-    time::UtcOffset::from_hms(h, m, 0).map_err(|_| bad())
+    cinder_snapshots::spec::parse_utc_offset(v).map_err(|e| Usage::of(cmd, format!("--{e}")))
 }
 
 /// `KEY=VALUE` items (the key not empty; the value may be).
@@ -1285,6 +1314,39 @@ mod tests {
         assert!(matches!(parse_str("volume show --help").unwrap().action, Action::Help(h) if h.contains("volume show VOLUME")));
     }
 
+    /// `run`'s flags and a job spec saying the same make the same `JobOpts` (the flags are
+    /// a one-entry spec through `spec::job_opts`).
+    #[test]
+    fn run_flags_and_a_spec_make_the_same_job_opts() {
+        let Command::Run { opts, .. } = command(
+            "run --select backup=nightly --policy nightly --keep-daily 7 --keep-weekly 4 --time-zone Europe/Berlin --every daily \
+             --concurrency 8 --wait-timeout 2h --deadline 3h --allow-empty",
+        ) else {
+            panic!()
+        };
+        let text = "version: 1\ndefaults:\n  concurrency: 8\n  wait-timeout: 2h\n  deadline: 3h\n  allow-empty: true\npolicies:\n  nightly:\n    \
+                    keep-daily: 7\n    keep-weekly: 4\n    time-zone: Europe/Berlin\n    every: daily\nselections:\n  s:\n    select: \
+                    {backup: nightly}\n    policies: [nightly]\ntargets:\n  t:\n    cloud: c\n    selections: [s]\n";
+        let spec = cinder_snapshots::spec::Spec::parse(text, "estate.yaml").unwrap();
+        let from_spec = spec.jobs(&spec.targets()[0]).remove(0).opts;
+        assert_eq!(format!("{opts:?}"), format!("{from_spec:?}"));
+    }
+
+    /// `--config` refuses what the spec sets; `--target` needs `--config`.
+    #[test]
+    fn config_refuses_the_options_the_spec_sets() {
+        for (line, want) in [
+            ("run --config e.yaml --keep-daily 1", "--config does not go with --keep-daily: the spec sets it"),
+            ("run --config e.yaml --concurrency 2", "--config does not go with --concurrency: the spec sets it"),
+            ("check --config e.yaml --warn 1h", "--config does not go with --warn: the spec sets it"),
+            ("prune --config e.yaml --volume v", "--config does not go with --volume: the spec sets it"),
+            ("check --all --policy p --warn 1h --crit 2h --target t", "--target goes with --config FILE"),
+        ] {
+            let err = parse_str(line).map(|_| ()).unwrap_err();
+            assert_eq!(err.message, want, "{line}");
+        }
+    }
+
     /// The options meant to repeat do: every value counts.
     #[test]
     fn repeatable_options_keep_every_value() {
@@ -1406,7 +1468,7 @@ mod tests {
         assert_eq!(volumes, ["a", "b", "a"], "resolved when the command runs");
         // restic's spelling: m is months.
         let Command::Prune { opts, .. } = command("prune --policy p --keep-within 1y2m3d4h") else { panic!() };
-        assert_eq!(opts.policy().keep_within(), Some(CalendarDuration::new(1, 2, 3, 4)));
+        assert_eq!(opts.policy().keep_within(), Some(cinder_snapshots::duration::CalendarDuration::new(1, 2, 3, 4)));
         assert!(!opts.is_dry_run() && !opts.is_all_projects() && opts.get_volumes().is_none());
         assert_eq!(opts.policy().calendar(), &cinder_snapshots::tz::Calendar::Fixed(time::UtcOffset::UTC));
         let Command::Prune { opts, .. } = command(

@@ -16,6 +16,7 @@ use std::time::Duration;
 use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError, MetricsFile, PruneOpts, ReportOpts};
 use cinder_snapshots::resource::canonical_id;
 use cinder_snapshots::snapshots::{self, Snapshot, SnapshotStatus, WaitOpts};
+use cinder_snapshots::spec::{self as estate_spec, Mode, TargetsOpts, run_targets};
 use cinder_snapshots::volumes::{self, RevertRefusal, Volume, VolumeStatus};
 use cinder_snapshots::{Error, ServiceClient};
 
@@ -143,6 +144,10 @@ pub fn run(client: &ServiceClient, command: &Command, out: &Output) -> Result<()
             // Ids (in Cinder's form, no request) or names (looked up).
             let ids = names.iter().map(|v| volume_id_of(client, v)).collect::<Result<Vec<_>, Error>>()?;
             prune(client, &opts.clone().volumes(ids), out)
+        }
+        // Dispatched by main (a client per target).
+        Command::Estate { .. } => {
+            Err(Failure::Usage(crate::args::Usage { message: "a job spec has no single client".into(), command: None }))
         }
         Command::Run { opts, lock_file, metrics, .. } => {
             let _lock = if opts.is_dry_run() { None } else { Some(job_lock(client, opts.policy().id(), lock_file.as_deref())?) };
@@ -279,6 +284,80 @@ fn job_lock(client: &ServiceClient, policy_id: &str, lock_file: Option<&Path>) -
             _ => 1,
         })
     })
+}
+
+/// `run`, `check`, `prune` or `plan` with `--config`: every target of the spec, each with the
+/// client `connect` makes it, one report with a section per target. The lock (`run`,
+/// `prune`): `--lock-file`, else `estate-HASH.lock` in the default directory, the hash of the
+/// spec's canonical path and its targets' names (held: exit 5). Two targets on one project
+/// and endpoint with a common policy: exit 2 (`check`: UNKNOWN). Exit: the report's (0, 1, 3;
+/// `check`: the plugin's).
+pub fn estate(
+    command: &Command,
+    connect: impl Fn(&estate_spec::Target) -> Result<ServiceClient, Error> + Sync,
+    out: &Output,
+) -> Result<(), Failure> {
+    let Command::Estate { mode, spec, path, lock_file, flags } = command else {
+        return Err(Failure::Reported(2));
+    };
+    let _lock = match mode {
+        Mode::Run | Mode::Prune => {
+            let path = match lock_file {
+                Some(p) => p.clone(),
+                None => {
+                    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                    let names: Vec<&str> = spec.targets().iter().map(|t| t.name.as_str()).collect();
+                    let key = format!("spec {} | targets {}", canonical.display(), names.join(", "));
+                    JobLock::default_dir()
+                        .ok_or_else(|| {
+                            Error::Config("no place for the job's lock: set HOME or XDG_STATE_HOME, or give --lock-file PATH".into())
+                        })?
+                        .join(format!("estate-{:016x}.lock", fnv1a(key.as_bytes())))
+                }
+            };
+            Some(JobLock::acquire(&path).map_err(|e| {
+                crate::error_line(&e.to_string());
+                Failure::Reported(match e {
+                    LockError::Held { .. } => 5,
+                    _ => 1,
+                })
+            })?)
+        }
+        _ => None,
+    };
+    let stop = crate::signals::stop_flag();
+    let flags = flags.clone();
+    let opts = TargetsOpts::new(*mode).adjust(move |o| flags.apply(o).cancel_flag(stop.clone()));
+    let report = match run_targets(spec, connect, &opts) {
+        Ok(report) => report,
+        Err(e) if *mode == Mode::Check => {
+            let _ = crate::print(&job::unknown_output(&e.to_string()));
+            crate::error_line(&e.to_string());
+            return Err(Failure::Reported(3));
+        }
+        Err(e) => {
+            crate::error_line(&e.to_string());
+            return Err(Failure::Reported(2));
+        }
+    };
+    match out.format {
+        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        _ if *mode == Mode::Check => crate::print(&report.check_output())?,
+        _ => crate::print(&output::estate_text(&report, out))?,
+    }
+    if report.exit_code != 0 {
+        if *mode != Mode::Check {
+            let failed = report.targets.iter().filter(|t| t.exit_code != 0).count();
+            crate::error_line(&format!("{failed} of {} targets failed (see the output)", report.targets.len()));
+        }
+        return Err(Failure::Reported(report.exit_code));
+    }
+    Ok(())
+}
+
+/// FNV-1a, 64 bits: the estate lock's file name.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// `prune`: the report as a table and a summary line, or as JSON; exit 1 when a delete

@@ -143,8 +143,13 @@ fn main() -> ExitCode {
                 let _ = log::set_logger(&StderrLogger);
                 log::set_max_level(log::LevelFilter::Debug);
             }
-            let result = client(&cli.globals, cli.globals.uses_token_cache(&command), command.retry_policy())
-                .and_then(|client| commands::run(&client, &command, &cli.globals.output));
+            let cached = cli.globals.uses_token_cache(&command);
+            let result = match *command {
+                // A job spec: a client per target, each made by target_client.
+                args::Command::Estate { .. } => commands::estate(&command, |t| target_client(&cli.globals, cached, t), &cli.globals.output),
+                _ => client(&cli.globals, cached, command.retry_policy())
+                    .and_then(|client| commands::run(&client, &command, &cli.globals.output)),
+            };
             match *command {
                 // A monitoring check reports any error as UNKNOWN.
                 args::Command::Check { .. } => result.map_err(commands::check_unknown),
@@ -187,6 +192,53 @@ fn client(globals: &Globals, cached: bool, retry: Option<RetryPolicy>) -> Result
         builder = builder.retry_policy(retry);
     }
     Ok(builder.build()?)
+}
+
+/// The client of one target of a job spec: its cloud of clouds.yaml (found as the
+/// `OS_CLIENT_CONFIG_FILE` and `OS_CLIENT_SECURE_FILE` variables and the usual places say;
+/// no other `OS_*` variable is read), its region, scoped to its project (the cloud's
+/// otherwise), the longest pause its `max-pause` allows. A target without a cloud (the flag
+/// form's) is the `OS_*` variables with the `--os-*` options, as [`client`] reads them.
+fn target_client(globals: &Globals, cached: bool, t: &cinder_snapshots::spec::Target) -> Result<ServiceClient, Error> {
+    use cinder_snapshots::spec::Project;
+    use cinder_snapshots::{Domain, Scope};
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    match &t.cloud {
+        Some(cloud) => {
+            for key in ["OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE"] {
+                if let Some(v) = std::env::var_os(key).and_then(|v| v.into_string().ok()) {
+                    vars.insert(key.to_owned(), v);
+                }
+            }
+            vars.insert("OS_CLOUD".to_owned(), cloud.clone());
+        }
+        None => {
+            for (key, value) in std::env::vars_os() {
+                if let (Some(k), Some(v)) = (key.to_str().filter(|k| k.starts_with("OS_")), value.to_str()) {
+                    vars.insert(k.to_owned(), v.to_owned());
+                }
+            }
+            vars.extend(globals.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    if let Some(region) = &t.region {
+        vars.insert("OS_REGION_NAME".to_owned(), region.clone());
+    }
+    let mut builder = ServiceClientBuilder::from_vars(vars)?.user_agent(concat!("cinder-snapshots-cli/", env!("CARGO_PKG_VERSION")));
+    match &t.project {
+        Some(Project::Name { name, domain }) => builder = builder.scope(Scope::project_name(name.clone(), Domain::name(domain.clone()))),
+        Some(Project::Id(id)) => builder = builder.scope(Scope::project_id(id.clone())),
+        _ => {}
+    }
+    if let Some(d) = t.settings.max_pause {
+        builder = builder.retry_policy(RetryPolicy::new().max_retry_after(d));
+    }
+    if cached {
+        if let Some(cache) = TokenCache::user_default() {
+            builder = builder.token_cache(cache);
+        }
+    }
+    builder.build()
 }
 
 /// `--debug`: the crate's log lines (one per HTTP request, the token cache's verdict) on

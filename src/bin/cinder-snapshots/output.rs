@@ -938,6 +938,57 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A job spec's report (`run`, `plan`, `prune` with `--config`): a section per target (its
+/// place, its outcome, its error or its volumes failed for their policy choice), in it a
+/// table per job (as `run` or `prune` prints one; `plan` adds the prune's plan with the
+/// reasons), then a line of totals.
+pub fn estate_text(report: &cinder_snapshots::spec::TargetsReport, out: &Output) -> String {
+    use cinder_snapshots::spec::Outcome;
+    let mut s = String::new();
+    for t in &report.targets {
+        let place: Vec<String> = [("cloud", &t.cloud), ("region", &t.region), ("project", &t.project)]
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {}", printable(v))))
+            .collect();
+        let verdict = if t.exit_code == 0 { "ok".to_owned() } else { format!("failed (exit {})", t.exit_code) };
+        s.push_str(&format!("== target {} ({}): {verdict}\n", printable(&t.name), place.join(", ")));
+        if let Some(e) = &t.error {
+            s.push_str(&format!("error: {}\n", printable(&e.to_string())));
+        }
+        for f in &t.volume_failures {
+            s.push_str(&format!("failed: {}\n", printable(&f.to_string())));
+        }
+        for j in &t.jobs {
+            s.push_str(&format!("-- policy {} on selection {}\n", printable(&j.policy), printable(&j.selection)));
+            match &j.outcome {
+                Outcome::Run(r) => {
+                    let rows: Vec<Vec<String>> = r.volumes().iter().map(run_row).collect();
+                    s.push_str(&out.rows(RUN_COLUMNS, RUN_COLUMNS.len(), &rows));
+                    s.push_str(&run_summary(r));
+                    s.push('\n');
+                    if let Some(p) = r.prune_report().filter(|_| r.is_dry_run()) {
+                        let rows: Vec<Vec<String>> = p.outcomes().iter().map(|o| prune_row(o, true)).collect();
+                        s.push_str("the prune's plan (on the snapshots there are now):\n");
+                        s.push_str(&out.rows(PRUNE_COLUMNS, PRUNE_COLUMNS.len().saturating_sub(1), &rows));
+                    }
+                }
+                Outcome::Prune(p) => {
+                    let rows: Vec<Vec<String>> = p.outcomes().iter().map(|o| prune_row(o, p.is_dry_run())).collect();
+                    s.push_str(&out.rows(PRUNE_COLUMNS, PRUNE_COLUMNS.len(), &rows));
+                    s.push_str(&prune_summary(p));
+                    s.push('\n');
+                }
+                Outcome::Check(c) => s.push_str(&c.output()),
+                Outcome::Failed { error } => s.push_str(&format!("error: {}\n", printable(&error.full_message()))),
+                _ => {}
+            }
+        }
+    }
+    let failed = report.targets.iter().filter(|t| t.exit_code != 0).count();
+    s.push_str(&format!("{} targets: {} succeeded, {failed} failed\n", report.targets.len(), report.targets.len().saturating_sub(failed)));
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

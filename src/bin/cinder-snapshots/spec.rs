@@ -346,8 +346,21 @@ const METRICS_FILE: Opt = valued(
 )
 .choices(Choices::File);
 
+/// `--config FILE`: the job spec (run, check, prune, plan).
+const CONFIG: Opt = valued(
+    "config",
+    "FILE",
+    "the job spec (YAML: policies, selections, targets; see README \"The job spec\"): every target in one run; not with the selection or policy options",
+)
+.choices(Choices::File);
+
+/// `--target NAME` with `--config`.
+const TARGET: Opt = repeated("target", "NAME", "with --config: only this target of the spec (repeatable; NAME or NAME/REGION)");
+
 /// `run`'s options.
 const RUN_OPTIONS: &[Opt] = &[
+    CONFIG,
+    TARGET,
     SELECT,
     SELECT_VOLUME,
     SELECT_ALL,
@@ -398,6 +411,8 @@ const RUN_OPTIONS: &[Opt] = &[
 ];
 
 const CHECK_OPTIONS: &[Opt] = &[
+    CONFIG,
+    TARGET,
     SELECT,
     SELECT_VOLUME,
     SELECT_ALL,
@@ -445,6 +460,8 @@ const REPORT_OPTIONS: &[Opt] = &[
 ];
 
 const PRUNE_OPTIONS: &[Opt] = &[
+    CONFIG,
+    TARGET,
     valued("policy", "ID", "the policy id: its label's value (required; letters, digits, -_:. and space)"),
     RULES[0],
     RULES[1],
@@ -875,6 +892,31 @@ pub const SPECS: &[Spec] = &[
             "cinder-snapshots run --volume db-data --policy hourly --keep-hourly 24 --every 1h --dry-run",
             "cinder-snapshots run --all --policy nightly --keep-daily 7 --json > /var/log/snapshots.json",
         ],
+        also: "",
+    },
+    Spec {
+        name: "plan",
+        synopsis: "plan --config FILE [--target NAME...]",
+        summary: "the dry run of a whole job spec: what run --config would create and delete, and why",
+        about: "The dry run of the estate a job spec describes: for every target (each authenticated\n\
+                in its own project) and each policy applied to each selection, the volumes, what run\n\
+                would create or reuse, and what its prune would delete and why (the retention plan's\n\
+                reasons). Nothing is created or deleted; no lock is taken.\n\
+                \n\
+                With --json: {\"targets\": [{\"name\", \"cloud\", \"region\", \"project\", \"exit_code\",\n\
+                \"error\", \"jobs\": [{\"policy\", \"selection\", <run's report>}], \"volume_failures\"}],\n\
+                \"exit_code\"}.\n\
+                \n\
+                Exit: 0 every target planned; 1 a target failed (authentication, endpoint, listing) or\n\
+                a volume chose an unknown policy; 2 usage or a mistake in the spec (file:line: key:\n\
+                message), or two targets on the same project and endpoint with a common policy.",
+        options: &[CONFIG, TARGET],
+        positionals: (0, 0),
+        args: Choices::Any,
+        columns: &[],
+        json_columns: false,
+        default_columns: usize::MAX,
+        examples: &["cinder-snapshots plan --config estate.yaml", "cinder-snapshots plan --config estate.yaml --target web --json"],
         also: "",
     },
     Spec {
