@@ -167,7 +167,7 @@ pub struct TargetReport {
     /// Why it failed as a whole, if it did.
     #[serde(serialize_with = "target_error_text")]
     pub error: Option<TargetError>,
-    /// Its jobs, in the spec's order (a volume refused for its [`POLICIES_KEY`] choice is
+    /// Its jobs, in the spec's order (a volume refused for its [`POLICIES_KEY`](super::POLICIES_KEY) choice is
     /// a failed row of its jobs, a CRITICAL volume of its checks).
     pub jobs: Vec<TargetJob>,
 }
