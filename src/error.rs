@@ -171,6 +171,12 @@ pub enum Error {
          act on this project only"
     )]
     AdminViewRequired,
+
+    /// A volume chose, in its [`POLICIES_KEY`](crate::job::POLICIES_KEY) metadata, a
+    /// policy its selection does not list: the volume fails (run: a failed row, exit 1;
+    /// check: CRITICAL), nothing is done to it.
+    #[error(transparent)]
+    PolicyChoice(Box<crate::job::PolicyChoiceError>),
 }
 
 impl Error {

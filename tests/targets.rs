@@ -199,14 +199,27 @@ targets:
     let report = run(&estate, &spec, Mode::Run, now);
     let t = &report.targets[0];
     assert_eq!((t.exit_code, report.exit_code), (1, 1));
-    assert_eq!(t.volume_failures.len(), 1);
-    let f = &t.volume_failures[0];
-    assert_eq!((f.volume_id.as_str(), f.unknown.as_str(), f.selection.as_str()), (wrong.as_str(), "weekly", "db"));
-    assert_eq!(
-        f.to_string(),
-        "volume wrong: cinder-snapshots.policy=\"nightly, weekly\" names \"weekly\", not a policy of selection db (its policies: nightly, monthly)"
-            .replace("cinder-snapshots.policy=", "cinder-snapshots.policies=")
-    );
+    // `wrong` is a failed row of each job of its selection, with the typed reason.
+    for j in &t.jobs {
+        let Outcome::Run(r) = &j.outcome else { panic!("{:?}", j.outcome) };
+        let row = r.volumes().iter().find(|v| v.volume_id == wrong).unwrap();
+        assert_eq!(row.action, job::VolumeAction::Failed);
+        assert_eq!(
+            row.unresolved,
+            Some(job::Unresolved::PolicyChoice {
+                given: "nightly, weekly".to_owned(),
+                unknown: "weekly".to_owned(),
+                allowed: vec!["nightly".to_owned(), "monthly".to_owned()],
+            })
+        );
+        assert_eq!(
+            row.error.as_ref().map(ToString::to_string).as_deref(),
+            Some(
+                "volume wrong: cinder-snapshots.policies=\"nightly, weekly\" names \"weekly\", not one of the policies of its selection (nightly, monthly)"
+            )
+        );
+        assert!(!r.is_success());
+    }
     // nightly: `both` only (its second selection `named` adds nothing: done once); monthly:
     // both and only-monthly; `wrong`: nothing.
     let mut made: Vec<(String, String)> = estate
@@ -228,9 +241,17 @@ targets:
     let out = check.check_output();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0].split(" | ").next().unwrap(), "CINDER-SNAPSHOTS CRITICAL - 1 target, 2 volumes: web/wrong");
-    assert_eq!(lines[1], "target web: CRITICAL: 1 volume(s) chose an unknown policy");
-    assert!(lines[2].starts_with("web/wrong: CRITICAL: volume wrong: cinder-snapshots.policies="), "{}", lines[2]);
+    assert_eq!(lines[1], "target web: CRITICAL: nightly CINDER-SNAPSHOTS CRITICAL - 2 volumes, 1 critical: wrong");
+    assert_eq!(
+        lines[2],
+        "web/wrong: CRITICAL (nightly): cinder-snapshots.policies=\"nightly, weekly\" names \"weekly\", not one of the policies of its selection (nightly, monthly)"
+    );
     assert_eq!(lines.len(), 3, "{out}");
+    // The check's JSON names the bad choice on the volume.
+    let Outcome::Check(c) = &check.targets[0].jobs[0].outcome else { panic!() };
+    let v = c.volumes().iter().find(|v| v.volume_id == wrong).unwrap();
+    assert_eq!(v.status, job::CheckStatus::Critical);
+    assert_eq!(v.policy_choice.as_ref().map(|p| p.unknown.as_str()), Some("weekly"));
 }
 
 /// A cron line `run --select backup=nightly --policy nightly --keep-daily 7` moved into a

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use super::{Selection, WINDOW_KEY};
 use crate::client::{CLOCK_SKEW_ALLOWED, ServiceClient};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::retention::{Policy, format_duration};
 use crate::snapshots::{Snapshot, SnapshotStatus};
 use crate::volumes;
@@ -269,8 +269,12 @@ pub struct CheckVolume {
     /// Owned snapshots dated more than [`CLOCK_SKEW_ALLOWED`] after the check's time.
     pub future: usize,
     /// OK, WARNING (old, or anything above not zero), or CRITICAL (too old, or no
-    /// snapshot).
+    /// snapshot, or a refused [policy choice](Self::policy_choice)).
     pub status: CheckStatus,
+    /// The volume named, in its [`POLICIES_KEY`](super::POLICIES_KEY) metadata, a policy
+    /// its selection does not list: CRITICAL, not judged by age (its snapshots are not
+    /// counted).
+    pub policy_choice: Option<super::PolicyChoiceError>,
 }
 
 impl CheckVolume {
@@ -282,6 +286,16 @@ impl CheckVolume {
     /// What is wrong with it, in words (empty when OK); cloud text escaped.
     fn reasons(&self, report: &CheckReport) -> Vec<String> {
         let mut out = Vec::new();
+        if let Some(choice) = &self.policy_choice {
+            out.push(format!(
+                "{}={:?} names {:?}, not one of the policies of its selection ({})",
+                super::POLICIES_KEY,
+                choice.given,
+                choice.unknown,
+                choice.allowed
+            ));
+            return out;
+        }
         match (self.age, self.volume_created) {
             (Some(age), _) => out.push(format!("newest snapshot {} old", whole(age))),
             (None, Some(_)) => out.push(format!("no snapshot, volume created {} ago", whole(self.judged_age))),
@@ -330,6 +344,9 @@ impl Serialize for CheckVolume {
         st.serialize_field("duplicate_gib", &self.duplicate_gib)?;
         st.serialize_field("future", &self.future)?;
         st.serialize_field("status", &self.status)?;
+        if let Some(choice) = &self.policy_choice {
+            st.serialize_field("policy_choice", choice)?;
+        }
         st.end()
     }
 }
@@ -360,15 +377,20 @@ pub struct CheckReport {
     clock_offset: Option<time::Duration>,
     unselected: Stray,
     uncovered: Option<Stray>,
+    /// Volumes of the selection left to other jobs (done by another job of the policy, or
+    /// whose policy choice leaves this one out): with no volume else, not "no volume matched".
+    elsewhere: usize,
 }
 
 impl CheckReport {
     /// The worst status of the volumes, and WARNING at least when the cloud's clock is
     /// more than [`CLOCK_SKEW_ALLOWED`] away, owned snapshots of unselected volumes exist, or
-    /// (when looked for) uncovered volumes; [`CheckStatus::Unknown`] when no volume matched.
+    /// (when looked for) uncovered volumes; [`CheckStatus::Unknown`] when no volume matched
+    /// (OK when every volume matched is left to other jobs of the policy or chose another
+    /// policy).
     pub fn status(&self) -> CheckStatus {
         if self.volumes.is_empty() {
-            return CheckStatus::Unknown;
+            return if self.elsewhere > 0 { CheckStatus::Ok } else { CheckStatus::Unknown };
         }
         let worst = self.volumes.iter().fold(CheckStatus::Ok, |w, v| w.worst(v.status));
         if self.problems().is_empty() { worst } else { worst.worst(CheckStatus::Warning) }
@@ -702,7 +724,17 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
         // the caller's own project only. Refused instead (UNKNOWN from the tool).
         crate::volumes::require_admin_view(client)?;
     }
-    let selected = opts.selection.resolve(client, opts.page_size)?;
+    let resolved = opts.selection.resolve_all(client, opts.page_size, &opts.policy_id)?;
+    let mut refused: Vec<super::PolicyChoiceError> = Vec::new();
+    for m in resolved.missing {
+        match m.error {
+            Error::PolicyChoice(e) => refused.push(*e),
+            // A volume named that does not resolve: the check cannot judge the selection.
+            error => return Err(error),
+        }
+    }
+    let selected = resolved.found;
+    let elsewhere = resolved.elsewhere;
     let index: HashMap<&str, usize> = selected.iter().enumerate().map(|(i, v)| (v.id.as_str(), i)).collect();
     let mut tallies: Vec<Tally> = selected.iter().map(|_| Tally::default()).collect();
     let mut unselected = Stray::default();
@@ -840,8 +872,30 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
                 duplicate_gib,
                 future: t.future,
                 status,
+                policy_choice: None,
             }
         })
+        .chain(refused.into_iter().map(|e| CheckVolume {
+            volume_id: e.volume_id.clone(),
+            volume_name: Some(e.volume.clone()).filter(|n| *n != e.volume_id),
+            volume_created: None,
+            volume_size: 0,
+            pinned: 0,
+            newest: None,
+            snapshot_id: None,
+            age: None,
+            judged_age: opts.crit,
+            owned: 0,
+            owned_gib: 0,
+            excess: 0,
+            errors: 0,
+            error_gib: 0,
+            duplicates: 0,
+            duplicate_gib: 0,
+            future: 0,
+            status: CheckStatus::Critical,
+            policy_choice: Some(e),
+        }))
         .collect();
     Ok(CheckReport {
         policy_id: opts.policy_id.clone(),
@@ -853,6 +907,7 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
         clock_offset,
         unselected,
         uncovered,
+        elsewhere,
     })
 }
 
@@ -881,6 +936,7 @@ mod tests {
             duplicate_gib: 0,
             future: 0,
             status,
+            policy_choice: None,
         }
     }
 
@@ -895,6 +951,7 @@ mod tests {
             clock_offset: None,
             unselected: Stray::default(),
             uncovered: None,
+            elsewhere: 0,
         }
     }
 

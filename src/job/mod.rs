@@ -134,7 +134,7 @@ pub use hooks::{DEFAULT_HOOK_TIMEOUT, ENV_PREFIX, HookKind, HookRun, Hooks, OUTP
 #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "lock"))))]
 pub use lock::{Holder, JobLock, LockError};
 pub use metrics::{METRICS_PREFIX, MetricsError, MetricsFile};
-pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, JobOpts, MAX_CONCURRENCY, Selection, Unresolved};
+pub use opts::{DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, JobOpts, MAX_CONCURRENCY, POLICIES_KEY, PolicyChoiceError, Selection, Unresolved};
 pub use owned::{Owned, OwnedQuery, owned};
 pub use pin::{pin, unpin};
 pub use preflight::QuotaPreflight;

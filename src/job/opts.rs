@@ -1,6 +1,6 @@
 //! What a job run covers and how it runs: [`Selection`] and [`JobOpts`].
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +14,11 @@ use crate::client::ServiceClient;
 use crate::error::{Error, Result};
 use crate::retention::Policy;
 use crate::volumes::{self, Volume, VolumeStatus};
+
+/// The metadata key a volume narrows its policies with: a comma list of policy ids, each one
+/// of its selection's [policies](Selection::policies) (another name fails the volume: run,
+/// a failed row with [`Unresolved::PolicyChoice`]; check, CRITICAL).
+pub const POLICIES_KEY: &str = "cinder-snapshots.policies";
 
 /// How many creates [`run`](super::run) sends at once, and how many deletes
 /// [`prune`](super::prune) sends at once, unless told otherwise.
@@ -55,6 +60,8 @@ pub struct Selection {
     all: bool,
     all_projects: bool,
     exclude: Vec<String>,
+    policies: Vec<String>,
+    done: BTreeSet<String>,
 }
 
 impl Selection {
@@ -96,6 +103,37 @@ impl Selection {
         self
     }
 
+    /// The policy ids a volume may choose among in its [`POLICIES_KEY`] metadata (the job
+    /// spec's selection's `policies`); none given: the job's own policy only. A volume that
+    /// names another id fails; a volume whose choice leaves out the job's policy is not the
+    /// job's.
+    pub fn policies<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.policies = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The policy ids a volume may choose among (empty: the job's own policy only).
+    pub fn allowed_policies(&self) -> &[String] {
+        &self.policies
+    }
+
+    /// A volume id already done by another job of the same policy (the job spec's
+    /// executor, a volume in two selections of one target): left out, and, unlike an
+    /// [exclusion](Self::exclude), it does not make the job's selection "no volume matched".
+    pub fn done_elsewhere(mut self, id: impl Into<String>) -> Self {
+        self.done.insert(id.into());
+        self
+    }
+
+    /// The volume ids [done elsewhere](Self::done_elsewhere).
+    pub fn done_ids(&self) -> &BTreeSet<String> {
+        &self.done
+    }
+
     /// The volumes excluded, in the order given.
     pub fn excluded(&self) -> &[String] {
         &self.exclude
@@ -126,27 +164,21 @@ impl Selection {
         self.tags.is_empty() && self.volumes.is_empty() && !self.all
     }
 
-    /// The selected volumes, each once, in the order found: every volume (with
-    /// [`all`](Self::all)) or every volume with the tags, to the last page, then the volumes
-    /// named. An empty selection is an [`Error::InvalidInput`]; a volume named that does not
-    /// resolve is its look-up's error.
-    pub(crate) fn resolve(&self, client: &ServiceClient, page_size: Option<u32>) -> Result<Vec<Selected>> {
-        let (found, mut missing) = self.resolve_all(client, page_size)?;
-        match missing.drain(..).next() {
-            Some(m) => Err(m.error),
-            None => Ok(found),
-        }
-    }
-
-    /// As [`resolve`](Self::resolve), but a volume named that does not resolve (no volume
-    /// with that id, no volume or several with that name, or its look-up failed otherwise)
-    /// is returned apart, with its error, instead of ending the selection. Authentication
-    /// errors still end it (every look-up would meet them).
-    pub(crate) fn resolve_all(&self, client: &ServiceClient, page_size: Option<u32>) -> Result<(Vec<Selected>, Vec<Missing>)> {
+    /// The selected volumes of the job of policy `policy_id`, each once, in the order found:
+    /// every volume (with [`all`](Self::all)) or every volume with the tags, to the last
+    /// page, then the volumes named; less the [excluded](Self::exclude) and those
+    /// [done elsewhere](Self::done_elsewhere). A volume named that does not resolve (no
+    /// volume with that id, no volume or several with that name, or its look-up failed
+    /// otherwise), and a volume whose [`POLICIES_KEY`] names a policy not
+    /// [allowed](Self::policies), is returned apart in [`Resolved::missing`] with its typed
+    /// reason and error; a volume whose valid choice leaves out `policy_id` is counted in
+    /// [`Resolved::elsewhere`]. An empty selection is an [`Error::InvalidInput`];
+    /// authentication errors end the selection (every look-up would meet them).
+    pub(crate) fn resolve_all(&self, client: &ServiceClient, page_size: Option<u32>, policy_id: &str) -> Result<Resolved> {
         if self.is_empty() {
             return Err(no_selection());
         }
-        let mut found: Vec<Selected> = Vec::new();
+        let mut found: Vec<Chosen> = Vec::new();
         if self.all || !self.tags.is_empty() {
             // The total (3.45+) ends the listing at its last item (no empty last page).
             let with_count = client.microversion()? >= crate::paging::WITH_COUNT;
@@ -158,7 +190,7 @@ impl Selection {
                 list = list.limit(n);
             }
             for volume in volumes::list_detail(client, &list)? {
-                found.push(Selected::from(volume?));
+                found.push(Chosen::from(volume?));
             }
         }
         let mut missing: Vec<Missing> = Vec::new();
@@ -170,22 +202,58 @@ impl Selection {
                 None => volumes::find_by_name(client, given),
             };
             match volume {
-                Ok(volume) => found.push(Selected::from(volume)),
+                Ok(volume) => found.push(Chosen::from(volume)),
                 Err(e) if e.is_unauthorized() => return Err(e),
                 Err(error) => {
                     if !missing.iter().any(|m| m.given == *given) {
-                        missing.push(Missing { given: given.clone(), why: Unresolved::of(&error), error });
+                        missing.push(Missing { given: given.clone(), name: None, why: Unresolved::of(&error), error });
                     }
                 }
             }
         }
         let mut seen: HashSet<String> = HashSet::new();
-        found.retain(|v| seen.insert(v.id.clone()));
+        found.retain(|c| seen.insert(c.volume.id.clone()));
         if !self.exclude.is_empty() {
             let excluded: HashSet<&str> = self.exclude.iter().map(String::as_str).collect();
-            found.retain(|v| !excluded.contains(v.id.as_str()) && !v.name.as_deref().is_some_and(|n| excluded.contains(n)));
+            found.retain(|c| !excluded.contains(c.volume.id.as_str()) && !c.volume.name.as_deref().is_some_and(|n| excluded.contains(n)));
         }
-        Ok((found, missing))
+        let mut elsewhere = 0usize;
+        if !self.done.is_empty() {
+            let before = found.len();
+            found.retain(|c| !self.done.contains(&c.volume.id));
+            elsewhere = before.saturating_sub(found.len());
+        }
+        // The policy choices: after the exclusions (an excluded volume is not judged).
+        let own = [policy_id.to_owned()];
+        let allowed: &[String] = if self.policies.is_empty() { &own } else { &self.policies };
+        let mut selected: Vec<Selected> = Vec::with_capacity(found.len());
+        let mut refused: Vec<Missing> = Vec::new();
+        for Chosen { volume, choice } in found {
+            let Some(given) = choice else {
+                selected.push(volume);
+                continue;
+            };
+            let chosen: Vec<&str> = given.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            if let Some(unknown) = chosen.iter().find(|c| !allowed.iter().any(|a| a == *c)) {
+                let unknown = (*unknown).to_owned();
+                let why = Unresolved::PolicyChoice { given: given.clone(), unknown: unknown.clone(), allowed: allowed.to_vec() };
+                let error = Error::PolicyChoice(Box::new(PolicyChoiceError {
+                    volume: volume.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| volume.id.clone()),
+                    volume_id: volume.id.clone(),
+                    given: given.clone(),
+                    unknown,
+                    allowed: allowed.join(", "),
+                }));
+                refused.push(Missing { given: volume.id.clone(), name: volume.name.clone(), why, error });
+            } else if chosen.is_empty() || chosen.contains(&policy_id) {
+                selected.push(volume);
+            } else {
+                elsewhere = elsewhere.saturating_add(1);
+            }
+        }
+        // The refused volumes first (they were found), then the names that did not resolve.
+        refused.append(&mut missing);
+        Ok(Resolved { found: selected, missing: refused, elsewhere })
     }
 }
 
@@ -238,6 +306,35 @@ pub enum Unresolved {
         /// The HTTP status, when the server answered with an error.
         status: Option<u16>,
     },
+    /// The volume was found, but its [`POLICIES_KEY`] metadata names a policy its selection
+    /// does not [allow](Selection::policies): nothing is done to it, it fails.
+    PolicyChoice {
+        /// The metadata value, as the volume carries it.
+        given: String,
+        /// The first name in it not allowed.
+        unknown: String,
+        /// The policy ids allowed.
+        allowed: Vec<String>,
+    },
+}
+
+/// A volume that chose, in its [`POLICIES_KEY`] metadata, a policy its selection does not
+/// list: the volume fails (run: exit 1; check: CRITICAL), nothing is done to it. The error
+/// of [`Unresolved::PolicyChoice`] ([`Error::PolicyChoice`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("volume {volume}: {POLICIES_KEY}={given:?} names {unknown:?}, not one of the policies of its selection ({allowed})")]
+#[non_exhaustive]
+pub struct PolicyChoiceError {
+    /// The volume's name, else its id.
+    pub volume: String,
+    /// The volume's id.
+    pub volume_id: String,
+    /// The metadata value.
+    pub given: String,
+    /// The first name not among the selection's policies.
+    pub unknown: String,
+    /// The selection's policies, comma-separated.
+    pub allowed: String,
 }
 
 impl Unresolved {
@@ -250,12 +347,39 @@ impl Unresolved {
     }
 }
 
-/// A volume given by id or name that did not resolve: as given, why, and the error.
+/// A volume given by id or name that did not resolve, or a volume refused for its policy
+/// choice: as given (the refused volume: its id), its name when found, why, and the error.
 #[derive(Debug)]
 pub(crate) struct Missing {
     pub(crate) given: String,
+    pub(crate) name: Option<String>,
     pub(crate) why: Unresolved,
     pub(crate) error: Error,
+}
+
+/// What [`Selection::resolve_all`] gives.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    /// The volumes of the job, in the order found.
+    pub(crate) found: Vec<Selected>,
+    /// The volumes refused for their policy choice, then the names that did not resolve.
+    pub(crate) missing: Vec<Missing>,
+    /// The volumes left to other jobs: done elsewhere, or whose choice leaves out the job's
+    /// policy (a job whose every volume is such did match volumes).
+    pub(crate) elsewhere: usize,
+}
+
+/// A volume found, with its [`POLICIES_KEY`] value.
+struct Chosen {
+    volume: Selected,
+    choice: Option<String>,
+}
+
+impl From<Volume> for Chosen {
+    fn from(mut v: Volume) -> Self {
+        let choice = v.metadata.remove(POLICIES_KEY);
+        Chosen { volume: Selected::from(v), choice }
+    }
 }
 
 /// What a run or a check keeps of a selected volume (not the whole [`Volume`], so that a

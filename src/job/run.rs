@@ -73,8 +73,9 @@ fn run_job(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
         // A member's all_tenants is dropped by Cinder without a word: refuse instead.
         crate::volumes::require_admin_view(client)?;
     }
-    let (volumes, missing) = opts.selection.resolve_all(client, opts.page_size)?;
-    let no_volume_matched = volumes.is_empty() && missing.is_empty() && !opts.allow_empty;
+    let super::opts::Resolved { found: volumes, missing, elsewhere } =
+        opts.selection.resolve_all(client, opts.page_size, opts.policy.id())?;
+    let no_volume_matched = volumes.is_empty() && missing.is_empty() && elsewhere == 0 && !opts.allow_empty;
     // The window on Cinder's clock: the selection's answers carried its Date (a host whose
     // clock is a day behind must not take yesterday's window for today's). JobOpts::now wins.
     let clock_skew = client.clock_skew();
@@ -111,7 +112,7 @@ fn run_job(client: &ServiceClient, opts: &JobOpts) -> Result<JobReport> {
     let to_create = if opts.dry_run { to_create } else { job.preflight(&volumes, to_create, now)? };
     // The volumes named that did not resolve come after the others, in the order given.
     for m in missing {
-        let mut r = VolumeReport::new(m.given, None, String::new());
+        let mut r = VolumeReport::new(m.given, m.name, String::new());
         r.unresolved = Some(m.why);
         job.reports.push(r);
         job.steps.push(Step::Failed { snap: None, error: VolumeError::Lookup(Arc::new(m.error)) });
@@ -785,6 +786,9 @@ impl Job<'_> {
                 continue;
             }
             r.prune_skipped = Some(match step.action() {
+                _ if matches!(r.unresolved, Some(super::Unresolved::PolicyChoice { .. })) => {
+                    "not pruned: its policy choice is refused".to_owned()
+                }
                 _ if r.unresolved.is_some() => "not pruned: the volume was not found".to_owned(),
                 VolumeAction::Skipped => "not pruned: the volume was not snapshotted in this run".to_owned(),
                 VolumeAction::Failed => "not pruned: its snapshot for this window failed".to_owned(),

@@ -40,16 +40,16 @@ use std::time::Duration;
 
 pub use keys::{KeyError, POLICY_KEYS, check_policy_id, parse_utc_offset, policy_from_keys};
 pub use targets::{
-    Adjust, MAX_PARALLEL_ENDPOINTS, Mode, Outcome, PolicyChoiceError, TargetError, TargetJob, TargetReport, TargetsError, TargetsOpts,
-    TargetsReport, run_targets,
+    Adjust, MAX_PARALLEL_ENDPOINTS, Mode, Outcome, TargetError, TargetJob, TargetReport, TargetsError, TargetsOpts, TargetsReport,
+    run_targets,
 };
 
 use crate::job::{CheckOpts, JobOpts, Selection, Window};
 use crate::retention::Policy;
 
-/// The metadata key a volume narrows its policies with: a comma list of policy ids, each one
-/// of its selection's policies (another name fails the volume).
-pub const POLICIES_KEY: &str = "cinder-snapshots.policies";
+/// The metadata key a volume narrows its policies with (re-exported from [`job`](crate::job),
+/// where the job's selection reads it), and the error of a refused choice.
+pub use crate::job::{POLICIES_KEY, PolicyChoiceError};
 
 /// The one version of the spec's format this crate reads.
 pub const VERSION: u64 = 1;
@@ -381,16 +381,18 @@ impl Spec {
     }
 
     /// The jobs of a target: each of its selections with each of that selection's policies,
-    /// in the file's order, made by [`job_opts`].
+    /// in the file's order, made by [`job_opts`]; each job's [`Selection`] carries its
+    /// selection's policies (those a volume may choose among in its [`POLICIES_KEY`]).
     pub fn jobs(&self, target: &Target) -> Vec<Job> {
         let mut jobs = Vec::new();
         for selection in target.selections.iter().filter_map(|s| self.selection(s)) {
+            let volumes = selection.selection.clone().policies(selection.policies.iter().cloned());
             for policy in selection.policies.iter().filter_map(|p| self.policy(p)) {
                 jobs.push(Job {
                     policy: policy.id().to_owned(),
                     selection: selection.name.clone(),
-                    opts: job_opts(policy, &selection.selection, &target.settings),
-                    check: check_opts(policy, &selection.selection),
+                    opts: job_opts(policy, &volumes, &target.settings),
+                    check: check_opts(policy, &volumes),
                 });
             }
         }

@@ -13,12 +13,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 use serde::ser::Serializer;
 
-use super::{Job, POLICIES_KEY, Spec, Target};
+use super::{Job, Spec, Target};
 use crate::client::ServiceClient;
 use crate::error::{Error, Result, WaitErrorKind};
 use crate::job::{self, CheckReport, CheckStatus, JobOpts, JobReport, Selection};
 use crate::job::{PruneOpts, PruneReport};
-use crate::volumes;
 
 /// The most targets worked on at once (one per Cinder endpoint at a time).
 pub const MAX_PARALLEL_ENDPOINTS: usize = 8;
@@ -107,26 +106,6 @@ pub enum TargetsError {
     },
 }
 
-/// A volume that chose, in its [`POLICIES_KEY`] metadata, a policy its selection does not
-/// list: the volume fails (run: exit 1; check: CRITICAL), nothing is done to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("volume {volume}: {POLICIES_KEY}={given:?} names {unknown:?}, not a policy of selection {selection} (its policies: {allowed})")]
-#[non_exhaustive]
-pub struct PolicyChoiceError {
-    /// The volume's name, else its id.
-    pub volume: String,
-    /// The volume's id.
-    pub volume_id: String,
-    /// The metadata value.
-    pub given: String,
-    /// The first name not among the selection's policies.
-    pub unknown: String,
-    /// The selection.
-    pub selection: String,
-    /// The selection's policies, comma-separated.
-    pub allowed: String,
-}
-
 /// Why a target failed as a whole.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -188,10 +167,9 @@ pub struct TargetReport {
     /// Why it failed as a whole, if it did.
     #[serde(serialize_with = "target_error_text")]
     pub error: Option<TargetError>,
-    /// Its jobs, in the spec's order.
+    /// Its jobs, in the spec's order (a volume refused for its [`POLICIES_KEY`](super::POLICIES_KEY) choice is
+    /// a failed row of its jobs, a CRITICAL volume of its checks).
     pub jobs: Vec<TargetJob>,
-    /// The volumes failed for their [`POLICIES_KEY`] choice.
-    pub volume_failures: Vec<PolicyChoiceError>,
 }
 
 /// The report of [`run_targets`]: one section per target, in the spec's order.
@@ -213,7 +191,7 @@ impl TargetsReport {
 }
 
 impl TargetReport {
-    /// The number of distinct volumes of its jobs and failures.
+    /// The number of distinct volumes of its jobs.
     pub fn volume_count(&self) -> usize {
         let mut ids: HashSet<&str> = HashSet::new();
         for j in &self.jobs {
@@ -224,7 +202,6 @@ impl TargetReport {
                 Outcome::Failed { .. } => {}
             }
         }
-        ids.extend(self.volume_failures.iter().map(|f| f.volume_id.as_str()));
         ids.len()
     }
 }
@@ -364,7 +341,7 @@ where
             (TargetError::Cloud(e), _) => error_code(e),
             (TargetError::Panicked(_), _) => 1,
         };
-        sections[i] = Some(section(&targets[i], code, Some(error), Vec::new(), Vec::new()));
+        sections[i] = Some(section(&targets[i], code, Some(error), Vec::new()));
     }
     // 4. Each target's jobs.
     let done = parallel(&groups, opts.parallel, |(_, members)| {
@@ -378,7 +355,7 @@ where
                         .map(|s| (*s).to_owned())
                         .or_else(|| p.downcast_ref::<String>().cloned())
                         .unwrap_or_default();
-                    section(t, if opts.mode == Mode::Check { 3 } else { 1 }, Some(TargetError::Panicked(why)), Vec::new(), Vec::new())
+                    section(t, if opts.mode == Mode::Check { 3 } else { 1 }, Some(TargetError::Panicked(why)), Vec::new())
                 });
                 (*i, r)
             })
@@ -397,13 +374,7 @@ where
     Ok(TargetsReport { targets, exit_code })
 }
 
-fn section(
-    t: &Target,
-    exit_code: u8,
-    error: Option<TargetError>,
-    jobs: Vec<TargetJob>,
-    volume_failures: Vec<PolicyChoiceError>,
-) -> TargetReport {
+fn section(t: &Target, exit_code: u8, error: Option<TargetError>, jobs: Vec<TargetJob>) -> TargetReport {
     TargetReport {
         name: t.name.clone(),
         cloud: t.cloud.clone(),
@@ -412,141 +383,71 @@ fn section(
         exit_code,
         error,
         jobs,
-        volume_failures,
     }
 }
 
-/// The volumes of a selection with their policy choice: (id, name, `POLICIES_KEY` value).
-type Listed = Vec<(String, Option<String>, Option<String>)>;
-
-/// The volumes a selection covers, for the policy choices and the dedup: one listing for
-/// tags or all, a look-up per name (one that does not resolve is left to the job, which
-/// reports it).
-fn list(client: &ServiceClient, selection: &Selection) -> Result<Listed> {
-    let mut out: Listed = Vec::new();
-    if selection.is_all() || !selection.tags().is_empty() {
-        let mut opts = volumes::ListOpts::new();
-        if !selection.is_all() {
-            opts = selection.tags().iter().fold(opts, |o, (k, v)| o.metadata(k, v));
-        }
-        for v in volumes::list_detail(client, &opts)? {
-            let v = v?;
-            let choice = v.metadata.get(POLICIES_KEY).cloned();
-            out.push((v.id, v.name, choice));
-        }
-    }
-    for given in selection.volumes() {
-        let found = if crate::checks::is_uuid(given) { volumes::get(client, given) } else { volumes::find_by_name(client, given) };
-        match found {
-            Ok(v) => {
-                let choice = v.metadata.get(POLICIES_KEY).cloned();
-                out.push((v.id, v.name, choice));
-            }
-            Err(e) if e.is_unauthorized() => return Err(e),
-            Err(_) => {}
-        }
-    }
-    let excluded = selection.excluded();
-    let mut seen: HashSet<String> = HashSet::new();
-    out.retain(|(id, name, _)| seen.insert(id.clone()) && !excluded.iter().any(|e| e == id || name.as_deref() == Some(e.as_str())));
-    Ok(out)
-}
-
-/// One target's section: its jobs, after the policy choices and the dedup.
+/// One target's section: its jobs in turn, a volume done once per policy (a later job of a
+/// policy leaves out the volumes an earlier job of that policy reported); the policy choices
+/// are the jobs' own (their selections carry the allowed policies).
 fn target(spec: &Spec, t: &Target, client: &ServiceClient, opts: &TargetsOpts) -> TargetReport {
-    let fail_code = |e: &Error| if opts.mode == Mode::Check { 3 } else { error_code(e) };
-    // Each selection's volumes, and the policies each volume takes.
-    let mut listed: BTreeMap<&str, Listed> = BTreeMap::new();
-    let mut failures: Vec<PolicyChoiceError> = Vec::new();
-    let mut skip: HashMap<(&str, String), HashSet<String>> = HashMap::new(); // (selection, policy) -> volume ids kept out
-    for name in &t.selections {
-        let Some(sel) = spec.selection(name) else { continue };
-        let volumes = match list(client, &sel.selection) {
-            Ok(v) => v,
-            Err(e) => return section(t, fail_code(&e), Some(TargetError::Cloud(e)), Vec::new(), failures),
-        };
-        for (id, vname, choice) in &volumes {
-            let Some(choice) = choice else { continue };
-            let chosen: Vec<&str> = choice.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-            if let Some(unknown) = chosen.iter().find(|c| !sel.policies.iter().any(|p| p == *c)) {
-                failures.push(PolicyChoiceError {
-                    volume: vname.clone().unwrap_or_else(|| id.clone()),
-                    volume_id: id.clone(),
-                    given: choice.clone(),
-                    unknown: (*unknown).to_owned(),
-                    selection: sel.name.clone(),
-                    allowed: sel.policies.join(", "),
-                });
-                for p in &sel.policies {
-                    skip.entry((name.as_str(), p.clone())).or_default().insert(id.clone());
-                }
-            } else {
-                for p in sel.policies.iter().filter(|p| !chosen.contains(&p.as_str())) {
-                    skip.entry((name.as_str(), p.clone())).or_default().insert(id.clone());
-                }
-            }
-        }
-        listed.insert(name.as_str(), volumes);
-    }
-    // The jobs, a volume done once per policy.
     let mut covered: HashMap<String, HashSet<String>> = HashMap::new();
     let mut jobs: Vec<TargetJob> = Vec::new();
     let mut codes: Vec<u8> = Vec::new();
     for job in spec.jobs(t) {
-        let volumes = listed.get(job.selection.as_str()).map(Vec::as_slice).unwrap_or_default();
-        let kept_out = skip.get(&(job.selection.as_str(), job.policy.clone()));
         let done = covered.entry(job.policy.clone()).or_default();
-        let out: HashSet<&String> =
-            volumes.iter().map(|(id, _, _)| id).filter(|id| kept_out.is_some_and(|k| k.contains(*id)) || done.contains(*id)).collect();
-        let included: Vec<String> = volumes.iter().map(|(id, _, _)| id).filter(|id| !out.contains(id)).cloned().collect();
-        if !volumes.is_empty() && included.is_empty() {
-            continue;
+        let selection = done.iter().fold(job.opts.get_selection().clone(), |s, id| s.done_elsewhere(id.clone()));
+        let had_done = !done.is_empty();
+        let (outcomes, ids) = one_job(client, &job, selection, t, opts);
+        done.extend(ids);
+        // A job left with nothing (its volumes done by an earlier job of the policy, or gone to
+        // other policies) is not shown.
+        for outcome in outcomes.into_iter().filter(|o| !(had_done && nothing_done(o))) {
+            codes.push(code_of(&outcome, opts.mode));
+            jobs.push(TargetJob { policy: job.policy.clone(), selection: job.selection.clone(), outcome });
         }
-        done.extend(included.iter().cloned());
-        let selection = out.iter().fold(job.opts.get_selection().clone(), |s, id| s.exclude((*id).clone()));
-        let outcome = one_job(client, &job, selection, &included, t, opts);
-        codes.push(match (&outcome, opts.mode) {
-            (None, _) => 0,
-            (Some(Outcome::Failed { error }), m) => {
-                if m == Mode::Check {
-                    3
-                } else {
-                    error_code(error)
-                }
-            }
-            (Some(Outcome::Run(r)), _) => {
-                if r.timed_out() {
-                    3
-                } else if r.is_success() && !r.interrupted() {
-                    0
-                } else {
-                    1
-                }
-            }
-            (Some(Outcome::Prune(r)), _) => u8::from(r.counts().failed > 0),
-            (Some(Outcome::Check(r)), _) => r.status().code(),
-        });
-        if let Some(outcome) = outcome {
-            jobs.push(TargetJob { policy: job.policy, selection: job.selection, outcome });
-        }
-    }
-    if !failures.is_empty() {
-        codes.push(if opts.mode == Mode::Check { CheckStatus::Critical.code() } else { 1 });
     }
     let code = if opts.mode == Mode::Check { worst_check(codes) } else { combine(codes) };
-    section(t, code, None, jobs, failures)
+    section(t, code, None, jobs)
 }
 
-/// One job in the mode; `None` when there is nothing to do (a check of a policy without
-/// thresholds, a prune of no volume).
-fn one_job(
-    client: &ServiceClient,
-    job: &Job,
-    selection: Selection,
-    included: &[String],
-    t: &Target,
-    opts: &TargetsOpts,
-) -> Option<Outcome> {
+/// A run or a check with no volume and not failed for it.
+fn nothing_done(o: &Outcome) -> bool {
+    match o {
+        Outcome::Run(r) => r.volumes().is_empty() && !r.no_volume_matched(),
+        Outcome::Check(r) => r.volumes().is_empty() && r.status() == CheckStatus::Ok,
+        Outcome::Prune(_) | Outcome::Failed { .. } => false,
+    }
+}
+
+/// The exit code of one job's outcome in the mode (`check`: the plugin's).
+fn code_of(outcome: &Outcome, mode: Mode) -> u8 {
+    match (outcome, mode) {
+        (Outcome::Failed { error }, m) => {
+            if m == Mode::Check {
+                3
+            } else {
+                error_code(error)
+            }
+        }
+        (Outcome::Run(r), _) => {
+            if r.timed_out() {
+                3
+            } else if r.is_success() && !r.interrupted() {
+                0
+            } else {
+                1
+            }
+        }
+        (Outcome::Prune(r), _) => u8::from(r.counts().failed > 0),
+        (Outcome::Check(r), _) => r.status().code(),
+    }
+}
+
+/// One job in the mode: its outcomes (none when there is nothing to do: a check of a policy
+/// without thresholds, a prune of no volume; a prune's volumes refused for their policy
+/// choice or not found are failed outcomes after its report) and the volume ids it covered
+/// (its rows, failed ones included).
+fn one_job(client: &ServiceClient, job: &Job, selection: Selection, t: &Target, opts: &TargetsOpts) -> (Vec<Outcome>, Vec<String>) {
     let run = |dry: bool| {
         let mut o = job.opts.clone().selection(selection.clone());
         if let Some(adjust) = &opts.adjust {
@@ -560,30 +461,50 @@ fn one_job(
             Err(error) => Outcome::Failed { error },
         }
     };
-    Some(match opts.mode {
+    let outcome = match opts.mode {
         Mode::Run => run(false),
         Mode::Plan => run(true),
-        Mode::Prune => {
-            if included.is_empty() {
-                return None;
-            }
-            let mut o = PruneOpts::new(job.opts.policy().clone()).volumes(included.iter().cloned());
-            if let Some(n) = t.settings.concurrency {
-                o = o.concurrency(n);
-            }
-            match job::prune(client, &o) {
-                Ok(r) => Outcome::Prune(Box::new(r)),
-                Err(error) => Outcome::Failed { error },
-            }
-        }
+        Mode::Prune => return prune(client, job, &selection, t),
         Mode::Check => {
-            let check = job.check.clone()?.selection(selection);
-            match job::check(client, &check) {
+            let Some(check) = job.check.clone() else { return (Vec::new(), Vec::new()) };
+            match job::check(client, &check.selection(selection)) {
                 Ok(r) => Outcome::Check(Box::new(r)),
                 Err(error) => Outcome::Failed { error },
             }
         }
-    })
+    };
+    let ids = match &outcome {
+        Outcome::Run(r) => r.volumes().iter().map(|v| v.volume_id.clone()).collect(),
+        Outcome::Check(r) => r.volumes().iter().map(|v| v.volume_id.clone()).collect(),
+        Outcome::Prune(_) | Outcome::Failed { .. } => Vec::new(),
+    };
+    (vec![outcome], ids)
+}
+
+/// A prune job: its volumes through the job's own selection (the one mechanism), then the
+/// prune of the policy's snapshots on them.
+fn prune(client: &ServiceClient, job: &Job, selection: &Selection, t: &Target) -> (Vec<Outcome>, Vec<String>) {
+    let resolved = match selection.resolve_all(client, None, &job.policy) {
+        Ok(r) => r,
+        Err(error) => return (vec![Outcome::Failed { error }], Vec::new()),
+    };
+    let mut ids: Vec<String> = resolved.found.into_iter().map(|v| v.id).collect();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    if !ids.is_empty() {
+        let mut o = PruneOpts::new(job.opts.policy().clone()).volumes(ids.iter().cloned());
+        if let Some(n) = t.settings.concurrency {
+            o = o.concurrency(n);
+        }
+        outcomes.push(match job::prune(client, &o) {
+            Ok(r) => Outcome::Prune(Box::new(r)),
+            Err(error) => Outcome::Failed { error },
+        });
+    }
+    for m in resolved.missing {
+        ids.push(m.given);
+        outcomes.push(Outcome::Failed { error: m.error });
+    }
+    (outcomes, ids)
 }
 
 /// The plugin word of a code: `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`.
@@ -639,9 +560,6 @@ impl TargetsReport {
                     }
                 }
             }
-            for f in &t.volume_failures {
-                out.push((2, format!("{}/{}", escape(&t.name), escape(&f.volume)), format!("CRITICAL: {}", escape(&f.to_string()))));
-            }
         }
         out.sort_by_key(|(code, _, _)| std::cmp::Reverse(*code));
         out
@@ -696,9 +614,6 @@ impl TargetsReport {
                             Outcome::Failed { error } => parts.push(format!("{}: {}", j.policy, escape(&error.full_message()))),
                             _ => {}
                         }
-                    }
-                    if !t.volume_failures.is_empty() {
-                        parts.push(format!("{} volume(s) chose an unknown policy", t.volume_failures.len()));
                     }
                     parts.join("; ")
                 }

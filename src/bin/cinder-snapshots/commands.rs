@@ -392,11 +392,9 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, metrics: Option<&Path>, out: 
     let shown = progress.clone();
     let stop = crate::signals::stop_flag();
     // A dry run creates nothing and waits for nothing: no progress line.
-    let report = if opts.is_dry_run() {
-        job::run(client, &opts.clone().cancel_flag(stop))
-    } else {
-        job::run(client, &opts.clone().progress(move |p| shown.counts(p)).cancel_flag(stop))
-    };
+    let cli =
+        if opts.is_dry_run() { opts.clone().cancel_flag(stop) } else { opts.clone().progress(move |p| shown.counts(p)).cancel_flag(stop) };
+    let report = one_entry_run(client, cli);
     progress.finish();
     // Written whatever the outcome: a failed run keeps the last success's time.
     let metrics_failed = metrics.is_some_and(|path| match MetricsFile::new(path).write_run(client, opts, report.as_ref()) {
@@ -451,6 +449,38 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, metrics: Option<&Path>, out: 
         return Err(Failure::Reported(1));
     }
     Ok(())
+}
+
+/// The flag form of `run` as a one-entry spec (target `default`, selection `default`, the
+/// one policy: [`Spec::single`](estate_spec::Spec::single)) through
+/// [`run_targets`](estate_spec::run_targets), the spec's code path, with the client already
+/// made: the single job's report, or its error (the target's own error too, such as a failed
+/// authentication). `opts` is the command line's whole job (hooks, polls, progress, cancel
+/// flag, ...); the spec gives it its selection (the policy choices among the one policy).
+fn one_entry_run(client: &ServiceClient, opts: JobOpts) -> Result<job::JobReport, Error> {
+    let spec = estate_spec::Spec::single(
+        estate_spec::PolicySpec::new(opts.policy().clone()),
+        opts.get_selection().clone(),
+        estate_spec::Settings::new(),
+    );
+    let targets = TargetsOpts::new(Mode::Run).adjust(move |o| opts.clone().selection(o.get_selection().clone()));
+    // One target: no duplicate to refuse.
+    let report = run_targets(&spec, |_| Ok(client.clone()), &targets).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let Some(target) = report.targets.into_iter().next() else {
+        return Err(Error::InvalidInput("the one-entry spec has no target".into()));
+    };
+    match target.error {
+        Some(estate_spec::TargetError::Cloud(e)) => return Err(e),
+        // A bug: the process panics as the job itself would have.
+        Some(estate_spec::TargetError::Panicked(why)) => std::panic::panic_any(why),
+        Some(other) => return Err(Error::InvalidInput(other.to_string())),
+        None => {}
+    }
+    match target.jobs.into_iter().next().map(|j| j.outcome) {
+        Some(estate_spec::Outcome::Run(r)) => Ok(*r),
+        Some(estate_spec::Outcome::Failed { error }) => Err(error),
+        _ => Err(Error::InvalidInput("the one-entry spec's job gave no run report".into())),
+    }
 }
 
 /// `check`: the status line (or the report, or one row a volume), and the plugin's exit

@@ -939,8 +939,8 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// A job spec's report (`run`, `plan`, `prune` with `--config`): a section per target (its
-/// place, its outcome, its error or its volumes failed for their policy choice), in it a
-/// table per job (as `run` or `prune` prints one; `plan` adds the prune's plan with the
+/// place, its outcome, its error), in it a table per job (a volume refused for its policy
+/// choice a failed row there) (as `run` or `prune` prints one; `plan` adds the prune's plan with the
 /// reasons), then a line of totals.
 pub fn estate_text(report: &cinder_snapshots::spec::TargetsReport, out: &Output) -> String {
     use cinder_snapshots::spec::Outcome;
@@ -954,9 +954,6 @@ pub fn estate_text(report: &cinder_snapshots::spec::TargetsReport, out: &Output)
         s.push_str(&format!("== target {} ({}): {verdict}\n", printable(&t.name), place.join(", ")));
         if let Some(e) = &t.error {
             s.push_str(&format!("error: {}\n", printable(&e.to_string())));
-        }
-        for f in &t.volume_failures {
-            s.push_str(&format!("failed: {}\n", printable(&f.to_string())));
         }
         for j in &t.jobs {
             s.push_str(&format!("-- policy {} on selection {}\n", printable(&j.policy), printable(&j.selection)));

@@ -904,7 +904,7 @@ pub const SPECS: &[Spec] = &[
                 reasons). Nothing is created or deleted; no lock is taken.\n\
                 \n\
                 With --json: {\"targets\": [{\"name\", \"cloud\", \"region\", \"project\", \"exit_code\",\n\
-                \"error\", \"jobs\": [{\"policy\", \"selection\", <run's report>}], \"volume_failures\"}],\n\
+                \"error\", \"jobs\": [{\"policy\", \"selection\", <run's report>}]}],\n\
                 \"exit_code\"}.\n\
                 \n\
                 Exit: 0 every target planned; 1 a target failed (authentication, endpoint, listing) or\n\
