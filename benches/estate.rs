@@ -15,7 +15,8 @@
 //! CPU (user + system) and peak RSS of the child from `wait4` (`benches/rusage.c`), wall, the
 //! peak RSS per volume, and the ratios b/a. Then (c): the current job on ONE target with
 //! 2,000 volumes, the rows each poll of its wait read (from the fake's per-request rows), to
-//! compare before and after a change of the wait.
+//! compare before and after a change of the wait; at the estate's pace (2 s) and at 10 s
+//! (more polls, so the polls between the first and the last show).
 //!
 //! Build the tool first, then run the bench (release):
 //!
@@ -27,7 +28,8 @@
 //! Settings: `BENCH_VOLUMES` (10000), `BENCH_PROJECTS` (50), `BENCH_REGIONS` (3),
 //! `BENCH_AVAILABLE_AFTER_MS` (2000), `BENCH_CLI` (the tool; default
 //! `$CARGO_TARGET_DIR/release/cinder-snapshots`), `BENCH_PER_TARGET=0` skips (a),
-//! `BENCH_ESTATE=0` skips (b), `BENCH_POLL_N` (2000; 0 skips (c)). Figures only: nothing
+//! `BENCH_ESTATE=0` skips (b), `BENCH_POLL_N` (2000; 0 skips (c)), `BENCH_POLL_AFTER_MS`
+//! ((c)'s paces, comma-separated; default the estate's and 10000). Figures only: nothing
 //! here fails on a number. A tool without `run --config` (exit 2) makes (b) "not available".
 
 use std::collections::BTreeMap;
@@ -397,10 +399,12 @@ fn main() {
         (None, Some(why)) => println!("| (b) one process, run --config | not available: {why} |"),
         (None, None) => {}
     }
-    println!(
-        "\n(a)'s peak RSS is the largest of its processes and its per-volume figure is over the volumes of one project ({}); its wall and CPU are the sums. Fake busy: the fakes' own time answering (in this process).",
-        volumes.div_ceil(projects.max(1))
-    );
+    if results.contains_key("a") {
+        println!(
+            "\n(a)'s peak RSS is the largest of its processes and its per-volume figure is over the volumes of one project ({}); its wall and CPU are the sums. Fake busy: the fakes' own time answering (in this process).",
+            volumes.div_ceil(projects.max(1))
+        );
+    }
     for (label, m) in &results {
         if m.failed > 0 {
             println!("({label}): {} process(es) failed", m.failed);
@@ -421,7 +425,11 @@ fn main() {
 
     let poll_n = usize::try_from(env_num("BENCH_POLL_N", 2000)).unwrap_or(2000);
     if poll_n > 0 {
-        poll_rows(&rusage, &cli, poll_n, after, &home);
+        // At the estate's pace, and at a slower one that gives the wait polls in between.
+        let paces = std::env::var("BENCH_POLL_AFTER_MS").unwrap_or_else(|_| format!("{},10000", after.as_millis()));
+        for ms in paces.split(',').filter_map(|x| x.trim().parse().ok()) {
+            poll_rows(&rusage, &cli, poll_n, Duration::from_millis(ms), &home);
+        }
     }
     let _ = std::fs::remove_dir_all(&home);
 }
