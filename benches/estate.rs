@@ -15,8 +15,9 @@
 //! CPU (user + system) and peak RSS of the child from `wait4` (`benches/rusage.c`), wall, the
 //! peak RSS per volume, and the ratios b/a. Then (c): the current job on ONE target with
 //! 2,000 volumes, the rows each poll of its wait read (from the fake's per-request rows), to
-//! compare before and after a change of the wait; at the estate's pace (2 s) and at 10 s
-//! (more polls, so the polls between the first and the last show).
+//! compare before and after a change of the wait; at the estate's pace (2 s), and with the
+//! finishes spread over 2 to 9.2 s (more polls, the snapshots finishing between them, so
+//! that the polls between the first and the last show what they read).
 //!
 //! Build the tool first, then run the bench (release):
 //!
@@ -29,7 +30,8 @@
 //! `BENCH_AVAILABLE_AFTER_MS` (2000), `BENCH_CLI` (the tool; default
 //! `$CARGO_TARGET_DIR/release/cinder-snapshots`), `BENCH_PER_TARGET=0` skips (a),
 //! `BENCH_ESTATE=0` skips (b), `BENCH_POLL_N` (2000; 0 skips (c)), `BENCH_POLL_AFTER_MS`
-//! ((c)'s paces, comma-separated; default the estate's and 10000). Figures only: nothing
+//! ((c)'s paces, comma-separated, each `MS` or `MS+SPREAD_MS`: see
+//! `FakeCloud::set_snapshot_available_spread`; default `2000,2000+8000`). Figures only: nothing
 //! here fails on a number. A tool without `run --config` (exit 2) makes (b) "not available".
 
 use std::collections::BTreeMap;
@@ -289,9 +291,10 @@ fn print_row(label: &str, m: &Measured, held: usize, volumes: usize) {
 }
 
 /// (c): the current job, one target of `n` volumes: the rows each poll of its wait read.
-fn poll_rows(rusage: &str, cli: &Path, n: usize, after: Duration, home: &Path) {
+fn poll_rows(rusage: &str, cli: &Path, n: usize, after: Duration, spread: Duration, home: &Path) {
     let cloud = FakeCloud::start();
     cloud.set_snapshot_available_after(Some(after));
+    cloud.set_snapshot_available_spread(spread);
     for i in 0..n {
         cloud.add_volume_with(&VolumeSpec::new(format!("vol-{i:05}")).metadata("backup", "nightly"));
     }
@@ -322,8 +325,9 @@ fn poll_rows(rusage: &str, cli: &Path, n: usize, after: Duration, home: &Path) {
     let stats = cloud.stats();
     let total_rows: usize = polls.iter().map(|p| p.1).sum();
     println!(
-        "\n(c) poll rows: one target, {n} volumes, available after {:.1} s: exit {}, wall {:.2} s, cpu {:.2} s, peak rss {:.1} MiB, requests {}, snapshot rows {}, polls {} (report: {})",
+        "\n(c) poll rows: one target, {n} volumes, available after {:.1} s (+ up to {:.1} s): exit {}, wall {:.2} s, cpu {:.2} s, peak rss {:.1} MiB, requests {}, snapshot rows {}, polls {} (report: {})",
         after.as_secs_f64(),
+        spread.as_secs_f64() * 0.9,
         child.code,
         child.wall,
         child.cpu,
@@ -425,10 +429,13 @@ fn main() {
 
     let poll_n = usize::try_from(env_num("BENCH_POLL_N", 2000)).unwrap_or(2000);
     if poll_n > 0 {
-        // At the estate's pace, and at a slower one that gives the wait polls in between.
-        let paces = std::env::var("BENCH_POLL_AFTER_MS").unwrap_or_else(|_| format!("{},10000", after.as_millis()));
-        for ms in paces.split(',').filter_map(|x| x.trim().parse().ok()) {
-            poll_rows(&rusage, &cli, poll_n, Duration::from_millis(ms), &home);
+        // At the estate's pace, and with the finishes spread over 8 s more, so that the
+        // snapshots finish between the polls and not all at once.
+        let paces = std::env::var("BENCH_POLL_AFTER_MS").unwrap_or_else(|_| format!("{0},{0}+8000", after.as_millis()));
+        for pace in paces.split(',') {
+            let (base, spread) = pace.split_once('+').unwrap_or((pace, "0"));
+            let (Ok(base), Ok(spread)) = (base.trim().parse(), spread.trim().parse()) else { continue };
+            poll_rows(&rusage, &cli, poll_n, Duration::from_millis(base), Duration::from_millis(spread), &home);
         }
     }
     let _ = std::fs::remove_dir_all(&home);

@@ -1157,6 +1157,28 @@ fn snapshots_leave_creating_after_wall_time_not_after_reads() {
     assert_eq!(snapshots::get(&client, &failing.id).unwrap().status, SnapshotStatus::Error);
 }
 
+/// A spread of the wall times: the n-th snapshot waits (n mod 10) tenths of it more, fixed
+/// at its create. With no wall time of its own and a spread of an hour, the first snapshot
+/// (share 0) is available at its first read and the next nine (6 to 54 minutes more) are
+/// still creating; the eleventh (share 0 again) is available.
+#[test]
+fn a_spread_staggers_the_wall_times_of_snapshots() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_available_after(Some(Duration::ZERO));
+    cloud.set_snapshot_available_spread(Duration::from_secs(3600));
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    let ids: Vec<String> = (0..11).map(|_| snapshots::create(&client, &CreateOpts::new(&volume)).unwrap().id).collect();
+    let statuses: Vec<SnapshotStatus> = ids.iter().map(|id| snapshots::get(&client, id).unwrap().status).collect();
+    let mut expected = vec![SnapshotStatus::Creating; 11];
+    expected[0] = SnapshotStatus::Available;
+    expected[10] = SnapshotStatus::Available;
+    assert_eq!(statuses, expected);
+    // The share is fixed at the create: a spread set to zero later does not move them.
+    cloud.set_snapshot_available_spread(Duration::ZERO);
+    assert_eq!(snapshots::get(&client, &ids[1]).unwrap().status, SnapshotStatus::Creating);
+}
+
 /// The counters: requests answered, listing pages, the rows of snapshot and volume
 /// listings (and each listing request's own rows); reset to zero.
 #[test]

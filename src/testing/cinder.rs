@@ -132,6 +132,8 @@ pub(crate) struct SnapRec {
     pub(crate) reads_left: u32,
     /// When it was created, by the wall clock (for [`State::available_after`]).
     pub(crate) created_wall: std::time::Instant,
+    /// Its share of [`State::available_spread`], fixed at its create.
+    pub(crate) extra_wall: std::time::Duration,
     pub(crate) fate: Fate,
     /// A delete of it ends in `error_deleting` instead of removing it.
     pub(crate) delete_fails: bool,
@@ -215,6 +217,11 @@ pub(crate) struct State {
     /// A new snapshot leaves `creating` this long (wall time) after its create, whatever
     /// the reads; `None`: after [`State::snapshot_creating_reads`] reads.
     pub(crate) available_after: Option<std::time::Duration>,
+    /// The n-th snapshot created waits `(n mod 10) / 10` of this longer than
+    /// [`State::available_after`] (its share fixed at its create).
+    pub(crate) available_spread: std::time::Duration,
+    /// The snapshots created so far (for their share of the spread).
+    pub(crate) snapshots_created: u64,
     /// The limits of one project's quota keys, over [`State::quotas`]: (project id, key).
     pub(crate) project_quotas: BTreeMap<(String, String), i64>,
     /// The counters of what was served.
@@ -255,6 +262,8 @@ impl State {
             accounts: ACCOUNTS.to_vec(),
             region: "RegionOne".into(),
             available_after: None,
+            available_spread: std::time::Duration::ZERO,
+            snapshots_created: 0,
             project_quotas: BTreeMap::new(),
             stats: super::Stats::default(),
             listed: None,
@@ -264,6 +273,13 @@ impl State {
             failing: Vec::new(),
             latency: std::time::Duration::ZERO,
         }
+    }
+
+    /// The next snapshot's share of the spread: tenths of it, 0 to 9 in turn.
+    fn spread_share(&mut self) -> std::time::Duration {
+        let tenth = u32::try_from(self.snapshots_created % 10).unwrap_or(0);
+        self.snapshots_created = self.snapshots_created.saturating_add(1);
+        self.available_spread / 10 * tenth
     }
 
     /// A new id shaped as Cinder's (a UUID), deterministic: the n-th resource of the fake.
@@ -333,7 +349,7 @@ impl State {
         match s.status.as_str() {
             _ if matches!(s.fate, Fate::Stuck) => {}
             // By the wall clock: reads do not count.
-            "creating" if after.is_some_and(|after| s.created_wall.elapsed() < after) => {}
+            "creating" if after.is_some_and(|after| s.created_wall.elapsed() < after.saturating_add(s.extra_wall)) => {}
             "creating" if after.is_none() && s.reads_left > 0 => s.reads_left -= 1,
             "creating" => {
                 s.updated_at = Some(now);
@@ -1427,6 +1443,7 @@ fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16, ctx: Ctx) 
         updated_at: None,
         reads_left: st.snapshot_creating_reads,
         created_wall: std::time::Instant::now(),
+        extra_wall: st.spread_share(),
         fate,
         delete_fails: false,
         progress: "0%".into(),

@@ -1052,6 +1052,15 @@ impl FakeCloud {
         lock(&self.state).available_after = after;
     }
 
+    /// Spreads the wall times of [`set_snapshot_available_after`](Self::set_snapshot_available_after)
+    /// (default zero: every snapshot takes the same time): the n-th snapshot created from now
+    /// on (counting from 0 since the fake started) waits `spread * (n mod 10) / 10` more,
+    /// fixed at its create, so that the snapshots of one run finish over a span, as a
+    /// backend's of volumes of different sizes do. No effect without a wall time.
+    pub fn set_snapshot_available_spread(&self, spread: Duration) {
+        lock(&self.state).available_spread = spread;
+    }
+
     /// Sets the limit of quota `key` for `project`'s project only, over
     /// [`set_quota`](Self::set_quota)'s limit for every project (`-1`: unlimited there).
     pub fn set_project_quota(&self, project: Account, key: &str, limit: i64) {
