@@ -322,6 +322,14 @@ fn poll_rows(rusage: &str, cli: &Path, n: usize, after: Duration, spread: Durati
             p.1 += r.rows.unwrap_or(0);
         }
     }
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &requests {
+        let path = r.relative_path();
+        let path = if path.starts_with("snapshots/") && path != "snapshots/detail" { "snapshots/{id}" } else { path };
+        let path = if path.starts_with("os-quota-sets/") { "os-quota-sets/{project}" } else { path };
+        let kind = if window(r) { "GET snapshots/detail (window)".to_owned() } else { format!("{} {path}", r.method) };
+        *kinds.entry(kind).or_insert(0) += 1;
+    }
     let stats = cloud.stats();
     let total_rows: usize = polls.iter().map(|p| p.1).sum();
     println!(
@@ -341,6 +349,7 @@ fn poll_rows(rusage: &str, cli: &Path, n: usize, after: Duration, spread: Durati
         let f = if filters.is_empty() { "every status".to_owned() } else { filters.join(",") };
         println!("  poll {:>2}: {pages:>2} pages, {rows:>5} rows ({f})", i + 1);
     }
+    println!("  requests: {kinds:?}");
     let per_poll = if polls.is_empty() { 0.0 } else { total_rows as f64 / polls.len() as f64 };
     println!("  wait: {total_rows} rows in {} polls = {per_poll:.0} rows per poll", polls.len());
 }
