@@ -1228,15 +1228,31 @@ impl Row for VolRec {
 /// paging.
 type Paged = (Vec<usize>, Option<String>, usize);
 
+/// Where a listing's marker is among the chosen records.
+enum MarkerAt {
+    /// No marker.
+    None,
+    /// The marker is the chosen record at this position of the order.
+    Chosen(usize),
+    /// The filters left the marker out; the page starts at this position (the first chosen
+    /// record after the marker's place in the order).
+    After(usize),
+}
+
 /// Sorts the records at `chosen` (indexes in [`Row::all`]) by the listing's keys, then by id
 /// descending (as Cinder appends it); pages by marker and offset; builds the next link
 /// (`collection`: `snapshots/detail`, ...). Works on indexes: nothing is copied, so a listing
 /// of a fake holding 10,000s of records costs a sort of their indexes and the page's JSON.
+/// `marker_row` is the marker's own record (an index in [`Row::all`]) when the filters left
+/// it out (a snapshot that left `creating` between two pages of a `status=creating`
+/// listing): Cinder loads the marker by id whatever the filters and goes on after its place
+/// in the order, so the page starts at the first chosen record after it.
 fn page<T: Row>(
     st: &mut State,
     request: &HttpRequest,
     l: &Listing,
     mut chosen: Vec<usize>,
+    marker_row: Option<usize>,
     collection: &str,
     ctx: Ctx,
 ) -> Result<Paged, HttpResponse> {
@@ -1244,8 +1260,7 @@ fn page<T: Row>(
         let items = T::all(st);
         // Cinder's tie-breakers (`created_at`, then `id`) take the first key's direction.
         let first_desc = l.sort.first().is_none_or(|(_, desc)| *desc);
-        chosen.sort_by(|&a, &b| {
-            let (a, b) = (&items[a], &items[b]);
+        let order = |a: &T, b: &T| {
             for (key, desc) in &l.sort {
                 let o = a.field(key).cmp(&b.field(key));
                 let o = if *desc { o.reverse() } else { o };
@@ -1255,18 +1270,24 @@ fn page<T: Row>(
             }
             let o = a.field("created_at").cmp(&b.field("created_at")).then_with(|| a.id().cmp(b.id()));
             if first_desc { o.reverse() } else { o }
-        });
-        match &l.marker {
-            Some(m) => Some(chosen.iter().position(|&i| items[i].id() == m).ok_or_else(|| T::missing(m))?),
-            None => None,
+        };
+        chosen.sort_by(|&a, &b| order(&items[a], &items[b]));
+        match (&l.marker, marker_row.and_then(|i| items.get(i))) {
+            (None, _) => MarkerAt::None,
+            (Some(m), row) => match (chosen.iter().position(|&i| items[i].id() == m), row) {
+                (Some(at), _) => MarkerAt::Chosen(at),
+                (None, Some(row)) => MarkerAt::After(chosen.iter().position(|&i| order(&items[i], row).is_gt()).unwrap_or(chosen.len())),
+                (None, None) => return Err(T::missing(m)),
+            },
         }
     };
     let total = chosen.len();
     let start = match marker_at {
         // A misbehaving server (FakeCloud::repeat_marker_items): the marker's item again.
-        Some(at) if take_inclusive_marker(st, request) => at,
-        Some(at) => at.saturating_add(1),
-        None => 0,
+        MarkerAt::Chosen(at) if take_inclusive_marker(st, request) => at,
+        MarkerAt::Chosen(at) => at.saturating_add(1),
+        MarkerAt::After(at) => at,
+        MarkerAt::None => 0,
     };
     let start = start.saturating_add(l.offset).min(total);
     let page: Vec<usize> = chosen.into_iter().skip(start).take(l.limit).collect();
@@ -1328,7 +1349,9 @@ fn list_snapshots(st: &mut State, request: &HttpRequest, detail: bool, minor: u1
         .map(|(i, _)| i)
         .collect();
     let collection = if detail { "snapshots/detail" } else { "snapshots" };
-    let (items, next, total) = page::<SnapRec>(st, request, &l, chosen, collection, ctx)?;
+    // The marker's own row, found by id whatever the filters (as Cinder loads it).
+    let marker_row = l.marker.as_ref().and_then(|m| st.snapshots.iter().position(|s| s.id == *m && l.project_matches(ctx, &s.project_id)));
+    let (items, next, total) = page::<SnapRec>(st, request, &l, chosen, marker_row, collection, ctx)?;
     st.stats.snapshot_rows = st.stats.snapshot_rows.saturating_add(items.len() as u64);
     let view = if detail { View::Detail } else { View::Summary };
     let items = items.iter().filter_map(|&i| st.snapshots.get(i)).map(|s| snapshot_json(s, view, minor)).collect();
@@ -1777,7 +1800,7 @@ fn list_volumes(st: &mut State, request: &HttpRequest, detail: bool, minor: u16,
         .map(|(i, _)| i)
         .collect();
     let collection = if detail { "volumes/detail" } else { "volumes" };
-    let (items, next, total) = page::<VolRec>(st, request, &l, chosen, collection, ctx)?;
+    let (items, next, total) = page::<VolRec>(st, request, &l, chosen, None, collection, ctx)?;
     st.stats.volume_rows = st.stats.volume_rows.saturating_add(items.len() as u64);
     let view = if detail { VolView::Detail } else { VolView::Summary };
     let items = items.iter().filter_map(|&i| st.volumes.get(i)).map(|v| volume_json(st, v, view, ctx.admin)).collect();
