@@ -309,8 +309,9 @@ fn poll_rows(rusage: &str, cli: &Path, n: usize, after: Duration, spread: Durati
             && r.relative_path() == "snapshots/detail"
             && r.query.iter().any(|(k, v)| k == "metadata" && v.contains(cinder_snapshots::job::WINDOW_KEY))
     };
-    // The window's listings after the last create: the polls of the wait (a listing starts
-    // with a page without a marker).
+    // The window's listings after the last create: the wait's (a listing starts with a page
+    // without a marker; one poll may hold two: a filtered one that finds nothing left
+    // creating, then the whole window).
     let mut polls: Vec<(usize, usize, Vec<String>)> = Vec::new();
     for r in requests.iter().skip(last_create + 1).filter(|r| window(r)) {
         let filters: Vec<String> = r.query.iter().filter(|(k, _)| k == "status").map(|(k, v)| format!("{k}={v}")).collect();
@@ -333,7 +334,7 @@ fn poll_rows(rusage: &str, cli: &Path, n: usize, after: Duration, spread: Durati
     let stats = cloud.stats();
     let total_rows: usize = polls.iter().map(|p| p.1).sum();
     println!(
-        "\n(c) poll rows: one target, {n} volumes, available after {:.1} s (+ up to {:.1} s): exit {}, wall {:.2} s, cpu {:.2} s, peak rss {:.1} MiB, requests {}, snapshot rows {}, polls {} (report: {})",
+        "\n(c) poll rows: one target, {n} volumes, available after {:.1} s (+ up to {:.1} s): exit {}, wall {:.2} s, cpu {:.2} s, peak rss {:.1} MiB, requests {}, snapshot rows {}, window listings after the creates {} (the report's polls: {})",
         after.as_secs_f64(),
         spread.as_secs_f64() * 0.9,
         child.code,
@@ -347,11 +348,15 @@ fn poll_rows(rusage: &str, cli: &Path, n: usize, after: Duration, spread: Durati
     );
     for (i, (pages, rows, filters)) in polls.iter().enumerate() {
         let f = if filters.is_empty() { "every status".to_owned() } else { filters.join(",") };
-        println!("  poll {:>2}: {pages:>2} pages, {rows:>5} rows ({f})", i + 1);
+        println!("  listing {:>2}: {pages:>2} pages, {rows:>5} rows ({f})", i + 1);
     }
     println!("  requests: {kinds:?}");
     let per_poll = if polls.is_empty() { 0.0 } else { total_rows as f64 / polls.len() as f64 };
-    println!("  wait: {total_rows} rows in {} polls = {per_poll:.0} rows per poll", polls.len());
+    println!(
+        "  wait: {total_rows} rows in {} listings ({per_poll:.0} a listing) in {} polls",
+        polls.len(),
+        polls_reported.map_or("?".to_owned(), |p| p.to_string())
+    );
 }
 
 fn main() {
