@@ -13,7 +13,10 @@ use cinder_snapshots::retention::{self, Policy};
 use cinder_snapshots::snapshots::{self, CreateOpts, ListOpts, SnapshotStatus, SortDir, SortKey, UpdateMetadataOpts, WaitOpts};
 use cinder_snapshots::testing::{Account, FakeCloud, MEMBER_PROJECT_ID, PROJECT_ID, Rule, SeenRequest, VolumeSpec};
 use cinder_snapshots::volumes::VolumeStatus;
-use cinder_snapshots::{Error, Microversion, MicroversionPolicy, Request, ServiceClient, ServiceClientBuilder, WaitErrorKind, volumes};
+use cinder_snapshots::{
+    AuthOptions, Domain, Error, Microversion, MicroversionPolicy, Request, Scope, ServiceClient, ServiceClientBuilder, WaitErrorKind,
+    volumes,
+};
 use serde_json::{Value, json};
 use time::macros::datetime;
 
@@ -1029,4 +1032,250 @@ fn cinder_request_bodies_are_recorded_and_keystones_never() {
     assert_eq!(cloud.requests()[0].body, None);
     // The password is nowhere in the log.
     assert!(!format!("{log:?}").contains(cinder_snapshots::testing::PASSWORD), "{log:?}");
+}
+
+/// Projects added to the fake: each user authenticates with its own password, scoped by name
+/// or by id; the token's project and the catalog's endpoint are its own; Cinder shows it its
+/// own project's volumes only (the admin sees them all with `all_tenants`); another user's
+/// password is Keystone's 401; the same name gives the same account (and id) again.
+#[test]
+fn added_projects_have_their_own_users_and_see_only_their_own_volumes() {
+    let cloud = FakeCloud::start();
+    let web = cloud.add_project("web");
+    let db = cloud.add_project("db");
+    assert_eq!((web.username(), web.project_name(), web.password()), ("web", "web", "web-password"));
+    assert_ne!(web.project_id(), db.project_id());
+    assert_eq!(web.project_id().len(), 32);
+    assert!(web.project_id().bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(cloud.add_project("web"), web);
+    assert_eq!(cloud.add_project("demo"), Account::Member);
+    // Another fake: the same name, the same ids (one Keystone's project in every region).
+    assert_eq!(FakeCloud::start().add_project("web"), web);
+
+    let web_vol = cloud.add_volume_with(&VolumeSpec::new("web-1").owner(web));
+    let db_vol = cloud.add_volume_with(&VolumeSpec::new("db-1").owner(db));
+    let ids = |client: &ServiceClient, opts: &volumes::ListOpts| -> Vec<String> {
+        volumes::list(client, opts).unwrap().all().unwrap().into_iter().map(|v| v.id).collect()
+    };
+    let web_client = cloud.client_as(web);
+    assert_eq!(web_client.project_id().unwrap().as_deref(), Some(web.project_id()));
+    assert_eq!(ids(&web_client, &volumes::ListOpts::new()), std::slice::from_ref(&web_vol));
+    // Scoped by the project's id.
+    let auth = AuthOptions::password(cloud.auth_url(), "db", Domain::name("Default"), "db-password");
+    let by_id = ServiceClient::builder(auth).scope(Scope::project_id(db.project_id())).build().unwrap();
+    assert_eq!(ids(&by_id, &volumes::ListOpts::new()), std::slice::from_ref(&db_vol));
+    assert_eq!(cloud.requests().last().unwrap().path, format!("/v3/{}/volumes", db.project_id()));
+    // The admin's own project holds neither; the fake holds both.
+    assert!(ids(&cloud.client(), &volumes::ListOpts::new()).is_empty());
+    let all: BTreeSet<String> = cloud.volumes().into_iter().map(|v| v.id).collect();
+    assert_eq!(all, BTreeSet::from([web_vol.clone(), db_vol.clone()]));
+    // Another project's volume is a 404 to a member.
+    assert!(volumes::get(&web_client, &db_vol).unwrap_err().is_not_found());
+    // Another user's password, or a project the user has no role on: Keystone's 401.
+    let wrong = AuthOptions::password(cloud.auth_url(), "web", Domain::name("Default"), "db-password");
+    let err = ServiceClient::builder(wrong).scope(Scope::project_name("web", Domain::name("Default"))).build().unwrap().project_id();
+    assert_eq!(err.unwrap_err().status(), Some(401));
+    let other = AuthOptions::password(cloud.auth_url(), "web", Domain::name("Default"), "web-password");
+    let err = ServiceClient::builder(other).scope(Scope::project_name("db", Domain::name("Default"))).build().unwrap().project_id();
+    assert_eq!(err.unwrap_err().status(), Some(401));
+    // The OS_* variables of an added project work as an openrc file's.
+    let vars = cloud.os_vars_as(db);
+    assert!(vars.contains(&("OS_PASSWORD".to_owned(), "db-password".to_owned())));
+    let from_vars = ServiceClientBuilder::from_vars(vars).unwrap().build().unwrap();
+    assert_eq!(from_vars.project_id().unwrap().as_deref(), Some(db.project_id()));
+}
+
+/// A quota set for one project limits that project only, over the limit of every project.
+#[test]
+fn a_project_quota_limits_that_project_only() {
+    let cloud = FakeCloud::start();
+    let web = cloud.add_project("web");
+    let db = cloud.add_project("db");
+    cloud.set_quota("snapshots", 5);
+    cloud.set_project_quota(web, "snapshots", 1);
+    let web_vol = cloud.add_volume_with(&VolumeSpec::new("web-1").owner(web));
+    let db_vol = cloud.add_volume_with(&VolumeSpec::new("db-1").owner(db));
+    let (web_client, db_client) = (cloud.client_as(web), cloud.client_as(db));
+    snapshots::create(&web_client, &CreateOpts::new(&web_vol)).unwrap();
+    let err = snapshots::create(&web_client, &CreateOpts::new(&web_vol)).unwrap_err();
+    assert_eq!(err.status(), Some(413));
+    assert!(err.to_string().contains("Maximum number of snapshots allowed (1) exceeded"), "{err}");
+    for _ in 0..5 {
+        snapshots::create(&db_client, &CreateOpts::new(&db_vol)).unwrap();
+    }
+    let err = snapshots::create(&db_client, &CreateOpts::new(&db_vol)).unwrap_err();
+    assert!(err.to_string().contains("Maximum number of snapshots allowed (5) exceeded"), "{err}");
+    // The quota sets show each project's own limit.
+    let limit = |client: &ServiceClient, project: &str| -> Value {
+        raw(client, Request::get(["os-quota-sets", project]))["quota_set"]["snapshots"].clone()
+    };
+    assert_eq!(limit(&web_client, web.project_id()), json!(1));
+    assert_eq!(limit(&db_client, db.project_id()), json!(5));
+}
+
+/// The region a fake is named: the catalog's `region_id`, `OS_REGION_NAME` of its variables;
+/// a client asking for another region finds no endpoint.
+#[test]
+fn a_fake_names_its_region_in_the_catalog_and_its_variables() {
+    let cloud = FakeCloud::start();
+    assert_eq!(cloud.region(), "RegionOne");
+    cloud.set_region("RegionTwo");
+    assert_eq!(cloud.region(), "RegionTwo");
+    let vars = cloud.os_vars();
+    assert!(vars.contains(&("OS_REGION_NAME".to_owned(), "RegionTwo".to_owned())));
+    let client = ServiceClientBuilder::from_vars(vars).unwrap().build().unwrap();
+    assert_eq!(client.endpoint().unwrap().as_str().trim_end_matches('/'), cloud.endpoint());
+    let elsewhere = cloud.client_builder().region("RegionOne").build().unwrap();
+    let err = snapshots::list(&elsewhere, &ListOpts::new()).and_then(|pager| pager.all()).unwrap_err();
+    assert!(matches!(err, Error::EndpointNotFound { .. }), "{err:?}");
+    let here = cloud.client_builder().region("RegionTwo").build().unwrap();
+    assert!(snapshots::list(&here, &ListOpts::new()).unwrap().all().unwrap().is_empty());
+}
+
+/// With a wall time set, reads do not move a new snapshot on: ten reads (GETs and listings)
+/// an hour before its time all see `creating`; once its time has come (set here to zero
+/// rather than slept for), the next read sees it `available`.
+#[test]
+fn snapshots_leave_creating_after_wall_time_not_after_reads() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_available_after(Some(Duration::from_secs(3600)));
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    let snap = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    for _ in 0..5 {
+        assert_eq!(snapshots::get(&client, &snap.id).unwrap().status, SnapshotStatus::Creating);
+        let listed = snapshots::list_detail(&client, &ListOpts::new()).unwrap().all().unwrap();
+        assert_eq!(listed.iter().map(|s| s.status.clone()).collect::<Vec<_>>(), [SnapshotStatus::Creating]);
+    }
+    cloud.set_snapshot_available_after(Some(Duration::ZERO));
+    assert_eq!(snapshots::get(&client, &snap.id).unwrap().status, SnapshotStatus::Available);
+    // A failing one goes to error at its time the same way.
+    cloud.set_snapshot_available_after(Some(Duration::from_secs(3600)));
+    cloud.fail_next_snapshots(1, None);
+    let failing = snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    assert_eq!(snapshots::get(&client, &failing.id).unwrap().status, SnapshotStatus::Creating);
+    cloud.set_snapshot_available_after(Some(Duration::ZERO));
+    assert_eq!(snapshots::get(&client, &failing.id).unwrap().status, SnapshotStatus::Error);
+}
+
+/// A spread of the wall times: the n-th snapshot waits (n mod 10) tenths of it more, fixed
+/// at its create. With no wall time of its own and a spread of an hour, the first snapshot
+/// (share 0) is available at its first read and the next nine (6 to 54 minutes more) are
+/// still creating; the eleventh (share 0 again) is available.
+#[test]
+fn a_spread_staggers_the_wall_times_of_snapshots() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_available_after(Some(Duration::ZERO));
+    cloud.set_snapshot_available_spread(Duration::from_secs(3600));
+    let volume = cloud.add_volume("data");
+    let client = cloud.client();
+    let ids: Vec<String> = (0..11).map(|_| snapshots::create(&client, &CreateOpts::new(&volume)).unwrap().id).collect();
+    let statuses: Vec<SnapshotStatus> = ids.iter().map(|id| snapshots::get(&client, id).unwrap().status).collect();
+    let mut expected = vec![SnapshotStatus::Creating; 11];
+    expected[0] = SnapshotStatus::Available;
+    expected[10] = SnapshotStatus::Available;
+    assert_eq!(statuses, expected);
+    // The share is fixed at the create: a spread set to zero later does not move them.
+    cloud.set_snapshot_available_spread(Duration::ZERO);
+    assert_eq!(snapshots::get(&client, &ids[1]).unwrap().status, SnapshotStatus::Creating);
+}
+
+/// The counters: requests answered, listing pages, the rows of snapshot and volume
+/// listings (and each listing request's own rows); reset to zero.
+#[test]
+fn stats_count_requests_pages_and_listing_rows_and_reset() {
+    let cloud = FakeCloud::start();
+    let client = cloud.client();
+    let volumes: Vec<String> = (0..5).map(|i| cloud.add_volume(&format!("v{i}"))).collect();
+    snapshots::create(&client, &CreateOpts::new(&volumes[0])).unwrap();
+    assert!(cloud.stats().requests >= 2, "{:?}", cloud.stats());
+    cloud.reset_stats();
+    cloud.clear_requests();
+    assert_eq!(cloud.stats(), Default::default());
+    assert_eq!(volumes::list(&client, &volumes::ListOpts::new().limit(2)).unwrap().all().unwrap().len(), 5);
+    assert_eq!(snapshots::list_detail(&client, &ListOpts::new()).unwrap().all().unwrap().len(), 1);
+    snapshots::get(&client, &cloud.snapshots()[0].id).unwrap();
+    let stats = cloud.stats();
+    assert_eq!((stats.requests, stats.listing_pages, stats.volume_rows, stats.snapshot_rows), (5, 4, 5, 1));
+    assert_eq!(stats.listing_rows(), 6);
+    let rows: Vec<(String, Option<usize>)> = cloud.requests().into_iter().map(|r| (r.relative_path().to_owned(), r.rows)).collect();
+    let snapshot = format!("snapshots/{}", cloud.snapshots()[0].id);
+    assert_eq!(
+        rows,
+        [
+            ("volumes".to_owned(), Some(2)),
+            ("volumes".to_owned(), Some(2)),
+            ("volumes".to_owned(), Some(1)),
+            ("snapshots/detail".to_owned(), Some(1)),
+            (snapshot, None)
+        ]
+    );
+    cloud.reset_stats();
+    assert_eq!(cloud.stats(), Default::default());
+}
+
+/// 10,000 volumes in one fake (spread over 50 projects): each project lists its own 200
+/// in one page (the counters showing exactly those rows: 10,000 in 50 pages), and in pages
+/// of 150 (two requests, the next link's marker found among the 10,000).
+#[test]
+fn ten_thousand_volumes_over_fifty_projects_list_in_pages() {
+    let cloud = FakeCloud::start();
+    let projects: Vec<Account> = (0..50).map(|i| cloud.add_project(&format!("p{i:02}"))).collect();
+    for i in 0..10_000 {
+        cloud.add_volume_with(&VolumeSpec::new(format!("vol-{i}")).metadata("backup", "nightly").owner(projects[i % 50]));
+    }
+    let clients: Vec<ServiceClient> = projects.iter().map(|p| cloud.client_as(*p)).collect();
+    cloud.reset_stats();
+    let mut names = BTreeSet::new();
+    for (i, client) in clients.iter().enumerate() {
+        let own = volumes::list(client, &volumes::ListOpts::new().metadata("backup", "nightly")).unwrap().all().unwrap();
+        assert_eq!(own.len(), 200);
+        let index =
+            |v: &volumes::VolumeSummary| v.name.as_deref().and_then(|n| n.strip_prefix("vol-")).and_then(|n| n.parse::<usize>().ok());
+        assert!(own.iter().all(|v| index(v).is_some_and(|n| n % 50 == i)));
+        names.extend(own.into_iter().filter_map(|v| v.name));
+    }
+    assert_eq!(names.len(), 10_000);
+    assert_eq!((cloud.stats().listing_pages, cloud.stats().volume_rows, cloud.stats().snapshot_rows), (50, 10_000, 0));
+    cloud.reset_stats();
+    assert_eq!(volumes::list(&clients[3], &volumes::ListOpts::new().limit(150)).unwrap().all().unwrap().len(), 200);
+    assert_eq!((cloud.stats().listing_pages, cloud.stats().volume_rows), (2, 200));
+}
+
+/// As Cinder loads a listing's marker by id whatever the filters: a `status=creating`
+/// listing whose marker left `creating` between two pages goes on after the marker's place
+/// in the order (the same behaviour as branch opsa's fake, on the index-based listing; an
+/// unknown marker is still a 404).
+#[test]
+fn a_marker_the_filters_leave_out_is_found_by_id_and_the_page_goes_on_after_it() {
+    let cloud = FakeCloud::start();
+    cloud.set_snapshot_creating_reads(1000);
+    let client = cloud.client();
+    for i in 0..5 {
+        let volume = cloud.add_volume(&format!("v{i}"));
+        snapshots::create(&client, &CreateOpts::new(&volume)).unwrap();
+    }
+    let list = ListOpts::new().status(SnapshotStatus::Creating).limit(2);
+    let mut pager = snapshots::list_detail(&client, &list).unwrap();
+    let first: Vec<String> = pager.by_ref().take(2).map(|s| s.unwrap().id).collect();
+    snapshots::reset_status(&client, &first[1], SnapshotStatus::Available).unwrap();
+    let rest: Vec<String> = pager.map(|s| s.unwrap().id).collect();
+    // The newest first: ids descending (one clock instant), so the rest are the 3 oldest.
+    let mut made: Vec<String> = cloud.snapshots().into_iter().map(|s| s.id).collect();
+    made.reverse();
+    assert_eq!(first, made[..2]);
+    assert_eq!(rest, made[2..]);
+    let marker = rows_of_marker(&client, &made[1]);
+    assert_eq!(marker, Some(2));
+    assert_eq!(rows_of_marker(&client, "00000000-0000-4000-8000-0000000fffff"), None);
+}
+
+/// The rows of the `status=creating` page after `marker` (pages of 2), or `None` for a 404.
+fn rows_of_marker(client: &ServiceClient, marker: &str) -> Option<usize> {
+    let request = Request::get(["snapshots", "detail"]).query([("status", "creating"), ("limit", "2"), ("marker", marker)]);
+    match client.send(request) {
+        Ok(answer) => serde_json::from_slice::<Value>(&answer.body).ok()?["snapshots"].as_array().map(Vec::len),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => panic!("{e}"),
+    }
 }

@@ -19,20 +19,74 @@ pub(crate) const MEMBER_PROJECT_ID: &str = "d870de6416de4d15adce66c98b81f10a";
 /// The member user.
 pub(crate) const MEMBER_USER_ID: &str = "26ca45718d0c4b87b9002dc537030522";
 
-/// One user of the fake's Keystone, with a role on one project.
+/// One user of the fake's Keystone, with a role on one project. Its strings are `'static`
+/// (those of the projects a test adds are interned: see [`intern`]), so that it is `Copy` and
+/// [`super::Account`] keeps handing out `&'static str`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct AccountRec {
     pub(crate) user_id: &'static str,
     pub(crate) user_name: &'static str,
+    pub(crate) password: &'static str,
     pub(crate) project_id: &'static str,
     pub(crate) project_name: &'static str,
     /// The `admin` role (Cinder's `context_is_admin`); else `member` and `reader`.
     pub(crate) admin: bool,
 }
 
+impl AccountRec {
+    /// The account of a project a test adds ([`super::FakeCloud::add_project`]): a user of
+    /// the same name with role `member` on it, password `<name>-password`, and ids derived
+    /// from the name (the same name gives the same ids in every fake, as one Keystone's
+    /// project is the same in every region).
+    pub(crate) fn added(name: &str) -> AccountRec {
+        AccountRec {
+            user_id: intern(hex_id(&format!("user:{name}"))),
+            user_name: intern(name.to_owned()),
+            password: intern(format!("{name}-password")),
+            project_id: intern(hex_id(&format!("project:{name}"))),
+            project_name: intern(name.to_owned()),
+            admin: false,
+        }
+    }
+}
+
+/// 32 hex digits (a Keystone id's shape) derived from `text` (two FNV-1a hashes).
+fn hex_id(text: &str) -> String {
+    let fnv = |basis: u64| text.bytes().fold(basis, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("{:016x}{:016x}", fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142))
+}
+
+/// `text` as a `&'static str`: each distinct text is leaked once for the whole process (the
+/// names of the projects tests add: a bounded, small set).
+pub(crate) fn intern(text: String) -> &'static str {
+    static INTERNED: Mutex<std::collections::BTreeSet<&'static str>> = Mutex::new(std::collections::BTreeSet::new());
+    let mut set = INTERNED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = set.get(text.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(text.into_boxed_str());
+    set.insert(leaked);
+    leaked
+}
+
 /// The admin (index 0) and the member (index 1), as the local cloud has them.
 pub(crate) const ACCOUNTS: [AccountRec; 2] = [
-    AccountRec { user_id: USER_ID, user_name: "admin", project_id: PROJECT_ID, project_name: "admin", admin: true },
-    AccountRec { user_id: MEMBER_USER_ID, user_name: "demo", project_id: MEMBER_PROJECT_ID, project_name: "demo", admin: false },
+    AccountRec {
+        user_id: USER_ID,
+        user_name: "admin",
+        password: super::PASSWORD,
+        project_id: PROJECT_ID,
+        project_name: "admin",
+        admin: true,
+    },
+    AccountRec {
+        user_id: MEMBER_USER_ID,
+        user_name: "demo",
+        password: super::PASSWORD,
+        project_id: MEMBER_PROJECT_ID,
+        project_name: "demo",
+        admin: false,
+    },
 ];
 
 /// Who a Cinder request comes from (its token's user and project).
@@ -76,6 +130,10 @@ pub(crate) struct SnapRec {
     pub(crate) updated_at: Option<OffsetDateTime>,
     /// Reads left before the current transient status (`creating`, `deleting`) ends.
     pub(crate) reads_left: u32,
+    /// When it was created, by the wall clock (for [`State::available_after`]).
+    pub(crate) created_wall: std::time::Instant,
+    /// Its share of [`State::available_spread`], fixed at its create.
+    pub(crate) extra_wall: std::time::Duration,
     pub(crate) fate: Fate,
     /// A delete of it ends in `error_deleting` instead of removing it.
     pub(crate) delete_fails: bool,
@@ -127,7 +185,7 @@ pub(crate) struct NewVolume {
     pub(crate) metadata: BTreeMap<String, String>,
     pub(crate) status: String,
     pub(crate) server_id: Option<String>,
-    pub(crate) owner: usize,
+    pub(crate) owner: AccountRec,
 }
 
 /// Everything the fake knows; behind one mutex.
@@ -150,8 +208,26 @@ pub(crate) struct State {
     /// The listing requests with a marker whose page is to start at the marker's own item
     /// (an inclusive marker: the page repeats the previous page's last item).
     pub(crate) inclusive_markers: Vec<Loss>,
-    /// The tokens issued, each with the index of its account in [`ACCOUNTS`].
+    /// The tokens issued, each with the index of its account in [`State::accounts`].
     pub(crate) tokens: Vec<(String, usize)>,
+    /// Keystone's users, each with its project: [`ACCOUNTS`], then the projects added.
+    pub(crate) accounts: Vec<AccountRec>,
+    /// The region of the catalog's endpoints (`region_id`).
+    pub(crate) region: String,
+    /// A new snapshot leaves `creating` this long (wall time) after its create, whatever
+    /// the reads; `None`: after [`State::snapshot_creating_reads`] reads.
+    pub(crate) available_after: Option<std::time::Duration>,
+    /// The n-th snapshot created waits `(n mod 10) / 10` of this longer than
+    /// [`State::available_after`] (its share fixed at its create).
+    pub(crate) available_spread: std::time::Duration,
+    /// The snapshots created so far (for their share of the spread).
+    pub(crate) snapshots_created: u64,
+    /// The limits of one project's quota keys, over [`State::quotas`]: (project id, key).
+    pub(crate) project_quotas: BTreeMap<(String, String), i64>,
+    /// The counters of what was served.
+    pub(crate) stats: super::Stats,
+    /// The rows of the listing page being answered (for its [`super::SeenRequest::rows`]).
+    pub(crate) listed: Option<usize>,
     /// The quota limits every project has, by Cinder's key (`snapshots`, `gigabytes`,
     /// `snapshots___DEFAULT__`, ...); a key not here is unlimited (`-1`).
     pub(crate) quotas: BTreeMap<String, i64>,
@@ -183,12 +259,27 @@ impl State {
             losses: Vec::new(),
             inclusive_markers: Vec::new(),
             tokens: Vec::new(),
+            accounts: ACCOUNTS.to_vec(),
+            region: "RegionOne".into(),
+            available_after: None,
+            available_spread: std::time::Duration::ZERO,
+            snapshots_created: 0,
+            project_quotas: BTreeMap::new(),
+            stats: super::Stats::default(),
+            listed: None,
             quotas: BTreeMap::new(),
             quota_reserved: BTreeMap::new(),
             limited: Vec::new(),
             failing: Vec::new(),
             latency: std::time::Duration::ZERO,
         }
+    }
+
+    /// The next snapshot's share of the spread: tenths of it, 0 to 9 in turn.
+    fn spread_share(&mut self) -> std::time::Duration {
+        let tenth = u32::try_from(self.snapshots_created % 10).unwrap_or(0);
+        self.snapshots_created = self.snapshots_created.saturating_add(1);
+        self.available_spread / 10 * tenth
     }
 
     /// A new id shaped as Cinder's (a UUID), deterministic: the n-th resource of the fake.
@@ -207,12 +298,12 @@ impl State {
         format!("{}/v3/{project}", self.base)
     }
 
-    /// Adds a volume directly (no request) to the project of account `owner` (an index in
-    /// [`ACCOUNTS`]), in `status` (`in-use`: with an attachment to `server_id`).
+    /// Adds a volume directly (no request) to the project of account `owner`, in `status`
+    /// (`in-use`: with an attachment to `server_id`).
     pub(crate) fn add_volume(&mut self, spec: NewVolume) -> String {
         let id = self.new_id();
         let now = self.now;
-        let account = ACCOUNTS.get(spec.owner).unwrap_or(&ACCOUNTS[0]);
+        let account = spec.owner;
         let mut rec = VolRec {
             id: id.clone(),
             name: spec.name,
@@ -253,10 +344,13 @@ impl State {
     /// One read of a snapshot: its transient status moves on. Returns false when it is gone.
     fn read_snapshot(&mut self, index: usize) -> bool {
         let now = self.now;
+        let after = self.available_after;
         let Some(s) = self.snapshots.get_mut(index) else { return false };
         match s.status.as_str() {
             _ if matches!(s.fate, Fate::Stuck) => {}
-            "creating" if s.reads_left > 0 => s.reads_left -= 1,
+            // By the wall clock: reads do not count.
+            "creating" if after.is_some_and(|after| s.created_wall.elapsed() < after.saturating_add(s.extra_wall)) => {}
+            "creating" if after.is_none() && s.reads_left > 0 => s.reads_left -= 1,
             "creating" => {
                 s.updated_at = Some(now);
                 match s.fate.clone() {
@@ -410,6 +504,7 @@ fn requested_minor(request: &HttpRequest) -> Result<u16, HttpResponse> {
 pub(crate) fn handle(state: &Mutex<State>, request: &HttpRequest) -> Option<HttpResponse> {
     let (response, latency) = {
         let mut guard = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let started = std::time::Instant::now();
         let st = &mut *guard;
         // Only Cinder's bodies: Keystone's token request carries a password.
         let body = match split_project(&request.path) {
@@ -425,10 +520,18 @@ pub(crate) fn handle(state: &Mutex<State>, request: &HttpRequest) -> Option<Http
             query: request.query(),
             microversion: request.header("openstack-api-version").map(str::to_owned),
             body,
+            rows: None,
         });
+        let seen = st.requests.len().saturating_sub(1);
         let lost = take_loss(st, request);
         let request_id = st.request_id();
+        st.listed = None;
         let response = route(st, request);
+        if let (Some(rows), Some(seen)) = (st.listed.take(), st.requests.get_mut(seen)) {
+            seen.rows = Some(rows);
+        }
+        st.stats.requests = st.stats.requests.saturating_add(1);
+        st.stats.busy = st.stats.busy.saturating_add(started.elapsed());
         if lost {
             return None;
         }
@@ -515,7 +618,8 @@ fn route(st: &mut State, request: &HttpRequest) -> HttpResponse {
         Err(r) => return r,
     };
     let version = format!("volume 3.{minor}");
-    let account = request.header("x-auth-token").and_then(|t| st.tokens.iter().find(|(k, _)| k == t)).and_then(|(_, a)| ACCOUNTS.get(*a));
+    let account =
+        request.header("x-auth-token").and_then(|t| st.tokens.iter().find(|(k, _)| k == t)).and_then(|(_, a)| st.accounts.get(*a)).copied();
     let response = match (split, account) {
         (None, _) => fault_body(404, "The resource could not be found."),
         (Some(_), None) => keystone_unauthorized(),
@@ -531,11 +635,11 @@ fn keystone_token(st: &mut State, request: &HttpRequest) -> HttpResponse {
     let identity = &body["auth"]["identity"];
     let user = &identity["password"]["user"];
     let methods_ok = identity["methods"].as_array().is_some_and(|m| m.iter().any(|x| x == "password"));
-    let Some(index) = ACCOUNTS.iter().position(|a| user["name"] == a.user_name || user["id"] == a.user_id) else {
+    let Some(index) = st.accounts.iter().position(|a| user["name"] == a.user_name || user["id"] == a.user_id) else {
         return keystone_unauthorized();
     };
-    let account = &ACCOUNTS[index];
-    if !methods_ok || user["password"] != super::PASSWORD {
+    let account = st.accounts[index];
+    if !methods_ok || user["password"] != account.password {
         return keystone_unauthorized();
     }
     // Each user has a role on its own project only.
@@ -549,6 +653,7 @@ fn keystone_token(st: &mut State, request: &HttpRequest) -> HttpResponse {
     let expires = issued.checked_add(time::Duration::hours(1)).unwrap_or(issued);
     let base = st.base.clone();
     let endpoint = st.endpoint(account.project_id);
+    let region = st.region.as_str();
     let roles = if account.admin {
         json!([{"id": "00add462c6b84800a13e364563163c63", "name": "admin"}, {"id": "bce768dbb2ac44dea7d169323bb3c73a", "name": "member"}, {"id": "f1b9cea9277f4039a486559dddb46adb", "name": "reader"}])
     } else {
@@ -565,12 +670,12 @@ fn keystone_token(st: &mut State, request: &HttpRequest) -> HttpResponse {
         "roles": roles,
         "catalog": [
             {"endpoints": [
-                {"id": "ef225a42390d41898058e2cfcba590ca", "interface": "public", "region_id": "RegionOne", "url": format!("{base}/v3"), "region": "RegionOne"},
-                {"id": "6dd9e5e3727e4187b31915d6287b530c", "interface": "internal", "region_id": "RegionOne", "url": format!("{base}/v3"), "region": "RegionOne"}
+                {"id": "ef225a42390d41898058e2cfcba590ca", "interface": "public", "region_id": region, "url": format!("{base}/v3"), "region": region},
+                {"id": "6dd9e5e3727e4187b31915d6287b530c", "interface": "internal", "region_id": region, "url": format!("{base}/v3"), "region": region}
             ], "id": "6a9526b6f12f4e419380b0f792f84408", "type": "identity", "name": "keystone"},
             {"endpoints": [
-                {"id": "0a2a012bcb2542a88a04640b8e79f469", "interface": "public", "region_id": "RegionOne", "url": endpoint, "region": "RegionOne"},
-                {"id": "04dbbdfcb8a14a99a6e0fa3b8fd28de2", "interface": "internal", "region_id": "RegionOne", "url": endpoint, "region": "RegionOne"}
+                {"id": "0a2a012bcb2542a88a04640b8e79f469", "interface": "public", "region_id": region, "url": endpoint, "region": region},
+                {"id": "04dbbdfcb8a14a99a6e0fa3b8fd28de2", "interface": "internal", "region_id": region, "url": endpoint, "region": region}
             ], "id": "4a63e25a2fb142d8b9a3124706b89166", "type": "block-storage", "name": "cinderv3"}
         ]
     }});
@@ -1042,47 +1147,50 @@ fn descending(dir: &str) -> Result<bool, HttpResponse> {
 }
 
 /// A sortable field value.
+/// A sortable field value, borrowed from its record (a sort allocates nothing).
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
-enum Field {
+enum Field<'a> {
     None,
     Int(i128),
-    Text(String),
+    Text(&'a str),
 }
 
-fn snapshot_field(s: &SnapRec, key: &str) -> Field {
-    let text = |t: &Option<String>| t.clone().map_or(Field::None, Field::Text);
+fn snapshot_field<'a>(s: &'a SnapRec, key: &str) -> Field<'a> {
+    let text = |t: &'a Option<String>| t.as_deref().map_or(Field::None, Field::Text);
     match key {
         "created_at" => Field::Int(s.created_at.unix_timestamp_nanos()),
         "updated_at" => s.updated_at.map_or(Field::None, |t| Field::Int(t.unix_timestamp_nanos())),
         "name" => text(&s.name),
-        "status" => Field::Text(s.status.clone()),
+        "status" => Field::Text(&s.status),
         "volume_size" => Field::Int(i128::from(s.size)),
-        "volume_id" => Field::Text(s.volume_id.clone()),
-        "project_id" => Field::Text(s.project_id.clone()),
-        "user_id" => Field::Text(s.user_id.clone()),
-        _ => Field::Text(s.id.clone()),
+        "volume_id" => Field::Text(&s.volume_id),
+        "project_id" => Field::Text(&s.project_id),
+        "user_id" => Field::Text(&s.user_id),
+        _ => Field::Text(&s.id),
     }
 }
 
-fn volume_field(v: &VolRec, key: &str) -> Field {
-    let text = |t: &Option<String>| t.clone().map_or(Field::None, Field::Text);
+fn volume_field<'a>(v: &'a VolRec, key: &str) -> Field<'a> {
+    let text = |t: &'a Option<String>| t.as_deref().map_or(Field::None, Field::Text);
     match key {
         "created_at" => Field::Int(v.created_at.unix_timestamp_nanos()),
         "updated_at" => v.updated_at.map_or(Field::None, |t| Field::Int(t.unix_timestamp_nanos())),
         "name" => text(&v.name),
-        "status" => Field::Text(v.status.clone()),
+        "status" => Field::Text(&v.status),
         "size" => Field::Int(i128::from(v.size)),
-        "project_id" => Field::Text(v.project_id.clone()),
-        "user_id" => Field::Text(v.user_id.clone()),
+        "project_id" => Field::Text(&v.project_id),
+        "user_id" => Field::Text(&v.user_id),
         "availability_zone" | "bootable" => Field::None,
-        _ => Field::Text(v.id.clone()),
+        _ => Field::Text(&v.id),
     }
 }
 
 /// What a listing needs of a resource.
-trait Row: Clone {
+trait Row: Sized {
     fn id(&self) -> &str;
-    fn field(&self, key: &str) -> Field;
+    fn field(&self, key: &str) -> Field<'_>;
+    /// The records of its kind in `st`.
+    fn all(st: &State) -> &[Self];
     fn missing(id: &str) -> HttpResponse;
 }
 
@@ -1090,8 +1198,11 @@ impl Row for SnapRec {
     fn id(&self) -> &str {
         &self.id
     }
-    fn field(&self, key: &str) -> Field {
+    fn field(&self, key: &str) -> Field<'_> {
         snapshot_field(self, key)
+    }
+    fn all(st: &State) -> &[SnapRec] {
+        &st.snapshots
     }
     fn missing(id: &str) -> HttpResponse {
         snapshot_missing(id)
@@ -1102,78 +1213,100 @@ impl Row for VolRec {
     fn id(&self) -> &str {
         &self.id
     }
-    fn field(&self, key: &str) -> Field {
+    fn field(&self, key: &str) -> Field<'_> {
         volume_field(self, key)
+    }
+    fn all(st: &State) -> &[VolRec] {
+        &st.volumes
     }
     fn missing(id: &str) -> HttpResponse {
         volume_missing(id)
     }
 }
 
-/// One page: the items, the next link, the total before paging.
-type Paged<T> = (Vec<T>, Option<String>, usize);
+/// One page: the indexes of its items (in [`Row::all`]), the next link, the total before
+/// paging.
+type Paged = (Vec<usize>, Option<String>, usize);
 
-/// Sorts by the listing's keys, then by id descending (as Cinder appends it); pages by marker
-/// and offset; builds the next link (`collection`: `snapshots/detail`, ...).
-/// One page of `items` (filtered already). `marker_row` is the marker's own row when the
-/// filters left it out (a snapshot that left `creating` between two pages of a
-/// `status=creating` listing): Cinder loads the marker by id whatever the filters and goes
-/// on after its place in the order, so the page starts at the first item after it.
+/// Where a listing's marker is among the chosen records.
+enum MarkerAt {
+    /// No marker.
+    None,
+    /// The marker is the chosen record at this position of the order.
+    Chosen(usize),
+    /// The filters left the marker out; the page starts at this position (the first chosen
+    /// record after the marker's place in the order).
+    After(usize),
+}
+
+/// Sorts the records at `chosen` (indexes in [`Row::all`]) by the listing's keys, then by id
+/// descending (as Cinder appends it); pages by marker and offset; builds the next link
+/// (`collection`: `snapshots/detail`, ...). Works on indexes: nothing is copied, so a listing
+/// of a fake holding 10,000s of records costs a sort of their indexes and the page's JSON.
+/// `marker_row` is the marker's own record (an index in [`Row::all`]) when the filters left
+/// it out (a snapshot that left `creating` between two pages of a `status=creating`
+/// listing): Cinder loads the marker by id whatever the filters and goes on after its place
+/// in the order, so the page starts at the first chosen record after it.
 fn page<T: Row>(
     st: &mut State,
     request: &HttpRequest,
     l: &Listing,
-    mut items: Vec<T>,
-    marker_row: Option<T>,
+    mut chosen: Vec<usize>,
+    marker_row: Option<usize>,
     collection: &str,
     ctx: Ctx,
-) -> Result<Paged<T>, HttpResponse> {
-    let order = |a: &T, b: &T| {
-        for (key, desc) in &l.sort {
-            let o = a.field(key).cmp(&b.field(key));
-            let o = if *desc { o.reverse() } else { o };
-            if o.is_ne() {
-                return o;
-            }
-        }
+) -> Result<Paged, HttpResponse> {
+    let marker_at = {
+        let items = T::all(st);
         // Cinder's tie-breakers (`created_at`, then `id`) take the first key's direction.
         let first_desc = l.sort.first().is_none_or(|(_, desc)| *desc);
-        let o = a.field("created_at").cmp(&b.field("created_at")).then_with(|| a.id().cmp(b.id()));
-        if first_desc { o.reverse() } else { o }
-    };
-    items.sort_by(order);
-    let total = items.len();
-    let start = match &l.marker {
-        Some(m) => match (items.iter().position(|x| x.id() == m), &marker_row) {
-            // A misbehaving server (FakeCloud::repeat_marker_items): the marker's item again.
-            (Some(at), _) => {
-                if take_inclusive_marker(st, request) {
-                    at
-                } else {
-                    at.saturating_add(1)
+        let order = |a: &T, b: &T| {
+            for (key, desc) in &l.sort {
+                let o = a.field(key).cmp(&b.field(key));
+                let o = if *desc { o.reverse() } else { o };
+                if o.is_ne() {
+                    return o;
                 }
             }
-            (None, Some(row)) => items.iter().position(|x| order(x, row).is_gt()).unwrap_or(total),
-            (None, None) => return Err(T::missing(m)),
-        },
-        None => 0,
+            let o = a.field("created_at").cmp(&b.field("created_at")).then_with(|| a.id().cmp(b.id()));
+            if first_desc { o.reverse() } else { o }
+        };
+        chosen.sort_by(|&a, &b| order(&items[a], &items[b]));
+        match (&l.marker, marker_row.and_then(|i| items.get(i))) {
+            (None, _) => MarkerAt::None,
+            (Some(m), row) => match (chosen.iter().position(|&i| items[i].id() == m), row) {
+                (Some(at), _) => MarkerAt::Chosen(at),
+                (None, Some(row)) => MarkerAt::After(chosen.iter().position(|&i| order(&items[i], row).is_gt()).unwrap_or(chosen.len())),
+                (None, None) => return Err(T::missing(m)),
+            },
+        }
+    };
+    let total = chosen.len();
+    let start = match marker_at {
+        // A misbehaving server (FakeCloud::repeat_marker_items): the marker's item again.
+        MarkerAt::Chosen(at) if take_inclusive_marker(st, request) => at,
+        MarkerAt::Chosen(at) => at.saturating_add(1),
+        MarkerAt::After(at) => at,
+        MarkerAt::None => 0,
     };
     let start = start.saturating_add(l.offset).min(total);
-    let page: Vec<T> = items.into_iter().skip(start).take(l.limit).collect();
+    let page: Vec<usize> = chosen.into_iter().skip(start).take(l.limit).collect();
     let item_count = if l.with_count { total } else { page.len() };
     let next = match page.last() {
-        Some(last) if l.limit <= item_count => {
+        Some(&last) if l.limit <= item_count => {
             let mut q = url::form_urlencoded::Serializer::new(String::new());
             for (k, v) in request.query() {
                 if k != "marker" {
                     q.append_pair(&k, &v);
                 }
             }
-            q.append_pair("marker", last.id());
+            q.append_pair("marker", T::all(st)[last].id());
             Some(format!("{}/{collection}?{}", st.endpoint(ctx.project), q.finish()))
         }
         _ => None,
     };
+    st.stats.listing_pages = st.stats.listing_pages.saturating_add(1);
+    st.listed = Some(page.len());
     Ok((page, next, total))
 }
 
@@ -1194,32 +1327,34 @@ fn list_snapshots(st: &mut State, request: &HttpRequest, detail: bool, minor: u1
     // With an availability_zone filter, Cinder 29 matches `name` and `status` against the
     // snapshot's volume (its join makes the volume the entity of the exact filters).
     let on_volume = l.availability_zone.is_some();
-    let volume_of = |s: &SnapRec| st.volumes.iter().find(|v| v.id == s.volume_id);
+    let volumes = &st.volumes;
+    let volume_of = |s: &SnapRec| volumes.iter().find(|v| v.id == s.volume_id);
     let name_of = |s: &SnapRec| if on_volume { volume_of(s).and_then(|v| v.name.clone()) } else { s.name.clone() };
-    let status_of = |s: &SnapRec| if on_volume { volume_of(s).map(|v| v.status.clone()) } else { Some(s.status.clone()) };
-    let chosen: Vec<SnapRec> = st
+    let volume_status = |s: &SnapRec| volume_of(s).map(|v| v.status.clone());
+    let chosen: Vec<usize> = st
         .snapshots
         .iter()
+        .enumerate()
         .filter(|_| !l.unknown_filter)
-        .filter(|s| l.project_matches(ctx, &s.project_id))
+        .filter(|(_, s)| l.project_matches(ctx, &s.project_id))
         .filter(|_| l.availability_zone.as_ref().is_none_or(|z| z == "nova"))
         // Every snapshot of the fake consumes quota.
         .filter(|_| l.consumes_quota.is_none_or(|c| c))
-        .filter(|s| l.name.as_ref().is_none_or(|n| name_of(s).as_ref() == Some(n)))
-        .filter(|s| l.status.as_ref().is_none_or(|x| status_of(s).as_ref() == Some(x)))
-        .filter(|s| l.volume_id.as_ref().is_none_or(|x| s.volume_id == *x))
-        .filter(|s| l.metadata.iter().all(|(k, v)| s.metadata.get(k) == Some(v)))
-        .filter(|s| l.name_like.as_ref().is_none_or(|x| s.name.as_ref().is_some_and(|n| n.contains(x.as_str()))))
-        .filter(|s| l.description_like.as_ref().is_none_or(|x| s.description.as_ref().is_some_and(|n| n.contains(x.as_str()))))
-        .cloned()
+        .filter(|(_, s)| l.name.as_ref().is_none_or(|n| name_of(s).as_ref() == Some(n)))
+        .filter(|(_, s)| l.status.as_deref().is_none_or(|x| if on_volume { volume_status(s).as_deref() == Some(x) } else { s.status == x }))
+        .filter(|(_, s)| l.volume_id.as_ref().is_none_or(|x| s.volume_id == *x))
+        .filter(|(_, s)| l.metadata.iter().all(|(k, v)| s.metadata.get(k) == Some(v)))
+        .filter(|(_, s)| l.name_like.as_ref().is_none_or(|x| s.name.as_ref().is_some_and(|n| n.contains(x.as_str()))))
+        .filter(|(_, s)| l.description_like.as_ref().is_none_or(|x| s.description.as_ref().is_some_and(|n| n.contains(x.as_str()))))
+        .map(|(i, _)| i)
         .collect();
     let collection = if detail { "snapshots/detail" } else { "snapshots" };
     // The marker's own row, found by id whatever the filters (as Cinder loads it).
-    let marker_row =
-        l.marker.as_ref().and_then(|m| st.snapshots.iter().find(|s| s.id == *m && l.project_matches(ctx, &s.project_id))).cloned();
-    let (items, next, total) = page(st, request, &l, chosen, marker_row, collection, ctx)?;
+    let marker_row = l.marker.as_ref().and_then(|m| st.snapshots.iter().position(|s| s.id == *m && l.project_matches(ctx, &s.project_id)));
+    let (items, next, total) = page::<SnapRec>(st, request, &l, chosen, marker_row, collection, ctx)?;
+    st.stats.snapshot_rows = st.stats.snapshot_rows.saturating_add(items.len() as u64);
     let view = if detail { View::Detail } else { View::Summary };
-    let items = items.iter().map(|s| snapshot_json(s, view, minor)).collect();
+    let items = items.iter().filter_map(|&i| st.snapshots.get(i)).map(|s| snapshot_json(s, view, minor)).collect();
     Ok(list_body("snapshots", items, next, l.with_count, total))
 }
 
@@ -1330,6 +1465,8 @@ fn create_snapshot(st: &mut State, request: &HttpRequest, minor: u16, ctx: Ctx) 
         created_at: st.now,
         updated_at: None,
         reads_left: st.snapshot_creating_reads,
+        created_wall: std::time::Instant::now(),
+        extra_wall: st.spread_share(),
         fate,
         delete_fails: false,
         progress: "0%".into(),
@@ -1370,8 +1507,9 @@ fn quota_in_use(st: &State, project: &str, key: &str) -> i64 {
     }
 }
 
-fn quota_limit(st: &State, key: &str) -> i64 {
-    st.quotas.get(key).copied().unwrap_or(-1)
+/// The limit of `project`'s quota `key`: its own if set, else every project's, else `-1`.
+fn quota_limit(st: &State, project: &str, key: &str) -> i64 {
+    st.project_quotas.get(&(project.to_owned(), key.to_owned())).or_else(|| st.quotas.get(key)).copied().unwrap_or(-1)
 }
 
 /// Cinder's reservation of a snapshot: `snapshots` 1 and `gigabytes` the volume's size,
@@ -1381,7 +1519,7 @@ fn check_snapshot_quota(st: &State, project: &str, size: u64) -> Result<(), Http
     let mut deltas = [("gigabytes", size), ("gigabytes___DEFAULT__", size), ("snapshots", 1), ("snapshots___DEFAULT__", 1)];
     deltas.sort();
     for (key, delta) in deltas {
-        let limit = quota_limit(st, key);
+        let limit = quota_limit(st, project, key);
         if limit < 0 {
             continue;
         }
@@ -1409,7 +1547,7 @@ fn quota_set(st: &State, request: &HttpRequest, project: &str, ctx: Ctx) -> Answ
     let usage = request.query().iter().any(|(k, v)| k == "usage" && lenient_true(v));
     let mut set = Map::new();
     for key in QUOTA_KEYS {
-        let limit = quota_limit(st, key);
+        let limit = quota_limit(st, project, key);
         set.insert(
             key.into(),
             if usage {
@@ -1430,11 +1568,11 @@ fn limits(st: &State, ctx: Ctx) -> HttpResponse {
     HttpResponse::json(
         200,
         &json!({"limits": {"rate": [], "absolute": {
-            "maxTotalVolumes": quota_limit(st, "volumes"),
-            "maxTotalSnapshots": quota_limit(st, "snapshots"),
-            "maxTotalVolumeGigabytes": quota_limit(st, "gigabytes"),
-            "maxTotalBackups": quota_limit(st, "backups"),
-            "maxTotalBackupGigabytes": quota_limit(st, "backup_gigabytes"),
+            "maxTotalVolumes": quota_limit(st, p, "volumes"),
+            "maxTotalSnapshots": quota_limit(st, p, "snapshots"),
+            "maxTotalVolumeGigabytes": quota_limit(st, p, "gigabytes"),
+            "maxTotalBackups": quota_limit(st, p, "backups"),
+            "maxTotalBackupGigabytes": quota_limit(st, p, "backup_gigabytes"),
             "totalVolumesUsed": quota_in_use(st, p, "volumes"),
             "totalGigabytesUsed": quota_in_use(st, p, "gigabytes"),
             "totalSnapshotsUsed": quota_in_use(st, p, "snapshots"),
@@ -1643,27 +1781,29 @@ fn delete_volume_metadata_key(st: &mut State, id: &str, key: &str, ctx: Ctx) -> 
 fn list_volumes(st: &mut State, request: &HttpRequest, detail: bool, minor: u16, ctx: Ctx) -> Answer {
     let l = parse_listing(st, &request.query(), Kind::Volumes, minor, ctx)?;
     st.read_all_volumes();
-    let chosen: Vec<VolRec> = st
+    let chosen: Vec<usize> = st
         .volumes
         .iter()
+        .enumerate()
         .filter(|_| !l.unknown_filter)
-        .filter(|v| l.project_matches(ctx, &v.project_id))
+        .filter(|(_, v)| l.project_matches(ctx, &v.project_id))
         .filter(|_| l.consumes_quota.is_none_or(|c| c))
         .filter(|_| l.availability_zone.as_ref().is_none_or(|z| z == "nova"))
         // No volume of the fake is bootable or in a group.
         .filter(|_| l.bootable.is_none_or(|b| !b))
         .filter(|_| l.group_id.is_none())
-        .filter(|v| l.name.as_ref().is_none_or(|n| v.name.as_ref() == Some(n)))
-        .filter(|v| l.status.as_ref().is_none_or(|x| v.status == *x))
-        .filter(|v| l.metadata.iter().all(|(k, x)| v.metadata.get(k) == Some(x)))
-        .filter(|v| l.name_like.as_ref().is_none_or(|x| v.name.as_ref().is_some_and(|n| n.contains(x.as_str()))))
-        .filter(|v| l.description_like.as_ref().is_none_or(|x| v.description.as_ref().is_some_and(|n| n.contains(x.as_str()))))
-        .cloned()
+        .filter(|(_, v)| l.name.as_ref().is_none_or(|n| v.name.as_ref() == Some(n)))
+        .filter(|(_, v)| l.status.as_ref().is_none_or(|x| v.status == *x))
+        .filter(|(_, v)| l.metadata.iter().all(|(k, x)| v.metadata.get(k) == Some(x)))
+        .filter(|(_, v)| l.name_like.as_ref().is_none_or(|x| v.name.as_ref().is_some_and(|n| n.contains(x.as_str()))))
+        .filter(|(_, v)| l.description_like.as_ref().is_none_or(|x| v.description.as_ref().is_some_and(|n| n.contains(x.as_str()))))
+        .map(|(i, _)| i)
         .collect();
     let collection = if detail { "volumes/detail" } else { "volumes" };
-    let (items, next, total) = page(st, request, &l, chosen, None, collection, ctx)?;
+    let (items, next, total) = page::<VolRec>(st, request, &l, chosen, None, collection, ctx)?;
+    st.stats.volume_rows = st.stats.volume_rows.saturating_add(items.len() as u64);
     let view = if detail { VolView::Detail } else { VolView::Summary };
-    let items = items.iter().map(|v| volume_json(st, v, view, ctx.admin)).collect();
+    let items = items.iter().filter_map(|&i| st.volumes.get(i)).map(|v| volume_json(st, v, view, ctx.admin)).collect();
     Ok(list_body("volumes", items, next, l.with_count, total))
 }
 

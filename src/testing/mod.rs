@@ -7,7 +7,10 @@
 //! headers as the recorded fixtures have them. A test drives it through the crate's public
 //! API ([`FakeCloud::client`], [`FakeCloud::client_as`] or [`FakeCloud::os_vars`]), sets up
 //! volumes ([`FakeCloud::add_volume`], [`FakeCloud::add_volume_with`] and a [`VolumeSpec`]:
-//! metadata, status, attachment, project; [`FakeCloud::set_volume_status`]), moves its clock
+//! metadata, status, attachment, project; [`FakeCloud::set_volume_status`]), adds projects
+//! with users of their own ([`FakeCloud::add_project`], [`FakeCloud::set_project_quota`]),
+//! names its region ([`FakeCloud::set_region`]), paces its snapshots by the wall clock
+//! ([`FakeCloud::set_snapshot_available_after`]), moves its clock
 //! ([`FakeCloud::set_now`], [`FakeCloud::advance`]), injects faults
 //! ([`FakeCloud::fail_next`], [`FakeCloud::lose_next_answers`],
 //! [`FakeCloud::repeat_marker_items`], [`FakeCloud::fail_snapshot`],
@@ -17,7 +20,12 @@
 //! [`FakeCloud::revoke_tokens`],
 //! [`FakeCloud::set_latency`], [`FakeCloud::set_page_cap`]) and inspects what it received
 //! and what it holds ([`FakeCloud::requests`], [`FakeCloud::snapshots`],
-//! [`FakeCloud::volumes`]). The server stops when the [`FakeCloud`] is dropped.
+//! [`FakeCloud::volumes`]) and counts what it served ([`FakeCloud::stats`]: requests, listing
+//! pages and rows, its own busy time). The server stops when the [`FakeCloud`] is dropped.
+//!
+//! At estate scale (10,000s of volumes and snapshots over many projects and several fakes
+//! standing for regions) a listing costs a filter and a sort of indexes plus the page's
+//! JSON; no record is copied.
 //!
 //! # Faithful to the real server
 //!
@@ -28,7 +36,8 @@
 //! - Keystone: `POST /v3/auth/tokens` (password) answers 201 with `X-Subject-Token` and
 //!   the recorded body shape, for two users: the admin ([`USERNAME`] on [`PROJECT_NAME`],
 //!   role `admin`) and a member ([`MEMBER_USERNAME`] on [`MEMBER_PROJECT_NAME`], roles
-//!   `member` and `reader`), both with [`PASSWORD`] ([`Account`]). Bad credentials give
+//!   `member` and `reader`), both with [`PASSWORD`] ([`Account`]), and the projects a test
+//!   adds ([`FakeCloud::add_project`]), each with its own user and password. Bad credentials give
 //!   Keystone's 401 body. Cinder requests without a token the fake issued give
 //!   keystonemiddleware's 401 body; a URL naming another project than the token's is
 //!   Cinder's 400 `Malformed request url`.
@@ -132,6 +141,8 @@
 //!   Cinder; [`FakeCloud::fail_snapshot`] leaves one, as Cinder's volume manager does when
 //!   the backend fails (the real local cloud's fake driver never fails, so the live suite
 //!   cannot show that message).
+//! - One fake is one region with its own Keystone: three fakes are three regions, but a
+//!   token of one is unknown to the others, and a catalog lists its own region only.
 //! - Timestamps come from the fake's clock, which moves only when the test moves it;
 //!   `updated_at` changes only with status and metadata changes the fake makes.
 //! - One request per connection (`Connection: close`).
@@ -225,7 +236,7 @@ use server::Server;
 
 /// The admin's user name (the fake's Keystone accepts it with [`PASSWORD`]).
 pub const USERNAME: &str = "admin";
-/// The password of both users of the fake's Keystone.
+/// The password of the fake's two built-in users (the admin and the member).
 pub const PASSWORD: &str = "password";
 /// The name of the admin's project.
 pub const PROJECT_NAME: &str = "admin";
@@ -239,9 +250,11 @@ pub const MEMBER_PROJECT_NAME: &str = "demo";
 /// The id of the member's project.
 pub const MEMBER_PROJECT_ID: &str = cinder::MEMBER_PROJECT_ID;
 
-/// The fake's two users, each with its own project: the admin (role `admin`: sees every
-/// project's resources, honours `all_tenants`, may reset statuses) and a member (role
-/// `member`: its own project only; `all_tenants` is dropped, admin actions are 403).
+/// A user of the fake's Keystone with its project: the two every fake has, the admin (role
+/// `admin`: sees every project's resources, honours `all_tenants`, may reset statuses) and a
+/// member (role `member`: its own project only; `all_tenants` is dropped, admin actions are
+/// 403), and any number of projects a test adds with [`FakeCloud::add_project`], each with a
+/// user of its own (role `member` there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Account {
@@ -250,29 +263,75 @@ pub enum Account {
     Admin,
     /// [`MEMBER_USERNAME`] on project [`MEMBER_PROJECT_NAME`].
     Member,
+    /// A project added by [`FakeCloud::add_project`] and its user.
+    Project(ProjectAccount),
 }
 
+/// A project added by [`FakeCloud::add_project`] and its own user (read it through
+/// [`Account`]'s methods).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProjectAccount(cinder::AccountRec);
+
 impl Account {
-    fn index(self) -> usize {
+    fn rec(self) -> cinder::AccountRec {
         match self {
-            Account::Admin => 0,
-            Account::Member => 1,
+            Account::Admin => cinder::ACCOUNTS[0],
+            Account::Member => cinder::ACCOUNTS[1],
+            Account::Project(p) => p.0,
         }
     }
 
-    /// The user name.
+    /// The user name (for an added project: the project's name).
     pub fn username(self) -> &'static str {
-        cinder::ACCOUNTS[self.index()].user_name
+        self.rec().user_name
+    }
+
+    /// The user's id.
+    pub fn user_id(self) -> &'static str {
+        self.rec().user_id
+    }
+
+    /// The user's password ([`PASSWORD`] for the admin and the member; `<name>-password`
+    /// for an added project's user).
+    pub fn password(self) -> &'static str {
+        self.rec().password
     }
 
     /// The project's name.
     pub fn project_name(self) -> &'static str {
-        cinder::ACCOUNTS[self.index()].project_name
+        self.rec().project_name
     }
 
-    /// The project's id.
+    /// The project's id (for an added project: 32 hex digits derived from its name, so the
+    /// same name has the same id in every fake, as one Keystone's project in every region).
     pub fn project_id(self) -> &'static str {
-        cinder::ACCOUNTS[self.index()].project_id
+        self.rec().project_id
+    }
+}
+
+/// What a fake has served since it started or since [`FakeCloud::reset_stats`]: the
+/// figures a benchmark reads to tell the client's work from the fake's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Requests answered (Keystone's, the version root's and Cinder's; a lost answer counts).
+    pub requests: u64,
+    /// Listing pages answered (snapshot and volume listings, summary and detail).
+    pub listing_pages: u64,
+    /// Snapshots returned by the snapshot listings (the rows of every page).
+    pub snapshot_rows: u64,
+    /// Volumes returned by the volume listings.
+    pub volume_rows: u64,
+    /// The time the fake spent answering (holding its lock: parsing, filtering, sorting,
+    /// building the answer), without the network and without [`FakeCloud::set_latency`].
+    pub busy: Duration,
+}
+
+impl Stats {
+    /// The rows of every listing: [`snapshot_rows`](Self::snapshot_rows) +
+    /// [`volume_rows`](Self::volume_rows).
+    pub fn listing_rows(&self) -> u64 {
+        self.snapshot_rows.saturating_add(self.volume_rows)
     }
 }
 
@@ -296,6 +355,9 @@ pub struct SeenRequest {
     /// the version root. A Cinder body that is not JSON is kept as a JSON string of its text
     /// (invalid UTF-8 replaced).
     pub body: Option<serde_json::Value>,
+    /// For a snapshot or volume listing answered with a page: how many items the page held.
+    /// `None` for any other request, and for a listing answered with an error or a fault.
+    pub rows: Option<usize>,
 }
 
 impl SeenRequest {
@@ -577,7 +639,7 @@ impl FakeCloud {
 
     /// Like [`client_builder`](Self::client_builder), as `account` on its own project.
     pub fn client_builder_as(&self, account: Account) -> ServiceClientBuilder {
-        let auth = AuthOptions::password(self.auth_url(), account.username(), Domain::name("Default"), PASSWORD);
+        let auth = AuthOptions::password(self.auth_url(), account.username(), Domain::name("Default"), account.password());
         ServiceClient::builder(auth)
             .scope(Scope::project_name(account.project_name(), Domain::name("Default")))
             .timeout(Duration::from_secs(10))
@@ -624,11 +686,11 @@ impl FakeCloud {
         [
             ("OS_AUTH_URL", self.auth_url()),
             ("OS_USERNAME", account.username().into()),
-            ("OS_PASSWORD", PASSWORD.into()),
+            ("OS_PASSWORD", account.password().into()),
             ("OS_USER_DOMAIN_NAME", "Default".into()),
             ("OS_PROJECT_NAME", account.project_name().into()),
             ("OS_PROJECT_DOMAIN_NAME", "Default".into()),
-            ("OS_REGION_NAME", "RegionOne".into()),
+            ("OS_REGION_NAME", self.region()),
             ("OS_INTERFACE", "public".into()),
         ]
         .into_iter()
@@ -696,7 +758,7 @@ impl FakeCloud {
             metadata: spec.metadata.clone(),
             status: spec.status.as_str().to_owned(),
             server_id: spec.server_id.clone(),
-            owner: spec.owner.index(),
+            owner: spec.owner.rec(),
         })
     }
 
@@ -932,6 +994,90 @@ impl FakeCloud {
     /// Every answer is held back by `latency` (default none), outside the fake's lock.
     pub fn set_latency(&self, latency: Duration) {
         lock(&self.state).latency = latency;
+    }
+
+    /// Adds project `name` to the fake's Keystone with a user of its own (the same name,
+    /// password `<name>-password`, role `member` on that project only) and returns its
+    /// [`Account`], for [`client_as`](Self::client_as), [`os_vars_as`](Self::os_vars_as)
+    /// and [`VolumeSpec::owner`]. The user authenticates with its password, scoped to the
+    /// project by name or by id; Cinder shows it its own project's volumes, snapshots, quota
+    /// set and limits only. A name the fake knows already (`admin`, `demo`, or one added
+    /// before) gives that project's account again.
+    ///
+    /// ```
+    /// use cinder_snapshots::testing::{FakeCloud, VolumeSpec};
+    /// use cinder_snapshots::volumes::{self, ListOpts};
+    ///
+    /// let cloud = FakeCloud::start();
+    /// let web = cloud.add_project("web");
+    /// let db = cloud.add_project("db");
+    /// cloud.add_volume_with(&VolumeSpec::new("web-1").owner(web));
+    /// cloud.add_volume_with(&VolumeSpec::new("db-1").owner(db));
+    /// let names = |account| -> Vec<Option<String>> {
+    ///     volumes::list(&cloud.client_as(account), &ListOpts::new()).unwrap().all().unwrap().into_iter().map(|v| v.name).collect()
+    /// };
+    /// assert_eq!(names(web), [Some("web-1".to_owned())]);
+    /// assert_eq!(names(db), [Some("db-1".to_owned())]);
+    /// ```
+    pub fn add_project(&self, name: &str) -> Account {
+        let mut st = lock(&self.state);
+        match st.accounts.iter().position(|a| a.project_name == name) {
+            Some(0) => Account::Admin,
+            Some(1) => Account::Member,
+            Some(i) => Account::Project(ProjectAccount(st.accounts[i])),
+            None => {
+                let rec = cinder::AccountRec::added(name);
+                st.accounts.push(rec);
+                Account::Project(ProjectAccount(rec))
+            }
+        }
+    }
+
+    /// Names the fake's region (default `RegionOne`): the `region_id` of every endpoint of
+    /// the catalogs it issues from now on, and `OS_REGION_NAME` of [`os_vars`](Self::os_vars).
+    /// Three fakes named `RegionOne`, `RegionTwo` and `RegionThree` stand for three regions
+    /// (each with its own Keystone: a client of one is not known to the others).
+    pub fn set_region(&self, region: &str) {
+        lock(&self.state).region = region.to_owned();
+    }
+
+    /// The fake's region (see [`set_region`](Self::set_region)).
+    pub fn region(&self) -> String {
+        lock(&self.state).region.clone()
+    }
+
+    /// A new snapshot stays `creating` for `after` of WALL time from its create, then the
+    /// first read (a GET of it, or a listing) finds it `available` (or `error`, as
+    /// [`fail_snapshot`](Self::fail_snapshot) decides), however often it was read before:
+    /// the pace of a real backend, for benchmarks of a wait. `None` (the default): it leaves
+    /// `creating` after a number of reads ([`set_snapshot_creating_reads`](Self::set_snapshot_creating_reads)).
+    pub fn set_snapshot_available_after(&self, after: Option<Duration>) {
+        lock(&self.state).available_after = after;
+    }
+
+    /// Spreads the wall times of [`set_snapshot_available_after`](Self::set_snapshot_available_after)
+    /// (default zero: every snapshot takes the same time): the n-th snapshot created from now
+    /// on (counting from 0 since the fake started) waits `spread * (n mod 10) / 10` more,
+    /// fixed at its create, so that the snapshots of one run finish over a span, as a
+    /// backend's of volumes of different sizes do. No effect without a wall time.
+    pub fn set_snapshot_available_spread(&self, spread: Duration) {
+        lock(&self.state).available_spread = spread;
+    }
+
+    /// Sets the limit of quota `key` for `project`'s project only, over
+    /// [`set_quota`](Self::set_quota)'s limit for every project (`-1`: unlimited there).
+    pub fn set_project_quota(&self, project: Account, key: &str, limit: i64) {
+        lock(&self.state).project_quotas.insert((project.project_id().to_owned(), key.to_owned()), limit);
+    }
+
+    /// What the fake has served since it started or since [`reset_stats`](Self::reset_stats).
+    pub fn stats(&self) -> Stats {
+        lock(&self.state).stats
+    }
+
+    /// Sets every counter of [`stats`](Self::stats) back to zero.
+    pub fn reset_stats(&self) {
+        lock(&self.state).stats = Stats::default();
     }
 }
 
