@@ -289,10 +289,11 @@ impl Serialize for Action {
 /// The plan's decision for one snapshot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    /// Shared by the clones (the prune report's outcomes clone every decision).
+    /// Shared by the clones (the prune report's outcomes clone every decision), as the
+    /// reasons are: a clone costs two reference counts, not a copy.
     snapshot: Arc<Snapshot>,
     action: Action,
-    reasons: Vec<Reason>,
+    reasons: Arc<[Reason]>,
 }
 
 impl Decision {
@@ -343,7 +344,7 @@ impl Serialize for Decision {
         st.serialize_field("status", &snap.status)?;
         st.serialize_field("created_at", &snap.created_at.map(rfc3339_utc))?;
         st.serialize_field("action", &self.action)?;
-        st.serialize_field("reasons", &self.reasons)?;
+        st.serialize_field("reasons", &*self.reasons)?;
         st.end()
     }
 }
@@ -519,7 +520,7 @@ fn judge_volume(volume: &[Arc<Snapshot>], policy: &Policy, now: OffsetDateTime, 
     }
     for (snap, reasons) in volume.iter().zip(reasons) {
         let action = if reasons.iter().any(Reason::keeps) { Action::Keep } else { Action::Delete };
-        out.push(Decision { snapshot: Arc::clone(snap), action, reasons });
+        out.push(Decision { snapshot: Arc::clone(snap), action, reasons: reasons.into() });
     }
 }
 

@@ -341,7 +341,7 @@ pub fn estate(
         }
     };
     match out.format {
-        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Json | output::Format::Yaml => print_report(&report, out.format)?,
         _ if *mode == Mode::Check => crate::print(&report.check_output())?,
         _ => crate::print(&output::estate_text(&report, out))?,
     }
@@ -368,7 +368,7 @@ fn prune(client: &ServiceClient, opts: &PruneOpts, out: &Output) -> Result<(), F
     // Without --dry-run, the Outcome column too.
     let shown = if report.is_dry_run() { output::PRUNE_COLUMNS.len() - 1 } else { output::PRUNE_COLUMNS.len() };
     match out.format {
-        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Json | output::Format::Yaml => print_report(&report, out.format)?,
         output::Format::Table | output::Format::Shell => {
             let table = out.rows(output::PRUNE_COLUMNS, shown, &rows);
             crate::print(&format!("{table}{}\n", output::prune_summary(&report)))?;
@@ -407,7 +407,7 @@ fn run_job(client: &ServiceClient, opts: &JobOpts, metrics: Option<&Path>, out: 
     let report = report?;
     let rows: Vec<Vec<String>> = report.volumes().iter().map(output::run_row).collect();
     match out.format {
-        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Json | output::Format::Yaml => print_report(&report, out.format)?,
         output::Format::Table | output::Format::Shell => {
             let table = out.rows(output::RUN_COLUMNS, output::RUN_COLUMNS.len(), &rows);
             crate::print(&format!("{table}{}\n", output::run_summary(&report)))?;
@@ -497,7 +497,7 @@ fn check(client: &ServiceClient, opts: &CheckOpts, metrics: Option<&Path>, out: 
     });
     let report = report?;
     match out.format {
-        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Json | output::Format::Yaml => print_report(&report, out.format)?,
         // Escaped by the library: one '|', only the check's own lines.
         output::Format::Table | output::Format::Shell => crate::print(&report.output())?,
         output::Format::Value | output::Format::Csv => {
@@ -518,7 +518,7 @@ fn check(client: &ServiceClient, opts: &CheckOpts, metrics: Option<&Path>, out: 
 fn report(client: &ServiceClient, opts: &ReportOpts, out: &Output) -> Result<(), Failure> {
     let report = job::report(client, opts)?;
     match out.format {
-        output::Format::Json | output::Format::Yaml => crate::print(&report_text(&report, out.format)?)?,
+        output::Format::Json | output::Format::Yaml => print_report(&report, out.format)?,
         output::Format::Table | output::Format::Shell => {
             let rows: Vec<Vec<String>> = report.volumes.iter().map(|v| output::report_row(v, true)).collect();
             let table = out.rows(output::REPORT_COLUMNS, output::REPORT_COLUMNS.len(), &rows);
@@ -533,12 +533,19 @@ fn report(client: &ServiceClient, opts: &ReportOpts, out: &Output) -> Result<(),
 }
 
 /// A report as pretty JSON or as YAML (the same data).
-fn report_text(report: &impl serde::Serialize, format: output::Format) -> Result<String, Failure> {
+fn print_report(report: &impl serde::Serialize, format: output::Format) -> Result<(), Failure> {
     let written = |e: serde_json::Error| Error::InvalidInput(format!("cannot write the report: {e}"));
     if format == output::Format::Yaml {
-        return Ok(output::yaml(&serde_json::to_value(report).map_err(written)?));
+        return crate::print(&output::yaml(&serde_json::to_value(report).map_err(written)?));
     }
-    Ok(format!("{}\n", serde_json::to_string_pretty(report).map_err(written)?))
+    // Written as it is serialised, never whole in memory: an estate's report is the largest
+    // thing the tool holds (10,000 volumes: megabytes of JSON).
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, report)
+        .map_err(|e| if e.is_io() { Failure::from(std::io::Error::from(e)) } else { written(e).into() })?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
 }
 
 /// What `check` prints for an error before or while reaching the cloud: UNKNOWN (exit 3),

@@ -129,6 +129,15 @@ fn exit_code(e: &Error) -> u8 {
 }
 
 fn main() -> ExitCode {
+    // glibc gives each thread that allocates an arena of its own, whose freed memory stays
+    // resident: a run's threads (the creates, the endpoints of a spec) wait on the network,
+    // so one arena costs no time and keeps the peak memory at what the reports hold
+    // (benches/estate.rs, 10,000 volumes in one process: 38.5 MiB with an arena a thread).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt sets one parameter of the allocator; no other thread exists yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
     let cli = match args::parse(std::env::args_os().skip(1)) {
         Ok(cli) => cli,
         Err(usage) => return ExitCode::from(Failure::Usage(usage).report()),
