@@ -254,3 +254,72 @@ fn the_estate_lock_held_exits_5_with_no_request() {
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(cloud.requests().is_empty());
 }
+
+/// The flag form of `check` goes through the spec's code path: `check --os-cloud admin
+/// --select backup=nightly --policy nightly --warn 26h --crit 50h` prints the report that
+/// `check --config` gives for a one-target spec of that policy and selection (its job's
+/// section), with the same exit code and the same number of requests.
+#[test]
+fn the_flag_form_of_check_and_a_one_entry_spec_give_the_same_report() {
+    let cloud = fleet();
+    let spec = format!("{POLICIES}  admin:\n    cloud: admin\n    selections: [db]\n");
+    let dir = Dir::new("flag-check", &cloud, &spec);
+    let out = dir.run(&["run", "--config", "estate.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let flags = ["--os-cloud", "admin", "check", "--select", "backup=nightly", "--policy", "nightly", "--warn", "26h", "--crit", "50h"];
+    for rules in [&[][..], &["--keep-daily", "7"][..]] {
+        let mut args: Vec<&str> = flags.to_vec();
+        args.extend_from_slice(rules);
+        let before = cloud.requests().len();
+        let out = dir.run(&[&args[..], &["--json"]].concat());
+        let flag_requests = cloud.requests().len() - before;
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        let flag: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let before = cloud.requests().len();
+        let out = dir.run(&["check", "--config", "estate.yaml", "--json"]);
+        let spec_requests = cloud.requests().len() - before;
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut job = json["targets"][0]["jobs"][0].clone();
+        assert_eq!(job["selection"], "db");
+        job.as_object_mut().unwrap().remove("selection");
+        // The spec's policy has its rules (7 kept); the flag form's only with --keep-daily 7.
+        assert_eq!(job["keep_limit"], 7);
+        assert_eq!(flag["keep_limit"], if rules.is_empty() { serde_json::Value::Null } else { 7.into() });
+        let (mut job, mut flag_same) = (job, flag.clone());
+        for report in [&mut job, &mut flag_same] {
+            report.as_object_mut().unwrap().remove("keep_limit");
+            // So does the cloud's offset from it (the fake's clock is fixed).
+            report.as_object_mut().unwrap().remove("clock_offset_s");
+            let line = steady(report["status_line"].as_str().unwrap());
+            report["status_line"] = line.into();
+            // The ages in seconds run with the host's clock between the two processes.
+            for v in report["volumes"].as_array_mut().unwrap() {
+                let v = v.as_object_mut().unwrap();
+                assert!(v.remove("age_s").unwrap().as_f64().unwrap() < 60.0);
+                assert!(v.remove("judged_age_s").unwrap().as_f64().unwrap() < 60.0);
+            }
+        }
+        assert_eq!(job, flag_same, "{rules:?}");
+        assert_eq!(flag["status"], "OK");
+        assert_eq!(flag["volumes"].as_array().unwrap().len(), 1);
+        assert_eq!(flag_requests, spec_requests, "{rules:?}");
+        // The plugin's lines: today's status line, the volume's.
+        let out = dir.run(&args);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(stdout(&out).starts_with("CINDER-SNAPSHOTS OK - "), "{}", stdout(&out));
+        let want = flag["status_line"].as_str().map(|l| format!("{l}\n")).unwrap_or_default() + &details(&flag);
+        assert_eq!(steady(&stdout(&out)), steady(&want));
+    }
+}
+
+/// The check's detail lines of its JSON report, each with its newline.
+fn details(report: &serde_json::Value) -> String {
+    report["details"].as_array().map(|d| d.iter().filter_map(|l| l.as_str()).map(|l| format!("{l}\n")).collect()).unwrap_or_default()
+}
+
+/// A check's text without its `skew=` perfdata (the host's clock runs on from one process to
+/// the next, the fake cloud's is fixed).
+fn steady(text: &str) -> String {
+    text.split(' ').filter(|w| !w.starts_with("skew=")).collect::<Vec<_>>().join(" ")
+}

@@ -45,7 +45,7 @@ fn the_example_parses_to_its_policies_selections_and_targets() {
     let ids: Vec<&str> = spec.policies().iter().map(PolicySpec::id).collect();
     assert_eq!(ids, ["nightly", "monthly"]);
     let nightly = spec.policy("nightly").unwrap();
-    assert_eq!(nightly.policy.rules_string(), "daily=7,weekly=4,utc-offset=+00:00");
+    assert_eq!(nightly.policy.as_ref().unwrap().rules_string(), "daily=7,weekly=4,utc-offset=+00:00");
     assert_eq!((nightly.warn, nightly.crit), (Some(Duration::from_secs(26 * 3600)), Some(Duration::from_secs(50 * 3600))));
     assert_eq!(spec.policy("monthly").unwrap().every, Some(Window::Monthly));
     let sel = spec.selection("databases").unwrap();
@@ -62,8 +62,8 @@ fn the_example_parses_to_its_policies_selections_and_targets() {
     assert_eq!(pairs, [("nightly", "databases"), ("monthly", "databases")]);
     assert!(jobs[0].check.is_some(), "nightly has warn and crit");
     assert!(jobs[1].check.is_none(), "monthly has no thresholds");
-    assert_eq!(jobs[0].opts.get_concurrency(), 4);
-    assert_eq!(jobs[1].opts.window(), Window::Monthly);
+    assert_eq!(jobs[0].opts.as_ref().unwrap().get_concurrency(), 4);
+    assert_eq!(jobs[1].opts.as_ref().unwrap().window(), Window::Monthly);
 }
 
 /// Every mistake: file, line, key path, message (exact).
@@ -203,21 +203,21 @@ fn regions_expand_to_one_target_each_and_target_limits_to_names() {
 #[test]
 fn a_spec_resolves_to_the_same_job_opts_as_the_flags() {
     let spec = parse(BASE).unwrap();
-    let from_spec = &spec.jobs(&spec.targets()[0])[0].opts;
+    let from_spec = spec.jobs(&spec.targets()[0]).remove(0).opts.unwrap();
     // What `run --select backup=nightly --policy nightly --keep-daily 7 --keep-weekly 4
     // --concurrency 4 --wait-timeout 1h` builds (the flag form is a one-entry spec).
     let policy = Policy::builder("nightly").keep_daily(7).keep_weekly(4).build().unwrap();
     let settings = Settings::new().with_concurrency(Some(4)).with_wait_timeout(Some(Duration::from_secs(3600)));
     let selection = Selection::new().tag("backup", "nightly").exclude("scratch");
     let flags = Spec::single(PolicySpec::new(policy.clone()), selection.clone(), settings.clone());
-    let from_flags = &flags.jobs(&flags.targets()[0])[0].opts;
+    let from_flags = flags.jobs(&flags.targets()[0]).remove(0).opts.unwrap();
     // The spec's selection carries the policies its volumes may choose among (nightly,
     // monthly); the one-entry spec's, its one policy: otherwise the same options.
     assert_eq!(from_spec.get_selection().allowed_policies(), ["nightly", "monthly"]);
     assert_eq!(from_flags.get_selection().allowed_policies(), ["nightly"]);
     let narrowed = from_spec.clone().selection(from_spec.get_selection().clone().policies(["nightly"]));
     assert_eq!(format!("{narrowed:?}"), format!("{from_flags:?}"));
-    let direct = job_opts(&PolicySpec::new(policy), &selection.policies(["nightly"]), &settings);
+    let direct = job_opts(&PolicySpec::new(policy), &selection.policies(["nightly"]), &settings).unwrap();
     assert_eq!(format!("{narrowed:?}"), format!("{direct:?}"));
     assert_eq!(flags.targets()[0].name, "default");
 }

@@ -265,7 +265,7 @@ fn a_flag_form_job_moved_into_a_spec_keeps_owning_and_pruning_its_snapshots() {
     // The flag form (a one-entry spec, as the command line builds it), three nights.
     let policy = Policy::builder("nightly").keep_daily(7).build().unwrap();
     let flags = Spec::single(PolicySpec::new(policy), Selection::new().tag("backup", "nightly"), Settings::new());
-    let flag_job = flags.jobs(&flags.targets()[0]).remove(0).opts;
+    let flag_job = flags.jobs(&flags.targets()[0]).remove(0).opts.unwrap();
     for day in [DAY1, DAY2, DAY3] {
         estate.one.set_now(day);
         let r = job::run(&client, &flag_job.clone().now(day).poll_interval(Duration::from_millis(1), Duration::from_millis(5))).unwrap();
@@ -332,4 +332,74 @@ fn every_failure_a_wait_timeout_exits_3_and_any_other_failure_1() {
     let report = run_targets(&spec(&with_bad), |t| estate.connect(t), &never(Mode::Run)).unwrap();
     let codes: Vec<u8> = report.targets.iter().map(|t| t.exit_code).collect();
     assert_eq!((codes, report.exit_code), (vec![3, 3, 1], 1));
+}
+
+/// The flag form of `check --policy nightly --warn 26h --crit 50h` with no `--keep-*` is a
+/// one-entry spec whose policy has no rule (`PolicySpec::check_only`: none made up): through
+/// `run_targets` it gives the very report `job::check` gives, and the same one with rules;
+/// such a policy cannot be run, planned or pruned (a failed job, nothing sent).
+#[test]
+fn a_check_only_one_entry_spec_gives_the_checks_own_report_and_cannot_run() {
+    let estate = Estate::new();
+    let vols: Vec<String> =
+        (0..2).map(|i| estate.one.add_volume_with(&VolumeSpec::new(format!("db-{i}")).metadata("backup", "nightly"))).collect();
+    let client = estate.one.client();
+    estate.one.set_now(DAY1);
+    let made = JobOpts::new(Policy::builder("nightly").keep_daily(7).build().unwrap())
+        .select_tag("backup", "nightly")
+        .now(DAY1)
+        .poll_interval(Duration::from_millis(1), Duration::from_millis(5));
+    assert!(job::run(&client, &made).unwrap().is_success());
+    let now = DAY1 + time::Duration::hours(30);
+    estate.one.set_now(now);
+    let (warn, crit) = (Duration::from_secs(26 * 3600), Duration::from_secs(50 * 3600));
+    let selection = Selection::new().tag("backup", "nightly");
+    let flags = job::CheckOpts::new("nightly", warn, crit).selection(selection.clone()).now(now);
+    let direct = job::check(&client, &flags).unwrap();
+    assert_eq!(direct.status(), job::CheckStatus::Warning);
+    assert_eq!(direct.volumes().len(), 2);
+
+    let one_entry = |policy: PolicySpec, mode: Mode, cli: job::CheckOpts| {
+        let spec = Spec::single(policy, selection.clone(), Settings::new());
+        let opts = TargetsOpts::new(mode).adjust_check(move |o| cli.clone().selection(o.get_selection().clone()));
+        let before = estate.one.requests().len();
+        let report = run_targets(&spec, |_| Ok(client.clone()), &opts).unwrap();
+        (report, estate.one.requests().len() - before)
+    };
+    let direct_requests = {
+        let before = estate.one.requests().len();
+        job::check(&client, &flags).unwrap();
+        estate.one.requests().len() - before
+    };
+    let (report, requests) = one_entry(PolicySpec::check_only("nightly", warn, crit), Mode::Check, flags.clone());
+    assert_eq!(requests, direct_requests, "the spec's path adds no request");
+    assert_eq!(report.exit_code, 1);
+    let t = &report.targets[0];
+    assert_eq!((t.name.as_str(), t.exit_code, t.jobs.len()), ("default", 1, 1));
+    let Outcome::Check(r) = &t.jobs[0].outcome else { panic!("{:?}", t.jobs[0].outcome) };
+    assert_eq!(r.output(), direct.output());
+    assert_eq!(serde_json::to_value(&**r).unwrap(), serde_json::to_value(&direct).unwrap());
+
+    // With rules (`--keep-daily 7`): the count judged as job::check judges it.
+    let rules = Policy::builder("nightly").keep_daily(7).build().unwrap();
+    let with_rules = flags.clone().policy(rules.clone());
+    let mut policy = PolicySpec::new(rules);
+    (policy.warn, policy.crit) = (Some(warn), Some(crit));
+    let (report, _) = one_entry(policy, Mode::Check, with_rules.clone());
+    let Outcome::Check(r) = &report.targets[0].jobs[0].outcome else { panic!() };
+    assert_eq!(serde_json::to_value(&**r).unwrap(), serde_json::to_value(job::check(&client, &with_rules).unwrap()).unwrap());
+
+    // A policy without rules is never run, planned or pruned.
+    let snapshots = estate.one.snapshots().len();
+    for mode in [Mode::Run, Mode::Plan, Mode::Prune] {
+        let (report, _) = one_entry(PolicySpec::check_only("nightly", warn, crit), mode, flags.clone());
+        assert_eq!(report.exit_code, 1, "{mode:?}");
+        let Outcome::Failed { error } = &report.targets[0].jobs[0].outcome else { panic!("{mode:?}") };
+        assert_eq!(
+            error.to_string(),
+            "configuration error: policy nightly has no keep rule: it can be checked, not run, planned or pruned"
+        );
+    }
+    assert_eq!(estate.one.snapshots().len(), snapshots);
+    assert_eq!(vols.len(), 2);
 }

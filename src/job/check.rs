@@ -52,6 +52,7 @@ pub struct CheckOpts {
     now: Option<OffsetDateTime>,
     page_size: Option<u32>,
     timeout: Duration,
+    ends_by: Option<Instant>,
     warn_uncovered: bool,
 }
 
@@ -68,6 +69,7 @@ impl CheckOpts {
             now: None,
             page_size: None,
             timeout: DEFAULT_CHECK_TIMEOUT,
+            ends_by: None,
             warn_uncovered: false,
         }
     }
@@ -90,6 +92,14 @@ impl CheckOpts {
     /// [`Timeout`](crate::TransportErrorKind::Timeout) (a monitoring front says UNKNOWN).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// An instant the check ends by whatever time its [`timeout`](Self::timeout) leaves:
+    /// for a caller that spent part of the check's time before it (the flag form of `check`
+    /// connects first, then checks, within one `--timeout`). The earlier of the two wins.
+    pub fn ends_by(mut self, instant: Instant) -> Self {
+        self.ends_by = Some(instant);
         self
     }
 
@@ -712,7 +722,8 @@ pub fn check(client: &ServiceClient, opts: &CheckOpts) -> Result<CheckReport> {
     Policy::validate_id(&opts.policy_id)?;
     // One deadline for every request from here on (none for a timeout beyond the clock).
     let bounded;
-    let client = match Instant::now().checked_add(opts.timeout) {
+    let own = Instant::now().checked_add(opts.timeout);
+    let client = match own.into_iter().chain(opts.ends_by).min() {
         Some(deadline) => {
             bounded = client.with_deadline(deadline);
             &bounded

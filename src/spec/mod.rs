@@ -20,7 +20,7 @@
 //! )?;
 //! let target = &spec.targets()[0];
 //! let jobs = spec.jobs(target);
-//! assert_eq!(jobs[0].opts.policy().id(), "nightly");
+//! assert_eq!(jobs[0].opts.as_ref().map(|o| o.policy().id()), Some("nightly"));
 //!
 //! let err = Spec::parse("version: 1\npolicies:\n  nightly:\n    keep-daly: 7\n", "estate.yaml").unwrap_err();
 //! assert_eq!(err.to_string(), "estate.yaml:4: policies.nightly.keep-daly: unknown key (did you mean keep-daily?)");
@@ -40,8 +40,8 @@ use std::time::Duration;
 
 pub use keys::{KeyError, POLICY_KEYS, check_policy_id, parse_utc_offset, policy_from_keys};
 pub use targets::{
-    Adjust, MAX_PARALLEL_ENDPOINTS, Mode, Outcome, TargetError, TargetJob, TargetReport, TargetsError, TargetsOpts, TargetsReport,
-    run_targets,
+    Adjust, AdjustCheck, MAX_PARALLEL_ENDPOINTS, Mode, Outcome, TargetError, TargetJob, TargetReport, TargetsError, TargetsOpts,
+    TargetsReport, run_targets,
 };
 
 use crate::job::{CheckOpts, JobOpts, Selection, Window};
@@ -157,8 +157,12 @@ impl Settings {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PolicySpec {
-    /// The retention policy (its id is the spec's key).
-    pub policy: Policy,
+    /// The policy id when there are no rules (else the rules' id).
+    id: String,
+    /// The retention policy (its id is the spec's key). `None` only for a policy that is
+    /// checked and never run ([`PolicySpec::check_only`]: `check --policy ID --warn --crit`
+    /// with no `--keep-*`); a spec file's policy always has rules.
+    pub policy: Option<Policy>,
     /// `every`: the window (default [`Window::for_policy`]).
     pub every: Option<Window>,
     /// `warn`: `check`'s warning age.
@@ -170,12 +174,19 @@ pub struct PolicySpec {
 impl PolicySpec {
     /// A policy with no window and no thresholds.
     pub fn new(policy: Policy) -> Self {
-        PolicySpec { policy, every: None, warn: None, crit: None }
+        PolicySpec { id: policy.id().to_owned(), policy: Some(policy), every: None, warn: None, crit: None }
     }
 
-    /// The policy id.
+    /// A policy known only by its id and its check's thresholds (the flag form of `check`
+    /// without `--keep-*`): no rule is made up for it, so its jobs are checks only
+    /// ([`Job::opts`] is `None`; `run`, `plan` and `prune` fail such a job).
+    pub fn check_only(id: impl Into<String>, warn: Duration, crit: Duration) -> Self {
+        PolicySpec { id: id.into(), policy: None, every: None, warn: Some(warn), crit: Some(crit) }
+    }
+
+    /// The policy id (the rules' when it has rules).
     pub fn id(&self) -> &str {
-        self.policy.id()
+        self.policy.as_ref().map_or(&self.id, Policy::id)
     }
 }
 
@@ -245,10 +256,22 @@ pub struct Job {
     pub policy: String,
     /// The selection's name.
     pub selection: String,
-    /// The run's options, made by [`job_opts`].
-    pub opts: JobOpts,
+    /// The run's options, made by [`job_opts`]; `None` for a policy without rules
+    /// ([`PolicySpec::check_only`]), which is only checked.
+    pub opts: Option<JobOpts>,
     /// The check's options, when the policy has `warn` and `crit`.
     pub check: Option<CheckOpts>,
+}
+
+impl Job {
+    /// The job's volumes: its run's selection (its check's for a policy without rules).
+    pub fn volumes(&self) -> Selection {
+        match (&self.opts, &self.check) {
+            (Some(o), _) => o.get_selection().clone(),
+            (None, Some(c)) => c.get_selection().clone(),
+            (None, None) => Selection::new(),
+        }
+    }
 }
 
 /// A parsed, checked spec.
@@ -264,9 +287,10 @@ pub struct Spec {
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// THE translation of a policy, a selection and settings into a job's options: the spec's
-/// jobs and the command line's flags both go through it.
-pub fn job_opts(policy: &PolicySpec, selection: &Selection, settings: &Settings) -> JobOpts {
-    let mut opts = JobOpts::new(policy.policy.clone()).selection(selection.clone()).allow_empty(settings.allow_empty);
+/// jobs and the command line's flags both go through it. `None` for a policy without rules
+/// ([`PolicySpec::check_only`]).
+pub fn job_opts(policy: &PolicySpec, selection: &Selection, settings: &Settings) -> Option<JobOpts> {
+    let mut opts = JobOpts::new(policy.policy.clone()?).selection(selection.clone()).allow_empty(settings.allow_empty);
     if let Some(w) = policy.every {
         opts = opts.every(w);
     }
@@ -279,13 +303,17 @@ pub fn job_opts(policy: &PolicySpec, selection: &Selection, settings: &Settings)
     if let Some(d) = settings.deadline {
         opts = opts.deadline(d);
     }
-    opts
+    Some(opts)
 }
 
 /// The check's options of a policy on a selection, when the policy has both thresholds.
 pub fn check_opts(policy: &PolicySpec, selection: &Selection) -> Option<CheckOpts> {
     let (warn, crit) = (policy.warn?, policy.crit?);
-    Some(CheckOpts::new(policy.id(), warn, crit).selection(selection.clone()).policy(policy.policy.clone()))
+    let opts = CheckOpts::new(policy.id(), warn, crit).selection(selection.clone());
+    Some(match &policy.policy {
+        Some(rules) => opts.policy(rules.clone()),
+        None => opts,
+    })
 }
 
 impl Spec {

@@ -16,7 +16,7 @@ use serde::ser::Serializer;
 use super::{Job, Spec, Target};
 use crate::client::ServiceClient;
 use crate::error::{Error, Result, WaitErrorKind};
-use crate::job::{self, CheckReport, CheckStatus, JobOpts, JobReport, Selection};
+use crate::job::{self, CheckOpts, CheckReport, CheckStatus, JobOpts, JobReport, Selection};
 use crate::job::{PruneOpts, PruneReport};
 
 /// The most targets worked on at once (one per Cinder endpoint at a time).
@@ -40,12 +40,17 @@ pub enum Mode {
 /// cancel flag, ...).
 pub type Adjust = Arc<dyn Fn(JobOpts) -> JobOpts + Send + Sync>;
 
+/// A change made to every check's options (the command line's check flags: timeout,
+/// `--warn-uncovered`, ...).
+pub type AdjustCheck = Arc<dyn Fn(CheckOpts) -> CheckOpts + Send + Sync>;
+
 /// How [`run_targets`] runs.
 #[derive(Clone)]
 #[must_use]
 pub struct TargetsOpts {
     mode: Mode,
     adjust: Option<Adjust>,
+    adjust_check: Option<AdjustCheck>,
     parallel: usize,
 }
 
@@ -54,6 +59,7 @@ impl std::fmt::Debug for TargetsOpts {
         f.debug_struct("TargetsOpts")
             .field("mode", &self.mode)
             .field("adjust", &self.adjust.is_some())
+            .field("adjust_check", &self.adjust_check.is_some())
             .field("parallel", &self.parallel)
             .finish()
     }
@@ -62,12 +68,19 @@ impl std::fmt::Debug for TargetsOpts {
 impl TargetsOpts {
     /// Every job in `mode`, up to [`MAX_PARALLEL_ENDPOINTS`] endpoints at once.
     pub fn new(mode: Mode) -> Self {
-        TargetsOpts { mode, adjust: None, parallel: MAX_PARALLEL_ENDPOINTS }
+        TargetsOpts { mode, adjust: None, adjust_check: None, parallel: MAX_PARALLEL_ENDPOINTS }
     }
 
     /// Changes every job's options before it runs (`run` and `plan`).
     pub fn adjust(mut self, f: impl Fn(JobOpts) -> JobOpts + Send + Sync + 'static) -> Self {
         self.adjust = Some(Arc::new(f));
+        self
+    }
+
+    /// Changes every check's options before it runs (`check`), after the job's selection is
+    /// set: `f` gets the spec's check of the job and returns the one run.
+    pub fn adjust_check(mut self, f: impl Fn(CheckOpts) -> CheckOpts + Send + Sync + 'static) -> Self {
+        self.adjust_check = Some(Arc::new(f));
         self
     }
 
@@ -275,6 +288,24 @@ fn parallel<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R +
     slots.into_inner().unwrap_or_else(PoisonError::into_inner).into_iter().map(|r| r.unwrap_or_else(|| Err("not run".to_owned()))).collect()
 }
 
+/// In [`Mode::Check`], the instant a target's connection must be made by: now plus the
+/// longest timeout of its checks (as the command line adjusts them); `None` otherwise.
+fn connect_deadline(spec: &Spec, t: &Target, opts: &TargetsOpts) -> Option<std::time::Instant> {
+    if opts.mode != Mode::Check {
+        return None;
+    }
+    let longest = spec
+        .jobs(t)
+        .into_iter()
+        .filter_map(|j| j.check)
+        .map(|c| match &opts.adjust_check {
+            Some(adjust) => adjust(c).get_timeout(),
+            None => c.get_timeout(),
+        })
+        .max()?;
+    std::time::Instant::now().checked_add(longest)
+}
+
 /// A target connected: its client and where it works.
 struct Connected {
     client: ServiceClient,
@@ -296,8 +327,12 @@ where
     // 1. Connect every target (authenticate, find its endpoint and project).
     let connected = parallel(targets, opts.parallel, |t| -> Result<Connected> {
         let client = connect(t)?;
-        let endpoint = client.endpoint()?;
-        let project = client.project_id()?.unwrap_or_else(|| endpoint.path().to_owned());
+        // A check's connection (Keystone's token, the catalog) within its checks' longest
+        // timeout, as each check is: a silent cloud is UNKNOWN in time, not after minutes.
+        let bounded = connect_deadline(spec, t, opts).map(|d| client.with_deadline(d));
+        let connecting = bounded.as_ref().unwrap_or(&client);
+        let endpoint = connecting.endpoint()?;
+        let project = connecting.project_id()?.unwrap_or_else(|| endpoint.path().to_owned());
         Ok(Connected { client, origin: endpoint.origin().ascii_serialization(), project })
     });
     // 2. Two targets on one endpoint and project with a common policy: refused.
@@ -395,7 +430,7 @@ fn target(spec: &Spec, t: &Target, client: &ServiceClient, opts: &TargetsOpts) -
     let mut codes: Vec<u8> = Vec::new();
     for job in spec.jobs(t) {
         let done = covered.entry(job.policy.clone()).or_default();
-        let selection = done.iter().fold(job.opts.get_selection().clone(), |s, id| s.done_elsewhere(id.clone()));
+        let selection = done.iter().fold(job.volumes(), |s, id| s.done_elsewhere(id.clone()));
         let had_done = !done.is_empty();
         let (outcomes, ids) = one_job(client, &job, selection, t, opts);
         done.extend(ids);
@@ -449,7 +484,8 @@ fn code_of(outcome: &Outcome, mode: Mode) -> u8 {
 /// (its rows, failed ones included).
 fn one_job(client: &ServiceClient, job: &Job, selection: Selection, t: &Target, opts: &TargetsOpts) -> (Vec<Outcome>, Vec<String>) {
     let run = |dry: bool| {
-        let mut o = job.opts.clone().selection(selection.clone());
+        let Some(o) = &job.opts else { return Outcome::Failed { error: no_rules(job) } };
+        let mut o = o.clone().selection(selection.clone());
         if let Some(adjust) = &opts.adjust {
             o = adjust(o);
         }
@@ -467,7 +503,11 @@ fn one_job(client: &ServiceClient, job: &Job, selection: Selection, t: &Target, 
         Mode::Prune => return prune(client, job, &selection, t),
         Mode::Check => {
             let Some(check) = job.check.clone() else { return (Vec::new(), Vec::new()) };
-            match job::check(client, &check.selection(selection)) {
+            let mut check = check.selection(selection);
+            if let Some(adjust) = &opts.adjust_check {
+                check = adjust(check);
+            }
+            match job::check(client, &check) {
                 Ok(r) => Outcome::Check(Box::new(r)),
                 Err(error) => Outcome::Failed { error },
             }
@@ -484,6 +524,7 @@ fn one_job(client: &ServiceClient, job: &Job, selection: Selection, t: &Target, 
 /// A prune job: its volumes through the job's own selection (the one mechanism), then the
 /// prune of the policy's snapshots on them.
 fn prune(client: &ServiceClient, job: &Job, selection: &Selection, t: &Target) -> (Vec<Outcome>, Vec<String>) {
+    let Some(opts) = &job.opts else { return (vec![Outcome::Failed { error: no_rules(job) }], Vec::new()) };
     let resolved = match selection.resolve_all(client, None, &job.policy) {
         Ok(r) => r,
         Err(error) => return (vec![Outcome::Failed { error }], Vec::new()),
@@ -491,7 +532,7 @@ fn prune(client: &ServiceClient, job: &Job, selection: &Selection, t: &Target) -
     let mut ids: Vec<String> = resolved.found.into_iter().map(|v| v.id).collect();
     let mut outcomes: Vec<Outcome> = Vec::new();
     if !ids.is_empty() {
-        let mut o = PruneOpts::new(job.opts.policy().clone()).volumes(ids.iter().cloned());
+        let mut o = PruneOpts::new(opts.policy().clone()).volumes(ids.iter().cloned());
         if let Some(n) = t.settings.concurrency {
             o = o.concurrency(n);
         }
@@ -505,6 +546,12 @@ fn prune(client: &ServiceClient, job: &Job, selection: &Selection, t: &Target) -
         outcomes.push(Outcome::Failed { error: m.error });
     }
     (outcomes, ids)
+}
+
+/// A job of a policy without rules ([`PolicySpec::check_only`](super::PolicySpec::check_only))
+/// in a mode other than `check`: nothing can be created or deleted by it.
+fn no_rules(job: &Job) -> Error {
+    Error::Config(format!("policy {} has no keep rule: it can be checked, not run, planned or pruned", job.policy))
 }
 
 /// The plugin word of a code: `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`.

@@ -960,8 +960,13 @@ impl Raw {
             .with_deadline(self.value("deadline").map(|v| timeout(CMD, "--deadline", &v)).transpose()?)
             .with_allow_empty(self.flag("allow-empty"));
         let spec = cinder_snapshots::spec::Spec::single(policy, selection, settings);
-        let job = spec.targets().first().and_then(|t| spec.jobs(t).into_iter().next()).ok_or_else(|| Usage::of(CMD, "run needs a job"))?;
-        Ok(self.run_flags(CMD)?.apply(job.opts))
+        let opts = spec
+            .targets()
+            .first()
+            .and_then(|t| spec.jobs(t).into_iter().next())
+            .and_then(|j| j.opts)
+            .ok_or_else(|| Usage::of(CMD, "run needs a job"))?;
+        Ok(self.run_flags(CMD)?.apply(opts))
     }
 
     /// The run flags the job spec has no key for.
@@ -1328,7 +1333,7 @@ mod tests {
                     keep-daily: 7\n    keep-weekly: 4\n    time-zone: Europe/Berlin\n    every: daily\nselections:\n  s:\n    select: \
                     {backup: nightly}\n    policies: [nightly]\ntargets:\n  t:\n    cloud: c\n    selections: [s]\n";
         let spec = cinder_snapshots::spec::Spec::parse(text, "estate.yaml").unwrap();
-        let from_spec = spec.jobs(&spec.targets()[0]).remove(0).opts;
+        let from_spec = spec.jobs(&spec.targets()[0]).remove(0).opts.unwrap();
         assert_eq!(format!("{opts:?}"), format!("{from_spec:?}"));
     }
 

@@ -464,8 +464,50 @@ fn one_entry_run(client: &ServiceClient, opts: JobOpts) -> Result<job::JobReport
         estate_spec::Settings::new(),
     );
     let targets = TargetsOpts::new(Mode::Run).adjust(move |o| opts.clone().selection(o.get_selection().clone()));
+    match one_entry(client, &spec, &targets)? {
+        estate_spec::Outcome::Run(r) => Ok(*r),
+        _ => Err(Error::InvalidInput("the one-entry spec's job gave no run report".into())),
+    }
+}
+
+/// The flag form of `check` as a one-entry spec, as [`one_entry_run`] is `run`'s: the
+/// policy with its rules when `--keep-*` gave some, else known by its id and thresholds only
+/// ([`PolicySpec::check_only`](estate_spec::PolicySpec::check_only): no rule made up), through
+/// [`run_targets`] in [`Mode::Check`]. `opts` is the command line's whole check (timeout,
+/// `--warn-uncovered`, the rules, ...); the spec gives it its selection. `--timeout` bounds
+/// the connection and the check together, as when the check called `job::check` itself. The
+/// single check's report, or its error.
+fn one_entry_check(client: &ServiceClient, opts: CheckOpts) -> Result<job::CheckReport, Error> {
+    let policy = match opts.get_policy() {
+        Some(rules) => {
+            let mut p = estate_spec::PolicySpec::new(rules.clone());
+            (p.warn, p.crit) = (Some(opts.warn()), Some(opts.crit()));
+            p
+        }
+        None => estate_spec::PolicySpec::check_only(opts.policy_id(), opts.warn(), opts.crit()),
+    };
+    let spec = estate_spec::Spec::single(policy, opts.get_selection().clone(), estate_spec::Settings::new());
+    // One deadline for the connection and the check, as `--timeout` says (the connection is
+    // bounded by run_targets, the check ends by the same instant).
+    let ends_by = std::time::Instant::now().checked_add(opts.get_timeout());
+    let targets = TargetsOpts::new(Mode::Check).adjust_check(move |o| {
+        let check = opts.clone().selection(o.get_selection().clone());
+        match ends_by {
+            Some(instant) => check.ends_by(instant),
+            None => check,
+        }
+    });
+    match one_entry(client, &spec, &targets)? {
+        estate_spec::Outcome::Check(r) => Ok(*r),
+        _ => Err(Error::InvalidInput("the one-entry spec's job gave no check report".into())),
+    }
+}
+
+/// The one job of a one-entry spec through [`run_targets`] with the client already made:
+/// its outcome, or its error (the target's own error too, such as a failed authentication).
+fn one_entry(client: &ServiceClient, spec: &estate_spec::Spec, targets: &TargetsOpts) -> Result<estate_spec::Outcome, Error> {
     // One target: no duplicate to refuse.
-    let report = run_targets(&spec, |_| Ok(client.clone()), &targets).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let report = run_targets(spec, |_| Ok(client.clone()), targets).map_err(|e| Error::InvalidInput(e.to_string()))?;
     let Some(target) = report.targets.into_iter().next() else {
         return Err(Error::InvalidInput("the one-entry spec has no target".into()));
     };
@@ -477,16 +519,17 @@ fn one_entry_run(client: &ServiceClient, opts: JobOpts) -> Result<job::JobReport
         None => {}
     }
     match target.jobs.into_iter().next().map(|j| j.outcome) {
-        Some(estate_spec::Outcome::Run(r)) => Ok(*r),
         Some(estate_spec::Outcome::Failed { error }) => Err(error),
-        _ => Err(Error::InvalidInput("the one-entry spec's job gave no run report".into())),
+        Some(outcome) => Ok(outcome),
+        None => Err(Error::InvalidInput("the one-entry spec gave no job".into())),
     }
 }
 
 /// `check`: the status line (or the report, or one row a volume), and the plugin's exit
-/// code. Any error is UNKNOWN (exit 3), with the error in the line.
+/// code. Any error is UNKNOWN (exit 3), with the error in the line. The check runs as a
+/// one-entry spec ([`one_entry_check`]), the spec's code path.
 fn check(client: &ServiceClient, opts: &CheckOpts, metrics: Option<&Path>, out: &Output) -> Result<(), Failure> {
-    let report = job::check(client, opts);
+    let report = one_entry_check(client, opts.clone());
     // Written whatever the outcome: a failed check's file has no per-volume sample.
     let metrics_failed = metrics.is_some_and(|path| match MetricsFile::new(path).write_check(client, opts, report.as_ref()) {
         Ok(_) => false,
