@@ -42,23 +42,8 @@ use std::time::Duration;
 use cinder_snapshots::testing::{Account, FakeCloud, Stats, VolumeSpec};
 use serde_json::Value;
 
-/// The target directory: `CARGO_TARGET_DIR` when set, else the package's `target/`.
-fn target_dir() -> String {
-    std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")))
-}
-
-/// Builds benches/rusage.c into the target directory.
-fn rusage() -> String {
-    let out = format!("{}/bench-rusage", target_dir());
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/rusage.c");
-    let ok = Command::new("cc").args(["-O2", "-o", &out, src]).status().map(|s| s.success()).unwrap_or(false);
-    assert!(ok, "cannot build {src} with cc");
-    out
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod support;
+use support::{env_num, rusage, target_dir};
 
 fn env_flag(name: &str) -> bool {
     std::env::var(name).map_or(true, |v| v != "0")
