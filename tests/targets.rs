@@ -403,3 +403,53 @@ fn a_check_only_one_entry_spec_gives_the_checks_own_report_and_cannot_run() {
     assert_eq!(estate.one.snapshots().len(), snapshots);
     assert_eq!(vols.len(), 2);
 }
+
+#[test]
+fn each_target_hands_on_the_sections_in_the_specs_order_and_keeps_no_jobs() {
+    let estate = Estate::new();
+    estate.one.add_volume_with(&VolumeSpec::new("a-db").metadata("backup", "nightly"));
+    estate.one.add_volume_with(&VolumeSpec::new("m-db").metadata("backup", "nightly").owner(Account::Member));
+    estate.two.add_volume_with(&VolumeSpec::new("b-db").metadata("backup", "nightly"));
+    // Cloud two's target comes first: it runs beside cloud one's, which run in turn; the
+    // wrong password fails at once, before the others are done.
+    let spec = spec(
+        "  second:\n    cloud: two\n    region: RegionTwo\n    project: admin\n    selections: [db]\n\
+         \x20 broken:\n    cloud: one-bad\n    project: demo\n    selections: [db]\n\
+         \x20 admin:\n    cloud: one\n    project: admin\n    selections: [db]\n\
+         \x20 member:\n    cloud: one\n    project: demo\n    selections: [db]\n",
+    );
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    estate.one.set_now(now);
+    estate.two.set_now(now);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    let opts = opts(Mode::Run, now).each_target(move |t| {
+        let volumes: Vec<usize> = t
+            .jobs
+            .iter()
+            .map(|j| match &j.outcome {
+                Outcome::Run(r) => r.volumes().len(),
+                _ => 0,
+            })
+            .collect();
+        sink.lock().unwrap().push((t.name.clone(), t.exit_code, volumes));
+    });
+    let report = run_targets(&spec, |t| estate.connect(t), &opts).unwrap();
+    // Each section once, in the spec's order, with its jobs' reports.
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            ("second".to_owned(), 0, vec![1]),
+            ("broken".to_owned(), 1, vec![]),
+            ("admin".to_owned(), 0, vec![1]),
+            ("member".to_owned(), 0, vec![1])
+        ]
+    );
+    // The report keeps every target's name, exit code and error, and no jobs.
+    let kept: Vec<(&str, u8, usize, bool)> =
+        report.targets.iter().map(|t| (t.name.as_str(), t.exit_code, t.jobs.len(), t.error.is_some())).collect();
+    assert_eq!(kept, [("second", 0, 0, false), ("broken", 1, 0, true), ("admin", 0, 0, false), ("member", 0, 0, false)]);
+    assert_eq!(report.exit_code, 1);
+    assert_eq!((posts(&estate.one), posts(&estate.two)), (2, 1));
+}

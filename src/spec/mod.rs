@@ -40,8 +40,8 @@ use std::time::Duration;
 
 pub use keys::{KeyError, POLICY_KEYS, check_policy_id, parse_utc_offset, policy_from_keys};
 pub use targets::{
-    Adjust, AdjustCheck, MAX_PARALLEL_ENDPOINTS, Mode, Outcome, TargetError, TargetJob, TargetReport, TargetsError, TargetsOpts,
-    TargetsReport, run_targets,
+    Adjust, AdjustCheck, EachTarget, MAX_PARALLEL_ENDPOINTS, Mode, Outcome, TargetError, TargetJob, TargetReport, TargetsError,
+    TargetsOpts, TargetsReport, run_targets,
 };
 
 use crate::job::{CheckOpts, JobOpts, Selection, Window};

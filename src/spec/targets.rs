@@ -44,6 +44,9 @@ pub type Adjust = Arc<dyn Fn(JobOpts) -> JobOpts + Send + Sync>;
 /// `--warn-uncovered`, ...).
 pub type AdjustCheck = Arc<dyn Fn(CheckOpts) -> CheckOpts + Send + Sync>;
 
+/// A sink for the targets' sections as they finish ([`TargetsOpts::each_target`]).
+pub type EachTarget = Arc<dyn Fn(&TargetReport) + Send + Sync>;
+
 /// How [`run_targets`] runs.
 #[derive(Clone)]
 #[must_use]
@@ -51,6 +54,7 @@ pub struct TargetsOpts {
     mode: Mode,
     adjust: Option<Adjust>,
     adjust_check: Option<AdjustCheck>,
+    each_target: Option<EachTarget>,
     parallel: usize,
 }
 
@@ -60,6 +64,7 @@ impl std::fmt::Debug for TargetsOpts {
             .field("mode", &self.mode)
             .field("adjust", &self.adjust.is_some())
             .field("adjust_check", &self.adjust_check.is_some())
+            .field("each_target", &self.each_target.is_some())
             .field("parallel", &self.parallel)
             .finish()
     }
@@ -68,7 +73,7 @@ impl std::fmt::Debug for TargetsOpts {
 impl TargetsOpts {
     /// Every job in `mode`, up to [`MAX_PARALLEL_ENDPOINTS`] endpoints at once.
     pub fn new(mode: Mode) -> Self {
-        TargetsOpts { mode, adjust: None, adjust_check: None, parallel: MAX_PARALLEL_ENDPOINTS }
+        TargetsOpts { mode, adjust: None, adjust_check: None, each_target: None, parallel: MAX_PARALLEL_ENDPOINTS }
     }
 
     /// Changes every job's options before it runs (`run` and `plan`).
@@ -81,6 +86,17 @@ impl TargetsOpts {
     /// set: `f` gets the spec's check of the job and returns the one run.
     pub fn adjust_check(mut self, f: impl Fn(CheckOpts) -> CheckOpts + Send + Sync + 'static) -> Self {
         self.adjust_check = Some(Arc::new(f));
+        self
+    }
+
+    /// Hands each target's section to `f` once the target is done, in the spec's order (a
+    /// section waits for the ones before it), and then drops its jobs: the report
+    /// [`run_targets`] returns keeps every target's name, place, exit code and error, with
+    /// no jobs. An estate's memory is then its targets in flight, not all its reports (a
+    /// tool prints each section as it comes). `f` runs on the executor's threads, one call
+    /// at a time.
+    pub fn each_target(mut self, f: impl Fn(&TargetReport) + Send + Sync + 'static) -> Self {
+        self.each_target = Some(Arc::new(f));
         self
     }
 
@@ -378,35 +394,66 @@ where
         };
         sections[i] = Some(section(&targets[i], code, Some(error), Vec::new()));
     }
-    // 4. Each target's jobs.
-    let done = parallel(&groups, opts.parallel, |(_, members)| {
-        members
-            .iter()
-            .map(|(i, c)| {
-                let t = &targets[*i];
-                let r = catch_unwind(AssertUnwindSafe(|| target(spec, t, &c.client, opts))).unwrap_or_else(|p| {
-                    let why = p
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
-                    section(t, if opts.mode == Mode::Check { 3 } else { 1 }, Some(TargetError::Panicked(why)), Vec::new())
-                });
-                (*i, r)
-            })
-            .collect::<Vec<_>>()
+    // 4. Each target's jobs; each section handed on, in order, as it is done.
+    let failed_code = if opts.mode == Mode::Check { 3 } else { 1 };
+    let flow = Mutex::new(Flow { sections, next: 0 });
+    Flow::deliver(&flow, None, opts.each_target.as_deref());
+    let _ = parallel(&groups, opts.parallel, |(_, members)| {
+        for (i, c) in members {
+            let t = &targets[*i];
+            let r = catch_unwind(AssertUnwindSafe(|| target(spec, t, &c.client, opts))).unwrap_or_else(|p| {
+                let why =
+                    p.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
+                section(t, failed_code, Some(TargetError::Panicked(why)), Vec::new())
+            });
+            Flow::deliver(&flow, Some((*i, r)), opts.each_target.as_deref());
+        }
     });
-    for group in done.into_iter().flatten() {
-        for (i, r) in group {
-            if let Some(slot) = sections.get_mut(i) {
-                *slot = Some(r);
+    let mut flow = flow.into_inner().unwrap_or_else(PoisonError::into_inner);
+    // A target whose worker died with no section of its own is that target's failure, never
+    // a missing section.
+    for (i, slot) in flow.sections.iter_mut().enumerate().skip(flow.next) {
+        if slot.is_none() {
+            if let Some(t) = targets.get(i) {
+                *slot = Some(section(t, failed_code, Some(TargetError::Panicked("its worker stopped".into())), Vec::new()));
             }
         }
     }
-    let targets: Vec<TargetReport> = sections.into_iter().flatten().collect();
+    flow.flush(opts.each_target.as_deref());
+    let targets: Vec<TargetReport> = flow.sections.into_iter().flatten().collect();
     let codes = targets.iter().map(|t| t.exit_code);
     let exit_code = if opts.mode == Mode::Check { worst_check(codes) } else { combine(codes) };
     Ok(TargetsReport { targets, exit_code })
+}
+
+/// The sections so far, and the first not yet handed on.
+struct Flow {
+    sections: Vec<Option<TargetReport>>,
+    next: usize,
+}
+
+impl Flow {
+    /// Stores a finished section, then hands on every section now complete in order.
+    fn deliver(flow: &Mutex<Flow>, done: Option<(usize, TargetReport)>, sink: Option<&(dyn Fn(&TargetReport) + Send + Sync)>) {
+        let mut f = flow.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((i, r)) = done {
+            if let Some(slot) = f.sections.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+        f.flush(sink);
+    }
+
+    /// Hands on the sections complete in order (with a sink: each once, then without its
+    /// jobs).
+    fn flush(&mut self, sink: Option<&(dyn Fn(&TargetReport) + Send + Sync)>) {
+        let Some(sink) = sink else { return };
+        while let Some(Some(section)) = self.sections.get_mut(self.next) {
+            sink(section);
+            section.jobs = Vec::new();
+            self.next = self.next.saturating_add(1);
+        }
+    }
 }
 
 fn section(t: &Target, exit_code: u8, error: Option<TargetError>, jobs: Vec<TargetJob>) -> TargetReport {

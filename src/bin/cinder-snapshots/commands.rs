@@ -11,6 +11,8 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cinder_snapshots::job::{self, CheckOpts, JobLock, JobOpts, LockError, MetricsFile, PruneOpts, ReportOpts};
@@ -327,7 +329,15 @@ pub fn estate(
     };
     let stop = crate::signals::stop_flag();
     let flags = flags.clone();
-    let opts = TargetsOpts::new(*mode).adjust(move |o| flags.apply(o).cancel_flag(stop.clone()));
+    let mut opts = TargetsOpts::new(*mode).adjust(move |o| flags.apply(o).cancel_flag(stop.clone()));
+    // run, plan and prune print each target's section as it is done (in the spec's order)
+    // and let it go: the estate's memory is the targets in flight, not every report.
+    let streamed = *mode != Mode::Check && out.format != output::Format::Yaml;
+    let sink = Arc::new(SectionSink { out: out.clone(), started: AtomicBool::new(false), failed: Mutex::new(None) });
+    if streamed {
+        let sink = Arc::clone(&sink);
+        opts = opts.each_target(move |t| sink.section(t));
+    }
     let report = match run_targets(spec, connect, &opts) {
         Ok(report) => report,
         Err(e) if *mode == Mode::Check => {
@@ -341,6 +351,7 @@ pub fn estate(
         }
     };
     match out.format {
+        _ if streamed => sink.finish(&report)?,
         output::Format::Json | output::Format::Yaml => print_report(&report, out.format)?,
         _ if *mode == Mode::Check => crate::print(&report.check_output())?,
         _ => crate::print(&output::estate_text(&report, out))?,
@@ -353,6 +364,57 @@ pub fn estate(
         return Err(Failure::Reported(report.exit_code));
     }
     Ok(())
+}
+
+/// Prints a spec's report one target at a time: as text each section, then the totals; as
+/// JSON the report's own shape (`{"targets": [...], "exit_code"}`), each section written
+/// when it is done.
+struct SectionSink {
+    out: Output,
+    /// Whether the first section was written (JSON: the opening, then commas).
+    started: AtomicBool,
+    /// The first failure to write, reported at the end.
+    failed: Mutex<Option<Failure>>,
+}
+
+impl SectionSink {
+    fn section(&self, t: &estate_spec::TargetReport) {
+        let first = !self.started.swap(true, Ordering::SeqCst);
+        let text = if self.out.json() {
+            match serde_json::to_string_pretty(t) {
+                // The section inside the report: indented as the array's items are.
+                Ok(json) => {
+                    let body: Vec<String> = json.lines().map(|l| format!("    {l}")).collect();
+                    format!("{}{}", if first { "{\n  \"targets\": [\n" } else { ",\n" }, body.join("\n"))
+                }
+                Err(e) => return self.fail(Error::InvalidInput(format!("cannot write the report: {e}")).into()),
+            }
+        } else {
+            output::target_text(t, &self.out)
+        };
+        if let Err(f) = crate::print(&text) {
+            self.fail(f);
+        }
+    }
+
+    fn fail(&self, f: Failure) {
+        let mut failed = self.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        failed.get_or_insert(f);
+    }
+
+    /// The end of the report (JSON: the exit code; text: the totals), or the first failure
+    /// to write a section.
+    fn finish(&self, report: &estate_spec::TargetsReport) -> Result<(), Failure> {
+        if let Some(f) = self.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+            return Err(f);
+        }
+        if self.out.json() {
+            let open = if self.started.load(Ordering::SeqCst) { "\n  ]" } else { "{\n  \"targets\": []" };
+            crate::print(&format!("{open},\n  \"exit_code\": {}\n}}\n", report.exit_code))
+        } else {
+            crate::print(&output::estate_summary(report))
+        }
+    }
 }
 
 /// FNV-1a, 64 bits: the estate lock's file name.

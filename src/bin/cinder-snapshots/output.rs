@@ -943,9 +943,23 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 /// choice a failed row there) (as `run` or `prune` prints one; `plan` adds the prune's plan with the
 /// reasons), then a line of totals.
 pub fn estate_text(report: &cinder_snapshots::spec::TargetsReport, out: &Output) -> String {
+    let mut s: String = report.targets.iter().map(|t| target_text(t, out)).collect();
+    s.push_str(&estate_summary(report));
+    s
+}
+
+/// The last line of `run`/`plan`/`prune --config` as text: how many targets succeeded.
+pub fn estate_summary(report: &cinder_snapshots::spec::TargetsReport) -> String {
+    let failed = report.targets.iter().filter(|t| t.exit_code != 0).count();
+    format!("{} targets: {} succeeded, {failed} failed\n", report.targets.len(), report.targets.len().saturating_sub(failed))
+}
+
+/// One target's section as text: its header (name, place, verdict), its error, and each
+/// job's table and summary.
+pub fn target_text(t: &cinder_snapshots::spec::TargetReport, out: &Output) -> String {
     use cinder_snapshots::spec::Outcome;
     let mut s = String::new();
-    for t in &report.targets {
+    {
         let place: Vec<String> = [("cloud", &t.cloud), ("region", &t.region), ("project", &t.project)]
             .iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {}", printable(v))))
@@ -981,8 +995,6 @@ pub fn estate_text(report: &cinder_snapshots::spec::TargetsReport, out: &Output)
             }
         }
     }
-    let failed = report.targets.iter().filter(|t| t.exit_code != 0).count();
-    s.push_str(&format!("{} targets: {} succeeded, {failed} failed\n", report.targets.len(), report.targets.len().saturating_sub(failed)));
     s
 }
 
