@@ -1279,3 +1279,23 @@ fn rows_of_marker(client: &ServiceClient, marker: &str) -> Option<usize> {
         Err(e) => panic!("{e}"),
     }
 }
+
+#[test]
+fn keystones_500_on_the_token_request_is_retried_and_cinders_500_is_not() {
+    // A Keystone whose database is busy answers 500 for a moment (the local cloud's, when a
+    // job spec's targets authenticate together): the token request creates nothing durable.
+    let cloud = FakeCloud::start();
+    cloud.fail_next(2, Rule::method("POST", "/v3/auth/tokens"), 500);
+    let client = cloud.client();
+    let listed = snapshots::list(&client, &ListOpts::new()).unwrap().count();
+    assert_eq!(listed, 0);
+    let tokens = cloud.requests().iter().filter(|r| r.method == "POST" && r.path == "/v3/auth/tokens").count();
+    assert_eq!(tokens, 3, "two 500s, then the token");
+    // Cinder's 500 is still never retried.
+    cloud.clear_requests();
+    cloud.fail_next(1, Rule::get("snapshots"), 500);
+    let err = snapshots::list(&client, &ListOpts::new()).unwrap().next().unwrap().unwrap_err();
+    assert_eq!(err.status(), Some(500), "{err}");
+    let gets = cloud.requests().iter().filter(|r| r.method == "GET" && r.path.contains("/snapshots")).count();
+    assert_eq!(gets, 1);
+}

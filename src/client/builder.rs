@@ -100,7 +100,8 @@ impl Default for PollPolicy {
 /// and HTTP 500 are never retried.
 ///
 /// Keystone's token request and the microversion discovery go through the same retries.
-/// The token request is retried although it is a POST: it creates nothing durable (a token
+/// The token request is retried although it is a POST, and after any 5xx too (a Keystone
+/// whose database is busy answers 500 for a moment): it creates nothing durable (a token
 /// is computed, or stored as an expiring row at most), and a 401 is never retried, so the
 /// retries never send a wrong password twice.
 ///

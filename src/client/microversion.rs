@@ -135,7 +135,7 @@ impl ServiceClient {
             }
         }
         let mut attempts = 0;
-        let raw = self.with_retries(true, &mut attempts, || {
+        let raw = self.with_retries(true, false, &mut attempts, || {
             let req = ureq::http::Request::builder().method("GET").uri(root.as_str());
             self.run(req, None, Method::Get, &root)
         })?;

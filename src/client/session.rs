@@ -165,7 +165,9 @@ impl ServiceClient {
     /// auth URL, a 503) is an [`Error::Api`] with Keystone's fault and request id. The token
     /// request is retried like an idempotent request, POST as it is: it creates nothing
     /// durable (a token is computed, or an expiring row at most), and a 401 is never retried,
-    /// so a wrong password is never sent twice by the retries.
+    /// so a wrong password is never sent twice by the retries. Unlike Cinder's requests, any
+    /// 5xx of Keystone's is retried too: a Keystone whose database is busy answers 500 for a
+    /// moment (seen when the targets of a job spec authenticate together).
     pub(super) fn authenticate_with(&self, auth: &AuthOptions) -> Result<(Secret, TokenBody, Vec<u8>)> {
         let url = auth.tokens_url()?;
         let mut attempts = 0;
@@ -175,7 +177,7 @@ impl ServiceClient {
                 crate::auth::AuthMethod::Token { token } => token.expose_secret(),
                 _ => "",
             };
-            let raw = self.with_retries(true, &mut attempts, || {
+            let raw = self.with_retries(true, true, &mut attempts, || {
                 let req = ureq::http::Request::builder()
                     .method("GET")
                     .uri(url.as_str())
@@ -186,7 +188,7 @@ impl ServiceClient {
             (Method::Get, raw)
         } else {
             let body = auth.request_body().to_string().into_bytes();
-            let raw = self.with_retries(true, &mut attempts, || {
+            let raw = self.with_retries(true, true, &mut attempts, || {
                 let req = ureq::http::Request::builder().method("POST").uri(url.as_str()).header("Content-Type", "application/json");
                 self.run(req, Some(body.clone()), Method::Post, &url)
             })?;

@@ -81,7 +81,7 @@ impl ServiceClient {
         let mut attempts: u32 = 0;
         loop {
             let url = build_url(&session.endpoint, &request.segments, &request.query);
-            let raw = self.with_retries(may_retry, &mut attempts, || self.exchange(&request, &url, &session.token, version))?;
+            let raw = self.with_retries(may_retry, false, &mut attempts, || self.exchange(&request, &url, &session.token, version))?;
             self.read_clock(raw.date.as_deref());
             if raw.status == 401 && !replayed && self.can_reauthenticate() {
                 replayed = true;
@@ -97,13 +97,27 @@ impl ServiceClient {
     /// [`transience`] calls [`Transience::Retry`], and only when `may_retry` (the request is
     /// idempotent, or creates nothing durable). `attempts` counts every send, across calls.
     /// The last answer comes back whatever its status.
-    pub(super) fn with_retries(&self, may_retry: bool, attempts: &mut u32, mut send: impl FnMut() -> Result<Raw>) -> Result<Raw> {
+    ///
+    /// `server_errors`: any 5xx answer is retried too (Keystone's token request: it creates
+    /// nothing durable, and a Keystone whose database is busy answers 500 for a moment).
+    pub(super) fn with_retries(
+        &self,
+        may_retry: bool,
+        server_errors: bool,
+        attempts: &mut u32,
+        mut send: impl FnMut() -> Result<Raw>,
+    ) -> Result<Raw> {
         let retry = &self.inner.retry;
         loop {
             *attempts = attempts.saturating_add(1);
             let retries_left = may_retry && *attempts <= retry.max_retries;
             match send() {
-                Ok(raw) if retries_left && (raw.is_limiter_refusal() || transience(Failure::Status(raw.status)) == Transience::Retry) => {
+                Ok(raw)
+                    if retries_left
+                        && (raw.is_limiter_refusal()
+                            || transience(Failure::Status(raw.status)) == Transience::Retry
+                            || (server_errors && (500..600).contains(&raw.status))) =>
+                {
                     match raw.pause() {
                         // The server asks for longer than we wait: its answer, at once.
                         Some(wait) if wait > retry.max_retry_after => return Ok(raw),
