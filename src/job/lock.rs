@@ -142,6 +142,18 @@ impl JobLock {
         Some(Self::default_dir()?.join(format!("job-{}.lock", super::target_hash(client, policy_id)?)))
     }
 
+    /// The default lock file of a run over a job spec: `estate-HASH.lock` in
+    /// [`default_dir`](Self::default_dir), the hash (FNV-1a, as the job's) of the spec file's
+    /// canonical path and the names of the targets the run covers, so that two runs of the
+    /// same share exclude each other and two disjoint shares do not. `None` when
+    /// [`default_dir`](Self::default_dir) is.
+    pub fn spec_path<'a>(spec_file: &Path, targets: impl IntoIterator<Item = &'a str>) -> Option<PathBuf> {
+        let canonical = std::fs::canonicalize(spec_file).unwrap_or_else(|_| spec_file.to_path_buf());
+        let names: Vec<&str> = targets.into_iter().collect();
+        let key = format!("spec {} | targets {}", canonical.display(), names.join(", "));
+        Some(Self::default_dir()?.join(format!("estate-{:016x}.lock", crate::auth::fnv1a(key.as_bytes()))))
+    }
+
     /// Takes the lock on `path` without waiting: makes its directory (mode 0700) and the
     /// file (mode 0600) when missing, locks it, and writes this process's id and the time
     /// into it.

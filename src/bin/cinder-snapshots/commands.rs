@@ -306,16 +306,9 @@ pub fn estate(
         Mode::Run | Mode::Prune => {
             let path = match lock_file {
                 Some(p) => p.clone(),
-                None => {
-                    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-                    let names: Vec<&str> = spec.targets().iter().map(|t| t.name.as_str()).collect();
-                    let key = format!("spec {} | targets {}", canonical.display(), names.join(", "));
-                    JobLock::default_dir()
-                        .ok_or_else(|| {
-                            Error::Config("no place for the job's lock: set HOME or XDG_STATE_HOME, or give --lock-file PATH".into())
-                        })?
-                        .join(format!("estate-{:016x}.lock", fnv1a(key.as_bytes())))
-                }
+                None => JobLock::spec_path(path, spec.targets().iter().map(|t| t.name.as_str())).ok_or_else(|| {
+                    Error::Config("no place for the job's lock: set HOME or XDG_STATE_HOME, or give --lock-file PATH".into())
+                })?,
             };
             Some(JobLock::acquire(&path).map_err(|e| {
                 crate::error_line(&e.to_string());
@@ -415,11 +408,6 @@ impl SectionSink {
             crate::print(&output::estate_summary(report))
         }
     }
-}
-
-/// FNV-1a, 64 bits: the estate lock's file name.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// `prune`: the report as a table and a summary line, or as JSON; exit 1 when a delete
